@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// No Swift package dependencies, by design: Foundation, Dispatch, the toolchain's
+// test libraries, and two C libraries (libpq, libcurl) through system library targets.
+let package = Package(
+    name: "familyconnect",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "familyconnect", targets: ["familyconnect"])
+    ],
+    targets: [
+        // C libraries
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // Building blocks
+        .target(name: "Digest"),
+        .target(name: "Postgres", dependencies: ["CLibPQ", "Digest"]),
+        .target(name: "Identifiers"),
+
+        // Product modules
+        .target(name: "Synth", dependencies: ["Identifiers"]),
+        .target(name: "Feeds", dependencies: ["Postgres", "Identifiers", "Digest", "CCurl"]),
+
+        // The one executable
+        .executableTarget(
+            name: "familyconnect",
+            dependencies: ["Postgres", "Identifiers", "Synth", "Feeds"]
+        ),
+
+        // Test-only helpers: a real PostgreSQL database per test, never a mock.
+        .target(name: "PostgresTestSupport", dependencies: ["Postgres"], path: "Tests/PostgresTestSupport"),
+
+        .testTarget(name: "DigestTests", dependencies: ["Digest"]),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "PostgresTestSupport"]),
+        .testTarget(name: "IdentifiersTests", dependencies: ["Identifiers"]),
+        .testTarget(name: "SynthTests", dependencies: ["Synth", "Identifiers"]),
+        .testTarget(name: "FeedsTests", dependencies: ["Feeds", "Postgres", "PostgresTestSupport", "Synth"]),
+    ]
+)

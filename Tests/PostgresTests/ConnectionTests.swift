@@ -1,0 +1,240 @@
+import Foundation
+import Postgres
+import PostgresTestSupport
+import Testing
+
+@Suite("Postgres connection against a real server")
+struct ConnectionTests {
+    @Test("awkward values round-trip as parameters, never as SQL text")
+    func awkwardParameters() throws {
+        try TestDatabase.with { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE t (id int, v text)")
+            let values: [String?] = [
+                "O'Brien", "Robert'); DROP TABLE t; --", "\"quoted\"", "back\\slash", "tab\tand\nnewline",
+                "Zoë Łukasz Ørsted 李小龍 👶🏽", "", nil, "$1", String(repeating: "x", count: 100_000),
+            ]
+            for (index, value) in values.enumerated() {
+                try connection.execute("INSERT INTO t VALUES ($1, $2)", [index, value])
+            }
+            let rows = try connection.query("SELECT id, v FROM t ORDER BY id")
+            #expect(rows.count == values.count)
+            for row in rows {
+                let id = try row.decode(Int.self, at: 0)
+                #expect(try row.decode(String?.self, at: 1) == values[id])
+            }
+            #expect(try connection.execute("SELECT count(*) FROM t WHERE v IS NULL").scalar(Int.self) == 1)
+        }
+    }
+
+    @Test("a NUL byte in a parameter is refused before it reaches the server")
+    func nulParameter() throws {
+        try TestDatabase.with { database in
+            let connection = try database.connect()
+            let error = #expect(throws: PostgresError.self) {
+                try connection.execute("SELECT $1::text", ["a\u{0}b"])
+            }
+            #expect(error?.code == .invalidParameter)
+        }
+    }
+
+    @Test("typed decoding of text, integers, bool, date, timestamptz, uuid, jsonb and NULL")
+    func typedDecoding() throws {
+        try TestDatabase.with { database in
+            let connection = try database.connect()
+            let id = UUID()
+            let instant = Date(timeIntervalSince1970: 1_700_000_000.25)
+            struct Payload: Codable, Equatable {
+                let feed: String
+                let rows: Int
+            }
+            let json = try PostgresJSON(encoding: Payload(feed: "school", rows: 3))
+            let row = try #require(
+                try connection.query(
+                    """
+                    SELECT 'text'::text, 42::int4, 9007199254740993::int8, true, false, '2019-02-28'::date,
+                           $1::timestamptz, $2::uuid, $3::jsonb, NULL::text, 1.5::float8, $4::date
+                    """,
+                    [instant, id, json, PostgresDate(year: 2016, month: 2, day: 29)]
+                ).first)
+            #expect(try row.decode(String.self, at: 0) == "text")
+            #expect(try row.decode(Int32.self, at: 1) == 42)
+            #expect(try row.decode(Int64.self, at: 2) == 9_007_199_254_740_993)
+            #expect(try row.decode(Bool.self, at: 3) == true)
+            #expect(try row.decode(Bool.self, at: 4) == false)
+            #expect(try row.decode(PostgresDate.self, at: 5) == PostgresDate(year: 2019, month: 2, day: 28))
+            #expect(abs(try row.decode(Date.self, at: 6).timeIntervalSince(instant)) < 0.000_01)
+            #expect(try row.decode(UUID.self, at: 7) == id)
+            #expect(try row.decode(PostgresJSON.self, at: 8).decode(as: Payload.self) == Payload(feed: "school", rows: 3))
+            #expect(try row.decode(String?.self, at: 9) == nil)
+            #expect(try row.decode(Double.self, at: 10) == 1.5)
+            #expect(try row.decode(PostgresDate.self, at: 11).description == "2016-02-29")
+            let nullError = #expect(throws: PostgresError.self) { try row.decode(String.self, at: 9) }
+            #expect(nullError?.code == .decoding)
+            let typeError = #expect(throws: PostgresError.self) { try row.decode(Int.self, at: 0) }
+            #expect(typeError?.code == .decoding)
+        }
+    }
+
+    @Test("timestamps with other offsets decode to the same instant")
+    func timestampOffsets() throws {
+        let a = try Date.decode(postgresText: "2024-03-31 01:30:00+01")
+        let b = try Date.decode(postgresText: "2024-03-31 00:30:00+00")
+        let c = try Date.decode(postgresText: "2024-03-30 19:00:00.5-05:30")
+        #expect(a == b)
+        #expect(c.timeIntervalSince(b) == 0.5)
+    }
+
+    @Test("a SQL error surfaces with its SQLSTATE and the server's message")
+    func sqlState() throws {
+        try TestDatabase.with { database in
+            let connection = try database.connect()
+            let missing = #expect(throws: PostgresError.self) { try connection.execute("SELECT * FROM no_such_table") }
+            #expect(missing?.sqlState == "42P01")
+            #expect(missing?.message.contains("no_such_table") == true)
+            try connection.execute("CREATE TABLE u (k int PRIMARY KEY)")
+            try connection.execute("INSERT INTO u VALUES (1)")
+            let duplicate = #expect(throws: PostgresError.self) { try connection.execute("INSERT INTO u VALUES (1)") }
+            #expect(duplicate?.sqlState == "23505")
+            // The connection stays usable after an error.
+            #expect(try connection.execute("SELECT count(*) FROM u").scalar(Int.self) == 1)
+        }
+    }
+
+    @Test("data-exception messages keep the offending value out of description")
+    func redaction() throws {
+        try TestDatabase.with { database in
+            let connection = try database.connect()
+            let error = #expect(throws: PostgresError.self) {
+                try connection.execute("SELECT $1::date", ["Jessica 31/02/2019"])
+            }
+            #expect(error?.sqlState == "22007")
+            #expect(error.map { String(describing: $0) }?.contains("Jessica") == false)
+            #expect(error?.message.contains("Jessica") == true)
+        }
+    }
+
+    @Test("a thrown error inside a transaction leaves nothing behind")
+    func transactionRollback() throws {
+        struct Boom: Error {}
+        try TestDatabase.with { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE r (v int)")
+            #expect(throws: Boom.self) {
+                try connection.transaction { connection in
+                    try connection.execute("INSERT INTO r VALUES (1), (2)")
+                    throw Boom()
+                }
+            }
+            #expect(throws: PostgresError.self) {
+                try connection.transaction { connection in
+                    try connection.execute("INSERT INTO r VALUES (3)")
+                    try connection.execute("INSERT INTO r VALUES ('not a number')")
+                }
+            }
+            #expect(try connection.execute("SELECT count(*) FROM r").scalar(Int.self) == 0)
+            let kept = try connection.transaction { connection in
+                try connection.execute("INSERT INTO r VALUES (4)").affectedRows
+            }
+            #expect(kept == 1)
+            #expect(try connection.execute("SELECT count(*) FROM r").scalar(Int.self) == 1)
+        }
+    }
+
+    @Test("COPY loads 100,000 rows with escaping intact, and an aborted COPY loads nothing")
+    func copy() throws {
+        struct Stop: Error {}
+        try TestDatabase.with { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE c (n int, s text, maybe text)")
+            let loaded = try connection.copyIn("COPY c (n, s, maybe) FROM STDIN") { writer in
+                for n in 0..<100_000 {
+                    try writer.appendField(String(n))
+                    try writer.appendField("row\t\(n)\\ with \"quotes\"\nand newline, Zoë")
+                    try writer.appendField(n % 10 == 0 ? nil : "x")
+                    try writer.endRow()
+                }
+            }
+            #expect(loaded == 100_000)
+            #expect(try connection.execute("SELECT count(*) FROM c").scalar(Int.self) == 100_000)
+            #expect(try connection.execute("SELECT count(*) FROM c WHERE maybe IS NULL").scalar(Int.self) == 10_000)
+            let sample = try connection.execute("SELECT s FROM c WHERE n = 77777").scalar(String.self)
+            #expect(sample == "row\t77777\\ with \"quotes\"\nand newline, Zoë")
+
+            #expect(throws: Stop.self) {
+                try connection.copyIn("COPY c (n, s, maybe) FROM STDIN") { writer in
+                    try writer.writeRow(["1", "partial", nil])
+                    throw Stop()
+                }
+            }
+            #expect(try connection.execute("SELECT count(*) FROM c").scalar(Int.self) == 100_000)
+            let bad = #expect(throws: PostgresError.self) {
+                try connection.copyIn("COPY c (n, s, maybe) FROM STDIN") { writer in
+                    try writer.writeRow(["not-a-number", "x", nil])
+                }
+            }
+            #expect(bad?.sqlState == "22P02")
+            #expect(try connection.execute("SELECT 1").scalar(Int.self) == 1)
+        }
+    }
+
+    @Test("large results stream row by row and errors mid-stream surface")
+    func streaming() throws {
+        try TestDatabase.with { database in
+            let connection = try database.connect()
+            var sum = 0
+            var count = 0
+            try connection.forEachRow("SELECT g FROM generate_series(1, $1::int) g", [50_000]) { row in
+                sum += try row.decode(Int.self, at: 0)
+                count += 1
+            }
+            #expect(count == 50_000)
+            #expect(sum == 50_000 * 50_001 / 2)
+            #expect(throws: PostgresError.self) {
+                try connection.forEachRow("SELECT 1 / (g - 3) FROM generate_series(1, 5) g") { _ in }
+            }
+            #expect(try connection.execute("SELECT 2").scalar(Int.self) == 2)
+        }
+    }
+
+    @Test("advisory locks exclude a second session until released")
+    func advisoryLocks() throws {
+        try TestDatabase.with { database in
+            let first = try database.connect()
+            let second = try database.connect()
+            #expect(try first.tryAdvisoryLock(4242))
+            #expect(try second.tryAdvisoryLock(4242) == false)
+            #expect(try first.advisoryUnlock(4242))
+            #expect(try second.tryAdvisoryLock(4242))
+            second.close()
+            // A closed session's lock is gone (the server ends the backend asynchronously, so poll briefly).
+            var freed = false
+            for _ in 0..<50 where !freed {
+                freed = try first.tryAdvisoryLock(4242)
+                if !freed { usleep(20_000) }
+            }
+            #expect(freed)
+        }
+    }
+
+    @Test("an unreachable server is a connection error, not a crash")
+    func unreachable() throws {
+        let error = #expect(throws: PostgresError.self) {
+            try PostgresConnection.connect("host=127.0.0.1 port=1 connect_timeout=2 dbname=x user=x")
+        }
+        #expect(error?.code == .connection)
+        #expect(error?.isConnectionLoss == true)
+    }
+
+    @Test("a server notice reaches the handler instead of stderr")
+    func notices() throws {
+        try TestDatabase.with { database in
+            let connection = try database.connect()
+            final class Seen { var messages: [String] = [] }
+            let seen = Seen()
+            connection.noticeHandler = { seen.messages.append($0.message) }
+            try connection.execute("DO $$ BEGIN RAISE NOTICE 'batch % done', 7; END $$")
+            #expect(seen.messages == ["batch 7 done"])
+        }
+    }
+}
