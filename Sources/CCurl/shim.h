@@ -43,4 +43,19 @@ static inline CURLcode fc_curl_global_init_default(void) {
     return curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* ---- Added for Sources/Feeds/Fetch (RemoteFetcher) ---- */
+
+static inline CURLcode fc_curl_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+/* Bit-mask macros written with casts, which Swift does not import. */
+static inline long fc_curlauth_basic(void) { return (long)CURLAUTH_BASIC; }
+static inline long fc_curlauth_bearer(void) { return (long)CURLAUTH_BEARER; }
+static inline long fc_curlssh_auth_publickey(void) { return (long)CURLSSH_AUTH_PUBLICKEY; }
+static inline long fc_curlssh_auth_password(void) { return (long)CURLSSH_AUTH_PASSWORD; }
+static inline int fc_curl_error_size(void) { return CURL_ERROR_SIZE; }
+static inline unsigned int fc_curlh_header(void) { return (unsigned int)CURLH_HEADER; }
+static inline unsigned int fc_curlu_non_support_scheme(void) { return (unsigned int)CURLU_NON_SUPPORT_SCHEME; }
+
 #endif

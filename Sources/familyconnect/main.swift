@@ -5,6 +5,8 @@ enum Registry {
     static let commands: [any Command.Type] = [
         MigrateCommand.self,
         SynthCommand.self,
+        IngestCommand.self,
+        FeedsCommand.self,
     ]
 }
 

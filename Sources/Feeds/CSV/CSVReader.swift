@@ -1,0 +1,605 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Streaming RFC 4180 CSV reader over bytes, in constant memory however large the file.
+///
+/// ```swift
+/// let reader = try CSVReader(path: "/srv/in/people.csv", dialect: CSVDialect(encoding: .utf8OrWindows1252))
+/// while let result = try reader.next() {       // throws only CSVError.io
+///     switch result {
+///     case .record(let record):
+///         let name = record.field(0)            // valid until the next call to next()
+///     case .malformed(let bad):
+///         quarantine(bad.rawText, bad.error)    // the reader has already resynchronised
+///     }
+/// }
+/// ```
+///
+/// What it accepts:
+/// - fields separated by `dialect.delimiter`; a field may be enclosed in `dialect.quote`, and then may contain the
+///   delimiter, line breaks (CR, LF, CRLF) and doubled quotes (standing for one quote);
+/// - records ended by CRLF, LF or a lone CR, or by the end of the file (a last line without a line break);
+/// - a UTF-8 byte order mark at the very start of the file, which is dropped;
+/// - empty lines, which are skipped (but counted in line numbers);
+/// - a trailing delimiter, which ends the record with an empty last field.
+///
+/// A malformed record does not end the stream: `next()` returns `.malformed` with the error and the record's raw
+/// bytes, and reading resumes at the next line. How it resynchronises:
+/// - `unexpectedQuote`, `textAfterClosingQuote`, `nulByte`, `fieldTooLarge`, `recordTooLarge`: the rest of the
+///   physical line where the problem was found is skipped (quotes are ignored while skipping), without buffering
+///   more than `maxRecordBytes` of it;
+/// - `invalidEncoding` (policy `.utf8`): the record was read whole; the next record follows it;
+/// - `unterminatedQuote` (a quoted field still open at the end of the file): the malformed record is the first
+///   physical line of the record, and reading resumes on the line after it, so a stray quote does not swallow the
+///   rest of the file.
+///
+/// Memory: the reader holds a window of the file from the start of the current record, read in chunks of
+/// 256 KiB; it never grows beyond about `maxRecordBytes + 2 × 256 KiB`, whatever the file.
+///
+/// Not thread-safe: use one reader from one thread at a time.
+public final class CSVReader {
+    public let dialect: CSVDialect
+
+    /// Number of records returned so far (good and malformed), which is the `recordNumber` of the last one.
+    public private(set) var recordCount = 0
+    /// Bytes read from the source so far (for progress reporting).
+    public private(set) var bytesRead: Int64 = 0
+    /// 1-based physical line at which the reader now stands.
+    public var currentLine: Int { line }
+
+    /// Default chunk size for reading: 256 KiB.
+    public static let defaultChunkSize = 256 * 1024
+
+    private enum Source {
+        case descriptor(Int32, owned: Bool)
+        case bytes([UInt8])
+    }
+
+    private let source: Source
+    private var sourceOffset = 0  // for .bytes
+    private let chunkSize: Int
+
+    // The window: buffer[0..<end] holds file bytes; the current record starts at recordStart and the parser
+    // stands at position. Bytes before recordStart are discarded at the next fill.
+    private var buffer: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private var end = 0
+    private var position = 0
+    private var recordStart = 0
+    private var sourceExhausted = false
+    private var finished = false
+
+    private var line = 1
+    /// The last line ending was a CR: a LF right after it belongs to the same line ending.
+    private var pendingLF = false
+    private var atFileStart = true
+
+    // Byte classes for the scanning loops (256 entries each).
+    private let classes: UnsafeMutablePointer<UInt8>
+    private static let plain: UInt8 = 0
+    private static let delimiterClass: UInt8 = 1
+    private static let quoteClass: UInt8 = 2
+    private static let lineFeedClass: UInt8 = 3
+    private static let carriageReturnClass: UInt8 = 4
+    private static let nulClass: UInt8 = 5
+
+    // The current record, valid while `generation` is unchanged.
+    struct FieldSpan {
+        var start: UInt32  // offsets from the record start; content only (without the quotes)
+        var end: UInt32
+        var quoted: Bool
+        var escaped: Bool  // contains doubled quotes
+    }
+    var generation: UInt64 = 0
+    var spans: [FieldSpan] = []
+    var currentRecordOffset = 0
+
+    // MARK: - Creating a reader
+
+    /// Opens the file at `path` for reading.
+    ///
+    /// - Throws: `CSVError` with code `.io` if it cannot be opened.
+    public convenience init(path: String, dialect: CSVDialect = CSVDialect()) throws(CSVError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw CSVError(code: .io, line: 0, systemError: errno) }
+        self.init(source: .descriptor(fd, owned: true), dialect: dialect, chunkSize: CSVReader.defaultChunkSize)
+    }
+
+    /// Reads from an open file descriptor (a file, a pipe, a socket), which the reader does not close unless
+    /// `closeWhenDone` is true (then it is closed when the reader is deallocated).
+    public convenience init(fileDescriptor: Int32, dialect: CSVDialect = CSVDialect(), closeWhenDone: Bool = false) {
+        self.init(
+            source: .descriptor(fileDescriptor, owned: closeWhenDone), dialect: dialect,
+            chunkSize: CSVReader.defaultChunkSize)
+    }
+
+    /// Reads CSV held in memory (mostly for tests).
+    public convenience init(bytes: [UInt8], dialect: CSVDialect = CSVDialect()) {
+        self.init(source: .bytes(bytes), dialect: dialect, chunkSize: CSVReader.defaultChunkSize)
+    }
+
+    /// For tests: CSV in memory, read `chunkSize` bytes at a time, so that chunk boundaries fall anywhere.
+    convenience init(bytes: [UInt8], dialect: CSVDialect = CSVDialect(), chunkSize: Int) {
+        self.init(source: .bytes(bytes), dialect: dialect, chunkSize: chunkSize)
+    }
+
+    /// For tests: a file descriptor read `chunkSize` bytes at a time.
+    convenience init(fileDescriptor: Int32, dialect: CSVDialect, chunkSize: Int) {
+        self.init(source: .descriptor(fileDescriptor, owned: false), dialect: dialect, chunkSize: chunkSize)
+    }
+
+    private init(source: Source, dialect: CSVDialect, chunkSize: Int) {
+        let special: [UInt8] = [0x0A, 0x0D, 0x00]
+        precondition(dialect.delimiter != dialect.quote, "CSV delimiter and quote must differ")
+        precondition(
+            !special.contains(dialect.delimiter) && !special.contains(dialect.quote),
+            "CSV delimiter and quote must not be CR, LF or NUL")
+        precondition(dialect.maxFieldBytes > 0 && dialect.maxRecordBytes > 0, "CSV size limits must be positive")
+        precondition(dialect.maxRecordBytes <= 1 << 30, "CSV maxRecordBytes must be at most 1 GiB")
+        precondition(chunkSize > 0)
+        self.source = source
+        self.dialect = dialect
+        self.chunkSize = chunkSize
+        capacity = chunkSize
+        buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        classes = UnsafeMutablePointer<UInt8>.allocate(capacity: 512)
+        classes.initialize(repeating: CSVReader.plain, count: 512)
+        // First table: outside quotes. Second: inside quotes (the delimiter is plain there).
+        for table in [classes, classes + 256] {
+            table[Int(dialect.quote)] = CSVReader.quoteClass
+            table[0x0A] = CSVReader.lineFeedClass
+            table[0x0D] = CSVReader.carriageReturnClass
+            table[0x00] = CSVReader.nulClass
+        }
+        classes[Int(dialect.delimiter)] = CSVReader.delimiterClass
+    }
+
+    deinit {
+        buffer.deallocate()
+        classes.deallocate()
+        if case .descriptor(let fd, owned: true) = source { close(fd) }
+    }
+
+    /// Current size of the internal buffer in bytes (for tests of memory bounds).
+    var bufferCapacity: Int { capacity }
+
+    // MARK: - Reading
+
+    /// The next record, or nil at the end of the file.
+    ///
+    /// A `.record` is only valid until the next call to `next()`: its fields are read lazily from the reader's
+    /// buffer (using one afterwards stops the program with a precondition failure). Copy what you need first.
+    /// A `.malformed` result owns its bytes and may be kept.
+    ///
+    /// - Throws: `CSVError` with code `.io` if reading fails; the reader then returns nil from then on.
+    public func next() throws(CSVError) -> CSVReadResult? {
+        generation &+= 1
+        if finished { return nil }
+        do {
+            if let result = try readRecord() { return result }
+            finished = true
+            return nil
+        } catch {
+            finished = true
+            throw error
+        }
+    }
+
+    /// Reads more bytes into the window, first dropping what lies before `recordStart`. Returns the number of
+    /// bytes read, 0 at the end of the source. `position` and `recordStart` are updated; offsets relative to
+    /// `recordStart` stay valid.
+    private func fill() throws(CSVError) -> Int {
+        if sourceExhausted { return 0 }
+        if recordStart > 0 {
+            let keep = end - recordStart
+            if keep > 0 { memmove(buffer, buffer + recordStart, keep) }
+            position -= recordStart
+            end = keep
+            recordStart = 0
+        }
+        if capacity - end < chunkSize {
+            // Only a record longer than a chunk gets here; it is at most maxRecordBytes + a few bytes.
+            let newCapacity = max(end + chunkSize, min(capacity * 2, dialect.maxRecordBytes + 2 * chunkSize))
+            let newBuffer = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+            newBuffer.update(from: buffer, count: end)
+            buffer.deallocate()
+            buffer = newBuffer
+            capacity = newCapacity
+        }
+        var count = 0
+        switch source {
+        case .descriptor(let fd, _):
+            while true {
+                let n = read(fd, buffer + end, chunkSize)
+                if n >= 0 {
+                    count = n
+                    break
+                }
+                let code = errno
+                if code == EINTR { continue }
+                throw CSVError(code: .io, line: line, systemError: code)
+            }
+        case .bytes(let bytes):
+            count = min(chunkSize, bytes.count - sourceOffset)
+            if count > 0 {
+                bytes.withUnsafeBufferPointer { all in
+                    (buffer + end).update(from: all.baseAddress! + sourceOffset, count: count)
+                }
+                sourceOffset += count
+            }
+        }
+        if count == 0 {
+            sourceExhausted = true
+            return 0
+        }
+        end += count
+        bytesRead += Int64(count)
+        return count
+    }
+
+    private enum State {
+        case fieldStart, unquoted, quoted, afterQuote
+    }
+
+    private func readRecord() throws(CSVError) -> CSVReadResult? {
+        if atFileStart {
+            atFileStart = false
+            while end - position < 3, try fill() > 0 {}
+            if end - position >= 3, buffer[position] == 0xEF, buffer[position + 1] == 0xBB,
+                buffer[position + 2] == 0xBF
+            {
+                position += 3
+            }
+        }
+
+        // Skip empty lines.
+        while true {
+            if position == end {
+                recordStart = position
+                if try fill() == 0 { return nil }
+            }
+            let byte = buffer[position]
+            if byte == 0x0A {
+                position += 1
+                if pendingLF { pendingLF = false } else { line += 1 }
+                continue
+            }
+            pendingLF = false
+            if byte == 0x0D {
+                position += 1
+                line += 1
+                pendingLF = true
+                continue
+            }
+            break
+        }
+
+        recordStart = position
+        recordCount += 1
+        let recordNumber = recordCount
+        let startLine = line
+        spans.removeAll(keepingCapacity: spans.capacity <= 4096)
+
+        let quote = dialect.quote
+        let delimiter = dialect.delimiter
+        let maxField = dialect.maxFieldBytes
+        let maxRecord = dialect.maxRecordBytes
+        let outside = classes
+        let inside = classes + 256
+
+        var state = State.fieldStart
+        var fieldStart = 0  // relative to recordStart
+        var escaped = false
+        var byteUnion: UInt8 = 0  // OR of all content bytes: < 0x80 means ASCII only
+        var recordEnd = 0  // absolute, set when the record is complete
+        var endLine = 0
+
+        @inline(__always) func addField(endingAt absoluteEnd: Int, quoted: Bool) {
+            spans.append(
+                FieldSpan(
+                    start: UInt32(truncatingIfNeeded: fieldStart),
+                    end: UInt32(truncatingIfNeeded: absoluteEnd - recordStart),
+                    quoted: quoted, escaped: escaped))
+        }
+
+        parse: while true {
+            switch state {
+            case .fieldStart:
+                if position == end {
+                    if try fill() == 0 {
+                        // End of file right after a delimiter: an empty last field.
+                        fieldStart = position - recordStart
+                        escaped = false
+                        addField(endingAt: position, quoted: false)
+                        recordEnd = position
+                        endLine = line
+                        break parse
+                    }
+                    continue parse
+                }
+                escaped = false
+                if buffer[position] == quote {
+                    position += 1
+                    fieldStart = position - recordStart
+                    state = .quoted
+                } else {
+                    fieldStart = position - recordStart
+                    state = .unquoted
+                }
+
+            case .unquoted:
+                let base = buffer
+                let limit = recordStart + min(fieldStart + maxField, maxRecord)
+                let scanEnd = min(end, limit)
+                var p = position
+                while p < scanEnd {
+                    let byte = base[p]
+                    if outside[Int(byte)] != 0 { break }
+                    byteUnion |= byte
+                    p &+= 1
+                }
+                position = p
+                if p == end {
+                    if try fill() == 0 {
+                        addField(endingAt: position, quoted: false)
+                        recordEnd = position
+                        endLine = line
+                        break parse
+                    }
+                    continue parse
+                }
+                let byte = buffer[p]
+                switch outside[Int(byte)] {
+                case CSVReader.delimiterClass:
+                    addField(endingAt: p, quoted: false)
+                    position = p + 1
+                    state = .fieldStart
+                case CSVReader.lineFeedClass, CSVReader.carriageReturnClass:
+                    addField(endingAt: p, quoted: false)
+                    recordEnd = p
+                    endLine = line
+                    consumeLineEnd(byte)
+                    break parse
+                case CSVReader.quoteClass:
+                    return try malformedSkippingLine(
+                        CSVError(code: .unexpectedQuote, line: line, field: spans.count + 1),
+                        recordNumber: recordNumber, startLine: startLine)
+                case CSVReader.nulClass:
+                    return try malformedSkippingLine(
+                        CSVError(code: .nulByte, line: line, field: spans.count + 1),
+                        recordNumber: recordNumber, startLine: startLine)
+                default:
+                    return try malformedSkippingLine(
+                        sizeError(fieldStart: fieldStart), recordNumber: recordNumber, startLine: startLine)
+                }
+
+            case .quoted:
+                let base = buffer
+                let limit = recordStart + min(fieldStart + maxField, maxRecord)
+                let scanEnd = min(end, limit)
+                var p = position
+                while p < scanEnd {
+                    let byte = base[p]
+                    if inside[Int(byte)] != 0 { break }
+                    byteUnion |= byte
+                    p &+= 1
+                }
+                position = p
+                if p == end {
+                    if try fill() == 0 {
+                        return unterminatedQuote(
+                            field: spans.count + 1, recordNumber: recordNumber, startLine: startLine)
+                    }
+                    continue parse
+                }
+                let byte = buffer[p]
+                switch inside[Int(byte)] {
+                case CSVReader.quoteClass:
+                    position = p + 1
+                    state = .afterQuote
+                case CSVReader.lineFeedClass:
+                    // A LF right after a CR in the field completes a CRLF already counted.
+                    if !(p > recordStart + fieldStart && buffer[p - 1] == 0x0D) { line += 1 }
+                    position = p + 1
+                case CSVReader.carriageReturnClass:
+                    line += 1
+                    position = p + 1
+                case CSVReader.nulClass:
+                    return try malformedSkippingLine(
+                        CSVError(code: .nulByte, line: line, field: spans.count + 1),
+                        recordNumber: recordNumber, startLine: startLine)
+                default:
+                    return try malformedSkippingLine(
+                        sizeError(fieldStart: fieldStart), recordNumber: recordNumber, startLine: startLine)
+                }
+
+            case .afterQuote:
+                if position == end {
+                    if try fill() == 0 {
+                        addField(endingAt: position - 1, quoted: true)
+                        recordEnd = position
+                        endLine = line
+                        break parse
+                    }
+                    continue parse
+                }
+                let byte = buffer[position]
+                if byte == quote {
+                    escaped = true
+                    position += 1
+                    state = .quoted
+                } else if byte == delimiter {
+                    addField(endingAt: position - 1, quoted: true)
+                    position += 1
+                    state = .fieldStart
+                } else if byte == 0x0A || byte == 0x0D {
+                    addField(endingAt: position - 1, quoted: true)
+                    recordEnd = position
+                    endLine = line
+                    consumeLineEnd(byte)
+                    break parse
+                } else {
+                    let code: CSVError.Code = byte == 0 ? .nulByte : .textAfterClosingQuote
+                    return try malformedSkippingLine(
+                        CSVError(code: code, line: line, field: spans.count + 1),
+                        recordNumber: recordNumber, startLine: startLine)
+                }
+            }
+        }
+
+        // The record is complete: buffer[recordStart..<recordEnd], the line ending (if any) consumed.
+        let rawLength = recordEnd - recordStart
+        if rawLength > maxRecord {
+            return .malformed(
+                CSVMalformedRecord(
+                    error: CSVError(code: .recordTooLarge, line: endLine), recordNumber: recordNumber,
+                    startLine: startLine, rawBytes: Array(UnsafeBufferPointer(start: buffer + recordStart, count: maxRecord)),
+                    rawTruncated: true, encoding: dialect.encoding))
+        }
+        let isASCII = byteUnion < 0x80
+        if !isASCII && dialect.encoding == .utf8 {
+            let raw = UnsafeBufferPointer(start: buffer + recordStart, count: rawLength)
+            if let bad = CSVText.firstInvalidUTF8Offset(raw) {
+                let field = spans.firstIndex { Int($0.start) > bad } ?? spans.count
+                let errorLine = startLine + CSVReader.lineBreakCount(UnsafeBufferPointer(rebasing: raw[0..<bad]))
+                return .malformed(
+                    CSVMalformedRecord(
+                        error: CSVError(code: .invalidEncoding, line: errorLine, field: field),
+                        recordNumber: recordNumber, startLine: startLine, rawBytes: Array(raw), rawTruncated: false,
+                        encoding: dialect.encoding))
+            }
+        }
+        currentRecordOffset = recordStart
+        return .record(
+            CSVRecord(
+                reader: self, generation: generation, recordNumber: recordNumber, startLine: startLine,
+                lineCount: endLine - startLine + 1, fieldCount: spans.count, rawByteCount: rawLength,
+                isASCII: isASCII))
+    }
+
+    /// Consumes the line ending `byte` (CR or LF) at `position`; a LF following a CR is consumed later.
+    @inline(__always)
+    private func consumeLineEnd(_ byte: UInt8) {
+        position += 1
+        line += 1
+        pendingLF = byte == 0x0D
+    }
+
+    private func sizeError(fieldStart: Int) -> CSVError {
+        if position - recordStart - fieldStart >= dialect.maxFieldBytes {
+            return CSVError(code: .fieldTooLarge, line: line, field: spans.count + 1)
+        }
+        return CSVError(code: .recordTooLarge, line: line)
+    }
+
+    /// Number of line breaks (CRLF, LF or CR) in `bytes`.
+    static func lineBreakCount(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var count = 0
+        var previous: UInt8 = 0
+        for byte in bytes {
+            if byte == 0x0D || (byte == 0x0A && previous != 0x0D) { count += 1 }
+            previous = byte
+        }
+        return count
+    }
+
+    /// Offset in `buffer` of the first CR or LF in `from..<to`, or nil.
+    private func firstLineBreak(from: Int, to: Int) -> Int? {
+        if from >= to { return nil }
+        let start = UnsafeRawPointer(buffer + from)
+        var limit = to - from
+        var found: Int? = nil
+        if let lf = memchr(start, 0x0A, limit) {
+            let offset = start.distance(to: UnsafeRawPointer(lf))
+            found = offset
+            limit = offset
+        }
+        if limit > 0, let cr = memchr(start, 0x0D, limit) {
+            found = start.distance(to: UnsafeRawPointer(cr))
+        }
+        return found.map { from + $0 }
+    }
+
+    /// Reports the current record as malformed and skips to the end of the physical line at `position`,
+    /// without buffering more than `maxRecordBytes` of it.
+    private func malformedSkippingLine(
+        _ error: CSVError, recordNumber: Int, startLine: Int
+    ) throws(CSVError) -> CSVReadResult {
+        let cap = dialect.maxRecordBytes
+        var raw: [UInt8] = []
+        var truncated = false
+        @inline(__always) func keep(_ from: Int, _ to: Int) {
+            let room = cap - raw.count
+            let count = to - from
+            if count > room { truncated = true }
+            let n = min(room, count)
+            if n > 0 { raw.append(contentsOf: UnsafeBufferPointer(start: buffer + from, count: n)) }
+        }
+        keep(recordStart, position)
+        recordStart = position
+        while true {
+            if position == end {
+                recordStart = position
+                if try fill() == 0 { break }
+            }
+            if let lineBreak = firstLineBreak(from: position, to: end) {
+                keep(position, lineBreak)
+                position = lineBreak
+                consumeLineEnd(buffer[lineBreak])
+                break
+            }
+            keep(position, end)
+            position = end
+        }
+        recordStart = position
+        return .malformed(
+            CSVMalformedRecord(
+                error: error, recordNumber: recordNumber, startLine: startLine, rawBytes: raw, rawTruncated: truncated,
+                encoding: dialect.encoding))
+    }
+
+    /// A quoted field is open at the end of the file. The whole record is in the window: report its first
+    /// physical line and resume reading on the next one.
+    private func unterminatedQuote(field: Int, recordNumber: Int, startLine: Int) -> CSVReadResult {
+        let error = CSVError(code: .unterminatedQuote, line: startLine, field: field)
+        let rawEnd: Int
+        if let lineBreak = firstLineBreak(from: recordStart, to: end) {
+            rawEnd = lineBreak
+            position = lineBreak
+            line = startLine
+            consumeLineEnd(buffer[lineBreak])
+        } else {
+            rawEnd = end
+            position = end
+        }
+        let count = min(rawEnd - recordStart, dialect.maxRecordBytes)
+        let truncated = count < rawEnd - recordStart
+        let raw = Array(UnsafeBufferPointer(start: buffer + recordStart, count: count))
+        recordStart = position
+        return .malformed(
+            CSVMalformedRecord(
+                error: error, recordNumber: recordNumber, startLine: startLine, rawBytes: raw,
+                rawTruncated: truncated, encoding: dialect.encoding))
+    }
+
+    // MARK: - Access for CSVRecord
+
+    @inline(__always)
+    func checkValid(_ generation: UInt64) {
+        precondition(
+            generation == self.generation,
+            "CSVRecord used after CSVReader.next() was called again; copy the fields you need before that")
+    }
+
+    @inline(__always)
+    func span(_ index: Int) -> FieldSpan {
+        precondition(index >= 0 && index < spans.count, "CSV field index \(index) out of range 0..<\(spans.count)")
+        return spans[index]
+    }
+
+    @inline(__always)
+    var recordBase: UnsafeMutablePointer<UInt8> { buffer + currentRecordOffset }
+}
