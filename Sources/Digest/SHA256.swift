@@ -258,10 +258,10 @@ private func round(
     _ e: UInt32, _ f: UInt32, _ g: UInt32, _ h: inout UInt32, _ kw: UInt32
 ) {
     let sigma1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-    let choose = (e & f) ^ (~e & g)
+    let choose = g ^ (e & (f ^ g))
     let t1 = h &+ sigma1 &+ choose &+ kw
     let sigma0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-    let majority = (a & b) ^ (a & c) ^ (b & c)
+    let majority = (a & b) | (c & (a | b))
     d = d &+ t1
     h = t1 &+ sigma0 &+ majority
 }
