@@ -22,11 +22,12 @@ let package = Package(
         // Product modules
         .target(name: "Synth", dependencies: ["Identifiers"]),
         .target(name: "Feeds", dependencies: ["Postgres", "Identifiers", "Digest", "CCurl"]),
+        .target(name: "Resolution", dependencies: ["Postgres", "Identifiers"]),
 
         // The one executable
         .executableTarget(
             name: "familyconnect",
-            dependencies: ["Postgres", "Identifiers", "Synth", "Feeds"]
+            dependencies: ["Postgres", "Identifiers", "Synth", "Feeds", "Resolution"]
         ),
 
         // Test-only helpers: a real PostgreSQL database per test, never a mock.
@@ -37,5 +38,7 @@ let package = Package(
         .testTarget(name: "IdentifiersTests", dependencies: ["Identifiers"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "Identifiers"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "Postgres", "PostgresTestSupport", "Synth"]),
+        .testTarget(
+            name: "ResolutionTests", dependencies: ["Resolution", "Feeds", "Postgres", "PostgresTestSupport", "Synth"]),
     ]
 )

@@ -125,7 +125,9 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
     static let isoFormat = try! DateFormat(pattern: "YYYY-MM-DD")
 
     /// Today's date in a time zone (default Europe/London, where the councils are).
-    public static func today(in timeZone: TimeZone = TimeZone(identifier: "Europe/London")!, now: Date = Date()) -> CalendarDate {
+    public static func today(
+        in timeZone: TimeZone = TimeZone(identifier: "Europe/London")!, now: Date = Date()
+    ) -> CalendarDate {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         let c = calendar.dateComponents([.year, .month, .day], from: now)
@@ -140,7 +142,8 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let d = CalendarDate(iso8601: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a YYYY-MM-DD date"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "not a YYYY-MM-DD date"))
         }
         self = d
     }

@@ -92,13 +92,20 @@ public struct NHSNumber: Hashable, Sendable, CustomStringConvertible {
             } else if b == ASCII.space || b == ASCII.hyphen {
                 // Separators only between digits; a run of two spaces is tolerated, a hyphen
                 // next to another separator is not.
+                if n == 0 {
+                    return .failure(IdentifierError(.badFormat, "starts with a separator"))
+                }
                 if lastWasSeparator && b == ASCII.hyphen {
                     return .failure(IdentifierError(.badFormat, "two separators in a row"))
                 }
                 lastWasSeparator = true
             } else {
-                return .failure(IdentifierError(.notDigits, "contains a character other than digits, spaces and hyphens"))
+                return .failure(
+                    IdentifierError(.notDigits, "contains a character other than digits, spaces and hyphens"))
             }
+        }
+        if lastWasSeparator {
+            return .failure(IdentifierError(.badFormat, "ends with a separator"))
         }
         guard n == 10 else {
             return .failure(IdentifierError(.wrongLength, "expected 10 digits, found \(n)"))
@@ -115,7 +122,9 @@ public struct NHSNumber: Hashable, Sendable, CustomStringConvertible {
             var check = 11 - sum % 11
             if check == 11 { check = 0 }
             if check == 10 {
-                return .failure(IdentifierError(.checkDigitTen, "the first nine digits give check value 10, so the number cannot be valid"))
+                return .failure(
+                    IdentifierError(
+                        .checkDigitTen, "the first nine digits give check value 10, so the number cannot be valid"))
             }
             if Int(raw[9] &- ASCII.zero) != check {
                 return .failure(IdentifierError(.checkDigitMismatch, "the check digit does not match"))
@@ -123,7 +132,9 @@ public struct NHSNumber: Hashable, Sendable, CustomStringConvertible {
             if allSame {
                 return .failure(IdentifierError(.allSameDigits, "all ten digits are the same"))
             }
-            return .success(NHSNumber(uncheckedDigits: String(decoding: UnsafeRawBufferPointer(rebasing: raw[0..<10]), as: UTF8.self)))
+            return .success(
+                NHSNumber(
+                    uncheckedDigits: String(decoding: UnsafeRawBufferPointer(rebasing: raw[0..<10]), as: UTF8.self)))
         }
     }
 }

@@ -32,7 +32,8 @@ public struct NationalInsuranceNumber: Hashable, Sendable, CustomStringConvertib
     static func prefixAllowed(_ a: UInt8, _ b: UInt8) -> Bool {
         guard ASCII.isUpper(a), ASCII.isUpper(b) else { return false }
         switch a {
-        case UInt8(ascii: "D"), UInt8(ascii: "F"), UInt8(ascii: "I"), UInt8(ascii: "Q"), UInt8(ascii: "U"), UInt8(ascii: "V"):
+        case UInt8(ascii: "D"), UInt8(ascii: "F"), UInt8(ascii: "I"), UInt8(ascii: "Q"), UInt8(ascii: "U"),
+            UInt8(ascii: "V"):
             return false
         default: break
         }

@@ -78,7 +78,8 @@ public struct UKPostcode: Hashable, Sendable, Comparable, CustomStringConvertibl
         let outLen = n - 3
         // Inward: digit, letter, letter.
         guard ASCII.isDigit(c[outLen]), inwardLetters[Int(c[outLen + 1])], inwardLetters[Int(c[outLen + 2])] else {
-            return .failure(IdentifierError(.badFormat, "the inward code must be a digit and two letters (not C, I, K, M, O, V)"))
+            return .failure(
+                IdentifierError(.badFormat, "the inward code must be a digit and two letters (not C, I, K, M, O, V)"))
         }
         // Outward shapes: A9, A99, A9A, AA9, AA99, AA9A.
         let bad = IdentifierError(.badFormat, "the outward code is not a UK postcode shape")
@@ -104,6 +105,7 @@ public struct UKPostcode: Hashable, Sendable, Comparable, CustomStringConvertibl
         out.append(contentsOf: c[0..<outLen])
         out.append(ASCII.space)
         out.append(contentsOf: c[outLen..<n])
-        return .success(UKPostcode(value: String(asciiBytes: out), outwardLength: UInt8(outLen), areaLength: UInt8(areaLen)))
+        return .success(
+            UKPostcode(value: String(asciiBytes: out), outwardLength: UInt8(outLen), areaLength: UInt8(areaLen)))
     }
 }

@@ -102,14 +102,16 @@ public struct UniquePupilNumber: Hashable, Sendable, CustomStringConvertible {
         let s = range.lowerBound
         let first = ASCII.upper(buf[s])
         guard letterIndex[Int(first)] >= 0 else {
-            return .failure(IdentifierError(.badFormat, "the first character must be a check letter (A–Z without I, O, S)"))
+            return .failure(
+                IdentifierError(.badFormat, "the first character must be a check letter (A–Z without I, O, S)"))
         }
         for k in 1...11 where !ASCII.isDigit(buf[s + k]) {
             return .failure(IdentifierError(.notDigits, "characters 2–12 must be digits"))
         }
         let last = ASCII.upper(buf[s + 12])
         guard ASCII.isDigit(last) || letterIndex[Int(last)] >= 0 else {
-            return .failure(IdentifierError(.badFormat, "the last character must be a digit or a letter other than I, O, S"))
+            return .failure(
+                IdentifierError(.badFormat, "the last character must be a digit or a letter other than I, O, S"))
         }
         guard let index = checkIndex(buf, from: s + 1), Int(letterIndex[Int(first)]) == index else {
             return .failure(IdentifierError(.badCheckLetter, "the check letter does not match"))

@@ -93,7 +93,9 @@ enum PlaceData {
         "Seagull", "Southgate", "St Withburga's", "St Felix", "St Edmund's", "Thornfield", "Tower Hill", "Valley",
         "Wayland", "Westfield", "Wherry", "Willow Bank", "Windmill", "Woodland", "Wroxham Road", "Yare Valley",
     ]
-    static let primaryKinds = ["Primary School", "Primary Academy", "Infant and Junior School",
-                               "Church of England Primary School", "Community Primary School"]
+    static let primaryKinds = [
+        "Primary School", "Primary Academy", "Infant and Junior School",
+        "Church of England Primary School", "Community Primary School",
+    ]
     static let secondaryKinds = ["High School", "Academy", "Community High School", "School"]
 }

@@ -192,14 +192,18 @@ struct Population {
             var prim: [Int] = []
             for _ in 0..<3 {
                 prim.append(schools.count)
-                schools.append(School(name: uniqueName(PlaceData.primaryKinds, district.town, &rng),
-                                      establishment: primaryEstab, primary: true, district: d))
+                schools.append(
+                    School(
+                        name: uniqueName(PlaceData.primaryKinds, district.town, &rng),
+                        establishment: primaryEstab, primary: true, district: d))
                 primaryEstab += 1 + rng.below(5)
             }
             districtPrimaries.append(prim)
             districtSecondary.append(schools.count)
-            schools.append(School(name: uniqueName(PlaceData.secondaryKinds, district.town, &rng),
-                                  establishment: secondaryEstab, primary: false, district: d))
+            schools.append(
+                School(
+                    name: uniqueName(PlaceData.secondaryKinds, district.town, &rng),
+                    establishment: secondaryEstab, primary: false, district: d))
             secondaryEstab += 1 + rng.below(5)
         }
     }
@@ -263,7 +267,7 @@ struct Population {
             }
             estab = estab >= 9999 ? 1000 : estab + 1
         }
-        var twelve = pad(la, 3) + pad(estab, 4) + pad(yy, 2) + pad(serial, 3)
+        let twelve = zeroPad(la, 3) + zeroPad(estab, 4) + zeroPad(yy, 2) + zeroPad(serial, 3)
         if rng.chance(0.01) {
             // Temporary UPN: the last serial digit is replaced by a letter.
             for _ in 0..<30 {
@@ -274,17 +278,11 @@ struct Population {
             }
         }
         let upn = UniquePupilNumber.withCheckLetter(lastTwelve: twelve)!.value
-        twelve = upn
         usedUPN.insert(upn)
         return upn
     }
 
-    private func pad(_ v: Int, _ width: Int) -> String {
-        let s = String(v)
-        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
-    }
-
-    private func makeAddress(_ rng: inout SynthRandom, near district: Int? = nil) -> Address {
+    func makeAddress(_ rng: inout SynthRandom, near district: Int? = nil) -> Address {
         let d: Int
         if let district, rng.chance(0.6) {
             // Moves are mostly local: same town.
@@ -300,7 +298,9 @@ struct Population {
             number: UInt16(1 + rng.below(rng.chance(0.7) ? 60 : 220)),
             street: UInt16(rng.below(PlaceData.streetStems.count)),
             streetType: UInt8(PlaceData.streetTypeWeights.pick(&rng)),
-            locality: rng.chance(norwich ? 0.12 : 0.4) ? UInt16(rng.below(PlaceData.localities.count)) : .max,
+            // Each district has its own few localities, so a locality always goes with the same town.
+            locality: rng.chance(norwich ? 0.12 : 0.4)
+                ? UInt16((d * 3 + rng.below(3)) % PlaceData.localities.count) : .max,
             district: UInt16(d),
             inwardDigit: UInt8(48 + (rng.chance(0.05) ? 0 : 1 + rng.below(9))),
             inward1: rng.pick(PlaceData.inwardLetters),
@@ -308,8 +308,9 @@ struct Population {
     }
 
     private mutating func makeAdult(_ rng: inout SynthRandom, male: Bool, surname: Surname, dob: Int) -> Adult {
-        Adult(forename: NameTables.shared.adultForename(male: male, &rng), surname: surname, male: male,
-              dob: Int32(dob), nhs: newNHS(&rng), nino: newNINO(&rng))
+        Adult(
+            forename: NameTables.shared.adultForename(male: male, &rng), surname: surname, male: male,
+            dob: Int32(dob), nhs: newNHS(&rng), nino: newNINO(&rng))
     }
 
     private func pickStructure(_ rng: inout SynthRandom) -> FamilyStructure {
@@ -339,17 +340,21 @@ struct Population {
         let structure: FamilyStructure = withPartner ? (rng.chance(0.5) ? .married : .cohabiting) : .singleMother
         let partnerSurname = structure == .married ? m : otherSurname(&rng, not: m)
         let mother = makeAdult(&rng, male: false, surname: Surname(a: m), dob: motherDob)
-        let partner = withPartner
-            ? makeAdult(&rng, male: rng.chance(0.96), surname: Surname(a: partnerSurname),
-                        dob: motherDob - 3 * 365 + rng.below(10 * 365))
+        let partner =
+            withPartner
+            ? makeAdult(
+                &rng, male: rng.chance(0.96), surname: Surname(a: partnerSurname),
+                dob: motherDob - 3 * 365 + rng.below(10 * 365))
             : nil
         let address = makeAddress(&rng)
         let need = rng.unit() * rng.unit() * (withPartner ? 1.0 : 1.6)
-        families.append(Family(
-            mother: mother, partner: partner, structure: structure, address: address, previousAddress: nil,
-            moveDay: 0, firstChild: Int32(children.count), childCount: 0, need: min(need, 1),
-            edd: Int32(asOfDay + 1 + rng.below(84)), primarySchool: Int32(districtPrimaries[Int(address.district)][0]),
-            fsm: false, police: false))
+        families.append(
+            Family(
+                mother: mother, partner: partner, structure: structure, address: address, previousAddress: nil,
+                moveDay: 0, firstChild: Int32(children.count), childCount: 0, need: min(need, 1),
+                edd: Int32(asOfDay + 1 + rng.below(84)),
+                primarySchool: Int32(districtPrimaries[Int(address.district)][0]),
+                fsm: false, police: false))
     }
 
     private mutating func addFamily(_ rng: inout SynthRandom, maxChildren: Int) {
@@ -365,17 +370,20 @@ struct Population {
         }
         let earliest = asOf.adding(years: -17).dayNumber + 1
         var day = earliest + rng.below(asOfDay - earliest)
+        let firstBirth = day
+        let motherAge = 17 + rng.below(13) + rng.below(13)
+        let motherDob = firstBirth - motherAge * 365 - rng.below(365)
+        let lastPossibleBirth = motherDob + 44 * 365
         var births: [(day: Int, twins: Bool)] = []
         var count = 0
-        while births.count < wanted, day < asOfDay, count < maxChildren {
+        let cap = min(wanted, maxChildren)
+        while count < cap, day < asOfDay, day <= lastPossibleBirth {
+            // About 1.5% of births are twins; never more than four children.
             let twins = rng.chance(0.015) && count + 2 <= min(4, maxChildren)
             births.append((day, twins))
             count += twins ? 2 : 1
             day += 300 + rng.below(1300)
         }
-        let firstBirth = births[0].day
-        let motherAge = 17 + rng.below(13) + rng.below(13)
-        let motherDob = firstBirth - motherAge * 365 - rng.below(365)
 
         // Who is in the household and what everyone is called.
         let structure = pickStructure(&rng)
@@ -453,12 +461,14 @@ struct Population {
                 if !alternates.isEmpty && rng.chance(0.3) { preferred = rng.pick(alternates) }
                 let group = academicYear.yearGroup(dob: dob)
                 let schoolAge = (0...11).contains(group)
-                let upn = schoolAge
+                let upn =
+                    schoolAge
                     ? newUPN(&rng, dob: dob, primaryEstablishment: schools[primary].establishment) : ""
-                children.append(Child(
-                    family: familyIndex, forename: forename, surname: childSurname, stepSurname: stepSurname,
-                    preferredForename: preferred, male: male, twin: birth.twins, onSchoolRoll: rng.chance(0.98),
-                    dob: Int32(birth.day), nhs: newNHS(&rng), upn: upn))
+                children.append(
+                    Child(
+                        family: familyIndex, forename: forename, surname: childSurname, stepSurname: stepSurname,
+                        preferredForename: preferred, male: male, twin: birth.twins, onSchoolRoll: rng.chance(0.98),
+                        dob: Int32(birth.day), nhs: newNHS(&rng), upn: upn))
             }
         }
         let childCount = Int32(children.count) - firstChild
@@ -472,11 +482,26 @@ struct Population {
             edd = Int32(asOfDay + 1 + rng.below(84))
         }
         let hasOlderChild = births[0].day <= asOf.adding(years: -3).dayNumber
-        let fsm = hasOlderChild && rng.chance(0.045 + 0.62 * need)
+        let fsm = hasOlderChild && rng.chance(0.06 + 0.64 * need)
         let police = rng.chance(0.006 + 0.16 * need)
-        families.append(Family(
-            mother: mother, partner: partner, structure: structure, address: address, previousAddress: previous,
-            moveDay: Int32(moveDay), firstChild: firstChild, childCount: childCount, need: need, edd: edd,
-            primarySchool: Int32(primary), fsm: fsm, police: police))
+        families.append(
+            Family(
+                mother: mother, partner: partner, structure: structure, address: address, previousAddress: previous,
+                moveDay: Int32(moveDay), firstChild: firstChild, childCount: childCount, need: need, edd: edd,
+                primarySchool: Int32(primary), fsm: fsm, police: police))
     }
+}
+
+/// `v` in decimal, left-padded with zeros to `width` digits.
+func zeroPad(_ v: Int, _ width: Int) -> String {
+    var bytes = [UInt8](repeating: 48, count: width)
+    var x = v
+    var i = width - 1
+    while i >= 0 {
+        bytes[i] = UInt8(48 + x % 10)
+        x /= 10
+        i -= 1
+    }
+    if x > 0 { return String(v) }
+    return String(decoding: bytes, as: UTF8.self)
 }

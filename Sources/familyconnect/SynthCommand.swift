@@ -1,18 +1,45 @@
 import Foundation
+import Identifiers
+import Synth
 
 enum SynthCommand: Command {
     static let name = "synth"
     static let summary = "Write synthetic partner feeds (invented people only) and their ground truth."
-    static let synopsis = "--out DIR [--children N] [--seed S]"
+    static let synopsis = "--out DIR [--children N] [--seed S] [--noise X] [--as-of YYYY-MM-DD]"
     static let options: [OptionSpec] = [
         .value("out", "DIR", "Folder to write the feed files into (created if missing)."),
         .value("children", "N", "How many children to invent (default 2000)."),
         .value("seed", "S", "Random seed; the same seed gives byte-identical files (default 1)."),
+        .value("noise", "X", "Scale of typos, nicknames, swaps and missing identifiers: 0 clean, 1 default, 2 double."),
+        .value("as-of", "DATE", "The extracts' date (default 2026-09-01); never today, so output is reproducible."),
     ]
 
     static func run(_ arguments: ParsedArguments) throws -> Int32 {
-        _ = try arguments.required("out")
-        Console.error("synth: not available yet")
-        return 1
+        let out = try arguments.required("out")
+        var config = SynthConfig(
+            children: try arguments.integer("children", default: 2000, range: 1...5_000_000),
+            seed: UInt64(try arguments.integer("seed", default: 1, range: 0...Int.max)))
+        if let noise = arguments.value("noise") {
+            guard let value = Double(noise), (0...5).contains(value) else {
+                throw UsageError(description: "option '--noise' expects a number from 0 to 5")
+            }
+            config.noise = value
+        }
+        if let asOf = arguments.value("as-of") {
+            guard let date = CalendarDate(iso8601: asOf) else {
+                throw UsageError(description: "option '--as-of' expects a date as YYYY-MM-DD")
+            }
+            config.asOf = date
+        }
+        let started = Date()
+        let summary = try SyntheticFeedWriter.write(config: config, to: URL(fileURLWithPath: out))
+        for kind in FeedKind.allCases {
+            Console.print("  \(kind.fileName): \(summary.rows[kind] ?? 0) rows")
+        }
+        Console.print(
+            "synth: \(summary.children) children (\(summary.twinChildren) twins) in \(summary.families) families, "
+                + "\(summary.totalFeedRows) feed rows, ground truth in \(out)/\(SyntheticFeedWriter.truthFileName) "
+                + "(\(String(format: "%.1f", Date().timeIntervalSince(started))) s)")
+        return 0
     }
 }

@@ -7,6 +7,7 @@ enum Registry {
         SynthCommand.self,
         IngestCommand.self,
         FeedsCommand.self,
+        BenchCommand.self,
     ]
 }
 

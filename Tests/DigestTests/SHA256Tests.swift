@@ -117,7 +117,7 @@ import Testing
 }
 
 /// Deterministic generator for test data (SplitMix64).
-struct SplitMix64: RandomNumberGenerator {
+private struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

@@ -102,11 +102,16 @@ private func temporaryPath(_ name: String) -> String {
 
     @Test func lineEndingsCRLFAndLoneCR() throws {
         #expect(try read("a,b\r\nc,d\r\n") == [ok(1, line: 1, ["a", "b"]), ok(2, line: 2, ["c", "d"])])
-        #expect(try read("a,b\rc,d\re") == [ok(1, line: 1, ["a", "b"]), ok(2, line: 2, ["c", "d"]), ok(3, line: 3, ["e"])])
+        #expect(
+            try read("a,b\rc,d\re") == [
+                ok(1, line: 1, ["a", "b"]), ok(2, line: 2, ["c", "d"]), ok(3, line: 3, ["e"]),
+            ])
         #expect(
             try read("a\nb\r\nc\rd\n\re")
-                == [ok(1, line: 1, ["a"]), ok(2, line: 2, ["b"]), ok(3, line: 3, ["c"]), ok(4, line: 4, ["d"]),
-                    ok(5, line: 6, ["e"])])
+                == [
+                    ok(1, line: 1, ["a"]), ok(2, line: 2, ["b"]), ok(3, line: 3, ["c"]), ok(4, line: 4, ["d"]),
+                    ok(5, line: 6, ["e"]),
+                ])
     }
 
     @Test func emptyLinesAreSkippedButCounted() throws {
@@ -124,7 +129,10 @@ private func temporaryPath(_ name: String) -> String {
     }
 
     @Test func trailingDelimiterMeansEmptyLastField() throws {
-        #expect(try read("a,b,\n,\n,,\n") == [ok(1, line: 1, ["a", "b", ""]), ok(2, line: 2, ["", ""]), ok(3, line: 3, ["", "", ""])])
+        #expect(
+            try read("a,b,\n,\n,,\n") == [
+                ok(1, line: 1, ["a", "b", ""]), ok(2, line: 2, ["", ""]), ok(3, line: 3, ["", "", ""]),
+            ])
         #expect(try read("\"a\",\n") == [ok(1, line: 1, ["a", ""])])
     }
 
@@ -161,7 +169,10 @@ private func temporaryPath(_ name: String) -> String {
 
     @Test func customDelimiterAndQuote() throws {
         let dialect = CSVDialect(delimiter: UInt8(ascii: ";"), quote: UInt8(ascii: "'"))
-        #expect(try read("a;'b;c';'it''s'\n\"x\";y,z\n", dialect) == [ok(1, line: 1, ["a", "b;c", "it's"]), ok(2, line: 2, ["\"x\"", "y,z"])])
+        #expect(
+            try read("a;'b;c';'it''s'\n\"x\";y,z\n", dialect) == [
+                ok(1, line: 1, ["a", "b;c", "it's"]), ok(2, line: 2, ["\"x\"", "y,z"]),
+            ])
         let tabs = CSVDialect(delimiter: 0x09)
         #expect(try read("a\tb, c\t\"d\te\"\n", tabs) == [ok(1, line: 1, ["a", "b, c", "d\te"])])
     }
@@ -207,7 +218,9 @@ private func temporaryPath(_ name: String) -> String {
         let scalars = Array(record.field(0).unicodeScalars)
         #expect(scalars.count == 128)
         #expect(scalars[0x20...].map(\.value) == (0xA0...0xFF).map { UInt32($0) })
-        #expect(String(String.UnicodeScalarView(scalars[0..<0x20])) == "€\u{81}‚ƒ„…†‡ˆ‰Š‹Œ\u{8D}Ž\u{8F}\u{90}‘’“”•–—˜™š›œ\u{9D}žŸ")
+        #expect(
+            String(String.UnicodeScalarView(scalars[0..<0x20]))
+                == "€\u{81}‚ƒ„…†‡ˆ‰Š‹Œ\u{8D}Ž\u{8F}\u{90}‘’“”•–—˜™š›œ\u{9D}žŸ")
     }
 
     @Test func utf8OrWindows1252DecidesPerField() throws {
@@ -228,7 +241,9 @@ private func temporaryPath(_ name: String) -> String {
                 ok(3, line: 4, ["next", "record"]),
             ])
         // Overlong, surrogate, truncated and out-of-range sequences are all invalid.
-        for sequence: [UInt8] in [[0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xE2, 0x82], [0xF4, 0x90, 0x80, 0x80], [0xFF], [0xBF]] {
+        for sequence: [UInt8] in [
+            [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xE2, 0x82], [0xF4, 0x90, 0x80, 0x80], [0xFF], [0xBF],
+        ] {
             let result = try read(Array("a,".utf8) + sequence + [0x0A] + Array("b\n".utf8))
             #expect(result.count == 2)
             if case .bad(_, _, let code, _, let field, _) = result[0] {
@@ -246,7 +261,11 @@ private func temporaryPath(_ name: String) -> String {
 
     @Test func quoteInsideUnquotedField() throws {
         let got = try read("a,b\nc,ab\"c,d\ne,f\n")
-        #expect(got == [ok(1, line: 1, ["a", "b"]), bad(2, line: 2, .unexpectedQuote, field: 2, raw: "c,ab\"c,d"), ok(3, line: 3, ["e", "f"])])
+        #expect(
+            got == [
+                ok(1, line: 1, ["a", "b"]), bad(2, line: 2, .unexpectedQuote, field: 2, raw: "c,ab\"c,d"),
+                ok(3, line: 3, ["e", "f"]),
+            ])
     }
 
     @Test func textAfterClosingQuote() throws {
@@ -262,7 +281,11 @@ private func temporaryPath(_ name: String) -> String {
 
     @Test func textAfterClosingQuoteOnALaterLineOfTheRecord() throws {
         let got = try read("1,\"two\nlines\"x,3\n4,5\n")
-        #expect(got == [bad(1, line: 1, .textAfterClosingQuote, errorLine: 2, field: 2, raw: "1,\"two\nlines\"x,3"), ok(2, line: 3, ["4", "5"])])
+        #expect(
+            got == [
+                bad(1, line: 1, .textAfterClosingQuote, errorLine: 2, field: 2, raw: "1,\"two\nlines\"x,3"),
+                ok(2, line: 3, ["4", "5"]),
+            ])
     }
 
     @Test func unterminatedQuoteAtEndOfFile() throws {
@@ -277,11 +300,15 @@ private func temporaryPath(_ name: String) -> String {
             ])
         #expect(try read("x,\"abc") == [bad(1, line: 1, .unterminatedQuote, field: 2, raw: "x,\"abc")])
         #expect(try read("\"") == [bad(1, line: 1, .unterminatedQuote, field: 1, raw: "\"")])
-        #expect(try read("\"a\r\n\r\nb,c\r\n") == [bad(1, line: 1, .unterminatedQuote, field: 1, raw: "\"a"), ok(2, line: 3, ["b", "c"])])
+        #expect(
+            try read("\"a\r\n\r\nb,c\r\n") == [
+                bad(1, line: 1, .unterminatedQuote, field: 1, raw: "\"a"), ok(2, line: 3, ["b", "c"]),
+            ])
     }
 
     @Test func nulBytesRejectTheRecord() throws {
-        let bytes = Array("a,b\nc,d".utf8) + [0] + Array("e\n\"q".utf8) + [0] + Array("\"\n\"r\"".utf8) + [0]
+        let bytes =
+            Array("a,b\nc,d".utf8) + [0] + Array("e\n\"q".utf8) + [0] + Array("\"\n\"r\"".utf8) + [0]
             + Array("\nf,g\n".utf8)
         let got = try read(bytes)
         #expect(
@@ -310,6 +337,57 @@ private func temporaryPath(_ name: String) -> String {
                 bad(6, line: 6, .recordTooLarge, field: nil, raw: "ab,cd,ef,g"),
                 ok(7, line: 7, ["z"]),
             ])
+    }
+
+    @Test func limitsHoldForDelimitersQuotesAndLineBreaks() throws {
+        let dialect = CSVDialect(maxFieldBytes: 4, maxRecordBytes: 10)
+        // Line breaks inside quotes are field content.
+        #expect(
+            try read("\"\n\n\n\n\"\n\"\n\n\n\n\n\"\nok\n", dialect) == [
+                ok(1, line: 1, lines: 5, ["\n\n\n\n"]),
+                bad(2, line: 6, .fieldTooLarge, errorLine: 10, field: 1, raw: "\"\n\n\n\n"),
+                bad(3, line: 11, .unterminatedQuote, field: 1, raw: "\""),
+                ok(4, line: 12, ["ok"]),
+            ])
+        // A doubled quote is two bytes of content.
+        #expect(
+            try read("\"ab\"\"\",x\n\"abc\"\"\",y\nz\n", dialect) == [
+                ok(1, line: 1, ["ab\"", "x"]),
+                bad(2, line: 2, .fieldTooLarge, field: 1, raw: "\"abc\"\"\",y"),
+                ok(3, line: 3, ["z"]),
+            ])
+        // Delimiters and opening quotes count towards the record size: a line of only commas is bounded too.
+        #expect(
+            try read(",,,,,,,,,,\n,,,,,,,,,,,,\nabcd,efgh,\nabcd,efgh,\"x\"\nabcd,efgh,x\nz", dialect) == [
+                ok(1, line: 1, Array(repeating: "", count: 11)),
+                bad(2, line: 2, .recordTooLarge, field: nil, raw: ",,,,,,,,,,"),
+                ok(3, line: 3, ["abcd", "efgh", ""]),
+                bad(4, line: 4, .recordTooLarge, field: nil, raw: "abcd,efgh,"),
+                bad(5, line: 5, .recordTooLarge, field: nil, raw: "abcd,efgh,"),
+                ok(6, line: 6, ["z"]),
+            ])
+    }
+
+    @Test func aHugeLineOfDelimitersOrQuotedNewlinesStaysBounded() throws {
+        let dialect = CSVDialect(maxFieldBytes: 1000, maxRecordBytes: 5000)
+        for filler in [UInt8(ascii: ","), 0x0A] {
+            var bytes: [UInt8] = filler == 0x0A ? [UInt8(ascii: "\"")] : []
+            bytes += [UInt8](repeating: filler, count: 1 << 20)
+            bytes += Array("\"\nnext\n".utf8)
+            let reader = CSVReader(bytes: bytes, dialect: dialect, chunkSize: 4096)
+            var results: [CSVReadResult] = []
+            var maxCapacity = 0
+            while let next = try reader.next() {
+                results.append(next)
+                maxCapacity = max(maxCapacity, reader.bufferCapacity)
+            }
+            guard case .malformed(let first) = results.first else {
+                Issue.record("expected malformed")
+                continue
+            }
+            #expect(first.error.code == (filler == 0x0A ? .fieldTooLarge : .recordTooLarge))
+            #expect(maxCapacity <= 5000 + 2 * 4096)
+        }
     }
 
     @Test func malformedRawIsCappedAtMaxRecordBytes() throws {
@@ -550,4 +628,3 @@ private func temporaryPath(_ name: String) -> String {
         }
     }
 }
-

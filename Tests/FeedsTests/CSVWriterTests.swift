@@ -27,7 +27,9 @@ private struct SeededGenerator: RandomNumberGenerator {
         #expect(String(decoding: writer.encodeRow([""]), as: UTF8.self) == "\"\"\n")
         #expect(String(decoding: writer.encodeRow(["", ""]), as: UTF8.self) == ",\n")
         let semicolons = CSVWriter(delimiter: UInt8(ascii: ";"), quote: UInt8(ascii: "'"))
-        #expect(String(decoding: semicolons.encodeRow(["a;b", "it's", "x,\"y\""]), as: UTF8.self) == "'a;b';'it''s';x,\"y\"\r\n")
+        #expect(
+            String(decoding: semicolons.encodeRow(["a;b", "it's", "x,\"y\""]), as: UTF8.self)
+                == "'a;b';'it''s';x,\"y\"\r\n")
         var out: [UInt8] = []
         writer.appendField(Array("q\"".utf8), to: &out)
         #expect(out == Array("\"q\"\"\"".utf8))
@@ -60,7 +62,8 @@ private struct SeededGenerator: RandomNumberGenerator {
                         return (0..<length).map { _ in alphabet.randomElement(using: &rng)! }
                     })
             }
-            let writer = CSVWriter(delimiter: delimiter, quote: quote, lineEnding: Bool.random(using: &rng) ? .crlf : .lf)
+            let writer = CSVWriter(
+                delimiter: delimiter, quote: quote, lineEnding: Bool.random(using: &rng) ? .crlf : .lf)
             var bytes: [UInt8] = []
             for row in rows { writer.appendRow(row, to: &bytes) }
             if Bool.random(using: &rng) {

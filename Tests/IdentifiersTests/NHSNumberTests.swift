@@ -61,6 +61,8 @@ struct TestLCG {
         #expect(code("") == .empty)
         #expect(code("   ") == .empty)
         #expect(code("943--476-5919") == .badFormat)
+        #expect(code("-9434765919") == .badFormat)
+        #expect(code("9434765919-") == .badFormat)
     }
 
     @Test func checkDigitInputValidation() {

@@ -115,8 +115,10 @@ func independentUPNValid(_ upn: String) -> Bool {
     }
 
     @Test func prefixRules() {
-        for bad in ["DA", "FA", "IA", "QA", "UA", "VA", "AD", "AF", "AI", "AO", "AQ", "AU", "AV",
-                    "BG", "GB", "NK", "KN", "TN", "NT", "ZZ"] {
+        for bad in [
+            "DA", "FA", "IA", "QA", "UA", "VA", "AD", "AF", "AI", "AO", "AQ", "AU", "AV",
+            "BG", "GB", "NK", "KN", "TN", "NT", "ZZ",
+        ] {
             let r = NationalInsuranceNumber.parse(bad + "123456A")
             if case .failure(let e) = r {
                 #expect(e.code == .badPrefix, "\(bad)")

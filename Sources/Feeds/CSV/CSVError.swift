@@ -50,21 +50,21 @@ public struct CSVError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        var where_ = line > 0 ? " at line \(line)" : ""
-        if let field { where_ += ", field \(field)" }
+        var location = line > 0 ? " at line \(line)" : ""
+        if let field { location += ", field \(field)" }
         switch code {
         case .unterminatedQuote:
-            return "CSV unterminatedQuote: quoted field still open at end of file (record starts\(where_))"
-        case .unexpectedQuote: return "CSV unexpectedQuote: quote character inside an unquoted field\(where_)"
-        case .textAfterClosingQuote: return "CSV textAfterClosingQuote: text after a closing quote\(where_)"
-        case .fieldTooLarge: return "CSV fieldTooLarge: field larger than the maximum field size\(where_)"
-        case .recordTooLarge: return "CSV recordTooLarge: record larger than the maximum record size\(where_)"
-        case .nulByte: return "CSV nulByte: NUL byte\(where_)"
-        case .invalidEncoding: return "CSV invalidEncoding: invalid UTF-8\(where_)"
+            return "CSV unterminatedQuote: quoted field still open at end of file (record starts\(location))"
+        case .unexpectedQuote: return "CSV unexpectedQuote: quote character inside an unquoted field\(location)"
+        case .textAfterClosingQuote: return "CSV textAfterClosingQuote: text after a closing quote\(location)"
+        case .fieldTooLarge: return "CSV fieldTooLarge: field larger than the maximum field size\(location)"
+        case .recordTooLarge: return "CSV recordTooLarge: record larger than the maximum record size\(location)"
+        case .nulByte: return "CSV nulByte: NUL byte\(location)"
+        case .invalidEncoding: return "CSV invalidEncoding: invalid UTF-8\(location)"
         case .io:
             let reason = systemError.map { String(cString: strerror($0)) } ?? "unknown error"
-            return "CSV io: cannot read the file\(where_): \(reason)"
-        default: return "CSV \(code)\(where_)"
+            return "CSV io: cannot read the file\(location): \(reason)"
+        default: return "CSV \(code)\(location)"
         }
     }
 }

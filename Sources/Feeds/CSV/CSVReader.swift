@@ -37,7 +37,11 @@
 ///   rest of the file.
 ///
 /// Memory: the reader holds a window of the file from the start of the current record, read in chunks of
-/// 256 KiB; it never grows beyond about `maxRecordBytes + 2 × 256 KiB`, whatever the file.
+/// 256 KiB; it never grows beyond about `maxRecordBytes + 2 × 256 KiB`, whatever the file (every byte the parser
+/// consumes, delimiters and quoted line breaks included, is checked against the limits). It also keeps a table of
+/// 12 bytes per field of the current record (at most `12 × maxRecordBytes` for a record of nothing but
+/// delimiters; such a table is released at the next record), and a malformed record's raw bytes (at most
+/// `maxRecordBytes`). Nothing else grows with the input.
 ///
 /// Not thread-safe: use one reader from one thread at a time.
 public final class CSVReader {
@@ -86,16 +90,18 @@ public final class CSVReader {
     private static let carriageReturnClass: UInt8 = 4
     private static let nulClass: UInt8 = 5
 
-    // The current record, valid while `generation` is unchanged.
+    // The current record's fields, valid while the generation is unchanged. Kept in manually managed memory
+    // (like the window) so that the hot loops touch no class properties and records need no array copies.
     struct FieldSpan {
         var start: UInt32  // offsets from the record start; content only (without the quotes)
         var end: UInt32
         var quoted: Bool
         var escaped: Bool  // contains doubled quotes
     }
-    var generation: UInt64 = 0
-    var spans: [FieldSpan] = []
-    var currentRecordOffset = 0
+    private var spans: UnsafeMutablePointer<FieldSpan>
+    private var spanCapacity = 64
+    /// Incremented by every call to `next()`; records remember the value they were made with.
+    let generationCell: UnsafeMutablePointer<UInt64>
 
     // MARK: - Creating a reader
 
@@ -155,11 +161,16 @@ public final class CSVReader {
             table[0x00] = CSVReader.nulClass
         }
         classes[Int(dialect.delimiter)] = CSVReader.delimiterClass
+        spans = UnsafeMutablePointer<FieldSpan>.allocate(capacity: spanCapacity)
+        generationCell = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+        generationCell.initialize(to: 0)
     }
 
     deinit {
         buffer.deallocate()
         classes.deallocate()
+        spans.deallocate()
+        generationCell.deallocate()
         if case .descriptor(let fd, owned: true) = source { close(fd) }
     }
 
@@ -176,7 +187,7 @@ public final class CSVReader {
     ///
     /// - Throws: `CSVError` with code `.io` if reading fails; the reader then returns nil from then on.
     public func next() throws(CSVError) -> CSVReadResult? {
-        generation &+= 1
+        generationCell.pointee &+= 1
         if finished { return nil }
         do {
             if let result = try readRecord() { return result }
@@ -255,215 +266,281 @@ public final class CSVReader {
             }
         }
 
+        // The hot state lives in locals; it is written back before anything that uses the properties
+        // (fill, the error paths) and read again after.
+        var buf = buffer
+        var end = self.end
+        var pos = position
+        var recStart = recordStart
+        var line = self.line
+        @inline(__always) func save() {
+            position = pos
+            recordStart = recStart
+            self.line = line
+        }
+        func more() throws(CSVError) -> Bool {
+            save()
+            let count = try fill()
+            buf = buffer
+            end = self.end
+            pos = position
+            recStart = recordStart
+            return count > 0
+        }
+
         // Skip empty lines.
+        var pending = pendingLF
         while true {
-            if position == end {
-                recordStart = position
-                if try fill() == 0 { return nil }
+            if pos == end {
+                recStart = pos
+                if try !more() {
+                    pendingLF = pending
+                    return nil
+                }
             }
-            let byte = buffer[position]
+            let byte = buf[pos]
             if byte == 0x0A {
-                position += 1
-                if pendingLF { pendingLF = false } else { line += 1 }
+                pos += 1
+                if pending { pending = false } else { line += 1 }
                 continue
             }
-            pendingLF = false
+            pending = false
             if byte == 0x0D {
-                position += 1
+                pos += 1
                 line += 1
-                pendingLF = true
+                pending = true
                 continue
             }
             break
         }
+        pendingLF = false
 
-        recordStart = position
+        recStart = pos
         recordCount += 1
         let recordNumber = recordCount
         let startLine = line
-        spans.removeAll(keepingCapacity: spans.capacity <= 4096)
+        if spanCapacity > 4096 {
+            // Do not keep the memory of one record with very many fields.
+            spans.deallocate()
+            spanCapacity = 64
+            spans = UnsafeMutablePointer<FieldSpan>.allocate(capacity: spanCapacity)
+        }
+        var spanStore = spans
+        var spanLimit = spanCapacity
+        var spanCount = 0
 
         let quote = dialect.quote
         let delimiter = dialect.delimiter
         let maxField = dialect.maxFieldBytes
         let maxRecord = dialect.maxRecordBytes
-        let outside = classes
-        let inside = classes + 256
+        let outside = UnsafePointer(classes)
+        let inside = outside + 256
 
         var state = State.fieldStart
-        var fieldStart = 0  // relative to recordStart
+        var fieldStart = 0  // relative to recStart
         var escaped = false
         var byteUnion: UInt8 = 0  // OR of all content bytes: < 0x80 means ASCII only
         var recordEnd = 0  // absolute, set when the record is complete
         var endLine = 0
 
         @inline(__always) func addField(endingAt absoluteEnd: Int, quoted: Bool) {
-            spans.append(
-                FieldSpan(
+            if spanCount == spanLimit {
+                spanStore = growSpans()
+                spanLimit = spanCapacity
+            }
+            (spanStore + spanCount).initialize(
+                to: FieldSpan(
                     start: UInt32(truncatingIfNeeded: fieldStart),
-                    end: UInt32(truncatingIfNeeded: absoluteEnd - recordStart),
+                    end: UInt32(truncatingIfNeeded: absoluteEnd - recStart),
                     quoted: quoted, escaped: escaped))
+            spanCount += 1
+        }
+        @inline(__always) func endRecord(at absoluteEnd: Int, lineEnding byte: UInt8?) {
+            recordEnd = absoluteEnd
+            endLine = line
+            if let byte {
+                pos += 1
+                line += 1
+                pending = byte == 0x0D
+            }
+        }
+        func malformed(_ error: CSVError) throws(CSVError) -> CSVReadResult {
+            save()
+            return try malformedSkippingLine(error, recordNumber: recordNumber, startLine: startLine)
+        }
+        // Limits. The scanning loops stop at them for ordinary bytes; the special bytes that the parser consumes
+        // as part of the record (delimiters, quotes, line breaks inside quotes) are checked one by one, so that no
+        // input, not even a line of only delimiters, makes the window grow past maxRecordBytes.
+        @inline(__always) func isOverLimit(_ index: Int, content: Bool) -> Bool {
+            index - recStart >= maxRecord || (content && index - recStart - fieldStart >= maxField)
+        }
+        /// The error for the byte at `index` going past a limit: fieldTooLarge if it is field content beyond
+        /// maxFieldBytes, recordTooLarge otherwise.
+        func sizeError(at index: Int, content: Bool) -> CSVError {
+            pos = index
+            if content && index - recStart - fieldStart >= maxField {
+                return CSVError(code: .fieldTooLarge, line: line, field: spanCount + 1)
+            }
+            return CSVError(code: .recordTooLarge, line: line)
         }
 
         parse: while true {
             switch state {
             case .fieldStart:
-                if position == end {
-                    if try fill() == 0 {
+                if pos == end {
+                    if try !more() {
                         // End of file right after a delimiter: an empty last field.
-                        fieldStart = position - recordStart
+                        fieldStart = pos - recStart
                         escaped = false
-                        addField(endingAt: position, quoted: false)
-                        recordEnd = position
-                        endLine = line
+                        addField(endingAt: pos, quoted: false)
+                        endRecord(at: pos, lineEnding: nil)
                         break parse
                     }
                     continue parse
                 }
                 escaped = false
-                if buffer[position] == quote {
-                    position += 1
-                    fieldStart = position - recordStart
+                if buf[pos] == quote {
+                    if isOverLimit(pos, content: false) { return try malformed(sizeError(at: pos, content: false)) }
+                    pos += 1
+                    fieldStart = pos - recStart
                     state = .quoted
                 } else {
-                    fieldStart = position - recordStart
+                    fieldStart = pos - recStart
                     state = .unquoted
                 }
 
             case .unquoted:
-                let base = buffer
-                let limit = recordStart + min(fieldStart + maxField, maxRecord)
+                let limit = recStart + min(fieldStart + maxField, maxRecord)
                 let scanEnd = min(end, limit)
-                var p = position
+                var p = pos
                 while p < scanEnd {
-                    let byte = base[p]
+                    let byte = buf[p]
                     if outside[Int(byte)] != 0 { break }
                     byteUnion |= byte
                     p &+= 1
                 }
-                position = p
+                pos = p
                 if p == end {
-                    if try fill() == 0 {
-                        addField(endingAt: position, quoted: false)
-                        recordEnd = position
-                        endLine = line
+                    if try !more() {
+                        addField(endingAt: pos, quoted: false)
+                        endRecord(at: pos, lineEnding: nil)
                         break parse
                     }
                     continue parse
                 }
-                let byte = buffer[p]
+                let byte = buf[p]
                 switch outside[Int(byte)] {
                 case CSVReader.delimiterClass:
+                    if isOverLimit(p, content: false) { return try malformed(sizeError(at: p, content: false)) }
                     addField(endingAt: p, quoted: false)
-                    position = p + 1
+                    pos = p + 1
                     state = .fieldStart
                 case CSVReader.lineFeedClass, CSVReader.carriageReturnClass:
                     addField(endingAt: p, quoted: false)
-                    recordEnd = p
-                    endLine = line
-                    consumeLineEnd(byte)
+                    endRecord(at: p, lineEnding: byte)
                     break parse
                 case CSVReader.quoteClass:
-                    return try malformedSkippingLine(
-                        CSVError(code: .unexpectedQuote, line: line, field: spans.count + 1),
-                        recordNumber: recordNumber, startLine: startLine)
+                    return try malformed(CSVError(code: .unexpectedQuote, line: line, field: spanCount + 1))
                 case CSVReader.nulClass:
-                    return try malformedSkippingLine(
-                        CSVError(code: .nulByte, line: line, field: spans.count + 1),
-                        recordNumber: recordNumber, startLine: startLine)
+                    return try malformed(CSVError(code: .nulByte, line: line, field: spanCount + 1))
                 default:
-                    return try malformedSkippingLine(
-                        sizeError(fieldStart: fieldStart), recordNumber: recordNumber, startLine: startLine)
+                    return try malformed(sizeError(at: p, content: true))
                 }
 
             case .quoted:
-                let base = buffer
-                let limit = recordStart + min(fieldStart + maxField, maxRecord)
+                let limit = recStart + min(fieldStart + maxField, maxRecord)
                 let scanEnd = min(end, limit)
-                var p = position
+                var p = pos
                 while p < scanEnd {
-                    let byte = base[p]
+                    let byte = buf[p]
                     if inside[Int(byte)] != 0 { break }
                     byteUnion |= byte
                     p &+= 1
                 }
-                position = p
+                pos = p
                 if p == end {
-                    if try fill() == 0 {
-                        return unterminatedQuote(
-                            field: spans.count + 1, recordNumber: recordNumber, startLine: startLine)
+                    if try !more() {
+                        save()
+                        return unterminatedQuote(field: spanCount + 1, recordNumber: recordNumber, startLine: startLine)
                     }
                     continue parse
                 }
-                let byte = buffer[p]
+                let byte = buf[p]
                 switch inside[Int(byte)] {
                 case CSVReader.quoteClass:
-                    position = p + 1
+                    // A closing quote, or the first of a doubled quote (checked as content in .afterQuote).
+                    if isOverLimit(p, content: false) { return try malformed(sizeError(at: p, content: false)) }
+                    pos = p + 1
                     state = .afterQuote
                 case CSVReader.lineFeedClass:
+                    if isOverLimit(p, content: true) { return try malformed(sizeError(at: p, content: true)) }
                     // A LF right after a CR in the field completes a CRLF already counted.
-                    if !(p > recordStart + fieldStart && buffer[p - 1] == 0x0D) { line += 1 }
-                    position = p + 1
+                    if !(p > recStart + fieldStart && buf[p - 1] == 0x0D) { line += 1 }
+                    pos = p + 1
                 case CSVReader.carriageReturnClass:
+                    if isOverLimit(p, content: true) { return try malformed(sizeError(at: p, content: true)) }
                     line += 1
-                    position = p + 1
+                    pos = p + 1
                 case CSVReader.nulClass:
-                    return try malformedSkippingLine(
-                        CSVError(code: .nulByte, line: line, field: spans.count + 1),
-                        recordNumber: recordNumber, startLine: startLine)
+                    return try malformed(CSVError(code: .nulByte, line: line, field: spanCount + 1))
                 default:
-                    return try malformedSkippingLine(
-                        sizeError(fieldStart: fieldStart), recordNumber: recordNumber, startLine: startLine)
+                    return try malformed(sizeError(at: p, content: true))
                 }
 
             case .afterQuote:
-                if position == end {
-                    if try fill() == 0 {
-                        addField(endingAt: position - 1, quoted: true)
-                        recordEnd = position
-                        endLine = line
+                if pos == end {
+                    if try !more() {
+                        addField(endingAt: pos - 1, quoted: true)
+                        endRecord(at: pos, lineEnding: nil)
                         break parse
                     }
                     continue parse
                 }
-                let byte = buffer[position]
+                let byte = buf[pos]
                 if byte == quote {
+                    // The second quote of a doubled quote: the pair is two bytes of content.
+                    if isOverLimit(pos, content: true) { return try malformed(sizeError(at: pos, content: true)) }
                     escaped = true
-                    position += 1
+                    pos += 1
                     state = .quoted
                 } else if byte == delimiter {
-                    addField(endingAt: position - 1, quoted: true)
-                    position += 1
+                    if isOverLimit(pos, content: false) { return try malformed(sizeError(at: pos, content: false)) }
+                    addField(endingAt: pos - 1, quoted: true)
+                    pos += 1
                     state = .fieldStart
                 } else if byte == 0x0A || byte == 0x0D {
-                    addField(endingAt: position - 1, quoted: true)
-                    recordEnd = position
-                    endLine = line
-                    consumeLineEnd(byte)
+                    addField(endingAt: pos - 1, quoted: true)
+                    endRecord(at: pos, lineEnding: byte)
                     break parse
                 } else {
                     let code: CSVError.Code = byte == 0 ? .nulByte : .textAfterClosingQuote
-                    return try malformedSkippingLine(
-                        CSVError(code: code, line: line, field: spans.count + 1),
-                        recordNumber: recordNumber, startLine: startLine)
+                    return try malformed(CSVError(code: code, line: line, field: spanCount + 1))
                 }
             }
         }
+        save()
+        pendingLF = pending
 
-        // The record is complete: buffer[recordStart..<recordEnd], the line ending (if any) consumed.
-        let rawLength = recordEnd - recordStart
+        // The record is complete: buf[recStart..<recordEnd], the line ending (if any) consumed.
+        let rawLength = recordEnd - recStart
+        let raw = UnsafeBufferPointer(start: buf + recStart, count: rawLength)
         if rawLength > maxRecord {
+            // Not expected to happen (every consumed byte is checked); kept as a guard.
             return .malformed(
                 CSVMalformedRecord(
                     error: CSVError(code: .recordTooLarge, line: endLine), recordNumber: recordNumber,
-                    startLine: startLine, rawBytes: Array(UnsafeBufferPointer(start: buffer + recordStart, count: maxRecord)),
+                    startLine: startLine, rawBytes: Array(UnsafeBufferPointer(rebasing: raw[0..<maxRecord])),
                     rawTruncated: true, encoding: dialect.encoding))
         }
         let isASCII = byteUnion < 0x80
         if !isASCII && dialect.encoding == .utf8 {
-            let raw = UnsafeBufferPointer(start: buffer + recordStart, count: rawLength)
             if let bad = CSVText.firstInvalidUTF8Offset(raw) {
-                let field = spans.firstIndex { Int($0.start) > bad } ?? spans.count
+                // The field holding the bad byte: the last one starting at or before it.
+                var field = spanCount
+                for i in 0..<spanCount where Int(spanStore[i].start) > bad {
+                    field = i
+                    break
+                }
                 let errorLine = startLine + CSVReader.lineBreakCount(UnsafeBufferPointer(rebasing: raw[0..<bad]))
                 return .malformed(
                     CSVMalformedRecord(
@@ -472,12 +549,21 @@ public final class CSVReader {
                         encoding: dialect.encoding))
             }
         }
-        currentRecordOffset = recordStart
         return .record(
             CSVRecord(
-                reader: self, generation: generation, recordNumber: recordNumber, startLine: startLine,
-                lineCount: endLine - startLine + 1, fieldCount: spans.count, rawByteCount: rawLength,
-                isASCII: isASCII))
+                reader: self, generation: generationCell.pointee, base: UnsafePointer(buf + recStart),
+                spans: UnsafePointer(spanStore), fieldCount: spanCount, recordNumber: recordNumber,
+                startLine: startLine, lineCount: endLine - startLine + 1, rawByteCount: rawLength, isASCII: isASCII))
+    }
+
+    /// Doubles the span storage, keeping its contents; returns the new storage.
+    private func growSpans() -> UnsafeMutablePointer<FieldSpan> {
+        let bigger = UnsafeMutablePointer<FieldSpan>.allocate(capacity: spanCapacity * 2)
+        bigger.moveInitialize(from: spans, count: spanCapacity)
+        spans.deallocate()
+        spans = bigger
+        spanCapacity *= 2
+        return bigger
     }
 
     /// Consumes the line ending `byte` (CR or LF) at `position`; a LF following a CR is consumed later.
@@ -486,13 +572,6 @@ public final class CSVReader {
         position += 1
         line += 1
         pendingLF = byte == 0x0D
-    }
-
-    private func sizeError(fieldStart: Int) -> CSVError {
-        if position - recordStart - fieldStart >= dialect.maxFieldBytes {
-            return CSVError(code: .fieldTooLarge, line: line, field: spans.count + 1)
-        }
-        return CSVError(code: .recordTooLarge, line: line)
     }
 
     /// Number of line breaks (CRLF, LF or CR) in `bytes`.
@@ -590,16 +669,11 @@ public final class CSVReader {
     @inline(__always)
     func checkValid(_ generation: UInt64) {
         precondition(
-            generation == self.generation,
+            generation == generationCell.pointee,
             "CSVRecord used after CSVReader.next() was called again; copy the fields you need before that")
     }
-
-    @inline(__always)
-    func span(_ index: Int) -> FieldSpan {
-        precondition(index >= 0 && index < spans.count, "CSV field index \(index) out of range 0..<\(spans.count)")
-        return spans[index]
-    }
-
-    @inline(__always)
-    var recordBase: UnsafeMutablePointer<UInt8> { buffer + currentRecordOffset }
 }
+
+/// A reader belongs to one thread at a time; it is deliberately not `Sendable`.
+@available(*, unavailable)
+extension CSVReader: Sendable {}

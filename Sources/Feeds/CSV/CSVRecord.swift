@@ -29,8 +29,10 @@ public enum CSVReadResult {
 ///
 /// Field indexes are 0-based (`field(0)` is the first column); the `field` of a `CSVError` is 1-based.
 public struct CSVRecord {
-    private let reader: CSVReader
+    private let reader: CSVReader  // keeps the buffers alive
     private let generation: UInt64
+    private let base: UnsafePointer<UInt8>
+    private let spans: UnsafePointer<CSVReader.FieldSpan>
     /// Number of this record in the file, from 1, counting every record: the header (if the file has one) is 1,
     /// and malformed records count too. Empty lines are not records.
     public let recordNumber: Int
@@ -45,17 +47,26 @@ public struct CSVRecord {
     private let isASCII: Bool
 
     init(
-        reader: CSVReader, generation: UInt64, recordNumber: Int, startLine: Int, lineCount: Int, fieldCount: Int,
-        rawByteCount: Int, isASCII: Bool
+        reader: CSVReader, generation: UInt64, base: UnsafePointer<UInt8>, spans: UnsafePointer<CSVReader.FieldSpan>,
+        fieldCount: Int, recordNumber: Int, startLine: Int, lineCount: Int, rawByteCount: Int, isASCII: Bool
     ) {
         self.reader = reader
         self.generation = generation
+        self.base = base
+        self.spans = spans
+        self.fieldCount = fieldCount
         self.recordNumber = recordNumber
         self.startLine = startLine
         self.lineCount = lineCount
-        self.fieldCount = fieldCount
         self.rawByteCount = rawByteCount
         self.isASCII = isASCII
+    }
+
+    @inline(__always)
+    private func span(_ index: Int) -> CSVReader.FieldSpan {
+        reader.checkValid(generation)
+        precondition(index >= 0 && index < fieldCount, "CSV field index \(index) out of range 0..<\(fieldCount)")
+        return spans[index]
     }
 
     /// Physical line where the record ends.
@@ -87,9 +98,8 @@ public struct CSVRecord {
     public func withFieldBytes<Result, Failure: Error>(
         _ index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        reader.checkValid(generation)
-        let span = reader.span(index)
-        let start = reader.recordBase + Int(span.start)
+        let span = span(index)
+        let start = base + Int(span.start)
         let count = Int(span.end) - Int(span.start)
         if !span.escaped {
             return try body(UnsafeBufferPointer(start: start, count: count))
@@ -114,21 +124,20 @@ public struct CSVRecord {
     /// Whether field `index` (0-based) was enclosed in quotes in the file: tells `""` (an empty string) from an
     /// empty unquoted field (often meant as NULL).
     public func isFieldQuoted(_ index: Int) -> Bool {
-        reader.checkValid(generation)
-        return reader.span(index).quoted
+        span(index).quoted
     }
 
     /// The record as it is in the file, without its line ending (and without the byte order mark of the file).
     public var rawBytes: [UInt8] {
         reader.checkValid(generation)
-        return Array(UnsafeBufferPointer(start: reader.recordBase, count: rawByteCount))
+        return Array(UnsafeBufferPointer(start: base, count: rawByteCount))
     }
 
     /// `rawBytes` as text: UTF-8 when valid (and the policy is not `.windows1252`), otherwise Windows-1252.
     public var rawText: String {
         reader.checkValid(generation)
         return CSVText.quarantineText(
-            UnsafeBufferPointer(start: reader.recordBase, count: rawByteCount), policy: reader.dialect.encoding)
+            UnsafeBufferPointer(start: base, count: rawByteCount), policy: reader.dialect.encoding)
     }
 }
 

@@ -1,4 +1,5 @@
 import CCurl
+import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -75,9 +76,14 @@ struct FetchURL {
 }
 
 /// Files named by a ``RemoteSource``: `credential:NAME` resolution, readability checks, secret parsing.
-enum FetchFiles {
-    /// Resolves `credential:NAME` to `$CREDENTIALS_DIRECTORY/NAME`; returns other values unchanged.
-    static func resolve(_ value: String, field: String, target: String) throws(FetchError) -> String {
+struct FetchFiles {
+    /// Where `credential:NAME` points (`$CREDENTIALS_DIRECTORY`), if anywhere.
+    let credentialsDirectory: String?
+    /// For error messages.
+    let target: String
+
+    /// Resolves `credential:NAME` to `<credentialsDirectory>/NAME`; returns other values unchanged.
+    func resolve(_ value: String, field: String) throws(FetchError) -> String {
         let prefix = "credential:"
         guard value.hasPrefix(prefix) else {
             guard !value.isEmpty else {
@@ -90,8 +96,7 @@ enum FetchFiles {
             throw FetchError(
                 .credentials, target: target, reason: "\(field): invalid credential name", isPermanent: true)
         }
-        guard let directory = getenv("CREDENTIALS_DIRECTORY").map({ String(cString: $0) }), !directory.isEmpty
-        else {
+        guard let directory = credentialsDirectory, !directory.isEmpty else {
             throw FetchError(
                 .credentials, target: target,
                 reason: "\(field) names credential '\(name)' but $CREDENTIALS_DIRECTORY is not set", isPermanent: true)
@@ -101,25 +106,27 @@ enum FetchFiles {
 
     /// Resolves and checks that a configured file is readable, so a typo gives a precise error rather than a
     /// generic libcurl one.
-    static func readablePath(
-        _ value: String, field: String, target: String, code: FetchError.Code = .credentials
-    ) throws(FetchError) -> String {
-        let path = try resolve(value, field: field, target: target)
+    func readablePath(
+        _ value: String, field: String, code: FetchError.Code = .credentials
+    ) throws(FetchError)
+        -> String
+    {
+        let path = try resolve(value, field: field)
         guard access(path, R_OK) == 0 else {
             throw FetchError(
-                code, target: target, reason: "\(field) \(path) is not readable: \(errnoText(errno))",
+                code, target: target, reason: "\(field) \(path) is not readable: \(Self.errnoText(errno))",
                 isPermanent: true)
         }
         return path
     }
 
     /// Reads a small secret file; the content never appears in an error.
-    static func readSecret(_ value: String, field: String, target: String) throws(FetchError) -> String {
-        let path = try resolve(value, field: field, target: target)
+    func readSecret(_ value: String, field: String) throws(FetchError) -> String {
+        let path = try resolve(value, field: field)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw FetchError(
-                .credentials, target: target, reason: "\(field) \(path) cannot be opened: \(errnoText(errno))",
+                .credentials, target: target, reason: "\(field) \(path) cannot be opened: \(Self.errnoText(errno))",
                 isPermanent: true)
         }
         defer { close(fd) }
@@ -131,7 +138,7 @@ enum FetchFiles {
             if n < 0 {
                 if errno == EINTR { continue }
                 throw FetchError(
-                    .credentials, target: target, reason: "\(field) \(path) cannot be read: \(errnoText(errno))",
+                    .credentials, target: target, reason: "\(field) \(path) cannot be read: \(Self.errnoText(errno))",
                     isPermanent: true)
             }
             if n == 0 { break }
@@ -142,7 +149,7 @@ enum FetchFiles {
                     isPermanent: true)
             }
         }
-        // Strip one trailing line break (and any trailing CR/LF), nothing else: passwords may end in spaces.
+        // Strip the trailing line break(s), nothing else: passwords may end in spaces.
         while let last = bytes.last, last == 0x0A || last == 0x0D { bytes.removeLast() }
         guard let text = String(validating: bytes, as: UTF8.self), !text.isEmpty,
             !bytes.contains(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0 })
@@ -160,12 +167,10 @@ enum FetchFiles {
     }
 
     /// Parses an HTTPS credentials file: `user:password` or `bearer TOKEN`.
-    static func httpCredentials(_ value: String, field: String, target: String) throws(FetchError)
-        -> HTTPCredentials
-    {
-        let line = try readSecret(value, field: field, target: target)
+    func httpCredentials(_ value: String, field: String) throws(FetchError) -> HTTPCredentials {
+        let line = try readSecret(value, field: field)
         if line.count > 7, line.prefix(7).lowercased() == "bearer " {
-            let token = line.dropFirst(7).trimmingSpaces()
+            let token = String(line.dropFirst(7)).trimmingCharacters(in: .whitespaces)
             guard !token.isEmpty, !token.contains(" ") else {
                 throw FetchError(
                     .credentials, target: target, reason: "\(field): malformed bearer token line",
@@ -186,17 +191,8 @@ enum FetchFiles {
     }
 }
 
-extension Substring {
-    fileprivate func trimmingSpaces() -> String {
-        var s = self[...]
-        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
-        while s.last == " " || s.last == "\t" { s = s.dropLast() }
-        return String(s)
-    }
-}
-
 /// HTTP dates (RFC 9110 IMF-fixdate) without depending on the process locale.
-enum HTTPDate {
+enum FetchHTTPDate {
     private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
@@ -205,7 +201,8 @@ enum HTTPDate {
         var parts = tm()
         gmtime_r(&t, &parts)
         func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+        return
+            "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
     }
 }

@@ -38,6 +38,13 @@ public final class RemoteFetcher {
         _ = globalInitResult
     }
 
+    /// `$CREDENTIALS_DIRECTORY`, or nil when unset or empty.
+    public static func environmentCredentialsDirectory() -> String? {
+        guard let value = getenv("CREDENTIALS_DIRECTORY") else { return nil }
+        let text = String(cString: value)
+        return text.isEmpty ? nil : text
+    }
+
     /// The default sleeper used between attempts.
     public static func sleepSeconds(_ seconds: Double) {
         if seconds > 0 { Thread.sleep(forTimeInterval: seconds) }
@@ -47,11 +54,19 @@ public final class RemoteFetcher {
     private var handleIdentity: [String?] = []
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let sleep: (Double) -> Void
+    private let credentialsDirectory: String?
 
-    /// - Parameter sleep: called with the delay in seconds before each retry; tests inject a recorder.
-    public init(sleep: @escaping (Double) -> Void = RemoteFetcher.sleepSeconds) {
+    /// - Parameters:
+    ///   - sleep: called with the delay in seconds before each retry; tests inject a recorder.
+    ///   - credentialsDirectory: where `credential:NAME` paths point; by default `$CREDENTIALS_DIRECTORY` as set
+    ///     by systemd's `LoadCredential=`, read once here.
+    public init(
+        sleep: @escaping (Double) -> Void = RemoteFetcher.sleepSeconds,
+        credentialsDirectory: String? = RemoteFetcher.environmentCredentialsDirectory()
+    ) {
         Self.globalInit()
         self.sleep = sleep
+        self.credentialsDirectory = credentialsDirectory
         let size = Int(fc_curl_error_size())
         errorBuffer = .allocate(capacity: size)
         errorBuffer.initialize(repeating: 0, count: size)
@@ -86,7 +101,9 @@ public final class RemoteFetcher {
     ///
     /// Transient failures are retried `source.retries` times with exponential backoff; permanent ones
     /// (see ``FetchError/isPermanent``) are thrown at once.
-    public func fetch(_ source: RemoteSource, to destinationPath: String, conditional: ConditionalState?)
+    public func fetch(
+        _ source: RemoteSource, to destinationPath: String, conditional: ConditionalState?
+    )
         throws(FetchError) -> FetchOutcome
     {
         let url = try FetchURL.parse(source.url)
@@ -95,7 +112,7 @@ public final class RemoteFetcher {
                 .unsupportedURL, target: url.target, reason: "the URL names a folder; use list(_:) for folders",
                 isPermanent: true)
         }
-        let prepared = try PreparedSource(source, url: url)
+        let prepared = try PreparedSource(source, url: url, credentialsDirectory: credentialsDirectory)
         let partPath = destinationPath + ".part"
         try checkDestination(destinationPath, target: url.target)
         unlink(partPath)  // a leftover from a crash
@@ -112,6 +129,7 @@ public final class RemoteFetcher {
                 handle, prepared, sink: sink, conditional: conditional, sentConditional: &sentConditional,
                 listOnly: false)
             defer { if let headers { curl_slist_free_all(headers) } }
+            defer { Self.clearOptions(handle) }  // runs first: the handle stops pointing at headers and sink
 
             let rc = withExtendedLifetime(sink) { curl_easy_perform(handle) }
             if sink.stoppedUnchanged { return .notModified }
@@ -137,7 +155,7 @@ public final class RemoteFetcher {
                 var fileTime = -1
                 _ = fc_curl_getinfo_long(handle, CURLINFO_FILETIME, &fileTime)
                 if fileTime >= 0 {
-                    let remote = HTTPDate.format(fileTime)
+                    let remote = FetchHTTPDate.format(fileTime)
                     if remote == conditional?.lastModified { return .notModified }  // empty remote file
                     conditionalOut.lastModified = remote
                 }
@@ -163,7 +181,7 @@ public final class RemoteFetcher {
                 .unsupportedURL, target: url.target,
                 reason: "listing needs an sftp:// folder URL ending in '/'", isPermanent: true)
         }
-        let prepared = try PreparedSource(source, url: url)
+        let prepared = try PreparedSource(source, url: url, credentialsDirectory: credentialsDirectory)
 
         return try withRetries(source, target: url.target) { () throws(FetchError) -> [String] in
             let names = try self.listing(prepared, listOnly: true)
@@ -180,6 +198,7 @@ public final class RemoteFetcher {
         let headers = try configure(
             handle, prepared, sink: sink, conditional: nil, sentConditional: &unused, listOnly: listOnly)
         defer { if let headers { curl_slist_free_all(headers) } }
+        defer { Self.clearOptions(handle) }
         let rc = withExtendedLifetime(sink) { curl_easy_perform(handle) }
         if let ioError = sink.ioError {
             throw FetchError(.io, target: url.target, reason: ioError, isPermanent: true, curlCode: Int(rc.rawValue))
@@ -259,7 +278,7 @@ public final class RemoteFetcher {
         _ handle: UnsafeMutableRawPointer, _ prepared: PreparedSource, sink: FetchSink,
         conditional: ConditionalState?, sentConditional: inout Bool, listOnly: Bool
     ) throws(FetchError) -> UnsafeMutablePointer<curl_slist>? {
-        curl_easy_reset(handle)  // also drops the previous request's password from libcurl's memory
+        Self.clearOptions(handle)
         errorBuffer[0] = 0
         let url = prepared.url
         let source = prepared.source
@@ -354,6 +373,12 @@ public final class RemoteFetcher {
             if listOnly { try set(CURLOPT_DIRLISTONLY, 1, "CURLOPT_DIRLISTONLY") }
         }
         return headers
+    }
+
+    /// Forgets every option of the last request (the password or token included, and the pointers to this
+    /// request's sink and header list) while keeping open connections for reuse.
+    private static func clearOptions(_ handle: UnsafeMutableRawPointer) {
+        curl_easy_reset(handle)
     }
 
     private static func isSafeHeaderValue(_ value: String) -> Bool {
@@ -460,7 +485,8 @@ public final class RemoteFetcher {
         case CURLE_SSL_CONNECT_ERROR:
             (code, permanent, reason) = (.connection, false, "the TLS handshake failed")
         case CURLE_SSH:
-            (code, permanent, reason) = (.connection, false, "SSH protocol failure")
+            // libssh2 reports SFTP status errors this way too (for example a folder URL without the final '/').
+            (code, permanent, reason) = (.connection, false, "SSH or SFTP protocol failure")
         default:
             (code, permanent, reason) = (.connection, false, String(cString: curl_easy_strerror(rc)))
         }
@@ -496,23 +522,24 @@ private struct PreparedSource {
         ]
     }
 
-    init(_ source: RemoteSource, url: FetchURL) throws(FetchError) {
+    init(_ source: RemoteSource, url: FetchURL, credentialsDirectory: String?) throws(FetchError) {
         self.source = source
         self.url = url
+        let files = FetchFiles(credentialsDirectory: credentialsDirectory, target: url.target)
         let target = url.target
         switch url.scheme {
         case .https:
             if let file = source.credentialsFile {
-                http = try FetchFiles.httpCredentials(file, field: "credentialsFile", target: target)
+                http = try files.httpCredentials(file, field: "credentialsFile")
             }
             if let file = source.caFile {
-                caFile = try FetchFiles.readablePath(file, field: "caFile", target: target, code: .tlsVerification)
+                caFile = try files.readablePath(file, field: "caFile", code: .tlsVerification)
             }
             if let file = source.clientCertificateFile {
-                clientCertificate = try FetchFiles.readablePath(file, field: "clientCertificateFile", target: target)
+                clientCertificate = try files.readablePath(file, field: "clientCertificateFile")
             }
             if let file = source.clientKeyFile {
-                clientKey = try FetchFiles.readablePath(file, field: "clientKeyFile", target: target)
+                clientKey = try files.readablePath(file, field: "clientKeyFile")
             }
         case .sftp:
             guard let file = source.sshKnownHostsFile else {
@@ -520,14 +547,14 @@ private struct PreparedSource {
                     .hostKey, target: target,
                     reason: "sshKnownHostsFile is required: SFTP host keys are always verified", isPermanent: true)
             }
-            knownHosts = try FetchFiles.readablePath(file, field: "sshKnownHostsFile", target: target, code: .hostKey)
+            knownHosts = try files.readablePath(file, field: "sshKnownHostsFile", code: .hostKey)
             if let file = source.sshPrivateKeyFile {
-                let key = try FetchFiles.readablePath(file, field: "sshPrivateKeyFile", target: target)
+                let key = try files.readablePath(file, field: "sshPrivateKeyFile")
                 privateKey = key
                 if access(key + ".pub", R_OK) == 0 { publicKey = key + ".pub" }
             }
             if let file = source.credentialsFile {
-                sftpPassword = try FetchFiles.readSecret(file, field: "credentialsFile", target: target)
+                sftpPassword = try files.readSecret(file, field: "credentialsFile")
             }
             guard privateKey != nil || sftpPassword != nil else {
                 throw FetchError(
@@ -575,7 +602,7 @@ private final class FetchSink {
             checkedUnchanged = true
             var fileTime = -1
             _ = fc_curl_getinfo_long(handle, CURLINFO_FILETIME, &fileTime)
-            if fileTime >= 0, HTTPDate.format(fileTime) == expected {
+            if fileTime >= 0, FetchHTTPDate.format(fileTime) == expected {
                 stoppedUnchanged = true
                 return 0
             }

@@ -1,0 +1,186 @@
+import Dispatch
+import Foundation
+
+/// A pair the model could not decide, for a person to look at.
+public struct ReviewCandidate: Sendable {
+    public var a: Int
+    public var b: Int
+    public var weight: Double
+    public var vector: ComparisonVector
+    public var reason: String
+}
+
+/// Everything one linkage pass decided, over records held in memory.
+struct LinkageResult {
+    var model: MatchModel
+    var frequencies: NameFrequencies
+    /// Cluster root for each record index.
+    var roots: [Int]
+    var applied: [Link]
+    var review: [ReviewCandidate]
+    var pairsCompared: Int
+    var refusedTwins: Int
+    var oversizedBlocks: Int
+}
+
+/// The linkage algorithm, free of the database: blocking, comparison, the model, thresholds and
+/// constrained clustering.
+struct Linkage {
+    let settings: ResolutionSettings
+    let nicknames: NicknameTable
+
+    /// Links `records`. With `model == nil` the model is estimated from these records (a full run);
+    /// otherwise the stored model and name frequencies are used (incremental and review runs).
+    func run(
+        records: [MatchRecord], model existing: (MatchModel, NameFrequencies)?,
+        decisions: [(a: Int, b: Int, sameChild: Bool)]
+    ) -> LinkageResult {
+        let candidates = CandidatePairs(
+            records: records, rules: settings.blockingRules, nicknames: nicknames, maxBlock: settings.maxBlockSize)
+        let vectors = compareAll(records, candidates.packed)
+
+        let model: MatchModel
+        let frequencies: NameFrequencies
+        if let existing {
+            (model, frequencies) = existing
+        } else {
+            frequencies = NameFrequencies(records: records)
+            let u = MatchModel.estimateU(records: records, samples: settings.randomPairs, seed: settings.seed)
+            var counts = [Int](repeating: 0, count: ComparisonVector.patternCount)
+            for vector in vectors { counts[vector.patternIndex] += 1 }
+            model = MatchModel.estimate(
+                patternCounts: counts, u: u,
+                averageExactU: [frequencies.averageU(given: true), frequencies.averageU(given: false)])
+        }
+
+        let decided = Dictionary(decisions.map { (Self.key($0.a, $0.b), $0.sameChild) }, uniquingKeysWith: { $1 })
+        var links: [Link] = []
+        var review: [ReviewCandidate] = []
+        for (index, pair) in candidates.packed.enumerated() {
+            let a = Int(pair >> 32)
+            let b = Int(pair & 0xFFFF_FFFF)
+            if decided[Self.key(a, b)] != nil { continue }
+            let ra = records[a]
+            let rb = records[b]
+            if ra.nhs != 0 && rb.nhs != 0 { continue }  // identifiers decide: same → below, different → never
+            let vector = vectors[index]
+            let weight = Self.weight(vector, ra, rb, model: model, frequencies: frequencies)
+            if weight >= settings.upperThreshold {
+                links.append(Link(a: a, b: b, method: .probabilistic, weight: weight, vector: vector))
+            } else if weight >= settings.lowerThreshold {
+                review.append(ReviewCandidate(a: a, b: b, weight: weight, vector: vector, reason: "match weight between the thresholds"))
+            }
+        }
+
+        // Deterministic links: the same valid NHS number, then the same permanent UPN. Each record
+        // is joined to the first of its group; a shared number with a conflicting date of birth
+        // and first name goes to review instead (a mistyped or shared identifier).
+        var comparer = RecordComparer(nicknames: nicknames)
+        for (identifier, method) in [(\MatchRecord.nhs, LinkMethod.nhsNumber), (\MatchRecord.upn, LinkMethod.upn)] {
+            var first: [UInt64: Int] = [:]
+            for (index, record) in records.enumerated() {
+                let value = record[keyPath: identifier]
+                guard value != 0 else { continue }
+                guard let anchor = first[value] else {
+                    first[value] = index
+                    continue
+                }
+                if decided[Self.key(anchor, index)] != nil { continue }
+                let vector = comparer.compare(records[anchor], record)
+                let weight = Self.weight(vector, records[anchor], record, model: model, frequencies: frequencies)
+                let dateConflict = vector[.dateOfBirth] == 4
+                let nameConflict = vector[.givenName] == NameLevel.different.rawValue
+                if dateConflict && nameConflict {
+                    review.append(
+                        ReviewCandidate(
+                            a: anchor, b: index, weight: weight, vector: vector,
+                            reason: "same \(method == .nhsNumber ? "NHS number" : "UPN") but a different date of birth and first name"))
+                } else {
+                    links.append(Link(a: anchor, b: index, method: method, weight: weight, vector: vector))
+                }
+            }
+        }
+
+        var apart: [(Int, Int)] = []
+        for decision in decisions {
+            if decision.sameChild {
+                let vector = comparer.compare(records[decision.a], records[decision.b])
+                links.append(
+                    Link(
+                        a: decision.a, b: decision.b, method: .review,
+                        weight: Self.weight(vector, records[decision.a], records[decision.b], model: model, frequencies: frequencies),
+                        vector: vector))
+            } else {
+                apart.append((decision.a, decision.b))
+            }
+        }
+
+        var clusterer = Clusterer(records: records, apart: apart, nicknames: nicknames)
+        clusterer.apply(links)
+        var roots = clusterer.roots()
+        _ = roots
+        roots = clusterer.roots()
+        // Only pairs that still sit in different children are worth a person's time.
+        let open = review.filter { roots[$0.a] != roots[$0.b] }
+        return LinkageResult(
+            model: model, frequencies: frequencies, roots: roots, applied: clusterer.applied, review: open,
+            pairsCompared: candidates.count, refusedTwins: clusterer.refused.filter { $0.reason == .twins }.count,
+            oversizedBlocks: candidates.oversizedBlocks.values.reduce(0, +))
+    }
+
+    static func key(_ a: Int, _ b: Int) -> UInt64 { UInt64(min(a, b)) << 32 | UInt64(max(a, b)) }
+
+    /// The pair's weight: the sum of its levels' weights, with exact name agreements adjusted for
+    /// how common the name is.
+    static func weight(
+        _ vector: ComparisonVector, _ a: MatchRecord, _ b: MatchRecord, model: MatchModel, frequencies: NameFrequencies
+    ) -> Double {
+        var total = model.weight(vector)
+        if vector[.givenName] == 0, let name = a.given, name == b.given {
+            total += frequencies.adjustment(given: true, fingerprint: name.fingerprint, averageU: model.averageExactU[0])
+        }
+        if vector[.familyName] == 0, let name = a.family, name == b.family {
+            total += frequencies.adjustment(given: false, fingerprint: name.fingerprint, averageU: model.averageExactU[1])
+        }
+        return total
+    }
+
+    /// Compares every candidate pair, split across threads; each thread has its own scratch space.
+    func compareAll(_ records: [MatchRecord], _ pairs: [UInt64]) -> [ComparisonVector] {
+        let threads = max(1, min(settings.threads, pairs.count / 10_000 + 1))
+        let chunk = (pairs.count + threads - 1) / max(threads, 1)
+        let results = ResultSlots(count: threads)
+        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            var comparer = RecordComparer(nicknames: nicknames)
+            let start = thread * chunk
+            let end = min(pairs.count, start + chunk)
+            var local: [ComparisonVector] = []
+            local.reserveCapacity(max(0, end - start))
+            if start < end {
+                for index in start..<end {
+                    let pair = pairs[index]
+                    local.append(comparer.compare(records[Int(pair >> 32)], records[Int(pair & 0xFFFF_FFFF)]))
+                }
+            }
+            results.store(local, at: thread)
+        }
+        return results.joined()
+    }
+}
+
+/// One slot per worker thread; each worker writes only its own slot, then the caller reads all
+/// of them after `concurrentPerform` returns (which orders the writes before the reads).
+private final class ResultSlots: @unchecked Sendable {
+    private var slots: [[ComparisonVector]]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: [], count: count) }
+
+    func store(_ values: [ComparisonVector], at index: Int) {
+        lock.lock()
+        slots[index] = values
+        lock.unlock()
+    }
+
+    func joined() -> [ComparisonVector] { slots.flatMap { $0 } }
+}

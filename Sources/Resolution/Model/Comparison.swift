@@ -1,0 +1,132 @@
+/// The fields the probabilistic model compares, and their levels. Identifiers (NHS number, UPN)
+/// are not model fields: they link deterministically or forbid a link outright.
+public enum MatchField: Int, CaseIterable, Sendable {
+    case givenName, familyName, dateOfBirth, sex, postcode, address, carer
+
+    public var name: String {
+        switch self {
+        case .givenName: "given_name"
+        case .familyName: "family_name"
+        case .dateOfBirth: "date_of_birth"
+        case .sex: "sex"
+        case .postcode: "postcode"
+        case .address: "address"
+        case .carer: "carer"
+        }
+    }
+
+    /// Level names, indexed by level number; the last level of each field is "missing" (no evidence).
+    public var levels: [String] {
+        switch self {
+        case .givenName:
+            ["exact", "nickname", "jaro_winkler_0.95", "jaro_winkler_0.88", "edit_distance", "initial", "different", "missing"]
+        case .familyName:
+            ["exact", "hyphen_part", "jaro_winkler_0.95", "jaro_winkler_0.88", "edit_distance", "different", "missing"]
+        case .dateOfBirth:
+            ["exact", "day_month_swapped", "one_digit_typo", "year_apart_same_day", "different", "age_consistent",
+             "age_inconsistent", "missing"]
+        case .sex: ["same", "different", "missing"]
+        case .postcode: ["exact", "same_sector", "same_district", "different", "missing"]
+        case .address: ["same", "different", "missing"]
+        case .carer: ["same_carer", "different_carer", "missing"]
+        }
+    }
+
+    var levelCount: Int { levels.count }
+    var missingLevel: UInt8 { UInt8(levelCount - 1) }
+}
+
+/// The level of every field for one pair of records.
+public struct ComparisonVector: Hashable, Sendable {
+    public var levels: [UInt8]
+
+    public init(levels: [UInt8]) { self.levels = levels }
+
+    public subscript(field: MatchField) -> UInt8 { levels[field.rawValue] }
+
+    /// A dense index for counting patterns in EM.
+    var patternIndex: Int {
+        var index = 0
+        for field in MatchField.allCases { index = index * field.levelCount + Int(levels[field.rawValue]) }
+        return index
+    }
+
+    static var patternCount: Int { MatchField.allCases.reduce(1) { $0 * $1.levelCount } }
+
+    init(patternIndex: Int) {
+        var rest = patternIndex
+        var levels = [UInt8](repeating: 0, count: MatchField.allCases.count)
+        for field in MatchField.allCases.reversed() {
+            levels[field.rawValue] = UInt8(rest % field.levelCount)
+            rest /= field.levelCount
+        }
+        self.levels = levels
+    }
+}
+
+/// Compares two prepared records field by field. One comparer per thread (it owns scratch space).
+public struct RecordComparer {
+    var scratch = NameScratch()
+    let nicknames: NicknameTable
+
+    public init(nicknames: NicknameTable = .standard) { self.nicknames = nicknames }
+
+    /// The better of the legal/preferred combinations counts: a school's preferred "Alfie" should
+    /// meet health visiting's "Alfred" on the best terms either record offers.
+    public mutating func compare(_ a: MatchRecord, _ b: MatchRecord) -> ComparisonVector {
+        var levels = [UInt8](repeating: 0, count: 7)
+        levels[0] = bestGiven(a, b).rawValue
+        levels[1] = bestFamily(a, b).rawValue
+        levels[2] = dateLevel(a, b)
+        levels[3] = a.sex == 0 || b.sex == 0 ? 2 : (a.sex == b.sex ? 0 : 1)
+        levels[4] = PostcodeComparison.compare(a.postcode, b.postcode).rawValue
+        levels[5] = a.addressKey == 0 || b.addressKey == 0 ? 2 : (a.addressKey == b.addressKey ? 0 : 1)
+        levels[6] = a.carerNHS == 0 || b.carerNHS == 0 ? 2 : (a.carerNHS == b.carerNHS ? 0 : 1)
+        return ComparisonVector(levels: levels)
+    }
+
+    mutating func bestGiven(_ a: MatchRecord, _ b: MatchRecord) -> NameLevel {
+        var best = NameComparison.compareGivenNames(a.given, b.given, nicknames: nicknames, scratch: &scratch)
+        if best == .exact { return best }
+        for (x, y) in [(a.preferredGiven, b.given), (a.given, b.preferredGiven), (a.preferredGiven, b.preferredGiven)]
+        where x != nil && y != nil {
+            let level = NameComparison.compareGivenNames(x, y, nicknames: nicknames, scratch: &scratch)
+            if Self.rank(level) < Self.rank(best) { best = level }
+        }
+        return best
+    }
+
+    mutating func bestFamily(_ a: MatchRecord, _ b: MatchRecord) -> FamilyNameLevel {
+        var best = NameComparison.compareFamilyNames(a.family, b.family, scratch: &scratch)
+        if best == .exact { return best }
+        for (x, y) in [(a.preferredFamily, b.family), (a.family, b.preferredFamily), (a.preferredFamily, b.preferredFamily)]
+        where x != nil && y != nil {
+            let level = NameComparison.compareFamilyNames(x, y, scratch: &scratch)
+            if level.rawValue < best.rawValue || best == .missing { best = level }
+        }
+        return best
+    }
+
+    /// `initial` ranks below the similarity bands but above `different`; `missing` is worst.
+    static func rank(_ level: NameLevel) -> Int {
+        switch level {
+        case .exact: 0
+        case .nickname: 1
+        case .jaroWinkler95: 2
+        case .jaroWinkler88: 3
+        case .editDistance1or2: 4
+        case .initial: 5
+        case .different: 6
+        case .missing: 7
+        }
+    }
+
+    func dateLevel(_ a: MatchRecord, _ b: MatchRecord) -> UInt8 {
+        if a.dob != 0 && b.dob != 0 { return DateComparison.compare(packed: a.dob, packed: b.dob).rawValue }
+        // One side has only an age (police): is the date of birth consistent with it?
+        let (dated, aged) = a.dob != 0 ? (a, b) : (b, a)
+        guard dated.dob != 0, aged.approximateAge >= 0, aged.ageYear > 0 else { return 7 }
+        let age = Int(aged.ageYear) - Int(dated.dob / 10_000)
+        return (age - 1...age).contains(Int(aged.approximateAge)) ? 5 : 6
+    }
+}

@@ -1,0 +1,187 @@
+import Foundation
+
+/// A Fellegi–Sunter model: for every field and level, m (the chance of that level when the two
+/// records are the same child) and u (when they are not). A level's weight is log2(m/u): the
+/// bits of evidence it gives; a pair's weight is the sum over its fields. Nothing else is hidden
+/// in it: every number can be printed next to the decision it made.
+public struct MatchModel: Sendable, Codable, Equatable {
+    /// m[field][level], u[field][level].
+    public var m: [[Double]]
+    public var u: [[Double]]
+    /// The share of blocked pairs EM thinks are matches.
+    public var matchProportion: Double
+    public var emIterations: Int
+    public var pairsUsed: Int
+    /// For term-frequency adjustment: u of an exact given/family-name agreement on average.
+    public var averageExactU: [Double]
+
+    static let floor = 1e-6
+
+    public func weight(_ field: MatchField, _ level: UInt8) -> Double {
+        if level == field.missingLevel { return 0 }
+        return log2(max(m[field.rawValue][Int(level)], Self.floor) / max(u[field.rawValue][Int(level)], Self.floor))
+    }
+
+    public func weight(_ vector: ComparisonVector) -> Double {
+        MatchField.allCases.reduce(0) { $0 + weight($1, vector[$1]) }
+    }
+
+    /// Initial m values: agreement likely among matches, disagreement not.
+    static func initialM() -> [[Double]] {
+        MatchField.allCases.map { field in
+            let count = field.levelCount - 1
+            var values = (0..<count).map { level in level == 0 ? 0.8 : 0.2 / Double(max(1, count - 1)) }
+            values.append(1)  // missing: not modelled
+            return values
+        }
+    }
+
+    /// u from random pairs: nearly all random pairs are different children.
+    static func estimateU(records: [MatchRecord], samples: Int, seed: UInt64) -> [[Double]] {
+        var counts = MatchField.allCases.map { [Double](repeating: 0, count: $0.levelCount) }
+        guard records.count > 1 else { return counts.map { $0.map { _ in 0.5 } } }
+        var comparer = RecordComparer()
+        var state = seed | 1
+        func next() -> Int {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return Int(state % UInt64(records.count))
+        }
+        var taken = 0
+        while taken < samples {
+            let i = next()
+            let j = next()
+            if i == j { continue }
+            let a = records[i]
+            let b = records[j]
+            // A pair that shares an NHS number is not a random non-match.
+            if a.nhs != 0 && a.nhs == b.nhs { continue }
+            let vector = comparer.compare(a, b)
+            for field in MatchField.allCases { counts[field.rawValue][Int(vector[field])] += 1 }
+            taken += 1
+        }
+        return counts.enumerated().map { index, row in
+            let field = MatchField.allCases[index]
+            let observed = row.dropLast().reduce(0, +)
+            // Add-half smoothing so a level never seen among random pairs still gets a finite u.
+            var values = row.dropLast().map { ($0 + 0.5) / (observed + 0.5 * Double(field.levelCount - 1)) }
+            values.append(1)
+            return values
+        }
+    }
+
+    /// Estimates m by expectation–maximisation over the blocked pairs' comparison patterns, with u
+    /// held at its random-pair estimate. `patternCounts[i]` counts pairs with pattern index i.
+    static func estimate(patternCounts: [Int], u: [[Double]], averageExactU: [Double], maxIterations: Int = 60)
+        -> MatchModel
+    {
+        let fields = MatchField.allCases
+        let patterns = patternCounts.enumerated().filter { $0.element > 0 }.map {
+            (vector: ComparisonVector(patternIndex: $0.offset), count: Double($0.element))
+        }
+        let total = patterns.reduce(0) { $0 + $1.count }
+        var m = initialM()
+        var lambda = 0.1
+        var iterations = 0
+        for iteration in 1...maxIterations {
+            iterations = iteration
+            var mCounts = fields.map { [Double](repeating: 0, count: $0.levelCount) }
+            var matchTotal = 0.0
+            for pattern in patterns {
+                var pm = lambda
+                var pu = 1 - lambda
+                for field in fields {
+                    let level = Int(pattern.vector[field])
+                    if level == field.levelCount - 1 { continue }
+                    pm *= m[field.rawValue][level]
+                    pu *= u[field.rawValue][level]
+                }
+                let posterior = pm / max(pm + pu, 1e-300)
+                let weight = posterior * pattern.count
+                matchTotal += weight
+                for field in fields { mCounts[field.rawValue][Int(pattern.vector[field])] += weight }
+            }
+            var change = abs(matchTotal / max(total, 1) - lambda)
+            lambda = min(max(matchTotal / max(total, 1), 1e-6), 0.999)
+            for field in fields {
+                let row = mCounts[field.rawValue]
+                let observed = row.dropLast().reduce(0, +)
+                for level in 0..<(field.levelCount - 1) {
+                    let value = observed > 0 ? max(row[level] / observed, MatchModel.floor) : m[field.rawValue][level]
+                    change = max(change, abs(value - m[field.rawValue][level]))
+                    m[field.rawValue][level] = value
+                }
+            }
+            if change < 1e-6 { break }
+        }
+        return MatchModel(
+            m: m, u: u, matchProportion: lambda, emIterations: iterations, pairsUsed: Int(total),
+            averageExactU: averageExactU)
+    }
+
+    public var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var object: [String: [String: [String: Double]]] = [:]
+        for field in MatchField.allCases {
+            var levels: [String: [String: Double]] = [:]
+            for (index, name) in field.levels.enumerated() where index < field.levelCount - 1 {
+                levels[name] = [
+                    "m": m[field.rawValue][index], "u": u[field.rawValue][index],
+                    "weight": weight(field, UInt8(index)),
+                ]
+            }
+            object[field.name] = levels
+        }
+        let document = ModelDocument(
+            fields: object, matchProportion: matchProportion, averageExactU: averageExactU, raw: self)
+        return String(decoding: (try? encoder.encode(document)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    struct ModelDocument: Codable {
+        var fields: [String: [String: [String: Double]]]
+        var matchProportion: Double
+        var averageExactU: [Double]
+        var raw: MatchModel
+    }
+
+    public static func fromJSON(_ text: String) throws -> MatchModel {
+        try JSONDecoder().decode(ModelDocument.self, from: Data(text.utf8)).raw
+    }
+}
+
+/// How often each name occurs, for term-frequency adjustment: agreeing on "Smith" is weaker
+/// evidence than agreeing on "Ravensworth".
+public struct NameFrequencies: Sendable {
+    var given: [UInt64: Int] = [:]
+    var family: [UInt64: Int] = [:]
+    var total = 0
+
+    init(records: [MatchRecord]) {
+        for record in records {
+            if let name = record.given { given[name.fingerprint, default: 0] += 1 }
+            if let name = record.family { family[name.fingerprint, default: 0] += 1 }
+        }
+        total = records.count
+    }
+
+    init() {}
+
+    /// Average chance two random records share a name exactly (Σ f²), the model's u for `exact`.
+    func averageU(given isGiven: Bool) -> Double {
+        let table = isGiven ? given : family
+        guard total > 0 else { return 0 }
+        let n = Double(total)
+        return table.values.reduce(0) { $0 + (Double($1) / n) * (Double($1) / n) }
+    }
+
+    /// Weight correction for an exact agreement on this name: log2(average u / this name's frequency),
+    /// negative for a common name, positive for a rare one, bounded to ±4 bits.
+    func adjustment(given isGiven: Bool, fingerprint: UInt64, averageU: Double) -> Double {
+        guard total > 0, averageU > 0 else { return 0 }
+        let count = (isGiven ? given : family)[fingerprint] ?? 1
+        let frequency = Double(count) / Double(total)
+        return min(4, max(-4, log2(averageU / frequency)))
+    }
+}

@@ -1,0 +1,142 @@
+import Postgres
+
+/// A child source record prepared for comparison: every match key computed once, so that the
+/// comparison loop touches only integers and pre-built byte arrays.
+public struct MatchRecord: Sendable {
+    public let id: Int64
+    /// Partner kind: 0 health visiting, 1 school, 2 FSM, 3 police.
+    public let kind: UInt8
+    /// Valid NHS number as an integer; 0 when absent or invalid.
+    public let nhs: UInt64
+    /// Hash of a valid permanent UPN; 0 when absent, invalid or temporary.
+    public let upn: UInt64
+    public let given: NameKey?
+    public let preferredGiven: NameKey?
+    public let family: NameKey?
+    public let preferredFamily: NameKey?
+    /// Date of birth packed as YYYYMMDD; 0 when absent.
+    public let dob: UInt32
+    /// Police extracts may give only an age: the age, and the year it was given in.
+    public let approximateAge: Int16
+    public let ageYear: Int16
+    /// 0 unknown, 1 female, 2 male.
+    public let sex: UInt8
+    public let postcode: PostcodeKey?
+    /// Hash of the first address line's letters and digits; 0 when absent.
+    public let addressKey: UInt64
+    /// The mother's or carer's valid NHS number (health visiting); 0 when absent.
+    public let carerNHS: UInt64
+
+    public static let kinds = ["health_visiting", "school_attendance", "fsm", "police"]
+
+    /// Year of birth, known or estimated from an age (the earlier of the two possible years).
+    var birthYear: Int {
+        if dob != 0 { return Int(dob / 10_000) }
+        if approximateAge >= 0 { return Int(ageYear) - Int(approximateAge) - 1 }
+        return 0
+    }
+
+    init(
+        id: Int64, kind: UInt8, nhs: UInt64, upn: UInt64, given: NameKey?, preferredGiven: NameKey?, family: NameKey?,
+        preferredFamily: NameKey?, dob: UInt32, approximateAge: Int16, ageYear: Int16, sex: UInt8,
+        postcode: PostcodeKey?, addressKey: UInt64, carerNHS: UInt64
+    ) {
+        self.id = id
+        self.kind = kind
+        self.nhs = nhs
+        self.upn = upn
+        self.given = given
+        // A preferred name equal to the legal one adds nothing; dropping it saves comparisons.
+        self.preferredGiven = preferredGiven == given ? nil : preferredGiven
+        self.family = family
+        self.preferredFamily = preferredFamily == family ? nil : preferredFamily
+        self.dob = dob
+        self.approximateAge = approximateAge
+        self.ageYear = ageYear
+        self.sex = sex
+        self.postcode = postcode
+        self.addressKey = addressKey
+        self.carerNHS = carerNHS
+    }
+
+    static func addressKey(_ line: String?) -> UInt64 {
+        guard let line else { return 0 }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var any = false
+        for byte in line.utf8 {
+            var b = byte
+            if b >= 0x61 && b <= 0x7A { b -= 0x20 }
+            guard (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) else { continue }
+            hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3
+            any = true
+        }
+        return any ? hash | 1 : 0
+    }
+
+    static func packedDate(_ text: String?) -> UInt32 {
+        guard let text, text.utf8.count == 10 else { return 0 }
+        var value: UInt32 = 0
+        for byte in text.utf8 where byte != UInt8(ascii: "-") {
+            guard byte >= 48 && byte <= 57 else { return 0 }
+            value = value * 10 + UInt32(byte - 48)
+        }
+        return value
+    }
+
+    static func upnHash(_ text: String?, temporary: Bool) -> UInt64 {
+        guard let text, !temporary else { return 0 }
+        return NameKey.fnv1a(Array(text.utf8)) | 1
+    }
+}
+
+/// Reads child records from `source_records` into `MatchRecord`s.
+public enum MatchRecordLoader {
+    static let columns = """
+        sr.id, sr.kind, sr.nhs_number, sr.upn, sr.upn_temporary, sr.given_name, sr.preferred_given_name,
+        sr.family_name, sr.preferred_family_name, sr.dob, sr.approximate_age,
+        left(coalesce(sr.facts->>'incident_at', sr.facts->>'period_end', ''), 4), sr.sex, sr.postcode,
+        sr.address_line1, sr.carer_nhs_number
+        """
+
+    /// Every child record (full resolution), in id order.
+    public static func loadAll(_ connection: PostgresConnection) throws -> [MatchRecord] {
+        try load(connection, where: "sr.subject = 'child'", [])
+    }
+
+    /// The given records.
+    public static func load(_ connection: PostgresConnection, ids: [Int64]) throws -> [MatchRecord] {
+        guard !ids.isEmpty else { return [] }
+        return try load(connection, where: "sr.id = ANY($1::bigint[])", [ids.map { Int($0) }])
+    }
+
+    /// Child records that no child holds yet (a new batch, for incremental resolution).
+    public static func loadUnassigned(_ connection: PostgresConnection) throws -> [MatchRecord] {
+        try load(
+            connection,
+            where: "sr.subject = 'child' AND NOT EXISTS (SELECT 1 FROM child_records cr WHERE cr.record_id = sr.id)", [])
+    }
+
+    static func load(_ connection: PostgresConnection, where condition: String, _ parameters: [any PostgresEncodable])
+        throws -> [MatchRecord]
+    {
+        var records: [MatchRecord] = []
+        try connection.forEachRow(
+            "SELECT \(columns) FROM source_records sr WHERE \(condition) ORDER BY sr.id", parameters
+        ) { row in
+            let values = row.values
+            let kind = UInt8(MatchRecord.kinds.firstIndex(of: values[1] ?? "") ?? 0)
+            let sex: UInt8 = values[12] == "F" ? 1 : (values[12] == "M" ? 2 : 0)
+            records.append(
+                MatchRecord(
+                    id: Int64(values[0]!)!, kind: kind, nhs: values[2].flatMap { UInt64($0) } ?? 0,
+                    upn: MatchRecord.upnHash(values[3], temporary: values[4] == "t"),
+                    given: values[5].flatMap { NameKey($0) }, preferredGiven: values[6].flatMap { NameKey($0) },
+                    family: values[7].flatMap { NameKey($0) }, preferredFamily: values[8].flatMap { NameKey($0) },
+                    dob: MatchRecord.packedDate(values[9]), approximateAge: values[10].flatMap { Int16($0) } ?? -1,
+                    ageYear: values[11].flatMap { Int16($0) } ?? 0, sex: sex,
+                    postcode: values[13].flatMap { PostcodeKey($0) }, addressKey: MatchRecord.addressKey(values[14]),
+                    carerNHS: values[15].flatMap { UInt64($0) } ?? 0))
+        }
+        return records
+    }
+}

@@ -1,0 +1,399 @@
+import Foundation
+import Postgres
+
+/// What one resolution run did.
+public struct ResolutionReport: Sendable {
+    public var runID: Int64 = 0
+    public var mode = "full"
+    public var records = 0
+    public var pairsCompared = 0
+    public var linksDeterministic = 0
+    public var linksProbabilistic = 0
+    public var linksReview = 0
+    public var reviewPairs = 0
+    public var children = 0
+    public var minted = 0
+    public var merged = 0
+    public var split = 0
+    public var recordsMoved = 0
+    public var twinsKeptApart = 0
+    public var oversizedBlocks = 0
+    public var seconds = 0.0
+}
+
+/// Resolves child records to stable child ids in PostgreSQL.
+///
+/// - `resolveFull()` recomputes everything from the records (and re-estimates the model);
+/// - `resolveIncremental()` links records no child holds yet against the children they could
+///   belong to, using the stored model, and re-clusters only those children;
+/// - `reresolve(recordIDs:)` re-clusters the children holding the given records (after a review decision).
+///
+/// All three run in one transaction under an advisory lock, so two resolvers never interleave
+/// and a failed run leaves the previous assignment intact.
+public final class Resolver {
+    let connection: PostgresConnection
+    public var settings: ResolutionSettings
+    let linkage: Linkage
+    static let lockKey: Int64 = 0x6663_7265_736F_6C76  // "fcresolv"
+
+    public init(connection: PostgresConnection, settings: ResolutionSettings = ResolutionSettings()) {
+        self.connection = connection
+        self.settings = settings
+        self.linkage = Linkage(settings: settings, nicknames: .standard)
+    }
+
+    public func resolveFull() throws -> ResolutionReport {
+        try connection.transaction { connection in
+            try connection.advisoryTransactionLock(Self.lockKey)
+            let started = Date()
+            let records = try MatchRecordLoader.loadAll(connection)
+            let decisions = try loadDecisions(records)
+            let result = linkage.run(records: records, model: nil, decisions: decisions)
+            let modelID = try storeModel(result)
+            var report = try persist(
+                result, records: records, mode: "full", modelID: modelID, replaceAllLinks: true, started: started)
+            report.seconds = Date().timeIntervalSince(started)
+            try finishRun(report)
+            return report
+        }
+    }
+
+    public func resolveIncremental() throws -> ResolutionReport {
+        try connection.transaction { connection in
+            try connection.advisoryTransactionLock(Self.lockKey)
+            let started = Date()
+            guard let (modelID, model, frequencies) = try latestModel() else {
+                // No model yet: the first run is a full one.
+                return try resolveFullLocked(started: started)
+            }
+            let fresh = try MatchRecordLoader.loadUnassigned(connection)
+            if fresh.isEmpty {
+                var report = ResolutionReport()
+                report.mode = "incremental"
+                return report
+            }
+            let candidates = try candidateRecordIDs(for: fresh)
+            let affected = try recordsOfChildren(holding: candidates)
+            let existing = try MatchRecordLoader.load(connection, ids: affected)
+            let records = existing + fresh
+            let decisions = try loadDecisions(records)
+            let result = linkage.run(records: records, model: (model, frequencies), decisions: decisions)
+            var report = try persist(
+                result, records: records, mode: "incremental", modelID: modelID, replaceAllLinks: false,
+                started: started)
+            report.seconds = Date().timeIntervalSince(started)
+            try finishRun(report)
+            return report
+        }
+    }
+
+    /// Re-clusters the children holding these records, e.g. after a review decision.
+    public func reresolve(recordIDs: [Int64]) throws -> ResolutionReport {
+        try connection.transaction { connection in
+            try connection.advisoryTransactionLock(Self.lockKey)
+            let started = Date()
+            guard let (modelID, model, frequencies) = try latestModel() else { return try resolveFullLocked(started: started) }
+            let affected = try recordsOfChildren(holding: recordIDs)
+            let records = try MatchRecordLoader.load(connection, ids: Array(Set(affected + recordIDs)).sorted())
+            let decisions = try loadDecisions(records)
+            let result = linkage.run(records: records, model: (model, frequencies), decisions: decisions)
+            var report = try persist(
+                result, records: records, mode: "incremental", modelID: modelID, replaceAllLinks: false, started: started)
+            report.seconds = Date().timeIntervalSince(started)
+            try finishRun(report)
+            return report
+        }
+    }
+
+    private func resolveFullLocked(started: Date) throws -> ResolutionReport {
+        let records = try MatchRecordLoader.loadAll(connection)
+        let decisions = try loadDecisions(records)
+        let result = linkage.run(records: records, model: nil, decisions: decisions)
+        let modelID = try storeModel(result)
+        var report = try persist(result, records: records, mode: "full", modelID: modelID, replaceAllLinks: true, started: started)
+        report.seconds = Date().timeIntervalSince(started)
+        try finishRun(report)
+        return report
+    }
+
+    // MARK: Reading
+
+    private func loadDecisions(_ records: [MatchRecord]) throws -> [(a: Int, b: Int, sameChild: Bool)] {
+        var index: [Int64: Int] = [:]
+        for (position, record) in records.enumerated() { index[record.id] = position }
+        var decisions: [(a: Int, b: Int, sameChild: Bool)] = []
+        for row in try connection.query("SELECT record_a, record_b, decision FROM review_decisions") {
+            guard let a = index[try row.decode(Int64.self, at: 0)], let b = index[try row.decode(Int64.self, at: 1)] else {
+                continue
+            }
+            decisions.append((a, b, try row.decode(String.self, at: 2) == "same_child"))
+        }
+        return decisions
+    }
+
+    private func latestModel() throws -> (Int64, MatchModel, NameFrequencies)? {
+        guard let row = try connection.query("SELECT id, parameters::text, records FROM match_models ORDER BY id DESC LIMIT 1").first
+        else { return nil }
+        let id = try row.decode(Int64.self, at: 0)
+        let model = try MatchModel.fromJSON(try row.decode(String.self, at: 1))
+        var frequencies = NameFrequencies()
+        frequencies.total = try row.decode(Int.self, at: 2)
+        try connection.forEachRow(
+            "SELECT name_kind, fingerprint, records FROM name_frequencies WHERE model_id = $1", [id]
+        ) { row in
+            let fingerprint = UInt64(bitPattern: try row.decode(Int64.self, at: 1))
+            let count = try row.decode(Int.self, at: 2)
+            if try row.decode(String.self, at: 0) == "given" {
+                frequencies.given[fingerprint] = count
+            } else {
+                frequencies.family[fingerprint] = count
+            }
+        }
+        return (id, model, frequencies)
+    }
+
+    /// Records a new batch could link to: shared blocking keys or a shared identifier.
+    private func candidateRecordIDs(for fresh: [MatchRecord]) throws -> [Int64] {
+        var keys: Set<Int64> = []
+        for record in fresh {
+            for key in CandidatePairs.keys(of: record, rules: settings.blockingRules, nicknames: linkage.nicknames) {
+                keys.insert(Int64(bitPattern: key))
+            }
+        }
+        let nhs = fresh.compactMap { $0.nhs == 0 ? nil : String(format: "%010llu", $0.nhs) }
+        var ids: Set<Int64> = []
+        try connection.forEachRow(
+            "SELECT DISTINCT record_id FROM record_blocking_keys WHERE key = ANY($1::bigint[])",
+            [keys.map { Int($0) }]
+        ) { row in ids.insert(try row.decode(Int64.self, at: 0)) }
+        try connection.forEachRow(
+            """
+            SELECT sr.id FROM source_records sr JOIN child_records cr ON cr.record_id = sr.id
+            WHERE sr.nhs_number = ANY($1::text[])
+            """, [nhs]
+        ) { row in ids.insert(try row.decode(Int64.self, at: 0)) }
+        return ids.sorted()
+    }
+
+    /// Every record of every child that holds one of `recordIDs`.
+    private func recordsOfChildren(holding recordIDs: [Int64]) throws -> [Int64] {
+        guard !recordIDs.isEmpty else { return [] }
+        return try connection.query(
+            """
+            SELECT cr.record_id FROM child_records cr
+            WHERE cr.child_id IN (SELECT child_id FROM child_records WHERE record_id = ANY($1::bigint[]))
+            ORDER BY cr.record_id
+            """, [recordIDs.map { Int($0) }]
+        ).map { try $0.decode(Int64.self, at: 0) }
+    }
+
+    // MARK: Writing
+
+    private func storeModel(_ result: LinkageResult) throws -> Int64 {
+        let id = try connection.execute(
+            """
+            INSERT INTO match_models (upper_threshold, lower_threshold, parameters, em_iterations, pairs_used, records)
+            VALUES ($1, $2, $3::jsonb, $4, $5, $6) RETURNING id
+            """,
+            [settings.upperThreshold, settings.lowerThreshold, result.model.json, result.model.emIterations,
+             result.model.pairsUsed, result.frequencies.total]
+        ).scalar(Int64.self)
+        try connection.copyIn("COPY name_frequencies (model_id, name_kind, fingerprint, records) FROM STDIN") { writer in
+            let model = String(id)
+            for (kind, table) in [("given", result.frequencies.given), ("family", result.frequencies.family)] {
+                for (fingerprint, count) in table {
+                    try writer.writeRow([model, kind, String(Int64(bitPattern: fingerprint)), String(count)])
+                }
+            }
+        }
+        return id
+    }
+
+    private func persist(
+        _ result: LinkageResult, records: [MatchRecord], mode: String, modelID: Int64, replaceAllLinks: Bool,
+        started: Date
+    ) throws -> ResolutionReport {
+        var report = ResolutionReport()
+        report.mode = mode
+        report.records = records.count
+        report.pairsCompared = result.pairsCompared
+        report.twinsKeptApart = result.refusedTwins
+        report.oversizedBlocks = result.oversizedBlocks
+        let runID = try connection.execute(
+            "INSERT INTO resolution_runs (mode, started_at, model_id) VALUES ($1, $2, $3) RETURNING id",
+            [mode, started, modelID]
+        ).scalar(Int64.self)
+        report.runID = runID
+
+        // Clusters and their stable ids.
+        var clusterOfRoot: [Int: Int] = [:]
+        var clusters: [[Int64]] = []
+        for (index, root) in result.roots.enumerated() {
+            if let cluster = clusterOfRoot[root] {
+                clusters[cluster].append(records[index].id)
+            } else {
+                clusterOfRoot[root] = clusters.count
+                clusters.append([records[index].id])
+            }
+        }
+        var previous: [Int64: String] = [:]
+        if replaceAllLinks {
+            try connection.forEachRow("SELECT record_id, child_id FROM child_records") { row in
+                previous[try row.decode(Int64.self, at: 0)] = try row.decode(String.self, at: 1)
+            }
+        } else {
+            try connection.forEachRow(
+                "SELECT record_id, child_id FROM child_records WHERE record_id = ANY($1::bigint[])",
+                [records.map { Int($0.id) }]
+            ) { row in previous[try row.decode(Int64.self, at: 0)] = try row.decode(String.self, at: 1) }
+        }
+        var generator = SystemRandomNumberGenerator()
+        let outcome = IdentityReconciler.reconcile(
+            clusters: clusters, previous: previous, generator: &generator,
+            isTaken: { [connection] id in
+                (try? connection.execute("SELECT count(*) FROM children WHERE child_id = $1", [id]).scalar(Int.self)) != 0
+            })
+        report.children = clusters.count
+        report.minted = outcome.minted.count
+        report.merged = outcome.merges.count
+        report.split = outcome.splits.count
+
+        let run = String(runID)
+        if !outcome.minted.isEmpty {
+            try connection.copyIn("COPY children (child_id, minted_by_run) FROM STDIN") { writer in
+                for id in outcome.minted { try writer.writeRow([id, run]) }
+            }
+        }
+        try connection.copyIn("COPY child_id_events (child_id, event, other_child_id, run_id) FROM STDIN") { writer in
+            for id in outcome.minted { try writer.writeRow([id, "minted", nil, run]) }
+            for merge in outcome.merges {
+                try writer.writeRow([merge.from, "merged_into", merge.into, run])
+                try writer.writeRow([merge.into, "absorbed", merge.from, run])
+            }
+            for split in outcome.splits {
+                try writer.writeRow([split.new, "split_from", split.from, run])
+                try writer.writeRow([split.from, "split_off", split.new, run])
+            }
+        }
+        for merge in outcome.merges {
+            try connection.execute("UPDATE children SET merged_into = $2 WHERE child_id = $1", [merge.from, merge.into])
+            // An id that was merged earlier into the one now merged follows it, so aliases stay one hop deep.
+            try connection.execute("UPDATE children SET merged_into = $2 WHERE merged_into = $1", [merge.from, merge.into])
+        }
+        // Only changed assignments are written: an unchanged re-run touches nothing.
+        try connection.execute("CREATE TEMP TABLE assign (record_id bigint, child_id text) ON COMMIT DROP")
+        var moved = 0
+        try connection.copyIn("COPY assign (record_id, child_id) FROM STDIN") { writer in
+            for (cluster, ids) in clusters.enumerated() {
+                let child = outcome.clusterIDs[cluster]
+                for record in ids where previous[record] != child {
+                    try writer.writeRow([String(record), child])
+                    moved += 1
+                }
+            }
+        }
+        report.recordsMoved = moved
+        try connection.execute(
+            """
+            INSERT INTO child_records (record_id, child_id, assigned_by_run)
+            SELECT record_id, child_id, $1 FROM assign
+            ON CONFLICT (record_id) DO UPDATE SET child_id = EXCLUDED.child_id, assigned_by_run = EXCLUDED.assigned_by_run
+            """, [runID])
+        try connection.execute("DROP TABLE assign")
+
+        // Links that hold each child together, with the evidence.
+        let ids = records.map(\.id)
+        if replaceAllLinks {
+            try connection.execute("DELETE FROM record_links")
+        } else {
+            try connection.execute(
+                "DELETE FROM record_links WHERE record_a = ANY($1::bigint[]) OR record_b = ANY($1::bigint[])",
+                [ids.map { Int($0) }])
+        }
+        try connection.copyIn(
+            "COPY record_links (record_a, record_b, method, weight, comparison, run_id) FROM STDIN"
+        ) { writer in
+            for link in result.applied {
+                let (a, b) = (min(ids[link.a], ids[link.b]), max(ids[link.a], ids[link.b]))
+                try writer.writeRow([
+                    String(a), String(b), link.method.rawValue, String(link.weight),
+                    link.vector.map { Self.comparisonJSON($0, model: result.model) } ?? "{}", run,
+                ])
+                switch link.method {
+                case .nhsNumber, .upn: report.linksDeterministic += 1
+                case .probabilistic: report.linksProbabilistic += 1
+                case .review: report.linksReview += 1
+                }
+            }
+        }
+
+        // The review queue: open pairs that this run no longer proposes are superseded.
+        let scope = replaceAllLinks ? "" : " AND (record_a = ANY($1::bigint[]) OR record_b = ANY($1::bigint[]))"
+        try connection.execute(
+            "UPDATE review_pairs SET status = 'superseded' WHERE status = 'open'" + scope,
+            replaceAllLinks ? [] : [ids.map { Int($0) }])
+        try connection.execute(
+            "CREATE TEMP TABLE proposed (record_a bigint, record_b bigint, weight float8, reason text, comparison jsonb) ON COMMIT DROP"
+        )
+        try connection.copyIn("COPY proposed FROM STDIN") { writer in
+            for candidate in result.review {
+                let (a, b) = (min(ids[candidate.a], ids[candidate.b]), max(ids[candidate.a], ids[candidate.b]))
+                try writer.writeRow([
+                    String(a), String(b), String(candidate.weight), candidate.reason,
+                    Self.comparisonJSON(candidate.vector, model: result.model),
+                ])
+            }
+        }
+        try connection.execute(
+            """
+            INSERT INTO review_pairs (record_a, record_b, weight, reason, comparison, run_id)
+            SELECT record_a, record_b, weight, reason, comparison, $1 FROM proposed
+            ON CONFLICT (record_a, record_b) DO UPDATE
+                SET status = 'open', weight = EXCLUDED.weight, reason = EXCLUDED.reason, comparison = EXCLUDED.comparison
+                WHERE review_pairs.status IN ('open', 'superseded')
+            """, [runID])
+        try connection.execute("DROP TABLE proposed")
+        report.reviewPairs = try connection.execute("SELECT count(*) FROM review_pairs WHERE status = 'open'").scalar(Int.self)
+
+        // Blocking keys, so the next batch finds these records without loading everything.
+        if replaceAllLinks {
+            try connection.execute("DELETE FROM record_blocking_keys")
+        } else {
+            try connection.execute("DELETE FROM record_blocking_keys WHERE record_id = ANY($1::bigint[])", [ids.map { Int($0) }])
+        }
+        try connection.copyIn("COPY record_blocking_keys (key, record_id) FROM STDIN") { writer in
+            for record in records {
+                let id = String(record.id)
+                for key in CandidatePairs.keys(of: record, rules: settings.blockingRules, nicknames: linkage.nicknames) {
+                    try writer.writeRow([String(Int64(bitPattern: key)), id])
+                }
+            }
+        }
+        return report
+    }
+
+    private func finishRun(_ report: ResolutionReport) throws {
+        guard report.runID != 0 else { return }
+        try connection.execute(
+            """
+            UPDATE resolution_runs SET finished_at = now(), records = $2, pairs_compared = $3, links_deterministic = $4,
+                links_probabilistic = $5, links_review = $6, review_pairs = $7, children = $8, ids_minted = $9,
+                ids_merged = $10, ids_split = $11
+            WHERE id = $1
+            """,
+            [report.runID, report.records, report.pairsCompared, report.linksDeterministic, report.linksProbabilistic,
+             report.linksReview, report.reviewPairs, report.children, report.minted, report.merged, report.split])
+    }
+
+    /// `{"given_name": {"level": "nickname", "weight": 5.2}, …}`: the evidence, per field.
+    static func comparisonJSON(_ vector: ComparisonVector, model: MatchModel) -> String {
+        var parts: [String] = []
+        for field in MatchField.allCases {
+            let level = vector[field]
+            let weight = model.weight(field, level)
+            parts.append(
+                "\"\(field.name)\":{\"level\":\"\(field.levels[Int(level)])\",\"weight\":\(String(format: "%.3f", weight))}")
+        }
+        return "{" + parts.joined(separator: ",") + "}"
+    }
+}

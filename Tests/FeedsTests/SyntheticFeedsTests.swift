@@ -1,0 +1,49 @@
+import Foundation
+import Postgres
+import PostgresTestSupport
+import Synth
+import Testing
+
+@testable import Feeds
+
+/// The shipped definitions load the synthetic partners' files, with counts checked against the
+/// generator's ground truth rather than against numbers written into the test.
+@Suite("Synthetic feeds through the shipped definitions")
+struct SyntheticFeedsTests {
+    @Test("each synthetic feed loads with the expected counts; invalid identifiers are kept but not used")
+    func loadsAll() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fc-synth-\(UUID().uuidString)")
+        let summary = try SyntheticFeedWriter.write(config: SynthConfig(children: 600, seed: 7), to: folder)
+        let definitions = try FeedDefinition.loadAll(directory: TestDatabase.schemasDirectory + "/feeds")
+        let truth = try String(contentsOf: folder.appendingPathComponent("truth.csv"), encoding: .utf8)
+            .split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+
+        try TestDatabase.with(.migrated) { database in
+            let connection = try database.connect()
+            for kind in FeedKind.allCases {
+                let definition = try #require(definitions.first { $0.name == kind.stem })
+                let outcome = try FeedLoader(definition: definition, today: SynthConfig.defaultAsOf).load(
+                    path: folder.appendingPathComponent(kind.fileName).path, connection: connection)
+                guard case .loaded(let report) = outcome else {
+                    Issue.record("\(kind) was not loaded")
+                    continue
+                }
+                #expect(report.rowsRead == summary.rows[kind], "\(kind)")
+                #expect(report.rowsRead == truth.filter { $0[0] == Substring(kind.stem) }.count)
+                #expect(report.rowsLoaded + report.rowsQuarantined == report.rowsRead)
+                // Default noise is meant to be matchable, not broken: almost everything loads.
+                #expect(Double(report.rowsQuarantined) <= Double(report.rowsRead) * 0.01, "\(kind)")
+            }
+            let invalidInTruth = truth.filter { $0[0] == "health_visiting" && $0[5].split(separator: ";").contains("nhs_invalid") }.count
+            let invalidStored = try connection.execute(
+                "SELECT count(*) FROM source_records WHERE kind = 'health_visiting' AND nhs_number_raw IS NOT NULL AND nhs_number IS NULL"
+            ).scalar(Int.self)
+            #expect(invalidStored == invalidInTruth)
+            let twinsTruth = truth.filter { $0[4] == "1" }.count
+            #expect(twinsTruth > 0)
+            let antenatal = try connection.execute(
+                "SELECT count(*) FROM source_records WHERE subject = 'expectant_parent'").scalar(Int.self)
+            #expect(antenatal == truth.filter { $0[0] == "health_visiting" && $0[2].isEmpty }.count)
+        }
+    }
+}
