@@ -46,8 +46,18 @@ struct Linkage {
         } else {
             frequencies = NameFrequencies(records: records)
             let u = MatchModel.estimateU(records: records, samples: settings.randomPairs, seed: settings.seed)
-            var counts = [Int](repeating: 0, count: ComparisonVector.patternCount)
-            for vector in vectors { counts[vector.patternIndex] += 1 }
+            var counts = MatchModel.PatternCounts()
+            for (index, vector) in vectors.enumerated() {
+                let a = records[Int(candidates.packed[index] >> 32)]
+                let b = records[Int(candidates.packed[index] & 0xFFFF_FFFF)]
+                if (a.nhs != 0 && a.nhs == b.nhs) || (a.upn != 0 && a.upn == b.upn) {
+                    counts.sameIdentifier[vector.patternIndex] += 1
+                } else if (a.nhs != 0 && b.nhs != 0) || (a.upn != 0 && b.upn != 0) {
+                    counts.differentIdentifier[vector.patternIndex] += 1
+                } else {
+                    counts.unlabelled[vector.patternIndex] += 1
+                }
+            }
             model = MatchModel.estimate(
                 patternCounts: counts, u: u,
                 averageExactU: [frequencies.averageU(given: true), frequencies.averageU(given: false)])
@@ -66,7 +76,11 @@ struct Linkage {
             let vector = vectors[index]
             let weight = Self.weight(vector, ra, rb, model: model, frequencies: frequencies)
             if weight >= settings.upperThreshold {
-                links.append(Link(a: a, b: b, method: .probabilistic, weight: weight, vector: vector))
+                if let guardReason = Self.holdBack(vector) {
+                    review.append(ReviewCandidate(a: a, b: b, weight: weight, vector: vector, reason: guardReason))
+                } else {
+                    links.append(Link(a: a, b: b, method: .probabilistic, weight: weight, vector: vector))
+                }
             } else if weight >= settings.lowerThreshold {
                 review.append(ReviewCandidate(a: a, b: b, weight: weight, vector: vector, reason: "match weight between the thresholds"))
             }
@@ -126,6 +140,23 @@ struct Linkage {
             model: model, frequencies: frequencies, roots: roots, applied: clusterer.applied, review: open,
             pairsCompared: candidates.count, refusedTwins: clusterer.refused.filter { $0.reason == .twins }.count,
             oversizedBlocks: candidates.oversizedBlocks.values.reduce(0, +))
+    }
+
+    /// Patterns a weight alone must not link, however high it is: each is how a sibling or a
+    /// namesake looks. They go to a person instead.
+    static func holdBack(_ vector: ComparisonVector) -> String? {
+        let date = vector[.dateOfBirth]
+        let location = vector[.location]
+        if date == 4 {
+            // Siblings share surname, address and carer; only the date of birth (and usually the
+            // first name) tells them apart. A date that is no typo or swap of the other is a different child.
+            return "dates of birth disagree outright (possible sibling)"
+        }
+        if (date == 5 || date == 6) && location > 1 {
+            // An age is weak evidence: without the same address or postcode it could be anyone of that name.
+            return "only an approximate age, at a different address"
+        }
+        return nil
     }
 
     static func key(_ a: Int, _ b: Int) -> UInt64 { UInt64(min(a, b)) << 32 | UInt64(max(a, b)) }

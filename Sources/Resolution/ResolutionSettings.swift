@@ -4,7 +4,7 @@ public struct ResolutionSettings: Sendable, Equatable {
     /// At or above this match weight (bits), two records are linked automatically.
     public var upperThreshold: Double = 16
     /// At or above this and below the upper threshold, the pair goes to clerical review.
-    public var lowerThreshold: Double = 8
+    public var lowerThreshold: Double = 14
     public var blockingRules: [BlockingRule] = BlockingRule.allCases
     /// Blocks larger than this are skipped and counted: a rule that loose needs narrowing.
     public var maxBlockSize = 1_000

@@ -7,6 +7,8 @@ enum Registry {
         SynthCommand.self,
         IngestCommand.self,
         FeedsCommand.self,
+        ResolveCommand.self,
+        EvaluateCommand.self,
         BenchCommand.self,
     ]
 }

@@ -120,19 +120,26 @@ public struct Clusterer {
         return nil
     }
 
-    /// Same date of birth and family name, but first names that are not the same name in any form.
+    /// Same date of birth and a similar family name, but first names that are not the same name
+    /// in any form (exact, nickname, or a near-certain typo). Family names need only be similar:
+    /// a twin's record may carry a typo or a hyphenated surname like anyone else's.
     static func looksLikeTwins(_ a: MatchRecord, _ b: MatchRecord, _ nicknames: NicknameTable) -> Bool {
-        guard a.dob != 0, a.dob == b.dob, let fa = a.family, let fb = b.family, fa == fb,
-            let ga = a.given, let gb = b.given
-        else { return false }
+        guard a.dob != 0, a.dob == b.dob, a.given != nil, b.given != nil else { return false }
         var scratch = NameScratch()
+        var familySimilar = false
+        for x in [a.family, a.preferredFamily] {
+            for y in [b.family, b.preferredFamily] where x != nil && y != nil {
+                let level = NameComparison.compareFamilyNames(x, y, scratch: &scratch)
+                if level != .different && level != .missing { familySimilar = true }
+            }
+        }
+        guard familySimilar else { return false }
         for x in [a.given, a.preferredGiven] {
             for y in [b.given, b.preferredGiven] where x != nil && y != nil {
                 let level = NameComparison.compareGivenNames(x, y, nicknames: nicknames, scratch: &scratch)
                 if level == .exact || level == .nickname || level == .jaroWinkler95 { return false }
             }
         }
-        _ = (ga, gb)
         return true
     }
 

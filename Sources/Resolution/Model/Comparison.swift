@@ -1,7 +1,7 @@
 /// The fields the probabilistic model compares, and their levels. Identifiers (NHS number, UPN)
 /// are not model fields: they link deterministically or forbid a link outright.
 public enum MatchField: Int, CaseIterable, Sendable {
-    case givenName, familyName, dateOfBirth, sex, postcode, address, carer
+    case givenName, familyName, dateOfBirth, sex, location, carer
 
     public var name: String {
         switch self {
@@ -9,8 +9,7 @@ public enum MatchField: Int, CaseIterable, Sendable {
         case .familyName: "family_name"
         case .dateOfBirth: "date_of_birth"
         case .sex: "sex"
-        case .postcode: "postcode"
-        case .address: "address"
+        case .location: "location"
         case .carer: "carer"
         }
     }
@@ -26,13 +25,15 @@ public enum MatchField: Int, CaseIterable, Sendable {
             ["exact", "day_month_swapped", "one_digit_typo", "year_apart_same_day", "different", "age_consistent",
              "age_inconsistent", "missing"]
         case .sex: ["same", "different", "missing"]
-        case .postcode: ["exact", "same_sector", "same_district", "different", "missing"]
-        case .address: ["same", "different", "missing"]
+        // Address and postcode are one field: counting both would count one fact twice.
+        case .location: ["same_address", "same_postcode", "same_sector", "same_district", "different", "missing"]
         case .carer: ["same_carer", "different_carer", "missing"]
         }
     }
 
     var levelCount: Int { levels.count }
+    /// The level meaning outright disagreement; partial agreements never weigh less than it.
+    var differentLevel: Int? { levels.firstIndex { $0 == "different" || $0 == "different_carer" } }
     var missingLevel: UInt8 { UInt8(levelCount - 1) }
 }
 
@@ -74,14 +75,13 @@ public struct RecordComparer {
     /// The better of the legal/preferred combinations counts: a school's preferred "Alfie" should
     /// meet health visiting's "Alfred" on the best terms either record offers.
     public mutating func compare(_ a: MatchRecord, _ b: MatchRecord) -> ComparisonVector {
-        var levels = [UInt8](repeating: 0, count: 7)
+        var levels = [UInt8](repeating: 0, count: 6)
         levels[0] = bestGiven(a, b).rawValue
         levels[1] = bestFamily(a, b).rawValue
         levels[2] = dateLevel(a, b)
         levels[3] = a.sex == 0 || b.sex == 0 ? 2 : (a.sex == b.sex ? 0 : 1)
-        levels[4] = PostcodeComparison.compare(a.postcode, b.postcode).rawValue
-        levels[5] = a.addressKey == 0 || b.addressKey == 0 ? 2 : (a.addressKey == b.addressKey ? 0 : 1)
-        levels[6] = a.carerNHS == 0 || b.carerNHS == 0 ? 2 : (a.carerNHS == b.carerNHS ? 0 : 1)
+        levels[4] = Self.location(a, b)
+        levels[5] = a.carerNHS == 0 || b.carerNHS == 0 ? 2 : (a.carerNHS == b.carerNHS ? 0 : 1)
         return ComparisonVector(levels: levels)
     }
 
@@ -118,6 +118,19 @@ public struct RecordComparer {
         case .initial: 5
         case .different: 6
         case .missing: 7
+        }
+    }
+
+    static func location(_ a: MatchRecord, _ b: MatchRecord) -> UInt8 {
+        let postcode = PostcodeComparison.compare(a.postcode, b.postcode)
+        let sameLine = a.addressKey != 0 && a.addressKey == b.addressKey
+        if sameLine && (postcode == .exact || postcode == .missing) { return 0 }
+        switch postcode {
+        case .exact: return 1
+        case .sameSector: return 2
+        case .sameDistrict: return 3
+        case .different: return 4
+        case .missing: return sameLine ? 0 : 5
         }
     }
 

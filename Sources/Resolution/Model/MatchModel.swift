@@ -19,7 +19,12 @@ public struct MatchModel: Sendable, Codable, Equatable {
 
     public func weight(_ field: MatchField, _ level: UInt8) -> Double {
         if level == field.missingLevel { return 0 }
-        return log2(max(m[field.rawValue][Int(level)], Self.floor) / max(u[field.rawValue][Int(level)], Self.floor))
+        let raw = log2(max(m[field.rawValue][Int(level)], Self.floor) / max(u[field.rawValue][Int(level)], Self.floor))
+        // A partial agreement never counts against a match more than outright disagreement does.
+        if let different = field.differentLevel, Int(level) != different, !field.levels[Int(level)].hasSuffix("inconsistent") {
+            return max(raw, log2(max(m[field.rawValue][different], Self.floor) / max(u[field.rawValue][different], Self.floor)))
+        }
+        return raw
     }
 
     public func weight(_ vector: ComparisonVector) -> Double {
@@ -71,14 +76,41 @@ public struct MatchModel: Sendable, Codable, Equatable {
         }
     }
 
+    /// Pattern counts of blocked pairs, split by what their identifiers say.
+    struct PatternCounts {
+        /// Pairs sharing a valid NHS number or permanent UPN: known to be the same child.
+        var sameIdentifier: [Int]
+        /// Pairs with two different valid NHS numbers or UPNs: known to be different children.
+        var differentIdentifier: [Int]
+        /// Pairs the identifiers say nothing about.
+        var unlabelled: [Int]
+
+        init() {
+            sameIdentifier = [Int](repeating: 0, count: ComparisonVector.patternCount)
+            differentIdentifier = sameIdentifier
+            unlabelled = sameIdentifier
+        }
+    }
+
     /// Estimates m by expectation–maximisation over the blocked pairs' comparison patterns, with u
-    /// held at its random-pair estimate. `patternCounts[i]` counts pairs with pattern index i.
-    static func estimate(patternCounts: [Int], u: [[Double]], averageExactU: [Double], maxIterations: Int = 60)
+    /// held at its random-pair estimate.
+    ///
+    /// Pairs whose identifiers agree or conflict keep a fixed posterior (1 or 0); only the rest are
+    /// estimated. Without that anchor, EM's "match" class drifts towards "same household":
+    /// siblings agree on surname, address and carer, and the model then forgives different first
+    /// names and dates of birth — exactly the false merge we must not make.
+    static func estimate(patternCounts counts: PatternCounts, u: [[Double]], averageExactU: [Double], maxIterations: Int = 60)
         -> MatchModel
     {
         let fields = MatchField.allCases
-        let patterns = patternCounts.enumerated().filter { $0.element > 0 }.map {
-            (vector: ComparisonVector(patternIndex: $0.offset), count: Double($0.element))
+        var patterns: [(vector: ComparisonVector, count: Double, fixed: Double?)] = []
+        for index in 0..<ComparisonVector.patternCount {
+            let vector = counts.sameIdentifier[index] + counts.differentIdentifier[index] + counts.unlabelled[index] > 0
+                ? ComparisonVector(patternIndex: index) : nil
+            guard let vector else { continue }
+            if counts.sameIdentifier[index] > 0 { patterns.append((vector, Double(counts.sameIdentifier[index]), 1)) }
+            if counts.differentIdentifier[index] > 0 { patterns.append((vector, Double(counts.differentIdentifier[index]), 0)) }
+            if counts.unlabelled[index] > 0 { patterns.append((vector, Double(counts.unlabelled[index]), nil)) }
         }
         let total = patterns.reduce(0) { $0 + $1.count }
         var m = initialM()
@@ -97,7 +129,7 @@ public struct MatchModel: Sendable, Codable, Equatable {
                     pm *= m[field.rawValue][level]
                     pu *= u[field.rawValue][level]
                 }
-                let posterior = pm / max(pm + pu, 1e-300)
+                let posterior = pattern.fixed ?? pm / max(pm + pu, 1e-300)
                 let weight = posterior * pattern.count
                 matchTotal += weight
                 for field in fields { mCounts[field.rawValue][Int(pattern.vector[field])] += weight }
@@ -115,6 +147,7 @@ public struct MatchModel: Sendable, Codable, Equatable {
             }
             if change < 1e-6 { break }
         }
+
         return MatchModel(
             m: m, u: u, matchProportion: lambda, emIterations: iterations, pairsUsed: Int(total),
             averageExactU: averageExactU)

@@ -1,0 +1,83 @@
+import Foundation
+import Postgres
+
+/// Pairwise quality of the resolved children against a synthetic ground truth.
+public struct EvaluationReport: Sendable {
+    public var records = 0
+    public var truePairs = 0
+    public var predictedPairs = 0
+    public var correctPairs = 0
+    /// Resolved children holding records of more than one true child.
+    public var falseMerges = 0
+    /// True children split over more than one resolved child.
+    public var splitChildren = 0
+    public var twinPairs = 0
+    public var twinsMerged = 0
+    public var reviewPairs = 0
+
+    public var precision: Double { predictedPairs == 0 ? 1 : Double(correctPairs) / Double(predictedPairs) }
+    public var recall: Double { truePairs == 0 ? 1 : Double(correctPairs) / Double(truePairs) }
+    public var f1: Double { precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall) }
+    public var reviewShare: Double { records == 0 ? 0 : Double(reviewPairs) / Double(records) }
+}
+
+public enum Evaluator {
+    /// `truthPath`: the generator's `truth.csv` (`feed,row,child_key,family_key,twin,…`); rows are
+    /// matched to source records by feed name and record number.
+    public static func evaluate(truthPath: String, connection: PostgresConnection) throws -> EvaluationReport {
+        guard let text = try? String(contentsOfFile: truthPath, encoding: .utf8) else {
+            throw PostgresError(.misuse, message: "cannot read the ground-truth file", context: truthPath)
+        }
+        struct Truth {
+            let child: String
+            let family: String
+            let twin: Bool
+        }
+        var truth: [String: Truth] = [:]
+        for line in text.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard fields.count >= 5, !fields[2].isEmpty else { continue }
+            truth["\(fields[0])#\(fields[1])"] = Truth(child: String(fields[2]), family: String(fields[3]), twin: fields[4] == "1")
+        }
+        var report = EvaluationReport()
+        var contingency: [String: [String: Int]] = [:]  // resolved child → true child → records
+        var perTrue: [String: Int] = [:]
+        var twinFamilies: [String: Set<String>] = [:]
+        try connection.forEachRow(
+            """
+            SELECT sr.feed, sr.record_number, cr.child_id
+            FROM source_records sr JOIN child_records cr ON cr.record_id = sr.id
+            """
+        ) { row in
+            let key = "\(try row.decode(String.self, at: 0))#\(try row.decode(Int.self, at: 1))"
+            guard let fact = truth[key] else { return }
+            let resolved = try row.decode(String.self, at: 2)
+            contingency[resolved, default: [:]][fact.child, default: 0] += 1
+            perTrue[fact.child, default: 0] += 1
+            if fact.twin { twinFamilies[fact.family, default: []].insert(fact.child) }
+            report.records += 1
+        }
+        func pairs(_ n: Int) -> Int { n * (n - 1) / 2 }
+        var resolvedOf: [String: Set<String>] = [:]
+        for (resolved, children) in contingency {
+            let size = children.values.reduce(0, +)
+            report.predictedPairs += pairs(size)
+            report.correctPairs += children.values.reduce(0) { $0 + pairs($1) }
+            if children.count > 1 { report.falseMerges += 1 }
+            for child in children.keys { resolvedOf[child, default: []].insert(resolved) }
+        }
+        report.truePairs = perTrue.values.reduce(0) { $0 + pairs($1) }
+        report.splitChildren = resolvedOf.values.filter { $0.count > 1 }.count
+        for (_, twins) in twinFamilies {
+            let list = twins.sorted()
+            for i in 0..<list.count {
+                for j in (i + 1)..<list.count {
+                    report.twinPairs += 1
+                    if !(resolvedOf[list[i]] ?? []).isDisjoint(with: resolvedOf[list[j]] ?? []) { report.twinsMerged += 1 }
+                }
+            }
+        }
+        report.reviewPairs = try connection.execute("SELECT count(*) FROM review_pairs WHERE status = 'open'").scalar(Int.self)
+        return report
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Postgres
+import Resolution
+
+enum ResolveCommand: Command {
+    static let name = "resolve"
+    static let summary = "Link child records to stable child ids: new records only, or everything with --full."
+    static let synopsis = "[--full] [--database CONNINFO]"
+    static let options = DatabaseOptions.specs + [
+        .flag("full", "Recompute every child from scratch and re-estimate the model (ids are kept where the children are the same)."),
+        .value("upper", "BITS", "Link automatically at or above this match weight (default 16)."),
+        .value("lower", "BITS", "Send pairs at or above this weight, below --upper, to clerical review (default 14)."),
+    ]
+
+    static func run(_ arguments: ParsedArguments) throws -> Int32 {
+        let connection = try PostgresConnection.connect(DatabaseOptions.connectionString(arguments))
+        var settings = ResolutionSettings()
+        if let upper = arguments.value("upper") {
+            guard let value = Double(upper) else { throw UsageError(description: "--upper expects a number of bits") }
+            settings.upperThreshold = value
+        }
+        if let lower = arguments.value("lower") {
+            guard let value = Double(lower) else { throw UsageError(description: "--lower expects a number of bits") }
+            settings.lowerThreshold = value
+        }
+        guard settings.lowerThreshold <= settings.upperThreshold else {
+            throw UsageError(description: "--lower must not be above --upper")
+        }
+        let resolver = Resolver(connection: connection, settings: settings)
+        let report = arguments.has("full") ? try resolver.resolveFull() : try resolver.resolveIncremental()
+        print(report)
+        return 0
+    }
+
+    static func print(_ report: ResolutionReport) {
+        Console.print(
+            """
+            resolve (\(report.mode), run \(report.runID)): \(report.records) records, \(report.pairsCompared) pairs compared \
+            in \(String(format: "%.1f", report.seconds)) s
+              links: \(report.linksDeterministic) by identifier, \(report.linksProbabilistic) probabilistic, \
+            \(report.linksReview) by review decision; \(report.twinsKeptApart) links refused as possible twins
+              children: \(report.children) (\(report.minted) ids minted, \(report.merged) merged, \(report.split) split, \
+            \(report.recordsMoved) records assigned or moved)
+              review queue: \(report.reviewPairs) open pairs\(report.oversizedBlocks > 0 ? "; \(report.oversizedBlocks) oversized blocks skipped" : "")
+            """)
+    }
+}
+
+enum EvaluateCommand: Command {
+    static let name = "evaluate"
+    static let summary = "Compare resolved children with a synthetic ground truth: pairwise precision, recall, F1, false merges, twins."
+    static let synopsis = "--truth FILE [--database CONNINFO]"
+    static let options = DatabaseOptions.specs + [.value("truth", "FILE", "The truth.csv written by 'familyconnect synth'.")]
+
+    static func run(_ arguments: ParsedArguments) throws -> Int32 {
+        let connection = try PostgresConnection.connect(DatabaseOptions.connectionString(arguments))
+        let report = try Evaluator.evaluate(truthPath: try arguments.required("truth"), connection: connection)
+        Console.print(
+            """
+            evaluate: \(report.records) child records with ground truth
+              pairwise precision \(String(format: "%.5f", report.precision))  recall \(String(format: "%.5f", report.recall))  \
+            F1 \(String(format: "%.5f", report.f1))
+              pairs: \(report.correctPairs) correct of \(report.predictedPairs) linked, \(report.truePairs) true
+              false merges: \(report.falseMerges) resolved children mix true children; \(report.splitChildren) true children split
+              twins: \(report.twinsMerged) of \(report.twinPairs) twin pairs merged
+              review queue: \(report.reviewPairs) open pairs = \(String(format: "%.2f", report.reviewShare * 100))% of records
+            """)
+        return 0
+    }
+}
