@@ -16,18 +16,22 @@ let package = Package(
 
         // Building blocks
         .target(name: "Digest"),
+        .target(name: "Config"),
         .target(name: "Postgres", dependencies: ["CLibPQ", "Digest"]),
         .target(name: "Identifiers"),
 
         // Product modules
         .target(name: "Synth", dependencies: ["Identifiers"]),
-        .target(name: "Feeds", dependencies: ["Postgres", "Identifiers", "Digest", "CCurl"]),
+        .target(name: "Feeds", dependencies: ["Postgres", "Identifiers", "Digest", "CCurl", "Config"]),
         .target(name: "Resolution", dependencies: ["Postgres", "Identifiers"]),
+        .target(name: "Families", dependencies: ["Postgres", "Identifiers", "Config"]),
+        .target(name: "Flags", dependencies: ["Postgres", "Identifiers", "Config", "Families", "Feeds"]),
+        .target(name: "Daemon", dependencies: ["Postgres", "Config", "Feeds", "Resolution", "Families", "Flags"]),
 
         // The one executable
         .executableTarget(
             name: "familyconnect",
-            dependencies: ["Postgres", "Identifiers", "Synth", "Feeds", "Resolution"]
+            dependencies: ["Postgres", "Identifiers", "Synth", "Feeds", "Resolution", "Families", "Flags", "Daemon"]
         ),
 
         // Test-only helpers: a real PostgreSQL database per test, never a mock.
@@ -38,6 +42,10 @@ let package = Package(
         .testTarget(name: "IdentifiersTests", dependencies: ["Identifiers"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "Identifiers"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "Postgres", "PostgresTestSupport", "Synth"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "FamiliesTests", dependencies: ["Families", "Resolution", "Feeds", "Postgres", "PostgresTestSupport", "Synth"]),
+        .testTarget(name: "FlagsTests", dependencies: ["Flags", "Families", "Resolution", "Feeds", "Postgres", "PostgresTestSupport", "Synth"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Feeds", "Postgres", "PostgresTestSupport", "Synth"]),
         .testTarget(
             name: "ResolutionTests", dependencies: ["Resolution", "Feeds", "Postgres", "PostgresTestSupport", "Synth"]),
     ]

@@ -1,3 +1,4 @@
+import Config
 /// Cleans a name for storage and display, keeping what carries information.
 ///
 /// - white space trimmed and collapsed;

@@ -1,3 +1,4 @@
+import Config
 import Identifiers
 
 /// Why a row could not be used. `reason` describes the problem, never the value.

@@ -1,0 +1,1 @@
+/// Households and family grouping: see the module's other files.

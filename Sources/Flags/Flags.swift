@@ -1,0 +1,1 @@
+/// Indicators, flag rules, the flag lifecycle and exports.
