@@ -45,7 +45,9 @@ public struct ConfigFile: Sendable {
         self.path = path
         var section = ""
         var seen: [String: Int] = [:]
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character in Swift, so split on every kind of line end, not on "\n" alone.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
+        for (index, rawLine) in lines.enumerated() {
             let lineNumber = index + 1
             var line = Substring(rawLine)
             if line.hasSuffix("\r") { line = line.dropLast() }
