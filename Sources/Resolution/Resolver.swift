@@ -317,7 +317,7 @@ public final class Resolver {
                 let (a, b) = (min(ids[link.a], ids[link.b]), max(ids[link.a], ids[link.b]))
                 try writer.writeRow([
                     String(a), String(b), link.method.rawValue, String(link.weight),
-                    link.vector.map { Self.comparisonJSON($0, model: result.model) } ?? "{}", run,
+                    link.vector.map { Self.comparisonJSON($0, model: result.model, total: link.weight) } ?? "{}", run,
                 ])
                 switch link.method {
                 case .nhsNumber, .upn: report.linksDeterministic += 1
@@ -340,7 +340,7 @@ public final class Resolver {
                 let (a, b) = (min(ids[candidate.a], ids[candidate.b]), max(ids[candidate.a], ids[candidate.b]))
                 try writer.writeRow([
                     String(a), String(b), String(candidate.weight), candidate.reason,
-                    Self.comparisonJSON(candidate.vector, model: result.model),
+                    Self.comparisonJSON(candidate.vector, model: result.model, total: candidate.weight),
                 ])
             }
         }
@@ -386,8 +386,13 @@ public final class Resolver {
     }
 
     /// `{"given_name": {"level": "nickname", "weight": 5.2}, …}`: the evidence, per field.
-    static func comparisonJSON(_ vector: ComparisonVector, model: MatchModel) -> String {
+    static func comparisonJSON(_ vector: ComparisonVector, model: MatchModel, total: Double) -> String {
         var parts: [String] = []
+        // What the fields do not explain is the name-frequency adjustment: stored so the waterfall adds up.
+        let adjustment = total - model.weight(vector)
+        if abs(adjustment) > 0.0005 {
+            parts.append("\"name_frequency\":{\"level\":\"adjustment\",\"weight\":\(String(format: "%.3f", adjustment))}")
+        }
         for field in MatchField.allCases {
             let level = vector[field]
             let weight = model.weight(field, level)

@@ -9,6 +9,9 @@ enum Registry {
         FeedsCommand.self,
         ResolveCommand.self,
         EvaluateCommand.self,
+        ReviewCommand.self,
+        ExplainCommand.self,
+        ExplainPairCommand.self,
         BenchCommand.self,
     ]
 }

@@ -41,7 +41,8 @@ extension FeedDefinition {
         "format": ["delimiter", "encoding", "date_format", "max_field_bytes"],
     ]
 
-    static func parse(text: String, path: String, checksum: String) throws(FeedDefinitionError) -> FeedDefinition {
+    /// Parses definition text; `path` names it in errors, `checksum` identifies it in the batch ledger.
+    public static func parse(text: String, path: String, checksum: String) throws(FeedDefinitionError) -> FeedDefinition {
         let file = try DefinitionFile(path: path, text: text)
         for entry in file.entries {
             if let keys = sectionKeys[entry.section] {

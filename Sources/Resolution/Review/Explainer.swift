@@ -1,0 +1,137 @@
+import Foundation
+import Postgres
+
+/// The evidence behind a decision, field by field, in words and bits.
+public struct PairExplanation: Sendable {
+    public var recordA: Int64
+    public var recordB: Int64
+    public var steps: [(field: String, level: String, weight: Double)]
+    public var termFrequency: [(name: String, weight: Double)]
+    public var total: Double
+    public var upperThreshold: Double
+    public var lowerThreshold: Double
+    /// What the rules make of it: "linked by NHS number", "linked (weight ≥ upper)", "review: …", "no link: …".
+    public var verdict: String
+}
+
+public struct ChildExplanation: Sendable {
+    public var askedFor: String
+    public var childID: String
+    public var records: [RecordView]
+    public var links: [(a: Int64, b: Int64, method: String, weight: Double?, steps: [(field: String, level: String, weight: Double)])]
+    public var history: [(at: Date, event: String, other: String?)]
+}
+
+public struct Explainer {
+    let connection: PostgresConnection
+
+    public init(connection: PostgresConnection) { self.connection = connection }
+
+    /// Everything that made a child: its records, the links between them, its id's history. Audited.
+    public func explain(child asked: String, reason: String) throws -> ChildExplanation {
+        guard let resolved = try connection.query(
+            "SELECT resolves_to FROM child_id_resolution WHERE child_id = $1", [asked.uppercased()]
+        ).first else { throw ReviewError(description: "no child id \(asked)") }
+        let childID = try resolved.decode(String.self, at: 0)
+        try AccessAudit.record(connection, action: "explain", subjects: [childID], reason: reason)
+        let ids = try connection.query(
+            "SELECT record_id FROM child_records WHERE child_id = $1 ORDER BY record_id", [childID]
+        ).map { try $0.decode(Int64.self, at: 0) }
+        let records = try ids.map { try RecordViews.load(connection, id: $0) }
+        let links = try connection.query(
+            """
+            SELECT record_a, record_b, method, weight, comparison::text FROM record_links
+            WHERE record_a = ANY($1::bigint[]) AND record_b = ANY($1::bigint[]) ORDER BY method, weight DESC NULLS LAST
+            """, [ids.map { Int($0) }]
+        ).map {
+            (try $0.decode(Int64.self, at: 0), try $0.decode(Int64.self, at: 1), try $0.decode(String.self, at: 2),
+             try $0.decode(Double?.self, at: 3), ComparisonEvidence.parse(try $0.decode(String.self, at: 4)))
+        }
+        let history = try connection.query(
+            """
+            SELECT at, event, other_child_id FROM child_id_events
+            WHERE child_id IN (SELECT child_id FROM child_id_resolution WHERE resolves_to = $1)
+            ORDER BY at, id
+            """, [childID]
+        ).map { (try $0.decode(Date.self, at: 0), try $0.decode(String.self, at: 1), try $0.decode(String?.self, at: 2)) }
+        return ChildExplanation(askedFor: asked, childID: childID, records: records, links: links, history: history)
+    }
+
+    /// Compares any two records with the current model, as a resolution run would. Audited.
+    public func explain(pair a: Int64, _ b: Int64, reason: String, settings: ResolutionSettings = ResolutionSettings())
+        throws -> PairExplanation
+    {
+        let records = try MatchRecordLoader.load(connection, ids: [a, b])
+        guard records.count == 2 else { throw ReviewError(description: "both records must exist and be about a child") }
+        guard let modelRow = try connection.query(
+            "SELECT id, parameters::text, records, upper_threshold, lower_threshold FROM match_models ORDER BY id DESC LIMIT 1"
+        ).first else { throw ReviewError(description: "no model yet: run 'familyconnect resolve --full' first") }
+        try AccessAudit.record(connection, action: "explain_pair", subjects: ["record:\(a)", "record:\(b)"], reason: reason)
+        let model = try MatchModel.fromJSON(try modelRow.decode(String.self, at: 1))
+        var frequencies = NameFrequencies()
+        frequencies.total = try modelRow.decode(Int.self, at: 2)
+        let modelID = try modelRow.decode(Int64.self, at: 0)
+        let (ra, rb) = (records[0], records[1])
+        for (kind, name) in [("given", ra.given), ("family", ra.family)] {
+            guard let name else { continue }
+            if let row = try connection.query(
+                "SELECT records FROM name_frequencies WHERE model_id = $1 AND name_kind = $2 AND fingerprint = $3",
+                [modelID, kind, Int64(bitPattern: name.fingerprint)]
+            ).first {
+                if kind == "given" { frequencies.given[name.fingerprint] = try row.decode(Int.self, at: 0) }
+                else { frequencies.family[name.fingerprint] = try row.decode(Int.self, at: 0) }
+            }
+        }
+        var comparer = RecordComparer()
+        let vector = comparer.compare(ra, rb)
+        let steps = MatchField.allCases.map { field in
+            (field.name, field.levels[Int(vector[field])], model.weight(field, vector[field]))
+        }
+        var tf: [(String, Double)] = []
+        if vector[.givenName] == 0, let name = ra.given, name == rb.given {
+            tf.append(("given name frequency", frequencies.adjustment(given: true, fingerprint: name.fingerprint, averageU: model.averageExactU[0])))
+        }
+        if vector[.familyName] == 0, let name = ra.family, name == rb.family {
+            tf.append(("family name frequency", frequencies.adjustment(given: false, fingerprint: name.fingerprint, averageU: model.averageExactU[1])))
+        }
+        let total = Linkage.weight(vector, ra, rb, model: model, frequencies: frequencies)
+        let verdict: String
+        if ra.nhs != 0 && rb.nhs != 0 {
+            verdict = ra.nhs == rb.nhs ? "linked by the same valid NHS number" : "never linked: two different valid NHS numbers"
+        } else if ra.upn != 0 && ra.upn == rb.upn {
+            verdict = "linked by the same permanent UPN"
+        } else if ra.upn != 0 && rb.upn != 0 {
+            verdict = "never linked automatically: two different permanent UPNs"
+        } else if Clusterer.looksLikeTwins(ra, rb, .standard) {
+            verdict = "never linked automatically: possible twins (same date of birth and surname, different first names)"
+        } else if total >= settings.upperThreshold {
+            verdict = Linkage.holdBack(vector).map { "review, not linked: \($0)" } ?? "linked: weight at or above \(settings.upperThreshold)"
+        } else if total >= settings.lowerThreshold {
+            verdict = "review: weight between \(settings.lowerThreshold) and \(settings.upperThreshold)"
+        } else {
+            verdict = "no link: weight below \(settings.lowerThreshold)"
+        }
+        return PairExplanation(
+            recordA: a, recordB: b, steps: steps, termFrequency: tf, total: total,
+            upperThreshold: settings.upperThreshold, lowerThreshold: settings.lowerThreshold, verdict: verdict)
+    }
+}
+
+/// Text rendering shared by the CLI commands: a waterfall of weights, one field a line.
+public enum Waterfall {
+    public static func render(_ steps: [(field: String, level: String, weight: Double)], extra: [(name: String, weight: Double)] = [])
+        -> [String]
+    {
+        var lines: [String] = []
+        var running = 0.0
+        for (field, level, weight) in steps.map({ ($0.field, $0.level, $0.weight) }) + extra.map({ ($0.name, "", $0.weight) }) {
+            running += weight
+            let bar = String(repeating: weight >= 0 ? "+" : "-", count: min(30, Int(abs(weight).rounded())))
+            lines.append(
+                "    " + field.padding(toLength: 22, withPad: " ", startingAt: 0)
+                    + level.padding(toLength: 20, withPad: " ", startingAt: 0)
+                    + String(format: "%+7.2f  %7.2f  ", weight, running) + bar)
+        }
+        return lines
+    }
+}

@@ -1,0 +1,198 @@
+import Feeds
+import Foundation
+import Postgres
+import PostgresTestSupport
+import Synth
+import Testing
+
+@testable import Resolution
+
+/// Resolution against a real PostgreSQL, on synthetic feeds with ground truth.
+@Suite("Resolver")
+struct ResolverTests {
+    static let definitions: [FeedDefinition] = try! FeedDefinition.loadAll(directory: TestDatabase.schemasDirectory + "/feeds")
+
+    /// Writes a synthetic population and loads the named feeds; returns the folder.
+    static func load(children: Int, seed: UInt64, feeds: [FeedKind] = FeedKind.allCases, into connection: PostgresConnection,
+                     folder: URL? = nil) throws -> URL
+    {
+        let folder = folder ?? FileManager.default.temporaryDirectory.appendingPathComponent("fc-resolve-\(UUID().uuidString)")
+        if !FileManager.default.fileExists(atPath: folder.appendingPathComponent("truth.csv").path) {
+            _ = try SyntheticFeedWriter.write(config: SynthConfig(children: children, seed: seed), to: folder)
+        }
+        for kind in feeds {
+            let definition = definitions.first { $0.name == kind.stem }!
+            _ = try FeedLoader(definition: definition, today: SynthConfig.defaultAsOf).load(
+                path: folder.appendingPathComponent(kind.fileName).path, connection: connection)
+        }
+        return folder
+    }
+
+    static func assignments(_ connection: PostgresConnection) throws -> [Int64: String] {
+        var out: [Int64: String] = [:]
+        for row in try connection.query("SELECT record_id, child_id FROM child_records") {
+            out[try row.decode(Int64.self, at: 0)] = try row.decode(String.self, at: 1)
+        }
+        return out
+    }
+
+    @Test("precision, recall, twins and the review queue meet the targets on synthetic data; re-runs keep every id")
+    func quality() throws {
+        try TestDatabase.with(.migrated) { database in
+            let connection = try database.connect()
+            let folder = try Self.load(children: 3000, seed: 11, into: connection)
+            let first = try Resolver(connection: connection).resolveFull()
+            #expect(first.minted == first.children)
+            let report = try Evaluator.evaluate(truthPath: folder.appendingPathComponent("truth.csv").path, connection: connection)
+            #expect(report.records > 7000)
+            #expect(report.precision >= 0.999, "precision \(report.precision)")
+            #expect(report.recall >= 0.98, "recall \(report.recall)")
+            #expect(report.twinPairs > 0)
+            #expect(report.twinsMerged == 0)
+            #expect(report.reviewShare < 0.02, "review share \(report.reviewShare)")
+
+            let before = try Self.assignments(connection)
+            let again = try Resolver(connection: connection).resolveFull()
+            #expect(again.minted == 0 && again.merged == 0 && again.split == 0 && again.recordsMoved == 0)
+            let incremental = try Resolver(connection: connection).resolveIncremental()
+            #expect(incremental.records == 0)
+            #expect(try Self.assignments(connection) == before)
+        }
+    }
+
+    @Test("incremental linking of a new batch gives the same children as a full recomputation")
+    func incrementalEqualsFull() throws {
+        try TestDatabase.with(.migrated) { database in
+            let connection = try database.connect()
+            let folder = try Self.load(
+                children: 1500, seed: 5, feeds: [.healthVisiting, .schoolAttendance, .fsmEligibility], into: connection)
+            _ = try Resolver(connection: connection).resolveFull()
+            _ = try Self.load(children: 1500, seed: 5, feeds: [.policeNotifications], into: connection, folder: folder)
+            let incremental = try Resolver(connection: connection).resolveIncremental()
+            #expect(incremental.mode == "incremental")
+            #expect(incremental.records > 0)
+            let unassigned = try connection.execute(
+                "SELECT count(*) FROM source_records sr WHERE subject = 'child' AND NOT EXISTS (SELECT 1 FROM child_records c WHERE c.record_id = sr.id)"
+            ).scalar(Int.self)
+            #expect(unassigned == 0)
+            let afterIncremental = try Self.assignments(connection)
+            let full = try Resolver(connection: connection).resolveFull()
+            #expect(full.recordsMoved == 0, "a full run moved \(full.recordsMoved) records")
+            #expect(try Self.assignments(connection) == afterIncremental)
+        }
+    }
+
+    @Test("a batch that joins two children keeps one id and makes the other an alias that still resolves")
+    func mergeKeepsOneID() throws {
+        let definitionText = """
+            [feed]
+            name = joined
+            kind = school_attendance
+            [source]
+            folder = joined
+            [columns]
+            child.nhs_number = NHS
+            child.upn = UPN
+            child.forename = Forename
+            child.surname = Surname
+            child.dob = DOB
+            address.postcode = Postcode
+            fact.period_start = From
+            fact.period_end = To
+            fact.sessions_possible = Possible
+            fact.sessions_attended = Attended
+            """
+        let definition = try FeedDefinition.parse(text: definitionText, path: "joined.feed", checksum: String(repeating: "b", count: 64))
+        let header = "NHS,UPN,Forename,Surname,DOB,Postcode,From,To,Possible,Attended\n"
+        func file(_ rows: String) throws -> String {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("fc-join-\(UUID().uuidString).csv").path
+            try Data((header + rows).utf8).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        try TestDatabase.with(.migrated) { database in
+            let connection = try database.connect()
+            _ = try Self.load(children: 400, seed: 3, into: connection)
+            // Two records of one child that share nothing the model trusts: one has the NHS number,
+            // the other the UPN, a step-parent's surname and only an initial.
+            _ = try FeedLoader(definition: definition, today: SynthConfig.defaultAsOf).load(
+                path: try file(
+                    "9434765919,,Ada,Quillfeather,2015-01-01,NR1 1AA,2025-09-01,2025-12-19,120,118\n"
+                        + ",B801200005001,A,Marshwood,2015-01-01,PE30 1AA,2025-09-01,2025-12-19,120,100\n"),
+                connection: connection)
+            _ = try Resolver(connection: connection).resolveFull()
+            let ids = try connection.query(
+                "SELECT cr.child_id FROM child_records cr JOIN source_records sr ON sr.id = cr.record_id WHERE sr.feed = 'joined' ORDER BY sr.record_number"
+            ).map { try $0.decode(String.self, at: 0) }
+            #expect(ids.count == 2 && ids[0] != ids[1])
+
+            // A later record carries both identifiers.
+            _ = try FeedLoader(definition: definition, today: SynthConfig.defaultAsOf).load(
+                path: try file("9434765919,B801200005001,Ada,Marshwood,2015-01-01,PE30 1AA,2026-01-05,2026-03-27,110,109\n"),
+                connection: connection)
+            let report = try Resolver(connection: connection).resolveIncremental()
+            #expect(report.merged == 1)
+            let after = Set(try connection.query(
+                "SELECT cr.child_id FROM child_records cr JOIN source_records sr ON sr.id = cr.record_id WHERE sr.feed = 'joined'"
+            ).map { try $0.decode(String.self, at: 0) })
+            #expect(after.count == 1)
+            let survivor = try #require(after.first)
+            #expect(ids.contains(survivor))
+            let alias = ids.first { $0 != survivor }!
+            #expect(try connection.execute("SELECT merged_into FROM children WHERE child_id = $1", [alias]).scalar(String.self) == survivor)
+            #expect(try connection.execute("SELECT resolves_to FROM child_id_resolution WHERE child_id = $1", [alias]).scalar(String.self) == survivor)
+            #expect(try connection.execute("SELECT count(*) FROM child_id_events WHERE child_id = $1 AND event = 'merged_into'", [alias]).scalar(Int.self) == 1)
+            // A full recomputation agrees and keeps the survivor.
+            let full = try Resolver(connection: connection).resolveFull()
+            #expect(full.recordsMoved == 0)
+        }
+    }
+
+    @Test("review decisions are audited, take effect at once and override the model in later runs")
+    func reviewDecisions() throws {
+        try TestDatabase.with(.migrated) { database in
+            let connection = try database.connect()
+            _ = try Self.load(children: 1500, seed: 9, into: connection)
+            _ = try Resolver(connection: connection).resolveFull()
+            let queue = ReviewQueue(connection: connection)
+            let pairs = try queue.list(limit: 2)
+            try #require(pairs.count == 2)
+            let (accept, reject) = (pairs[0], pairs[1])
+            _ = try queue.show(accept.id, reason: "weekly queue")
+            try queue.decide(accept.id, sameChild: true, reason: "same school, confirmed with the school")
+            try queue.decide(reject.id, sameChild: false, reason: "different children, checked")
+            func child(_ record: Int64) throws -> String {
+                try connection.execute("SELECT child_id FROM child_records WHERE record_id = $1", [record]).scalar(String.self)
+            }
+            #expect(try child(accept.recordA) == child(accept.recordB))
+            #expect(try child(reject.recordA) != child(reject.recordB))
+            _ = try Resolver(connection: connection).resolveFull()
+            #expect(try child(accept.recordA) == child(accept.recordB))
+            #expect(try child(reject.recordA) != child(reject.recordB))
+            #expect(try connection.execute("SELECT count(*) FROM review_decisions").scalar(Int.self) == 2)
+            let audited = try connection.query("SELECT action FROM access_audit ORDER BY id").map { try $0.decode(String.self, at: 0) }
+            #expect(audited == ["review_show", "review_accept", "review_reject"])
+            #expect(throws: PostgresError.self) { try connection.execute("DELETE FROM access_audit") }
+            #expect(throws: ReviewError.self) { try queue.decide(accept.id, sameChild: false, reason: "again") }
+        }
+    }
+
+    @Test("explain-pair gives a waterfall that adds up to the weight behind the decision")
+    func explainPair() throws {
+        try TestDatabase.with(.migrated) { database in
+            let connection = try database.connect()
+            _ = try Self.load(children: 800, seed: 4, into: connection)
+            _ = try Resolver(connection: connection).resolveFull()
+            let link = try #require(try connection.query(
+                "SELECT record_a, record_b, weight, comparison::text FROM record_links WHERE method = 'probabilistic' ORDER BY weight LIMIT 1").first)
+            let a = try link.decode(Int64.self, at: 0)
+            let b = try link.decode(Int64.self, at: 1)
+            let explanation = try Explainer(connection: connection).explain(pair: a, b, reason: "tuning thresholds")
+            let sum = explanation.steps.reduce(0) { $0 + $1.weight } + explanation.termFrequency.reduce(0) { $0 + $1.weight }
+            #expect(abs(sum - explanation.total) < 0.001)
+            #expect(abs(explanation.total - (try link.decode(Double.self, at: 2))) < 0.001)
+            #expect(explanation.verdict.hasPrefix("linked"))
+            let stored = ComparisonEvidence.parse(try link.decode(String.self, at: 3))
+            #expect(abs(stored.reduce(0) { $0 + $1.weight } - explanation.total) < 0.01)
+        }
+    }
+}
