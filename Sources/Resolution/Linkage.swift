@@ -76,7 +76,9 @@ struct Linkage {
             let vector = vectors[index]
             let weight = Self.weight(vector, ra, rb, model: model, frequencies: frequencies)
             if weight >= settings.upperThreshold {
-                if let guardReason = Self.holdBack(vector) {
+                if Self.neverLink(vector) != nil {
+                    continue
+                } else if let guardReason = Self.holdBack(vector) {
                     review.append(ReviewCandidate(a: a, b: b, weight: weight, vector: vector, reason: guardReason))
                 } else {
                     links.append(Link(a: a, b: b, method: .probabilistic, weight: weight, vector: vector))
@@ -140,6 +142,14 @@ struct Linkage {
             model: model, frequencies: frequencies, roots: roots, applied: clusterer.applied, review: open,
             pairsCompared: candidates.count, refusedTwins: clusterer.refused.filter { $0.reason == .twins }.count,
             oversizedBlocks: candidates.oversizedBlocks.values.reduce(0, +))
+    }
+
+    /// Patterns the model never links and does not queue: siblings and twins share surname, address
+    /// and mother, and their first names are what differ. On synthetic data these pairs are
+    /// almost never the same child, and there are too many of them for a person to check.
+    /// Only an identifier (or a data officer's decision) can join such records.
+    static func neverLink(_ vector: ComparisonVector) -> String? {
+        vector[.givenName] == NameLevel.different.rawValue ? "first names disagree outright (possible sibling or twin)" : nil
     }
 
     /// Patterns a weight alone must not link, however high it is: each is how a sibling or a

@@ -42,14 +42,18 @@ public final class Resolver {
         self.linkage = Linkage(settings: settings, nicknames: .standard)
     }
 
-    public func resolveFull() throws -> ResolutionReport {
+    /// Recomputes every child from the records. The stored model is reused unless `reestimate`
+    /// is set (or none exists yet): a new model changes weights everywhere, so it is a deliberate,
+    /// recorded act rather than a side effect of a routine run.
+    public func resolveFull(reestimate: Bool = false) throws -> ResolutionReport {
         try connection.transaction { connection in
             try connection.advisoryTransactionLock(Self.lockKey)
             let started = Date()
             let records = try MatchRecordLoader.loadAll(connection)
             let decisions = try loadDecisions(records)
-            let result = linkage.run(records: records, model: nil, decisions: decisions)
-            let modelID = try storeModel(result)
+            let stored = reestimate ? nil : try latestModel()
+            let result = linkage.run(records: records, model: stored.map { ($0.1, $0.2) }, decisions: decisions)
+            let modelID = try stored?.0 ?? storeModel(result)
             var report = try persist(
                 result, records: records, mode: "full", modelID: modelID, replaceAllLinks: true, started: started)
             report.seconds = Date().timeIntervalSince(started)

@@ -255,11 +255,13 @@ struct FeedRenderer {
         swapTag: NoiseTags = .dobSwap, typoTag: NoiseTags = .dobTypo
     ) -> CalendarDate {
         let d = CalendarDate(dayNumber: Int(day))
-        if rng.chance(p(swap)), let s = Noise.swapDayMonth(d) {
+        // A mistyped date that lands after the extract date would be refused at load (a future
+        // date of birth): keep the noise to mistakes a partner's system would have accepted.
+        if rng.chance(p(swap)), let s = Noise.swapDayMonth(d), s <= pop.asOf {
             tags.insert(swapTag)
             return s
         }
-        if rng.chance(p(typo)), let t = Noise.digitTypo(d, &rng) {
+        if rng.chance(p(typo)), let t = Noise.digitTypo(d, &rng), t <= pop.asOf {
             tags.insert(typoTag)
             return t
         }

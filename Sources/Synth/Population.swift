@@ -447,7 +447,12 @@ struct Population {
                 for attempt in 0..<40 {
                     let first = names.forenames[Int(forename)].utf8.first
                     let initialOK = twinInitial == nil || attempt > 25 || first == twinInitial
-                    if !used.contains(forename) && initialOK { break }
+                    // Siblings never share a name, nor a name and its short form (Thomas and Tommy).
+                    let related = used.contains {
+                        names.alternates[Int($0)].contains(forename) || names.alternates[Int(forename)].contains($0)
+                            || Self.diminutiveLike(names.forenames[Int($0)], names.forenames[Int(forename)])
+                    }
+                    if !used.contains(forename) && !related && initialOK { break }
                     forename = names.childForename(male: male, &rng)
                 }
                 used.insert(forename)
@@ -504,4 +509,15 @@ func zeroPad(_ v: Int, _ width: Int) -> String {
     }
     if x > 0 { return String(v) }
     return String(decoding: bytes, as: UTF8.self)
+}
+
+
+extension Population {
+    /// True for names a nickname table might treat as one (Theo/Teddy, Alex/Al): same initial and
+    /// one of them short. Parents rarely give two children such names, and a matcher cannot tell
+    /// them apart, so the generator does not either.
+    static func diminutiveLike(_ a: String, _ b: String) -> Bool {
+        guard let x = a.first, let y = b.first, x == y else { return false }
+        return a.count <= 5 || b.count <= 5
+    }
 }

@@ -2,23 +2,27 @@ import Feeds
 import Foundation
 import Identifiers
 import Postgres
+import Resolution
 import Synth
 
 /// Benchmarks print figures; they are run by hand (release build), never as timed unit tests.
 enum BenchCommand: Command {
     static let name = "bench"
-    static let summary = "Measure speed and memory: 'ingest' loads a generated feed file and compares with psql \\copy."
-    static let synopsis = "ingest [--rows N] [--database CONNINFO]"
+    static let summary = "Measure speed and memory: 'ingest' (a generated feed file vs psql \\copy), 'resolve' (full and incremental)."
+    static let synopsis = "ingest [--rows N] | resolve [--children N] [--increment N]  [--database CONNINFO]"
     static let options = DatabaseOptions.specs + [
         SchemaLocation.spec,
         .value("rows", "N", "Rows in the generated feed file (default 1000000)."),
         .value("keep", "DIR", "Keep the generated file in DIR instead of a temporary folder."),
+        .value("children", "N", "resolve: children in the synthetic population (default 370000, about 1M records)."),
+        .value("increment", "N", "resolve: school rows held back and linked incrementally afterwards (default 10000)."),
     ]
 
     static func run(_ arguments: ParsedArguments) throws -> Int32 {
         switch arguments.positionals.first {
         case "ingest": return try ingest(arguments)
-        default: throw UsageError(description: "expected 'bench ingest'")
+        case "resolve": return try resolve(arguments)
+        default: throw UsageError(description: "expected 'bench ingest' or 'bench resolve'")
         }
     }
 
@@ -88,6 +92,58 @@ enum BenchCommand: Command {
             peak memory:     \(peak / 1_048_576) MiB (resident high-water mark during the load)
             psql \\copy:      \(psqlRows) rows in \(String(format: "%.2f", psqlSeconds)) s = \(Int(theirs)) rows/s (bare all-text table)
             ratio:           \(String(format: "%.2f", ours / theirs)) of the \\copy rate (target ≥ 0.50), peak memory target < 300 MiB
+            """)
+        return 0
+    }
+}
+
+extension BenchCommand {
+    static func resolve(_ arguments: ParsedArguments) throws -> Int32 {
+        let children = try arguments.integer("children", default: 370_000, range: 100...5_000_000)
+        let increment = try arguments.integer("increment", default: 10_000, range: 0...1_000_000)
+        let folder = arguments.value("keep") ?? NSTemporaryDirectory() + "fc-bench-resolve-\(getpid())"
+        Console.print("bench resolve: generating \(children) children …")
+        let summary = try SyntheticFeedWriter.write(config: SynthConfig(children: children, seed: 42), to: URL(fileURLWithPath: folder))
+        // Hold back the last `increment` school rows as a later batch.
+        let schoolPath = folder + "/" + FeedKind.schoolAttendance.fileName
+        let lines = try String(contentsOfFile: schoolPath, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: true)
+        let keep = max(1, lines.count - increment)
+        try (lines[0..<keep].joined(separator: "\n") + "\n").write(toFile: schoolPath, atomically: true, encoding: .utf8)
+        let laterPath = folder + "/school_attendance_later.csv"
+        try ([String(lines[0])] + lines[keep...].map(String.init)).joined(separator: "\n").appending("\n")
+            .write(toFile: laterPath, atomically: true, encoding: .utf8)
+
+        let definitions = try FeedDefinition.loadAll(directory: SchemaLocation.directory(arguments) + "/feeds")
+        let scratch = try scratchDatabase(arguments, migrate: true)
+        defer {
+            _ = try? scratch.admin.execute("DROP DATABASE IF EXISTS \(scratch.name) WITH (FORCE)")
+            if arguments.value("keep") == nil { try? FileManager.default.removeItem(atPath: folder) }
+        }
+        let connection = try PostgresConnection.connect(scratch.conninfo)
+        let loadStarted = Date()
+        for kind in FeedKind.allCases {
+            guard let definition = definitions.first(where: { $0.name == kind.stem }) else { continue }
+            _ = try FeedLoader(definition: definition, today: SynthConfig.defaultAsOf).load(
+                path: folder + "/" + kind.fileName, connection: connection)
+        }
+        let records = try connection.execute("SELECT count(*) FROM source_records WHERE subject = 'child'").scalar(Int.self)
+        Console.print("loaded \(records) child records (\(summary.totalFeedRows) feed rows) in \(String(format: "%.1f", Date().timeIntervalSince(loadStarted))) s")
+
+        Memory.resetPeak()
+        let full = try Resolver(connection: connection).resolveFull()
+        let fullPeak = Memory.peakResidentBytes()
+        let school = definitions.first { $0.kind == .schoolAttendance }!
+        _ = try FeedLoader(definition: school, today: SynthConfig.defaultAsOf).load(path: laterPath, connection: connection)
+        Memory.resetPeak()
+        let incremental = try Resolver(connection: connection).resolveIncremental()
+        let incrementalPeak = Memory.peakResidentBytes()
+        Console.print(
+            """
+            full resolution:        \(full.records) records, \(full.pairsCompared) pairs compared, \(full.children) children, \
+            wall \(String(format: "%.1f", full.seconds)) s (target ≤ 120 s), peak memory \(fullPeak / 1_048_576) MiB (target ≤ 2048 MiB)
+              links \(full.linksDeterministic) by identifier + \(full.linksProbabilistic) probabilistic; review queue \(full.reviewPairs)
+            incremental resolution: \(incremental.records) records re-examined for \(lines.count - keep) new rows, \
+            \(incremental.pairsCompared) pairs, wall \(String(format: "%.2f", incremental.seconds)) s (target ≤ 5 s), peak memory \(incrementalPeak / 1_048_576) MiB
             """)
         return 0
     }

@@ -7,7 +7,8 @@ enum ResolveCommand: Command {
     static let summary = "Link child records to stable child ids: new records only, or everything with --full."
     static let synopsis = "[--full] [--database CONNINFO]"
     static let options = DatabaseOptions.specs + [
-        .flag("full", "Recompute every child from scratch and re-estimate the model (ids are kept where the children are the same)."),
+        .flag("full", "Recompute every child from scratch (ids are kept where the children are the same)."),
+        .flag("reestimate", "With --full: estimate a new model (m and u) from the data instead of reusing the stored one."),
         .value("upper", "BITS", "Link automatically at or above this match weight (default 16)."),
         .value("lower", "BITS", "Send pairs at or above this weight, below --upper, to clerical review (default 14)."),
     ]
@@ -27,7 +28,11 @@ enum ResolveCommand: Command {
             throw UsageError(description: "--lower must not be above --upper")
         }
         let resolver = Resolver(connection: connection, settings: settings)
-        let report = arguments.has("full") ? try resolver.resolveFull() : try resolver.resolveIncremental()
+        if arguments.has("reestimate") && !arguments.has("full") {
+            throw UsageError(description: "--reestimate goes with --full")
+        }
+        let report = arguments.has("full")
+            ? try resolver.resolveFull(reestimate: arguments.has("reestimate")) : try resolver.resolveIncremental()
         print(report)
         return 0
     }

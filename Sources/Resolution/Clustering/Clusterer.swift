@@ -120,13 +120,14 @@ public struct Clusterer {
         return nil
     }
 
-    /// Same date of birth and a similar family name, but first names that are not the same name
-    /// in any form (exact, nickname, or a near-certain typo). Family names need only be similar:
-    /// a twin's record may carry a typo or a hyphenated surname like anyone else's.
+    /// Same date of birth, the same household (a similar family name, the same mother, or the same
+    /// address), but first names that are not the same name in any form (exact, nickname, or a
+    /// near-certain typo). Family names need only be similar: a twin's record may carry a typo or a
+    /// hyphenated surname like anyone else's.
     static func looksLikeTwins(_ a: MatchRecord, _ b: MatchRecord, _ nicknames: NicknameTable) -> Bool {
         guard a.dob != 0, a.dob == b.dob, a.given != nil, b.given != nil else { return false }
         var scratch = NameScratch()
-        var familySimilar = false
+        var familySimilar = (a.carerNHS != 0 && a.carerNHS == b.carerNHS) || (a.addressKey != 0 && a.addressKey == b.addressKey)
         for x in [a.family, a.preferredFamily] {
             for y in [b.family, b.preferredFamily] where x != nil && y != nil {
                 let level = NameComparison.compareFamilyNames(x, y, scratch: &scratch)

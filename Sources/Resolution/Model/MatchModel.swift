@@ -99,7 +99,10 @@ public struct MatchModel: Sendable, Codable, Equatable {
     /// estimated. Without that anchor, EM's "match" class drifts towards "same household":
     /// siblings agree on surname, address and carer, and the model then forgives different first
     /// names and dates of birth — exactly the false merge we must not make.
-    static func estimate(patternCounts counts: PatternCounts, u: [[Double]], averageExactU: [Double], maxIterations: Int = 60)
+    static func estimate(
+        patternCounts counts: PatternCounts, u: [[Double]], averageExactU: [Double], maxIterations: Int = 60,
+        inferredShare: Double = Double(ProcessInfo.processInfo.environment["FC_INFERRED_SHARE"] ?? "") ?? 0.1
+    )
         -> MatchModel
     {
         let fields = MatchField.allCases
@@ -113,13 +116,30 @@ public struct MatchModel: Sendable, Codable, Equatable {
             if counts.unlabelled[index] > 0 { patterns.append((vector, Double(counts.unlabelled[index]), nil)) }
         }
         let total = patterns.reduce(0) { $0 + $1.count }
+        let labelledMatches = patterns.reduce(0) { $0 + ($1.fixed == 1 ? $1.count : 0) }
+        // Start from what identifier-confirmed pairs show.
         var m = initialM()
+        if labelledMatches > 0 {
+            var counts = fields.map { [Double](repeating: 0, count: $0.levelCount) }
+            for pattern in patterns where pattern.fixed == 1 {
+                for field in fields { counts[field.rawValue][Int(pattern.vector[field])] += pattern.count }
+            }
+            for field in fields {
+                let observed = counts[field.rawValue].dropLast().reduce(0, +)
+                guard observed > 0 else { continue }
+                for level in 0..<(field.levelCount - 1) {
+                    m[field.rawValue][level] = max((counts[field.rawValue][level] + 0.5) / (observed + 0.5 * Double(field.levelCount - 1)), MatchModel.floor)
+                }
+            }
+        }
         var lambda = 0.1
         var iterations = 0
         for iteration in 1...maxIterations {
             iterations = iteration
-            var mCounts = fields.map { [Double](repeating: 0, count: $0.levelCount) }
+            var labelledCounts = fields.map { [Double](repeating: 0, count: $0.levelCount) }
+            var inferredCounts = labelledCounts
             var matchTotal = 0.0
+            var inferredTotal = 0.0
             for pattern in patterns {
                 var pm = lambda
                 var pu = 1 - lambda
@@ -132,12 +152,25 @@ public struct MatchModel: Sendable, Codable, Equatable {
                 let posterior = pattern.fixed ?? pm / max(pm + pu, 1e-300)
                 let weight = posterior * pattern.count
                 matchTotal += weight
-                for field in fields { mCounts[field.rawValue][Int(pattern.vector[field])] += weight }
+                if pattern.fixed == nil { inferredTotal += weight }
+                for field in fields {
+                    if pattern.fixed == nil {
+                        inferredCounts[field.rawValue][Int(pattern.vector[field])] += weight
+                    } else {
+                        labelledCounts[field.rawValue][Int(pattern.vector[field])] += weight
+                    }
+                }
             }
+            // The pairs EM only infers to be matches may count at most as much as the pairs identifiers
+            // confirm. In large populations blocking yields far more namesake pairs (same first name
+            // and date of birth, nothing else) than confirmed ones; uncapped, EM's "match" class drifts
+            // to describe them and forgives a different surname and address: a false merge in waiting.
+            let cap = labelledMatches * inferredShare
+            let scale = labelledMatches > 0 && inferredTotal > cap ? cap / inferredTotal : 1
             var change = abs(matchTotal / max(total, 1) - lambda)
             lambda = min(max(matchTotal / max(total, 1), 1e-6), 0.999)
             for field in fields {
-                let row = mCounts[field.rawValue]
+                let row = zip(labelledCounts[field.rawValue], inferredCounts[field.rawValue]).map { $0 + $1 * scale }
                 let observed = row.dropLast().reduce(0, +)
                 for level in 0..<(field.levelCount - 1) {
                     let value = observed > 0 ? max(row[level] / observed, MatchModel.floor) : m[field.rawValue][level]

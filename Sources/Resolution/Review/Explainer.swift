@@ -104,6 +104,8 @@ public struct Explainer {
             verdict = "never linked automatically: two different permanent UPNs"
         } else if Clusterer.looksLikeTwins(ra, rb, .standard) {
             verdict = "never linked automatically: possible twins (same date of birth and surname, different first names)"
+        } else if let reason = Linkage.neverLink(vector), total >= settings.lowerThreshold {
+            verdict = "no link: \(reason); only an identifier or a data officer can join these"
         } else if total >= settings.upperThreshold {
             verdict = Linkage.holdBack(vector).map { "review, not linked: \($0)" } ?? "linked: weight at or above \(settings.upperThreshold)"
         } else if total >= settings.lowerThreshold {
