@@ -31,12 +31,17 @@ struct Linkage {
 
     /// Links `records`. With `model == nil` the model is estimated from these records (a full run);
     /// otherwise the stored model and name frequencies are used (incremental and review runs).
+    ///
+    /// Incremental runs pass `firstNew` and `seeds`: records before `firstNew` are already resolved,
+    /// `seeds` holds them grouped by their current child, and only pairs involving a new record are
+    /// compared. Clusters then grow from the existing children instead of being rebuilt.
     func run(
         records: [MatchRecord], model existing: (MatchModel, NameFrequencies)?,
-        decisions: [(a: Int, b: Int, sameChild: Bool)]
+        decisions: [(a: Int, b: Int, sameChild: Bool)], firstNew: Int = 0, seeds: [[Int]] = []
     ) -> LinkageResult {
         let candidates = CandidatePairs(
-            records: records, rules: settings.blockingRules, nicknames: nicknames, maxBlock: settings.maxBlockSize)
+            records: records, firstNew: firstNew, rules: settings.blockingRules, nicknames: nicknames,
+            maxBlock: settings.maxBlockSize)
         let vectors = compareAll(records, candidates.packed)
 
         let model: MatchModel
@@ -101,6 +106,7 @@ struct Linkage {
                     first[value] = index
                     continue
                 }
+                if index < firstNew { continue }  // both old: already in one child
                 if decided[Self.key(anchor, index)] != nil { continue }
                 let vector = comparer.compare(records[anchor], record)
                 let weight = Self.weight(vector, records[anchor], record, model: model, frequencies: frequencies)
@@ -118,7 +124,7 @@ struct Linkage {
         }
 
         var apart: [(Int, Int)] = []
-        for decision in decisions {
+        for decision in decisions where max(decision.a, decision.b) >= firstNew || decision.sameChild == false {
             if decision.sameChild {
                 let vector = comparer.compare(records[decision.a], records[decision.b])
                 links.append(
@@ -132,6 +138,7 @@ struct Linkage {
         }
 
         var clusterer = Clusterer(records: records, apart: apart, nicknames: nicknames)
+        for group in seeds { clusterer.seed(group) }
         clusterer.apply(links)
         var roots = clusterer.roots()
         _ = roots

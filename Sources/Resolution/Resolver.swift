@@ -19,6 +19,8 @@ public struct ResolutionReport: Sendable {
     public var twinsKeptApart = 0
     public var oversizedBlocks = 0
     public var seconds = 0.0
+    /// Where the time went (full runs), for the benchmark and the operator.
+    public var phases: [(name: String, seconds: Double)] = []
 }
 
 /// Resolves child records to stable child ids in PostgreSQL.
@@ -50,13 +52,19 @@ public final class Resolver {
             try connection.advisoryTransactionLock(Self.lockKey)
             let started = Date()
             let records = try MatchRecordLoader.loadAll(connection)
+            let loaded = Date()
             let decisions = try loadDecisions(records)
             let stored = reestimate ? nil : try latestModel()
             let result = linkage.run(records: records, model: stored.map { ($0.1, $0.2) }, decisions: decisions)
+            let linked = Date()
             let modelID = try stored?.0 ?? storeModel(result)
             var report = try persist(
-                result, records: records, mode: "full", modelID: modelID, replaceAllLinks: true, started: started)
+                result, records: records, mode: "full", modelID: modelID, scope: .everything, started: started)
             report.seconds = Date().timeIntervalSince(started)
+            report.phases = [
+                ("load records", loaded.timeIntervalSince(started)), ("block, compare, model, cluster", linked.timeIntervalSince(loaded)),
+                ("store", Date().timeIntervalSince(linked)),
+            ]
             try finishRun(report)
             return report
         }
@@ -81,9 +89,20 @@ public final class Resolver {
             let existing = try MatchRecordLoader.load(connection, ids: affected)
             let records = existing + fresh
             let decisions = try loadDecisions(records)
-            let result = linkage.run(records: records, model: (model, frequencies), decisions: decisions)
+            // Existing children are the starting point: group their records by current child id.
+            var childOf: [Int64: String] = [:]
+            try connection.forEachRow(
+                "SELECT record_id, child_id FROM child_records WHERE record_id = ANY($1::bigint[])", [affected.map { Int($0) }]
+            ) { row in childOf[try row.decode(Int64.self, at: 0)] = try row.decode(String.self, at: 1) }
+            var groups: [String: [Int]] = [:]
+            for (index, record) in existing.enumerated() {
+                if let child = childOf[record.id] { groups[child, default: []].append(index) }
+            }
+            let result = linkage.run(
+                records: records, model: (model, frequencies), decisions: decisions, firstNew: existing.count,
+                seeds: groups.keys.sorted().map { groups[$0]! })
             var report = try persist(
-                result, records: records, mode: "incremental", modelID: modelID, replaceAllLinks: false,
+                result, records: records, mode: "incremental", modelID: modelID, scope: .newRecords(from: existing.count),
                 started: started)
             report.seconds = Date().timeIntervalSince(started)
             try finishRun(report)
@@ -102,7 +121,7 @@ public final class Resolver {
             let decisions = try loadDecisions(records)
             let result = linkage.run(records: records, model: (model, frequencies), decisions: decisions)
             var report = try persist(
-                result, records: records, mode: "incremental", modelID: modelID, replaceAllLinks: false, started: started)
+                result, records: records, mode: "incremental", modelID: modelID, scope: .theseRecords, started: started)
             report.seconds = Date().timeIntervalSince(started)
             try finishRun(report)
             return report
@@ -114,7 +133,7 @@ public final class Resolver {
         let decisions = try loadDecisions(records)
         let result = linkage.run(records: records, model: nil, decisions: decisions)
         let modelID = try storeModel(result)
-        var report = try persist(result, records: records, mode: "full", modelID: modelID, replaceAllLinks: true, started: started)
+        var report = try persist(result, records: records, mode: "full", modelID: modelID, scope: .everything, started: started)
         report.seconds = Date().timeIntervalSince(started)
         try finishRun(report)
         return report
@@ -213,11 +232,36 @@ public final class Resolver {
         return id
     }
 
+    /// Which stored links, review pairs and blocking keys a run replaces.
+    enum PersistScope {
+        /// A full run: everything.
+        case everything
+        /// A re-clustering of some children: everything about these records.
+        case theseRecords
+        /// An incremental run: existing records keep their links; only the new ones (from this index) are written.
+        case newRecords(from: Int)
+    }
+
     private func persist(
-        _ result: LinkageResult, records: [MatchRecord], mode: String, modelID: Int64, replaceAllLinks: Bool,
+        _ result: LinkageResult, records: [MatchRecord], mode: String, modelID: Int64, scope: PersistScope,
         started: Date
     ) throws -> ResolutionReport {
+        let replaceAllLinks: Bool
+        var touched = records.map(\.id)
+        switch scope {
+        case .everything: replaceAllLinks = true
+        case .theseRecords: replaceAllLinks = false
+        case .newRecords(let first):
+            replaceAllLinks = false
+            touched = records[first...].map(\.id)
+        }
         var report = ResolutionReport()
+        var mark = Date()
+        let trace = ProcessInfo.processInfo.environment["FC_TRACE"] != nil
+        func step(_ name: String) {
+            if trace { FileHandle.standardError.write(Data("  store: \(name) \(String(format: "%.2f", Date().timeIntervalSince(mark))) s\n".utf8)) }
+            mark = Date()
+        }
         report.mode = mode
         report.records = records.count
         report.pairsCompared = result.pairsCompared
@@ -252,11 +296,12 @@ public final class Resolver {
             ) { row in previous[try row.decode(Int64.self, at: 0)] = try row.decode(String.self, at: 1) }
         }
         var generator = SystemRandomNumberGenerator()
+        // Ids are never reused, merged or not: a fresh id must not collide with any ever issued.
+        var issued: Set<String> = []
+        try connection.forEachRow("SELECT child_id FROM children") { row in issued.insert(try row.decode(String.self, at: 0)) }
         let outcome = IdentityReconciler.reconcile(
-            clusters: clusters, previous: previous, generator: &generator,
-            isTaken: { [connection] id in
-                (try? connection.execute("SELECT count(*) FROM children WHERE child_id = $1", [id]).scalar(Int.self)) != 0
-            })
+            clusters: clusters, previous: previous, generator: &generator, isTaken: { issued.contains($0) })
+        step("reconcile")
         report.children = clusters.count
         report.minted = outcome.minted.count
         report.merged = outcome.merges.count
@@ -284,6 +329,7 @@ public final class Resolver {
             // An id that was merged earlier into the one now merged follows it, so aliases stay one hop deep.
             try connection.execute("UPDATE children SET merged_into = $2 WHERE merged_into = $1", [merge.from, merge.into])
         }
+        step("ids and events")
         // Only changed assignments are written: an unchanged re-run touches nothing.
         try connection.execute("CREATE TEMP TABLE assign (record_id bigint, child_id text) ON COMMIT DROP")
         var moved = 0
@@ -305,14 +351,15 @@ public final class Resolver {
             """, [runID])
         try connection.execute("DROP TABLE assign")
 
+        step("assignments")
         // Links that hold each child together, with the evidence.
         let ids = records.map(\.id)
         if replaceAllLinks {
-            try connection.execute("DELETE FROM record_links")
+            try connection.execute("TRUNCATE record_links")
         } else {
             try connection.execute(
                 "DELETE FROM record_links WHERE record_a = ANY($1::bigint[]) OR record_b = ANY($1::bigint[])",
-                [ids.map { Int($0) }])
+                [touched.map { Int($0) }])
         }
         try connection.copyIn(
             "COPY record_links (record_a, record_b, method, weight, comparison, run_id) FROM STDIN"
@@ -331,11 +378,12 @@ public final class Resolver {
             }
         }
 
+        step("links")
         // The review queue: open pairs that this run no longer proposes are superseded.
         let scope = replaceAllLinks ? "" : " AND (record_a = ANY($1::bigint[]) OR record_b = ANY($1::bigint[]))"
         try connection.execute(
             "UPDATE review_pairs SET status = 'superseded' WHERE status = 'open'" + scope,
-            replaceAllLinks ? [] : [ids.map { Int($0) }])
+            replaceAllLinks ? [] : [touched.map { Int($0) }])
         try connection.execute(
             "CREATE TEMP TABLE proposed (record_a bigint, record_b bigint, weight float8, reason text, comparison jsonb) ON COMMIT DROP"
         )
@@ -359,20 +407,24 @@ public final class Resolver {
         try connection.execute("DROP TABLE proposed")
         report.reviewPairs = try connection.execute("SELECT count(*) FROM review_pairs WHERE status = 'open'").scalar(Int.self)
 
+        step("review")
         // Blocking keys, so the next batch finds these records without loading everything.
         if replaceAllLinks {
-            try connection.execute("DELETE FROM record_blocking_keys")
+            // Faster than DELETE for millions of rows, and as transactional; the advisory lock already serialises us.
+            try connection.execute("TRUNCATE record_blocking_keys")
         } else {
-            try connection.execute("DELETE FROM record_blocking_keys WHERE record_id = ANY($1::bigint[])", [ids.map { Int($0) }])
+            try connection.execute("DELETE FROM record_blocking_keys WHERE record_id = ANY($1::bigint[])", [touched.map { Int($0) }])
         }
+        let touchedSet = Set(touched)
         try connection.copyIn("COPY record_blocking_keys (key, record_id) FROM STDIN") { writer in
-            for record in records {
+            for record in records where touchedSet.contains(record.id) {
                 let id = String(record.id)
                 for key in CandidatePairs.keys(of: record, rules: settings.blockingRules, nicknames: linkage.nicknames) {
                     try writer.writeRow([String(Int64(bitPattern: key)), id])
                 }
             }
         }
+        step("blocking keys")
         return report
     }
 

@@ -141,6 +141,7 @@ extension BenchCommand {
             """
             full resolution:        \(full.records) records, \(full.pairsCompared) pairs compared, \(full.children) children, \
             wall \(String(format: "%.1f", full.seconds)) s (target ≤ 120 s), peak memory \(fullPeak / 1_048_576) MiB (target ≤ 2048 MiB)
+              phases: \(full.phases.map { "\($0.name) \(String(format: "%.1f", $0.seconds)) s" }.joined(separator: ", "))
               links \(full.linksDeterministic) by identifier + \(full.linksProbabilistic) probabilistic; review queue \(full.reviewPairs)
             incremental resolution: \(incremental.records) records re-examined for \(lines.count - keep) new rows, \
             \(incremental.pairsCompared) pairs, wall \(String(format: "%.2f", incremental.seconds)) s (target ≤ 5 s), peak memory \(incrementalPeak / 1_048_576) MiB

@@ -99,7 +99,9 @@ public struct CandidatePairs: Sendable {
     public var count: Int { packed.count }
 
     /// All pairs among `records`.
-    init(records: [MatchRecord], rules: [BlockingRule], nicknames: NicknameTable, maxBlock: Int) {
+    /// All pairs among `records`; with `firstNew`, only pairs with at least one record at index ≥
+    /// `firstNew` (incremental: new records against new and old, never old against old).
+    init(records: [MatchRecord], firstNew: Int = 0, rules: [BlockingRule], nicknames: NicknameTable, maxBlock: Int) {
         var entries: [(key: UInt64, index: UInt32)] = []
         entries.reserveCapacity(records.count * rules.count * 2)
         var keys: [UInt64] = []
@@ -120,7 +122,8 @@ public struct CandidatePairs: Sendable {
                 oversized["blocks", default: 0] += 1
             } else if size > 1 {
                 for a in start..<(end - 1) {
-                    for b in (a + 1)..<end where entries[a].index != entries[b].index {
+                    // Entries are sorted by index within a block: once `b` is old, so is `a`.
+                    for b in (a + 1)..<end where entries[a].index != entries[b].index && Int(entries[b].index) >= firstNew {
                         pairs.append(UInt64(entries[a].index) << 32 | UInt64(entries[b].index))
                     }
                 }
@@ -133,12 +136,6 @@ public struct CandidatePairs: Sendable {
         for pair in pairs where unique.last != pair { unique.append(pair) }
         self.packed = unique
         self.oversizedBlocks = oversized
-    }
-
-    /// Pairs with at least one record at index ≥ `firstNew` (incremental: new against new and old).
-    init(records: [MatchRecord], firstNew: Int, rules: [BlockingRule], nicknames: NicknameTable, maxBlock: Int) {
-        self.init(records: records, rules: rules, nicknames: nicknames, maxBlock: maxBlock)
-        packed = packed.filter { Int($0 & 0xFFFF_FFFF) >= firstNew }
     }
 
     /// Every blocking key of a record, for the incremental candidate index in PostgreSQL.

@@ -76,6 +76,22 @@ public struct Clusterer {
         return root
     }
 
+    /// Joins records that already form one child (an incremental run's starting point), without
+    /// re-checking constraints they passed when they were joined.
+    mutating func seed(_ group: [Int]) {
+        guard var root = group.first.map({ find($0) }) else { return }
+        for index in group.dropFirst() {
+            var other = find(index)
+            if other == root { continue }
+            if members[root].count < members[other].count { swap(&root, &other) }
+            parent[other] = Int32(root)
+            members[root].append(contentsOf: members[other])
+            members[other] = []
+            if nhs[root] == 0 { nhs[root] = nhs[other] }
+            if upn[root] == 0 { upn[root] = upn[other] }
+        }
+    }
+
     /// Links are applied strongest first (see `LinkMethod.priority`, then weight).
     mutating func apply(_ links: [Link]) {
         let ordered = links.sorted {
