@@ -42,7 +42,7 @@ struct Linkage {
         let candidates = CandidatePairs(
             records: records, firstNew: firstNew, rules: settings.blockingRules, nicknames: nicknames,
             maxBlock: settings.maxBlockSize)
-        let vectors = compareAll(records, candidates.packed)
+        let patterns = compareAll(records, candidates.packed)
 
         let model: MatchModel
         let frequencies: NameFrequencies
@@ -52,15 +52,15 @@ struct Linkage {
             frequencies = NameFrequencies(records: records)
             let u = MatchModel.estimateU(records: records, samples: settings.randomPairs, seed: settings.seed)
             var counts = MatchModel.PatternCounts()
-            for (index, vector) in vectors.enumerated() {
+            for (index, pattern) in patterns.enumerated() {
                 let a = records[Int(candidates.packed[index] >> 32)]
                 let b = records[Int(candidates.packed[index] & 0xFFFF_FFFF)]
                 if (a.nhs != 0 && a.nhs == b.nhs) || (a.upn != 0 && a.upn == b.upn) {
-                    counts.sameIdentifier[vector.patternIndex] += 1
+                    counts.sameIdentifier[Int(pattern)] += 1
                 } else if (a.nhs != 0 && b.nhs != 0) || (a.upn != 0 && b.upn != 0) {
-                    counts.differentIdentifier[vector.patternIndex] += 1
+                    counts.differentIdentifier[Int(pattern)] += 1
                 } else {
-                    counts.unlabelled[vector.patternIndex] += 1
+                    counts.unlabelled[Int(pattern)] += 1
                 }
             }
             model = MatchModel.estimate(
@@ -68,6 +68,8 @@ struct Linkage {
                 averageExactU: [frequencies.averageU(given: true), frequencies.averageU(given: false)])
         }
 
+        // Every pattern's model weight, once: the loop below then only adds name-frequency adjustments.
+        let patternWeights = (0..<ComparisonVector.patternCount).map { model.weight(ComparisonVector(patternIndex: $0)) }
         let decided = Dictionary(decisions.map { (Self.key($0.a, $0.b), $0.sameChild) }, uniquingKeysWith: { $1 })
         var links: [Link] = []
         var review: [ReviewCandidate] = []
@@ -78,8 +80,8 @@ struct Linkage {
             let ra = records[a]
             let rb = records[b]
             if ra.nhs != 0 && rb.nhs != 0 { continue }  // identifiers decide: same → below, different → never
-            let vector = vectors[index]
-            let weight = Self.weight(vector, ra, rb, model: model, frequencies: frequencies)
+            let vector = ComparisonVector(patternIndex: Int(patterns[index]))
+            let weight = patternWeights[Int(patterns[index])] + Self.nameFrequencyAdjustment(vector, ra, rb, model: model, frequencies: frequencies)
             if weight >= settings.upperThreshold {
                 if Self.neverLink(vector) != nil {
                     continue
@@ -176,6 +178,26 @@ struct Linkage {
         return nil
     }
 
+    /// Old records (index < `firstNew`) that a new record could join: a shared identifier, or a
+    /// pair weight at or above the review threshold. Incremental runs load whole children only for these.
+    func plausibleMatches(records: [MatchRecord], firstNew: Int, model: MatchModel, frequencies: NameFrequencies) -> Set<Int> {
+        let candidates = CandidatePairs(
+            records: records, firstNew: firstNew, rules: settings.blockingRules, nicknames: nicknames,
+            maxBlock: settings.maxBlockSize)
+        let patterns = compareAll(records, candidates.packed)
+        var hits: Set<Int> = []
+        for (index, pair) in candidates.packed.enumerated() {
+            let a = Int(pair >> 32)
+            let b = Int(pair & 0xFFFF_FFFF)
+            guard a < firstNew else { continue }
+            let vector = ComparisonVector(patternIndex: Int(patterns[index]))
+            if Self.weight(vector, records[a], records[b], model: model, frequencies: frequencies) >= settings.lowerThreshold {
+                hits.insert(a)
+            }
+        }
+        return hits
+    }
+
     static func key(_ a: Int, _ b: Int) -> UInt64 { UInt64(min(a, b)) << 32 | UInt64(max(a, b)) }
 
     /// The pair's weight: the sum of its levels' weights, with exact name agreements adjusted for
@@ -183,7 +205,13 @@ struct Linkage {
     static func weight(
         _ vector: ComparisonVector, _ a: MatchRecord, _ b: MatchRecord, model: MatchModel, frequencies: NameFrequencies
     ) -> Double {
-        var total = model.weight(vector)
+        model.weight(vector) + nameFrequencyAdjustment(vector, a, b, model: model, frequencies: frequencies)
+    }
+
+    static func nameFrequencyAdjustment(
+        _ vector: ComparisonVector, _ a: MatchRecord, _ b: MatchRecord, model: MatchModel, frequencies: NameFrequencies
+    ) -> Double {
+        var total = 0.0
         if vector[.givenName] == 0, let name = a.given, name == b.given {
             total += frequencies.adjustment(given: true, fingerprint: name.fingerprint, averageU: model.averageExactU[0])
         }
@@ -194,7 +222,7 @@ struct Linkage {
     }
 
     /// Compares every candidate pair, split across threads; each thread has its own scratch space.
-    func compareAll(_ records: [MatchRecord], _ pairs: [UInt64]) -> [ComparisonVector] {
+    func compareAll(_ records: [MatchRecord], _ pairs: [UInt64]) -> [UInt16] {
         let threads = max(1, min(settings.threads, pairs.count / 10_000 + 1))
         let chunk = (pairs.count + threads - 1) / max(threads, 1)
         let results = ResultSlots(count: threads)
@@ -202,12 +230,12 @@ struct Linkage {
             var comparer = RecordComparer(nicknames: nicknames)
             let start = thread * chunk
             let end = min(pairs.count, start + chunk)
-            var local: [ComparisonVector] = []
+            var local: [UInt16] = []
             local.reserveCapacity(max(0, end - start))
             if start < end {
                 for index in start..<end {
                     let pair = pairs[index]
-                    local.append(comparer.compare(records[Int(pair >> 32)], records[Int(pair & 0xFFFF_FFFF)]))
+                    local.append(UInt16(comparer.compare(records[Int(pair >> 32)], records[Int(pair & 0xFFFF_FFFF)]).patternIndex))
                 }
             }
             results.store(local, at: thread)
@@ -219,16 +247,16 @@ struct Linkage {
 /// One slot per worker thread; each worker writes only its own slot, then the caller reads all
 /// of them after `concurrentPerform` returns (which orders the writes before the reads).
 private final class ResultSlots: @unchecked Sendable {
-    private var slots: [[ComparisonVector]]
+    private var slots: [[UInt16]]
     private let lock = NSLock()
 
     init(count: Int) { slots = Array(repeating: [], count: count) }
 
-    func store(_ values: [ComparisonVector], at index: Int) {
+    func store(_ values: [UInt16], at index: Int) {
         lock.lock()
         slots[index] = values
         lock.unlock()
     }
 
-    func joined() -> [ComparisonVector] { slots.flatMap { $0 } }
+    func joined() -> [UInt16] { slots.flatMap { $0 } }
 }

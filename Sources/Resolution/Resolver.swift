@@ -84,8 +84,14 @@ public final class Resolver {
                 report.mode = "incremental"
                 return report
             }
-            let candidates = try candidateRecordIDs(for: fresh)
-            let affected = try recordsOfChildren(holding: candidates)
+            // Two steps, so a batch loads whole children only where it could join them: candidates
+            // sharing a blocking key or identifier are scored first; the children of plausible ones are loaded.
+            let (blocked, byIdentifier) = try candidateRecordIDs(for: fresh)
+            let probe = try MatchRecordLoader.load(connection, ids: blocked)
+            let plausible = linkage.plausibleMatches(
+                records: probe + fresh, firstNew: probe.count, model: model, frequencies: frequencies)
+            let hits = Set(plausible.map { probe[$0].id }).union(byIdentifier)
+            let affected = try recordsOfChildren(holding: hits.sorted())
             let existing = try MatchRecordLoader.load(connection, ids: affected)
             let records = existing + fresh
             let decisions = try loadDecisions(records)
@@ -175,8 +181,8 @@ public final class Resolver {
         return (id, model, frequencies)
     }
 
-    /// Records a new batch could link to: shared blocking keys or a shared identifier.
-    private func candidateRecordIDs(for fresh: [MatchRecord]) throws -> [Int64] {
+    /// Records a new batch could link to: those sharing a blocking key, and those sharing an identifier.
+    private func candidateRecordIDs(for fresh: [MatchRecord]) throws -> (blocked: [Int64], byIdentifier: Set<Int64>) {
         var keys: Set<Int64> = []
         for record in fresh {
             for key in CandidatePairs.keys(of: record, rules: settings.blockingRules, nicknames: linkage.nicknames) {
@@ -189,13 +195,18 @@ public final class Resolver {
             "SELECT DISTINCT record_id FROM record_blocking_keys WHERE key = ANY($1::bigint[])",
             [keys.map { Int($0) }]
         ) { row in ids.insert(try row.decode(Int64.self, at: 0)) }
+        var byIdentifier: Set<Int64> = []
+        let upns = try connection.query(
+            "SELECT DISTINCT upn FROM source_records WHERE id = ANY($1::bigint[]) AND upn IS NOT NULL AND NOT upn_temporary",
+            [fresh.map { Int($0.id) }]
+        ).map { try $0.decode(String.self, at: 0) }
         try connection.forEachRow(
             """
             SELECT sr.id FROM source_records sr JOIN child_records cr ON cr.record_id = sr.id
-            WHERE sr.nhs_number = ANY($1::text[])
-            """, [nhs]
-        ) { row in ids.insert(try row.decode(Int64.self, at: 0)) }
-        return ids.sorted()
+            WHERE sr.nhs_number = ANY($1::text[]) OR (sr.upn = ANY($2::text[]) AND NOT sr.upn_temporary)
+            """, [nhs, upns]
+        ) { row in byIdentifier.insert(try row.decode(Int64.self, at: 0)) }
+        return (ids.subtracting(byIdentifier).sorted(), byIdentifier)
     }
 
     /// Every record of every child that holds one of `recordIDs`.

@@ -38,30 +38,40 @@ public enum MatchField: Int, CaseIterable, Sendable {
 }
 
 /// The level of every field for one pair of records.
+/// The level of every field for one pair of records, packed one byte a field so that millions
+/// of them cost no allocations.
 public struct ComparisonVector: Hashable, Sendable {
-    public var levels: [UInt8]
+    var packed: UInt64 = 0
 
-    public init(levels: [UInt8]) { self.levels = levels }
+    public init(levels: [UInt8]) {
+        for (index, level) in levels.enumerated() { packed |= UInt64(level) << (8 * UInt64(index)) }
+    }
 
-    public subscript(field: MatchField) -> UInt8 { levels[field.rawValue] }
+    public var levels: [UInt8] { MatchField.allCases.map { self[$0] } }
 
-    /// A dense index for counting patterns in EM.
+    public subscript(field: MatchField) -> UInt8 {
+        get { UInt8(truncatingIfNeeded: packed >> (8 * UInt64(field.rawValue))) }
+        set {
+            let shift = 8 * UInt64(field.rawValue)
+            packed = packed & ~(0xFF << shift) | UInt64(newValue) << shift
+        }
+    }
+
+    /// A dense index for counting patterns in EM (fits in 16 bits).
     var patternIndex: Int {
         var index = 0
-        for field in MatchField.allCases { index = index * field.levelCount + Int(levels[field.rawValue]) }
+        for field in MatchField.allCases { index = index * field.levelCount + Int(self[field]) }
         return index
     }
 
-    static var patternCount: Int { MatchField.allCases.reduce(1) { $0 * $1.levelCount } }
+    static let patternCount: Int = MatchField.allCases.reduce(1) { $0 * $1.levelCount }
 
     init(patternIndex: Int) {
         var rest = patternIndex
-        var levels = [UInt8](repeating: 0, count: MatchField.allCases.count)
         for field in MatchField.allCases.reversed() {
-            levels[field.rawValue] = UInt8(rest % field.levelCount)
+            self[field] = UInt8(rest % field.levelCount)
             rest /= field.levelCount
         }
-        self.levels = levels
     }
 }
 
@@ -75,14 +85,14 @@ public struct RecordComparer {
     /// The better of the legal/preferred combinations counts: a school's preferred "Alfie" should
     /// meet health visiting's "Alfred" on the best terms either record offers.
     public mutating func compare(_ a: MatchRecord, _ b: MatchRecord) -> ComparisonVector {
-        var levels = [UInt8](repeating: 0, count: 6)
-        levels[0] = bestGiven(a, b).rawValue
-        levels[1] = bestFamily(a, b).rawValue
-        levels[2] = dateLevel(a, b)
-        levels[3] = a.sex == 0 || b.sex == 0 ? 2 : (a.sex == b.sex ? 0 : 1)
-        levels[4] = Self.location(a, b)
-        levels[5] = a.carerNHS == 0 || b.carerNHS == 0 ? 2 : (a.carerNHS == b.carerNHS ? 0 : 1)
-        return ComparisonVector(levels: levels)
+        var vector = ComparisonVector(levels: [])
+        vector[.givenName] = bestGiven(a, b).rawValue
+        vector[.familyName] = bestFamily(a, b).rawValue
+        vector[.dateOfBirth] = dateLevel(a, b)
+        vector[.sex] = a.sex == 0 || b.sex == 0 ? 2 : (a.sex == b.sex ? 0 : 1)
+        vector[.location] = Self.location(a, b)
+        vector[.carer] = a.carerNHS == 0 || b.carerNHS == 0 ? 2 : (a.carerNHS == b.carerNHS ? 0 : 1)
+        return vector
     }
 
     mutating func bestGiven(_ a: MatchRecord, _ b: MatchRecord) -> NameLevel {
