@@ -78,7 +78,16 @@ public final class Resolver {
                 // No model yet: the first run is a full one.
                 return try resolveFullLocked(started: started)
             }
+            let trace = ProcessInfo.processInfo.environment["FC_TRACE"] != nil
+            var mark = Date()
+            func step(_ name: String, _ count: Int) {
+                if trace {
+                    FileHandle.standardError.write(Data("  incremental: \(name) \(count) in \(String(format: "%.2f", Date().timeIntervalSince(mark))) s\n".utf8))
+                }
+                mark = Date()
+            }
             let fresh = try MatchRecordLoader.loadUnassigned(connection)
+            step("new records", fresh.count)
             if fresh.isEmpty {
                 var report = ResolutionReport()
                 report.mode = "incremental"
@@ -87,12 +96,16 @@ public final class Resolver {
             // Two steps, so a batch loads whole children only where it could join them: candidates
             // sharing a blocking key or identifier are scored first; the children of plausible ones are loaded.
             let (blocked, byIdentifier) = try candidateRecordIDs(for: fresh)
+            step("candidates by key", blocked.count)
             let probe = try MatchRecordLoader.load(connection, ids: blocked)
+            step("candidates loaded", probe.count)
             let plausible = linkage.plausibleMatches(
                 records: probe + fresh, firstNew: probe.count, model: model, frequencies: frequencies)
             let hits = Set(plausible.map { probe[$0].id }).union(byIdentifier)
+            step("plausible", hits.count)
             let affected = try recordsOfChildren(holding: hits.sorted())
             let existing = try MatchRecordLoader.load(connection, ids: affected)
+            step("children loaded", existing.count)
             let records = existing + fresh
             let decisions = try loadDecisions(records)
             // Existing children are the starting point: group their records by current child id.

@@ -1,0 +1,83 @@
+/// Comparable forms of an address and a carer's identity, so that the same home or the same
+/// person written by two partners in two styles compares equal. The keys hold personal data:
+/// they live in memory while grouping and are never stored or logged.
+public enum AddressKey {
+    /// `uprn:…` when the record has a UPRN; otherwise `addr:POSTCODE|PREMISES` from the normalised
+    /// premises (the first address line, with a flat number joined to its building) and the postcode.
+    /// nil when there is neither a UPRN nor both a premises and a valid postcode.
+    public static func key(line1: String?, line2: String?, postcode: String?, uprn: String?) -> String? {
+        if let uprn = uprn.map(normalisedWords), !uprn.isEmpty { return "uprn:" + uprn.replacingSpaces() }
+        guard let postcode, !postcode.isEmpty, let premises = premises(line1: line1, line2: line2) else { return nil }
+        return "addr:" + postcode.uppercased() + "|" + premises
+    }
+
+    /// `town:TOWN|PREMISES`: the same address keyed by its town, for a record whose postcode is missing
+    /// or invalid. Grouping uses it only to match such a record.
+    public static func townKey(line1: String?, line2: String?, town: String?) -> String? {
+        guard let town = town.map(normalisedWords), !town.isEmpty, let premises = premises(line1: line1, line2: line2) else { return nil }
+        return "town:" + town + "|" + premises
+    }
+
+    static func isTownKey(_ key: String) -> Bool { key.hasPrefix("town:") }
+
+    /// Whether a key came from a UPRN.
+    public static func isUPRN(_ key: String) -> Bool { key.hasPrefix("uprn:") }
+
+    static let subBuildingWords: Set<String> = ["FLAT", "APARTMENT", "APT", "UNIT", "ROOM", "STUDIO", "MAISONETTE"]
+    static let streetAbbreviations: [String: String] = [
+        "RD": "ROAD", "ST": "STREET", "LN": "LANE", "CL": "CLOSE", "DR": "DRIVE", "AVE": "AVENUE", "AV": "AVENUE",
+        "CRES": "CRESCENT", "CRESC": "CRESCENT", "GDNS": "GARDENS", "CT": "COURT", "PL": "PLACE", "GRN": "GREEN",
+        "WK": "WALK", "SQ": "SQUARE", "TER": "TERRACE", "TERR": "TERRACE", "GRV": "GROVE",
+    ]
+
+    /// The premises part of an address in one canonical form: upper case, letters and digits only,
+    /// single spaces, the street type spelt out. A one-column address split at commas (`Flat 3`,
+    /// `12 Church Lane, Gorleston`) and a two-column one (`Flat 3, 12 Church Lane`) give the same result.
+    public static func premises(line1: String?, line2: String?) -> String? {
+        var parts: [String] = []
+        for line in [line1, line2] {
+            guard let line else { continue }
+            for part in line.split(separator: ",") {
+                let words = normalisedWords(String(part))
+                if !words.isEmpty { parts.append(words) }
+            }
+        }
+        guard var premises = parts.first else { return nil }
+        let words = premises.split(separator: " ")
+        // "Flat 3" alone names no building: join it to the next part ("Flat 3 12 Church Lane").
+        if words.count <= 2, let first = words.first, subBuildingWords.contains(String(first)), parts.count > 1 {
+            premises += " " + parts[1]
+        }
+        var final = premises.split(separator: " ").map(String.init)
+        if final.count > 1, let last = final.last, let full = streetAbbreviations[last] { final[final.count - 1] = full }
+        return final.joined(separator: " ")
+    }
+
+    /// Upper case; anything but a letter or digit becomes a space; runs of spaces collapse.
+    static func normalisedWords(_ text: String) -> String {
+        var out = ""
+        var pendingSpace = false
+        for scalar in text.uppercased().unicodeScalars {
+            if scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) {
+                if pendingSpace && !out.isEmpty { out += " " }
+                pendingSpace = false
+                out.unicodeScalars.append(scalar)
+            } else {
+                pendingSpace = true
+            }
+        }
+        return out
+    }
+
+    /// A name for comparison: upper case letters only ("O'Brien-Smith" → "OBRIENSMITH").
+    static func nameKey(_ text: String?) -> String? {
+        guard let text else { return nil }
+        var out = ""
+        for scalar in text.uppercased().unicodeScalars where scalar.properties.isAlphabetic { out.unicodeScalars.append(scalar) }
+        return out.isEmpty ? nil : out
+    }
+}
+
+extension String {
+    fileprivate func replacingSpaces() -> String { split(separator: " ").joined() }
+}

@@ -1,1 +1,0 @@
-/// Households and family grouping: see the module's other files.

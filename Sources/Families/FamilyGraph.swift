@@ -1,0 +1,299 @@
+/// The grouping itself, with no database: observations in, families (as member keys) and the links
+/// that justify them out. `FamilyGrouper` loads the observations and stores the result.
+///
+/// The method (also in schemas/rules/README.md):
+/// 1. **Carers.** For each member and each kind of carer key, the carer named on its most recent
+///    record that names one counts (with any other carer named within `superseded_after_days` of it).
+///    Members naming the same carer are one family.
+/// 2. **Homes.** Each member's stays at each address (by UPRN, else premises and postcode; a record
+///    with no postcode is matched by premises and town) run from the first to the last evidence there,
+///    extended by `stay_extends_days` unless the member is seen at another address first. Members
+///    whose stays at the same address overlap lived together and are one family. Stays that do not
+///    overlap (one family moved out, another moved in) link nothing: a house changing hands does not
+///    merge its families.
+/// 3. **Most recent evidence wins.** A link through an address is dropped when both members have
+///    other address links more recent by more than `superseded_after_days`: both have since moved on
+///    to other households (a child who went to live with another family leaves the first one).
+/// 4. **Incidents.** Children notified by the police under one incident reference, for the incident
+///    types listed in `same_incident_types`, share a household.
+/// 5. Families are the connected groups of the links that remain.
+struct FamilyGraph {
+    struct Observation {
+        var member: String
+        var record: Int64
+        var kind: String
+        /// Day numbers (days since 1970-01-01).
+        var start: Int
+        var end: Int
+        var address: String?
+        /// The address by town instead of postcode, used only to match a record with no postcode.
+        var townAddress: String?
+        var carers: [(kind: CarerKeyKind, key: String)] = []
+        /// A police incident reference, when the incident's type links the children notified under it.
+        var incident: String?
+    }
+
+    struct Link: Equatable {
+        var a: String
+        var b: String
+        var basis: String
+        var recordA: Int64
+        var recordB: Int64
+        var overlapFrom: Int?
+        var overlapTo: Int?
+    }
+
+    struct Result {
+        /// Member keys per family, each sorted; families ordered by their first member.
+        var groups: [[String]] = []
+        var links: [[Link]] = []
+        /// The family's current home: the record holding the most recent address evidence, and its date.
+        var homes: [(record: Int64, asOf: Int)?] = []
+        /// Each member's most recent evidence (day number).
+        var latest: [String: Int] = [:]
+        var linksSuperseded = 0
+        var crowdedAddresses = 0
+    }
+
+    private struct Stay {
+        var member: Int
+        var first: Int
+        var last: Int
+        var end: Int
+        var record: Int64
+        /// Every record behind it had a postcode (a town-keyed stay like this never links to another one).
+        var exact: Bool
+        /// For a town-keyed stay: the postcode addresses of its records that had one.
+        var primaries: Set<String> = []
+    }
+
+    private struct Edge {
+        var a: Int
+        var b: Int
+        var basis: String
+        var recordA: Int64
+        var recordB: Int64
+        var from: Int?
+        var to: Int?
+        var time: Int
+    }
+
+    static func group(_ observations: [Observation], settings: GroupingSettings) -> Result {
+        var memberIndex: [String: Int] = [:]
+        var members: [String] = []
+        var byMember: [[Int]] = []
+        for (index, observation) in observations.enumerated() {
+            let m: Int
+            if let known = memberIndex[observation.member] {
+                m = known
+            } else {
+                m = members.count
+                memberIndex[observation.member] = m
+                members.append(observation.member)
+                byMember.append([])
+            }
+            byMember[m].append(index)
+        }
+
+        var result = Result()
+        var latest = [Int](repeating: Int.min, count: members.count)
+        var addressIndex: [String: Int] = [:]
+        var addressKeys: [String] = []
+        var stays: [[Stay]] = []
+        // The member's most recent address evidence: (end, record, from a home feed).
+        var memberHome: [(end: Int, record: Int64, home: Bool)?] = Array(repeating: nil, count: members.count)
+
+        for m in members.indices {
+            let own = byMember[m].map { observations[$0] }
+            latest[m] = own.map(\.end).max() ?? Int.min
+            func hasAddress(_ o: Observation) -> Bool { o.address != nil || o.townAddress != nil }
+            let home = own.filter { hasAddress($0) && settings.homeAddressKinds.contains($0.kind) }
+            let fallback = own.filter { hasAddress($0) && settings.fallbackAddressKinds.contains($0.kind) }
+            // A fallback address (a police incident) counts when no home feed gives one, or when it is
+            // one of the member's home addresses anyway (then it is fresh evidence of living there).
+            let homeAddresses = Set(home.flatMap { [$0.address, $0.townAddress].compactMap { $0 } })
+            let used = home.isEmpty
+                ? fallback
+                : home + fallback.filter { o in [o.address, o.townAddress].contains { $0 != nil && homeAddresses.contains($0!) } }
+            guard !used.isEmpty else { continue }
+            if let best = (home.isEmpty ? used : home).filter({ $0.address != nil })
+                .max(by: { ($0.end, $0.record) < ($1.end, $1.record) })
+            {
+                memberHome[m] = (best.end, best.record, !home.isEmpty)
+            }
+            // Stays by postcode (or UPRN), and by town for matching records that have no postcode.
+            for keyOf in [{ (o: Observation) in o.address }, { (o: Observation) in o.townAddress }] {
+                var perAddress: [String: (first: Int, last: Int, record: Int64, exact: Bool, primaries: Set<String>)] = [:]
+                for o in used {
+                    guard let key = keyOf(o) else { continue }
+                    let primary: Set<String> = AddressKey.isTownKey(key) && o.address != nil ? [o.address!] : []
+                    if var seen = perAddress[key] {
+                        seen.first = min(seen.first, o.start)
+                        if (o.end, o.record) > (seen.last, seen.record) { (seen.last, seen.record) = (o.end, o.record) }
+                        seen.exact = seen.exact && o.address != nil
+                        seen.primaries.formUnion(primary)
+                        perAddress[key] = seen
+                    } else {
+                        perAddress[key] = (o.start, o.end, o.record, o.address != nil, primary)
+                    }
+                }
+                for (key, seen) in perAddress {
+                    // The stay lasts past its last evidence, but not beyond the first sign of living elsewhere.
+                    var end = seen.last + settings.stayExtendsDays
+                    for o in used {
+                        if let other = keyOf(o), other != key, o.start > seen.last { end = min(end, o.start - 1) }
+                    }
+                    let a: Int
+                    if let known = addressIndex[key] {
+                        a = known
+                    } else {
+                        a = addressKeys.count
+                        addressIndex[key] = a
+                        addressKeys.append(key)
+                        stays.append([])
+                    }
+                    stays[a].append(
+                        Stay(
+                            member: m, first: seen.first, last: seen.last, end: max(end, seen.last), record: seen.record, exact: seen.exact,
+                            primaries: seen.primaries))
+                }
+            }
+        }
+
+        // Homes: overlapping stays at the same address.
+        var addressEdges: [Int: Edge] = [:]  // key: a * count + b
+        let count = members.count
+        for (a, atAddress) in stays.enumerated() where atAddress.count >= 2 {
+            if atAddress.count > settings.maxMembersPerAddress {
+                result.crowdedAddresses += 1
+                continue
+            }
+            let sorted = atAddress.sorted { ($0.first, $0.member) < ($1.first, $1.member) }
+            let byTown = AddressKey.isTownKey(addressKeys[a])
+            // By town only when it is unambiguous: the records that have postcodes there all agree on one address.
+            if byTown && (!atAddress.contains(where: { !$0.exact }) || atAddress.reduce(into: Set<String>(), { $0.formUnion($1.primaries) }).count > 1) {
+                continue
+            }
+            let basis = AddressKey.isUPRN(addressKeys[a]) ? "same_uprn" : byTown ? "same_address_no_postcode" : "same_address"
+            for i in sorted.indices {
+                for j in (i + 1)..<sorted.count {
+                    if sorted[j].first > sorted[i].end { break }
+                    // By town, only a record without a postcode is matched: two postcodes already said whether they agree.
+                    if byTown && sorted[i].exact && sorted[j].exact { continue }
+                    let (x, y) = sorted[i].member < sorted[j].member ? (sorted[i], sorted[j]) : (sorted[j], sorted[i])
+                    let edge = Edge(
+                        a: x.member, b: y.member, basis: basis, recordA: x.record, recordB: y.record,
+                        from: max(x.first, y.first), to: max(max(x.first, y.first), min(x.last, y.last)), time: min(x.last, y.last))
+                    let pair = x.member * count + y.member
+                    if let existing = addressEdges[pair], existing.time >= edge.time { continue }
+                    addressEdges[pair] = edge
+                }
+            }
+        }
+        // Most recent evidence wins.
+        var mostRecent = [Int](repeating: Int.min, count: count)
+        for edge in addressEdges.values {
+            mostRecent[edge.a] = max(mostRecent[edge.a], edge.time)
+            mostRecent[edge.b] = max(mostRecent[edge.b], edge.time)
+        }
+        var edges: [Edge] = []
+        for (_, edge) in addressEdges.sorted(by: { $0.key < $1.key }) {
+            let window = settings.supersededAfterDays
+            if edge.time >= mostRecent[edge.a] - window || edge.time >= mostRecent[edge.b] - window {
+                edges.append(edge)
+            } else {
+                result.linksSuperseded += 1
+            }
+        }
+
+        // Carers: per kind of key, the carer on each member's most recent record naming one, and any
+        // other carer named within `superseded_after_days` of it (so a typo on the latest record does not
+        // hide the carer every other record names, while a change of carer a year old is believed).
+        var carerMembers: [String: [(member: Int, record: Int64)]] = [:]
+        for m in members.indices {
+            for kind in CarerKeyKind.allCases where settings.carerKeys.contains(kind) {
+                var lastSeen: [String: (end: Int, record: Int64)] = [:]
+                for index in byMember[m] {
+                    let o = observations[index]
+                    for carer in o.carers where carer.kind == kind {
+                        if let seen = lastSeen[carer.key], (seen.end, seen.record) >= (o.end, o.record) { continue }
+                        lastSeen[carer.key] = (o.end, o.record)
+                    }
+                }
+                guard let latestCarer = lastSeen.values.map(\.end).max() else { continue }
+                for (key, seen) in lastSeen where seen.end >= latestCarer - settings.supersededAfterDays {
+                    carerMembers[kind.rawValue + ":" + key, default: []].append((m, seen.record))
+                }
+            }
+        }
+        var carerPairs: Set<String> = []
+        for (key, holders) in carerMembers.sorted(by: { $0.key < $1.key }) where holders.count >= 2 {
+            let kind = CarerKeyKind(rawValue: String(key[..<key.firstIndex(of: ":")!]))!
+            let ordered = holders.sorted { ($0.member, $0.record) < ($1.member, $1.record) }
+            let hub = ordered[0]
+            for other in ordered.dropFirst() where other.member != hub.member {
+                let (x, y) = hub.member < other.member ? (hub, other) : (other, hub)
+                guard carerPairs.insert("\(x.member):\(y.member):\(kind.rawValue)").inserted else { continue }
+                edges.append(
+                    Edge(a: x.member, b: y.member, basis: kind.basis, recordA: x.record, recordB: y.record, from: nil, to: nil, time: 0))
+            }
+        }
+
+        // Children notified under one police incident (of the configured types) share a household.
+        var incidentMembers: [String: [(member: Int, record: Int64)]] = [:]
+        for m in members.indices {
+            for index in byMember[m] {
+                if let incident = observations[index].incident { incidentMembers[incident, default: []].append((m, observations[index].record)) }
+            }
+        }
+        var incidentPairs: Set<Int> = []
+        for (_, holders) in incidentMembers.sorted(by: { $0.key < $1.key }) where holders.count >= 2 {
+            let ordered = holders.sorted { ($0.member, $0.record) < ($1.member, $1.record) }
+            let hub = ordered[0]
+            for other in ordered.dropFirst() where other.member != hub.member {
+                let (x, y) = hub.member < other.member ? (hub, other) : (other, hub)
+                guard incidentPairs.insert(x.member * count + y.member).inserted else { continue }
+                edges.append(
+                    Edge(a: x.member, b: y.member, basis: "same_incident", recordA: x.record, recordB: y.record, from: nil, to: nil, time: 0))
+            }
+        }
+
+        // Connected groups.
+        var parent = Array(0..<count)
+        func find(_ x: Int) -> Int {
+            var x = x
+            while parent[x] != x {
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            }
+            return x
+        }
+        for edge in edges {
+            let (ra, rb) = (find(edge.a), find(edge.b))
+            if ra != rb { parent[max(ra, rb)] = min(ra, rb) }
+        }
+        var byRoot: [Int: [Int]] = [:]
+        for m in 0..<count { byRoot[find(m), default: []].append(m) }
+        var groups = byRoot.values.map { $0.sorted { members[$0] < members[$1] } }
+        groups.sort { members[$0[0]] < members[$1[0]] }
+        var groupOf = [Int](repeating: 0, count: count)
+        for (g, group) in groups.enumerated() { for m in group { groupOf[m] = g } }
+
+        result.groups = groups.map { $0.map { members[$0] } }
+        result.links = Array(repeating: [], count: groups.count)
+        for edge in edges {
+            let (a, b) = (members[edge.a], members[edge.b])
+            let link = a < b
+                ? Link(a: a, b: b, basis: edge.basis, recordA: edge.recordA, recordB: edge.recordB, overlapFrom: edge.from, overlapTo: edge.to)
+                : Link(a: b, b: a, basis: edge.basis, recordA: edge.recordB, recordB: edge.recordA, overlapFrom: edge.from, overlapTo: edge.to)
+            result.links[groupOf[edge.a]].append(link)
+        }
+        result.homes = groups.map { group in
+            let candidates = group.compactMap { memberHome[$0] }
+            let pool = candidates.contains(where: \.home) ? candidates.filter(\.home) : candidates
+            return pool.max(by: { ($0.end, $0.record) < ($1.end, $1.record) }).map { ($0.record, $0.end) }
+        }
+        for m in members.indices { result.latest[members[m]] = latest[m] }
+        return result
+    }
+}

@@ -1,0 +1,97 @@
+import Config
+
+/// Which carer identities link children into one family.
+public enum CarerKeyKind: String, Sendable, CaseIterable, Hashable, Comparable {
+    /// The carer's NHS number (health visiting extracts name the mother).
+    case nhsNumber = "nhs_number"
+    /// The carer's National Insurance number with their date of birth and surname (free school meals).
+    case niNumber = "ni_number"
+    /// The carer's forename, surname and date of birth, from any feed that names a carer.
+    case nameAndDOB = "name_dob"
+
+    /// The `family_links.basis` a link of this kind is stored under.
+    var basis: String {
+        switch self {
+        case .nhsNumber: return "carer_nhs_number"
+        case .niNumber: return "carer_ni_number"
+        case .nameAndDOB: return "carer_name_dob"
+        }
+    }
+
+    public static func < (a: CarerKeyKind, b: CarerKeyKind) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// How children are grouped into families: read from `schemas/rules/families.conf` (see the
+/// README next to it). The defaults are the shipped file's values.
+public struct GroupingSettings: Sendable, Equatable {
+    public var version = 1
+    /// Feed kinds whose address is where a child lives.
+    public var homeAddressKinds: Set<String> = ["health_visiting", "school_attendance", "fsm"]
+    /// Feed kinds whose address is used only for a member with no address from a home feed
+    /// (a police incident is not always at home).
+    public var fallbackAddressKinds: Set<String> = ["police"]
+    public var carerKeys: Set<CarerKeyKind> = Set(CarerKeyKind.allCases)
+    /// A stay at an address is taken to last this many days past its last evidence, unless the
+    /// member is seen at another address first.
+    public var stayExtendsDays = 365
+    /// Most recent evidence wins: a link through a shared address is dropped when each member
+    /// has other address links more recent by more than this many days (both have moved on).
+    public var supersededAfterDays = 365
+    /// An address shared by more members than this is not used to link (a hostel, a placeholder).
+    public var maxMembersPerAddress = 12
+    /// Police incident types (the feed's normalised `incident_type`) for which children notified
+    /// under the same incident reference are taken to share a household.
+    public var sameIncidentTypes: Set<String> = ["domestic_abuse", "concern_for_welfare", "missing_person"]
+
+    public init() {}
+
+    static let feedKinds = ["health_visiting", "school_attendance", "fsm", "police"]
+
+    /// Parses a grouping settings file; every error names the file, line and key.
+    public static func parse(path: String, text: String) throws(ConfigFile.Error) -> GroupingSettings {
+        try read(SettingsReader(ConfigFile(path: path, text: text)))
+    }
+
+    public static func load(path: String) throws(ConfigFile.Error) -> GroupingSettings {
+        try read(SettingsReader(path: path))
+    }
+
+    private static func read(_ reader: SettingsReader) throws(ConfigFile.Error) -> GroupingSettings {
+        var reader = reader
+        var settings = GroupingSettings()
+        let s = "grouping"
+        settings.version = try reader.requiredInteger(s, "version", range: 1...1_000_000)
+        if let kinds = try reader.list(s, "home_address_kinds", allowed: feedKinds) { settings.homeAddressKinds = Set(kinds) }
+        if let kinds = try reader.list(s, "fallback_address_kinds", allowed: feedKinds) {
+            settings.fallbackAddressKinds = Set(kinds)
+        }
+        if let overlap = settings.homeAddressKinds.intersection(settings.fallbackAddressKinds).sorted().first {
+            throw reader.file.error(reader.file.entry(s, "fallback_address_kinds"), "'\(overlap)' is already a home address kind")
+        }
+        if let keys = try reader.list(s, "carer_keys", allowed: CarerKeyKind.allCases.map(\.rawValue)) {
+            settings.carerKeys = Set(keys.compactMap(CarerKeyKind.init(rawValue:)))
+        }
+        settings.stayExtendsDays = try reader.integer(s, "stay_extends_days", range: 0...3650) ?? settings.stayExtendsDays
+        settings.supersededAfterDays =
+            try reader.integer(s, "superseded_after_days", range: 0...3650) ?? settings.supersededAfterDays
+        settings.maxMembersPerAddress =
+            try reader.integer(s, "max_members_per_address", range: 2...1000) ?? settings.maxMembersPerAddress
+        if let types = reader.list(s, "same_incident_types") {
+            for type in types.values where type.contains(where: { !($0.isLowercase || $0.isNumber || $0 == "_") }) {
+                throw reader.file.error(types.entry, "'\(type)' is not a normalised incident type (lower case, digits, _)")
+            }
+            settings.sameIncidentTypes = Set(types.values)
+        }
+        try reader.finish { $0 == s }
+        return settings
+    }
+
+    /// The settings as JSON for the run ledger (no personal data).
+    var json: String {
+        func list(_ values: some Sequence<String>) -> String { "[" + values.sorted().map { "\"\($0)\"" }.joined(separator: ",") + "]" }
+        return "{\"version\":\(version),\"home_address_kinds\":\(list(homeAddressKinds)),"
+            + "\"fallback_address_kinds\":\(list(fallbackAddressKinds)),\"carer_keys\":\(list(carerKeys.map(\.rawValue))),"
+            + "\"stay_extends_days\":\(stayExtendsDays),\"superseded_after_days\":\(supersededAfterDays),"
+            + "\"max_members_per_address\":\(maxMembersPerAddress),\"same_incident_types\":\(list(sameIncidentTypes))}"
+    }
+}

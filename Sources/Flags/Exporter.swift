@@ -1,0 +1,274 @@
+import Families
+import Feeds
+import Foundation
+import Identifiers
+import Postgres
+
+/// What one export did: counts and file paths only.
+public struct ExportReport: Sendable, CustomStringConvertible {
+    public struct File: Sendable {
+        public var team: String
+        /// Where the file is (or, in a dry run, would be).
+        public var path: String
+        public var rows: Int
+    }
+
+    public var dryRun = false
+    public var asOf = ""
+    public var files: [File] = []
+    public var flagsExported: Int { files.map(\.rows).reduce(0, +) }
+    /// Open flags whose family has no team (no district, school or fallback matched).
+    public var flagsWithoutTeam = 0
+
+    /// The counts by name, for a log line or metrics.
+    public var counts: [String: Int] {
+        ["files": files.count, "flags_exported": flagsExported, "flags_without_team": flagsWithoutTeam, "dry_run": dryRun ? 1 : 0]
+    }
+
+    public var description: String {
+        var text = "export\(dryRun ? " (dry run: nothing written)" : "") as of \(asOf): \(flagsExported) flags in \(files.count) files"
+        if flagsWithoutTeam > 0 { text += "; \(flagsWithoutTeam) open flags have no team" }
+        for file in files { text += "\n  \(file.team): \(file.rows) flags → \(file.path)" }
+        return text
+    }
+}
+
+/// Writes one CSV per outreach team of the flags it has not had yet, and records each in the export
+/// ledger so a flag goes to its team once.
+///
+/// Only what outreach needs: flag and family ids, the date first flagged, the family's address,
+/// each child's id, name and age, the reasons in plain English and the evidence with its source
+/// records. UTF-8 with a byte order mark and CRLF line ends, so Excel opens it cleanly. Each file is
+/// written under a temporary name in the outbox, flushed to disk and renamed, inside the transaction
+/// that writes the ledger: a reader never sees half a file, and a failed export leaves no ledger rows
+/// (the worst case, a crash between the rename and the commit, sends the flags again next time).
+public final class Exporter {
+    let connection: PostgresConnection
+    public let teams: TeamDirectory
+    public let outbox: String
+    public let asOf: CalendarDate
+    static let lockKey: Int64 = 0x6663_6578_706F_7274  // "fcexport"
+
+    public static let columns = [
+        "Flag ID", "Family ID", "Team", "Date first flagged", "Address", "Children (id, name, age)", "Reasons",
+        "Evidence (source records)",
+    ]
+
+    public init(connection: PostgresConnection, teams: TeamDirectory, outbox: String, asOf: CalendarDate = .today()) {
+        self.connection = connection
+        self.teams = teams
+        self.outbox = outbox
+        self.asOf = asOf
+    }
+
+    private struct DryRun: Error {
+        let report: ExportReport
+    }
+
+    public func export(team only: String? = nil, dryRun: Bool = false) throws -> ExportReport {
+        if let only, teams.team(only) == nil {
+            throw FlagLifecycleError(description: "no team '\(only)' in the team directory; known: " + teams.teams.map(\.key).joined(separator: ", "))
+        }
+        var written: [String] = []
+        do {
+            return try connection.transaction { connection in
+                try connection.advisoryTransactionLock(Self.lockKey)
+                var report = ExportReport()
+                report.dryRun = dryRun
+                report.asOf = asOf.iso8601
+                try TeamAssigner(connection: connection, directory: teams).assign()
+                var pending: [String: [(flag: String, family: String, first: PostgresDate)]] = [:]
+                for row in try connection.query(
+                    """
+                    SELECT fl.flag_id, fl.family_id, fl.first_flagged_on, t.team
+                    FROM flags fl LEFT JOIN family_teams t ON t.family_id = fl.family_id
+                    WHERE fl.status <> 'closed'
+                      AND NOT EXISTS (SELECT 1 FROM export_ledger l WHERE l.flag_id = fl.flag_id AND l.team = t.team)
+                    ORDER BY fl.first_flagged_on, fl.flag_id
+                    """)
+                {
+                    guard let team = try row.decode(String?.self, at: 3) else {
+                        report.flagsWithoutTeam += 1
+                        continue
+                    }
+                    if let only, team != only { continue }
+                    pending[team, default: []].append(
+                        (try row.decode(String.self, at: 0), try row.decode(String.self, at: 1), try row.decode(PostgresDate.self, at: 2)))
+                }
+                if !dryRun { try FileManager.default.createDirectory(atPath: outbox, withIntermediateDirectories: true) }
+                for team in pending.keys.sorted() {
+                    let flags = pending[team]!
+                    var bytes: [UInt8] = [0xEF, 0xBB, 0xBF]
+                    let writer = CSVWriter(lineEnding: .crlf)
+                    writer.appendRow(Self.columns, to: &bytes)
+                    for flag in flags {
+                        writer.appendRow(try row(flag: flag.flag, family: flag.family, firstFlagged: flag.first, team: team).map(Self.safeCell), to: &bytes)
+                    }
+                    let text = String(decoding: bytes, as: UTF8.self)
+                    let fileID = try connection.execute(
+                        """
+                        INSERT INTO export_files (team, file_name, sha256, rows, as_of)
+                        VALUES ($1, '', encode(sha256(convert_to($2, 'UTF8')), 'hex'), $3, $4::date) RETURNING id
+                        """, [team, text, flags.count, asOf.iso8601]
+                    ).scalar(Int64.self)
+                    let stamp = asOf.iso8601.replacingOccurrences(of: "-", with: "")
+                    let name = "familyconnect-\(team)-\(stamp)-\(fileID).csv"
+                    let path = (outbox as NSString).appendingPathComponent(name)
+                    try connection.execute("UPDATE export_files SET file_name = $2 WHERE id = $1", [fileID, name])
+                    try connection.copyIn("COPY export_ledger (flag_id, team, export_file_id) FROM STDIN") { ledger in
+                        for flag in flags { try ledger.writeRow([flag.flag, team, String(fileID)]) }
+                    }
+                    let ids = flags.map(\.flag)
+                    try connection.execute(
+                        "UPDATE flags SET status = 'exported', exported_at = now() WHERE flag_id = ANY($1::text[]) AND status = 'new'", [ids])
+                    try connection.execute(
+                        """
+                        INSERT INTO flag_events (flag_id, event, details)
+                        SELECT id, 'exported', jsonb_build_object('team', $2::text, 'export_file_id', $3::bigint) FROM unnest($1::text[]) id
+                        """, [ids, team, fileID])
+                    if !dryRun {
+                        try Self.writeAtomically(bytes, to: path)
+                        written.append(path)
+                    }
+                    report.files.append(ExportReport.File(team: team, path: path, rows: flags.count))
+                }
+                if dryRun { throw DryRun(report: report) }
+                return report
+            }
+        } catch let dry as DryRun {
+            return dry.report
+        } catch {
+            // The ledger rolled back: take back the files so they are not delivered without it.
+            for path in written { unlink(path) }
+            throw error
+        }
+    }
+
+    // MARK: One row
+
+    private func row(flag: String, family: String, firstFlagged: PostgresDate, team: String) throws -> [String] {
+        // The family's home.
+        var address = ""
+        if let home = try connection.query(
+            """
+            SELECT sr.address_line1, sr.address_line2, sr.town, sr.postcode
+            FROM families f JOIN source_records sr ON sr.id = f.address_record_id WHERE f.family_id = $1
+            """, [family]
+        ).first {
+            address = try (0..<4).compactMap { try home.decode(String?.self, at: $0) }.filter { !$0.isEmpty }.joined(separator: ", ")
+        }
+        // The children: the name on each child's most recent named record, the usual date of birth.
+        var children: [String] = []
+        var names: [String: String] = [:]
+        for row in try connection.query(
+            """
+            WITH members AS (SELECT child_id FROM family_members WHERE family_id = $1 AND child_id IS NOT NULL),
+            named AS (
+                SELECT DISTINCT ON (cr.child_id) cr.child_id, sr.given_name || ' ' || sr.family_name AS name
+                FROM members m JOIN child_records cr ON cr.child_id = m.child_id JOIN source_records sr ON sr.id = cr.record_id
+                JOIN feed_batches b ON b.id = sr.batch_id
+                CROSS JOIN LATERAL record_evidence_period(sr.kind, sr.facts, b.committed_at) p
+                WHERE sr.given_name IS NOT NULL AND sr.family_name IS NOT NULL
+                ORDER BY cr.child_id, p.ends_on DESC, sr.id DESC),
+            born AS (
+                SELECT cr.child_id, mode() WITHIN GROUP (ORDER BY sr.dob) AS dob, max(sr.approximate_age) AS approximate_age
+                FROM members m JOIN child_records cr ON cr.child_id = m.child_id JOIN source_records sr ON sr.id = cr.record_id
+                GROUP BY cr.child_id)
+            SELECT m.child_id, n.name, b.dob, b.approximate_age
+            FROM members m LEFT JOIN named n ON n.child_id = m.child_id LEFT JOIN born b ON b.child_id = m.child_id
+            ORDER BY b.dob NULLS LAST, m.child_id
+            """, [family])
+        {
+            let child = try row.decode(String.self, at: 0)
+            let name = try row.decode(String?.self, at: 1) ?? "(name not recorded)"
+            names[child] = name
+            var age = "age not recorded"
+            if let dob = try row.decode(PostgresDate?.self, at: 2) {
+                let years = DayNumber.calendarDate(dob).age(on: asOf)
+                age = years == 1 ? "1 year" : "\(years) years"
+            } else if let approximate = try row.decode(Int?.self, at: 3) {
+                age = "about \(approximate) years"
+            }
+            children.append("\(child), \(name), \(age)")
+        }
+        if try connection.query("SELECT 1 FROM family_members WHERE family_id = $1 AND expectant_record_id IS NOT NULL", [family]).count > 0 {
+            children.append("a baby is expected (antenatal record)")
+        }
+        let reasons = try connection.query(
+            "SELECT reason FROM flag_rules WHERE flag_id = $1 ORDER BY first_fired_at, rule_name", [flag]
+        ).map { try $0.decode(String.self, at: 0) }
+        var evidence: [String] = []
+        var seen: Set<Int64> = []
+        for row in try connection.query(
+            """
+            SELECT e.indicator_id, e.child_id, e.description, sr.feed, sr.record_number, sr.batch_id, i.starts_on
+            FROM flag_evidence e JOIN indicators i ON i.id = e.indicator_id JOIN source_records sr ON sr.id = i.record_id
+            WHERE e.flag_id = $1 ORDER BY i.starts_on, e.indicator_id
+            """, [flag])
+        where seen.insert(try row.decode(Int64.self, at: 0)).inserted {
+            let who = try row.decode(String?.self, at: 1).map { "\(names[$0] ?? $0) (\($0))" } ?? "Expectant parent"
+            evidence.append(
+                "\(who): \(try row.decode(String.self, at: 2)) [source: \(PlainEnglish.words(try row.decode(String.self, at: 3))) "
+                    + "record \(try row.decode(Int.self, at: 4)) of file \(try row.decode(Int64.self, at: 5))]")
+        }
+        return [
+            flag, family, team, firstFlagged.description, address, children.joined(separator: "\n"), reasons.joined(separator: "\n"),
+            evidence.joined(separator: "\n"),
+        ]
+    }
+
+    /// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) is prefixed with `'`.
+    static func safeCell(_ text: String) -> String {
+        guard let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) else { return text }
+        return "'" + text
+    }
+
+    // MARK: Atomic write
+
+    /// Writes `bytes` to `.NAME.tmp` beside `path`, flushes it to disk, renames it to `path` (which
+    /// must not exist) and flushes the folder, so the file appears whole or not at all.
+    static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        let temporary = (folder as NSString).appendingPathComponent("." + (path as NSString).lastPathComponent + ".tmp")
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o640)
+        guard fd >= 0 else { throw ExportFileError(message: "cannot create a temporary file in the outbox", path: folder) }
+        var ok = true
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n <= 0 {
+                    ok = false
+                    return
+                }
+                offset += n
+            }
+        }
+        if ok { ok = fsync(fd) == 0 }
+        close(fd)
+        guard ok else {
+            unlink(temporary)
+            throw ExportFileError(message: "cannot write the export file", path: folder)
+        }
+        if access(path, F_OK) == 0 {
+            unlink(temporary)
+            throw ExportFileError(message: "an export file of that name already exists", path: path)
+        }
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw ExportFileError(message: "cannot rename the export file into place", path: path)
+        }
+        let dir = open(folder, O_RDONLY)
+        if dir >= 0 {
+            fsync(dir)
+            close(dir)
+        }
+    }
+}
+
+/// An outbox file problem; names the path (a folder or file name, never its content).
+public struct ExportFileError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var path: String
+    public var description: String { "\(path): \(message)" }
+}

@@ -1,1 +1,0 @@
-/// Indicators, flag rules, the flag lifecycle and exports.

@@ -1,0 +1,344 @@
+import Families
+import Foundation
+import Identifiers
+import Postgres
+
+/// What one indicator refresh did: counts only.
+public struct IndicatorReport: Sendable, CustomStringConvertible {
+    public var runID: Int64 = 0
+    public var recordsRead = 0
+    /// Indicators in force after the run.
+    public var active = 0
+    public var added = 0
+    public var withdrawn = 0
+    public var restored = 0
+    public var updated = 0
+    /// Indicators in force, by definition name.
+    public var byIndicator: [String: Int] = [:]
+    /// False when every indicator was already up to date: nothing was written (and `runID` is 0).
+    public var changed = false
+    public var seconds = 0.0
+
+    /// The counts by name, for a log line or metrics.
+    public var counts: [String: Int] {
+        var out = [
+            "run": Int(runID), "changed": changed ? 1 : 0, "records": recordsRead, "active": active, "added": added,
+            "withdrawn": withdrawn, "restored": restored, "updated": updated,
+        ]
+        for (name, n) in byIndicator { out["indicator_" + name] = n }
+        return out
+    }
+
+    public var description: String {
+        (changed ? "indicators run \(runID): " : "indicators unchanged: ") + "\(recordsRead) records read; \(active) indicators in force (\(added) added, "
+            + "\(withdrawn) withdrawn, \(restored) restored, \(updated) updated): "
+            + byIndicator.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+    }
+}
+
+/// Measures every partner record against the indicator definitions and keeps the `indicators`
+/// table in step: new indicators are added, ones that no longer hold are withdrawn (never deleted,
+/// since flags point at them), and a record's indicators follow it when resolution moves it to
+/// another child. Unchanged data and rules change nothing.
+public final class IndicatorBuilder {
+    let connection: PostgresConnection
+    public let rules: RuleSet
+    /// The day the run is about: a review is overdue relative to this (or to the extract's date if earlier).
+    public let asOf: CalendarDate
+    static let lockKey: Int64 = 0x6663_696E_6469_6361  // "fcindica"
+
+    public init(connection: PostgresConnection, rules: RuleSet, asOf: CalendarDate = .today()) {
+        self.connection = connection
+        self.rules = rules
+        self.asOf = asOf
+    }
+
+    struct Computed {
+        var record: Int64
+        var definition: IndicatorDefinition
+        var child: String?
+        var start: Int
+        var end: Int
+        var description: String
+        var measures: String
+        var key: String { "\(record)|\(definition.name)|\(definition.version)" }
+    }
+
+    /// Brings the indicators up to date. When nothing differs, nothing is written (not even a run
+    /// row): `report.changed` is false and `report.runID` is 0.
+    public func refresh() throws -> IndicatorReport {
+        try connection.transaction { connection in
+            try connection.advisoryTransactionLock(Self.lockKey)
+            let started = Date()
+            var report = IndicatorReport()
+            let computed = try compute(report: &report)
+            try store(computed, report: &report)
+            report.seconds = Date().timeIntervalSince(started)
+            if report.changed {
+                try connection.execute(
+                    """
+                    UPDATE indicator_runs SET finished_at = now(), records_read = $2, added = $3, withdrawn = $4, restored = $5, updated = $6
+                    WHERE id = $1
+                    """, [report.runID, report.recordsRead, report.added, report.withdrawn, report.restored, report.updated])
+            }
+            return report
+        }
+    }
+
+    // MARK: Measuring
+
+    private struct Row {
+        var id: Int64
+        var kind: String
+        var feed: String
+        var child: String?
+        var carerNHS: String?
+        var reference: Int
+        var start: Int
+        var end: Int
+        var possible: Int?
+        var attended: Int?
+        var school: String?
+        var eligibleFrom: Int?
+        var eligibleTo: Int?
+        var reviewType: String?
+        var reviewDue: Int?
+        var reviewStatus: String?
+        var reviewDate: Int?
+        var incidentType: String?
+        var incidentDay: Int?
+        var childPresent: Bool?
+    }
+
+    private func compute(report: inout IndicatorReport) throws -> [Computed] {
+        let kinds = Array(Set(rules.indicators.map(\.kind.feedKind))).sorted()
+        var rows: [Row] = []
+        let asOfDay = asOf.dayNumber
+        func day(_ text: String?) -> Int? {
+            guard let text, let date = CalendarDate(iso8601: text.prefix(10)) else { return nil }
+            return date.dayNumber
+        }
+        try connection.forEachRow(
+            """
+            SELECT sr.id, sr.kind, sr.feed, cr.child_id, sr.carer_nhs_number, b.committed_at::date, p.starts_on, p.ends_on,
+                   sr.facts->>'sessions_possible', sr.facts->>'sessions_attended', sr.facts->>'school_name',
+                   sr.facts->>'eligible_from', sr.facts->>'eligible_to', sr.facts->>'review_type', sr.facts->>'review_due',
+                   sr.facts->>'review_status', sr.facts->>'review_date', sr.facts->>'incident_type', sr.facts->>'incident_at',
+                   sr.facts->>'child_present'
+            FROM source_records sr
+            JOIN feed_batches b ON b.id = sr.batch_id
+            CROSS JOIN LATERAL record_evidence_period(sr.kind, sr.facts, b.committed_at) p
+            LEFT JOIN child_records cr ON cr.record_id = sr.id
+            WHERE sr.kind = ANY($1::text[]) AND (cr.child_id IS NOT NULL OR sr.subject = 'expectant_parent')
+            ORDER BY sr.id
+            """, [kinds]
+        ) { row in
+            let committed = DayNumber.from(try row.decode(PostgresDate.self, at: 5))
+            rows.append(
+                Row(
+                    id: try row.decode(Int64.self, at: 0), kind: try row.decode(String.self, at: 1),
+                    feed: try row.decode(String.self, at: 2), child: try row.decode(String?.self, at: 3),
+                    carerNHS: try row.decode(String?.self, at: 4), reference: min(asOfDay, committed),
+                    start: DayNumber.from(try row.decode(PostgresDate.self, at: 6)),
+                    end: DayNumber.from(try row.decode(PostgresDate.self, at: 7)),
+                    possible: try row.decode(String?.self, at: 8).flatMap { Int($0) },
+                    attended: try row.decode(String?.self, at: 9).flatMap { Int($0) },
+                    school: try row.decode(String?.self, at: 10), eligibleFrom: day(try row.decode(String?.self, at: 11)),
+                    eligibleTo: day(try row.decode(String?.self, at: 12)), reviewType: try row.decode(String?.self, at: 13),
+                    reviewDue: day(try row.decode(String?.self, at: 14)), reviewStatus: try row.decode(String?.self, at: 15),
+                    reviewDate: day(try row.decode(String?.self, at: 16)), incidentType: try row.decode(String?.self, at: 17),
+                    incidentDay: day(try row.decode(String?.self, at: 18)),
+                    childPresent: try row.decode(String?.self, at: 19).map { $0 == "true" }))
+        }
+        report.recordsRead = rows.count
+
+        // Reviews completed on any record: a review done is not overdue, whichever extract says so.
+        func reviewSubject(_ row: Row) -> String {
+            if let child = row.child { return "c:" + child }
+            if let nhs = row.carerNHS { return "m:" + nhs }
+            return "r:\(row.id)"
+        }
+        var completed: Set<String> = []
+        for row in rows where row.kind == "health_visiting" && row.reviewStatus == "completed" {
+            if let type = row.reviewType { completed.insert(reviewSubject(row) + "|" + type) }
+        }
+
+        var out: [Computed] = []
+        for row in rows {
+            for definition in rules.indicators where definition.kind.feedKind == row.kind {
+                var values: [String: String] = [
+                    "label": definition.label, "outcome": definition.outcome.name, "feed": PlainEnglish.words(row.feed),
+                ]
+                var measures: [(String, String)] = []
+                var start = row.start
+                var end = row.end
+                switch definition.kind {
+                case .attendanceBelow(let tenths, let minimum):
+                    guard let possible = row.possible, let attended = row.attended, possible >= minimum, attended >= 0,
+                        attended * 1000 < possible * tenths
+                    else { continue }
+                    // Shown truncated, never rounded up to the threshold: 89.95% reads 89.9%.
+                    let rateTenths = attended * 1000 / possible
+                    values["rate"] = "\(rateTenths / 10).\(rateTenths % 10)"
+                    values["attended"] = String(attended)
+                    values["possible"] = String(possible)
+                    values["threshold"] = tenths % 10 == 0 ? String(tenths / 10) : "\(tenths / 10).\(tenths % 10)"
+                    values["period_start"] = PlainEnglish.date(row.start)
+                    values["period_end"] = PlainEnglish.date(row.end)
+                    values["school"] = row.school ?? "school"
+                    measures = [("sessions_possible", String(possible)), ("sessions_attended", String(attended)),
+                                ("below_percent_tenths", String(tenths))]
+                case .fsmEligible:
+                    guard let from = row.eligibleFrom, from <= row.reference else { continue }
+                    if let to = row.eligibleTo, to < from { continue }
+                    start = from
+                    end = max(from, min(row.eligibleTo ?? row.reference, row.reference))
+                    values["eligible_from"] = PlainEnglish.date(from)
+                    if let to = row.eligibleTo, to <= row.reference {
+                        values["eligible_to"] = "until " + PlainEnglish.date(to)
+                    } else {
+                        values["eligible_to"] = "still eligible at " + PlainEnglish.date(row.reference)
+                    }
+                case .reviewStatus(let statuses, let types):
+                    guard let type = row.reviewType, types.contains(type), let status = row.reviewStatus, statuses.contains(status),
+                        let due = row.reviewDue
+                    else { continue }
+                    let on = min(row.reviewDate ?? due, row.reference)
+                    (start, end) = (on, on)
+                    values["review"] = PlainEnglish.reviewNames[type] ?? PlainEnglish.words(type)
+                    values["due"] = PlainEnglish.date(due)
+                    values["status"] = PlainEnglish.statusNames[status] ?? PlainEnglish.words(status)
+                    values["reviewed_on"] = PlainEnglish.date(on)
+                    measures = [("review_status", "\"\(status)\"")]
+                case .reviewOverdue(let grace, let types):
+                    guard let type = row.reviewType, types.contains(type), let due = row.reviewDue else { continue }
+                    // Not attended or declined is a missed review, not an overdue one.
+                    guard row.reviewStatus == nil || row.reviewStatus == "scheduled" else { continue }
+                    guard row.reference - due > grace, !completed.contains(reviewSubject(row) + "|" + type) else { continue }
+                    // It became overdue the day after the grace period ended.
+                    let overdueFrom = due + grace + 1
+                    (start, end) = (overdueFrom, overdueFrom)
+                    values["review"] = PlainEnglish.reviewNames[type] ?? PlainEnglish.words(type)
+                    values["due"] = PlainEnglish.date(due)
+                    values["grace_days"] = String(grace)
+                    values["days_overdue"] = String(row.reference - due)
+                    values["as_of"] = PlainEnglish.date(row.reference)
+                    measures = [("grace_days", String(grace))]
+                case .policeIncident(let types, let present):
+                    guard let type = row.incidentType, types.contains(type), let on = row.incidentDay else { continue }
+                    if let present, row.childPresent != present { continue }
+                    (start, end) = (on, on)
+                    values["incident_type"] = PlainEnglish.words(type)
+                    values["incident_date"] = PlainEnglish.date(on)
+                    values["child_present"] =
+                        row.childPresent == true ? "child present" : row.childPresent == false ? "child not present" : "child's presence not recorded"
+                }
+                let measuresJSON = "{" + measures.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+                out.append(
+                    Computed(
+                        record: row.id, definition: definition, child: row.child, start: start, end: max(start, end),
+                        description: definition.render(values), measures: measuresJSON))
+            }
+        }
+        return out
+    }
+
+    // MARK: Storing
+
+    private func store(_ computed: [Computed], report: inout IndicatorReport) throws {
+        struct Existing {
+            var id: Int64
+            var child: String?
+            var description: String
+            var start: Int
+            var end: Int
+            var withdrawn: Bool
+        }
+        var existing: [String: Existing] = [:]
+        try connection.forEachRow(
+            "SELECT id, record_id, indicator, version, child_id, description, starts_on, ends_on, withdrawn_at IS NOT NULL FROM indicators"
+        ) { row in
+            let key = "\(try row.decode(Int64.self, at: 1))|\(try row.decode(String.self, at: 2))|\(try row.decode(Int.self, at: 3))"
+            existing[key] = Existing(
+                id: try row.decode(Int64.self, at: 0), child: try row.decode(String?.self, at: 4),
+                description: try row.decode(String.self, at: 5), start: DayNumber.from(try row.decode(PostgresDate.self, at: 6)),
+                end: DayNumber.from(try row.decode(PostgresDate.self, at: 7)), withdrawn: try row.decode(Bool.self, at: 8))
+        }
+        var fresh: [Computed] = []
+        var changed: [(id: Int64, computed: Computed)] = []
+        var restored: [Int64] = []
+        var desired: Set<String> = []
+        for item in computed {
+            desired.insert(item.key)
+            report.byIndicator[item.definition.name, default: 0] += 1
+            guard let old = existing[item.key] else {
+                fresh.append(item)
+                continue
+            }
+            if old.withdrawn { restored.append(old.id) }
+            if old.withdrawn || old.child != item.child || old.description != item.description || old.start != item.start
+                || old.end != item.end
+            {
+                changed.append((old.id, item))
+            }
+        }
+        let withdrawn = existing.filter { !$0.value.withdrawn && !desired.contains($0.key) }.map(\.value.id)
+        report.active = computed.count
+        report.added = fresh.count
+        report.restored = restored.count
+        report.updated = changed.count - restored.count
+        report.withdrawn = withdrawn.count
+        report.changed = !fresh.isEmpty || !changed.isEmpty || !withdrawn.isEmpty
+        guard report.changed else { return }
+        let runID = try connection.execute(
+            "INSERT INTO indicator_runs (as_of, definitions) VALUES ($1::date, $2::jsonb) RETURNING id",
+            [asOf.iso8601, rules.indicatorVersionsJSON]
+        ).scalar(Int64.self)
+        report.runID = runID
+        let run = String(runID)
+
+        if !fresh.isEmpty {
+            try connection.copyIn(
+                """
+                COPY indicators (record_id, indicator, version, outcome, child_id, starts_on, ends_on, description, measures,
+                                 created_by_run) FROM STDIN
+                """
+            ) { writer in
+                for item in fresh {
+                    try writer.writeRow([
+                        String(item.record), item.definition.name, String(item.definition.version),
+                        String(item.definition.outcome.rawValue), item.child, DayNumber.postgresDate(item.start).description,
+                        DayNumber.postgresDate(item.end).description, item.description, item.measures, run,
+                    ])
+                }
+            }
+        }
+        if !changed.isEmpty {
+            try connection.execute(
+                """
+                CREATE TEMP TABLE indicator_changes (id bigint PRIMARY KEY, child_id text, starts_on date, ends_on date,
+                    description text, measures jsonb) ON COMMIT DROP
+                """)
+            try connection.copyIn("COPY indicator_changes FROM STDIN") { writer in
+                for (id, item) in changed {
+                    try writer.writeRow([
+                        String(id), item.child, DayNumber.postgresDate(item.start).description,
+                        DayNumber.postgresDate(item.end).description, item.description, item.measures,
+                    ])
+                }
+            }
+            try connection.execute(
+                """
+                UPDATE indicators i SET child_id = c.child_id, starts_on = c.starts_on, ends_on = c.ends_on,
+                    description = c.description, measures = c.measures, withdrawn_at = NULL, withdrawn_by_run = NULL
+                FROM indicator_changes c WHERE c.id = i.id
+                """)
+            try connection.execute("DROP TABLE indicator_changes")
+        }
+        if !withdrawn.isEmpty {
+            try connection.execute(
+                "UPDATE indicators SET withdrawn_at = now(), withdrawn_by_run = $2 WHERE id = ANY($1::bigint[])",
+                [withdrawn, runID])
+        }
+    }
+}

@@ -1,0 +1,199 @@
+import Config
+import Families
+import Foundation
+import Postgres
+
+/// Outreach teams and the areas they cover, from `schemas/rules/teams.conf`: a family belongs to
+/// the team covering its home's postcode district; failing that, the team covering a school its
+/// children attend; failing that, the fallback team (if one is named).
+public struct TeamDirectory: Sendable, Equatable {
+    public struct Team: Sendable, Equatable {
+        public var key: String
+        public var name: String
+        public var postcodeDistricts: [String]
+        public var schools: [String]
+        /// Where files are delivered after they are written to the outbox ("none": collected from the outbox).
+        public var delivery: String
+    }
+
+    public var teams: [Team]
+    public var fallbackTeam: String?
+    /// Default outbox folder (the command line's `--outbox` wins).
+    public var outbox: String?
+
+    public func team(_ key: String) -> Team? { teams.first { $0.key == key } }
+
+    public static func load(path: String) throws(ConfigFile.Error) -> TeamDirectory { try read(SettingsReader(path: path)) }
+
+    public static func parse(path: String, text: String) throws(ConfigFile.Error) -> TeamDirectory {
+        try read(SettingsReader(ConfigFile(path: path, text: text)))
+    }
+
+    private static func read(_ reader: SettingsReader) throws(ConfigFile.Error) -> TeamDirectory {
+        var reader = reader
+        var directory = TeamDirectory(teams: [], fallbackTeam: nil, outbox: nil)
+        directory.outbox = reader.string("export", "outbox")?.value
+        let fallback = reader.string("export", "fallback_team")
+        var districtOwner: [String: String] = [:]
+        var schoolOwner: [String: String] = [:]
+        for key in reader.sections(prefixed: "team.") {
+            let s = "team." + key
+            guard key.range(of: "^[a-z0-9_]+$", options: .regularExpression) != nil else {
+                throw reader.file.error(reader.file.entries(in: s).first, "a team key is lower-case letters, digits and _")
+            }
+            let name = try reader.requiredString(s, "name").value
+            var districts: [String] = []
+            if let (values, entry) = reader.list(s, "postcode_districts") {
+                for raw in values {
+                    let district = raw.uppercased()
+                    guard district.range(of: "^[A-Z]{1,2}[0-9][0-9A-Z]?$", options: .regularExpression) != nil else {
+                        throw reader.file.error(entry, "'\(raw)' is not a postcode district (the outward code, e.g. NR31)")
+                    }
+                    if let owner = districtOwner[district] {
+                        throw reader.file.error(entry, "\(district) is already covered by team \(owner)")
+                    }
+                    districtOwner[district] = key
+                    districts.append(district)
+                }
+            }
+            var schools: [String] = []
+            if let (values, entry) = reader.list(s, "schools") {
+                for school in values {
+                    if let owner = schoolOwner[school.lowercased()] {
+                        throw reader.file.error(entry, "'\(school)' is already covered by team \(owner)")
+                    }
+                    schoolOwner[school.lowercased()] = key
+                    schools.append(school)
+                }
+            }
+            var delivery = "none"
+            if let (value, entry) = reader.string(s, "delivery") {
+                guard value == "none" else {
+                    throw reader.file.error(
+                        entry, "only 'none' is supported: files are collected from the outbox (SFTP/HTTPS delivery is not built yet)")
+                }
+                delivery = value
+            }
+            directory.teams.append(Team(key: key, name: name, postcodeDistricts: districts, schools: schools, delivery: delivery))
+        }
+        if let (value, entry) = fallback {
+            guard directory.teams.contains(where: { $0.key == value }) else { throw reader.file.error(entry, "no [team.\(value)] section") }
+            directory.fallbackTeam = value
+        }
+        if directory.teams.isEmpty { throw ConfigFile.Error(file: reader.file.path, line: nil, key: nil, message: "no [team.KEY] sections") }
+        try reader.finish { $0 == "export" || $0.hasPrefix("team.") }
+        return directory
+    }
+}
+
+/// Copies the team directory into the database and works out each live family's team.
+public struct TeamAssigner {
+    let connection: PostgresConnection
+    let directory: TeamDirectory
+
+    public init(connection: PostgresConnection, directory: TeamDirectory) {
+        self.connection = connection
+        self.directory = directory
+    }
+
+    /// Returns families per team.
+    @discardableResult
+    public func assign() throws -> [String: Int] {
+        // The directory into the database, only where it differs (an unchanged directory writes nothing).
+        var storedTeams: Set<String> = []
+        for row in try connection.query("SELECT team || '|' || name || '|' || is_fallback::text FROM outreach_teams") {
+            storedTeams.insert(try row.decode(String.self, at: 0))
+        }
+        var storedAreas: Set<String> = []
+        for row in try connection.query("SELECT team || '|' || kind || '|' || value FROM outreach_team_areas") {
+            storedAreas.insert(try row.decode(String.self, at: 0))
+        }
+        let wantedTeams = Set(directory.teams.map { "\($0.key)|\($0.name)|\($0.key == directory.fallbackTeam)" })
+        let wantedAreas = Set(directory.teams.flatMap { team in
+            team.postcodeDistricts.map { "\(team.key)|postcode_district|\($0)" } + team.schools.map { "\(team.key)|school|\($0)" }
+        })
+        if storedTeams != wantedTeams || storedAreas != wantedAreas {
+            try connection.execute("DELETE FROM outreach_team_areas")
+            try connection.execute("DELETE FROM outreach_teams WHERE NOT (team = ANY($1::text[]))", [directory.teams.map(\.key)])
+            for team in directory.teams {
+                try connection.execute(
+                    """
+                    INSERT INTO outreach_teams (team, name, is_fallback) VALUES ($1, $2, $3)
+                    ON CONFLICT (team) DO UPDATE SET name = excluded.name, is_fallback = excluded.is_fallback, updated_at = now()
+                    """, [team.key, team.name, team.key == directory.fallbackTeam])
+                for district in team.postcodeDistricts {
+                    try connection.execute(
+                        "INSERT INTO outreach_team_areas (team, kind, value) VALUES ($1, 'postcode_district', $2)", [team.key, district])
+                }
+                for school in team.schools {
+                    try connection.execute("INSERT INTO outreach_team_areas (team, kind, value) VALUES ($1, 'school', $2)", [team.key, school])
+                }
+            }
+        }
+        var byDistrict: [String: String] = [:]
+        var bySchool: [String: String] = [:]
+        for team in directory.teams {
+            for district in team.postcodeDistricts { byDistrict[district] = team.key }
+            for school in team.schools { bySchool[school.lowercased()] = team.key }
+        }
+        // Each live family: its home's district and the schools on its children's latest school records.
+        var districts: [String: String] = [:]
+        var schools: [String: [String: Int]] = [:]
+        var families: [String] = []
+        for row in try connection.query(
+            """
+            SELECT f.family_id, split_part(sr.postcode, ' ', 1)
+            FROM families f LEFT JOIN source_records sr ON sr.id = f.address_record_id
+            WHERE f.merged_into IS NULL AND f.retired_at IS NULL
+            ORDER BY f.family_id
+            """)
+        {
+            let family = try row.decode(String.self, at: 0)
+            families.append(family)
+            if let district = try row.decode(String?.self, at: 1), !district.isEmpty { districts[family] = district }
+        }
+        for row in try connection.query(
+            """
+            SELECT DISTINCT ON (cr.child_id) m.family_id, sr.facts->>'school_name'
+            FROM family_members m
+            JOIN child_records cr ON cr.child_id = m.child_id
+            JOIN source_records sr ON sr.id = cr.record_id
+            JOIN feed_batches b ON b.id = sr.batch_id
+            CROSS JOIN LATERAL record_evidence_period(sr.kind, sr.facts, b.committed_at) p
+            WHERE sr.facts ? 'school_name'
+            ORDER BY cr.child_id, p.ends_on DESC, sr.id DESC
+            """)
+        {
+            if let school = try row.decode(String?.self, at: 1) {
+                schools[try row.decode(String.self, at: 0), default: [:]][school, default: 0] += 1
+            }
+        }
+        var perTeam: [String: Int] = [:]
+        try connection.execute(
+            "CREATE TEMP TABLE family_teams_now (family_id text PRIMARY KEY, team text, basis text, detail text) ON COMMIT DROP")
+        try connection.copyIn("COPY family_teams_now FROM STDIN") { writer in
+            for family in families {
+                var choice: (team: String, basis: String, detail: String?)?
+                if let district = districts[family], let team = byDistrict[district] {
+                    choice = (team, "postcode_district", district)
+                } else if let attended = schools[family] {
+                    let matches = attended.compactMap { school, children in bySchool[school.lowercased()].map { (school, $0, children) } }
+                    if let best = matches.max(by: { ($0.2, $1.0) < ($1.2, $0.0) }) { choice = (best.1, "school", best.0) }
+                }
+                if choice == nil, let fallback = directory.fallbackTeam { choice = (fallback, "fallback", nil) }
+                guard let choice else { continue }
+                perTeam[choice.team, default: 0] += 1
+                try writer.writeRow([family, choice.team, choice.basis, choice.detail])
+            }
+        }
+        try connection.execute("DELETE FROM family_teams t WHERE NOT EXISTS (SELECT 1 FROM family_teams_now n WHERE n.family_id = t.family_id)")
+        try connection.execute(
+            """
+            INSERT INTO family_teams (family_id, team, basis, detail) SELECT family_id, team, basis, detail FROM family_teams_now
+            ON CONFLICT (family_id) DO UPDATE SET team = excluded.team, basis = excluded.basis, detail = excluded.detail, assigned_at = now()
+            WHERE (family_teams.team, family_teams.basis, family_teams.detail) IS DISTINCT FROM (excluded.team, excluded.basis, excluded.detail)
+            """)
+        try connection.execute("DROP TABLE family_teams_now")
+        return perTeam
+    }
+}

@@ -1,0 +1,32 @@
+import Flags
+import Foundation
+import Identifiers
+import Postgres
+
+enum ExportCommand: Command {
+    static let name = "export"
+    static let summary = "Write each outreach team's new flags to a CSV in the outbox (once per flag and team)."
+    static let synopsis = "[--team T] [--dry-run] [--outbox DIR] [--as-of DATE] [--database CONNINFO] [--schemas DIR]"
+    static let options = DatabaseOptions.specs + [
+        SchemaLocation.spec,
+        .value("team", "T", "Only this team (a key from rules/teams.conf)."),
+        .flag("dry-run", "Say which files would be written and how many flags; write nothing, record nothing."),
+        .value("outbox", "DIR", "Where files go (default: $FAMILYCONNECT_OUTBOX, then teams.conf [export] outbox, then ./outbox)."),
+        .value("as-of", "YYYY-MM-DD", "The date in file names and for children's ages (default: today)."),
+    ]
+
+    static func run(_ arguments: ParsedArguments) throws -> Int32 {
+        let teams = try TeamDirectory.load(path: SchemaLocation.directory(arguments) + "/rules/teams.conf")
+        let outbox = arguments.value("outbox") ?? ProcessInfo.processInfo.environment["FAMILYCONNECT_OUTBOX"] ?? teams.outbox ?? "outbox"
+        var asOf = CalendarDate.today()
+        if let text = arguments.value("as-of") {
+            guard let date = CalendarDate(iso8601: text) else { throw UsageError(description: "--as-of expects a date as YYYY-MM-DD") }
+            asOf = date
+        }
+        let connection = try PostgresConnection.connect(DatabaseOptions.connectionString(arguments))
+        let report = try Exporter(connection: connection, teams: teams, outbox: outbox, asOf: asOf)
+            .export(team: arguments.value("team"), dryRun: arguments.has("dry-run"))
+        Console.print(report.description)
+        return 0
+    }
+}

@@ -1,0 +1,78 @@
+import Families
+import Foundation
+import Postgres
+
+enum FamiliesCommand: Command {
+    static let name = "families"
+    static let summary = "Group children into families ('group', the default: stable ids, links, membership history) or 'show' one."
+    static let synopsis = "[group] [--truth FILE] | show FAMILY_ID  [--database CONNINFO] [--schemas DIR]"
+    static let options = DatabaseOptions.specs + [
+        SchemaLocation.spec,
+        .value("truth", "FILE", "After grouping, compare with a synthetic truth.csv: same-family pair precision and recall."),
+    ]
+
+    static func run(_ arguments: ParsedArguments) throws -> Int32 {
+        let positionals = arguments.positionals
+        if positionals.first == "show" {
+            guard positionals.count == 2 else { throw UsageError(description: "expected 'families show FAMILY_ID'") }
+            let connection = try PostgresConnection.connect(DatabaseOptions.connectionString(arguments))
+            return try show(positionals[1].uppercased(), connection)
+        }
+        guard positionals.isEmpty || positionals == ["group"] else {
+            throw UsageError(description: "expected 'families [group]' or 'families show FAMILY_ID'")
+        }
+        let connection = try PostgresConnection.connect(DatabaseOptions.connectionString(arguments))
+        let settings = try GroupingSettings.load(path: SchemaLocation.directory(arguments) + "/rules/families.conf")
+        let report = try FamilyGrouper(connection: connection, settings: settings).regroup()
+        Console.print(report.description + String(format: " (%.1f s)", report.seconds))
+        if let truth = arguments.value("truth") {
+            Console.print(try FamilyEvaluation.evaluate(truthPath: truth, connection: connection).description)
+        }
+        return 0
+    }
+
+    static func show(_ asked: String, _ connection: PostgresConnection) throws -> Int32 {
+        guard let row = try connection.query("SELECT resolves_to FROM family_id_resolution WHERE family_id = $1", [asked]).first else {
+            Console.error("no family \(asked)")
+            return 1
+        }
+        let family = try row.decode(String.self, at: 0)
+        if family != asked { Console.print("\(asked) was merged into \(family)") }
+        Console.print("family \(family)")
+        for member in try connection.query(
+            """
+            SELECT coalesce(child_id, 'antenatal record ' || expectant_record_id), to_char(joined_at, 'YYYY-MM-DD'), evidence_date::text
+            FROM family_members WHERE family_id = $1 ORDER BY 1
+            """, [family])
+        {
+            Console.print(
+                "  member \(try member.decode(String.self, at: 0)) since \(try member.decode(String.self, at: 1)), "
+                    + "latest evidence \(try member.decode(String?.self, at: 2) ?? "-")")
+        }
+        for link in try connection.query(
+            """
+            SELECT member_a, member_b, basis, record_a, record_b, overlap_from::text, overlap_to::text
+            FROM family_links WHERE family_id = $1 ORDER BY member_a, member_b, basis
+            """, [family])
+        {
+            var text = "  link \(try link.decode(String.self, at: 0)) – \(try link.decode(String.self, at: 1)): "
+                + "\(try link.decode(String.self, at: 2)) (records \(try link.decode(Int64.self, at: 3)) and \(try link.decode(Int64.self, at: 4)))"
+            if let from = try link.decode(String?.self, at: 5), let to = try link.decode(String?.self, at: 6) {
+                text += ", together \(from) to \(to)"
+            }
+            Console.print(text)
+        }
+        for event in try connection.query(
+            """
+            SELECT to_char(at, 'YYYY-MM-DD HH24:MI'), event, coalesce(child_id, 'antenatal record ' || expectant_record_id),
+                   coalesce(from_family, '-'), coalesce(to_family, '-'), coalesce(reason, '')
+            FROM family_membership_events WHERE from_family = $1 OR to_family = $1 ORDER BY id
+            """, [family])
+        {
+            Console.print(
+                "  \(try event.decode(String.self, at: 0)) \(try event.decode(String.self, at: 1)) \(try event.decode(String.self, at: 2)): "
+                    + "\(try event.decode(String.self, at: 3)) → \(try event.decode(String.self, at: 4)) \(try event.decode(String.self, at: 5))")
+        }
+        return 0
+    }
+}
