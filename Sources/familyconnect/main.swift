@@ -12,7 +12,11 @@ enum Registry {
         ReviewCommand.self,
         ExplainCommand.self,
         ExplainPairCommand.self,
+        FamiliesCommand.self,
+        FlagsCommand.self,
+        ExportCommand.self,
         BenchCommand.self,
+        ServeCommand.self,
     ]
 }
 

@@ -1,1 +1,0 @@
-/// The long-running service: scheduler, systemd notify, signals, health and metrics, logging.

@@ -1,0 +1,26 @@
+import Daemon
+import Foundation
+
+enum ServeCommand: Command {
+    static let name = "serve"
+    static let summary =
+        "Run the service: pull each feed on its schedule, load, resolve (then families, flags, exports); for systemd Type=notify."
+    static let synopsis = "[--config FILE]"
+    static let options: [OptionSpec] = [
+        .value(
+            "config", "FILE",
+            "The service configuration (default: \(ServiceConfiguration.defaultPath)); see deploy/familyconnect.conf.example."
+        )
+    ]
+
+    static func run(_ arguments: ParsedArguments) throws -> Int32 {
+        guard arguments.positionals.isEmpty else { throw UsageError(description: "serve takes no file arguments") }
+        let path = arguments.value("config") ?? ServiceConfiguration.defaultPath
+        // The cycle after each ingest, in order. Each stage is idempotent and runs in its own
+        // transaction(s); families, flags and exports are appended here as they land.
+        let stages: [any CycleStage] = [
+            ResolveStage()
+        ]
+        return Service(configurationPath: path, stages: stages).run()
+    }
+}
