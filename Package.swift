@@ -45,6 +45,9 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "FamiliesTests", dependencies: ["Families", "Resolution", "Feeds", "Postgres", "PostgresTestSupport", "Synth"]),
         .testTarget(name: "FlagsTests", dependencies: ["Flags", "Families", "Resolution", "Feeds", "Postgres", "PostgresTestSupport", "Synth"]),
+        .testTarget(
+            name: "PrivacyTests",
+            dependencies: ["Feeds", "Resolution", "Families", "Flags", "Postgres", "PostgresTestSupport", "Synth", "Identifiers"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Feeds", "Postgres", "PostgresTestSupport", "Synth"]),
         .testTarget(
             name: "ResolutionTests", dependencies: ["Resolution", "Feeds", "Postgres", "PostgresTestSupport", "Synth"]),

@@ -1,0 +1,1 @@
+// Data-protection tests (roles, audit, retention, erasure, hostile input) live here.
