@@ -27,6 +27,9 @@ public struct ResolveStage: CycleStage {
     }
 
     public func run(_ connection: PostgresConnection) throws -> [String: Int] {
+        // Review decisions a data officer recorded (that role may not re-cluster): applied here.
+        let decisions = try Resolver(connection: connection, settings: settings).applyPendingDecisions()
+        let decided = decisions.map { ["decisions_applied_run": Int($0.runID)] } ?? [:]
         // Nothing new to link: do not start a run. (On an empty database the resolver's first, full
         // run would otherwise estimate its model from no records at all and keep it.)
         let waiting = try connection.execute(
@@ -35,7 +38,7 @@ public struct ResolveStage: CycleStage {
                            AND NOT EXISTS (SELECT 1 FROM child_records cr WHERE cr.record_id = sr.id))
             """
         ).scalar(Bool.self)
-        guard waiting else { return ["records": 0] }
+        guard waiting else { return ["records": 0].merging(decided) { $1 } }
         let report = try Resolver(connection: connection, settings: settings).resolveIncremental()
         return [
             "run": Int(report.runID), "records": report.records, "pairs_compared": report.pairsCompared,
@@ -43,7 +46,7 @@ public struct ResolveStage: CycleStage {
             "links_review": report.linksReview, "review_pairs": report.reviewPairs, "children": report.children,
             "minted": report.minted, "merged": report.merged, "split": report.split,
             "records_moved": report.recordsMoved,
-        ]
+        ].merging(decided) { $1 }
     }
 }
 

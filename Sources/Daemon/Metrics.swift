@@ -267,10 +267,15 @@ enum ServiceMetrics {
                 )
             }
         }
-        for table in ["flag_exports", "exports"] where try exists(table) {
+        if try exists("export_ledger") {
             m.metric(
-                "familyconnect_db_\(table)", .gauge, "Rows in \(table) (flags exported).",
-                Double(try connection.execute("SELECT count(*) FROM \(table)").scalar(Int.self)))
+                "familyconnect_db_flags_exported", .gauge, "Flags exported to outreach teams (export ledger rows).",
+                Double(try connection.execute("SELECT count(*) FROM export_ledger").scalar(Int.self)))
+        }
+        if try exists("export_files") {
+            m.metric(
+                "familyconnect_db_export_files", .gauge, "Export files written for teams.",
+                Double(try connection.execute("SELECT count(*) FROM export_files").scalar(Int.self)))
         }
     }
 }

@@ -48,6 +48,8 @@ public final class Exporter {
     public let outbox: String
     public let asOf: CalendarDate
     static let lockKey: Int64 = 0x6663_6578_706F_7274  // "fcexport"
+    /// The audit reason of an export nobody typed a reason for (the daemon's).
+    public static let scheduledReason = "scheduled export of new flags to the outreach team"
 
     public static let columns = [
         "Flag ID", "Family ID", "Team", "Date first flagged", "Address", "Children (id, name, age)", "Reasons",
@@ -65,7 +67,12 @@ public final class Exporter {
         let report: ExportReport
     }
 
-    public func export(team only: String? = nil, dryRun: Bool = false) throws -> ExportReport {
+    /// Writes the files. Each file is recorded in the access audit (who, which flags, families and
+    /// children, why) in the transaction that writes its ledger rows; `reason` is the command's
+    /// `--reason`, or the daemon's standing purpose.
+    public func export(team only: String? = nil, dryRun: Bool = false, reason: String = Exporter.scheduledReason) throws
+        -> ExportReport
+    {
         if let only, teams.team(only) == nil {
             throw FlagLifecycleError(description: "no team '\(only)' in the team directory; known: " + teams.teams.map(\.key).joined(separator: ", "))
         }
@@ -119,6 +126,14 @@ public final class Exporter {
                         for flag in flags { try ledger.writeRow([flag.flag, team, String(fileID)]) }
                     }
                     let ids = flags.map(\.flag)
+                    let families = Array(Set(flags.map(\.family))).sorted()
+                    let children = try connection.query(
+                        "SELECT DISTINCT child_id FROM family_members WHERE family_id = ANY($1::text[]) AND child_id IS NOT NULL ORDER BY 1",
+                        [families]
+                    ).map { try $0.decode(String.self, at: 0) }
+                    try AccessLog.record(
+                        connection, action: "export", subjects: ["export_file:\(fileID)", "team:\(team)"] + ids + families + children,
+                        reason: reason)
                     try connection.execute(
                         "UPDATE flags SET status = 'exported', exported_at = now() WHERE flag_id = ANY($1::text[]) AND status = 'new'", [ids])
                     try connection.execute(

@@ -17,11 +17,19 @@ public struct CopyInWriter: ~Copyable {
     /// Appends one field to the current row; nil is SQL NULL.
     public mutating func appendField(_ value: String?) throws(PostgresError) {
         startField()
-        guard let value else {
+        guard var value else {
             buffer.append(contentsOf: [0x5C, 0x4E])  // \N
             return
         }
-        try appendEscaped(value.utf8)
+        // Fast path: most fields need no escaping and are copied whole.
+        let copied: Bool = value.withUTF8 { bytes in
+            for byte in bytes where byte == 0x5C || byte == 0x09 || byte == 0x0A || byte == 0x0D || byte == 0x00 {
+                return false
+            }
+            buffer.append(contentsOf: bytes)
+            return true
+        }
+        if !copied { try appendEscaped(value.utf8) }
     }
 
     /// Appends one field from raw UTF-8 bytes (the fast path for loaders that already hold bytes).

@@ -147,6 +147,32 @@ public final class Resolver {
         }
     }
 
+    /// Applies review decisions that no run has applied yet (a data officer's role records a
+    /// decision but may not write the match results: the service applies it here). Returns nil when
+    /// none is pending.
+    public func applyPendingDecisions() throws -> ResolutionReport? {
+        let pending = try connection.query(
+            "SELECT record_a, record_b FROM review_decisions WHERE applied_at IS NULL ORDER BY decided_at")
+        guard !pending.isEmpty else { return nil }
+        var records: Set<Int64> = []
+        for row in pending {
+            records.insert(try row.decode(Int64.self, at: 0))
+            records.insert(try row.decode(Int64.self, at: 1))
+        }
+        let report = try reresolve(recordIDs: records.sorted())
+        try Self.markApplied(connection, recordIDs: records.sorted())
+        return report
+    }
+
+    /// Marks decisions about these records applied (after a run that re-clustered them).
+    static func markApplied(_ connection: PostgresConnection, recordIDs: [Int64]) throws {
+        try connection.execute(
+            """
+            UPDATE review_decisions SET applied_at = now()
+            WHERE applied_at IS NULL AND record_a = ANY($1::bigint[]) AND record_b = ANY($1::bigint[])
+            """, [recordIDs.map { Int($0) }])
+    }
+
     private func resolveFullLocked(started: Date) throws -> ResolutionReport {
         let records = try MatchRecordLoader.loadAll(connection)
         let decisions = try loadDecisions(records)

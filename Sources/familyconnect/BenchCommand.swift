@@ -22,13 +22,14 @@ enum BenchCommand: Command {
         switch arguments.positionals.first {
         case "ingest": return try ingest(arguments)
         case "resolve": return try resolve(arguments)
-        default: throw UsageError(description: "expected 'bench ingest' or 'bench resolve'")
+        case "copy": return try copy(arguments)
+        default: throw UsageError(description: "expected 'bench ingest', 'bench resolve' or 'bench copy'")
         }
     }
 
     /// Makes a throwaway database on the server named by --database (a role that may CREATE DATABASE).
     static func scratchDatabase(_ arguments: ParsedArguments, migrate: Bool) throws -> (name: String, conninfo: String, admin: PostgresConnection) {
-        let adminInfo = DatabaseOptions.connectionString(arguments)
+        let adminInfo = try DatabaseOptions.connectionString(arguments)
         let admin = try PostgresConnection.connect(adminInfo)
         let name = "fc_bench_\(getpid())"
         try admin.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
@@ -82,6 +83,11 @@ enum BenchCommand: Command {
         guard psql.terminationStatus == 0 else { throw UsageError(description: "psql \\copy failed") }
         let psqlRows = try connection.execute("SELECT count(*) FROM bare_copy").scalar(Int.self)
 
+        // The same file through the reader and normaliser alone, to show where the time goes.
+        let cpuStarted = Date()
+        let cpuRows = try FeedLoader(definition: definition, today: SynthConfig.defaultAsOf).normaliseOnly(path: file)
+        let cpuSeconds = Date().timeIntervalSince(cpuStarted)
+        Console.print("read + validate + normalise only (no database): \(cpuRows) rows in \(String(format: "%.2f", cpuSeconds)) s")
         let ours = Double(report.rowsRead) / seconds
         let theirs = Double(psqlRows) / psqlSeconds
         Console.print(
@@ -98,6 +104,23 @@ enum BenchCommand: Command {
 }
 
 extension BenchCommand {
+    /// The Postgres module's COPY path alone: rows of ten short text fields into an unindexed table.
+    static func copy(_ arguments: ParsedArguments) throws -> Int32 {
+        let rows = try arguments.integer("rows", default: 1_000_000, range: 1...50_000_000)
+        let scratch = try scratchDatabase(arguments, migrate: false)
+        defer { _ = try? scratch.admin.execute("DROP DATABASE IF EXISTS \(scratch.name) WITH (FORCE)") }
+        let connection = try PostgresConnection.connect(scratch.conninfo)
+        try connection.execute("CREATE TABLE copy_bench (a text, b text, c text, d text, e text, f text, g text, h text, i text, j text)")
+        let fields = ["A926233615002", "Olivia", "Kaur", "2011-08-09", "Female", "28 Coppice Way", "King's Lynn", "PE33 8ZX", "146", nil]
+        let started = Date()
+        let loaded = try connection.copyIn("COPY copy_bench FROM STDIN") { writer in
+            for _ in 0..<rows { try writer.writeRow(fields) }
+        }
+        let seconds = Date().timeIntervalSince(started)
+        Console.print("bench copy: \(loaded) rows of 10 fields in \(String(format: "%.2f", seconds)) s = \(Int(Double(loaded) / seconds)) rows/s")
+        return 0
+    }
+
     static func resolve(_ arguments: ParsedArguments) throws -> Int32 {
         let children = try arguments.integer("children", default: 370_000, range: 100...5_000_000)
         let increment = try arguments.integer("increment", default: 10_000, range: 0...1_000_000)

@@ -1,3 +1,4 @@
+import Daemon
 import Foundation
 
 /// One `familyconnect <name>` subcommand.
@@ -24,16 +25,52 @@ extension Command {
 }
 
 /// Options every database-using command takes.
+///
+/// Secrets never travel in argv or the environment: a connection string with a password in it is
+/// refused (without repeating it), and so is `$PGPASSWORD`. The password goes in a libpq password
+/// file: `--passfile FILE`, `$FAMILYCONNECT_PASSFILE`, `passfile=` in the string or `$PGPASSFILE`;
+/// `credential:NAME` reads the systemd credential `$CREDENTIALS_DIRECTORY/NAME`. For TLS, add
+/// `sslmode=verify-full sslrootcert=/etc/familyconnect/db-ca.pem` (and `host=` the name on the
+/// server's certificate) to the connection string.
 enum DatabaseOptions {
     static let specs: [OptionSpec] = [
         .value(
             "database", "CONNINFO",
-            "libpq connection string or URL (default: $FAMILYCONNECT_DATABASE, then libpq's PG* variables). "
-                + "Put the password in a password file (passfile=… or PGPASSFILE), never here.")
+            "libpq connection string or URL (default: $FAMILYCONNECT_DATABASE, then libpq's PG* variables), e.g. "
+                + "'host=db.example dbname=familyconnect sslmode=verify-full sslrootcert=ca.pem'. Never a password."),
+        .value(
+            "passfile", "FILE",
+            "libpq password file (default: $FAMILYCONNECT_PASSFILE, then passfile= or $PGPASSFILE); "
+                + "credential:NAME reads $CREDENTIALS_DIRECTORY/NAME (systemd LoadCredential=)."),
     ]
 
-    static func connectionString(_ arguments: ParsedArguments) -> String {
-        arguments.value("database") ?? ProcessInfo.processInfo.environment["FAMILYCONNECT_DATABASE"] ?? ""
+    static func connectionString(_ arguments: ParsedArguments) throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        let conninfo = arguments.value("database") ?? environment["FAMILYCONNECT_DATABASE"] ?? ""
+        if let problem = Conninfo.passwordProblem(conninfo) {
+            let source = arguments.value("database") != nil ? "--database" : "$FAMILYCONNECT_DATABASE"
+            throw UsageError(description: "\(source) refused: \(problem)")
+        }
+        if environment["PGPASSWORD"] != nil {
+            throw UsageError(
+                description: "$PGPASSWORD is set: passwords do not belong in the environment (it shows in process listings "
+                    + "and environment dumps); unset it and use a password file (--passfile, PGPASSFILE or a systemd credential)")
+        }
+        guard let passfile = arguments.value("passfile") ?? environment["FAMILYCONNECT_PASSFILE"], !passfile.isEmpty else {
+            return conninfo
+        }
+        var path = passfile
+        if passfile.hasPrefix("credential:") {
+            let name = String(passfile.dropFirst("credential:".count))
+            guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+                throw UsageError(description: "--passfile credential:NAME needs a plain credential name")
+            }
+            guard let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else {
+                throw UsageError(description: "--passfile names systemd credential '\(name)' but $CREDENTIALS_DIRECTORY is not set")
+            }
+            path = (directory as NSString).appendingPathComponent(name)
+        }
+        return Conninfo.adding(keyword: "passfile", value: path, to: conninfo)
     }
 }
 

@@ -6,9 +6,9 @@ import Postgres
 enum ExportCommand: Command {
     static let name = "export"
     static let summary = "Write each outreach team's new flags to a CSV in the outbox (once per flag and team)."
-    static let synopsis = "[--team T] [--dry-run] [--outbox DIR] [--as-of DATE] [--database CONNINFO] [--schemas DIR]"
+    static let synopsis = "--reason TEXT [--team T] [--dry-run] [--outbox DIR] [--as-of DATE] [--database CONNINFO] [--schemas DIR]"
     static let options = DatabaseOptions.specs + [
-        SchemaLocation.spec,
+        SchemaLocation.spec, ReasonOption.spec,
         .value("team", "T", "Only this team (a key from rules/teams.conf)."),
         .flag("dry-run", "Say which files would be written and how many flags; write nothing, record nothing."),
         .value("outbox", "DIR", "Where files go (default: $FAMILYCONNECT_OUTBOX, then teams.conf [export] outbox, then ./outbox)."),
@@ -23,9 +23,12 @@ enum ExportCommand: Command {
             guard let date = CalendarDate(iso8601: text) else { throw UsageError(description: "--as-of expects a date as YYYY-MM-DD") }
             asOf = date
         }
+        // A dry run shows counts and file names only; a real export writes names and addresses: audited.
+        let dryRun = arguments.has("dry-run")
+        let reason = dryRun ? (arguments.value("reason") ?? "dry run") : try ReasonOption.required(arguments)
         let connection = try PostgresConnection.connect(DatabaseOptions.connectionString(arguments))
         let report = try Exporter(connection: connection, teams: teams, outbox: outbox, asOf: asOf)
-            .export(team: arguments.value("team"), dryRun: arguments.has("dry-run"))
+            .export(team: arguments.value("team"), dryRun: dryRun, reason: reason)
         Console.print(report.description)
         return 0
     }

@@ -1,13 +1,14 @@
 import Families
+import Feeds
 import Foundation
 import Postgres
 
 enum FamiliesCommand: Command {
     static let name = "families"
     static let summary = "Group children into families ('group', the default: stable ids, links, membership history) or 'show' one."
-    static let synopsis = "[group] [--truth FILE] | show FAMILY_ID  [--database CONNINFO] [--schemas DIR]"
+    static let synopsis = "[group] [--truth FILE] | show FAMILY_ID --reason TEXT  [--database CONNINFO] [--schemas DIR]"
     static let options = DatabaseOptions.specs + [
-        SchemaLocation.spec,
+        SchemaLocation.spec, ReasonOption.spec,
         .value("truth", "FILE", "After grouping, compare with a synthetic truth.csv: same-family pair precision and recall."),
     ]
 
@@ -15,8 +16,9 @@ enum FamiliesCommand: Command {
         let positionals = arguments.positionals
         if positionals.first == "show" {
             guard positionals.count == 2 else { throw UsageError(description: "expected 'families show FAMILY_ID'") }
+            let reason = try ReasonOption.required(arguments)
             let connection = try PostgresConnection.connect(DatabaseOptions.connectionString(arguments))
-            return try show(positionals[1].uppercased(), connection)
+            return try show(positionals[1].uppercased(), reason: reason, connection)
         }
         guard positionals.isEmpty || positionals == ["group"] else {
             throw UsageError(description: "expected 'families [group]' or 'families show FAMILY_ID'")
@@ -31,12 +33,22 @@ enum FamiliesCommand: Command {
         return 0
     }
 
-    static func show(_ asked: String, _ connection: PostgresConnection) throws -> Int32 {
+    static func show(_ asked: String, reason: String, _ connection: PostgresConnection) throws -> Int32 {
         guard let row = try connection.query("SELECT resolves_to FROM family_id_resolution WHERE family_id = $1", [asked]).first else {
             Console.error("no family \(asked)")
             return 1
         }
         let family = try row.decode(String.self, at: 0)
+        // Audited before anything is shown: the family, every id it was known by, and its members.
+        let subjects = try connection.query(
+            """
+            SELECT family_id FROM family_id_resolution WHERE resolves_to = $1
+            UNION SELECT child_id FROM family_members WHERE family_id = $1 AND child_id IS NOT NULL
+            UNION SELECT 'record:' || expectant_record_id FROM family_members WHERE family_id = $1 AND expectant_record_id IS NOT NULL
+            ORDER BY 1
+            """, [family]
+        ).map { try $0.decode(String.self, at: 0) }
+        try AccessLog.record(connection, action: "families_show", subjects: subjects, reason: reason)
         if family != asked { Console.print("\(asked) was merged into \(family)") }
         Console.print("family \(family)")
         for member in try connection.query(

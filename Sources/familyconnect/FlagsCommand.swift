@@ -1,4 +1,5 @@
 import Families
+import Feeds
 import Flags
 import Foundation
 import Identifiers
@@ -7,9 +8,10 @@ import Postgres
 enum FlagsCommand: Command {
     static let name = "flags"
     static let summary = "Indicators and early-help flags: 'run', 'check' (rule files), 'list', 'show FLAG', 'acknowledge FLAG', 'close FLAG'."
-    static let synopsis = "run [--as-of DATE] | check | list | show FLAG | acknowledge FLAG --by NAME | close FLAG --outcome TEXT --by NAME [--on DATE]"
+    static let synopsis =
+        "run [--as-of DATE] | check | list | show FLAG --reason TEXT | acknowledge FLAG --by NAME | close FLAG --outcome TEXT --by NAME [--on DATE]"
     static let options = DatabaseOptions.specs + [
-        SchemaLocation.spec,
+        SchemaLocation.spec, ReasonOption.spec,
         .value("as-of", "YYYY-MM-DD", "The day the run is about (default: today in Europe/London)."),
         .value("by", "NAME", "Who acknowledges or closes the flag (recorded with the database role)."),
         .value("outcome", "TEXT", "Why the flag is closed, e.g. 'engaged with early help', 'declined', 'no further action'."),
@@ -56,7 +58,7 @@ enum FlagsCommand: Command {
             }
         case "show":
             guard arguments.positionals.count == 2 else { throw UsageError(description: "expected 'flags show FLAG_ID'") }
-            return try show(arguments.positionals[1].uppercased(), connection)
+            return try show(arguments.positionals[1].uppercased(), reason: try ReasonOption.required(arguments), connection)
         case "acknowledge":
             guard arguments.positionals.count == 2 else { throw UsageError(description: "expected 'flags acknowledge FLAG_ID --by NAME'") }
             try FlagLifecycle.acknowledge(flagID: arguments.positionals[1], by: try arguments.required("by"), connection: connection)
@@ -81,7 +83,7 @@ enum FlagsCommand: Command {
         return date
     }
 
-    static func show(_ flag: String, _ connection: PostgresConnection) throws -> Int32 {
+    static func show(_ flag: String, reason: String, _ connection: PostgresConnection) throws -> Int32 {
         guard let row = try connection.query(
             """
             SELECT family_id, status, first_flagged_on::text, coalesce(close_outcome, '') FROM flags WHERE flag_id = $1
@@ -90,6 +92,16 @@ enum FlagsCommand: Command {
             Console.error("no flag \(flag)")
             return 1
         }
+        // Audited before anything is shown: the flag, its family and the children its evidence is about.
+        let subjects = try [flag, try row.decode(String.self, at: 0)] + connection.query(
+            """
+            SELECT DISTINCT child_id FROM flag_evidence WHERE flag_id = $1 AND child_id IS NOT NULL
+            UNION SELECT DISTINCT 'record:' || i.record_id FROM flag_evidence e JOIN indicators i ON i.id = e.indicator_id
+                  WHERE e.flag_id = $1 AND e.child_id IS NULL
+            ORDER BY 1
+            """, [flag]
+        ).map { try $0.decode(String.self, at: 0) }
+        try AccessLog.record(connection, action: "flags_show", subjects: subjects, reason: reason)
         Console.print(
             "flag \(flag): family \(try row.decode(String.self, at: 0)), \(try row.decode(String.self, at: 1)), first flagged "
                 + "\(try row.decode(String.self, at: 2)) \(try row.decode(String.self, at: 3))")

@@ -58,7 +58,24 @@ enum ReviewCommand: Command {
             Console.print("\n  decide with: familyconnect review accept \(pair.id) --reason \"…\"  or  review reject \(pair.id) --reason \"…\"")
         case "accept", "reject":
             let sameChild = positionals.first == "accept"
-            let report = try queue.decide(try pairID(), sameChild: sameChild, reason: try ReasonOption.required(arguments))
+            let id = try pairID()
+            let decided = try queue.decide(id, sameChild: sameChild, reason: try ReasonOption.required(arguments))
+            guard let report = decided else {
+                // A data officer's role records the decision; the service re-clusters (ResolveStage).
+                Console.print(
+                    "recorded: \(sameChild ? "same child" : "different children"); the service applies it at its next resolution run")
+                return 0
+            }
+            let pair = try queue.pair(id)
+            let children = try connection.query(
+                "SELECT count(DISTINCT child_id) FROM child_records WHERE record_id = ANY($1::bigint[])",
+                [[Int(pair.recordA), Int(pair.recordB)]]
+            ).first.map { try $0.decode(Int.self, at: 0) } ?? 0
+            if sameChild && children > 1 {
+                Console.error(
+                    "the decision is recorded, but the records stay apart: their children hold two different valid "
+                        + "NHS numbers or UPNs, which are never merged (use explain-pair to see them)")
+            }
             Console.print(
                 "recorded: \(sameChild ? "same child" : "different children"); re-resolved \(report.records) records into "
                     + "\(report.children) children (\(report.merged) ids merged, \(report.split) split, \(report.minted) minted)")

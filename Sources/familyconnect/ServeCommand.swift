@@ -16,10 +16,10 @@ enum ServeCommand: Command {
     static func run(_ arguments: ParsedArguments) throws -> Int32 {
         guard arguments.positionals.isEmpty else { throw UsageError(description: "serve takes no file arguments") }
         let path = arguments.value("config") ?? ServiceConfiguration.defaultPath
-        // The cycle after each ingest, in order. Each stage is idempotent and runs in its own
-        // transaction(s); families, flags and exports are appended here as they land.
+        // The cycle after each ingest, in order. Each stage is idempotent and runs in its own transaction(s).
+        let paths = OutreachPaths(configurationPath: path)
         let stages: [any CycleStage] = [
-            ResolveStage()
+            ResolveStage(), FamiliesStage(paths: paths), FlagsStage(paths: paths), ExportStage(paths: paths),
         ]
         return Service(configurationPath: path, stages: stages).run()
     }

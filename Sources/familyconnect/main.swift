@@ -15,6 +15,11 @@ enum Registry {
         FamiliesCommand.self,
         FlagsCommand.self,
         ExportCommand.self,
+        AuditCommand.self,
+        PurgeCommand.self,
+        SubjectAccessCommand.self,
+        EraseCommand.self,
+        ReportCommand.self,
         BenchCommand.self,
         ServeCommand.self,
     ]

@@ -166,6 +166,10 @@ struct ServeSetup {
         try manager.createSymbolicLink(
             atPath: schemas.appendingPathComponent("migrations").path,
             withDestinationPath: TestDatabase.schemasDirectory + "/migrations")
+        // The families, flags and export stages read the repository's rules.
+        try manager.createSymbolicLink(
+            atPath: schemas.appendingPathComponent("rules").path,
+            withDestinationPath: TestDatabase.schemasDirectory + "/rules")
         for (name, schedule) in feeds {
             let original = try String(
                 contentsOfFile: TestDatabase.schemasDirectory + "/feeds/\(name).feed", encoding: .utf8)

@@ -51,6 +51,12 @@ struct ServeIntegrationTests {
             #expect(serve.waitForLog("event=stage_finished", "stage=resolve", "records=\(rowsLoaded)") != nil)
             #expect(serve.waitForLog("event=cycle_finished", "feed=school_attendance", "result=ok") != nil)
             #expect((try FileManager.default.contentsOfDirectory(atPath: processed.path)).count == 1)
+            // The later stages ran on the new children: families grouped, indicators and flags evaluated, exports written.
+            for stage in ["families", "flags", "export"] {
+                #expect(serve.waitForLog("event=stage_finished", "stage=\(stage)") != nil, "stage \(stage) did not finish")
+            }
+            #expect(try watcher.execute("SELECT count(*) FROM family_members").scalar(Int.self) > 0)
+            #expect(try watcher.execute("SELECT count(*) FROM indicators").scalar(Int.self) > 0)
 
             // Metrics: the Prometheus text format, with rows, links, review queue, durations, last success.
             let metrics = try curl("http://127.0.0.1:\(port)/metrics")
@@ -74,6 +80,14 @@ struct ServeIntegrationTests {
             #expect(
                 metrics.body.contains("familyconnect_feed_last_success_timestamp_seconds{feed=\"school_attendance\"}"))
             #expect(metrics.body.contains("familyconnect_metrics_database_up 1"))
+            // Families, flags and exports are counted when their tables exist (migrations 0004, 0005).
+            for table in ["families", "flags", "flags_exported"]
+            where try watcher.execute(
+                "SELECT to_regclass($1) IS NOT NULL", [table == "flags_exported" ? "export_ledger" : table]
+            )
+            .scalar(Bool.self) {
+                #expect(metrics.body.contains("# TYPE familyconnect_db_\(table) gauge"), "\(table)")
+            }
 
             // Health: 200 and JSON naming the feed; the manual feed does not count.
             let health = try curl("http://127.0.0.1:\(port)/healthz")
@@ -295,8 +309,10 @@ struct ServeIntegrationTests {
         #expect(disturbed == undisturbed, "undisturbed: \(undisturbed)\ndisturbed:   \(disturbed)")
     }
 
-    @Test("SIGTERM during a long stage: past the grace period its transaction is rolled back and the process exits 0")
-    func stopDuringStage() throws {
+    @Test(
+        "connection lost in the middle of a stage: rolled back, reconnected, retried; SIGTERM in the middle of a stage: rolled back past the grace period, exit 0"
+    )
+    func interruptedStages() throws {
         let setup = try ServeSetup(feeds: ["school_attendance": "every 1s"])
         defer { setup.remove() }
         try TestDatabase.with(.migrated) { database in
@@ -311,6 +327,22 @@ struct ServeIntegrationTests {
             #expect(
                 serve.waitForLog(after: ["event=batch_loaded"], then: ["event=stage_started", "stage=resolve"]) != nil,
                 "\(serve.logs.text)")
+
+            // The database session is cut while resolution runs (not a stop): the run is rolled back,
+            // the service reconnects, takes the lock again and runs the stage again.
+            let worker = try watcher.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'familyconnect'"
+            ).scalar(Int.self)
+            #expect(try watcher.execute("SELECT pg_terminate_backend($1)", [worker]).scalar(Bool.self))
+            let failed = serve.waitForLog("event=stage_failed", "stage=resolve", timeout: 60)
+            #expect(failed?.hasPrefix("<3>") == true, "\(serve.logs.timedText)")
+            #expect(serve.waitForLog(after: ["event=stage_failed"], then: ["event=lock_acquired"]) != nil)
+            #expect(
+                serve.waitForLog(after: ["event=stage_failed"], then: ["event=stage_started", "stage=resolve"]) != nil,
+                "\(serve.logs.timedText)")
+            #expect(try watcher.execute("SELECT count(*) FROM resolution_runs").scalar(Int.self) == 0)
+
+            // SIGTERM while the retried run is in flight: past the 1 s grace its session is ended.
             let started = Date()
             serve.signal(SIGTERM)
             let status = serve.waitForExit(timeout: 10)
@@ -334,7 +366,7 @@ struct ServeIntegrationTests {
         }
     }
 
-    @Test("database unreachable at start: retries with backoff, says so in STATUS, no READY, stops cleanly")
+    @Test("database unreachable at start: retries with backoff, says so in STATUS, no READY, SIGINT stops it cleanly")
     func databaseUnreachable() throws {
         let setup = try ServeSetup(feeds: ["school_attendance": "every 1s"])
         defer { setup.remove() }
@@ -351,7 +383,7 @@ struct ServeIntegrationTests {
         let health = try curl("http://127.0.0.1:\(port)/healthz")
         #expect(health.status == 503)
         #expect(health.body.contains("\"phase\":\"waiting_for_database\""), "\(health.body)")
-        serve.signal(SIGTERM)
+        serve.signal(SIGINT)
         #expect(serve.waitForExit(timeout: 10) == 0)
         #expect(notify.assignments().contains("STOPPING=1"))
     }

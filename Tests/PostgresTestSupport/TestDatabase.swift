@@ -21,6 +21,7 @@ public final class TestDatabase: Sendable {
 
     public struct Unavailable: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Makes a fresh database and runs `body` with it; drops it afterwards.

@@ -107,6 +107,14 @@ public struct RemoteSourceSettings: Sendable, Equatable {
     public var retries: Int
 }
 
+/// Where a feed's retention period starts (`[feed] retention_from`); see migration 0011.
+public enum RetentionBasis: String, Sendable, CaseIterable {
+    /// The child's date of birth (else the load date less an approximate age, else the record's date).
+    case birth
+    /// The last day the record is evidence for (its term, eligibility, review or incident).
+    case record
+}
+
 /// When to pull a feed.
 public enum FeedSchedule: Sendable, Equatable {
     case every(seconds: Int)
@@ -137,7 +145,10 @@ public struct FeedDefinition: Sendable {
     /// Per field (`child.sex`, `fact.review_status`, …): partner value (upper-cased) → canonical value.
     public let valueMaps: [String: [String: String]]
     public let childAges: ClosedRange<Int>
+    /// How many years this feed's records are kept (nil: no period set, never purged).
     public let retentionYears: Int?
+    /// Where the period starts: the child's date of birth (default) or the record's own date.
+    public var retentionFrom: RetentionBasis = .birth
 
     func dateFormat(for field: String) -> DateFormat { dateFormats[field] ?? defaultDateFormat }
 }

@@ -33,7 +33,7 @@ extension FeedDefinition {
     }
 
     static let sectionKeys: [String: Set<String>] = [
-        "feed": ["name", "kind", "description", "retention_years", "child_ages"],
+        "feed": ["name", "kind", "description", "retention_years", "retention_from", "child_ages"],
         "source": [
             "type", "folder", "pattern", "url", "credentials", "ca_file", "client_certificate", "client_key",
             "ssh_private_key", "known_hosts", "timeout_seconds", "retries", "schedule",
@@ -166,13 +166,22 @@ extension FeedDefinition {
                     + KnownFacts.vocabularies[fact]!.joined(separator: ", "))
         }
 
-        return FeedDefinition(
+        var retentionFrom = RetentionBasis.birth
+        if let entry = file.entry("feed", "retention_from") {
+            guard let basis = RetentionBasis(rawValue: entry.value) else {
+                throw file.error(.invalidValue, entry, "retention_from is 'birth' (the child's date of birth) or 'record' (the record's date)")
+            }
+            retentionFrom = basis
+        }
+        var definition = FeedDefinition(
             name: nameEntry.value, kind: kind, description: file.entry("feed", "description")?.value ?? "",
             path: path, checksum: checksum,
             source: try source(file), schedule: try schedule(file), dialect: try dialect(file),
             columns: columns, facts: facts, extras: extras, dateFormats: dateFormats,
             defaultDateFormat: defaultDateFormat, valueMaps: valueMaps,
             childAges: try ages(file, kind: kind), retentionYears: try integer(file, "feed", "retention_years", 1...100))
+        definition.retentionFrom = retentionFrom
+        return definition
     }
 
     private static func dateFormat(_ pattern: String, entry: DefinitionFile.Entry?, file: DefinitionFile)

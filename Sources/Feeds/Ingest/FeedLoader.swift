@@ -83,6 +83,9 @@ public struct FeedLoader {
             let kind = definition.kind.rawValue
             let feed = definition.name
             let batchText = String(batchID)
+            // An erased child must not come back without a decision: a row that matches an active
+            // tombstone is quarantined, its content withheld (see ErasureTombstones).
+            let tombstones = try ErasureTombstones.load(connection)
             let loaded = try connection.copyIn("COPY source_records (\(Self.copyColumns)) FROM STDIN") { writer in
                 while let result = try reader.next() {
                     switch result {
@@ -113,7 +116,13 @@ public struct FeedLoader {
                         case .failure(let rejection):
                             quarantine.append((dataNumber, record.startLine, rejection.field, rejection.reason, record.rawText))
                         case .success(let canonical):
-                            try Self.write(canonical, batch: batchText, feed: feed, kind: kind, into: &writer)
+                            if let tombstone = tombstones?.match(canonical) {
+                                quarantine.append(
+                                    (dataNumber, record.startLine, "child", ErasureTombstones.heldReason(tombstone: tombstone),
+                                     ErasureTombstones.withheldText))
+                            } else {
+                                try Self.write(canonical, batch: batchText, feed: feed, kind: kind, into: &writer)
+                            }
                         }
                         normaliser = current
                     }
@@ -144,6 +153,27 @@ public struct FeedLoader {
                     batchID: batchID, feed: feed, rowsRead: rowsRead, rowsLoaded: loaded,
                     rowsQuarantined: quarantine.count, bytes: bytes, seconds: Date().timeIntervalSince(started)))
         }
+    }
+
+    /// Reads and normalises a file without touching the database (for benchmarks); returns rows read.
+    public func normaliseOnly(path: String) throws -> Int {
+        let reader = try CSVReader(path: path, dialect: definition.dialect)
+        var normaliser: RecordNormaliser?
+        var rows = 0
+        while let result = try reader.next() {
+            guard case .record(let record) = result else { rows += 1; continue }
+            let fields = (0..<record.fieldCount).map { record.field($0) }
+            guard var current = normaliser else {
+                normaliser = try RecordNormaliser(definition: definition, header: fields, today: today)
+                continue
+            }
+            rows += 1
+            if case .success(let canonical) = current.normalise(fields, recordNumber: rows, lineNumber: record.startLine) {
+                _ = canonical.factsJSON
+            }
+            normaliser = current
+        }
+        return rows
     }
 
     static func write(_ r: CanonicalRecord, batch: String, feed: String, kind: String, into writer: inout CopyInWriter)

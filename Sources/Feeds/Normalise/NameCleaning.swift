@@ -9,6 +9,7 @@ import Config
 ///   (`.`, `,`, `"`, `*`, digits) is dropped.
 public enum NameCleaning {
     public static func clean(_ raw: String) -> String? {
+        if let ascii = cleanASCII(raw) { return ascii.isEmpty ? nil : ascii }
         var words: [String] = []
         var current = ""
         var hasUpper = false
@@ -38,6 +39,67 @@ public enum NameCleaning {
         guard !words.isEmpty else { return nil }
         let name = words.joined(separator: " ")
         return hasUpper != hasLower ? titleCased(name) : name
+    }
+
+    /// The same rules over bytes, for the common all-ASCII name (most rows of most feeds): no
+    /// Unicode property look-ups. Returns nil when the name has non-ASCII bytes, "" when nothing is left.
+    static func cleanASCII(_ raw: String) -> String? {
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.utf8.count)
+        var hasUpper = false
+        var hasLower = false
+        var wordStart = 0
+        func closeWord() {
+            // Trim hyphens and apostrophes at the ends of the word just finished.
+            var end = out.count
+            while end > wordStart && (out[end - 1] == 0x2D || out[end - 1] == 0x27) { end -= 1 }
+            var start = wordStart
+            while start < end && (out[start] == 0x2D || out[start] == 0x27) { start += 1 }
+            if start > wordStart || end < out.count {
+                let word = Array(out[start..<end])
+                out.removeSubrange(wordStart...)
+                out.append(contentsOf: word)
+            }
+        }
+        for byte in raw.utf8 {
+            guard byte < 0x80 else { return nil }
+            switch byte {
+            case 0x20, 0x09, 0x0A, 0x0D:
+                if out.count > wordStart {
+                    closeWord()
+                    if out.count > wordStart {
+                        out.append(0x20)
+                        wordStart = out.count
+                    }
+                }
+            case 0x2D, 0x27:
+                out.append(byte)
+            case 0x41...0x5A:
+                hasUpper = true
+                out.append(byte)
+            case 0x61...0x7A:
+                hasLower = true
+                out.append(byte)
+            default:
+                continue
+            }
+        }
+        if out.count > wordStart { closeWord() }
+        while out.last == 0x20 { out.removeLast() }
+        if hasUpper != hasLower {
+            var startOfWord = true
+            for index in out.indices {
+                let byte = out[index]
+                if byte == 0x20 || byte == 0x2D || byte == 0x27 {
+                    startOfWord = true
+                } else {
+                    if startOfWord && byte >= 0x61 { out[index] = byte - 0x20 }
+                    if !startOfWord && byte <= 0x5A { out[index] = byte + 0x20 }
+                    startOfWord = false
+                }
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func titleCased(_ name: String) -> String {
@@ -80,6 +142,15 @@ public enum NameCleaning {
 
     /// Collapses white space in a free-text field (addresses, school names); nil when blank.
     public static func collapse(_ raw: String) -> String? {
+        // Fast path: nothing to collapse (the usual case) returns the string as it is.
+        var previousSpace = true
+        var clean = true
+        for byte in raw.utf8 {
+            let space = byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
+            if (space && previousSpace) || (space && byte != 0x20) { clean = false; break }
+            previousSpace = space
+        }
+        if clean && !previousSpace { return raw }
         let words = raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" })
         return words.isEmpty ? nil : words.joined(separator: " ")
     }

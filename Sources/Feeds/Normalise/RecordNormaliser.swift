@@ -23,7 +23,22 @@ public struct RecordNormaliser {
     /// Header column index of each mapped field (`child.dob`, `fact.review_due`, `extra.x`).
     let index: [String: Int]
     let headerCount: Int
-    public private(set) var quality: [String: FieldQuality] = [:]
+    /// Per-field counts, by slot (see `slotOf`): arrays rather than a dictionary, because this runs
+    /// for every field of every row.
+    private var counters: [FieldQuality]
+    private let slotOf: [String: Int]
+    private let slotNames: [String]
+    private let positions: [Int]
+    /// Fact names in the order they are read and stored, and which ones a row must carry.
+    private let factOrder: [String]
+    private let extraOrder: [String]
+    private let requiredFacts: Set<String>
+
+    public var quality: [String: FieldQuality] {
+        var out: [String: FieldQuality] = [:]
+        for (slot, name) in slotNames.enumerated() where counters[slot].rows > 0 { out[name] = counters[slot] }
+        return out
+    }
 
     static let defaultSexValues: [String: String] = [
         "M": "M", "MALE": "M", "BOY": "M", "F": "F", "FEMALE": "F", "GIRL": "F",
@@ -70,6 +85,14 @@ public struct RecordNormaliser {
         }
         self.index = index
         self.headerCount = header.count
+        let names = index.keys.sorted()
+        slotNames = names
+        self.positions = names.map { index[$0]! }
+        slotOf = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+        counters = [FieldQuality](repeating: FieldQuality(), count: names.count)
+        factOrder = definition.facts.keys.sorted()
+        extraOrder = definition.extras.keys.sorted()
+        requiredFacts = Set(Self.requiredRowFacts[definition.kind] ?? [])
     }
 
     /// Validates and normalises one row. Quality is counted for every row, used or not.
@@ -83,16 +106,24 @@ public struct RecordNormaliser {
         func reject(_ field: String?, _ reason: String) {
             if rejection == nil { rejection = RowRejection(field: field, reason: reason) }
         }
+        let positions = self.positions
+        let slotOf = self.slotOf
+        var counters = self.counters
+        defer { self.counters = counters }
         func value(_ field: String) -> String? {
-            guard let position = index[field], position < fields.count else { return nil }
-            let text = fields[position].trimmingSpaces
+            guard let slot = slotOf[field], positions[slot] < fields.count else { return nil }
+            let raw = fields[positions[slot]]
+            // Trim only when there is something to trim: most fields arrive clean.
+            let first = raw.utf8.first
+            let last = raw.utf8.last
+            let text = first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 ? raw.trimmingSpaces : raw
             return text.isEmpty ? nil : text
         }
         func count(_ field: String, present: Bool, valid: Bool) {
-            guard index[field] != nil else { return }
-            quality[field, default: FieldQuality()].rows += 1
-            if present { quality[field]!.present += 1 }
-            if present && valid { quality[field]!.valid += 1 }
+            guard let slot = slotOf[field] else { return }
+            counters[slot].rows += 1
+            if present { counters[slot].present += 1 }
+            if present && valid { counters[slot].valid += 1 }
         }
         func text(_ field: CanonicalField) -> String? {
             let raw = value(field.rawValue)
@@ -258,8 +289,8 @@ public struct RecordNormaliser {
         }
 
         // Facts.
-        let required = Set(Self.requiredRowFacts[definition.kind] ?? [])
-        for fact in definition.facts.keys.sorted() {
+        let required = requiredFacts
+        for fact in factOrder {
             let field = "fact." + fact
             guard let raw = value(field) else {
                 count(field, present: false, valid: false)
@@ -323,7 +354,7 @@ public struct RecordNormaliser {
         {
             reject("fact.period_end", "period ends before it starts")
         }
-        for extra in definition.extras.keys.sorted() {
+        for extra in extraOrder {
             if let raw = value("extra." + extra) { record.facts.append(("extra." + extra, .text(raw))) }
         }
 

@@ -111,6 +111,7 @@ public enum MatchRecordLoader {
 
     /// Child records that no child holds yet (a new batch, for incremental resolution).
     public static func loadUnassigned(_ connection: PostgresConnection) throws -> [MatchRecord] {
+        // An anti-join, not "ids above the last assigned one": two ingests may commit out of id order.
         try load(
             connection,
             where: "sr.subject = 'child' AND NOT EXISTS (SELECT 1 FROM child_records cr WHERE cr.record_id = sr.id)", [])

@@ -66,10 +66,12 @@ public struct ReviewQueue {
         return (pair, try RecordViews.load(connection, id: pair.recordA), try RecordViews.load(connection, id: pair.recordB))
     }
 
-    /// Stores a decision and re-clusters the children involved. Returns the resolution report.
+    /// Stores a decision and re-clusters the children involved. Returns the resolution report, or
+    /// nil when this role may not write the match results (a data officer): the decision is then
+    /// pending, and the service applies it at its next resolution run (`applyPendingDecisions`).
     @discardableResult
     public func decide(_ id: Int64, sameChild: Bool, reason: String, settings: ResolutionSettings = ResolutionSettings())
-        throws -> ResolutionReport
+        throws -> ResolutionReport?
     {
         let pair = try pair(id)
         guard pair.status == "open" || pair.status == "superseded" else {
@@ -81,7 +83,8 @@ public struct ReviewQueue {
                 INSERT INTO review_decisions (record_a, record_b, decision, decided_by, os_user, reason)
                 VALUES ($1, $2, $3, current_user, $4, $5)
                 ON CONFLICT (record_a, record_b) DO UPDATE SET decision = EXCLUDED.decision,
-                    decided_by = EXCLUDED.decided_by, os_user = EXCLUDED.os_user, decided_at = now(), reason = EXCLUDED.reason
+                    decided_by = EXCLUDED.decided_by, os_user = EXCLUDED.os_user, decided_at = now(), reason = EXCLUDED.reason,
+                    applied_at = NULL
                 """,
                 [pair.recordA, pair.recordB, sameChild ? "same_child" : "different_children", AccessAudit.osUser, reason])
             try connection.execute(
@@ -90,7 +93,16 @@ public struct ReviewQueue {
                 connection, action: sameChild ? "review_accept" : "review_reject",
                 subjects: ["pair:\(id)", "record:\(pair.recordA)", "record:\(pair.recordB)"], reason: reason)
         }
-        return try Resolver(connection: connection, settings: settings).reresolve(recordIDs: [pair.recordA, pair.recordB])
+        let mayResolve = try connection.execute(
+            """
+            SELECT has_table_privilege('child_records', 'INSERT,UPDATE') AND has_table_privilege('record_links', 'INSERT,DELETE')
+               AND has_table_privilege('children', 'INSERT,UPDATE') AND has_table_privilege('resolution_runs', 'INSERT')
+            """
+        ).scalar(Bool.self)
+        guard mayResolve else { return nil }
+        let report = try Resolver(connection: connection, settings: settings).reresolve(recordIDs: [pair.recordA, pair.recordB])
+        try Resolver.markApplied(connection, recordIDs: [pair.recordA, pair.recordB])
+        return report
     }
 
     static func pair(_ row: PostgresRow) throws -> ReviewPair {

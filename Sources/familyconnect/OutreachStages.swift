@@ -1,0 +1,62 @@
+import Daemon
+import Families
+import Flags
+import Foundation
+import Postgres
+
+/// The stages after resolution, as the service runs them after each ingest: families, then
+/// indicators and flags, then exports. The folders come from the configuration the service
+/// started with (a broken file on disk must not stop a running service); the rule files in them
+/// are read at every run, so an edited rule applies to the next cycle. Each stage is idempotent:
+/// on unchanged data it raises nothing and exports nothing.
+struct OutreachPaths: Sendable {
+    let rules: String
+    /// Exports go beside the staging folder: /var/lib/familyconnect/outbox by default.
+    let outbox: String
+
+    init(configurationPath: String) {
+        let configuration = (try? ServiceConfiguration.load(path: configurationPath))
+            ?? ServiceConfiguration(path: configurationPath)
+        rules = (configuration.schemasDirectory as NSString).appendingPathComponent("rules")
+        outbox = ((configuration.stagingDirectory as NSString).deletingLastPathComponent as NSString)
+            .appendingPathComponent("outbox")
+    }
+
+    func load() throws -> (rules: String, outbox: String) { (rules, outbox) }
+}
+
+struct FamiliesStage: CycleStage {
+    let paths: OutreachPaths
+    var name: String { "families" }
+
+    func run(_ connection: PostgresConnection) throws -> [String: Int] {
+        let settings = try GroupingSettings.load(path: try paths.load().rules + "/families.conf")
+        return try FamilyGrouper(connection: connection, settings: settings).regroup().counts
+    }
+}
+
+struct FlagsStage: CycleStage {
+    let paths: OutreachPaths
+    var name: String { "flags" }
+
+    func run(_ connection: PostgresConnection) throws -> [String: Int] {
+        let rulesDirectory = try paths.load().rules
+        let rules = try RuleSet.load(directory: rulesDirectory)
+        let teams = try TeamDirectory.load(path: rulesDirectory + "/teams.conf")
+        var counts = try IndicatorBuilder(connection: connection, rules: rules).refresh().counts
+        counts.merge(try FlagEngine(connection: connection, rules: rules, teams: teams).run().counts) { $1 }
+        return counts
+    }
+}
+
+struct ExportStage: CycleStage {
+    let paths: OutreachPaths
+    var name: String { "export" }
+
+    func run(_ connection: PostgresConnection) throws -> [String: Int] {
+        let (rulesDirectory, outbox) = try paths.load()
+        try FileManager.default.createDirectory(atPath: outbox, withIntermediateDirectories: true)
+        let teams = try TeamDirectory.load(path: rulesDirectory + "/teams.conf")
+        return try Exporter(connection: connection, teams: teams, outbox: outbox).export().counts
+    }
+}
