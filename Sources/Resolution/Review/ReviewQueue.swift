@@ -95,8 +95,10 @@ public struct ReviewQueue {
         }
         let mayResolve = try connection.execute(
             """
-            SELECT has_table_privilege('child_records', 'INSERT,UPDATE') AND has_table_privilege('record_links', 'INSERT,DELETE')
-               AND has_table_privilege('children', 'INSERT,UPDATE') AND has_table_privilege('resolution_runs', 'INSERT')
+            SELECT bool_and(has_table_privilege(t, p))
+            FROM (VALUES ('child_records', 'INSERT'), ('child_records', 'UPDATE'), ('record_links', 'INSERT'), ('record_links', 'DELETE'),
+                         ('children', 'INSERT'), ('children', 'UPDATE'), ('resolution_runs', 'INSERT'), ('review_pairs', 'INSERT'),
+                         ('record_blocking_keys', 'INSERT')) AS needed (t, p)
             """
         ).scalar(Bool.self)
         guard mayResolve else { return nil }
