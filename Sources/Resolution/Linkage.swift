@@ -180,16 +180,13 @@ struct Linkage {
 
     /// Old records (index < `firstNew`) that a new record could join: a shared identifier, or a
     /// pair weight at or above the review threshold. Incremental runs load whole children only for these.
-    func plausibleMatches(records: [MatchRecord], firstNew: Int, model: MatchModel, frequencies: NameFrequencies) -> Set<Int> {
-        let candidates = CandidatePairs(
-            records: records, firstNew: firstNew, rules: settings.blockingRules, nicknames: nicknames,
-            maxBlock: settings.maxBlockSize)
-        let patterns = compareAll(records, candidates.packed)
+    /// `pairs` are packed `old << 32 | new` indices into `records`.
+    func plausibleMatches(records: [MatchRecord], pairs: [UInt64], model: MatchModel, frequencies: NameFrequencies) -> Set<Int> {
+        let patterns = compareAll(records, pairs)
         var hits: Set<Int> = []
-        for (index, pair) in candidates.packed.enumerated() {
+        for (index, pair) in pairs.enumerated() {
             let a = Int(pair >> 32)
             let b = Int(pair & 0xFFFF_FFFF)
-            guard a < firstNew else { continue }
             let vector = ComparisonVector(patternIndex: Int(patterns[index]))
             if Self.weight(vector, records[a], records[b], model: model, frequencies: frequencies) >= settings.lowerThreshold {
                 hits.insert(a)

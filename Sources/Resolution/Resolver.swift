@@ -95,12 +95,25 @@ public final class Resolver {
             }
             // Two steps, so a batch loads whole children only where it could join them: candidates
             // sharing a blocking key or identifier are scored first; the children of plausible ones are loaded.
-            let (blocked, byIdentifier) = try candidateRecordIDs(for: fresh)
+            let (holders, freshKeys, byIdentifier) = try candidateRecordIDs(for: fresh)
+            let blocked = Set(holders.values.joined()).subtracting(byIdentifier).sorted()
             step("candidates by key", blocked.count)
             let probe = try MatchRecordLoader.load(connection, ids: blocked)
             step("candidates loaded", probe.count)
+            // Pairs straight from the shared keys: no need to re-block the candidates among themselves.
+            var probeIndex: [Int64: Int] = [:]
+            for (index, record) in probe.enumerated() { probeIndex[record.id] = index }
+            var pairSet: Set<UInt64> = []
+            for (offset, keys) in freshKeys.enumerated() {
+                for key in keys {
+                    guard let ids = holders[key], ids.count <= settings.maxBlockSize else { continue }
+                    for id in ids {
+                        if let old = probeIndex[id] { pairSet.insert(UInt64(old) << 32 | UInt64(probe.count + offset)) }
+                    }
+                }
+            }
             let plausible = linkage.plausibleMatches(
-                records: probe + fresh, firstNew: probe.count, model: model, frequencies: frequencies)
+                records: probe + fresh, pairs: pairSet.sorted(), model: model, frequencies: frequencies)
             let hits = Set(plausible.map { probe[$0].id }).union(byIdentifier)
             step("plausible", hits.count)
             let affected = try recordsOfChildren(holding: hits.sorted())
@@ -221,19 +234,25 @@ public final class Resolver {
     }
 
     /// Records a new batch could link to: those sharing a blocking key, and those sharing an identifier.
-    private func candidateRecordIDs(for fresh: [MatchRecord]) throws -> (blocked: [Int64], byIdentifier: Set<Int64>) {
+    /// `holders`: for each blocking key of the new records, the existing records holding it;
+    /// `freshKeys`: each new record's keys; `byIdentifier`: existing records sharing an NHS number or UPN.
+    private func candidateRecordIDs(for fresh: [MatchRecord]) throws -> (
+        holders: [Int64: [Int64]], freshKeys: [[Int64]], byIdentifier: Set<Int64>
+    ) {
         var keys: Set<Int64> = []
+        var freshKeys: [[Int64]] = []
         for record in fresh {
-            for key in CandidatePairs.keys(of: record, rules: settings.blockingRules, nicknames: linkage.nicknames) {
-                keys.insert(Int64(bitPattern: key))
-            }
+            let recordKeys = CandidatePairs.keys(of: record, rules: settings.blockingRules, nicknames: linkage.nicknames)
+                .map { Int64(bitPattern: $0) }
+            freshKeys.append(recordKeys)
+            keys.formUnion(recordKeys)
         }
         let nhs = fresh.compactMap { $0.nhs == 0 ? nil : String(format: "%010llu", $0.nhs) }
-        var ids: Set<Int64> = []
+        var holders: [Int64: [Int64]] = [:]
         try connection.forEachRow(
-            "SELECT DISTINCT record_id FROM record_blocking_keys WHERE key = ANY($1::bigint[])",
+            "SELECT key, record_id FROM record_blocking_keys WHERE key = ANY($1::bigint[])",
             [keys.map { Int($0) }]
-        ) { row in ids.insert(try row.decode(Int64.self, at: 0)) }
+        ) { row in holders[try row.decode(Int64.self, at: 0), default: []].append(try row.decode(Int64.self, at: 1)) }
         var byIdentifier: Set<Int64> = []
         let upns = try connection.query(
             "SELECT DISTINCT upn FROM source_records WHERE id = ANY($1::bigint[]) AND upn IS NOT NULL AND NOT upn_temporary",
@@ -245,7 +264,7 @@ public final class Resolver {
             WHERE sr.nhs_number = ANY($1::text[]) OR (sr.upn = ANY($2::text[]) AND NOT sr.upn_temporary)
             """, [nhs, upns]
         ) { row in byIdentifier.insert(try row.decode(Int64.self, at: 0)) }
-        return (ids.subtracting(byIdentifier).sorted(), byIdentifier)
+        return (holders, freshKeys, byIdentifier)
     }
 
     /// Every record of every child that holds one of `recordIDs`.
