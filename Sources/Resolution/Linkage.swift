@@ -142,9 +142,7 @@ struct Linkage {
         var clusterer = Clusterer(records: records, apart: apart, nicknames: nicknames)
         for group in seeds { clusterer.seed(group) }
         clusterer.apply(links)
-        var roots = clusterer.roots()
-        _ = roots
-        roots = clusterer.roots()
+        let roots = clusterer.roots()
         // Only pairs that still sit in different children are worth a person's time.
         let open = review.filter { roots[$0.a] != roots[$0.b] }
         return LinkageResult(

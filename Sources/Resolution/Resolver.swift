@@ -50,23 +50,7 @@ public final class Resolver {
     public func resolveFull(reestimate: Bool = false) throws -> ResolutionReport {
         try connection.transaction { connection in
             try connection.advisoryTransactionLock(Self.lockKey)
-            let started = Date()
-            let records = try MatchRecordLoader.loadAll(connection)
-            let loaded = Date()
-            let decisions = try loadDecisions(records)
-            let stored = reestimate ? nil : try latestModel()
-            let result = linkage.run(records: records, model: stored.map { ($0.1, $0.2) }, decisions: decisions)
-            let linked = Date()
-            let modelID = try stored?.0 ?? storeModel(result)
-            var report = try persist(
-                result, records: records, mode: "full", modelID: modelID, scope: .everything, started: started)
-            report.seconds = Date().timeIntervalSince(started)
-            report.phases = [
-                ("load records", loaded.timeIntervalSince(started)), ("block, compare, model, cluster", linked.timeIntervalSince(loaded)),
-                ("store", Date().timeIntervalSince(linked)),
-            ]
-            try finishRun(report)
-            return report
+            return try resolveFullLocked(started: Date(), reestimate: reestimate)
         }
     }
 
@@ -186,13 +170,23 @@ public final class Resolver {
             """, [recordIDs.map { Int($0) }])
     }
 
-    private func resolveFullLocked(started: Date) throws -> ResolutionReport {
+    /// The full run, inside a transaction that already holds the resolution lock. Incremental and
+    /// review runs fall back to it when no model exists yet.
+    private func resolveFullLocked(started: Date, reestimate: Bool = false) throws -> ResolutionReport {
         let records = try MatchRecordLoader.loadAll(connection)
+        let loaded = Date()
         let decisions = try loadDecisions(records)
-        let result = linkage.run(records: records, model: nil, decisions: decisions)
-        let modelID = try storeModel(result)
-        var report = try persist(result, records: records, mode: "full", modelID: modelID, scope: .everything, started: started)
+        let stored = reestimate ? nil : try latestModel()
+        let result = linkage.run(records: records, model: stored.map { ($0.1, $0.2) }, decisions: decisions)
+        let linked = Date()
+        let modelID = try stored?.0 ?? storeModel(result)
+        var report = try persist(
+            result, records: records, mode: "full", modelID: modelID, scope: .everything, started: started)
         report.seconds = Date().timeIntervalSince(started)
+        report.phases = [
+            ("load records", loaded.timeIntervalSince(started)), ("block, compare, model, cluster", linked.timeIntervalSince(loaded)),
+            ("store", Date().timeIntervalSince(linked)),
+        ]
         try finishRun(report)
         return report
     }
