@@ -469,3 +469,54 @@ struct DatabaseState: Equatable, CustomStringConvertible {
             + "links \(links), open review \(openReviewPairs), partition of \(partition.count) groups"
     }
 }
+
+/// Holds resolution in the middle of its transaction, so a test can cut, kill or stop the service
+/// there without racing a stage that may finish in a few hundred milliseconds on a fast machine.
+///
+/// It takes `resolution_runs` in SHARE mode from a connection of its own (no other stage writes that
+/// table): the resolver reads, estimates (and, on a first run, stores its model) and scores, then
+/// waits for the lock when it records its run, before storing any link or child. Whatever happens
+/// to it there must roll back everything it wrote in that transaction.
+final class ResolutionBlocker {
+    private let connection: PostgresConnection
+
+    init(_ database: TestDatabase) throws {
+        connection = try database.connect()
+        try connection.execute("BEGIN")
+        try connection.execute("LOCK TABLE resolution_runs IN SHARE MODE")
+    }
+
+    /// The service's sessions waiting for this lock right now.
+    func waiters(_ watcher: PostgresConnection) throws -> [Int] {
+        try watcher.execute(
+            """
+            SELECT pid FROM pg_stat_activity
+            WHERE datname = current_database() AND application_name = 'familyconnect' AND wait_event_type = 'Lock'
+            """
+        ).rows.map { try $0.decode(Int.self, at: 0) }
+    }
+
+    /// Waits until a service session is stuck on the lock; returns its backend pid.
+    func waitForWaiter(_ watcher: PostgresConnection, timeout: TimeInterval = 120) throws -> Int? {
+        var pid: Int?
+        try poll(timeout: timeout) {
+            pid = try waiters(watcher).first
+            return pid != nil
+        }
+        return pid
+    }
+
+    func release() throws {
+        try connection.execute("ROLLBACK")
+    }
+}
+
+/// What the server does by itself once it notices a killed client's closed socket — at once, for a
+/// backend that is waiting on a lock (which would otherwise notice only when the lock is granted).
+func endServiceSessions(_ watcher: PostgresConnection) throws {
+    _ = try watcher.execute(
+        """
+        SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name LIKE 'familyconnect%' AND application_name <> 'familyconnect-tests'
+        """)
+}

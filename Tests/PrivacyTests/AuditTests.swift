@@ -10,7 +10,9 @@ import Testing
 /// answers "who looked at this child". Run through the real binary, as the roles people would have.
 @Suite("Audited access")
 struct AuditTests {
-    @Test("families show, flags show, explain and export need --reason and are audited; audit queries by subject, role and date")
+    @Test(
+        "families show, flags show, explain and export need --reason and are audited; audit queries by subject, role and date"
+    )
     func commands() throws {
         try TestDatabase.with(.migrated) { database in
             let users = try RoleUsers(database)
@@ -26,16 +28,25 @@ struct AuditTests {
                 try world.count("SELECT count(*) FROM access_audit WHERE action = $1", [action])
             }
 
-            let row = try #require(try connection.query(
-                """
-                SELECT f.flag_id, f.family_id, m.child_id FROM flags f JOIN family_members m ON m.family_id = f.family_id
-                WHERE m.child_id IS NOT NULL ORDER BY f.flag_id, m.child_id LIMIT 1
-                """
-            ).first)
-            let (flag, family, child) = (try row.decode(String.self, at: 0), try row.decode(String.self, at: 1), try row.decode(String.self, at: 2))
+            // A child the flag's evidence is about: `flags show` records those children, not every member.
+            let row = try #require(
+                try connection.query(
+                    """
+                    SELECT f.flag_id, f.family_id, e.child_id FROM flags f JOIN flag_evidence e ON e.flag_id = f.flag_id
+                    JOIN family_members m ON m.family_id = f.family_id AND m.child_id = e.child_id
+                    ORDER BY f.flag_id, e.child_id LIMIT 1
+                    """
+                ).first)
+            let (flag, family, child) = (
+                try row.decode(String.self, at: 0), try row.decode(String.self, at: 1),
+                try row.decode(String.self, at: 2)
+            )
 
             // No reason, no data, no entry.
-            for arguments in [["families", "show", family], ["flags", "show", flag], ["explain", child], ["flags", "show", flag, "--reason", "  "]] {
+            for arguments in [
+                ["families", "show", family], ["flags", "show", flag], ["explain", child],
+                ["flags", "show", flag, "--reason", "  "],
+            ] {
                 let refused = try FamilyConnectBinary.run(arguments + db(officer))
                 #expect(refused.status == 2 && refused.stderr.contains("--reason"), "\(arguments)")
                 #expect(!refused.stdout.contains(child))
@@ -43,11 +54,14 @@ struct AuditTests {
             #expect(try entries("families_show") + entries("flags_show") + entries("explain") == 0)
 
             // With a reason: shown, and recorded with the officer's login and OS user.
-            let families = try FamilyConnectBinary.run(["families", "show", family.lowercased(), "--reason", "case review CR-1"] + db(officer))
+            let families = try FamilyConnectBinary.run(
+                ["families", "show", family.lowercased(), "--reason", "case review CR-1"] + db(officer))
             #expect(families.status == 0 && families.stdout.contains(child), "\(families.stderr)")
-            let flags = try FamilyConnectBinary.run(["flags", "show", flag, "--reason", "case review CR-1"] + db(officer))
+            let flags = try FamilyConnectBinary.run(
+                ["flags", "show", flag, "--reason", "case review CR-1"] + db(officer))
             #expect(flags.status == 0 && flags.stdout.contains(family), "\(flags.stderr)")
-            let explain = try FamilyConnectBinary.run(["explain", child, "--reason", "checking a link for CR-1"] + db(officer))
+            let explain = try FamilyConnectBinary.run(
+                ["explain", child, "--reason", "checking a link for CR-1"] + db(officer))
             #expect(explain.status == 0, "\(explain.stderr)")
             let shown = try connection.query(
                 """
@@ -66,13 +80,16 @@ struct AuditTests {
             // Export: names and addresses leave the database, so it is audited (the daemon's own export was, too).
             #expect(try entries("export") > 0, "the pipeline's export is recorded")
             let before = try entries("export")
-            let noReason = try FamilyConnectBinary.run(["export", "--outbox", world.outbox, "--schemas", PrivacyWorld.schemas] + db(service))
+            let noReason = try FamilyConnectBinary.run(
+                ["export", "--outbox", world.outbox, "--schemas", PrivacyWorld.schemas] + db(service))
             #expect(noReason.status == 2)
-            let dry = try FamilyConnectBinary.run(["export", "--dry-run", "--outbox", world.outbox, "--schemas", PrivacyWorld.schemas] + db(service))
+            let dry = try FamilyConnectBinary.run(
+                ["export", "--dry-run", "--outbox", world.outbox, "--schemas", PrivacyWorld.schemas] + db(service))
             #expect(dry.status == 0, "\(dry.stderr)")
             #expect(try entries("export") == before, "a dry run shows counts only")
             let exportEntry = try connection.query(
-                "SELECT subject_ids::text FROM access_audit WHERE action = 'export' ORDER BY id LIMIT 1").first
+                "SELECT subject_ids::text FROM access_audit WHERE action = 'export' ORDER BY id LIMIT 1"
+            ).first
             let subjects = try #require(exportEntry).decode(String.self, at: 0)
             #expect(subjects.contains("export_file:") && subjects.contains("team:"))
 
