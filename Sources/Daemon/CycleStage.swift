@@ -30,15 +30,9 @@ public struct ResolveStage: CycleStage {
         // Review decisions a data officer recorded (that role may not re-cluster): applied here.
         let decisions = try Resolver(connection: connection, settings: settings).applyPendingDecisions()
         let decided = decisions.map { ["decisions_applied_run": Int($0.runID)] } ?? [:]
-        // Nothing new to link: do not start a run. (On an empty database the resolver's first, full
-        // run would otherwise estimate its model from no records at all and keep it.)
-        let waiting = try connection.execute(
-            """
-            SELECT EXISTS (SELECT 1 FROM source_records sr WHERE sr.subject = 'child'
-                           AND NOT EXISTS (SELECT 1 FROM child_records cr WHERE cr.record_id = sr.id))
-            """
-        ).scalar(Bool.self)
-        guard waiting else { return ["records": 0].merging(decided) { $1 } }
+        // No batch waiting: nothing to link, no transaction to start. (A batch without child records
+        // is marked examined by the run without estimating a model from no records.)
+        guard try Resolver.hasPendingBatches(connection) else { return ["records": 0].merging(decided) { $1 } }
         let report = try Resolver(connection: connection, settings: settings).resolveIncremental()
         return [
             "run": Int(report.runID), "records": report.records, "pairs_compared": report.pairsCompared,

@@ -58,24 +58,30 @@ public final class Resolver {
         try connection.transaction { connection in
             try connection.advisoryTransactionLock(Self.lockKey)
             let started = Date()
-            guard let (modelID, model, frequencies) = try latestModel() else {
-                // No model yet: the first run is a full one.
-                return try resolveFullLocked(started: started)
-            }
             let trace = ProcessInfo.processInfo.environment["FC_TRACE"] != nil
             var mark = Date()
             func step(_ name: String, _ count: Int) {
                 if trace {
-                    FileHandle.standardError.write(Data("  incremental: \(name) \(count) in \(String(format: "%.2f", Date().timeIntervalSince(mark))) s\n".utf8))
+                    FileHandle.standardError.write(
+                        Data(
+                            "  incremental: \(name) \(count) in \(String(format: "%.2f", Date().timeIntervalSince(mark))) s\n"
+                                .utf8))
                 }
                 mark = Date()
             }
-            let fresh = try MatchRecordLoader.loadUnassigned(connection)
+            // The batches first, then their records: a batch that commits in between waits for the next run.
+            let batches = try Self.pendingBatches(connection)
+            let fresh = try MatchRecordLoader.loadUnassigned(connection, batches: batches)
             step("new records", fresh.count)
             if fresh.isEmpty {
+                try markExamined(batches, run: nil)
                 var report = ResolutionReport()
                 report.mode = "incremental"
                 return report
+            }
+            guard let (modelID, model, frequencies) = try latestModel() else {
+                // No model yet: the first run is a full one.
+                return try resolveFullLocked(started: started, batches: batches)
             }
             // Two steps, so a batch loads whole children only where it could join them: candidates
             // sharing a blocking key or identifier are scored first; the children of plausible ones are loaded.
@@ -108,7 +114,8 @@ public final class Resolver {
             // Existing children are the starting point: group their records by current child id.
             var childOf: [Int64: String] = [:]
             try connection.forEachRow(
-                "SELECT record_id, child_id FROM child_records WHERE record_id = ANY($1::bigint[])", [affected.map { Int($0) }]
+                "SELECT record_id, child_id FROM child_records WHERE record_id = ANY($1::bigint[])",
+                [affected.map { Int($0) }]
             ) { row in childOf[try row.decode(Int64.self, at: 0)] = try row.decode(String.self, at: 1) }
             var groups: [String: [Int]] = [:]
             for (index, record) in existing.enumerated() {
@@ -118,10 +125,12 @@ public final class Resolver {
                 records: records, model: (model, frequencies), decisions: decisions, firstNew: existing.count,
                 seeds: groups.keys.sorted().map { groups[$0]! })
             var report = try persist(
-                result, records: records, mode: "incremental", modelID: modelID, scope: .newRecords(from: existing.count),
+                result, records: records, mode: "incremental", modelID: modelID,
+                scope: .newRecords(from: existing.count),
                 started: started)
             report.seconds = Date().timeIntervalSince(started)
             try finishRun(report)
+            try markExamined(batches, run: report.runID)
             return report
         }
     }
@@ -131,7 +140,9 @@ public final class Resolver {
         try connection.transaction { connection in
             try connection.advisoryTransactionLock(Self.lockKey)
             let started = Date()
-            guard let (modelID, model, frequencies) = try latestModel() else { return try resolveFullLocked(started: started) }
+            guard let (modelID, model, frequencies) = try latestModel() else {
+                return try resolveFullLocked(started: started)
+            }
             let affected = try recordsOfChildren(holding: recordIDs)
             let records = try MatchRecordLoader.load(connection, ids: Array(Set(affected + recordIDs)).sorted())
             let decisions = try loadDecisions(records)
@@ -172,7 +183,12 @@ public final class Resolver {
 
     /// The full run, inside a transaction that already holds the resolution lock. Incremental and
     /// review runs fall back to it when no model exists yet.
-    private func resolveFullLocked(started: Date, reestimate: Bool = false) throws -> ResolutionReport {
+    private func resolveFullLocked(
+        started: Date, reestimate: Bool = false, batches: [Int64]? = nil
+    ) throws
+        -> ResolutionReport
+    {
+        let batches = try batches ?? Self.pendingBatches(connection)
         let records = try MatchRecordLoader.loadAll(connection)
         let loaded = Date()
         let decisions = try loadDecisions(records)
@@ -184,11 +200,43 @@ public final class Resolver {
             result, records: records, mode: "full", modelID: modelID, scope: .everything, started: started)
         report.seconds = Date().timeIntervalSince(started)
         report.phases = [
-            ("load records", loaded.timeIntervalSince(started)), ("block, compare, model, cluster", linked.timeIntervalSince(loaded)),
+            ("load records", loaded.timeIntervalSince(started)),
+            ("block, compare, model, cluster", linked.timeIntervalSince(loaded)),
             ("store", Date().timeIntervalSince(linked)),
         ]
         try finishRun(report)
+        try markExamined(batches, run: report.runID)
         return report
+    }
+
+    /// Batches no run has examined yet, in id order. Read before any record, so that a batch
+    /// committing during the run is left for the next one rather than marked unseen.
+    static func pendingBatches(_ connection: PostgresConnection) throws -> [Int64] {
+        try connection.query(
+            """
+            SELECT b.id FROM feed_batches b
+            WHERE NOT EXISTS (SELECT 1 FROM resolution_batches r WHERE r.batch_id = b.id) ORDER BY b.id
+            """
+        ).map { try $0.decode(Int64.self, at: 0) }
+    }
+
+    /// Whether a batch is waiting for resolution (a quick check for the service before it starts a run).
+    public static func hasPendingBatches(_ connection: PostgresConnection) throws -> Bool {
+        try connection.execute(
+            """
+            SELECT EXISTS (SELECT 1 FROM feed_batches b
+                           WHERE NOT EXISTS (SELECT 1 FROM resolution_batches r WHERE r.batch_id = b.id))
+            """
+        ).scalar(Bool.self)
+    }
+
+    private func markExamined(_ batches: [Int64], run: Int64?) throws {
+        guard !batches.isEmpty else { return }
+        try connection.execute(
+            """
+            INSERT INTO resolution_batches (batch_id, run_id) SELECT unnest($1::bigint[]), $2
+            ON CONFLICT (batch_id) DO NOTHING
+            """, [batches.map { Int($0) }, run.map { Int($0) }])
     }
 
     // MARK: Reading
@@ -198,7 +246,8 @@ public final class Resolver {
         for (position, record) in records.enumerated() { index[record.id] = position }
         var decisions: [(a: Int, b: Int, sameChild: Bool)] = []
         for row in try connection.query("SELECT record_a, record_b, decision FROM review_decisions") {
-            guard let a = index[try row.decode(Int64.self, at: 0)], let b = index[try row.decode(Int64.self, at: 1)] else {
+            guard let a = index[try row.decode(Int64.self, at: 0)], let b = index[try row.decode(Int64.self, at: 1)]
+            else {
                 continue
             }
             decisions.append((a, b, try row.decode(String.self, at: 2) == "same_child"))
@@ -207,7 +256,10 @@ public final class Resolver {
     }
 
     private func latestModel() throws -> (Int64, MatchModel, NameFrequencies)? {
-        guard let row = try connection.query("SELECT id, parameters::text, records FROM match_models ORDER BY id DESC LIMIT 1").first
+        guard
+            let row = try connection.query(
+                "SELECT id, parameters::text, records FROM match_models ORDER BY id DESC LIMIT 1"
+            ).first
         else { return nil }
         let id = try row.decode(Int64.self, at: 0)
         let model = try MatchModel.fromJSON(try row.decode(String.self, at: 1))
@@ -230,14 +282,18 @@ public final class Resolver {
     /// Records a new batch could link to: those sharing a blocking key, and those sharing an identifier.
     /// `holders`: for each blocking key of the new records, the existing records holding it;
     /// `freshKeys`: each new record's keys; `byIdentifier`: existing records sharing an NHS number or UPN.
-    private func candidateRecordIDs(for fresh: [MatchRecord]) throws -> (
+    private func candidateRecordIDs(
+        for fresh: [MatchRecord]
+    ) throws -> (
         holders: [Int64: [Int64]], freshKeys: [[Int64]], byIdentifier: Set<Int64>
     ) {
         var keys: Set<Int64> = []
         var freshKeys: [[Int64]] = []
         for record in fresh {
-            let recordKeys = CandidatePairs.keys(of: record, rules: settings.blockingRules, nicknames: linkage.nicknames)
-                .map { Int64(bitPattern: $0) }
+            let recordKeys = CandidatePairs.keys(
+                of: record, rules: settings.blockingRules, nicknames: linkage.nicknames
+            )
+            .map { Int64(bitPattern: $0) }
             freshKeys.append(recordKeys)
             keys.formUnion(recordKeys)
         }
@@ -281,10 +337,13 @@ public final class Resolver {
             INSERT INTO match_models (upper_threshold, lower_threshold, parameters, em_iterations, pairs_used, records)
             VALUES ($1, $2, $3::jsonb, $4, $5, $6) RETURNING id
             """,
-            [settings.upperThreshold, settings.lowerThreshold, result.model.json, result.model.emIterations,
-             result.model.pairsUsed, result.frequencies.total]
+            [
+                settings.upperThreshold, settings.lowerThreshold, result.model.json, result.model.emIterations,
+                result.model.pairsUsed, result.frequencies.total,
+            ]
         ).scalar(Int64.self)
-        try connection.copyIn("COPY name_frequencies (model_id, name_kind, fingerprint, records) FROM STDIN") { writer in
+        try connection.copyIn("COPY name_frequencies (model_id, name_kind, fingerprint, records) FROM STDIN") {
+            writer in
             let model = String(id)
             for (kind, table) in [("given", result.frequencies.given), ("family", result.frequencies.family)] {
                 for (fingerprint, count) in table {
@@ -322,7 +381,10 @@ public final class Resolver {
         var mark = Date()
         let trace = ProcessInfo.processInfo.environment["FC_TRACE"] != nil
         func step(_ name: String) {
-            if trace { FileHandle.standardError.write(Data("  store: \(name) \(String(format: "%.2f", Date().timeIntervalSince(mark))) s\n".utf8)) }
+            if trace {
+                FileHandle.standardError.write(
+                    Data("  store: \(name) \(String(format: "%.2f", Date().timeIntervalSince(mark))) s\n".utf8))
+            }
             mark = Date()
         }
         report.mode = mode
@@ -361,7 +423,9 @@ public final class Resolver {
         var generator = SystemRandomNumberGenerator()
         // Ids are never reused, merged or not: a fresh id must not collide with any ever issued.
         var issued: Set<String> = []
-        try connection.forEachRow("SELECT child_id FROM children") { row in issued.insert(try row.decode(String.self, at: 0)) }
+        try connection.forEachRow("SELECT child_id FROM children") { row in
+            issued.insert(try row.decode(String.self, at: 0))
+        }
         let outcome = IdentityReconciler.reconcile(
             clusters: clusters, previous: previous, generator: &generator, isTaken: { issued.contains($0) })
         step("reconcile")
@@ -388,9 +452,11 @@ public final class Resolver {
             }
         }
         for merge in outcome.merges {
-            try connection.execute("UPDATE children SET merged_into = $2 WHERE child_id = $1", [merge.from, merge.into])
+            try connection.execute(
+                "UPDATE children SET merged_into = $2 WHERE child_id = $1", [merge.from, merge.into])
             // An id that was merged earlier into the one now merged follows it, so aliases stay one hop deep.
-            try connection.execute("UPDATE children SET merged_into = $2 WHERE merged_into = $1", [merge.from, merge.into])
+            try connection.execute(
+                "UPDATE children SET merged_into = $2 WHERE merged_into = $1", [merge.from, merge.into])
         }
         step("ids and events")
         // Only changed assignments are written: an unchanged re-run touches nothing.
@@ -468,7 +534,8 @@ public final class Resolver {
                 WHERE review_pairs.status IN ('open', 'superseded')
             """, [runID])
         try connection.execute("DROP TABLE proposed")
-        report.reviewPairs = try connection.execute("SELECT count(*) FROM review_pairs WHERE status = 'open'").scalar(Int.self)
+        report.reviewPairs = try connection.execute("SELECT count(*) FROM review_pairs WHERE status = 'open'").scalar(
+            Int.self)
 
         step("review")
         // Blocking keys, so the next batch finds these records without loading everything.
@@ -476,13 +543,15 @@ public final class Resolver {
             // Faster than DELETE for millions of rows, and as transactional; the advisory lock already serialises us.
             try connection.execute("TRUNCATE record_blocking_keys")
         } else {
-            try connection.execute("DELETE FROM record_blocking_keys WHERE record_id = ANY($1::bigint[])", [touched.map { Int($0) }])
+            try connection.execute(
+                "DELETE FROM record_blocking_keys WHERE record_id = ANY($1::bigint[])", [touched.map { Int($0) }])
         }
         let touchedSet = Set(touched)
         try connection.copyIn("COPY record_blocking_keys (key, record_id) FROM STDIN") { writer in
             for record in records where touchedSet.contains(record.id) {
                 let id = String(record.id)
-                for key in CandidatePairs.keys(of: record, rules: settings.blockingRules, nicknames: linkage.nicknames) {
+                for key in CandidatePairs.keys(of: record, rules: settings.blockingRules, nicknames: linkage.nicknames)
+                {
                     try writer.writeRow([String(Int64(bitPattern: key)), id])
                 }
             }
@@ -500,8 +569,11 @@ public final class Resolver {
                 ids_merged = $10, ids_split = $11
             WHERE id = $1
             """,
-            [report.runID, report.records, report.pairsCompared, report.linksDeterministic, report.linksProbabilistic,
-             report.linksReview, report.reviewPairs, report.children, report.minted, report.merged, report.split])
+            [
+                report.runID, report.records, report.pairsCompared, report.linksDeterministic,
+                report.linksProbabilistic,
+                report.linksReview, report.reviewPairs, report.children, report.minted, report.merged, report.split,
+            ])
     }
 
     /// `{"given_name": {"level": "nickname", "weight": 5.2}, …}`: the evidence, per field.
@@ -510,13 +582,15 @@ public final class Resolver {
         // What the fields do not explain is the name-frequency adjustment: stored so the waterfall adds up.
         let adjustment = total - model.weight(vector)
         if abs(adjustment) > 0.0005 {
-            parts.append("\"name_frequency\":{\"level\":\"adjustment\",\"weight\":\(String(format: "%.3f", adjustment))}")
+            parts.append(
+                "\"name_frequency\":{\"level\":\"adjustment\",\"weight\":\(String(format: "%.3f", adjustment))}")
         }
         for field in MatchField.allCases {
             let level = vector[field]
             let weight = model.weight(field, level)
             parts.append(
-                "\"\(field.name)\":{\"level\":\"\(field.levels[Int(level)])\",\"weight\":\(String(format: "%.3f", weight))}")
+                "\"\(field.name)\":{\"level\":\"\(field.levels[Int(level)])\",\"weight\":\(String(format: "%.3f", weight))}"
+            )
         }
         return "{" + parts.joined(separator: ",") + "}"
     }

@@ -10,13 +10,16 @@ import Testing
 /// Resolution against a real PostgreSQL, on synthetic feeds with ground truth.
 @Suite("Resolver")
 struct ResolverTests {
-    static let definitions: [FeedDefinition] = try! FeedDefinition.loadAll(directory: TestDatabase.schemasDirectory + "/feeds")
+    static let definitions: [FeedDefinition] = try! FeedDefinition.loadAll(
+        directory: TestDatabase.schemasDirectory + "/feeds")
 
     /// Writes a synthetic population and loads the named feeds; returns the folder.
-    static func load(children: Int, seed: UInt64, feeds: [FeedKind] = FeedKind.allCases, into connection: PostgresConnection,
-                     folder: URL? = nil) throws -> URL
-    {
-        let folder = folder ?? FileManager.default.temporaryDirectory.appendingPathComponent("fc-resolve-\(UUID().uuidString)")
+    static func load(
+        children: Int, seed: UInt64, feeds: [FeedKind] = FeedKind.allCases, into connection: PostgresConnection,
+        folder: URL? = nil
+    ) throws -> URL {
+        let folder =
+            folder ?? FileManager.default.temporaryDirectory.appendingPathComponent("fc-resolve-\(UUID().uuidString)")
         if !FileManager.default.fileExists(atPath: folder.appendingPathComponent("truth.csv").path) {
             _ = try SyntheticFeedWriter.write(config: SynthConfig(children: children, seed: seed), to: folder)
         }
@@ -43,7 +46,8 @@ struct ResolverTests {
             let folder = try Self.load(children: 3000, seed: 11, into: connection)
             let first = try Resolver(connection: connection).resolveFull()
             #expect(first.minted == first.children)
-            let report = try Evaluator.evaluate(truthPath: folder.appendingPathComponent("truth.csv").path, connection: connection)
+            let report = try Evaluator.evaluate(
+                truthPath: folder.appendingPathComponent("truth.csv").path, connection: connection)
             #expect(report.records > 7000)
             #expect(report.precision >= 0.999, "precision \(report.precision)")
             #expect(report.recall >= 0.98, "recall \(report.recall)")
@@ -82,6 +86,72 @@ struct ResolverTests {
         }
     }
 
+    @Test("each batch is examined once, by the first run that starts after it commits, whatever the id order")
+    func batchesExaminedInCommitOrder() throws {
+        try TestDatabase.with(.migrated) { database in
+            let connection = try database.connect()
+            let folder = try Self.load(
+                children: 300, seed: 9, feeds: [.healthVisiting, .schoolAttendance, .fsmEligibility], into: connection)
+            let full = try Resolver(connection: connection).resolveFull()
+            func examined() throws -> [Int64: Int64?] {
+                var out: [Int64: Int64?] = [:]
+                for row in try connection.query("SELECT batch_id, run_id FROM resolution_batches") {
+                    out[try row.decode(Int64.self, at: 0)] = try row.decode(Int64?.self, at: 1)
+                }
+                return out
+            }
+            #expect(try examined().count == 3)
+            #expect(try examined().values.allSatisfy { $0 == full.runID })
+            #expect(!(try Resolver.hasPendingBatches(connection)))
+
+            // Another session takes the next batch id and holds its batch uncommitted: a copy of a
+            // record that is already resolved, in a batch of its own.
+            let slow = try database.connect()
+            try slow.execute("BEGIN")
+            let held = try slow.execute(
+                """
+                INSERT INTO feed_batches SELECT (jsonb_populate_record(NULL::feed_batches,
+                    to_jsonb(b) || jsonb_build_object('id', nextval('feed_batches_id_seq'), 'sha256', repeat('e', 64)))).*
+                FROM feed_batches b ORDER BY b.id LIMIT 1 RETURNING id
+                """
+            ).scalar(Int64.self)
+            let copied = try slow.execute(
+                """
+                INSERT INTO source_records SELECT (jsonb_populate_record(NULL::source_records,
+                    to_jsonb(sr) || jsonb_build_object('id', nextval('source_records_id_seq'), 'batch_id', $1::bigint))).*
+                FROM source_records sr WHERE sr.subject = 'child' ORDER BY sr.id LIMIT 1 RETURNING id
+                """, [held]
+            ).scalar(Int64.self)
+
+            // A batch with a higher id commits first and is resolved; the held one is not marked unseen.
+            _ = try Self.load(children: 300, seed: 9, feeds: [.policeNotifications], into: connection, folder: folder)
+            let later = try connection.execute("SELECT max(id) FROM feed_batches").scalar(Int64.self)
+            #expect(later > held)
+            let first = try Resolver(connection: connection).resolveIncremental()
+            #expect(first.records > 0)
+            #expect(try examined()[later] == .some(first.runID))
+            #expect(try examined()[held] == nil)
+
+            // Once it commits, the next run finds it, links its record with the original's child, and marks it.
+            try slow.execute("COMMIT")
+            #expect(try Resolver.hasPendingBatches(connection))
+            let second = try Resolver(connection: connection).resolveIncremental()
+            #expect(second.records >= 1, "the new record and the records of the child it joins")
+            #expect(try examined()[held] == .some(second.runID))
+            let children = try connection.query(
+                """
+                SELECT DISTINCT cr.child_id FROM child_records cr WHERE cr.record_id IN ($1,
+                    (SELECT min(id) FROM source_records WHERE subject = 'child'))
+                """, [copied]
+            ).count
+            #expect(children == 1)
+
+            // Nothing waiting: a run examines nothing and starts no transaction's worth of work.
+            #expect(!(try Resolver.hasPendingBatches(connection)))
+            #expect(try Resolver(connection: connection).resolveIncremental().records == 0)
+        }
+    }
+
     @Test("a batch that joins two children keeps one id and makes the other an alias that still resolves")
     func mergeKeepsOneID() throws {
         let definitionText = """
@@ -102,10 +172,12 @@ struct ResolverTests {
             fact.sessions_possible = Possible
             fact.sessions_attended = Attended
             """
-        let definition = try FeedDefinition.parse(text: definitionText, path: "joined.feed", checksum: String(repeating: "b", count: 64))
+        let definition = try FeedDefinition.parse(
+            text: definitionText, path: "joined.feed", checksum: String(repeating: "b", count: 64))
         let header = "NHS,UPN,Forename,Surname,DOB,Postcode,From,To,Possible,Attended\n"
         func file(_ rows: String) throws -> String {
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("fc-join-\(UUID().uuidString).csv").path
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("fc-join-\(UUID().uuidString).csv")
+                .path
             try Data((header + rows).utf8).write(to: URL(fileURLWithPath: path))
             return path
         }
@@ -127,20 +199,29 @@ struct ResolverTests {
 
             // A later record carries both identifiers.
             _ = try FeedLoader(definition: definition, today: SynthConfig.defaultAsOf).load(
-                path: try file("9434765919,B801200005001,Ada,Marshwood,2015-01-01,PE30 1AA,2026-01-05,2026-03-27,110,109\n"),
+                path: try file(
+                    "9434765919,B801200005001,Ada,Marshwood,2015-01-01,PE30 1AA,2026-01-05,2026-03-27,110,109\n"),
                 connection: connection)
             let report = try Resolver(connection: connection).resolveIncremental()
             #expect(report.merged == 1)
-            let after = Set(try connection.query(
-                "SELECT cr.child_id FROM child_records cr JOIN source_records sr ON sr.id = cr.record_id WHERE sr.feed = 'joined'"
-            ).map { try $0.decode(String.self, at: 0) })
+            let after = Set(
+                try connection.query(
+                    "SELECT cr.child_id FROM child_records cr JOIN source_records sr ON sr.id = cr.record_id WHERE sr.feed = 'joined'"
+                ).map { try $0.decode(String.self, at: 0) })
             #expect(after.count == 1)
             let survivor = try #require(after.first)
             #expect(ids.contains(survivor))
             let alias = ids.first { $0 != survivor }!
-            #expect(try connection.execute("SELECT merged_into FROM children WHERE child_id = $1", [alias]).scalar(String.self) == survivor)
-            #expect(try connection.execute("SELECT resolves_to FROM child_id_resolution WHERE child_id = $1", [alias]).scalar(String.self) == survivor)
-            #expect(try connection.execute("SELECT count(*) FROM child_id_events WHERE child_id = $1 AND event = 'merged_into'", [alias]).scalar(Int.self) == 1)
+            #expect(
+                try connection.execute("SELECT merged_into FROM children WHERE child_id = $1", [alias]).scalar(
+                    String.self) == survivor)
+            #expect(
+                try connection.execute("SELECT resolves_to FROM child_id_resolution WHERE child_id = $1", [alias])
+                    .scalar(String.self) == survivor)
+            #expect(
+                try connection.execute(
+                    "SELECT count(*) FROM child_id_events WHERE child_id = $1 AND event = 'merged_into'", [alias]
+                ).scalar(Int.self) == 1)
             // A full recomputation agrees and keeps the survivor.
             let full = try Resolver(connection: connection).resolveFull()
             #expect(full.recordsMoved == 0)
@@ -186,7 +267,8 @@ struct ResolverTests {
             try queue.decide(accept.id, sameChild: true, reason: "same school, confirmed with the school")
             try queue.decide(reject.id, sameChild: false, reason: "different children, checked")
             func child(_ record: Int64) throws -> String {
-                try connection.execute("SELECT child_id FROM child_records WHERE record_id = $1", [record]).scalar(String.self)
+                try connection.execute("SELECT child_id FROM child_records WHERE record_id = $1", [record]).scalar(
+                    String.self)
             }
             #expect(try child(accept.recordA) == child(accept.recordB))
             #expect(try child(reject.recordA) != child(reject.recordB))
@@ -194,7 +276,9 @@ struct ResolverTests {
             #expect(try child(accept.recordA) == child(accept.recordB))
             #expect(try child(reject.recordA) != child(reject.recordB))
             #expect(try connection.execute("SELECT count(*) FROM review_decisions").scalar(Int.self) == 2)
-            let audited = try connection.query("SELECT action FROM access_audit ORDER BY id").map { try $0.decode(String.self, at: 0) }
+            let audited = try connection.query("SELECT action FROM access_audit ORDER BY id").map {
+                try $0.decode(String.self, at: 0)
+            }
             #expect(audited == ["review_show", "review_accept", "review_reject"])
             #expect(throws: PostgresError.self) { try connection.execute("DELETE FROM access_audit") }
             #expect(throws: ReviewError.self) { try queue.decide(accept.id, sameChild: false, reason: "again") }
@@ -207,12 +291,15 @@ struct ResolverTests {
             let connection = try database.connect()
             _ = try Self.load(children: 800, seed: 4, into: connection)
             _ = try Resolver(connection: connection).resolveFull()
-            let link = try #require(try connection.query(
-                "SELECT record_a, record_b, weight, comparison::text FROM record_links WHERE method = 'probabilistic' ORDER BY weight LIMIT 1").first)
+            let link = try #require(
+                try connection.query(
+                    "SELECT record_a, record_b, weight, comparison::text FROM record_links WHERE method = 'probabilistic' ORDER BY weight LIMIT 1"
+                ).first)
             let a = try link.decode(Int64.self, at: 0)
             let b = try link.decode(Int64.self, at: 1)
             let explanation = try Explainer(connection: connection).explain(pair: a, b, reason: "tuning thresholds")
-            let sum = explanation.steps.reduce(0) { $0 + $1.weight } + explanation.termFrequency.reduce(0) { $0 + $1.weight }
+            let sum =
+                explanation.steps.reduce(0) { $0 + $1.weight } + explanation.termFrequency.reduce(0) { $0 + $1.weight }
             #expect(abs(sum - explanation.total) < 0.001)
             #expect(abs(explanation.total - (try link.decode(Double.self, at: 2))) < 0.001)
             #expect(explanation.verdict.hasPrefix("linked"))

@@ -109,15 +109,20 @@ public enum MatchRecordLoader {
         return try load(connection, where: "sr.id = ANY($1::bigint[])", [ids.map { Int($0) }])
     }
 
-    /// Child records that no child holds yet (a new batch, for incremental resolution).
-    public static func loadUnassigned(_ connection: PostgresConnection) throws -> [MatchRecord] {
-        // An anti-join, not "ids above the last assigned one": two ingests may commit out of id order.
-        try load(
+    /// Child records of these batches that no child holds yet (incremental resolution).
+    public static func loadUnassigned(_ connection: PostgresConnection, batches: [Int64]) throws -> [MatchRecord] {
+        guard !batches.isEmpty else { return [] }
+        return try load(
             connection,
-            where: "sr.subject = 'child' AND NOT EXISTS (SELECT 1 FROM child_records cr WHERE cr.record_id = sr.id)", [])
+            where: """
+                sr.batch_id = ANY($1::bigint[]) AND sr.subject = 'child'
+                AND NOT EXISTS (SELECT 1 FROM child_records cr WHERE cr.record_id = sr.id)
+                """, [batches.map { Int($0) }])
     }
 
-    static func load(_ connection: PostgresConnection, where condition: String, _ parameters: [any PostgresEncodable])
+    static func load(
+        _ connection: PostgresConnection, where condition: String, _ parameters: [any PostgresEncodable]
+    )
         throws -> [MatchRecord]
     {
         var records: [MatchRecord] = []
