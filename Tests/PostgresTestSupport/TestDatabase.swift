@@ -93,6 +93,22 @@ public final class TestDatabase: Sendable {
 
     private static let templateName = Mutex<String?>(nil)
 
+    /// Drops the templates and test databases of test processes that have ended (a template lives
+    /// as long as its process; a killed run leaves its databases behind), so a developer's cluster
+    /// does not fill up. A name ends in its process id; a live process's databases are left alone.
+    static func dropLeftovers(_ connection: PostgresConnection) throws {
+        let names = try connection.query(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'fc\\_template\\_%' OR datname LIKE 'fc\\_test\\_%'"
+        ).map { try $0.decode(String.self, at: 0) }
+        for name in names {
+            guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }),
+                let pid = name.split(separator: "_").last.flatMap({ pid_t($0) }), pid > 0,
+                kill(pid, 0) != 0, errno == ESRCH
+            else { continue }
+            _ = try? connection.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        }
+    }
+
     /// Builds (once per test process) a template database with all migrations applied; each
     /// migrated test database is then a fast copy of it.
     static func migratedTemplate(admin: String) throws -> String {
@@ -100,6 +116,7 @@ public final class TestDatabase: Sendable {
             if let cached { return cached }
             let name = "fc_template_\(UUID().uuidString.prefix(8).lowercased())_\(getpid())"
             let connection = try connectAdmin(admin)
+            try dropLeftovers(connection)
             try connection.execute("CREATE DATABASE \(name) TEMPLATE template0")
             let target = try PostgresConnection.connect(Self.connectionString(admin, database: name))
             try Migrator(directory: schemasDirectory + "/migrations").migrate(target)
