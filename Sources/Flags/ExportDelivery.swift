@@ -9,13 +9,18 @@ public struct DeliveryReport: Sendable, CustomStringConvertible {
     public var failed = 0
     /// Files marked for delivery whose team has no delivery target any more (left in the outbox).
     public var noTarget = 0
+    /// Files not tried this run because an earlier file to the same target failed (tried next run).
+    public var deferred = 0
     /// Each failure: file id and the error's description (target, code, fixed reason; no secrets).
     public var failures: [(file: Int64, error: String)] = []
 
-    public var counts: [String: Int] { ["delivered": delivered, "delivery_failed": failed, "delivery_without_target": noTarget] }
+    public var counts: [String: Int] {
+        ["delivered": delivered, "delivery_failed": failed, "delivery_deferred": deferred, "delivery_without_target": noTarget]
+    }
 
     public var description: String {
         var text = "delivery: \(delivered) delivered, \(failed) failed (kept in the outbox, retried on the next run)"
+        if deferred > 0 { text += ", \(deferred) left for the next run (their target failed)" }
         if noTarget > 0 { text += ", \(noTarget) whose team no longer has a delivery target" }
         for failure in failures { text += "\n  export file \(failure.file): \(failure.error)" }
         return text
@@ -53,14 +58,23 @@ public final class ExportDelivery {
             ORDER BY id
             """, [only]
         ).map { (try $0.decode(Int64.self, at: 0), try $0.decode(String.self, at: 1)) }
+        // A target that failed once this run is not tried again for the other files (a server that is
+        // down would otherwise cost every file its full time limits and retries).
+        var failedTargets: Set<String> = []
         for (file, team) in pending {
             guard let delivery = teams.team(team)?.delivery else {
                 report.noTarget += 1
                 continue
             }
-            if let failure = try deliver(file: file, delivery: delivery) {
+            guard !failedTargets.contains(delivery.remote.url) else {
+                report.deferred += 1
+                continue
+            }
+            let outcome = try deliver(file: file, delivery: delivery)
+            if let failure = outcome.failure {
                 report.failed += 1
                 report.failures.append((file, failure))
+                if outcome.targetFailed { failedTargets.insert(delivery.remote.url) }
             } else {
                 report.delivered += 1
             }
@@ -68,16 +82,18 @@ public final class ExportDelivery {
         return report
     }
 
-    /// Returns nil when delivered (or found delivered by another run), else the recorded error.
-    private func deliver(file: Int64, delivery: TeamDirectory.Delivery) throws -> String? {
+    /// `failure` is nil when delivered (or found delivered by another run), else the recorded error;
+    /// `targetFailed` when the server could not be reached or refused (not a problem of this file alone).
+    private func deliver(file: Int64, delivery: TeamDirectory.Delivery) throws -> (failure: String?, targetFailed: Bool) {
         try connection.transaction { connection in
             guard let row = try connection.query(
                 "SELECT file_name, sha256 FROM export_files WHERE id = $1 AND delivered_at IS NULL FOR UPDATE SKIP LOCKED", [file]
-            ).first else { return nil }
+            ).first else { return (nil, false) }
             let name = try row.decode(String.self, at: 0)
             let expected = try row.decode(String?.self, at: 1)
             let target = RemoteSource.safeTarget(delivery.remote.url)
             var failure: String?
+            var targetFailed = false
             let path = (outbox as NSString).appendingPathComponent(name)
             if let data = FileManager.default.contents(atPath: path) {
                 let bytes = [UInt8](data)
@@ -88,6 +104,8 @@ public final class ExportDelivery {
                         try fetcher.upload(bytes, as: name, to: delivery.remote.source, method: delivery.method)
                     } catch {
                         failure = error.description
+                        // .upload: this file could not be put in place (a name taken); the server works.
+                        targetFailed = error.code != .upload
                     }
                 }
             } else {
@@ -99,7 +117,7 @@ public final class ExportDelivery {
                     delivery_target = $2, delivery_error = $3, delivered_at = CASE WHEN $3::text IS NULL THEN now() END
                 WHERE id = $1
                 """, [file, target, failure])
-            return failure
+            return (failure, targetFailed)
         }
     }
 }

@@ -137,6 +137,30 @@ struct DeliveryTests {
         }
     }
 
+    @Test("a target that cannot be reached is tried once per run: its other files wait for the next run, untouched")
+    func unreachableTargetDefers() throws {
+        let port = try LoopbackTools.freePort()  // nothing listens there
+        let unreachable = "delivery = https://127.0.0.1:\(port)/upload/\ndelivery_retries = 0"
+        let directory = try teams(norwichDelivery: unreachable, westDelivery: unreachable)
+        try TestDatabase.with(.migrated) { database in
+            let world = try flaggedWorld(try database.connect())
+            let outbox = outboxFolder()
+            defer { try? FileManager.default.removeItem(atPath: outbox) }
+            let report = try Exporter(connection: world.connection, teams: directory, outbox: outbox, asOf: CalendarDate(iso8601: "2026-09-02")!)
+                .export()
+            #expect(report.files.count == 2)
+            let delivery = ExportDelivery(connection: world.connection, teams: directory, outbox: outbox, fetcher: RemoteFetcher(sleep: { _ in }))
+            let first = try delivery.deliverPending()
+            #expect(first.failed == 1 && first.deferred == 1 && first.delivered == 0)
+            #expect(first.failures.first?.error.contains("(connection)") == true)
+            #expect(try Cycle.count(world.connection, "SELECT count(*) FROM export_files WHERE delivery_attempts = 0 AND delivery_error IS NULL") == 1)
+            let second = try delivery.deliverPending()
+            #expect(second.failed == 1 && second.deferred == 1)
+            #expect(try Cycle.count(world.connection, "SELECT max(delivery_attempts) FROM export_files") == 2)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: outbox).count == 2)
+        }
+    }
+
     @Test("SFTP: delivered into the team's folder under its outbox name; a file changed in the outbox is not sent")
     func sftpDelivery() throws {
         let server = try LoopbackSFTPServer()
