@@ -39,8 +39,14 @@ private func flaggedWorld(_ connection: PostgresConnection) throws -> TestWorld 
     return world
 }
 
-private func outboxFolder() -> String {
-    FileManager.default.temporaryDirectory.appendingPathComponent("fc-delivery-\(UUID().uuidString)").path
+/// A migrated database with `flaggedWorld`, an empty outbox folder (removed afterwards) and an exporter.
+private func withFlaggedWorld(_ directory: TeamDirectory, _ body: (TestWorld, String, Exporter) throws -> Void) throws {
+    try TestDatabase.with(.migrated) { database in
+        let world = try flaggedWorld(try database.connect())
+        let outbox = FileManager.default.temporaryDirectory.appendingPathComponent("fc-delivery-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: outbox) }
+        try body(world, outbox, Exporter(connection: world.connection, teams: directory, outbox: outbox, asOf: CalendarDate(iso8601: "2026-09-02")!))
+    }
 }
 
 @Suite("Export delivery over HTTPS and SFTP (real loopback servers)", .timeLimit(.minutes(2)))
@@ -86,11 +92,7 @@ struct DeliveryTests {
                 delivery_credentials = credential:norwich-upload
                 delivery_retries = 0
                 """)
-        try TestDatabase.with(.migrated) { database in
-            let world = try flaggedWorld(try database.connect())
-            let outbox = outboxFolder()
-            defer { try? FileManager.default.removeItem(atPath: outbox) }
-            let exporter = Exporter(connection: world.connection, teams: directory, outbox: outbox, asOf: CalendarDate(iso8601: "2026-09-02")!)
+        try withFlaggedWorld(directory) { world, outbox, exporter in
             let delivery = ExportDelivery(
                 connection: world.connection, teams: directory, outbox: outbox,
                 fetcher: RemoteFetcher(sleep: { _ in }, credentialsDirectory: credentials.path))
@@ -142,12 +144,8 @@ struct DeliveryTests {
         let port = try LoopbackTools.freePort()  // nothing listens there
         let unreachable = "delivery = https://127.0.0.1:\(port)/upload/\ndelivery_retries = 0"
         let directory = try teams(norwichDelivery: unreachable, westDelivery: unreachable)
-        try TestDatabase.with(.migrated) { database in
-            let world = try flaggedWorld(try database.connect())
-            let outbox = outboxFolder()
-            defer { try? FileManager.default.removeItem(atPath: outbox) }
-            let report = try Exporter(connection: world.connection, teams: directory, outbox: outbox, asOf: CalendarDate(iso8601: "2026-09-02")!)
-                .export()
+        try withFlaggedWorld(directory) { world, outbox, exporter in
+            let report = try exporter.export()
             #expect(report.files.count == 2)
             let delivery = ExportDelivery(connection: world.connection, teams: directory, outbox: outbox, fetcher: RemoteFetcher(sleep: { _ in }))
             let first = try delivery.deliverPending()
@@ -174,12 +172,8 @@ struct DeliveryTests {
             delivery_retries = 0
             """
         let directory = try teams(norwichDelivery: sftp, westDelivery: sftp)
-        try TestDatabase.with(.migrated) { database in
-            let world = try flaggedWorld(try database.connect())
-            let outbox = outboxFolder()
-            defer { try? FileManager.default.removeItem(atPath: outbox) }
-            let report = try Exporter(connection: world.connection, teams: directory, outbox: outbox, asOf: CalendarDate(iso8601: "2026-09-02")!)
-                .export()
+        try withFlaggedWorld(directory) { world, outbox, exporter in
+            let report = try exporter.export()
             let files = Dictionary(uniqueKeysWithValues: report.files.map { ($0.team, $0.path) })
             // The west file is changed in the outbox after the export recorded it.
             let west = try #require(files["west"])
