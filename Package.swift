@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "Feeds", dependencies: ["Postgres", "Identifiers", "Digest", "CCurl", "Config"]),
         .target(name: "Resolution", dependencies: ["Postgres", "Identifiers"]),
         .target(name: "Families", dependencies: ["Postgres", "Identifiers", "Config"]),
-        .target(name: "Flags", dependencies: ["Postgres", "Identifiers", "Config", "Families", "Feeds"]),
+        .target(name: "Flags", dependencies: ["Postgres", "Identifiers", "Config", "Families", "Feeds", "Digest"]),
         .target(name: "Daemon", dependencies: ["Postgres", "Config", "Feeds", "Resolution", "Families", "Flags"]),
 
         // The one executable
@@ -36,15 +36,16 @@ let package = Package(
 
         // Test-only helpers: a real PostgreSQL database per test, never a mock.
         .target(name: "PostgresTestSupport", dependencies: ["Postgres"], path: "Tests/PostgresTestSupport"),
+        .target(name: "LoopbackTestSupport", path: "Tests/LoopbackTestSupport"),
 
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "PostgresTestSupport"]),
         .testTarget(name: "IdentifiersTests", dependencies: ["Identifiers"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "Identifiers"]),
-        .testTarget(name: "FeedsTests", dependencies: ["Feeds", "Postgres", "PostgresTestSupport", "Synth"]),
+        .testTarget(name: "FeedsTests", dependencies: ["Feeds", "Postgres", "PostgresTestSupport", "LoopbackTestSupport", "Synth"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "FamiliesTests", dependencies: ["Families", "Resolution", "Feeds", "Postgres", "PostgresTestSupport", "Synth"]),
-        .testTarget(name: "FlagsTests", dependencies: ["Flags", "Families", "Resolution", "Feeds", "Postgres", "PostgresTestSupport", "Synth"]),
+        .testTarget(name: "FlagsTests", dependencies: ["Flags", "Families", "Resolution", "Feeds", "Postgres", "PostgresTestSupport", "LoopbackTestSupport", "Synth"]),
         .testTarget(
             name: "PrivacyTests",
             dependencies: ["Feeds", "Resolution", "Families", "Flags", "Postgres", "PostgresTestSupport", "Synth", "Identifiers"]),

@@ -58,4 +58,14 @@ static inline int fc_curl_error_size(void) { return CURL_ERROR_SIZE; }
 static inline unsigned int fc_curlh_header(void) { return (unsigned int)CURLH_HEADER; }
 static inline unsigned int fc_curlu_non_support_scheme(void) { return (unsigned int)CURLU_NON_SUPPORT_SCHEME; }
 
+/* ---- Added for uploads (export delivery) ---- */
+
+static inline CURLcode fc_curl_setopt_read_callback(CURL *handle, fc_curl_data_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_READFUNCTION, callback);
+}
+
+static inline CURLcode fc_curl_setopt_off_t(CURL *handle, CURLoption option, curl_off_t value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
 #endif

@@ -23,14 +23,7 @@ struct RemoteFetchJob: Sendable {
     /// Saved validators by state key.
     let conditional: [String: ConditionalState]
 
-    var source: RemoteSource {
-        RemoteSource(
-            url: settings.url, credentialsFile: settings.credentials, sshPrivateKeyFile: settings.sshPrivateKey,
-            sshKnownHostsFile: settings.knownHosts, caFile: settings.caFile,
-            clientCertificateFile: settings.clientCertificate, clientKeyFile: settings.clientKey,
-            connectTimeoutSeconds: min(30, settings.timeoutSeconds), totalTimeoutSeconds: settings.timeoutSeconds,
-            retries: settings.retries, initialBackoffSeconds: 2)
-    }
+    var source: RemoteSource { settings.source }
 
     /// The URL without user, password, query or fragment: safe for logs.
     static func safeTarget(_ url: String) -> String {

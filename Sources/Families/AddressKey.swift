@@ -69,6 +69,14 @@ public enum AddressKey {
         return out
     }
 
+    /// A surname in comparable forms: the whole name, and each part of a double-barrelled or
+    /// two-word one ("Smith-Jones" → SMITHJONES, SMITH, JONES), parts of one letter left out.
+    static func surnameKeys(_ text: String?) -> [String] {
+        guard let text, let whole = nameKey(text) else { return [] }
+        let parts = text.split(whereSeparator: { $0 == "-" || $0.isWhitespace }).compactMap { nameKey(String($0)) }
+        return parts.count > 1 ? [whole] + parts.filter { $0.count > 1 } : [whole]
+    }
+
     /// A name for comparison: upper case letters only ("O'Brien-Smith" → "OBRIENSMITH").
     static func nameKey(_ text: String?) -> String? {
         guard let text else { return nil }

@@ -14,9 +14,15 @@
 /// 3. **Most recent evidence wins.** A link through an address is dropped when both members have
 ///    other address links more recent by more than `superseded_after_days`: both have since moved on
 ///    to other households (a child who went to live with another family leaves the first one).
-/// 4. **Incidents.** Children notified by the police under one incident reference, for the incident
+/// 4. **A family that moved, and a partner not told.** Two members whose stays at one address (by
+///    UPRN or postcode) do not overlap are linked only when they share a surname and the later stay
+///    began within `same_surname_at_address_within_days` of the earlier one's last evidence: a school
+///    still sending the old address for one sibling after the family moved. A house changing hands
+///    to strangers (step 2) does not link; to strangers of the same surname, within that window, it
+///    would, which is why the window is short and the rule can be switched off (0).
+/// 5. **Incidents.** Children notified by the police under one incident reference, for the incident
 ///    types listed in `same_incident_types`, share a household.
-/// 5. Families are the connected groups of the links that remain.
+/// 6. Families are the connected groups of the links that remain.
 struct FamilyGraph {
     struct Observation {
         var member: String
@@ -31,6 +37,8 @@ struct FamilyGraph {
         var carers: [(kind: CarerKeyKind, key: String)] = []
         /// A police incident reference, when the incident's type links the children notified under it.
         var incident: String?
+        /// The child's surname as recorded, in comparable forms (`AddressKey.surnameKeys`).
+        var surnames: [String] = []
     }
 
     struct Link: Equatable {
@@ -190,6 +198,35 @@ struct FamilyGraph {
                 }
             }
         }
+        // A family that moved, and a partner not told: same address, stays apart in time, same surname.
+        var staleEdges: [Int: Edge] = [:]
+        if settings.sameSurnameAtAddressWithinDays > 0 {
+            var surnames = [Set<String>](repeating: [], count: count)
+            for m in members.indices {
+                for index in byMember[m] { surnames[m].formUnion(observations[index].surnames) }
+            }
+            for (a, atAddress) in stays.enumerated()
+            where atAddress.count >= 2 && atAddress.count <= settings.maxMembersPerAddress && !AddressKey.isTownKey(addressKeys[a]) {
+                for i in atAddress.indices {
+                    for j in atAddress.indices where j != i {
+                        let (earlier, later) = (atAddress[i], atAddress[j])
+                        // `later` arrived after `earlier`'s stay had ended, and soon enough.
+                        guard earlier.member != later.member, later.first > earlier.end,
+                            later.first - earlier.last <= settings.sameSurnameAtAddressWithinDays,
+                            !surnames[earlier.member].isDisjoint(with: surnames[later.member])
+                        else { continue }
+                        let (x, y) = earlier.member < later.member ? (earlier, later) : (later, earlier)
+                        let pair = x.member * count + y.member
+                        guard addressEdges[pair] == nil else { continue }
+                        let edge = Edge(
+                            a: x.member, b: y.member, basis: "same_address_same_surname", recordA: x.record, recordB: y.record,
+                            from: nil, to: nil, time: min(x.last, y.last))
+                        if let existing = staleEdges[pair], existing.time >= edge.time { continue }
+                        staleEdges[pair] = edge
+                    }
+                }
+            }
+        }
         // Most recent evidence wins.
         var mostRecent = [Int](repeating: Int.min, count: count)
         for edge in addressEdges.values {
@@ -197,9 +234,10 @@ struct FamilyGraph {
             mostRecent[edge.b] = max(mostRecent[edge.b], edge.time)
         }
         var edges: [Edge] = []
-        for (_, edge) in addressEdges.sorted(by: { $0.key < $1.key }) {
-            let window = settings.supersededAfterDays
-            if edge.time >= mostRecent[edge.a] - window || edge.time >= mostRecent[edge.b] - window {
+        for (_, edge) in (addressEdges.sorted(by: { $0.key < $1.key }) + staleEdges.sorted(by: { $0.key < $1.key })) {
+            // A member with no other address link (Int.min) has not moved on.
+            func current(_ m: Int) -> Bool { mostRecent[m] == Int.min || edge.time >= mostRecent[m] - settings.supersededAfterDays }
+            if current(edge.a) || current(edge.b) {
                 edges.append(edge)
             } else {
                 result.linksSuperseded += 1

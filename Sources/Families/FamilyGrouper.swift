@@ -104,7 +104,8 @@ public final class FamilyGrouper {
             """
             SELECT sr.id, cr.child_id, sr.subject, sr.kind, sr.address_line1, sr.address_line2, sr.postcode, sr.uprn,
                    sr.carer_nhs_number, sr.carer_given_name, sr.carer_family_name, sr.carer_dob, sr.carer_ni_number,
-                   p.starts_on, p.ends_on, sr.facts->>'incident_ref', sr.facts->>'incident_type', sr.town
+                   p.starts_on, p.ends_on, sr.facts->>'incident_ref', sr.facts->>'incident_type', sr.town,
+                   sr.family_name
             FROM source_records sr
             JOIN feed_batches b ON b.id = sr.batch_id
             CROSS JOIN LATERAL record_evidence_period(sr.kind, sr.facts, b.committed_at) p
@@ -117,7 +118,8 @@ public final class FamilyGrouper {
         ) { row in
             let record = try row.decode(Int64.self, at: 0)
             let member: String
-            if try row.decode(String.self, at: 2) == "child" {
+            let isChild = try row.decode(String.self, at: 2) == "child"
+            if isChild {
                 member = try row.decode(String.self, at: 1)
             } else {
                 member = "E\(record)"
@@ -135,6 +137,8 @@ public final class FamilyGrouper {
                     line1: try row.decode(String?.self, at: 4), line2: try row.decode(String?.self, at: 5),
                     town: try row.decode(String?.self, at: 17))
             }
+            // An antenatal record names the mother only: the baby's surname is not known.
+            if isChild { observation.surnames = AddressKey.surnameKeys(try row.decode(String?.self, at: 18)) }
             let carerNHS = try row.decode(String?.self, at: 8)
             let given = AddressKey.nameKey(try row.decode(String?.self, at: 9))
             let family = AddressKey.nameKey(try row.decode(String?.self, at: 10))

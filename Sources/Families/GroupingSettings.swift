@@ -24,7 +24,7 @@ public enum CarerKeyKind: String, Sendable, CaseIterable, Hashable, Comparable {
 /// How children are grouped into families: read from `schemas/rules/families.conf` (see the
 /// README next to it). The defaults are the shipped file's values.
 public struct GroupingSettings: Sendable, Equatable {
-    public var version = 1
+    public var version = 2
     /// Feed kinds whose address is where a child lives.
     public var homeAddressKinds: Set<String> = ["health_visiting", "school_attendance", "fsm"]
     /// Feed kinds whose address is used only for a member with no address from a home feed
@@ -39,6 +39,10 @@ public struct GroupingSettings: Sendable, Equatable {
     public var supersededAfterDays = 365
     /// An address shared by more members than this is not used to link (a hostel, a placeholder).
     public var maxMembersPerAddress = 12
+    /// Members whose stays at one address do not overlap are linked when they share a surname and the
+    /// later stay began within this many days of the earlier one's last evidence (a family that moved,
+    /// and a partner still sending the old address for one child). 0: never.
+    public var sameSurnameAtAddressWithinDays = 730
     /// Police incident types (the feed's normalised `incident_type`) for which children notified
     /// under the same incident reference are taken to share a household.
     public var sameIncidentTypes: Set<String> = ["domestic_abuse", "concern_for_welfare", "missing_person"]
@@ -76,6 +80,8 @@ public struct GroupingSettings: Sendable, Equatable {
             try reader.integer(s, "superseded_after_days", range: 0...3650) ?? settings.supersededAfterDays
         settings.maxMembersPerAddress =
             try reader.integer(s, "max_members_per_address", range: 2...1000) ?? settings.maxMembersPerAddress
+        settings.sameSurnameAtAddressWithinDays =
+            try reader.integer(s, "same_surname_at_address_within_days", range: 0...3650) ?? settings.sameSurnameAtAddressWithinDays
         if let types = reader.list(s, "same_incident_types") {
             for type in types.values where type.contains(where: { !($0.isLowercase || $0.isNumber || $0 == "_") }) {
                 throw reader.file.error(types.entry, "'\(type)' is not a normalised incident type (lower case, digits, _)")
@@ -92,6 +98,7 @@ public struct GroupingSettings: Sendable, Equatable {
         return "{\"version\":\(version),\"home_address_kinds\":\(list(homeAddressKinds)),"
             + "\"fallback_address_kinds\":\(list(fallbackAddressKinds)),\"carer_keys\":\(list(carerKeys.map(\.rawValue))),"
             + "\"stay_extends_days\":\(stayExtendsDays),\"superseded_after_days\":\(supersededAfterDays),"
-            + "\"max_members_per_address\":\(maxMembersPerAddress),\"same_incident_types\":\(list(sameIncidentTypes))}"
+            + "\"max_members_per_address\":\(maxMembersPerAddress),"
+            + "\"same_surname_at_address_within_days\":\(sameSurnameAtAddressWithinDays),\"same_incident_types\":\(list(sameIncidentTypes))}"
     }
 }

@@ -42,6 +42,8 @@ public struct ExportReport: Sendable, CustomStringConvertible {
 /// written under a temporary name in the outbox, flushed to disk and renamed, inside the transaction
 /// that writes the ledger: a reader never sees half a file, and a failed export leaves no ledger rows
 /// (the worst case, a crash between the rename and the commit, sends the flags again next time).
+/// A file for a team with a delivery target is marked for delivery; `ExportDelivery` sends it once
+/// the export has committed.
 public final class Exporter {
     let connection: PostgresConnection
     public let teams: TeamDirectory
@@ -114,9 +116,9 @@ public final class Exporter {
                     let text = String(decoding: bytes, as: UTF8.self)
                     let fileID = try connection.execute(
                         """
-                        INSERT INTO export_files (team, file_name, sha256, rows, as_of)
-                        VALUES ($1, '', encode(sha256(convert_to($2, 'UTF8')), 'hex'), $3, $4::date) RETURNING id
-                        """, [team, text, flags.count, asOf.iso8601]
+                        INSERT INTO export_files (team, file_name, sha256, rows, as_of, delivery_target)
+                        VALUES ($1, '', encode(sha256(convert_to($2, 'UTF8')), 'hex'), $3, $4::date, $5) RETURNING id
+                        """, [team, text, flags.count, asOf.iso8601, teams.team(team)?.delivery.map { RemoteSource.safeTarget($0.remote.url) }]
                     ).scalar(Int64.self)
                     let stamp = asOf.iso8601.replacingOccurrences(of: "-", with: "")
                     let name = "familyconnect-\(team)-\(stamp)-\(fileID).csv"

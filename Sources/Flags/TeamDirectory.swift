@@ -1,4 +1,5 @@
 import Config
+import Feeds
 import Families
 import Foundation
 import Postgres
@@ -12,8 +13,16 @@ public struct TeamDirectory: Sendable, Equatable {
         public var name: String
         public var postcodeDistricts: [String]
         public var schools: [String]
-        /// Where files are delivered after they are written to the outbox ("none": collected from the outbox).
-        public var delivery: String
+        /// Where files are delivered after they are written to the outbox (nil: collected from the outbox).
+        public var delivery: Delivery?
+    }
+
+    /// A team's delivery target: an https:// URL (PUT into a folder, or POST) or an sftp:// folder, with
+    /// the same settings as a remote feed source. Secrets are never in the file: `credentials` and the key
+    /// files are paths, or `credential:NAME` for systemd's `$CREDENTIALS_DIRECTORY`, read at each delivery.
+    public struct Delivery: Sendable, Equatable {
+        public var remote: RemoteSourceSettings
+        public var method: RemoteFetcher.UploadMethod = .put
     }
 
     public var teams: [Team]
@@ -66,14 +75,7 @@ public struct TeamDirectory: Sendable, Equatable {
                     schools.append(school)
                 }
             }
-            var delivery = "none"
-            if let (value, entry) = reader.string(s, "delivery") {
-                guard value == "none" else {
-                    throw reader.file.error(
-                        entry, "only 'none' is supported: files are collected from the outbox (SFTP/HTTPS delivery is not built yet)")
-                }
-                delivery = value
-            }
+            let delivery = try readDelivery(&reader, section: s)
             directory.teams.append(Team(key: key, name: name, postcodeDistricts: districts, schools: schools, delivery: delivery))
         }
         if let (value, entry) = fallback {
@@ -83,6 +85,57 @@ public struct TeamDirectory: Sendable, Equatable {
         if directory.teams.isEmpty { throw ConfigFile.Error(file: reader.file.path, line: nil, key: nil, message: "no [team.KEY] sections") }
         try reader.finish { $0 == "export" || $0.hasPrefix("team.") }
         return directory
+    }
+
+    static let deliveryKeys = [
+        "delivery_method", "delivery_credentials", "delivery_ca_file", "delivery_client_certificate", "delivery_client_key",
+        "delivery_ssh_private_key", "delivery_known_hosts", "delivery_timeout_seconds", "delivery_retries",
+    ]
+
+    /// `delivery = none | https://… | sftp://…` and its `delivery_*` keys.
+    private static func readDelivery(_ reader: inout SettingsReader, section s: String) throws(ConfigFile.Error) -> Delivery? {
+        guard let (value, entry) = reader.string(s, "delivery"), value != "none" else {
+            if let stray = deliveryKeys.compactMap({ reader.file.entry(s, $0) }).first {
+                throw reader.file.error(stray, "only used with delivery = https://… or sftp://…")
+            }
+            return nil
+        }
+        let sftp = value.hasPrefix("sftp://")
+        guard sftp || value.hasPrefix("https://") else {
+            throw reader.file.error(entry, "delivery is none, an https:// URL or an sftp:// folder")
+        }
+        if let authority = value.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first,
+            let at = authority.lastIndex(of: "@"), authority[..<at].contains(":")
+        {
+            throw reader.file.error(entry, "put credentials in a credentials file (delivery_credentials), not in the URL")
+        }
+        var delivery = Delivery(remote: RemoteSourceSettings(url: value, timeoutSeconds: 300))
+        if let (method, methodEntry) = reader.string(s, "delivery_method") {
+            guard let parsed = RemoteFetcher.UploadMethod(rawValue: method), !sftp else {
+                throw reader.file.error(methodEntry, sftp ? "SFTP has no method (the file is uploaded, then renamed)" : "expected put or post")
+            }
+            delivery.method = parsed
+        }
+        if (sftp || delivery.method == .put) && !value.hasSuffix("/") {
+            throw reader.file.error(entry, "\(sftp ? "an sftp" : "a PUT") delivery names a folder: end the URL with '/'")
+        }
+        delivery.remote.credentials = reader.string(s, "delivery_credentials")?.value
+        delivery.remote.caFile = reader.string(s, "delivery_ca_file")?.value
+        delivery.remote.clientCertificate = reader.string(s, "delivery_client_certificate")?.value
+        delivery.remote.clientKey = reader.string(s, "delivery_client_key")?.value
+        delivery.remote.sshPrivateKey = reader.string(s, "delivery_ssh_private_key")?.value
+        delivery.remote.knownHosts = reader.string(s, "delivery_known_hosts")?.value
+        delivery.remote.timeoutSeconds = try reader.integer(s, "delivery_timeout_seconds", range: 1...86400) ?? delivery.remote.timeoutSeconds
+        delivery.remote.retries = try reader.integer(s, "delivery_retries", range: 0...20) ?? delivery.remote.retries
+        if sftp {
+            guard delivery.remote.knownHosts != nil else {
+                throw reader.file.error(entry, "an sftp delivery needs delivery_known_hosts: the server's host key is always verified")
+            }
+            guard delivery.remote.sshPrivateKey != nil || delivery.remote.credentials != nil else {
+                throw reader.file.error(entry, "an sftp delivery needs delivery_ssh_private_key or delivery_credentials")
+            }
+        }
+        return delivery
     }
 }
 

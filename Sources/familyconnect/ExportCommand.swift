@@ -5,7 +5,7 @@ import Postgres
 
 enum ExportCommand: Command {
     static let name = "export"
-    static let summary = "Write each outreach team's new flags to a CSV in the outbox (once per flag and team)."
+    static let summary = "Write each outreach team's new flags to a CSV in the outbox (once per flag and team), then deliver files to teams with an HTTPS or SFTP target."
     static let synopsis = "--reason TEXT [--team T] [--dry-run] [--outbox DIR] [--as-of DATE] [--database CONNINFO] [--schemas DIR]"
     static let options = DatabaseOptions.specs + [
         SchemaLocation.spec, ReasonOption.spec,
@@ -30,6 +30,10 @@ enum ExportCommand: Command {
         let report = try Exporter(connection: connection, teams: teams, outbox: outbox, asOf: asOf)
             .export(team: arguments.value("team"), dryRun: dryRun, reason: reason)
         Console.print(report.description)
-        return 0
+        guard !dryRun else { return 0 }
+        // Files for teams with an HTTPS or SFTP target, this run's and any earlier run's that failed.
+        let delivery = try ExportDelivery(connection: connection, teams: teams, outbox: outbox).deliverPending(team: arguments.value("team"))
+        if delivery.delivered + delivery.failed + delivery.noTarget > 0 { Console.print(delivery.description) }
+        return delivery.failed == 0 ? 0 : 1
     }
 }

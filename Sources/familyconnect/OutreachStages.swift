@@ -57,6 +57,9 @@ struct ExportStage: CycleStage {
         let (rulesDirectory, outbox) = try paths.load()
         try FileManager.default.createDirectory(atPath: outbox, withIntermediateDirectories: true)
         let teams = try TeamDirectory.load(path: rulesDirectory + "/teams.conf")
-        return try Exporter(connection: connection, teams: teams, outbox: outbox).export().counts
+        var counts = try Exporter(connection: connection, teams: teams, outbox: outbox).export().counts
+        // A failed delivery is counted (and logged by the cycle as a count), recorded, and retried next cycle.
+        counts.merge(try ExportDelivery(connection: connection, teams: teams, outbox: outbox).deliverPending().counts) { $1 }
+        return counts
     }
 }

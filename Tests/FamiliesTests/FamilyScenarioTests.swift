@@ -67,19 +67,20 @@ struct FamilyScenarioTests {
             let settings = GroupingSettings()
             // Household A lived at the address until July 2024 and was not seen again (left the county).
             // Household B was first seen there more than `stay_extends_days` later.
+            // (Households of different surnames: see `movedFamilyStaleAddress` for the same surname.)
             let (a, b) = (try world.child(), try world.child())
-            for term in Terms.year(2023) { try world.school(a, at: home, from: term.0, to: term.1) }
+            for term in Terms.year(2023) { try world.school(a, at: home, from: term.0, to: term.1, family: "Adams") }
             let lastSeen = DayNumber.from(PostgresDate(year: 2024, month: 7, day: 21))
             let firstDay = lastSeen + settings.stayExtendsDays + 1
             let bStart = DayNumber.postgresDate(firstDay).description
-            try world.school(b, at: home, from: bStart, to: DayNumber.postgresDate(firstDay + 90).description)
+            try world.school(b, at: home, from: bStart, to: DayNumber.postgresDate(firstDay + 90).description, family: "Brown")
             // Household C moved out in August 2024 (seen elsewhere) and D moved in that September.
             let (c, d) = (try world.child(), try world.child())
             let other = TestWorld.Address(line1: "7 Quay Street", postcode: "NR30 2XY")
-            for term in Terms.year(2023) { try world.school(c, at: other, from: term.0, to: term.1) }
+            for term in Terms.year(2023) { try world.school(c, at: other, from: term.0, to: term.1, family: "Clarke") }
             for term in Terms.year(2024) {
-                try world.school(c, at: elsewhere, from: term.0, to: term.1)
-                try world.school(d, at: other, from: term.0, to: term.1)
+                try world.school(c, at: elsewhere, from: term.0, to: term.1, family: "Clarke")
+                try world.school(d, at: other, from: term.0, to: term.1, family: "Dixon")
             }
             _ = try FamilyGrouper(connection: world.connection, settings: settings).regroup()
             #expect(try world.family(of: a) != world.family(of: b))
@@ -90,10 +91,56 @@ struct FamilyScenarioTests {
             let e = try world.child()
             let eHere = DayNumber.postgresDate(firstDay - 10).description
             let eThere = DayNumber.postgresDate(firstDay - 5).description
-            try world.school(e, at: home, from: eHere, to: eHere)
-            try world.school(e, at: elsewhere, from: eThere, to: eThere)
+            try world.school(e, at: home, from: eHere, to: eHere, family: "Evans")
+            try world.school(e, at: elsewhere, from: eThere, to: eThere, family: "Evans")
             _ = try FamilyGrouper(connection: world.connection, settings: settings).regroup()
             #expect(try world.family(of: a) == world.family(of: e))
+            #expect(try world.family(of: a) != world.family(of: b))
+        }
+    }
+
+    @Test("a family that moved while the school kept one child's old address: same surname links, within the window only")
+    func movedFamilyStaleAddress() throws {
+        try TestDatabase.with(.migrated) { database in
+            let world = try TestWorld(try database.connect())
+            var settings = GroupingSettings()
+            // The Knights lived at `home` (older child a, 2023–24), then moved to `elsewhere` (2024–25);
+            // the school still sends `home` for the younger child b in 2024–25.
+            let (a, b) = (try world.child(), try world.child())
+            for term in Terms.year(2023) { try world.school(a, at: home, from: term.0, to: term.1, family: "Knight") }
+            for term in Terms.year(2024) {
+                try world.school(a, at: elsewhere, from: term.0, to: term.1, family: "Knight")
+                try world.school(b, at: home, from: term.0, to: term.1, family: "Smith-Knight")
+            }
+            // Strangers who moved into `other` after the Knights' neighbours left: a different surname.
+            let (c, d) = (try world.child(), try world.child())
+            let other = TestWorld.Address(line1: "7 Quay Street", postcode: "NR30 2XY")
+            for term in Terms.year(2023) { try world.school(c, at: other, from: term.0, to: term.1, family: "Clarke") }
+            for term in Terms.year(2024) {
+                try world.school(c, at: TestWorld.Address(line1: "3 Pier Walk", postcode: "NR32 1AA"), from: term.0, to: term.1, family: "Clarke")
+                try world.school(d, at: other, from: term.0, to: term.1, family: "Dixon")
+            }
+            _ = try FamilyGrouper(connection: world.connection, settings: settings).regroup()
+            #expect(try world.family(of: a) == world.family(of: b))
+            #expect(try world.family(of: a) != world.family(of: d))
+            #expect(try world.family(of: c) != world.family(of: d))
+            let links = try world.connection.query(
+                "SELECT basis, overlap_from IS NULL FROM family_links WHERE $1 IN (member_a, member_b) AND $2 IN (member_a, member_b)", [a, b])
+            #expect(links.count == 1)
+            #expect(try links.first?.decode(String.self, at: 0) == "same_address_same_surname")
+            #expect(try links.first?.decode(Bool.self, at: 1) == true)
+
+            // b first seen at `home` 44 days after a's last evidence there: a window of 43 days keeps them apart, 44 joins.
+            let gap = DayNumber.from(PostgresDate(year: 2024, month: 9, day: 3)) - DayNumber.from(PostgresDate(year: 2024, month: 7, day: 21))
+            settings.sameSurnameAtAddressWithinDays = gap - 1
+            _ = try FamilyGrouper(connection: world.connection, settings: settings).regroup()
+            #expect(try world.family(of: a) != world.family(of: b))
+            settings.sameSurnameAtAddressWithinDays = gap
+            _ = try FamilyGrouper(connection: world.connection, settings: settings).regroup()
+            #expect(try world.family(of: a) == world.family(of: b))
+            // Switched off.
+            settings.sameSurnameAtAddressWithinDays = 0
+            _ = try FamilyGrouper(connection: world.connection, settings: settings).regroup()
             #expect(try world.family(of: a) != world.family(of: b))
         }
     }

@@ -68,10 +68,10 @@ final class TestWorld {
     @discardableResult
     func school(
         _ child: String, at address: Address?, from start: String, to end: String, possible: Int = 100, attended: Int = 98,
-        school: String = "Riverside Primary"
+        school: String = "Riverside Primary", family: String = "Child"
     ) throws -> Int64 {
         try record(
-            child, kind: "school_attendance", address: address,
+            child, kind: "school_attendance", address: address, family: family,
             facts: #"{"period_start":"\#(start)","period_end":"\#(end)","sessions_possible":\#(possible),"sessions_attended":\#(attended),"school_name":"\#(school)"}"#)
     }
 

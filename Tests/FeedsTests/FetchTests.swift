@@ -1,12 +1,13 @@
 import Feeds
 import Foundation
+import LoopbackTestSupport
 import Testing
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-// RemoteFetcher against real servers on 127.0.0.1 (see LoopbackServers.swift): python3 https + a throwaway CA,
+// RemoteFetcher against real servers on 127.0.0.1 (see Tests/LoopbackTestSupport/LoopbackServers.swift): python3 https + a throwaway CA,
 // and OpenSSH sshd with internal-sftp. No mocks. Every failure test also checks that no `.part` file remains.
 
 /// Records the delays the fetcher asks for instead of sleeping.

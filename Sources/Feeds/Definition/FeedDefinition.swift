@@ -107,6 +107,23 @@ public struct RemoteSourceSettings: Sendable, Equatable {
     public var retries: Int
 }
 
+extension RemoteSourceSettings {
+    public init(url: String, timeoutSeconds: Int = 600, retries: Int = 3) {
+        self.init(
+            url: url, credentials: nil, caFile: nil, clientCertificate: nil, clientKey: nil, sshPrivateKey: nil, knownHosts: nil,
+            timeoutSeconds: timeoutSeconds, retries: retries)
+    }
+
+    /// The fetcher's view of these settings: at most 30 s to connect, backoff from 2 s (TLS and
+    /// host-key verification are always on).
+    public var source: RemoteSource {
+        RemoteSource(
+            url: url, credentialsFile: credentials, sshPrivateKeyFile: sshPrivateKey, sshKnownHostsFile: knownHosts, caFile: caFile,
+            clientCertificateFile: clientCertificate, clientKeyFile: clientKey, connectTimeoutSeconds: min(30, timeoutSeconds),
+            totalTimeoutSeconds: timeoutSeconds, retries: retries, initialBackoffSeconds: 2)
+    }
+}
+
 /// Where a feed's retention period starts (`[feed] retention_from`); see migration 0011.
 public enum RetentionBasis: String, Sendable, CaseIterable {
     /// The child's date of birth (else the load date less an approximate age, else the record's date).

@@ -10,7 +10,7 @@ public struct FetchError: Error, Sendable, CustomStringConvertible, CustomDebugS
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case unsupportedURL, tlsVerification, hostKey, authentication, httpStatus, timeout, connection, io,
-                credentials, remoteFileNotFound
+                credentials, remoteFileNotFound, upload
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -39,6 +39,10 @@ public struct FetchError: Error, Sendable, CustomStringConvertible, CustomDebugS
         /// SFTP: the remote file or folder does not exist. (HTTPS 404 is reported as ``httpStatus``.)
         public static let remoteFileNotFound = Code(.remoteFileNotFound)
 
+        /// Uploading: the server did not take the whole file, or (SFTP) the uploaded file could not be
+        /// renamed from its temporary name into place (for example because a file of that name exists).
+        public static let upload = Code(.upload)
+
         public var description: String { base.rawValue }
     }
 
@@ -60,6 +64,8 @@ public struct FetchError: Error, Sendable, CustomStringConvertible, CustomDebugS
     let curlMessage: String?
     /// A server's `Retry-After`, honoured (up to the backoff cap) before the next attempt.
     var retryAfterSeconds: Double? = nil
+    /// What was being done, first word of `description`: `fetch`, or `deliver` for an upload.
+    public internal(set) var operation = "fetch"
 
     init(
         _ code: Code, target: String, reason: String, isPermanent: Bool, httpStatus: Int? = nil,
@@ -82,7 +88,7 @@ public struct FetchError: Error, Sendable, CustomStringConvertible, CustomDebugS
     }
 
     public var description: String {
-        var text = "fetch \(target) failed (\(code)): \(reason)"
+        var text = "\(operation) \(target) failed (\(code)): \(reason)"
         var facts: [String] = []
         if let httpStatus { facts.append("HTTP \(httpStatus)") }
         if let curlCode { facts.append("curl \(curlCode)") }

@@ -22,6 +22,8 @@ struct FetchURL {
     let target: String
     /// The path ends in `/`.
     let isDirectory: Bool
+    /// The path, URL-decoded (SFTP quote commands take it as it is on the server).
+    var decodedPath: String = "/"
 
     static let unparsableTarget = "<unparsable URL>"
 
@@ -71,7 +73,7 @@ struct FetchURL {
         guard let normalized = part(CURLUPART_URL) else { throw reject(target, "not a valid URL") }
         return FetchURL(
             scheme: scheme, url: normalized, user: scheme == .sftp ? user : nil, target: target,
-            isDirectory: path.hasSuffix("/"))
+            isDirectory: path.hasSuffix("/"), decodedPath: part(CURLUPART_PATH, UInt32(CURLU_URLDECODE)) ?? path)
     }
 }
 

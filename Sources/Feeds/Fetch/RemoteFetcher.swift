@@ -230,6 +230,133 @@ public final class RemoteFetcher {
         return candidates.filter { (typeByName[$0] ?? "-") == "-" }.sorted()
     }
 
+    // MARK: - upload
+
+    /// How an upload reaches an HTTPS server.
+    public enum UploadMethod: String, Sendable, CaseIterable {
+        /// `PUT` to the folder URL (ending in `/`) plus the file name.
+        case put
+        /// `POST` to the URL as given, the file name in `Content-Disposition`.
+        case post
+    }
+
+    /// Uploads the bytes as `name` to `source`: a folder URL (ending in `/`) for SFTP and HTTPS PUT, any
+    /// https:// URL for POST. Returns the target (`scheme://host[:port]/path`, safe for logs).
+    ///
+    /// SFTP: written as `.NAME.part` in the folder (mode 0600), then renamed to `NAME` in the same session,
+    /// so a collector never sees half a file; a rename onto an existing file fails (``FetchError/Code/upload``)
+    /// rather than replace it. HTTPS: `Content-Type: text/csv; charset=utf-8`, no redirects followed, any
+    /// 2xx is success. The same verification, credentials, time limits and retries as ``fetch(_:to:conditional:)``.
+    /// `name` is letters, digits, `.`, `_` and `-` only, not starting with `.`.
+    @discardableResult
+    public func upload(_ bytes: [UInt8], as name: String, to source: RemoteSource, method: UploadMethod = .put)
+        throws(FetchError) -> String
+    {
+        do throws(FetchError) {
+            return try performUpload(bytes, as: name, to: source, method: method)
+        } catch {
+            var failure = error
+            failure.operation = "deliver"
+            throw failure
+        }
+    }
+
+    private func performUpload(_ bytes: [UInt8], as name: String, to source: RemoteSource, method: UploadMethod)
+        throws(FetchError) -> String
+    {
+        let url = try FetchURL.parse(source.url)
+        func reject(_ reason: String) -> FetchError {
+            FetchError(.unsupportedURL, target: url.target, reason: reason, isPermanent: true)
+        }
+        guard !name.isEmpty, !name.hasPrefix("."),
+            name.utf8.allSatisfy({ $0 == 0x2E || $0 == 0x5F || $0 == 0x2D || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
+        else { throw reject("the upload's file name must be letters, digits, '.', '_' and '-'") }
+        let prepared = try PreparedSource(source, url: url, credentialsDirectory: credentialsDirectory)
+        var target = url.url
+        var quote: [String] = []
+        switch url.scheme {
+        case .sftp:
+            guard url.isDirectory else { throw reject("an sftp:// delivery URL names a folder ending in '/'") }
+            var folder = url.decodedPath
+            // libcurl's `/~/` (the login's home) is a relative path to the SFTP server.
+            if folder.hasPrefix("/~/") { folder = String(folder.dropFirst(3)) }
+            guard !folder.contains("\""), !folder.utf8.contains(where: { $0 < 0x20 }) else {
+                throw reject("the folder path cannot be quoted for the rename")
+            }
+            target += "." + name + ".part"
+            quote = ["rename \"\(folder).\(name).part\" \"\(folder)\(name)\""]
+        case .https:
+            if method == .put {
+                guard url.isDirectory else { throw reject("an https:// PUT delivery URL names a folder ending in '/'") }
+                target += name
+            }
+        }
+        let safeTarget = url.target + (url.scheme == .sftp || method == .put ? name : "")
+
+        return try withRetries(source, target: url.target) { () throws(FetchError) -> String in
+            let handle = try self.readyHandle(for: prepared)
+            let sink = FetchSink(handle: handle, checksHTTPStatus: false, partPath: nil)
+            let reader = UploadReader(bytes)
+            var unused = false
+            let baseHeaders = try self.configure(
+                handle, prepared, sink: sink, conditional: nil, sentConditional: &unused, listOnly: false)
+            var headers = baseHeaders
+            var commands: UnsafeMutablePointer<curl_slist>? = nil
+            defer {
+                if let headers { curl_slist_free_all(headers) }
+                if let commands { curl_slist_free_all(commands) }
+            }
+            defer { Self.clearOptions(handle) }  // runs first: the handle stops pointing at the lists, sink and reader
+
+            func check(_ rc: CURLcode, _ what: String) throws(FetchError) {
+                guard rc == CURLE_OK else {
+                    throw FetchError(
+                        .connection, target: url.target, reason: "libcurl rejected \(what)", isPermanent: true,
+                        curlCode: Int(rc.rawValue))
+                }
+            }
+            try check(fc_curl_setopt_string(handle, CURLOPT_URL, target), "the upload URL")
+            try check(fc_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0), "CURLOPT_FOLLOWLOCATION")
+            try check(fc_curl_setopt_long(handle, CURLOPT_FILETIME, 0), "CURLOPT_FILETIME")
+            try check(fc_curl_setopt_read_callback(handle, uploadReaderRead), "CURLOPT_READFUNCTION")
+            try check(
+                fc_curl_setopt_pointer(handle, CURLOPT_READDATA, Unmanaged.passUnretained(reader).toOpaque()),
+                "CURLOPT_READDATA")
+            switch url.scheme {
+            case .sftp:
+                try check(fc_curl_setopt_long(handle, CURLOPT_UPLOAD, 1), "CURLOPT_UPLOAD")
+                try check(fc_curl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(bytes.count)), "the size")
+                try check(fc_curl_setopt_long(handle, CURLOPT_NEW_FILE_PERMS, 0o600), "CURLOPT_NEW_FILE_PERMS")
+                for command in quote { commands = curl_slist_append(commands, command) }
+                try check(fc_curl_setopt_slist(handle, CURLOPT_POSTQUOTE, commands), "CURLOPT_POSTQUOTE")
+            case .https:
+                if method == .put {
+                    try check(fc_curl_setopt_long(handle, CURLOPT_UPLOAD, 1), "CURLOPT_UPLOAD")
+                    try check(fc_curl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(bytes.count)), "the size")
+                } else {
+                    try check(fc_curl_setopt_long(handle, CURLOPT_POST, 1), "CURLOPT_POST")
+                    try check(fc_curl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bytes.count)), "the size")
+                }
+                headers = curl_slist_append(headers, "Content-Type: text/csv; charset=utf-8")
+                headers = curl_slist_append(headers, "Content-Disposition: attachment; filename=\"\(name)\"")
+                headers = curl_slist_append(headers, "Expect:")
+                try check(fc_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers), "CURLOPT_HTTPHEADER")
+            }
+
+            let rc = withExtendedLifetime((sink, reader)) { curl_easy_perform(handle) }
+            guard rc == CURLE_OK else { throw self.classify(rc, url: url, handle: handle) }
+            if url.scheme == .https {
+                var status = 0
+                _ = fc_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+                guard (200..<300).contains(status) else { throw self.statusError(status, url: url, handle: handle) }
+            }
+            guard reader.offset == bytes.count else {
+                throw FetchError(.upload, target: url.target, reason: "the server did not take the whole file", isPermanent: false)
+            }
+            return safeTarget
+        }
+    }
+
     // MARK: - Retries
 
     private func withRetries<T>(
@@ -484,6 +611,12 @@ public final class RemoteFetcher {
             return statusError(status, url: url, handle: handle)
         case CURLE_SSL_CONNECT_ERROR:
             (code, permanent, reason) = (.connection, false, "the TLS handshake failed")
+        case CURLE_QUOTE_ERROR:
+            (code, permanent, reason) = (
+                .upload, true, "the uploaded file could not be renamed into place (does a file of that name already exist?)"
+            )
+        case CURLE_UPLOAD_FAILED, CURLE_SEND_ERROR, CURLE_READ_ERROR:
+            (code, permanent, reason) = (.upload, false, "the upload did not complete")
         case CURLE_SSH:
             // libssh2 reports SFTP status errors this way too (for example a folder URL without the final '/').
             (code, permanent, reason) = (.connection, false, "SSH or SFTP protocol failure")
@@ -668,6 +801,32 @@ private final class FetchSink {
     }
 
     deinit { discard() }
+}
+
+/// The bytes of one upload, handed to libcurl's read callback (one instance per attempt).
+private final class UploadReader {
+    let bytes: [UInt8]
+    private(set) var offset = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    func read(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int {
+        let n = min(capacity, bytes.count - offset)
+        guard n > 0 else { return 0 }
+        bytes.withUnsafeBytes { source in
+            UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress! + offset, byteCount: n)
+        }
+        offset += n
+        return n
+    }
+}
+
+private func uploadReaderRead(
+    _ buffer: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
+) -> Int {
+    guard let buffer, let context else { return 0x1000_0000 }  // CURL_READFUNC_ABORT
+    let reader = Unmanaged<UploadReader>.fromOpaque(context).takeUnretainedValue()
+    return reader.read(into: buffer, capacity: size * count)
 }
 
 private func fetchSinkWrite(

@@ -73,6 +73,18 @@ public struct RemoteSource: Sendable, Equatable {
     }
 }
 
+extension RemoteSource {
+    /// `scheme://host[:port]/path` of a URL, without user, password, query or fragment: safe for logs
+    /// and the database. `<unparsable URL>` when libcurl cannot parse it.
+    public static func safeTarget(_ url: String) -> String {
+        do throws(FetchError) {
+            return try FetchURL.parse(url).target
+        } catch {
+            return error.target
+        }
+    }
+}
+
 /// Validators saved from the last successful download, sent back to make the next fetch conditional.
 ///
 /// HTTPS: `etag` and `lastModified` are the server's `ETag` and `Last-Modified` headers, sent back verbatim as

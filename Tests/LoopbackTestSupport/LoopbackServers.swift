@@ -4,43 +4,44 @@ import Foundation
     import Glibc
 #endif
 
-// Real servers on 127.0.0.1 for the fetch tests: an HTTPS server (python3 http.server + ssl, with a throwaway CA
+// Real servers on 127.0.0.1 for the fetch and delivery tests: an HTTPS server (python3 http.server + ssl, with a throwaway CA
 // made by openssl) and OpenSSH's sshd with internal-sftp. Each runs under a small python supervisor that stops it
 // when the test process goes away, so even a crashed test run leaves nothing behind; `stop()` (also called from
 // deinit) ends it normally and removes its temporary folder.
 
-struct LoopbackError: Error, CustomStringConvertible {
-    let description: String
+public struct LoopbackError: Error, CustomStringConvertible {
+    public let description: String
+    public init(description: String) { self.description = description }
 }
 
 /// A temporary folder removed on `remove()` or deinit.
-final class FetchTempFolder {
-    let path: String
+public final class FetchTempFolder {
+    public let path: String
     private var removed = false
 
-    init(_ label: String = "fetch") throws {
+    public init(_ label: String = "fetch") throws {
         var template = Array("/tmp/fc-fetchtest-\(label)-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw LoopbackError(description: "mkdtemp failed: \(errno)") }
         path = String(cString: made)
     }
 
-    func file(_ name: String) -> String { path + "/" + name }
+    public func file(_ name: String) -> String { path + "/" + name }
 
     @discardableResult
-    func write(_ name: String, _ text: String) throws -> String {
+    public func write(_ name: String, _ text: String) throws -> String {
         try write(name, Array(text.utf8))
     }
 
     @discardableResult
-    func write(_ name: String, _ bytes: [UInt8]) throws -> String {
+    public func write(_ name: String, _ bytes: [UInt8]) throws -> String {
         let target = file(name)
         try Data(bytes).write(to: URL(fileURLWithPath: target))
         return target
     }
 
-    func exists(_ name: String) -> Bool { access(file(name), F_OK) == 0 }
+    public func exists(_ name: String) -> Bool { access(file(name), F_OK) == 0 }
 
-    func remove() {
+    public func remove() {
         guard !removed else { return }
         removed = true
         try? FileManager.default.removeItem(atPath: path)
@@ -49,9 +50,9 @@ final class FetchTempFolder {
     deinit { remove() }
 }
 
-enum LoopbackTools {
+public enum LoopbackTools {
     /// Runs a tool to completion, failing with its output when it exits non-zero.
-    static func run(_ executable: String, _ arguments: [String], in folder: String) throws {
+    public static func run(_ executable: String, _ arguments: [String], in folder: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -71,7 +72,7 @@ enum LoopbackTools {
         }
     }
 
-    static func python3() throws -> String {
+    public static func python3() throws -> String {
         for candidate in ["/usr/bin/python3", "/usr/local/bin/python3"] where access(candidate, X_OK) == 0 {
             return candidate
         }
@@ -79,7 +80,7 @@ enum LoopbackTools {
     }
 
     /// A port that was free a moment ago (for servers that cannot bind port 0 themselves).
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw LoopbackError(description: "socket failed") }
         defer { close(fd) }
@@ -98,7 +99,7 @@ enum LoopbackTools {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    static func accepts(port: Int) -> Bool {
+    public static func accepts(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -114,7 +115,7 @@ enum LoopbackTools {
     }
 
     /// Polls `condition` every 20 ms for up to `seconds`.
-    static func wait(seconds: Double, _ condition: () -> Bool) -> Bool {
+    public static func wait(seconds: Double, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if condition() { return true }
@@ -124,7 +125,7 @@ enum LoopbackTools {
     }
 
     /// Stops its child when the test process dies (parent pid changes) or on SIGTERM.
-    static let supervisorScript = #"""
+    public static let supervisorScript = #"""
         import os, signal, subprocess, sys, time
         child = None
         def stop(*_):
@@ -152,12 +153,12 @@ enum LoopbackTools {
 }
 
 /// A supervised background process writing its output to `<folder>/server.log`.
-final class LoopbackProcess {
+public final class LoopbackProcess {
     private let process = Process()
     private var stopped = false
-    let logPath: String
+    public let logPath: String
 
-    init(_ arguments: [String], folder: String) throws {
+    public init(_ arguments: [String], folder: String) throws {
         let supervisor = folder + "/supervise.py"
         try LoopbackTools.supervisorScript.write(toFile: supervisor, atomically: true, encoding: .utf8)
         logPath = folder + "/server.log"
@@ -173,11 +174,11 @@ final class LoopbackProcess {
         try process.run()
     }
 
-    var isRunning: Bool { process.isRunning }
+    public var isRunning: Bool { process.isRunning }
 
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    func stop() {
+    public func stop() {
         guard !stopped else { return }
         stopped = true
         if process.isRunning { process.terminate() }
@@ -200,21 +201,26 @@ final class LoopbackProcess {
 /// - `/slow/NAME`: waits 10 s first.
 /// - `/truncated/NAME`: announces the full length, sends half of the file, closes.
 /// - `/redirect/NAME`: 302 to `/files/NAME`; `/redirect-http/NAME`: 302 to `http://…/files/NAME`.
+/// Uploads (export delivery), saved under `received/` (see `received(_:)`):
+/// - `PUT /upload/NAME`: 201; `PUT /private-upload/NAME`: the same behind the credentials above;
+///   `PUT /flaky-upload/N/NAME`: 500 the first N times (per full path), then 201.
+/// - `POST /inbox`: 201, saved under the `filename` of its `Content-Disposition`.
 /// Every request is appended to `requests.log` as `PATH STATUS`.
-final class LoopbackHTTPSServer {
-    let folder: FetchTempFolder
-    let root: String
-    let port: Int
+public final class LoopbackHTTPSServer {
+    public let folder: FetchTempFolder
+    public let root: String
+    public let port: Int
     /// PEM of the throwaway CA that signed the server (and client) certificates.
-    let caFile: String
-    let clientCertificateFile: String
-    let clientKeyFile: String
+    public let caFile: String
+    public let clientCertificateFile: String
+    public let clientKeyFile: String
     private let server: LoopbackProcess
 
-    init(basicAuth: String? = nil, bearerToken: String? = nil, requireClientCertificate: Bool = false) throws {
+    public init(basicAuth: String? = nil, bearerToken: String? = nil, requireClientCertificate: Bool = false) throws {
         folder = try FetchTempFolder("https")
         root = folder.file("root")
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(atPath: folder.file("received"), withIntermediateDirectories: false)
         let dir = folder.path
         try folder.write("openssl.cnf", Self.opensslConfig)
         let openssl = "/usr/bin/openssl"
@@ -247,7 +253,7 @@ final class LoopbackHTTPSServer {
 
         var config: [String: String] = [
             "root": root, "cert": folder.file("server.pem"), "key": folder.file("server.key"),
-            "portFile": folder.file("port"), "requestLog": folder.file("requests.log"),
+            "portFile": folder.file("port"), "requestLog": folder.file("requests.log"), "received": folder.file("received"),
         ]
         if let basicAuth { config["basic"] = basicAuth }
         if let bearerToken { config["bearer"] = bearerToken }
@@ -276,11 +282,11 @@ final class LoopbackHTTPSServer {
         self.port = port
     }
 
-    func url(_ path: String) -> String { "https://127.0.0.1:\(port)\(path)" }
+    public func url(_ path: String) -> String { "https://127.0.0.1:\(port)\(path)" }
 
     /// Writes a file into the served folder.
     @discardableResult
-    func put(_ name: String, _ bytes: [UInt8], modified: Date? = nil) throws -> String {
+    public func put(_ name: String, _ bytes: [UInt8], modified: Date? = nil) throws -> String {
         let path = root + "/" + name
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         if let modified {
@@ -289,22 +295,32 @@ final class LoopbackHTTPSServer {
         return path
     }
 
+    /// The bytes of an uploaded file, nil when none of that name arrived.
+    public func received(_ name: String) -> [UInt8]? {
+        FileManager.default.contents(atPath: folder.file("received") + "/" + name).map { [UInt8]($0) }
+    }
+
+    /// The names of the uploaded files, sorted.
+    public var receivedNames: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder.file("received"))) ?? []).sorted()
+    }
+
     /// How many requests for `path` (without query) the server saw.
-    func requestCount(_ path: String) -> Int {
+    public func requestCount(_ path: String) -> Int {
         let log = (try? String(contentsOfFile: folder.file("requests.log"), encoding: .utf8)) ?? ""
         return log.split(separator: "\n").filter { $0.split(separator: " ").first.map(String.init) == path }.count
     }
 
-    var log: String { server.log }
+    public var log: String { server.log }
 
-    func stop() {
+    public func stop() {
         server.stop()
         folder.remove()
     }
 
     deinit { stop() }
 
-    static let opensslConfig = """
+    public static let opensslConfig = """
         [req]
         distinguished_name = dn
         prompt = no
@@ -326,7 +342,7 @@ final class LoopbackHTTPSServer {
 
         """
 
-    static let serverScript = #"""
+    public static let serverScript = #"""
         import base64, email.utils, hashlib, json, os, ssl, sys, threading, time
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -436,6 +452,48 @@ final class LoopbackHTTPSServer {
                     return self.reply(302, headers=[("Location", location)])
                 self.reply(404, b"no route\n")
 
+            def save(self, name):
+                length = int(self.headers.get("Content-Length", "0"))
+                data = self.rfile.read(length)
+                name = os.path.basename(name)
+                if not name or name.startswith("."):
+                    return self.reply(400, b"bad name\n")
+                with open(os.path.join(config["received"], name), "wb") as f:
+                    f.write(data)
+                self.reply(201, b"stored\n")
+
+            def do_PUT(self):
+                path = self.path.split("?")[0]
+                parts = path.strip("/").split("/")
+                kind = parts[0]
+                if kind == "upload" and len(parts) == 2:
+                    return self.save(parts[1])
+                if kind == "private-upload" and len(parts) == 2:
+                    if not self.authorized():
+                        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                        return self.reply(401, b"authorization required\n",
+                                          headers=[("WWW-Authenticate", 'Basic realm="uploads"')])
+                    return self.save(parts[1])
+                if kind == "flaky-upload" and len(parts) == 3:
+                    with lock:
+                        seen = failures.get(path, 0)
+                        failures[path] = seen + 1
+                    if seen < int(parts[1]):
+                        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                        return self.reply(500, b"try again\n")
+                    return self.save(parts[2])
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self.reply(404, b"no route\n")
+
+            def do_POST(self):
+                path = self.path.split("?")[0]
+                disposition = self.headers.get("Content-Disposition", "")
+                name = disposition.split("filename=")[-1].strip('"') if "filename=" in disposition else ""
+                if path == "/inbox" and self.headers.get("Content-Type", "").startswith("text/csv"):
+                    return self.save(name)
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self.reply(400, b"expected a CSV\n")
+
         class Server(ThreadingHTTPServer):
             daemon_threads = True
 
@@ -462,22 +520,22 @@ final class LoopbackHTTPSServer {
 
 /// OpenSSH sshd on 127.0.0.1 with internal-sftp, its own host key, and one authorized client key, for the
 /// current user.
-final class LoopbackSFTPServer {
-    let folder: FetchTempFolder
+public final class LoopbackSFTPServer {
+    public let folder: FetchTempFolder
     /// A folder to put remote files in (absolute path, also the path in sftp:// URLs).
-    let remoteRoot: String
-    let port: Int
-    let user: String
-    let clientKeyFile: String
+    public let remoteRoot: String
+    public let port: Int
+    public let user: String
+    public let clientKeyFile: String
     /// known_hosts naming this server's host key as `[127.0.0.1]:PORT`.
-    let knownHostsFile: String
+    public let knownHostsFile: String
     /// known_hosts with the right host name but a different key.
-    let wrongKnownHostsFile: String
+    public let wrongKnownHostsFile: String
     /// A valid key pair that the server does not authorize.
-    let unauthorizedKeyFile: String
+    public let unauthorizedKeyFile: String
     private var server: LoopbackProcess?
 
-    init() throws {
+    public init() throws {
         folder = try FetchTempFolder("sftp")
         let dir = folder.path
         remoteRoot = folder.file("remote")
@@ -553,11 +611,11 @@ final class LoopbackSFTPServer {
     }
 
     /// `sftp://USER@127.0.0.1:PORT` + `path` (an absolute path on this machine).
-    func url(_ path: String) -> String { "sftp://\(user)@127.0.0.1:\(port)\(path)" }
+    public func url(_ path: String) -> String { "sftp://\(user)@127.0.0.1:\(port)\(path)" }
 
-    var log: String { server?.log ?? "" }
+    public var log: String { server?.log ?? "" }
 
-    func stop() {
+    public func stop() {
         server?.stop()
         server = nil
         folder.remove()
