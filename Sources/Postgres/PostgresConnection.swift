@@ -38,7 +38,9 @@ public final class PostgresConnection {
     /// Passwords belong in a password file (`passfile=` or `PGPASSFILE`, or a systemd credential),
     /// never in a command line. The session is pinned to UTC, ISO dates and UTF-8 so that values
     /// decode the same way whatever the server's defaults are.
-    public static func connect(_ connectionString: String, applicationName: String = "familyconnect")
+    public static func connect(
+        _ connectionString: String, applicationName: String = "familyconnect"
+    )
         throws(PostgresError) -> PostgresConnection
     {
         guard let handle = PQconnectdb(connectionString) else {
@@ -80,7 +82,9 @@ public final class PostgresConnection {
     /// Runs one parameterised statement and returns all its rows. Values are always sent as
     /// parameters (`$1`, `$2`, …), never spliced into the SQL text.
     @discardableResult
-    public func execute(_ sql: String, _ parameters: [any PostgresEncodable] = []) throws(PostgresError)
+    public func execute(
+        _ sql: String, _ parameters: [any PostgresEncodable] = []
+    ) throws(PostgresError)
         -> PostgresResult
     {
         let handle = try liveHandle()
@@ -92,8 +96,23 @@ public final class PostgresConnection {
         return Self.materialise(result!)
     }
 
+    /// Runs a query and passes libpq's result to `body` before clearing it (`withRawResult`).
+    func withRawResultPointer<T>(
+        _ sql: String, _ parameters: [any PostgresEncodable], _ body: (OpaquePointer) throws -> T
+    ) throws -> T {
+        let handle = try liveHandle()
+        let result = try withParameters(parameters) { count, values in
+            PQexecParams(handle, sql, count, nil, values, nil, nil, 0)
+        }
+        defer { PQclear(result) }
+        try check(result, sql: sql, accepting: [PGRES_TUPLES_OK])
+        return try body(result!)
+    }
+
     /// Shorthand for `execute(…).rows`.
-    public func query(_ sql: String, _ parameters: [any PostgresEncodable] = []) throws(PostgresError)
+    public func query(
+        _ sql: String, _ parameters: [any PostgresEncodable] = []
+    ) throws(PostgresError)
         -> [PostgresRow]
     {
         try execute(sql, parameters).rows
@@ -143,6 +162,13 @@ public final class PostgresConnection {
     }
 
     // MARK: Transactions
+
+    /// Whether a transaction block is open on this connection (BEGIN without COMMIT or ROLLBACK yet).
+    public var inTransaction: Bool {
+        guard let handle else { return false }
+        let status = PQtransactionStatus(handle)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE
+    }
 
     /// Runs `body` inside BEGIN … COMMIT. Any error thrown by the body (or by COMMIT) rolls the
     /// transaction back and is rethrown, so nothing of a failed transaction is left behind.
@@ -259,7 +285,8 @@ public final class PostgresConnection {
             }
             if text.utf8.contains(0) {
                 throw PostgresError(
-                    .invalidParameter, message: "parameter $\(index + 1) contains a NUL byte, which PostgreSQL text cannot hold")
+                    .invalidParameter,
+                    message: "parameter $\(index + 1) contains a NUL byte, which PostgreSQL text cannot hold")
             }
             copies.append(strdup(text))
         }

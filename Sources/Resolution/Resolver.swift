@@ -299,10 +299,15 @@ public final class Resolver {
         }
         let nhs = fresh.compactMap { $0.nhs == 0 ? nil : String(format: "%010llu", $0.nhs) }
         var holders: [Int64: [Int64]] = [:]
-        try connection.forEachRow(
-            "SELECT key, record_id FROM record_blocking_keys WHERE key = ANY($1::bigint[])",
-            [keys.map { Int($0) }]
-        ) { row in holders[try row.decode(Int64.self, at: 0), default: []].append(try row.decode(Int64.self, at: 1)) }
+        // Hundreds of thousands of small rows: read in place rather than streamed row by row.
+        try connection.withRawResult(
+            "SELECT key, record_id FROM record_blocking_keys WHERE key = ANY($1::bigint[])", [keys.map { Int($0) }]
+        ) { result in
+            for row in 0..<result.rowCount {
+                guard let key = result.int64(row, 0), let record = result.int64(row, 1) else { continue }
+                holders[key, default: []].append(record)
+            }
+        }
         var byIdentifier: Set<Int64> = []
         let upns = try connection.query(
             "SELECT DISTINCT upn FROM source_records WHERE id = ANY($1::bigint[]) AND upn IS NOT NULL AND NOT upn_temporary",

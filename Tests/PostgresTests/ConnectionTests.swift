@@ -65,7 +65,8 @@ struct ConnectionTests {
             #expect(try row.decode(PostgresDate.self, at: 5) == PostgresDate(year: 2019, month: 2, day: 28))
             #expect(abs(try row.decode(Date.self, at: 6).timeIntervalSince(instant)) < 0.000_01)
             #expect(try row.decode(UUID.self, at: 7) == id)
-            #expect(try row.decode(PostgresJSON.self, at: 8).decode(as: Payload.self) == Payload(feed: "school", rows: 3))
+            #expect(
+                try row.decode(PostgresJSON.self, at: 8).decode(as: Payload.self) == Payload(feed: "school", rows: 3))
             #expect(try row.decode(String?.self, at: 9) == nil)
             #expect(try row.decode(Double.self, at: 10) == 1.5)
             #expect(try row.decode(PostgresDate.self, at: 11).description == "2016-02-29")
@@ -175,6 +176,41 @@ struct ConnectionTests {
             }
             #expect(bad?.sqlState == "22P02")
             #expect(try connection.execute("SELECT 1").scalar(Int.self) == 1)
+        }
+    }
+
+    @Test(
+        "a raw result reads text, bytes and integers in place; NULL, limits and non-numbers are nil; errors carry SQLSTATE"
+    )
+    func rawResult() throws {
+        try TestDatabase.with { database in
+            let connection = try database.connect()
+            let values: [(String?, Int64?)] = try connection.withRawResult(
+                """
+                SELECT v, v FROM unnest(ARRAY['0', '-17', '9223372036854775807', '-9223372036854775808',
+                    '9223372036854775808', '12a', '', '-', NULL, 'Zoë']) WITH ORDINALITY AS t(v, n) ORDER BY n
+                """
+            ) { result in
+                #expect(result.columnCount == 2)
+                return (0..<result.rowCount).map { (result.string($0, 0), result.int64($0, 1)) }
+            }
+            #expect(
+                values.map(\.0) == [
+                    "0", "-17", "9223372036854775807", "-9223372036854775808", "9223372036854775808", "12a", "", "-",
+                    nil, "Zoë",
+                ])
+            #expect(values.map(\.1) == [0, -17, .max, .min, nil, nil, nil, nil, nil, nil])
+            let bytes = try connection.withRawResult("SELECT $1::text, NULL::text", ["Zoë"]) { result in
+                (Array(result.bytes(0, 0)), result.bytes(0, 1).count, result.isNull(0, 1), result.isNull(0, 0))
+            }
+            #expect(bytes.0 == Array("Zoë".utf8) && bytes.1 == 0 && bytes.2 && !bytes.3)
+            #expect(try connection.withRawResult("SELECT 1 WHERE false") { $0.rowCount } == 0)
+            #expect(!connection.inTransaction)
+            try connection.transaction { #expect($0.inTransaction) }
+            #expect(!connection.inTransaction)
+            #expect {
+                try connection.withRawResult("SELECT 1/0") { $0.rowCount }
+            } throws: { ($0 as? PostgresError)?.sqlState == "22012" }
         }
     }
 

@@ -59,11 +59,10 @@ public struct MatchRecord: Sendable {
         self.carerNHS = carerNHS
     }
 
-    static func addressKey(_ line: String?) -> UInt64 {
-        guard let line else { return 0 }
+    static func addressKey(_ line: UnsafeBufferPointer<UInt8>) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         var any = false
-        for byte in line.utf8 {
+        for byte in line {
             var b = byte
             if b >= 0x61 && b <= 0x7A { b -= 0x20 }
             guard (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) else { continue }
@@ -73,19 +72,19 @@ public struct MatchRecord: Sendable {
         return any ? hash | 1 : 0
     }
 
-    static func packedDate(_ text: String?) -> UInt32 {
-        guard let text, text.utf8.count == 10 else { return 0 }
+    static func packedDate(_ text: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        guard text.count == 10 else { return 0 }
         var value: UInt32 = 0
-        for byte in text.utf8 where byte != UInt8(ascii: "-") {
+        for byte in text where byte != UInt8(ascii: "-") {
             guard byte >= 48 && byte <= 57 else { return 0 }
             value = value * 10 + UInt32(byte - 48)
         }
         return value
     }
 
-    static func upnHash(_ text: String?, temporary: Bool) -> UInt64 {
-        guard let text, !temporary else { return 0 }
-        return NameKey.fnv1a(Array(text.utf8)) | 1
+    static func upnHash(_ text: UnsafeBufferPointer<UInt8>, temporary: Bool) -> UInt64 {
+        guard !text.isEmpty, !temporary else { return 0 }
+        return NameKey.fnv1a(Array(text)) | 1
     }
 }
 
@@ -120,29 +119,48 @@ public enum MatchRecordLoader {
                 """, [batches.map { Int($0) }])
     }
 
+    /// Reads through a cursor, a batch of rows at a time, each batch parsed in place from libpq's
+    /// buffer: memory stays bounded for a full run, and no row costs a result or an array of its own.
+    /// A cursor needs a transaction: the caller's (every resolver run has one), or one of its own.
     static func load(
         _ connection: PostgresConnection, where condition: String, _ parameters: [any PostgresEncodable]
     )
         throws -> [MatchRecord]
     {
+        guard connection.inTransaction else {
+            return try connection.transaction { try load($0, where: condition, parameters) }
+        }
         var records: [MatchRecord] = []
-        try connection.forEachRow(
-            "SELECT \(columns) FROM source_records sr WHERE \(condition) ORDER BY sr.id", parameters
-        ) { row in
-            let values = row.values
-            let kind = UInt8(MatchRecord.kinds.firstIndex(of: values[1] ?? "") ?? 0)
-            let sex: UInt8 = values[12] == "F" ? 1 : (values[12] == "M" ? 2 : 0)
-            records.append(
-                MatchRecord(
-                    id: Int64(values[0]!)!, kind: kind, nhs: values[2].flatMap { UInt64($0) } ?? 0,
-                    upn: MatchRecord.upnHash(values[3], temporary: values[4] == "t"),
-                    given: values[5].flatMap { NameKey($0) }, preferredGiven: values[6].flatMap { NameKey($0) },
-                    family: values[7].flatMap { NameKey($0) }, preferredFamily: values[8].flatMap { NameKey($0) },
-                    dob: MatchRecord.packedDate(values[9]), approximateAge: values[10].flatMap { Int16($0) } ?? -1,
-                    ageYear: values[11].flatMap { Int16($0) } ?? 0, sex: sex,
-                    postcode: values[13].flatMap { PostcodeKey($0) }, addressKey: MatchRecord.addressKey(values[14]),
-                    carerNHS: values[15].flatMap { UInt64($0) } ?? 0))
+        try connection.execute(
+            "DECLARE match_records NO SCROLL CURSOR FOR SELECT \(columns) FROM source_records sr WHERE \(condition) ORDER BY sr.id",
+            parameters)
+        defer { _ = try? connection.execute("CLOSE match_records") }
+        while true {
+            let fetched = try connection.withRawResult("FETCH 20000 FROM match_records") { result in
+                records.reserveCapacity(records.count + result.rowCount)
+                for row in 0..<result.rowCount { records.append(record(result, row)) }
+                return result.rowCount
+            }
+            if fetched == 0 { break }
         }
         return records
+    }
+
+    private static func record(_ result: PostgresRawResult, _ row: Int) -> MatchRecord {
+        func name(_ column: Int) -> NameKey? { result.string(row, column).flatMap { NameKey($0) } }
+        func unsigned(_ column: Int) -> UInt64 { result.int64(row, column).map { UInt64(bitPattern: $0) } ?? 0 }
+        let kindText = result.bytes(row, 1)
+        let kind = UInt8(MatchRecord.kinds.firstIndex { $0.utf8.elementsEqual(kindText) } ?? 0)
+        let sex = result.bytes(row, 12)
+        return MatchRecord(
+            id: result.int64(row, 0) ?? 0, kind: kind, nhs: unsigned(2),
+            upn: MatchRecord.upnHash(result.bytes(row, 3), temporary: result.bytes(row, 4).first == UInt8(ascii: "t")),
+            given: name(5), preferredGiven: name(6), family: name(7), preferredFamily: name(8),
+            dob: MatchRecord.packedDate(result.bytes(row, 9)),
+            approximateAge: result.int64(row, 10).map { Int16(clamping: $0) } ?? -1,
+            ageYear: result.int64(row, 11).map { Int16(clamping: $0) } ?? 0,
+            sex: sex.count == 1 ? (sex[0] == UInt8(ascii: "F") ? 1 : (sex[0] == UInt8(ascii: "M") ? 2 : 0)) : 0,
+            postcode: result.string(row, 13).flatMap { PostcodeKey($0) },
+            addressKey: MatchRecord.addressKey(result.bytes(row, 14)), carerNHS: unsigned(15))
     }
 }
