@@ -41,8 +41,9 @@ public struct GroupingSettings: Sendable, Equatable {
     public var maxMembersPerAddress = 12
     /// Members whose stays at one address do not overlap are linked when they share a surname and the
     /// later stay began within this many days of the earlier one's last evidence (a family that moved,
-    /// and a partner still sending the old address for one child). 0: never.
-    public var sameSurnameAtAddressWithinDays = 730
+    /// and a partner still sending the old address for one child). 0, the default: never, because
+    /// same-surname strangers who move into a house would be linked too.
+    public var sameSurnameAtAddressWithinDays = 0
     /// Police incident types (the feed's normalised `incident_type`) for which children notified
     /// under the same incident reference are taken to share a household.
     public var sameIncidentTypes: Set<String> = ["domestic_abuse", "concern_for_welfare", "missing_person"]
