@@ -1,3 +1,4 @@
+import Digest
 import Foundation
 import Identifiers
 import Postgres
@@ -136,6 +137,10 @@ struct FeedLoaderTests {
                 Issue.record("first load should be new")
                 return
             }
+            // The ledger keeps the file's own SHA-256 (computed while the rows loaded).
+            #expect(
+                try connection.execute("SELECT sha256 FROM feed_batches").scalar(String.self)
+                    == SHA256.hex(of: SHA256.hash(Array(text.utf8))))
             let again = try loader.load(path: try write(text, name: "renamed.csv"), connection: connection)
             #expect(again == .duplicate(batchID: first.batchID))
             #expect(try connection.execute("SELECT count(*) FROM source_records").scalar(Int.self) == 1)

@@ -46,82 +46,110 @@ public struct FeedLoader {
     public func load(path: String, sourceName: String? = nil, connection: PostgresConnection) throws -> BatchOutcome {
         let started = Date()
         let name = sourceName ?? (path as NSString).lastPathComponent
-        let digest: String
         let bytes: Int64
         do {
-            digest = try SHA256.hexDigest(ofFileAt: path)
             bytes = Int64((try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0)
         } catch {
             throw FeedBatchError(.unreadable, "cannot read the file", file: name)
         }
-        return try connection.transaction { connection in
-            // Two loaders of one feed (a daemon and a hand-run ingest) queue here instead of racing the ledger.
-            try connection.execute("SELECT pg_advisory_xact_lock(hashtext('feed:' || $1))", [definition.name])
-            if let existing = try connection.query(
-                "SELECT id FROM feed_batches WHERE feed = $1 AND sha256 = $2", [definition.name, digest]
-            ).first {
-                return .duplicate(batchID: try existing.decode(Int64.self, at: 0))
+        // The file's SHA-256 is computed on a thread of its own while the rows load; a file loaded
+        // before is found before COMMIT and its transaction rolled back, so it is never loaded twice.
+        let digest = BackgroundValue { try SHA256.hexDigest(ofFileAt: path) }
+        defer { digest.wait() }
+        do {
+            return try connection.transaction { connection in
+                try load(path: path, name: name, bytes: bytes, digest: digest, started: started, connection: connection)
             }
-            let batchID = try connection.execute(
-                """
-                INSERT INTO feed_batches (feed, kind, source_name, sha256, bytes, rows_read, rows_loaded,
-                                          rows_quarantined, started_at, definition_sha256)
-                VALUES ($1, $2, $3, $4, $5, 0, 0, 0, $6, $7) RETURNING id
-                """,
-                [definition.name, definition.kind.rawValue, name, digest, bytes, started, definition.checksum]
-            ).scalar(Int64.self)
-
-            // An erased child must not come back without a decision: a row that matches an active
-            // tombstone is quarantined, its content withheld (see ErasureTombstones).
-            let tombstones = try ErasureTombstones.load(connection)
-            // The file is read and normalised on a thread of its own while this one (the
-            // connection's) sends the rows: the server's work and ours overlap.
-            let handoff = RowHandoff<ReadSummary>(capacity: 16, bufferCapacity: Self.bufferBytes)
-            let reading = RowReading(
-                definition: definition, today: today, path: path, name: name, batchID: batchID,
-                tombstones: tombstones)
-            handoff.start { handoff in try reading.run(sendingTo: handoff) }
-            var summary: ReadSummary?
-            let loaded: Int
-            do {
-                defer { handoff.cancelAndWait() }
-                loaded = try connection.copyIn("COPY source_records (\(Self.copyColumns)) FROM STDIN") { writer in
-                    while summary == nil {
-                        switch handoff.receive() {
-                        case .rows(let rows):
-                            try writer.write(rows)
-                            handoff.recycle(rows)
-                        case .end(let result):
-                            summary = try result.get()
-                        }
-                    }
-                }
-            }
-            guard let summary else { throw FeedBatchError(.database, "the rows were not all sent", file: name) }
-            let batchText = String(batchID)
-            let quarantine = summary.quarantine
-            if !quarantine.isEmpty {
-                try connection.copyIn(
-                    "COPY quarantined_rows (batch_id, record_number, line_number, field, reason, raw_line) FROM STDIN"
-                ) { writer in
-                    for row in quarantine {
-                        try writer.writeRow([batchText, String(row.record), String(row.line), row.field, row.reason, row.raw])
-                    }
-                }
-            }
-            try connection.copyIn("COPY feed_batch_quality (batch_id, field, rows, present, valid) FROM STDIN") { writer in
-                for (field, counts) in summary.quality.sorted(by: { $0.key < $1.key }) {
-                    try writer.writeRow([batchText, field, String(counts.rows), String(counts.present), String(counts.valid)])
-                }
-            }
-            try connection.execute(
-                "UPDATE feed_batches SET rows_read = $2, rows_loaded = $3, rows_quarantined = $4 WHERE id = $1",
-                [batchID, summary.rowsRead, loaded, quarantine.count])
-            return .loaded(
-                BatchReport(
-                    batchID: batchID, feed: definition.name, rowsRead: summary.rowsRead, rowsLoaded: loaded,
-                    rowsQuarantined: quarantine.count, bytes: bytes, seconds: Date().timeIntervalSince(started)))
+        } catch let duplicate as DuplicateBatch {
+            return .duplicate(batchID: duplicate.batchID)
         }
+    }
+
+    /// Thrown inside the batch's transaction to roll it back: the file was loaded before.
+    private struct DuplicateBatch: Error {
+        var batchID: Int64
+    }
+
+    /// Stands in the ledger row for the file's SHA-256 until it is known, inside the batch's
+    /// transaction only (loaders of one feed take turns, so no two hold it at once).
+    static let pendingDigest = String(repeating: "0", count: 64)
+
+    private func load(
+        path: String, name: String, bytes: Int64, digest: BackgroundValue<String>, started: Date,
+        connection: PostgresConnection
+    ) throws -> BatchOutcome {
+        // Two loaders of one feed (a daemon and a hand-run ingest) queue here instead of racing the ledger.
+        try connection.execute("SELECT pg_advisory_xact_lock(hashtext('feed:' || $1))", [definition.name])
+        let batchID = try connection.execute(
+            """
+            INSERT INTO feed_batches (feed, kind, source_name, sha256, bytes, rows_read, rows_loaded,
+                                      rows_quarantined, started_at, definition_sha256)
+            VALUES ($1, $2, $3, $4, $5, 0, 0, 0, $6, $7) RETURNING id
+            """,
+            [definition.name, definition.kind.rawValue, name, Self.pendingDigest, bytes, started, definition.checksum]
+        ).scalar(Int64.self)
+
+        // An erased child must not come back without a decision: a row that matches an active
+        // tombstone is quarantined, its content withheld (see ErasureTombstones).
+        let tombstones = try ErasureTombstones.load(connection)
+        // The file is read and normalised on a thread of its own while this one (the
+        // connection's) sends the rows: the server's work and ours overlap.
+        let handoff = RowHandoff<ReadSummary>(capacity: 16, bufferCapacity: Self.bufferBytes)
+        let reading = RowReading(
+            definition: definition, today: today, path: path, name: name, batchID: batchID,
+            tombstones: tombstones)
+        handoff.start { handoff in try reading.run(sendingTo: handoff) }
+        var summary: ReadSummary?
+        let loaded: Int
+        do {
+            defer { handoff.cancelAndWait() }
+            loaded = try connection.copyIn("COPY source_records (\(Self.copyColumns)) FROM STDIN") { writer in
+                while summary == nil {
+                    switch handoff.receive() {
+                    case .rows(let rows):
+                        try writer.write(rows)
+                        handoff.recycle(rows)
+                    case .end(let result):
+                        summary = try result.get()
+                    }
+                }
+            }
+        }
+        guard let summary else { throw FeedBatchError(.database, "the rows were not all sent", file: name) }
+        let batchText = String(batchID)
+        let quarantine = summary.quarantine
+        if !quarantine.isEmpty {
+            try connection.copyIn(
+                "COPY quarantined_rows (batch_id, record_number, line_number, field, reason, raw_line) FROM STDIN"
+            ) { writer in
+                for row in quarantine {
+                    try writer.writeRow([batchText, String(row.record), String(row.line), row.field, row.reason, row.raw])
+                }
+            }
+        }
+        try connection.copyIn("COPY feed_batch_quality (batch_id, field, rows, present, valid) FROM STDIN") { writer in
+            for (field, counts) in summary.quality.sorted(by: { $0.key < $1.key }) {
+                try writer.writeRow([batchText, field, String(counts.rows), String(counts.present), String(counts.valid)])
+            }
+        }
+        let sha256: String
+        do {
+            sha256 = try digest.value()
+        } catch {
+            throw FeedBatchError(.unreadable, "cannot read the file", file: name)
+        }
+        if let existing = try connection.query(
+            "SELECT id FROM feed_batches WHERE feed = $1 AND sha256 = $2", [definition.name, sha256]
+        ).first {
+            throw DuplicateBatch(batchID: try existing.decode(Int64.self, at: 0))
+        }
+        try connection.execute(
+            "UPDATE feed_batches SET sha256 = $5, rows_read = $2, rows_loaded = $3, rows_quarantined = $4 WHERE id = $1",
+            [batchID, summary.rowsRead, loaded, quarantine.count, sha256])
+        return .loaded(
+            BatchReport(
+                batchID: batchID, feed: definition.name, rowsRead: summary.rowsRead, rowsLoaded: loaded,
+                rowsQuarantined: quarantine.count, bytes: bytes, seconds: Date().timeIntervalSince(started)))
     }
 
     /// Size of the buffers of COPY text handed from the reading thread to the connection's.

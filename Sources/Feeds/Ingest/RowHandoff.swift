@@ -105,3 +105,28 @@ final class RowHandoff<Summary: Sendable>: Sendable {
 
 /// The consumer stopped taking rows (the COPY failed): the producer should stop reading.
 struct HandoffCancelled: Error {}
+
+/// A value computed on a thread of its own; `value()` waits for it.
+final class BackgroundValue<Value: Sendable>: Sendable {
+    private let result = Mutex<Result<Value, any Error>?>(nil)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ compute: @escaping @Sendable () throws -> Value) {
+        Thread { [self] in
+            let outcome = Result { try compute() }
+            result.withLock { $0 = outcome }
+            done.signal()
+        }.start()
+    }
+
+    /// Waits until the value is computed.
+    func wait() {
+        done.wait()
+        done.signal()  // later waits return at once
+    }
+
+    func value() throws -> Value {
+        wait()
+        return try result.withLock { $0! }.get()
+    }
+}

@@ -321,7 +321,7 @@ public struct RecordNormaliser {
                 } else {
                     reject("child.dob", "not a valid date in the format \(childDOBFormat.pattern)")
                 }
-            } else if let ageText {
+            } else if ageText != nil {
                 if let age, definition.childAges.contains(age) {
                     record.approximateAge = age
                 } else {
