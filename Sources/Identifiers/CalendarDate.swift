@@ -106,12 +106,17 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
     public var iso8601: String {
         var bytes = [UInt8]()
         bytes.reserveCapacity(10)
+        appendISO8601(to: &bytes)
+        return String(asciiBytes: bytes)
+    }
+
+    /// Appends "2019-03-07" as ASCII bytes (for writers that build bytes, not strings).
+    public func appendISO8601(to bytes: inout [UInt8]) {
         CalendarDate.appendDigits(year, count: 4, to: &bytes)
         bytes.append(UInt8(ascii: "-"))
         CalendarDate.appendDigits(month, count: 2, to: &bytes)
         bytes.append(UInt8(ascii: "-"))
         CalendarDate.appendDigits(day, count: 2, to: &bytes)
-        return String(asciiBytes: bytes)
     }
 
     public var description: String { iso8601 }

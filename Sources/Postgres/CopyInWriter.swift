@@ -1,41 +1,140 @@
 import CLibPQ
 
+/// Rows in PostgreSQL's COPY text format, built in memory. `CopyInWriter` fills one and sends it;
+/// a thread that does not own the connection can fill one too and hand it over (the buffer is
+/// `Sendable`, the connection is not), to be sent whole with `CopyInWriter.write(_:)`.
+public struct CopyTextBuffer: Sendable {
+    /// The encoded rows (each ended by a line feed), possibly followed by an unfinished row.
+    public private(set) var bytes: [UInt8] = []
+    /// Rows ended so far.
+    public private(set) var rows = 0
+    private var fieldsInRow = 0
+
+    public init(capacity: Int = 0) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// Whether the buffer ends at a row boundary.
+    public var isAtRowBoundary: Bool { fieldsInRow == 0 }
+
+    /// Appends one field to the current row; nil is SQL NULL.
+    public mutating func appendField(_ value: String?) throws(PostgresError) {
+        guard var value else {
+            appendNull()
+            return
+        }
+        // withUTF8 rethrows untyped errors: carry the typed one out by hand.
+        let failure: PostgresError? = value.withUTF8 { bytes in
+            do throws(PostgresError) { try appendField(utf8: bytes) } catch { return error }
+            return nil
+        }
+        if let failure { throw failure }
+    }
+
+    /// Appends one field from UTF-8 bytes, escaping what the format needs escaped.
+    public mutating func appendField(utf8 bytes: UnsafeBufferPointer<UInt8>) throws(PostgresError) {
+        startField()
+        // Fast path: most fields need no escaping and are copied whole.
+        for byte in bytes where byte == 0x5C || byte == 0x09 || byte == 0x0A || byte == 0x0D || byte == 0x00 {
+            try appendEscaped(bytes)
+            return
+        }
+        self.bytes.append(contentsOf: bytes)
+    }
+
+    /// Appends one field from UTF-8 bytes.
+    public mutating func appendField(utf8 bytes: [UInt8]) throws(PostgresError) {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(PostgresError) in try appendField(utf8: buffer) }
+    }
+
+    /// Appends an integer field.
+    public mutating func appendField(_ value: Int) {
+        startField()
+        if value < 0 { bytes.append(0x2D) }
+        var width = 1
+        var rest = value.magnitude
+        while rest >= 10 {
+            rest /= 10
+            width += 1
+        }
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0x30, count: width))
+        var magnitude = value.magnitude
+        var index = start + width
+        repeat {
+            index -= 1
+            bytes[index] = UInt8(truncatingIfNeeded: 0x30 + magnitude % 10)
+            magnitude /= 10
+        } while magnitude > 0
+    }
+
+    /// Appends a boolean field (`t` or `f`).
+    public mutating func appendField(_ value: Bool) {
+        startField()
+        bytes.append(value ? 0x74 : 0x66)
+    }
+
+    /// Appends SQL NULL.
+    public mutating func appendNull() {
+        startField()
+        bytes.append(0x5C)
+        bytes.append(0x4E)  // \N
+    }
+
+    /// Ends the current row.
+    public mutating func endRow() {
+        bytes.append(0x0A)
+        fieldsInRow = 0
+        rows += 1
+    }
+
+    /// Empties the buffer, keeping its memory for the next rows.
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        rows = 0
+        fieldsInRow = 0
+    }
+
+    private mutating func startField() {
+        if fieldsInRow > 0 { bytes.append(0x09) }
+        fieldsInRow += 1
+    }
+
+    private mutating func appendEscaped(_ field: UnsafeBufferPointer<UInt8>) throws(PostgresError) {
+        for byte in field {
+            switch byte {
+            case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
+            case 0x09: bytes.append(0x5C); bytes.append(0x74)
+            case 0x0A: bytes.append(0x5C); bytes.append(0x6E)
+            case 0x0D: bytes.append(0x5C); bytes.append(0x72)
+            case 0x00:
+                throw PostgresError(.invalidParameter, message: "a COPY field contains a NUL byte")
+            default: bytes.append(byte)
+            }
+        }
+    }
+}
+
 /// Writes rows into a running `COPY … FROM STDIN` in PostgreSQL's text format, buffering them
 /// into large chunks. Only `PostgresConnection.copyIn` makes one.
 public struct CopyInWriter: ~Copyable {
     private let handle: OpaquePointer
-    private var buffer: [UInt8] = []
-    private var fieldsInRow = 0
+    private var buffer = CopyTextBuffer(capacity: Self.chunkSize + 4096)
     public private(set) var rowsWritten = 0
     private static let chunkSize = 1 << 18
 
     init(handle: OpaquePointer) {
         self.handle = handle
-        buffer.reserveCapacity(Self.chunkSize + 4096)
     }
 
     /// Appends one field to the current row; nil is SQL NULL.
     public mutating func appendField(_ value: String?) throws(PostgresError) {
-        startField()
-        guard var value else {
-            buffer.append(contentsOf: [0x5C, 0x4E])  // \N
-            return
-        }
-        // Fast path: most fields need no escaping and are copied whole.
-        let copied: Bool = value.withUTF8 { bytes in
-            for byte in bytes where byte == 0x5C || byte == 0x09 || byte == 0x0A || byte == 0x0D || byte == 0x00 {
-                return false
-            }
-            buffer.append(contentsOf: bytes)
-            return true
-        }
-        if !copied { try appendEscaped(value.utf8) }
+        try buffer.appendField(value)
     }
 
     /// Appends one field from raw UTF-8 bytes (the fast path for loaders that already hold bytes).
     public mutating func appendField(utf8 bytes: UnsafeBufferPointer<UInt8>) throws(PostgresError) {
-        startField()
-        try appendEscaped(bytes)
+        try buffer.appendField(utf8: bytes)
     }
 
     /// Appends a whole row of fields and ends it.
@@ -46,39 +145,31 @@ public struct CopyInWriter: ~Copyable {
 
     /// Ends the current row; sends the buffer to the server when it is large enough.
     public mutating func endRow() throws(PostgresError) {
-        buffer.append(0x0A)
-        fieldsInRow = 0
+        buffer.endRow()
         rowsWritten += 1
-        if buffer.count >= Self.chunkSize { try flush() }
+        if buffer.bytes.count >= Self.chunkSize { try flush() }
+    }
+
+    /// Sends rows encoded elsewhere (whole rows only), after any rows appended here.
+    public mutating func write(_ rows: CopyTextBuffer) throws(PostgresError) {
+        precondition(rows.isAtRowBoundary && buffer.isAtRowBoundary, "COPY rows must be sent whole")
+        try flush()
+        try send(rows.bytes)
+        rowsWritten += rows.rows
     }
 
     mutating func flush() throws(PostgresError) {
-        guard !buffer.isEmpty else { return }
-        let sent = buffer.withUnsafeBufferPointer { bytes in
+        try send(buffer.bytes)
+        buffer.removeAll()
+    }
+
+    private func send(_ bytes: [UInt8]) throws(PostgresError) {
+        guard !bytes.isEmpty else { return }
+        let sent = bytes.withUnsafeBufferPointer { bytes in
             bytes.withMemoryRebound(to: CChar.self) { PQputCopyData(handle, $0.baseAddress, Int32($0.count)) }
         }
         guard sent == 1 else {
             throw PostgresError(.copy, message: PostgresConnection.libpqMessage(handle))
-        }
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    private mutating func startField() {
-        if fieldsInRow > 0 { buffer.append(0x09) }
-        fieldsInRow += 1
-    }
-
-    private mutating func appendEscaped(_ bytes: some Sequence<UInt8>) throws(PostgresError) {
-        for byte in bytes {
-            switch byte {
-            case 0x5C: buffer.append(0x5C); buffer.append(0x5C)
-            case 0x09: buffer.append(0x5C); buffer.append(0x74)
-            case 0x0A: buffer.append(0x5C); buffer.append(0x6E)
-            case 0x0D: buffer.append(0x5C); buffer.append(0x72)
-            case 0x00:
-                throw PostgresError(.invalidParameter, message: "a COPY field contains a NUL byte")
-            default: buffer.append(byte)
-            }
         }
     }
 }

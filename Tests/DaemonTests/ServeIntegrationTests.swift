@@ -152,7 +152,8 @@ struct ServeIntegrationTests {
             #expect(
                 try poll(timeout: 60) { try watcher.execute("SELECT count(*) FROM feed_batches").scalar(Int.self) == 3 }
             )
-            #expect(serve.count("event=ingest_finished") > cycles)
+            // The line follows the commit (and the file's move to processed/): wait for it.
+            #expect(poll(timeout: 30) { serve.count("event=ingest_finished") > cycles }, "\(serve.logs.timedText)")
             #expect(
                 try curl("http://127.0.0.1:\(port)/healthz").status == 200, "still healthy on the old configuration")
 

@@ -1,3 +1,4 @@
+import Digest
 import Foundation
 import Identifiers
 import Postgres
@@ -136,10 +137,123 @@ struct FeedLoaderTests {
                 Issue.record("first load should be new")
                 return
             }
+            // The ledger keeps the file's own SHA-256 (computed while the rows loaded).
+            #expect(
+                try connection.execute("SELECT sha256 FROM feed_batches").scalar(String.self)
+                    == SHA256.hex(of: SHA256.hash(Array(text.utf8))))
             let again = try loader.load(path: try write(text, name: "renamed.csv"), connection: connection)
             #expect(again == .duplicate(batchID: first.batchID))
             #expect(try connection.execute("SELECT count(*) FROM source_records").scalar(Int.self) == 1)
             #expect(try connection.execute("SELECT count(*) FROM feed_batches").scalar(Int.self) == 1)
+        }
+    }
+
+    /// Rows for `manyRows`: every 997th has an impossible date of birth (quarantined).
+    static func manyRows(_ count: Int) -> String {
+        var text = header
+        text.reserveCapacity(count * 90)
+        for n in 1...count {
+            let dob = n % 997 == 0 ? "31/02/2016" : "0\(n % 9 + 1)/03/2016"
+            text += "r\(n),,,Ann \(n % 13),Lee\(n % 977),\(dob),NR1 1AA,01/09/2025,31/12/2025,120,\(n % 120)\n"
+        }
+        return text
+    }
+
+    @Test("a file of many hand-over buffers loads every row once, in file order, with its quarantine")
+    func manyBuffers() throws {
+        // About 60,000 rows of encoded COPY text: well over the 16 buffers of 256 KiB in flight at once,
+        // so the reading thread waits for the connection's and buffers are reused.
+        let count = 60_000
+        try TestDatabase.with(.migrated) { database in
+            let (report, connection) = try load(Self.manyRows(count), in: database)
+            let bad = count / 997
+            #expect(report.rowsRead == count)
+            #expect(report.rowsQuarantined == bad)
+            #expect(report.rowsLoaded == count - bad)
+            let order = try connection.query(
+                """
+                SELECT count(*), count(DISTINCT record_number), min(record_number), max(record_number),
+                       bool_and(line_number = record_number + 1),
+                       count(*) FILTER (WHERE partner_ref <> 'r' || record_number),
+                       count(*) FILTER (WHERE id_rank <> record_rank)
+                FROM (SELECT *, rank() OVER (ORDER BY id) AS id_rank, rank() OVER (ORDER BY record_number) AS record_rank
+                      FROM source_records WHERE batch_id = $1) s
+                """, [report.batchID]
+            ).first
+            #expect(try order?.decode(Int.self, at: 0) == count - bad)
+            #expect(try order?.decode(Int.self, at: 1) == count - bad)
+            #expect(try order?.decode(Int.self, at: 2) == 1)
+            #expect(try order?.decode(Int.self, at: 3) == count)
+            #expect(try order?.decode(Bool.self, at: 4) == true)
+            #expect(try order?.decode(Int.self, at: 5) == 0, "every row keeps its own reference")
+            #expect(try order?.decode(Int.self, at: 6) == 0, "rows are stored in file order")
+            let held = try quarantine(connection, batch: report.batchID)
+            #expect(held.map(\.0) == (1...bad).map { $0 * 997 + 1 })
+            #expect(held.allSatisfy { $0.1 == "child.dob" })
+        }
+    }
+
+    @Test("a COPY the server refuses half-way leaves no batch, and the reading thread is stopped")
+    func refusedMidway() throws {
+        try TestDatabase.with(.migrated) { database in
+            let connection = try database.connect()
+            // A constraint only row 40,000 breaks: the server refuses the COPY well after it started.
+            try connection.execute("ALTER TABLE source_records ADD CONSTRAINT test_refuse CHECK (record_number <> 40000)")
+            let loader = FeedLoader(definition: try definition(), today: Self.today)
+            let path = try write(Self.manyRows(60_000))
+            let error = #expect(throws: PostgresError.self) { try loader.load(path: path, connection: connection) }
+            #expect(error?.sqlState == "23514")
+            #expect(try connection.execute("SELECT count(*) FROM feed_batches").scalar(Int.self) == 0)
+            #expect(try connection.execute("SELECT count(*) FROM source_records").scalar(Int.self) == 0)
+            // The connection is usable and the same file loads once the obstacle is gone.
+            try connection.execute("ALTER TABLE source_records DROP CONSTRAINT test_refuse")
+            guard case .loaded(let report) = try loader.load(path: path, connection: connection) else {
+                Issue.record("the file should load")
+                return
+            }
+            #expect(report.rowsRead == 60_000)
+        }
+    }
+
+    @Test("the batch reference holds: no record names a missing batch, no referenced batch goes away")
+    func batchReference() throws {
+        let text = Self.header + "r1,,,Ann,Lee,01/01/2016,NR1 1AA,01/09/2025,31/12/2025,120,110\n"
+        try TestDatabase.with(.migrated) { database in
+            let (report, connection) = try load(text, in: database)
+            func sqlState(_ sql: String, _ parameters: [any PostgresEncodable] = []) -> String? {
+                do {
+                    try connection.execute(sql, parameters)
+                    return nil
+                } catch {
+                    return error.sqlState ?? "?"
+                }
+            }
+            let missing = report.batchID + 1
+            #expect(
+                sqlState(
+                    """
+                    INSERT INTO source_records (batch_id, feed, kind, record_number, line_number, subject)
+                    VALUES ($1, 'test_school', 'school_attendance', 2, 3, 'child')
+                    """, [missing]) == "23503")
+            let copied = #expect(throws: PostgresError.self, "one bad row among good ones refuses the statement") {
+                try connection.copyIn("COPY source_records (batch_id, feed, kind, record_number, line_number, subject) FROM STDIN") {
+                    writer in
+                    try writer.writeRow([String(report.batchID), "test_school", "school_attendance", "2", "3", "child"])
+                    try writer.writeRow([String(missing), "test_school", "school_attendance", "3", "4", "child"])
+                }
+            }
+            #expect(copied?.sqlState == "23503")
+            #expect(sqlState("UPDATE source_records SET batch_id = $1", [missing]) == "23503")
+            #expect(sqlState("DELETE FROM feed_batch_quality") == nil)
+            #expect(sqlState("DELETE FROM feed_batches WHERE id = $1", [report.batchID]) == "23503")
+            #expect(sqlState("UPDATE feed_batches SET id = $1 WHERE id = $2", [missing, report.batchID]) == "23503")
+            #expect(sqlState("TRUNCATE feed_batches CASCADE") != nil)
+            #expect(try connection.execute("SELECT count(*) FROM source_records").scalar(Int.self) == 1)
+            #expect(try connection.execute("SELECT count(*) FROM feed_batches").scalar(Int.self) == 1)
+            // Once its records are gone, a batch may go (the ledger is not otherwise append-only).
+            #expect(sqlState("UPDATE feed_batches SET source_name = 'renamed.csv'") == nil)
+            #expect(sqlState("DELETE FROM source_records") == nil)
+            #expect(sqlState("DELETE FROM feed_batches") == nil)
         }
     }
 

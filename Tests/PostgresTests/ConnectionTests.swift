@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Postgres
 import PostgresTestSupport
 import Testing
@@ -211,6 +212,51 @@ struct ConnectionTests {
             #expect {
                 try connection.withRawResult("SELECT 1/0") { $0.rowCount }
             } throws: { ($0 as? PostgresError)?.sqlState == "22012" }
+        }
+    }
+
+    @Test("COPY rows encoded on another thread arrive whole: integers, booleans, NULL and escapes")
+    func copyTextBuffers() throws {
+        try TestDatabase.with { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE b (n bigint, ok boolean, s text, part int)")
+            let numbers = [0, 7, -7, 10, 99, 100, -1_000_000, Int.max, Int.min]
+            // Two buffers made on a thread without the connection, as the feed loader makes them.
+            let made = DispatchSemaphore(value: 0)
+            let buffers = Mutex<[CopyTextBuffer]>([])
+            Thread {
+                for part in 0..<2 {
+                    var rows = CopyTextBuffer()
+                    for (index, n) in numbers.enumerated() {
+                        rows.appendField(n)
+                        rows.appendField(index % 2 == 0)
+                        try? rows.appendField(index == 3 ? nil : "tab\there\\ and\r\nlines \(n)")
+                        rows.appendField(part)
+                        rows.endRow()
+                    }
+                    buffers.withLock { $0.append(rows) }
+                }
+                made.signal()
+            }.start()
+            made.wait()
+            let loaded = try connection.copyIn("COPY b FROM STDIN") { writer in
+                try writer.writeRow(["1", "t", "written here", "-1"])
+                for rows in buffers.withLock({ $0 }) { try writer.write(rows) }
+            }
+            #expect(loaded == 1 + 2 * numbers.count)
+            let stored = try connection.query("SELECT n, ok, s FROM b WHERE part = 1 ORDER BY ctid").map {
+                (try $0.decode(Int.self, at: 0), try $0.decode(Bool.self, at: 1), try $0.decode(String?.self, at: 2))
+            }
+            #expect(stored.map(\.0) == numbers)
+            #expect(stored.map(\.1) == numbers.indices.map { $0 % 2 == 0 })
+            #expect(stored[3].2 == nil)
+            #expect(stored[8].2 == "tab\there\\ and\r\nlines \(Int.min)")
+
+            var partial = CopyTextBuffer()
+            partial.appendField(1)
+            #expect(!partial.isAtRowBoundary, "a buffer that ends mid-row is not sendable")
+            var nul = CopyTextBuffer()
+            #expect(throws: PostgresError.self) { try nul.appendField("a\u{0}b") }
         }
     }
 

@@ -46,173 +46,126 @@ public struct FeedLoader {
     public func load(path: String, sourceName: String? = nil, connection: PostgresConnection) throws -> BatchOutcome {
         let started = Date()
         let name = sourceName ?? (path as NSString).lastPathComponent
-        let digest: String
         let bytes: Int64
         do {
-            digest = try SHA256.hexDigest(ofFileAt: path)
             bytes = Int64((try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0)
         } catch {
             throw FeedBatchError(.unreadable, "cannot read the file", file: name)
         }
-        return try connection.transaction { connection in
-            // Two loaders of one feed (a daemon and a hand-run ingest) queue here instead of racing the ledger.
-            try connection.execute("SELECT pg_advisory_xact_lock(hashtext('feed:' || $1))", [definition.name])
-            if let existing = try connection.query(
-                "SELECT id FROM feed_batches WHERE feed = $1 AND sha256 = $2", [definition.name, digest]
-            ).first {
-                return .duplicate(batchID: try existing.decode(Int64.self, at: 0))
+        // The file's SHA-256 is computed on a thread of its own while the rows load; a file loaded
+        // before is found before COMMIT and its transaction rolled back, so it is never loaded twice.
+        let digest = BackgroundValue { try SHA256.hexDigest(ofFileAt: path) }
+        defer { digest.wait() }
+        do {
+            return try connection.transaction { connection in
+                try load(path: path, name: name, bytes: bytes, digest: digest, started: started, connection: connection)
             }
-            let batchID = try connection.execute(
-                """
-                INSERT INTO feed_batches (feed, kind, source_name, sha256, bytes, rows_read, rows_loaded,
-                                          rows_quarantined, started_at, definition_sha256)
-                VALUES ($1, $2, $3, $4, $5, 0, 0, 0, $6, $7) RETURNING id
-                """,
-                [definition.name, definition.kind.rawValue, name, digest, bytes, started, definition.checksum]
-            ).scalar(Int64.self)
-
-            var quarantine: [(record: Int, line: Int, field: String?, reason: String, raw: String)] = []
-            var rowsRead = 0
-            var normaliser: RecordNormaliser?
-            let reader: CSVReader
-            do {
-                reader = try CSVReader(path: path, dialect: definition.dialect)
-            } catch {
-                throw FeedBatchError(.unreadable, "cannot open the file: \(error)", file: name)
-            }
-            let kind = definition.kind.rawValue
-            let feed = definition.name
-            let batchText = String(batchID)
-            // An erased child must not come back without a decision: a row that matches an active
-            // tombstone is quarantined, its content withheld (see ErasureTombstones).
-            let tombstones = try ErasureTombstones.load(connection)
-            let loaded = try connection.copyIn("COPY source_records (\(Self.copyColumns)) FROM STDIN") { writer in
-                while let result = try reader.next() {
-                    switch result {
-                    case .malformed(let bad):
-                        if normaliser == nil {
-                            throw FeedBatchError(.header, "the header row is malformed: \(bad.error.code)", file: name, line: bad.error.line)
-                        }
-                        rowsRead += 1
-                        quarantine.append(
-                            (bad.recordNumber - 1, bad.error.line, bad.error.field.map { "column \($0)" },
-                             "malformed CSV: \(bad.error.code)", bad.rawText))
-                    case .record(let record):
-                        let fields = (0..<record.fieldCount).map { record.field($0) }
-                        guard var current = normaliser else {
-                            normaliser = try RecordNormaliser(definition: definition, header: fields, today: today)
-                            continue
-                        }
-                        rowsRead += 1
-                        let dataNumber = record.recordNumber - 1
-                        // A stray delimiter shifts every later value into the wrong column: refuse the row.
-                        if fields.count != current.headerCount {
-                            quarantine.append(
-                                (dataNumber, record.startLine, nil,
-                                 "row has \(fields.count) fields; the header has \(current.headerCount)", record.rawText))
-                            continue
-                        }
-                        switch current.normalise(fields, recordNumber: dataNumber, lineNumber: record.startLine) {
-                        case .failure(let rejection):
-                            quarantine.append((dataNumber, record.startLine, rejection.field, rejection.reason, record.rawText))
-                        case .success(let canonical):
-                            if let tombstone = tombstones?.match(canonical) {
-                                quarantine.append(
-                                    (dataNumber, record.startLine, "child", ErasureTombstones.heldReason(tombstone: tombstone),
-                                     ErasureTombstones.withheldText))
-                            } else {
-                                try Self.write(canonical, batch: batchText, feed: feed, kind: kind, into: &writer)
-                            }
-                        }
-                        normaliser = current
-                    }
-                }
-            }
-            guard let normaliser else {
-                throw FeedBatchError(.empty, "the file is empty: no header row", file: name)
-            }
-            if !quarantine.isEmpty {
-                try connection.copyIn(
-                    "COPY quarantined_rows (batch_id, record_number, line_number, field, reason, raw_line) FROM STDIN"
-                ) { writer in
-                    for row in quarantine {
-                        try writer.writeRow([batchText, String(row.record), String(row.line), row.field, row.reason, row.raw])
-                    }
-                }
-            }
-            try connection.copyIn("COPY feed_batch_quality (batch_id, field, rows, present, valid) FROM STDIN") { writer in
-                for (field, counts) in normaliser.quality.sorted(by: { $0.key < $1.key }) {
-                    try writer.writeRow([batchText, field, String(counts.rows), String(counts.present), String(counts.valid)])
-                }
-            }
-            try connection.execute(
-                "UPDATE feed_batches SET rows_read = $2, rows_loaded = $3, rows_quarantined = $4 WHERE id = $1",
-                [batchID, rowsRead, loaded, quarantine.count])
-            return .loaded(
-                BatchReport(
-                    batchID: batchID, feed: feed, rowsRead: rowsRead, rowsLoaded: loaded,
-                    rowsQuarantined: quarantine.count, bytes: bytes, seconds: Date().timeIntervalSince(started)))
+        } catch let duplicate as DuplicateBatch {
+            return .duplicate(batchID: duplicate.batchID)
         }
     }
 
-    /// Reads and normalises a file without touching the database (for benchmarks); returns rows read.
+    /// Thrown inside the batch's transaction to roll it back: the file was loaded before.
+    private struct DuplicateBatch: Error {
+        var batchID: Int64
+    }
+
+    /// Stands in the ledger row for the file's SHA-256 until it is known, inside the batch's
+    /// transaction only (loaders of one feed take turns, so no two hold it at once).
+    static let pendingDigest = String(repeating: "0", count: 64)
+
+    private func load(
+        path: String, name: String, bytes: Int64, digest: BackgroundValue<String>, started: Date,
+        connection: PostgresConnection
+    ) throws -> BatchOutcome {
+        // Two loaders of one feed (a daemon and a hand-run ingest) queue here instead of racing the ledger.
+        try connection.execute("SELECT pg_advisory_xact_lock(hashtext('feed:' || $1))", [definition.name])
+        let batchID = try connection.execute(
+            """
+            INSERT INTO feed_batches (feed, kind, source_name, sha256, bytes, rows_read, rows_loaded,
+                                      rows_quarantined, started_at, definition_sha256)
+            VALUES ($1, $2, $3, $4, $5, 0, 0, 0, $6, $7) RETURNING id
+            """,
+            [definition.name, definition.kind.rawValue, name, Self.pendingDigest, bytes, started, definition.checksum]
+        ).scalar(Int64.self)
+
+        // An erased child must not come back without a decision: a row that matches an active
+        // tombstone is quarantined, its content withheld (see ErasureTombstones).
+        let tombstones = try ErasureTombstones.load(connection)
+        // The file is read and normalised on a thread of its own while this one (the
+        // connection's) sends the rows: the server's work and ours overlap.
+        let handoff = RowHandoff<ReadSummary>(capacity: 16, bufferCapacity: Self.bufferBytes)
+        let reading = RowReading(
+            definition: definition, today: today, path: path, name: name, batchID: batchID,
+            tombstones: tombstones)
+        handoff.start { handoff in try reading.run(sendingTo: handoff) }
+        var summary: ReadSummary?
+        let loaded: Int
+        do {
+            defer { handoff.cancelAndWait() }
+            loaded = try connection.copyIn("COPY source_records (\(Self.copyColumns)) FROM STDIN") { writer in
+                while summary == nil {
+                    switch handoff.receive() {
+                    case .rows(let rows):
+                        try writer.write(rows)
+                        handoff.recycle(rows)
+                    case .end(let result):
+                        summary = try result.get()
+                    }
+                }
+            }
+        }
+        guard let summary else { throw FeedBatchError(.database, "the rows were not all sent", file: name) }
+        let batchText = String(batchID)
+        let quarantine = summary.quarantine
+        if !quarantine.isEmpty {
+            try connection.copyIn(
+                "COPY quarantined_rows (batch_id, record_number, line_number, field, reason, raw_line) FROM STDIN"
+            ) { writer in
+                for row in quarantine {
+                    try writer.writeRow([batchText, String(row.record), String(row.line), row.field, row.reason, row.raw])
+                }
+            }
+        }
+        try connection.copyIn("COPY feed_batch_quality (batch_id, field, rows, present, valid) FROM STDIN") { writer in
+            for (field, counts) in summary.quality.sorted(by: { $0.key < $1.key }) {
+                try writer.writeRow([batchText, field, String(counts.rows), String(counts.present), String(counts.valid)])
+            }
+        }
+        let sha256: String
+        do {
+            sha256 = try digest.value()
+        } catch {
+            throw FeedBatchError(.unreadable, "cannot read the file", file: name)
+        }
+        if let existing = try connection.query(
+            "SELECT id FROM feed_batches WHERE feed = $1 AND sha256 = $2", [definition.name, sha256]
+        ).first {
+            throw DuplicateBatch(batchID: try existing.decode(Int64.self, at: 0))
+        }
+        try connection.execute(
+            "UPDATE feed_batches SET sha256 = $5, rows_read = $2, rows_loaded = $3, rows_quarantined = $4 WHERE id = $1",
+            [batchID, summary.rowsRead, loaded, quarantine.count, sha256])
+        return .loaded(
+            BatchReport(
+                batchID: batchID, feed: definition.name, rowsRead: summary.rowsRead, rowsLoaded: loaded,
+                rowsQuarantined: quarantine.count, bytes: bytes, seconds: Date().timeIntervalSince(started)))
+    }
+
+    /// Size of the buffers of COPY text handed from the reading thread to the connection's.
+    static let bufferBytes = 1 << 18
+
+    /// Reads, normalises and encodes a file as the loader does, without touching the database
+    /// (for benchmarks); returns rows read.
     public func normaliseOnly(path: String) throws -> Int {
-        let reader = try CSVReader(path: path, dialect: definition.dialect)
-        var normaliser: RecordNormaliser?
-        var rows = 0
-        while let result = try reader.next() {
-            guard case .record(let record) = result else { rows += 1; continue }
-            let fields = (0..<record.fieldCount).map { record.field($0) }
-            guard var current = normaliser else {
-                normaliser = try RecordNormaliser(definition: definition, header: fields, today: today)
-                continue
-            }
-            rows += 1
-            if case .success(let canonical) = current.normalise(fields, recordNumber: rows, lineNumber: record.startLine) {
-                _ = canonical.factsJSON
-            }
-            normaliser = current
-        }
-        return rows
-    }
-
-    static func write(_ r: CanonicalRecord, batch: String, feed: String, kind: String, into writer: inout CopyInWriter)
-        throws
-    {
-        try writer.appendField(batch)
-        try writer.appendField(feed)
-        try writer.appendField(kind)
-        try writer.appendField(String(r.recordNumber))
-        try writer.appendField(String(r.lineNumber))
-        try writer.appendField(r.partnerRef)
-        try writer.appendField(r.subject.rawValue)
-        try writer.appendField(r.nhsNumber)
-        try writer.appendField(r.nhsNumberRaw)
-        try writer.appendField(r.upn)
-        try writer.appendField(r.upnRaw)
-        try writer.appendField(r.upnTemporary ? "t" : "f")
-        try writer.appendField(r.givenName)
-        try writer.appendField(r.familyName)
-        try writer.appendField(r.preferredGivenName)
-        try writer.appendField(r.preferredFamilyName)
-        try writer.appendField(r.dob?.iso8601)
-        try writer.appendField(r.approximateAge.map(String.init))
-        try writer.appendField(r.sex)
-        try writer.appendField(r.addressLine1)
-        try writer.appendField(r.addressLine2)
-        try writer.appendField(r.town)
-        try writer.appendField(r.postcode)
-        try writer.appendField(r.postcodeRaw)
-        try writer.appendField(r.uprn)
-        try writer.appendField(r.carerNHSNumber)
-        try writer.appendField(r.carerNHSNumberRaw)
-        try writer.appendField(r.carerGivenName)
-        try writer.appendField(r.carerFamilyName)
-        try writer.appendField(r.carerDOB?.iso8601)
-        try writer.appendField(r.carerNINumber)
-        try writer.appendField(r.carerNINumberRaw)
-        try writer.appendField(r.factsJSON)
-        try writer.endRow()
+        let reading = RowReading(
+            definition: definition, today: today, path: path, name: (path as NSString).lastPathComponent, batchID: 0,
+            tombstones: nil)
+        return try reading.read(into: CopyTextBuffer(capacity: Self.bufferBytes * 5 / 4)) { rows in
+            var rows = rows
+            rows.removeAll()
+            return rows
+        }.rowsRead
     }
 
     /// Records a file that failed as a whole; outside any batch transaction, so it survives the rollback.

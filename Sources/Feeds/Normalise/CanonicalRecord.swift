@@ -64,46 +64,59 @@ public struct CanonicalRecord: Sendable, Equatable {
 
     /// The facts as a JSON object, written by hand: this runs once per row on the load path.
     public var factsJSON: String {
-        var out = "{"
-        // Key order does not matter to jsonb; the normaliser appends facts in a fixed order anyway.
-        for (index, fact) in facts.enumerated() {
-            if index > 0 { out += "," }
-            out += "\"" + fact.name + "\":"
-            switch fact.value {
-            case .text(let text): Self.appendJSONString(text, to: &out)
-            case .date(let date): out += "\"" + date.iso8601 + "\""
-            case .dateTime(let date, let minutes):
-                if let minutes {
-                    let hh = minutes / 60, mm = minutes % 60
-                    out += "\"\(date.iso8601)T\(hh < 10 ? "0" : "")\(hh):\(mm < 10 ? "0" : "")\(mm):00\""
-                } else {
-                    out += "\"" + date.iso8601 + "\""
-                }
-            case .integer(let value): out += String(value)
-            case .boolean(let value): out += value ? "true" : "false"
-            }
-        }
-        return out + "}"
+        var bytes: [UInt8] = []
+        appendFactsJSON(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
-    static func appendJSONString(_ text: String, to out: inout String) {
-        out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
+    /// Appends the facts as a JSON object, as UTF-8 bytes.
+    public func appendFactsJSON(to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        // Key order does not matter to jsonb; the normaliser appends facts in a fixed order anyway.
+        for (index, fact) in facts.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            Self.appendJSONString(fact.name, to: &out)
+            out.append(UInt8(ascii: ":"))
+            switch fact.value {
+            case .text(let text): Self.appendJSONString(text, to: &out)
+            case .date(let date):
+                out.append(UInt8(ascii: "\""))
+                date.appendISO8601(to: &out)
+                out.append(UInt8(ascii: "\""))
+            case .dateTime(let date, let minutes):
+                out.append(UInt8(ascii: "\""))
+                date.appendISO8601(to: &out)
+                if let minutes {
+                    let hh = minutes / 60, mm = minutes % 60
+                    out.append(contentsOf: [
+                        UInt8(ascii: "T"), UInt8(0x30 + hh / 10), UInt8(0x30 + hh % 10), UInt8(ascii: ":"),
+                        UInt8(0x30 + mm / 10), UInt8(0x30 + mm % 10), UInt8(ascii: ":"), 0x30, 0x30,
+                    ])
                 }
+                out.append(UInt8(ascii: "\""))
+            case .integer(let value): out.append(contentsOf: String(value).utf8)
+            case .boolean(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "}"))
+    }
+
+    static func appendJSONString(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        // Byte by byte: every byte of a multi-byte UTF-8 sequence is >= 0x80 and is copied as it is.
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\\"))
+            case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+            case 0..<0x20:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }

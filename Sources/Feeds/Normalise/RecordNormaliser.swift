@@ -23,16 +23,37 @@ public struct RecordNormaliser {
     /// Header column index of each mapped field (`child.dob`, `fact.review_due`, `extra.x`).
     let index: [String: Int]
     let headerCount: Int
-    /// Per-field counts, by slot (see `slotOf`): arrays rather than a dictionary, because this runs
-    /// for every field of every row.
+    /// Per-field counts, by slot: arrays rather than a dictionary, because this runs for every
+    /// field of every row. Slots are the mapped fields' names in sorted order.
     private var counters: [FieldQuality]
-    private let slotOf: [String: Int]
     private let slotNames: [String]
+    /// Header column of each slot.
     private let positions: [Int]
-    /// Fact names in the order they are read and stored, and which ones a row must carry.
-    private let factOrder: [String]
-    private let extraOrder: [String]
-    private let requiredFacts: Set<String>
+    /// Slot of each canonical field (by `CanonicalField.ordinal`), -1 when the definition does not map it.
+    private let fieldSlots: [Int]
+    /// The facts in the order they are read and stored, then the extras, resolved once per batch.
+    private let factPlans: [FactPlan]
+    private let extraPlans: [(name: String, slot: Int)]
+    /// Partner sex values (upper-cased) → M/F/U: the definition's map over the defaults.
+    private let sexValues: [String: String]
+    private let childDOBFormat: DateFormat
+    private let carerDOBFormat: DateFormat
+
+    /// One fact of the definition, with everything `normalise` needs to know about it.
+    private struct FactPlan {
+        var name: String
+        /// `fact.NAME`, as quality and rejections name it.
+        var field: String
+        var slot: Int
+        var type: FactType
+        var required: Bool
+        var valueMap: [String: String]?
+        var format: DateFormat
+        var role: Role
+
+        /// Facts checked against each other after all are read.
+        enum Role { case none, sessionsPossible, sessionsAttended, periodStart, periodEnd }
+    }
 
     public var quality: [String: FieldQuality] {
         var out: [String: FieldQuality] = [:]
@@ -88,11 +109,31 @@ public struct RecordNormaliser {
         let names = index.keys.sorted()
         slotNames = names
         self.positions = names.map { index[$0]! }
-        slotOf = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+        let slotOf = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
         counters = [FieldQuality](repeating: FieldQuality(), count: names.count)
-        factOrder = definition.facts.keys.sorted()
-        extraOrder = definition.extras.keys.sorted()
-        requiredFacts = Set(Self.requiredRowFacts[definition.kind] ?? [])
+        var fieldSlots = [Int](repeating: -1, count: CanonicalField.allCases.count)
+        for field in CanonicalField.allCases { fieldSlots[field.ordinal] = slotOf[field.rawValue] ?? -1 }
+        self.fieldSlots = fieldSlots
+        let requiredFacts = Set(Self.requiredRowFacts[definition.kind] ?? [])
+        factPlans = definition.facts.keys.sorted().map { fact in
+            let field = "fact." + fact
+            let role: FactPlan.Role =
+                switch fact {
+                case "sessions_possible": .sessionsPossible
+                case "sessions_attended": .sessionsAttended
+                case "period_start": .periodStart
+                case "period_end": .periodEnd
+                default: .none
+                }
+            return FactPlan(
+                name: fact, field: field, slot: slotOf[field]!, type: KnownFacts.types[fact]!,
+                required: requiredFacts.contains(fact), valueMap: definition.valueMaps[field],
+                format: definition.dateFormat(for: field), role: role)
+        }
+        extraPlans = definition.extras.keys.sorted().map { ("extra." + $0, slotOf["extra." + $0]!) }
+        sexValues = Self.defaultSexValues.merging(definition.valueMaps["child.sex"] ?? [:]) { _, mapped in mapped }
+        childDOBFormat = definition.dateFormat(for: CanonicalField.childDOB.rawValue)
+        carerDOBFormat = definition.dateFormat(for: CanonicalField.carerDOB.rawValue)
     }
 
     /// Validates and normalises one row. Quality is counted for every row, used or not.
@@ -107,11 +148,15 @@ public struct RecordNormaliser {
             if rejection == nil { rejection = RowRejection(field: field, reason: reason) }
         }
         let positions = self.positions
-        let slotOf = self.slotOf
-        var counters = self.counters
-        defer { self.counters = counters }
-        func value(_ field: String) -> String? {
-            guard let slot = slotOf[field], positions[slot] < fields.count else { return nil }
+        let fieldSlots = self.fieldSlots
+        let today = self.today
+        // Borrowed for the row (swapped, not copied, so that updating them copies nothing).
+        var counters: [FieldQuality] = []
+        swap(&counters, &self.counters)
+        defer { swap(&counters, &self.counters) }
+        func slot(_ field: CanonicalField) -> Int { fieldSlots[field.ordinal] }
+        func value(_ slot: Int) -> String? {
+            guard slot >= 0, positions[slot] < fields.count else { return nil }
             let raw = fields[positions[slot]]
             // Trim only when there is something to trim: most fields arrive clean.
             let first = raw.utf8.first
@@ -119,136 +164,140 @@ public struct RecordNormaliser {
             let text = first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 ? raw.trimmingSpaces : raw
             return text.isEmpty ? nil : text
         }
-        func count(_ field: String, present: Bool, valid: Bool) {
-            guard let slot = slotOf[field] else { return }
+        func value(_ field: CanonicalField) -> String? { value(slot(field)) }
+        func count(_ slot: Int, present: Bool, valid: Bool) {
+            guard slot >= 0 else { return }
             counters[slot].rows += 1
             if present { counters[slot].present += 1 }
             if present && valid { counters[slot].valid += 1 }
         }
+        func count(_ field: CanonicalField, present: Bool, valid: Bool) {
+            count(slot(field), present: present, valid: valid)
+        }
         func text(_ field: CanonicalField) -> String? {
-            let raw = value(field.rawValue)
-            count(field.rawValue, present: raw != nil, valid: raw != nil)
+            let raw = value(field)
+            count(field, present: raw != nil, valid: raw != nil)
             return raw
         }
         func name(_ field: CanonicalField) -> String? {
-            let raw = value(field.rawValue)
+            let raw = value(field)
             let cleaned = raw.flatMap(NameCleaning.clean)
-            count(field.rawValue, present: raw != nil, valid: cleaned != nil)
+            count(field, present: raw != nil, valid: cleaned != nil)
             return cleaned
         }
-        func date(_ field: CanonicalField) -> (raw: String?, date: CalendarDate?) {
-            let raw = value(field.rawValue)
-            let parsed = raw.flatMap { definition.dateFormat(for: field.rawValue).parse(Array($0.utf8)) }
-            count(field.rawValue, present: raw != nil, valid: parsed != nil && parsed! <= today)
+        func date(_ field: CanonicalField, _ format: DateFormat) -> (raw: String?, date: CalendarDate?) {
+            let raw = value(field)
+            let parsed = raw.flatMap { format.parse($0.utf8) }
+            count(field, present: raw != nil, valid: parsed != nil && parsed! <= today)
             return (raw, parsed)
         }
 
         record.partnerRef = text(.partnerRef)
 
         // Identifiers: kept raw always, used only when valid.
-        if let raw = value(CanonicalField.childNHSNumber.rawValue) {
+        if let raw = value(.childNHSNumber) {
             record.nhsNumberRaw = raw
             if case .success(let number) = NHSNumber.parse(raw) { record.nhsNumber = number.digits }
-            count(CanonicalField.childNHSNumber.rawValue, present: true, valid: record.nhsNumber != nil)
+            count(.childNHSNumber, present: true, valid: record.nhsNumber != nil)
         } else {
-            count(CanonicalField.childNHSNumber.rawValue, present: false, valid: false)
+            count(.childNHSNumber, present: false, valid: false)
         }
-        if let raw = value(CanonicalField.childUPN.rawValue) {
+        if let raw = value(.childUPN) {
             record.upnRaw = raw
             if case .success(let upn) = UniquePupilNumber.parse(raw) {
                 record.upn = upn.value
                 record.upnTemporary = upn.isTemporary
             }
-            count(CanonicalField.childUPN.rawValue, present: true, valid: record.upn != nil)
+            count(.childUPN, present: true, valid: record.upn != nil)
         } else {
-            count(CanonicalField.childUPN.rawValue, present: false, valid: false)
+            count(.childUPN, present: false, valid: false)
         }
-        if let raw = value(CanonicalField.carerNHSNumber.rawValue) {
+        if let raw = value(.carerNHSNumber) {
             record.carerNHSNumberRaw = raw
             if case .success(let number) = NHSNumber.parse(raw) { record.carerNHSNumber = number.digits }
-            count(CanonicalField.carerNHSNumber.rawValue, present: true, valid: record.carerNHSNumber != nil)
+            count(.carerNHSNumber, present: true, valid: record.carerNHSNumber != nil)
         } else {
-            count(CanonicalField.carerNHSNumber.rawValue, present: false, valid: false)
+            count(.carerNHSNumber, present: false, valid: false)
         }
-        if let raw = value(CanonicalField.carerNINumber.rawValue) {
+        if let raw = value(.carerNINumber) {
             record.carerNINumberRaw = raw
             if case .success(let number) = NationalInsuranceNumber.parse(raw) { record.carerNINumber = number.value }
-            count(CanonicalField.carerNINumber.rawValue, present: true, valid: record.carerNINumber != nil)
+            count(.carerNINumber, present: true, valid: record.carerNINumber != nil)
         } else {
-            count(CanonicalField.carerNINumber.rawValue, present: false, valid: false)
+            count(.carerNINumber, present: false, valid: false)
         }
 
         // Names.
-        if let full = value(CanonicalField.childFullName.rawValue) {
+        if let full = value(.childFullName) {
             let parts = NameCleaning.split(fullName: full)
             record.givenName = parts.forename
             record.familyName = parts.surname
-            count(CanonicalField.childFullName.rawValue, present: true, valid: parts.surname != nil && parts.forename != nil)
+            count(.childFullName, present: true, valid: parts.surname != nil && parts.forename != nil)
         } else {
-            count(CanonicalField.childFullName.rawValue, present: false, valid: false)
+            count(.childFullName, present: false, valid: false)
         }
         record.givenName = name(.childForename) ?? record.givenName
         record.familyName = name(.childSurname) ?? record.familyName
         record.preferredGivenName = name(.childPreferredForename)
         record.preferredFamilyName = name(.childPreferredSurname)
-        if let full = value(CanonicalField.carerFullName.rawValue) {
+        if let full = value(.carerFullName) {
             let parts = NameCleaning.split(fullName: full)
             record.carerGivenName = parts.forename
             record.carerFamilyName = parts.surname
-            count(CanonicalField.carerFullName.rawValue, present: true, valid: parts.surname != nil)
+            count(.carerFullName, present: true, valid: parts.surname != nil)
         } else {
-            count(CanonicalField.carerFullName.rawValue, present: false, valid: false)
+            count(.carerFullName, present: false, valid: false)
         }
         record.carerGivenName = name(.carerForename) ?? record.carerGivenName
         record.carerFamilyName = name(.carerSurname) ?? record.carerFamilyName
 
         // Sex.
-        if let raw = value(CanonicalField.childSex.rawValue) {
-            let mapped = definition.valueMaps["child.sex"]?[raw.uppercased()] ?? Self.defaultSexValues[raw.uppercased()]
+        if let raw = value(.childSex) {
+            let mapped = sexValues[raw.uppercased()]
             record.sex = mapped ?? "U"
-            count(CanonicalField.childSex.rawValue, present: true, valid: mapped != nil)
+            count(.childSex, present: true, valid: mapped != nil)
         } else {
-            count(CanonicalField.childSex.rawValue, present: false, valid: false)
+            count(.childSex, present: false, valid: false)
         }
 
         // Address.
-        if let full = value(CanonicalField.addressFull.rawValue) {
+        if let full = value(.addressFull) {
             let parts = NameCleaning.split(fullAddress: full)
             (record.addressLine1, record.addressLine2, record.town) = (parts.line1, parts.line2, parts.town)
-            count(CanonicalField.addressFull.rawValue, present: true, valid: parts.line1 != nil)
+            count(.addressFull, present: true, valid: parts.line1 != nil)
         } else {
-            count(CanonicalField.addressFull.rawValue, present: false, valid: false)
+            count(.addressFull, present: false, valid: false)
         }
         record.addressLine1 = text(.addressLine1).flatMap(NameCleaning.collapse) ?? record.addressLine1
         record.addressLine2 = text(.addressLine2).flatMap(NameCleaning.collapse) ?? record.addressLine2
         record.town = text(.town).flatMap(NameCleaning.collapse) ?? record.town
         record.uprn = text(.uprn)
-        if let raw = value(CanonicalField.postcode.rawValue) {
+        if let raw = value(.postcode) {
             if case .success(let postcode) = UKPostcode.parse(raw) {
                 record.postcode = postcode.value
             } else {
                 record.postcodeRaw = raw
             }
-            count(CanonicalField.postcode.rawValue, present: true, valid: record.postcode != nil)
+            count(.postcode, present: true, valid: record.postcode != nil)
         } else {
-            count(CanonicalField.postcode.rawValue, present: false, valid: false)
+            count(.postcode, present: false, valid: false)
         }
 
         // Dates of birth.
-        let carerDOB = date(.carerDOB)
+        let carerDOB = date(.carerDOB, carerDOBFormat)
         if carerDOB.raw != nil {
             if let dob = carerDOB.date, dob <= today, dob.age(on: today) >= 10, dob.age(on: today) <= 90 {
                 record.carerDOB = dob
             } else {
                 reject(CanonicalField.carerDOB.rawValue, carerDOB.date == nil
-                    ? "not a date in the format \(definition.dateFormat(for: "carer.dob").pattern)"
+                    ? "not a date in the format \(carerDOBFormat.pattern)"
                     : "not a plausible date of birth for a parent or carer")
             }
         }
-        let childDOB = date(.childDOB)
-        let ageText = value(CanonicalField.childAge.rawValue)
+        let childDOB = date(.childDOB, childDOBFormat)
+        let ageText = value(.childAge)
         let age = ageText.flatMap { Int($0) }
-        count(CanonicalField.childAge.rawValue, present: ageText != nil, valid: age.map { definition.childAges.contains($0) } ?? false)
+        count(.childAge, present: ageText != nil, valid: age.map { definition.childAges.contains($0) } ?? false)
         let hasChild = record.givenName != nil || record.familyName != nil || childDOB.raw != nil
             || record.nhsNumberRaw != nil || record.upnRaw != nil
         if !hasChild && definition.kind == .healthVisiting {
@@ -257,8 +306,7 @@ public struct RecordNormaliser {
                 reject("carer.surname", "an antenatal row names neither the mother nor her NHS number")
             }
         } else {
-            if let raw = childDOB.raw {
-                let pattern = definition.dateFormat(for: "child.dob").pattern
+            if childDOB.raw != nil {
                 if let dob = childDOB.date {
                     if dob > today {
                         reject("child.dob", "date of birth is in the future")
@@ -271,10 +319,9 @@ public struct RecordNormaliser {
                         record.dob = dob
                     }
                 } else {
-                    _ = raw
-                    reject("child.dob", "not a valid date in the format \(pattern)")
+                    reject("child.dob", "not a valid date in the format \(childDOBFormat.pattern)")
                 }
-            } else if let ageText {
+            } else if ageText != nil {
                 if let age, definition.childAges.contains(age) {
                     record.approximateAge = age
                 } else {
@@ -289,76 +336,108 @@ public struct RecordNormaliser {
         }
 
         // Facts.
-        let required = requiredFacts
-        for fact in factOrder {
-            let field = "fact." + fact
-            guard let raw = value(field) else {
-                count(field, present: false, valid: false)
-                if required.contains(fact) && record.subject == .child { reject(field, "required value is blank") }
+        var sessionsPossible: Int?
+        var sessionsAttended: Int?
+        var periodStart: CalendarDate?
+        var periodEnd: CalendarDate?
+        for plan in factPlans {
+            guard let raw = value(plan.slot) else {
+                count(plan.slot, present: false, valid: false)
+                if plan.required && record.subject == .child { reject(plan.field, "required value is blank") }
                 continue
             }
-            let type = KnownFacts.types[fact]!
             var parsed: FactValue?
-            var problem = "not a valid \(type.rawValue)"
-            switch type {
+            var problem = "not a valid \(plan.type.rawValue)"
+            switch plan.type {
             case .text:
-                if let map = definition.valueMaps[field] {
+                if let map = plan.valueMap {
                     if let canonical = map[raw.uppercased()] {
                         parsed = .text(canonical)
-                    } else if fact == "incident_type" {
+                    } else if plan.name == "incident_type" {
                         parsed = .text(raw.uppercased())
                     } else {
-                        problem = "value is not in the definition's [values.\(field)] list"
+                        problem = "value is not in the definition's [values.\(plan.field)] list"
                     }
                 } else {
                     parsed = NameCleaning.collapse(raw).map(FactValue.text)
                 }
             case .integer:
-                if let number = Int(raw), number >= 0 { parsed = .integer(number) }
+                if let number = Int(raw), number >= 0 {
+                    parsed = .integer(number)
+                    if plan.role == .sessionsPossible { sessionsPossible = number }
+                    if plan.role == .sessionsAttended { sessionsAttended = number }
+                }
             case .boolean:
-                let map = definition.valueMaps[field] ?? Self.defaultBooleanValues
+                let map = plan.valueMap ?? Self.defaultBooleanValues
                 if let word = map[raw.uppercased()] { parsed = .boolean(word == "true") }
             case .date:
-                let format = definition.dateFormat(for: field)
-                if let date = format.parse(Array(raw.utf8)) {
+                if let date = plan.format.parse(raw.utf8) {
                     parsed = .date(date)
+                    if plan.role == .periodStart { periodStart = date }
+                    if plan.role == .periodEnd { periodEnd = date }
                 } else {
-                    problem = "not a valid date in the format \(format.pattern)"
+                    problem = "not a valid date in the format \(plan.format.pattern)"
                 }
             case .datetime:
-                let format = definition.dateFormat(for: field)
-                if let stamp = format.parseDateTime(Array(raw.utf8)) {
+                if let stamp = plan.format.parseDateTime(raw.utf8) {
                     if stamp.date > today {
                         problem = "date is in the future"
                     } else {
                         parsed = .dateTime(stamp.date, minutes: stamp.minuteOfDay)
                     }
                 } else {
-                    problem = "not a valid date and time in the format \(format.pattern)"
+                    problem = "not a valid date and time in the format \(plan.format.pattern)"
                 }
             }
-            count(field, present: true, valid: parsed != nil)
+            count(plan.slot, present: true, valid: parsed != nil)
             if let parsed {
-                record.facts.append((fact, parsed))
+                record.facts.append((plan.name, parsed))
             } else {
-                reject(field, problem)
+                reject(plan.field, problem)
             }
         }
-        if case .integer(let possible)? = record.fact("sessions_possible"),
-            case .integer(let attended)? = record.fact("sessions_attended"), attended > possible
-        {
+        if let possible = sessionsPossible, let attended = sessionsAttended, attended > possible {
             reject("fact.sessions_attended", "more sessions attended than possible")
         }
-        if case .date(let start)? = record.fact("period_start"), case .date(let end)? = record.fact("period_end"),
-            end < start
-        {
+        if let start = periodStart, let end = periodEnd, end < start {
             reject("fact.period_end", "period ends before it starts")
         }
-        for extra in extraOrder {
-            if let raw = value("extra." + extra) { record.facts.append(("extra." + extra, .text(raw))) }
+        for extra in extraPlans {
+            if let raw = value(extra.slot) { record.facts.append((extra.name, .text(raw))) }
         }
 
         if let rejection { return .failure(rejection) }
         return .success(record)
+    }
+}
+
+extension CanonicalField {
+    /// Position among `allCases`, for per-field tables indexed without hashing.
+    var ordinal: Int {
+        switch self {
+        case .partnerRef: 0
+        case .childNHSNumber: 1
+        case .childUPN: 2
+        case .childForename: 3
+        case .childSurname: 4
+        case .childPreferredForename: 5
+        case .childPreferredSurname: 6
+        case .childFullName: 7
+        case .childDOB: 8
+        case .childAge: 9
+        case .childSex: 10
+        case .addressLine1: 11
+        case .addressLine2: 12
+        case .town: 13
+        case .addressFull: 14
+        case .postcode: 15
+        case .uprn: 16
+        case .carerNHSNumber: 17
+        case .carerForename: 18
+        case .carerSurname: 19
+        case .carerFullName: 20
+        case .carerDOB: 21
+        case .carerNINumber: 22
+        }
     }
 }

@@ -1,0 +1,161 @@
+import Foundation
+import Identifiers
+import Postgres
+
+/// A row that could not be loaded, kept with where it was and why (never the value in the reason).
+struct QuarantinedRow: Sendable {
+    var record: Int
+    var line: Int
+    var field: String?
+    var reason: String
+    var raw: String
+}
+
+/// What reading a file found besides the rows it sent.
+struct ReadSummary: Sendable {
+    var rowsRead = 0
+    var quarantine: [QuarantinedRow] = []
+    var quality: [String: FieldQuality] = [:]
+}
+
+/// Reads one feed file, normalises each row and encodes the usable ones as COPY text for
+/// `source_records` (columns `FeedLoader.copyColumns`); the rest are quarantined. Runs on a thread
+/// of its own (see `RowHandoff`); it holds no database connection.
+struct RowReading: Sendable {
+    var definition: FeedDefinition
+    var today: CalendarDate
+    var path: String
+    /// The file's name as the officer sees it, for errors.
+    var name: String
+    var batchID: Int64
+    var tombstones: ErasureTombstones?
+
+    func run(sendingTo handoff: RowHandoff<ReadSummary>) throws -> ReadSummary {
+        try read(into: handoff.emptyBuffer()) { full in
+            try handoff.send(full)
+            return handoff.emptyBuffer()
+        }
+    }
+
+    /// Reads the whole file, encoding rows into `buffer`; `flush` takes each full buffer (and the
+    /// last one, if it holds rows) and returns an empty one.
+    func read(into buffer: CopyTextBuffer, flush: (CopyTextBuffer) throws -> CopyTextBuffer) throws -> ReadSummary {
+        let reader: CSVReader
+        do {
+            reader = try CSVReader(path: path, dialect: definition.dialect)
+        } catch {
+            throw FeedBatchError(.unreadable, "cannot open the file: \(error)", file: name)
+        }
+        var summary = ReadSummary()
+        var normaliser: RecordNormaliser?
+        var rows = buffer
+        var scratch: [UInt8] = []
+        let batch = Int(batchID)
+        let feed = definition.name
+        let kind = definition.kind.rawValue
+        while let result = try reader.next() {
+            switch result {
+            case .malformed(let bad):
+                if normaliser == nil {
+                    throw FeedBatchError(.header, "the header row is malformed: \(bad.error.code)", file: name, line: bad.error.line)
+                }
+                summary.rowsRead += 1
+                summary.quarantine.append(
+                    QuarantinedRow(
+                        record: bad.recordNumber - 1, line: bad.error.line, field: bad.error.field.map { "column \($0)" },
+                        reason: "malformed CSV: \(bad.error.code)", raw: bad.rawText))
+            case .record(let record):
+                let fields = (0..<record.fieldCount).map { record.field($0) }
+                guard var current = normaliser else {
+                    normaliser = try RecordNormaliser(definition: definition, header: fields, today: today)
+                    continue
+                }
+                summary.rowsRead += 1
+                let dataNumber = record.recordNumber - 1
+                // A stray delimiter shifts every later value into the wrong column: refuse the row.
+                if fields.count != current.headerCount {
+                    summary.quarantine.append(
+                        QuarantinedRow(
+                            record: dataNumber, line: record.startLine, field: nil,
+                            reason: "row has \(fields.count) fields; the header has \(current.headerCount)",
+                            raw: record.rawText))
+                    continue
+                }
+                switch current.normalise(fields, recordNumber: dataNumber, lineNumber: record.startLine) {
+                case .failure(let rejection):
+                    summary.quarantine.append(
+                        QuarantinedRow(
+                            record: dataNumber, line: record.startLine, field: rejection.field, reason: rejection.reason,
+                            raw: record.rawText))
+                case .success(let canonical):
+                    if let tombstone = tombstones?.match(canonical) {
+                        summary.quarantine.append(
+                            QuarantinedRow(
+                                record: dataNumber, line: record.startLine, field: "child",
+                                reason: ErasureTombstones.heldReason(tombstone: tombstone),
+                                raw: ErasureTombstones.withheldText))
+                    } else {
+                        try Self.encode(canonical, batch: batch, feed: feed, kind: kind, into: &rows, scratch: &scratch)
+                        if rows.bytes.count >= FeedLoader.bufferBytes { rows = try flush(rows) }
+                    }
+                }
+                normaliser = current
+            }
+        }
+        if rows.rows > 0 { _ = try flush(rows) }
+        guard let normaliser else {
+            throw FeedBatchError(.empty, "the file is empty: no header row", file: name)
+        }
+        summary.quality = normaliser.quality
+        return summary
+    }
+
+    /// One `source_records` row in the order of `FeedLoader.copyColumns`.
+    static func encode(
+        _ r: CanonicalRecord, batch: Int, feed: String, kind: String, into rows: inout CopyTextBuffer,
+        scratch: inout [UInt8]
+    ) throws {
+        func date(_ value: CalendarDate?) throws {
+            guard let value else { return rows.appendNull() }
+            scratch.removeAll(keepingCapacity: true)
+            value.appendISO8601(to: &scratch)
+            try rows.appendField(utf8: scratch)
+        }
+        rows.appendField(batch)
+        try rows.appendField(feed)
+        try rows.appendField(kind)
+        rows.appendField(r.recordNumber)
+        rows.appendField(r.lineNumber)
+        try rows.appendField(r.partnerRef)
+        try rows.appendField(r.subject.rawValue)
+        try rows.appendField(r.nhsNumber)
+        try rows.appendField(r.nhsNumberRaw)
+        try rows.appendField(r.upn)
+        try rows.appendField(r.upnRaw)
+        rows.appendField(r.upnTemporary)
+        try rows.appendField(r.givenName)
+        try rows.appendField(r.familyName)
+        try rows.appendField(r.preferredGivenName)
+        try rows.appendField(r.preferredFamilyName)
+        try date(r.dob)
+        if let age = r.approximateAge { rows.appendField(age) } else { rows.appendNull() }
+        try rows.appendField(r.sex)
+        try rows.appendField(r.addressLine1)
+        try rows.appendField(r.addressLine2)
+        try rows.appendField(r.town)
+        try rows.appendField(r.postcode)
+        try rows.appendField(r.postcodeRaw)
+        try rows.appendField(r.uprn)
+        try rows.appendField(r.carerNHSNumber)
+        try rows.appendField(r.carerNHSNumberRaw)
+        try rows.appendField(r.carerGivenName)
+        try rows.appendField(r.carerFamilyName)
+        try date(r.carerDOB)
+        try rows.appendField(r.carerNINumber)
+        try rows.appendField(r.carerNINumberRaw)
+        scratch.removeAll(keepingCapacity: true)
+        r.appendFactsJSON(to: &scratch)
+        try rows.appendField(utf8: scratch)
+        rows.endRow()
+    }
+}
