@@ -35,7 +35,11 @@ struct IdentityTests {
             for position in 1..<9 where id[position] != id[position + 1] {
                 var swapped = id
                 swapped.swapAt(position, position + 1)
-                #expect(ChildID(String(swapped)) == nil || abs(alphabet.firstIndex(of: id[position])! - alphabet.firstIndex(of: id[position + 1])!) == 31)
+                #expect(
+                    ChildID(String(swapped)) == nil
+                        || abs(alphabet.firstIndex(of: id[position])! - alphabet.firstIndex(of: id[position + 1])!)
+                            == 31
+                )
             }
         }
         // Only 0↔Z in the same position escapes (documented): well under 1% of single typos.
@@ -46,7 +50,9 @@ struct IdentityTests {
     func reconcileMerge() {
         var generator = SystemRandomNumberGenerator()
         let previous: [Int64: String] = [1: "CA", 2: "CA", 3: "CB"]
-        let outcome = IdentityReconciler.reconcile(clusters: [[1, 2, 3], [4]], previous: previous, generator: &generator) { _ in false }
+        let outcome = IdentityReconciler.reconcile(
+            clusters: [[1, 2, 3], [4]], previous: previous, generator: &generator
+        ) { _ in false }
         #expect(outcome.clusterIDs[0] == "CA")
         #expect(outcome.merges.count == 1 && outcome.merges[0].from == "CB" && outcome.merges[0].into == "CA")
         #expect(outcome.minted.count == 1 && outcome.clusterIDs[1] == outcome.minted[0])
@@ -57,9 +63,13 @@ struct IdentityTests {
     func reconcileSplit() {
         var generator = SystemRandomNumberGenerator()
         let previous: [Int64: String] = [1: "CA", 2: "CA", 3: "CA"]
-        let outcome = IdentityReconciler.reconcile(clusters: [[3], [1, 2]], previous: previous, generator: &generator) { _ in false }
+        let outcome = IdentityReconciler.reconcile(clusters: [[3], [1, 2]], previous: previous, generator: &generator) {
+            _ in false
+        }
         #expect(outcome.clusterIDs[1] == "CA")
-        #expect(outcome.splits.count == 1 && outcome.splits[0].from == "CA" && outcome.splits[0].new == outcome.clusterIDs[0])
+        #expect(
+            outcome.splits.count == 1 && outcome.splits[0].from == "CA"
+                && outcome.splits[0].new == outcome.clusterIDs[0])
         #expect(outcome.merges.isEmpty)
     }
 
@@ -67,7 +77,9 @@ struct IdentityTests {
     func reconcileStable() {
         var generator = SystemRandomNumberGenerator()
         let previous: [Int64: String] = [1: "CA", 2: "CB", 3: "CB"]
-        let outcome = IdentityReconciler.reconcile(clusters: [[2, 3], [1]], previous: previous, generator: &generator) { _ in false }
+        let outcome = IdentityReconciler.reconcile(clusters: [[2, 3], [1]], previous: previous, generator: &generator) {
+            _ in false
+        }
         #expect(outcome.clusterIDs == ["CB", "CA"])
         #expect(outcome.minted.isEmpty && outcome.merges.isEmpty && outcome.splits.isEmpty)
     }
@@ -75,11 +87,15 @@ struct IdentityTests {
 
 @Suite("Constrained clustering")
 struct ClustererTests {
-    func record(_ id: Int64, nhs: UInt64 = 0, given: String, family: String, dob: UInt32) -> MatchRecord {
+    func record(
+        _ id: Int64, nhs: UInt64 = 0, given: String, family: String, dob: UInt32, period: UInt64 = 0
+    )
+        -> MatchRecord
+    {
         MatchRecord(
             id: id, kind: 0, nhs: nhs, upn: 0, given: NameKey(given), preferredGiven: nil, family: NameKey(family),
             preferredFamily: nil, dob: dob, approximateAge: -1, ageYear: 0, sex: 0, postcode: PostcodeKey("NR1 1AA"),
-            addressKey: 7, carerNHS: 0)
+            addressKey: 7, carerNHS: 0, periodKey: period)
     }
 
     @Test("a link that would put two different NHS numbers in one child is refused")
@@ -115,9 +131,37 @@ struct ClustererTests {
         #expect(roots[0] == roots[1])
     }
 
+    @Test("two rows one school sent for one term are two pupils, however alike; other terms and identifiers still join")
+    func samePeriod() {
+        let records = [
+            record(1, given: "Muhammad", family: "Jenkins", dob: 20200606, period: 41),
+            record(2, given: "Mohammed", family: "Jenkins", dob: 20200606, period: 41),
+            record(3, given: "Mohammed", family: "Jenkins", dob: 20200606, period: 42),
+            record(4, given: "Muhammad", family: "Jenkins", dob: 20200606, period: 42),
+        ]
+        // The spellings are one name to the twin rule: only the term tells these two apart.
+        #expect(!Clusterer.looksLikeTwins(records[0], records[1], .standard))
+        var clusterer = Clusterer(records: records, apart: [], nicknames: .standard)
+        clusterer.apply([
+            Link(a: 1, b: 2, method: .probabilistic, weight: 40, vector: nil),  // the same pupil, next term
+            Link(a: 0, b: 3, method: .probabilistic, weight: 40, vector: nil),
+            Link(a: 0, b: 1, method: .probabilistic, weight: 35, vector: nil),
+        ])
+        #expect(clusterer.refused.map(\.reason) == [.samePeriodInOneFeed])
+        var roots = clusterer.roots()
+        #expect(roots[1] == roots[2] && roots[0] == roots[3] && roots[0] != roots[1])
+        // A shared identifier is stronger than the rule (a school that sent one pupil twice).
+        clusterer.apply([Link(a: 0, b: 1, method: .upn, weight: 40, vector: nil)])
+        roots = clusterer.roots()
+        #expect(roots[0] == roots[1])
+    }
+
     @Test("a data officer's 'different children' holds against any later link")
     func reviewedApart() {
-        let records = [record(1, given: "Ann", family: "Lee", dob: 20160101), record(2, given: "Ann", family: "Lee", dob: 20160101)]
+        let records = [
+            record(1, given: "Ann", family: "Lee", dob: 20160101),
+            record(2, given: "Ann", family: "Lee", dob: 20160101),
+        ]
         var clusterer = Clusterer(records: records, apart: [(0, 1)], nicknames: .standard)
         clusterer.apply([Link(a: 0, b: 1, method: .probabilistic, weight: 40, vector: nil)])
         #expect(clusterer.refused.map(\.reason) == [.reviewedApart])

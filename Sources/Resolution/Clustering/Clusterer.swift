@@ -31,11 +31,13 @@ public enum LinkRefusal: String, Sendable {
     case differentUPNs = "two different permanent UPNs"
     case reviewedApart = "a data officer decided these are different children"
     case twins = "possible twins: same date of birth and surname, different first names"
+    case samePeriodInOneFeed = "one partner reported both for the same period: two children"
 }
 
 /// Groups records into children by applying links in order, refusing any that would break a hard
 /// constraint: never two different valid NHS numbers (or permanent UPNs) in one child, never
-/// against a data officer's decision, and twins stay apart unless an identifier joins them.
+/// against a data officer's decision, and twins — or two pupils a school reported for the same
+/// term, however alike their names — stay apart unless an identifier joins them.
 public struct Clusterer {
     let records: [MatchRecord]
     let nicknames: NicknameTable
@@ -128,8 +130,12 @@ public struct Clusterer {
         }
         if link.method == .probabilistic {
             for x in members[small] {
-                for y in members[large] where Self.looksLikeTwins(records[Int(x)], records[Int(y)], nicknames) {
-                    return .twins
+                let period = records[Int(x)].periodKey
+                for y in members[large] {
+                    // A school reports a pupil once a term: two rows for one term are two pupils, even
+                    // twins whose names are spellings of one name (Muhammad and Mohammed).
+                    if period != 0 && period == records[Int(y)].periodKey { return .samePeriodInOneFeed }
+                    if Self.looksLikeTwins(records[Int(x)], records[Int(y)], nicknames) { return .twins }
                 }
             }
         }
@@ -143,7 +149,8 @@ public struct Clusterer {
     static func looksLikeTwins(_ a: MatchRecord, _ b: MatchRecord, _ nicknames: NicknameTable) -> Bool {
         guard a.dob != 0, a.dob == b.dob, a.given != nil, b.given != nil else { return false }
         var scratch = NameScratch()
-        var familySimilar = (a.carerNHS != 0 && a.carerNHS == b.carerNHS) || (a.addressKey != 0 && a.addressKey == b.addressKey)
+        var familySimilar =
+            (a.carerNHS != 0 && a.carerNHS == b.carerNHS) || (a.addressKey != 0 && a.addressKey == b.addressKey)
         for x in [a.family, a.preferredFamily] {
             for y in [b.family, b.preferredFamily] where x != nil && y != nil {
                 let level = NameComparison.compareFamilyNames(x, y, scratch: &scratch)

@@ -26,6 +26,10 @@ public struct MatchRecord: Sendable {
     public let addressKey: UInt64
     /// The mother's or carer's valid NHS number (health visiting); 0 when absent.
     public let carerNHS: UInt64
+    /// Hash of (feed, school, period start, period end) for a record of a period, e.g. a term of
+    /// attendance; 0 otherwise. One partner reports a pupil once for a period, so two records with
+    /// the same key are two children.
+    public let periodKey: UInt64
 
     public static let kinds = ["health_visiting", "school_attendance", "fsm", "police"]
 
@@ -39,7 +43,7 @@ public struct MatchRecord: Sendable {
     init(
         id: Int64, kind: UInt8, nhs: UInt64, upn: UInt64, given: NameKey?, preferredGiven: NameKey?, family: NameKey?,
         preferredFamily: NameKey?, dob: UInt32, approximateAge: Int16, ageYear: Int16, sex: UInt8,
-        postcode: PostcodeKey?, addressKey: UInt64, carerNHS: UInt64
+        postcode: PostcodeKey?, addressKey: UInt64, carerNHS: UInt64, periodKey: UInt64 = 0
     ) {
         self.id = id
         self.kind = kind
@@ -57,6 +61,7 @@ public struct MatchRecord: Sendable {
         self.postcode = postcode
         self.addressKey = addressKey
         self.carerNHS = carerNHS
+        self.periodKey = periodKey
     }
 
     static func addressKey(_ line: UnsafeBufferPointer<UInt8>) -> UInt64 {
@@ -94,7 +99,9 @@ public enum MatchRecordLoader {
         sr.id, sr.kind, sr.nhs_number, sr.upn, sr.upn_temporary, sr.given_name, sr.preferred_given_name,
         sr.family_name, sr.preferred_family_name, sr.dob, sr.approximate_age,
         left(coalesce(sr.facts->>'incident_at', sr.facts->>'period_end', ''), 4), sr.sex, sr.postcode,
-        sr.address_line1, sr.carer_nhs_number
+        sr.address_line1, sr.carer_nhs_number,
+        CASE WHEN sr.facts ? 'period_start' THEN concat_ws('|', sr.feed, sr.facts->>'school_name',
+            sr.facts->>'period_start', sr.facts->>'period_end') END
         """
 
     /// Every child record (full resolution), in id order.
@@ -161,6 +168,7 @@ public enum MatchRecordLoader {
             ageYear: result.int64(row, 11).map { Int16(clamping: $0) } ?? 0,
             sex: sex.count == 1 ? (sex[0] == UInt8(ascii: "F") ? 1 : (sex[0] == UInt8(ascii: "M") ? 2 : 0)) : 0,
             postcode: result.string(row, 13).flatMap { PostcodeKey($0) },
-            addressKey: MatchRecord.addressKey(result.bytes(row, 14)), carerNHS: unsigned(15))
+            addressKey: MatchRecord.addressKey(result.bytes(row, 14)), carerNHS: unsigned(15),
+            periodKey: result.isNull(row, 16) ? 0 : NameKey.fnv1a(Array(result.bytes(row, 16))) | 1)
     }
 }
