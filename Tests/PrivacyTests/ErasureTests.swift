@@ -17,19 +17,24 @@ struct ErasureTests {
         static let given = "Zephyrine"
         static let family = "Quillfeather-Oyelaran"
         static let dob = CalendarDate(year: 2016, month: 2, day: 29)!
-        static let nhs = NHSNumber.withCheckDigit(firstNine: [4, 7, 3, 2, 9, 1, 5, 8, 6])
+        static let nhs =
+            NHSNumber.withCheckDigit(firstNine: [4, 7, 3, 2, 9, 1, 5, 8, 6])
             ?? NHSNumber.withCheckDigit(firstNine: [4, 7, 3, 2, 9, 1, 5, 8, 7])!
         static let upn = UniquePupilNumber.withCheckLetter(lastTwelve: "926477125731")!
         /// What a search for the child must not find after erasure (case-insensitive).
         static var needles: [String] {
-            ["zephyrine", "quillfeather", "oyelaran", nhs.digits, nhs.formatted, upn.value, "2016-02-29", "29/02/2016", "20160229"]
+            [
+                "zephyrine", "quillfeather", "oyelaran", nhs.digits, nhs.formatted, upn.value, "2016-02-29",
+                "29/02/2016", "20160229",
+            ]
         }
     }
 
     /// A feed file of rows given as column → value, in the synthetic feed's header order.
     static func write(_ kind: FeedKind, rows: [[String: String]], to url: URL) throws {
         func cell(_ text: String) -> String {
-            text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+            text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
+                ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
         }
         var text = kind.columns.map(cell).joined(separator: ",") + "\n"
         for row in rows { text += kind.columns.map { cell(row[$0] ?? "") }.joined(separator: ",") + "\n" }
@@ -38,7 +43,9 @@ struct ErasureTests {
 
     /// School terms for the planted child at a family's home, with persistent absence; two police
     /// notifications (one with an impossible date of birth, so quarantined with the name in it).
-    static func plantedFiles(in folder: URL, home: (line1: String, town: String, postcode: String), tag: String) throws -> [(FeedKind, URL)] {
+    static func plantedFiles(
+        in folder: URL, home: (line1: String, town: String, postcode: String), tag: String
+    ) throws -> [(FeedKind, URL)] {
         let school = folder.appendingPathComponent("planted-school-\(tag).csv")
         let terms = [("2025-09-03", "2025-12-19"), ("2026-01-05", "2026-03-27"), ("2026-04-13", "2026-07-21")]
         try write(
@@ -46,9 +53,11 @@ struct ErasureTests {
             rows: terms.map { term in
                 [
                     "UPN": Planted.upn.value, "LegalForename": Planted.given, "LegalSurname": Planted.family,
-                    "PreferredForename": Planted.given, "PreferredSurname": Planted.family, "DateOfBirth": Planted.dob.iso8601,
+                    "PreferredForename": Planted.given, "PreferredSurname": Planted.family,
+                    "DateOfBirth": Planted.dob.iso8601,
                     "Gender": "Female", "AddressLine1": home.line1, "Town": home.town, "Postcode": home.postcode,
-                    "SchoolName": "Wherry High School", "PeriodStart": term.0, "PeriodEnd": term.1, "SessionsPossible": "120",
+                    "SchoolName": "Wherry High School", "PeriodStart": term.0, "PeriodEnd": term.1,
+                    "SessionsPossible": "120",
                     "SessionsAttended": "80",
                 ]
             }, to: school)
@@ -57,14 +66,18 @@ struct ErasureTests {
             .policeNotifications,
             rows: [
                 [
-                    "INCIDENT_REF": "NC-26-9\(tag.prefix(5))1", "INCIDENT_DATETIME": "20260610 21:40", "INCIDENT_TYPE": "DOMESTIC ABUSE",
-                    "CHILD_PRESENT": "Y", "CHILD_NAME": "QUILLFEATHER-OYELARAN, ZEPHYRINE", "CHILD_DOB": "29/02/2016", "CHILD_AGE": "10",
+                    "INCIDENT_REF": "NC-26-9\(tag.prefix(5))1", "INCIDENT_DATETIME": "20260610 21:40",
+                    "INCIDENT_TYPE": "DOMESTIC ABUSE",
+                    "CHILD_PRESENT": "Y", "CHILD_NAME": "QUILLFEATHER-OYELARAN, ZEPHYRINE", "CHILD_DOB": "29/02/2016",
+                    "CHILD_AGE": "10",
                     "ADDRESS": "\(home.line1.uppercased()), \(home.town.uppercased())", "POSTCODE": home.postcode,
                     "ADULTS_INVOLVED": "2 (MOTHER, PARTNER)",
                 ],
                 [
-                    "INCIDENT_REF": "NC-26-9\(tag.prefix(5))2", "INCIDENT_DATETIME": "20260702 23:10", "INCIDENT_TYPE": "DOMESTIC ABUSE",
-                    "CHILD_PRESENT": "Y", "CHILD_NAME": "QUILLFEATHER-OYELARAN, ZEPHYRINE", "CHILD_DOB": "31/02/2016", "CHILD_AGE": "10",
+                    "INCIDENT_REF": "NC-26-9\(tag.prefix(5))2", "INCIDENT_DATETIME": "20260702 23:10",
+                    "INCIDENT_TYPE": "DOMESTIC ABUSE",
+                    "CHILD_PRESENT": "Y", "CHILD_NAME": "QUILLFEATHER-OYELARAN, ZEPHYRINE", "CHILD_DOB": "31/02/2016",
+                    "CHILD_AGE": "10",
                     "ADDRESS": "\(home.line1.uppercased()), \(home.town.uppercased())", "POSTCODE": home.postcode,
                     "ADULTS_INVOLVED": "NHS \(Planted.nhs.formatted)",
                 ],
@@ -88,7 +101,8 @@ struct ErasureTests {
         for (table, column) in columns {
             // Names from the catalogue, quoted by the server.
             let quoted = try connection.execute("SELECT quote_ident($1), quote_ident($2)", [table, column]).rows[0]
-            let sql = "SELECT count(*) FROM \(try quoted.decode(String.self, at: 0)) "
+            let sql =
+                "SELECT count(*) FROM \(try quoted.decode(String.self, at: 0)) "
                 + "WHERE \(try quoted.decode(String.self, at: 1))::text ILIKE ANY ($1::text[])"
             let n = try connection.execute(sql, [needles.map { "%" + $0 + "%" }]).scalar(Int.self)
             if n > 0 { hits.append("\(table).\(column): \(n)") }
@@ -116,10 +130,14 @@ struct ErasureTests {
             let address = try #require(home)
             let files = try Self.plantedFiles(
                 in: world.folder,
-                home: (try address.decode(String.self, at: 0), try address.decode(String.self, at: 1), try address.decode(String.self, at: 2)),
+                home: (
+                    try address.decode(String.self, at: 0), try address.decode(String.self, at: 1),
+                    try address.decode(String.self, at: 2)
+                ),
                 tag: "a1")
             for (kind, url) in files {
-                _ = try FeedLoader(definition: try world.definition(kind), today: world.asOf).load(path: url.path, connection: connection)
+                _ = try FeedLoader(definition: try world.definition(kind), today: world.asOf).load(
+                    path: url.path, connection: connection)
             }
             try world.cycle()
             let child = try connection.execute(
@@ -136,22 +154,29 @@ struct ErasureTests {
             // Subject access, through the command.
             let sarPath = world.folder.appendingPathComponent("sar.json").path
             let sar = try FamilyConnectBinary.run([
-                "sar", child.lowercased(), "--out", sarPath, "--reason", "subject access request 2026/117", "--database",
+                "sar", child.lowercased(), "--out", sarPath, "--reason", "subject access request 2026/117",
+                "--database",
                 database.connectionString,
             ])
             #expect(sar.status == 0, "\(sar.stderr)")
             let attributes = try FileManager.default.attributesOfItem(atPath: sarPath)
             #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
             let document = try #require(
-                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sarPath))) as? [String: Any])
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sarPath)))
+                    as? [String: Any])
             #expect(document["child_id"] as? String == child)
             let sourceRecords = document["source_records"] as? [[String: Any]] ?? []
             #expect(sourceRecords.count == records)
-            #expect(sourceRecords.allSatisfy { (($0["record"] as? [String: Any])?["family_name"] as? String) == Planted.family })
+            #expect(
+                sourceRecords.allSatisfy {
+                    (($0["record"] as? [String: Any])?["family_name"] as? String) == Planted.family
+                })
             #expect((document["record_links"] as? [Any])?.count ?? 0 >= 3)
             #expect((document["families"] as? [Any])?.count ?? 0 >= 1)
             #expect((document["indicators"] as? [Any])?.count ?? 0 >= 1)
-            #expect((document["quarantined_rows"] as? [Any])?.count == 1, "the quarantined notification with the child's name")
+            #expect(
+                (document["quarantined_rows"] as? [Any])?.count == 1,
+                "the quarantined notification with the child's name")
             let audit = document["access_audit"] as? [[String: Any]] ?? []
             #expect(audit.contains { $0["action"] as? String == "sar" }, "the request audits itself")
             let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: sarPath)), as: UTF8.self)
@@ -174,22 +199,38 @@ struct ErasureTests {
             ])
             #expect(erase.status == 0, "\(erase.stderr)")
             #expect(erase.stdout.contains("erased \(child)"))
+            // Copies outside the database are named, so a person can deal with them.
+            for (_, url) in files {
+                #expect(erase.stdout.contains("file \(url.lastPathComponent): delete or redact"), "\(erase.stdout)")
+            }
             for needle in Planted.needles { #expect(!erase.stdout.lowercased().contains(needle)) }
             let hits = try Self.search(connection, for: Planted.needles)
             #expect(hits.isEmpty, "still held after erasure: \(hits)")
             #expect(try world.count("SELECT count(*) FROM child_records WHERE child_id = $1", [child]) == 0)
             #expect(try world.count("SELECT count(*) FROM family_members WHERE child_id = $1", [child]) == 0)
-            #expect(try world.count("SELECT count(*) FROM family_links WHERE member_a = $1 OR member_b = $1", [child]) == 0)
+            #expect(
+                try world.count("SELECT count(*) FROM family_links WHERE member_a = $1 OR member_b = $1", [child]) == 0)
             #expect(try world.count("SELECT count(*) FROM indicators WHERE child_id = $1", [child]) == 0)
             #expect(try world.count("SELECT count(*) FROM flag_evidence WHERE child_id = $1", [child]) == 0)
-            #expect(try world.count("SELECT count(*) FROM outreach_flag_export WHERE $1 = ANY(child_ids)", [child]) == 0)
-            #expect(try world.count("SELECT count(*) FROM children WHERE child_id = $1 AND retired_at IS NOT NULL", [child]) == 1)
+            #expect(
+                try world.count("SELECT count(*) FROM outreach_flag_export WHERE $1 = ANY(child_ids)", [child]) == 0)
+            #expect(
+                try world.count("SELECT count(*) FROM children WHERE child_id = $1 AND retired_at IS NOT NULL", [child])
+                    == 1)
             #expect(try world.count("SELECT count(*) FROM quarantined_rows WHERE raw_line = '[erased]'") == 1)
-            #expect(try world.count("SELECT count(*) FROM flags") >= flagsBefore - 1, "the family's flag keeps its other evidence")
-            #expect(try world.count("SELECT count(*) FROM erasure_tombstone_keys") == 2, "the UPN, and name with date of birth")
-            #expect(try world.count("SELECT count(*) FROM access_audit WHERE action = 'erase' AND $1 = ANY(subject_ids)", [child]) == 1)
+            #expect(
+                try world.count("SELECT count(*) FROM flags") >= flagsBefore - 1,
+                "the family's flag keeps its other evidence")
+            #expect(
+                try world.count("SELECT count(*) FROM erasure_tombstone_keys") == 2,
+                "the UPN, and name with date of birth")
+            #expect(
+                try world.count(
+                    "SELECT count(*) FROM access_audit WHERE action = 'erase' AND $1 = ANY(subject_ids)", [child]) == 1)
             // Erasing twice says so.
-            #expect(throws: PrivacyError.self) { try Erasure(connection: connection).erase(child: child, reason: "again please") }
+            #expect(throws: PrivacyError.self) {
+                try Erasure(connection: connection).erase(child: child, reason: "again please")
+            }
             // The pipeline runs on without the child and without errors.
             try world.cycle()
             #expect(try Self.search(connection, for: Planted.needles).isEmpty)
@@ -200,27 +241,42 @@ struct ErasureTests {
                 .schoolAttendance,
                 rows: [
                     [
-                        "UPN": "", "LegalForename": "ZEPHYRINE", "LegalSurname": "QUILLFEATHER OYELARAN", "DateOfBirth": "2016-02-29",
-                        "Gender": "F", "AddressLine1": "1 New Road", "Town": "Norwich", "Postcode": "NR1 1AA", "SchoolName": "Wherry High School",
-                        "PeriodStart": "2026-09-03", "PeriodEnd": "2026-09-20", "SessionsPossible": "20", "SessionsAttended": "20",
+                        "UPN": "", "LegalForename": "ZEPHYRINE", "LegalSurname": "QUILLFEATHER OYELARAN",
+                        "DateOfBirth": "2016-02-29",
+                        "Gender": "F", "AddressLine1": "1 New Road", "Town": "Norwich", "Postcode": "NR1 1AA",
+                        "SchoolName": "Wherry High School",
+                        "PeriodStart": "2026-09-03", "PeriodEnd": "2026-09-20", "SessionsPossible": "20",
+                        "SessionsAttended": "20",
                     ],
                     [
-                        "UPN": Planted.upn.value, "LegalForename": "Zeph", "LegalSurname": "Smith", "DateOfBirth": "2016-03-01",
-                        "Gender": "F", "AddressLine1": "1 New Road", "Town": "Norwich", "Postcode": "NR1 1AA", "SchoolName": "Wherry High School",
-                        "PeriodStart": "2026-09-03", "PeriodEnd": "2026-09-20", "SessionsPossible": "20", "SessionsAttended": "20",
+                        "UPN": Planted.upn.value, "LegalForename": "Zeph", "LegalSurname": "Smith",
+                        "DateOfBirth": "2016-03-01",
+                        "Gender": "F", "AddressLine1": "1 New Road", "Town": "Norwich", "Postcode": "NR1 1AA",
+                        "SchoolName": "Wherry High School",
+                        "PeriodStart": "2026-09-03", "PeriodEnd": "2026-09-20", "SessionsPossible": "20",
+                        "SessionsAttended": "20",
                     ],
                     [
-                        "UPN": "", "LegalForename": "Ottoline", "LegalSurname": "Brackenbury", "DateOfBirth": "2015-06-01", "Gender": "F",
-                        "AddressLine1": "2 New Road", "Town": "Norwich", "Postcode": "NR1 1AA", "SchoolName": "Wherry High School",
-                        "PeriodStart": "2026-09-03", "PeriodEnd": "2026-09-20", "SessionsPossible": "20", "SessionsAttended": "19",
+                        "UPN": "", "LegalForename": "Ottoline", "LegalSurname": "Brackenbury",
+                        "DateOfBirth": "2015-06-01", "Gender": "F",
+                        "AddressLine1": "2 New Road", "Town": "Norwich", "Postcode": "NR1 1AA",
+                        "SchoolName": "Wherry High School",
+                        "PeriodStart": "2026-09-03", "PeriodEnd": "2026-09-20", "SessionsPossible": "20",
+                        "SessionsAttended": "19",
                     ],
                 ], to: resend)
             let school = try world.definition(.schoolAttendance)
-            guard case .loaded(let batch) = try FeedLoader(definition: school, today: CalendarDate(year: 2026, month: 9, day: 21)!)
+            guard
+                case .loaded(let batch) = try FeedLoader(
+                    definition: school, today: CalendarDate(year: 2026, month: 9, day: 21)!
+                )
                 .load(path: resend.path, connection: connection)
             else { Issue.record("the re-sent file was not loaded"); return }
             #expect(batch.rowsRead == 3 && batch.rowsLoaded == 1 && batch.rowsQuarantined == 2)
-            #expect(try world.count("SELECT count(*) FROM quarantined_rows WHERE batch_id = $1 AND reason LIKE 'erased subject: needs a decision%'", [batch.batchID]) == 2)
+            #expect(
+                try world.count(
+                    "SELECT count(*) FROM quarantined_rows WHERE batch_id = $1 AND reason LIKE 'erased subject: needs a decision%'",
+                    [batch.batchID]) == 2)
             #expect(try Self.search(connection, for: Planted.needles).isEmpty, "held rows keep no content")
             let held = try Erasure(connection: connection).held()
             #expect(held.count == 2 && held.allSatisfy { $0.batchID == batch.batchID })
@@ -230,19 +286,28 @@ struct ErasureTests {
             // A person decides the child may come back: later files load.
             let tombstone = try #require(held.first?.tombstoneID)
             let lift = try FamilyConnectBinary.run([
-                "erase", "lift", String(tombstone), "--reason", "erasure withdrawn by the requester", "--database", database.connectionString,
+                "erase", "lift", String(tombstone), "--reason", "erasure withdrawn by the requester", "--database",
+                database.connectionString,
             ])
             #expect(lift.status == 0, "\(lift.stderr)")
             #expect(try world.count("SELECT count(*) FROM erasure_tombstone_keys") == 0)
             let third = world.folder.appendingPathComponent("third-school.csv")
             try Self.write(
                 .schoolAttendance,
-                rows: [[
-                    "UPN": Planted.upn.value, "LegalForename": Planted.given, "LegalSurname": Planted.family, "DateOfBirth": "2016-02-29",
-                    "Gender": "F", "AddressLine1": "1 New Road", "Town": "Norwich", "Postcode": "NR1 1AA", "SchoolName": "Wherry High School",
-                    "PeriodStart": "2026-09-21", "PeriodEnd": "2026-09-30", "SessionsPossible": "14", "SessionsAttended": "14",
-                ]], to: third)
-            guard case .loaded(let back) = try FeedLoader(definition: school, today: CalendarDate(year: 2026, month: 10, day: 1)!)
+                rows: [
+                    [
+                        "UPN": Planted.upn.value, "LegalForename": Planted.given, "LegalSurname": Planted.family,
+                        "DateOfBirth": "2016-02-29",
+                        "Gender": "F", "AddressLine1": "1 New Road", "Town": "Norwich", "Postcode": "NR1 1AA",
+                        "SchoolName": "Wherry High School",
+                        "PeriodStart": "2026-09-21", "PeriodEnd": "2026-09-30", "SessionsPossible": "14",
+                        "SessionsAttended": "14",
+                    ]
+                ], to: third)
+            guard
+                case .loaded(let back) = try FeedLoader(
+                    definition: school, today: CalendarDate(year: 2026, month: 10, day: 1)!
+                )
                 .load(path: third.path, connection: connection)
             else { Issue.record("the third file was not loaded"); return }
             #expect(back.rowsLoaded == 1 && back.rowsQuarantined == 0)
@@ -256,12 +321,15 @@ struct ErasureTests {
             nhsNumber: nil, nhsNumberRaw: "473 291 5866", upn: nil, upnRaw: "b801200005001", givenNames: ["ZOË"],
             familyNames: ["O'Brien-Smith"], dob: "2016-02-29")
         let stored = ErasureFingerprint.Values(
-            nhsNumber: "4732915866", upn: "B801200005001", givenNames: ["Zoe"], familyNames: ["OBRIEN SMITH"], dob: "2016-02-29")
+            nhsNumber: "4732915866", upn: "B801200005001", givenNames: ["Zoe"], familyNames: ["OBRIEN SMITH"],
+            dob: "2016-02-29")
         let a = ErasureFingerprint.keys(sent, secret: secret)
         let b = ErasureFingerprint.keys(stored, secret: secret)
         #expect(a == b && a.count == 3)
         #expect(a.allSatisfy { $0.digest.count == 64 && !$0.digest.contains("4732915866") })
-        #expect(ErasureFingerprint.keys(stored, secret: secret + "x").isDisjoint(with: b), "keyed: another secret, other hashes")
+        #expect(
+            ErasureFingerprint.keys(stored, secret: secret + "x").isDisjoint(with: b),
+            "keyed: another secret, other hashes")
         // HMAC-SHA-256 test vector (RFC 4231, case 2).
         #expect(
             ErasureFingerprint.hmacHex(secret: "Jefe", message: "what do ya want for nothing?")

@@ -45,7 +45,10 @@ struct SubjectValues {
             // Folded (Zoë → zoe) and as written (zoë), both without spaces, hyphens and apostrophes,
             // as the raw line is compared (see quarantineCondition).
             func forms(_ name: String) -> Set<String> {
-                [ErasureFingerprint.fold(name), String(name.lowercased().unicodeScalars.filter { !" \t'’-.".unicodeScalars.contains($0) })]
+                [
+                    ErasureFingerprint.fold(name),
+                    String(name.lowercased().unicodeScalars.filter { !" \t'’-.".unicodeScalars.contains($0) }),
+                ]
             }
             for given in record.givenNames.flatMap(forms) where given.count >= 2 {
                 for family in record.familyNames.flatMap(forms) where family.count >= 2 {
@@ -80,12 +83,17 @@ struct SubjectValues {
         for dob in dobs.sorted() {
             let dd = dob.day < 10 ? "0\(dob.day)" : "\(dob.day)"
             let mm = dob.month < 10 ? "0\(dob.month)" : "\(dob.month)"
-            dobTexts += [dob.iso8601, "\(dd)/\(mm)/\(dob.year)", "\(dob.day)/\(dob.month)/\(dob.year)", "\(dob.year)\(mm)\(dd)"]
+            dobTexts += [
+                dob.iso8601, "\(dd)/\(mm)/\(dob.year)", "\(dob.day)/\(dob.month)/\(dob.year)", "\(dob.year)\(mm)\(dd)",
+            ]
         }
         return (
             sql,
-            [nhsNumbers.sorted(), upns.sorted(), names.map { $0[0] }, names.map { $0[1] }, batches.sorted().map { Int($0) },
-             dobTexts]
+            [
+                nhsNumbers.sorted(), upns.sorted(), names.map { $0[0] }, names.map { $0[1] },
+                batches.sorted().map { Int($0) },
+                dobTexts,
+            ]
         )
     }
 }
@@ -105,18 +113,28 @@ public struct ErasureReport: Sendable, CustomStringConvertible {
     /// Export files already delivered to outreach teams that named the child (team, file): the
     /// database cannot reach them; the teams must be told.
     public var deliveredExports: [(team: String, file: String)] = []
+    /// Partner files the child's records were loaded from (feed, file name): copies kept outside the
+    /// database (a drop folder's processed/, a partner's own outbox) still hold the child's rows.
+    public var sourceFiles: [(feed: String, file: String)] = []
 
     public var description: String {
-        var text = "erased \(childID)" + (askedFor != childID ? " (asked for \(askedFor))" : "")
+        var text =
+            "erased \(childID)" + (askedFor != childID ? " (asked for \(askedFor))" : "")
             + ": \(records) source records and everything derived from them; ids \(childIDs.joined(separator: ", ")) retired; "
             + "tombstone \(tombstoneID) with \(tombstoneKeys) keyed hashes"
         if tombstoneKeys == 0 {
-            text += "\n  warning: the child's records had no NHS number, UPN or date of birth: a re-sent record cannot be recognised"
+            text +=
+                "\n  warning: the child's records had no NHS number, UPN or date of birth: a re-sent record cannot be recognised"
         }
         if quarantinedRowsRedacted > 0 { text += "\n  quarantined rows redacted: \(quarantinedRowsRedacted)" }
         for (table, n) in deleted.sorted(by: { $0.key < $1.key }) { text += "\n  \(table): \(n)" }
+        for source in sourceFiles {
+            text +=
+                "\n  loaded from \(source.feed) file \(source.file): delete or redact archived copies (e.g. the feed's processed/ folder)"
+        }
         for export in deliveredExports {
-            text += "\n  already delivered to team \(export.team) in \(export.file): ask the team to delete the child's details"
+            text +=
+                "\n  already delivered to team \(export.team) in \(export.file): ask the team to delete the child's details"
         }
         return text
     }
@@ -159,9 +177,11 @@ public struct Erasure {
             try PipelineLocks.lockAll(connection)
             var report = ErasureReport()
             report.askedFor = asked.uppercased()
-            guard let resolved = try connection.query(
-                "SELECT resolves_to FROM child_id_resolution WHERE child_id = $1", [report.askedFor]
-            ).first else { throw PrivacyError("no child \(report.askedFor)") }
+            guard
+                let resolved = try connection.query(
+                    "SELECT resolves_to FROM child_id_resolution WHERE child_id = $1", [report.askedFor]
+                ).first
+            else { throw PrivacyError("no child \(report.askedFor)") }
             report.childID = try resolved.decode(String.self, at: 0)
             report.childIDs = try connection.query(
                 "SELECT child_id FROM child_id_resolution WHERE resolves_to = $1 ORDER BY child_id", [report.childID]
@@ -170,7 +190,8 @@ public struct Erasure {
             try RecordRemoval.createScratch(connection, children: true)
             try connection.execute("INSERT INTO privacy_children SELECT unnest($1::text[])", [report.childIDs])
             try connection.execute(
-                "INSERT INTO privacy_records SELECT record_id FROM child_records WHERE child_id IN (SELECT child_id FROM privacy_children)")
+                "INSERT INTO privacy_records SELECT record_id FROM child_records WHERE child_id IN (SELECT child_id FROM privacy_children)"
+            )
             // The same child's records that no child holds yet (loaded, not yet resolved).
             try connection.execute(
                 """
@@ -181,17 +202,29 @@ public struct Erasure {
                        OR sr.upn IN (SELECT upn FROM source_records WHERE id IN (SELECT id FROM privacy_records)))
                 ON CONFLICT DO NOTHING
                 """)
-            let recordIDs = try connection.query("SELECT id FROM privacy_records ORDER BY id").map { try $0.decode(Int64.self, at: 0) }
+            let recordIDs = try connection.query("SELECT id FROM privacy_records ORDER BY id").map {
+                try $0.decode(Int64.self, at: 0)
+            }
             report.records = recordIDs.count
             if recordIDs.isEmpty {
                 let erasedBefore = try connection.execute(
-                    "SELECT EXISTS (SELECT 1 FROM erasure_tombstones WHERE child_id = ANY($1::text[]))", [report.childIDs]
+                    "SELECT EXISTS (SELECT 1 FROM erasure_tombstones WHERE child_id = ANY($1::text[]))",
+                    [report.childIDs]
                 ).scalar(Bool.self)
                 throw PrivacyError(
-                    erasedBefore ? "\(report.childID) was erased before: no records left" : "\(report.childID) holds no source records")
+                    erasedBefore
+                        ? "\(report.childID) was erased before: no records left"
+                        : "\(report.childID) holds no source records")
             }
-            let subject = try SubjectValues.read(connection, recordIDs: recordIDs, secret: try ErasureTombstones.secret(connection))
+            let subject = try SubjectValues.read(
+                connection, recordIDs: recordIDs, secret: try ErasureTombstones.secret(connection))
 
+            report.sourceFiles = try connection.query(
+                """
+                SELECT DISTINCT b.feed, b.source_name FROM feed_batches b
+                WHERE b.id IN (SELECT batch_id FROM source_records WHERE id IN (SELECT id FROM privacy_records)) ORDER BY 1, 2
+                """
+            ).map { (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1)) }
             report.deliveredExports = try connection.query(
                 """
                 SELECT DISTINCT team, coalesce(export_file, '') FROM outreach_flag_export
@@ -211,11 +244,13 @@ public struct Erasure {
                 """, [report.tombstoneID, keys.map(\.kind), keys.map(\.digest)])
             report.tombstoneKeys = keys.count
             try AccessLog.record(
-                connection, action: "erase", subjects: report.childIDs + ["tombstone:\(report.tombstoneID)"], reason: reason)
+                connection, action: "erase", subjects: report.childIDs + ["tombstone:\(report.tombstoneID)"],
+                reason: reason)
 
             let (condition, parameters) = subject.quarantineCondition(first: 1)
             report.quarantinedRowsRedacted = try connection.execute(
-                "UPDATE quarantined_rows q SET raw_line = '[erased]' WHERE q.raw_line <> '[erased]' AND \(condition)", parameters
+                "UPDATE quarantined_rows q SET raw_line = '[erased]' WHERE q.raw_line <> '[erased]' AND \(condition)",
+                parameters
             ).affectedRows
             report.deleted = try RecordRemoval.remove(connection, children: true)
             return report
@@ -228,15 +263,18 @@ public struct Erasure {
     public func lift(tombstone: Int64, reason: String) throws {
         guard AccessLog.isAcceptable(reason: reason) else { throw PrivacyError("lifting a tombstone needs a reason") }
         try connection.transaction { connection in
-            guard let row = try connection.query(
-                """
-                UPDATE erasure_tombstones SET lifted_at = now(), lifted_by = session_user, lift_reason = $2
-                WHERE id = $1 AND lifted_at IS NULL RETURNING child_id
-                """, [tombstone, reason]
-            ).first else { throw PrivacyError("no active tombstone \(tombstone)") }
+            guard
+                let row = try connection.query(
+                    """
+                    UPDATE erasure_tombstones SET lifted_at = now(), lifted_by = session_user, lift_reason = $2
+                    WHERE id = $1 AND lifted_at IS NULL RETURNING child_id
+                    """, [tombstone, reason]
+                ).first
+            else { throw PrivacyError("no active tombstone \(tombstone)") }
             try connection.execute("DELETE FROM erasure_tombstone_keys WHERE tombstone_id = $1", [tombstone])
             try AccessLog.record(
-                connection, action: "erase_lift", subjects: ["tombstone:\(tombstone)", try row.decode(String.self, at: 0)],
+                connection, action: "erase_lift",
+                subjects: ["tombstone:\(tombstone)", try row.decode(String.self, at: 0)],
                 reason: reason)
         }
     }
