@@ -37,6 +37,9 @@ let package = Package(
         // Test-only helpers: a real PostgreSQL database per test, never a mock.
         .target(name: "PostgresTestSupport", dependencies: ["Postgres"], path: "Tests/PostgresTestSupport"),
         .target(name: "LoopbackTestSupport", path: "Tests/LoopbackTestSupport"),
+        .target(
+            name: "ScenarioTestSupport", dependencies: ["Postgres", "Resolution", "Identifiers"],
+            path: "Tests/ScenarioTestSupport"),
 
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "PostgresTestSupport"]),
@@ -44,8 +47,15 @@ let package = Package(
         .testTarget(name: "SynthTests", dependencies: ["Synth", "Identifiers"]),
         .testTarget(name: "FeedsTests", dependencies: ["Feeds", "Postgres", "PostgresTestSupport", "LoopbackTestSupport", "Synth"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
-        .testTarget(name: "FamiliesTests", dependencies: ["Families", "Resolution", "Feeds", "Postgres", "PostgresTestSupport", "Synth"]),
-        .testTarget(name: "FlagsTests", dependencies: ["Flags", "Families", "Resolution", "Feeds", "Postgres", "PostgresTestSupport", "LoopbackTestSupport", "Synth"]),
+        .testTarget(
+            name: "FamiliesTests",
+            dependencies: ["Families", "Resolution", "Feeds", "Postgres", "PostgresTestSupport", "ScenarioTestSupport", "Synth"]),
+        .testTarget(
+            name: "FlagsTests",
+            dependencies: [
+                "Flags", "Families", "Resolution", "Feeds", "Postgres", "PostgresTestSupport", "LoopbackTestSupport",
+                "ScenarioTestSupport", "Synth",
+            ]),
         .testTarget(
             name: "PrivacyTests",
             dependencies: ["Feeds", "Resolution", "Families", "Flags", "Postgres", "PostgresTestSupport", "Synth", "Identifiers"]),

@@ -1,3 +1,4 @@
+import ScenarioTestSupport
 import Feeds
 import Foundation
 import Identifiers

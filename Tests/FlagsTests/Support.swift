@@ -1,3 +1,4 @@
+import ScenarioTestSupport
 import Families
 import Flags
 import Foundation
