@@ -222,12 +222,7 @@ public final class Resolver {
 
     /// Whether a batch is waiting for resolution (a quick check for the service before it starts a run).
     public static func hasPendingBatches(_ connection: PostgresConnection) throws -> Bool {
-        try connection.execute(
-            """
-            SELECT EXISTS (SELECT 1 FROM feed_batches b
-                           WHERE NOT EXISTS (SELECT 1 FROM resolution_batches r WHERE r.batch_id = b.id))
-            """
-        ).scalar(Bool.self)
+        try !pendingBatches(connection).isEmpty
     }
 
     private func markExamined(_ batches: [Int64], run: Int64?) throws {

@@ -101,7 +101,7 @@ public struct NameKey: Hashable, Sendable {
 
     /// 64-bit FNV-1a over bytes.
     @inlinable
-    public static func fnv1a(_ bytes: [UInt8]) -> UInt64 {
+    public static func fnv1a<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in bytes {
             h ^= UInt64(b)

@@ -89,7 +89,7 @@ public struct MatchRecord: Sendable {
 
     static func upnHash(_ text: UnsafeBufferPointer<UInt8>, temporary: Bool) -> UInt64 {
         guard !text.isEmpty, !temporary else { return 0 }
-        return NameKey.fnv1a(Array(text)) | 1
+        return NameKey.fnv1a(text) | 1
     }
 }
 
@@ -169,6 +169,6 @@ public enum MatchRecordLoader {
             sex: sex.count == 1 ? (sex[0] == UInt8(ascii: "F") ? 1 : (sex[0] == UInt8(ascii: "M") ? 2 : 0)) : 0,
             postcode: result.string(row, 13).flatMap { PostcodeKey($0) },
             addressKey: MatchRecord.addressKey(result.bytes(row, 14)), carerNHS: unsigned(15),
-            periodKey: result.isNull(row, 16) ? 0 : NameKey.fnv1a(Array(result.bytes(row, 16))) | 1)
+            periodKey: result.isNull(row, 16) ? 0 : NameKey.fnv1a(result.bytes(row, 16)) | 1)
     }
 }
