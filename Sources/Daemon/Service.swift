@@ -15,7 +15,8 @@ import Synchronization
 ///   connection and the session advisory lock, runs the scheduler, every ingest and every stage;
 /// - the **signal thread** turns SIGTERM/SIGINT/SIGHUP into requests, and enforces the shutdown grace:
 ///   past it, it ends the worker's database session (the transaction rolls back) and finally exits;
-/// - the **HTTP thread** answers `/healthz` and `/metrics`, with its own read-only connection;
+/// - the **HTTP thread** accepts connections for `/healthz` and `/metrics`, each answered on a
+///   short-lived thread of its own (`/metrics` through one read-only connection of their own);
 /// - the **watchdog thread** sends `WATCHDOG=1` while the scheduler is healthy;
 /// - one short-lived thread per remote fetch in progress.
 ///
@@ -964,14 +965,15 @@ final class ShutdownSettings: Sendable {
     var maximumCycle: Double { values.withLock { $0.maximumCycle } }
 }
 
-/// Answers `/healthz`, `/metrics` and `/` on the HTTP thread, with that thread's own database connection.
-final class StatusEndpoint {
+/// Answers `/healthz`, `/metrics` and `/` on the HTTP server's connection threads, several at once.
+/// `/healthz` reads only the service state; `/metrics` also reads the database through one scrape
+/// connection, which one request at a time may use (libpq allows no more), so a slow database
+/// holds up scrapes but never a health check.
+final class StatusEndpoint: Sendable {
     let state: ServiceState
     let contributors: [any MetricsContributor]
     let logger: Logger
-    var connection: PostgresConnection?
-    var lastAttempt: ContinuousClock.Instant?
-    var lastError: String?
+    private let scrape = Mutex(ScrapeConnection())
 
     init(state: ServiceState, contributors: [any MetricsContributor], logger: Logger) {
         self.state = state
@@ -980,8 +982,7 @@ final class StatusEndpoint {
     }
 
     func close() {
-        connection?.close()
-        connection = nil
+        scrape.withLock { $0.close() }
     }
 
     func handle(_ request: HTTPRequest) -> HTTPResponse {
@@ -1005,31 +1006,53 @@ final class StatusEndpoint {
         let snapshot = state.snapshot()
         var text = PrometheusText()
         ServiceMetrics.render(snapshot, now: Date(), into: &text)
-        var database = PrometheusText()
-        var up = false
-        if snapshot.ready, let connection = databaseConnection(snapshot.connectionString) {
-            do {
-                try ServiceMetrics.collectDatabase(connection, into: &database)
-                for contributor in contributors { try contributor.collect(connection, into: &database) }
-                up = true
-                lastError = nil
-            } catch {
-                let reason = ErrorText.describe(error)
-                if reason != lastError {
-                    logger.warning("metrics_query_failed", ["sqlstate": ErrorText.sqlState(error), "reason": reason])
-                    lastError = reason
-                }
-                if !connection.isOpen || ErrorText.isTransient(error) { self.close() }
-            }
-        }
+        let contributors = self.contributors
+        let logger = self.logger
+        let database: String? =
+            snapshot.ready
+            ? scrape.withLock { $0.collect(snapshot.connectionString, contributors: contributors, logger: logger) }
+            : nil
         text.metric(
             "familyconnect_metrics_database_up", .gauge, "1 when the database totals below were read for this scrape.",
-            up ? 1 : 0)
-        return text.text + (up ? database.text : "")
+            database == nil ? 0 : 1)
+        return text.text + (database ?? "")
+    }
+}
+
+/// The scrape connection of `/metrics`: read-only, short statement timeout, reconnect at most every 10 s.
+struct ScrapeConnection {
+    var connection: PostgresConnection?
+    var lastAttempt: ContinuousClock.Instant?
+    var lastError: String?
+
+    mutating func close() {
+        connection?.close()
+        connection = nil
     }
 
-    /// The scrape connection: read-only, short statement timeout, reconnect at most every 10 s.
-    func databaseConnection(_ connectionString: String) -> PostgresConnection? {
+    /// The database totals as Prometheus text, or nil when they could not be read.
+    mutating func collect(
+        _ connectionString: String, contributors: [any MetricsContributor], logger: Logger
+    ) -> String? {
+        guard let connection = databaseConnection(connectionString, logger: logger) else { return nil }
+        var database = PrometheusText()
+        do {
+            try ServiceMetrics.collectDatabase(connection, into: &database)
+            for contributor in contributors { try contributor.collect(connection, into: &database) }
+            lastError = nil
+            return database.text
+        } catch {
+            let reason = ErrorText.describe(error)
+            if reason != lastError {
+                logger.warning("metrics_query_failed", ["sqlstate": ErrorText.sqlState(error), "reason": reason])
+                lastError = reason
+            }
+            if !connection.isOpen || ErrorText.isTransient(error) { close() }
+            return nil
+        }
+    }
+
+    mutating func databaseConnection(_ connectionString: String, logger: Logger) -> PostgresConnection? {
         if let connection, connection.isOpen { return connection }
         connection = nil
         if let lastAttempt, ContinuousClock.now - lastAttempt < .seconds(10) { return nil }
