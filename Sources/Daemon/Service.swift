@@ -35,7 +35,7 @@ public final class Service {
     public static let applicationName = "familyconnect"
 
     public let configurationPath: String
-    public let state = ServiceState()
+    public let state: ServiceState
     let stages: [any CycleStage]
     let contributors: [any MetricsContributor]
     let logger: Logger
@@ -61,6 +61,10 @@ public final class Service {
         var nextRun: Date?
         var lastStart: Date?
         var fetchInFlight = false
+        /// The run at start (or after a reload added or changed the feed) is out of schedule, to pick
+        /// up what came while the service was down. If it finds nothing, the feed was not polled on its
+        /// schedule yet: it stays pending, with no last success, until its first scheduled run.
+        var catchingUp = true
     }
 
     enum Outcome {
@@ -73,16 +77,23 @@ public final class Service {
     /// - Parameters:
     ///   - stages: run in order after each ingest that loaded something (and at start-up to catch up).
     ///   - metrics: extra database metrics for `/metrics`.
+    ///   - state: what the service shares with its threads; a stage may read the feed definitions in
+    ///     force from it (`feedDefinitions()`).
     public init(
         configurationPath: String, stages: [any CycleStage], metrics: [any MetricsContributor] = [],
-        logger: Logger = .standardError, notifier: SystemdNotifier = .fromEnvironment()
+        logger: Logger = .standardError, notifier: SystemdNotifier = .fromEnvironment(),
+        state: ServiceState = ServiceState()
     ) {
         self.configurationPath = configurationPath
+        self.state = state
         self.stages = stages
         self.contributors = metrics
         self.logger = logger
         self.notifier = notifier
         self.configuration = ServiceConfiguration(path: configurationPath)
+        // Every stage is listed (pending) from the start, so /healthz and /metrics name it before its first run.
+        let names = stages.map(\.name)
+        state.update { $0.stages = names.map { ($0, ServiceState.StageStats()) } }
     }
 
     // MARK: Run
@@ -520,6 +531,7 @@ public final class Service {
             "fetch_failed", ["feed": name, "seconds": seconds, "reason": reason, "action": "retry on schedule"])
         let next = ScheduleMath.nextRun(definition.schedule, lastStart: started, now: Date())
         runtimes[name]?.nextRun = next
+        runtimes[name]?.catchingUp = false
         state.feed(name) {
             $0.lastResult = .failed(reason: reason, downstream: false)
             $0.cyclesFailed += 1
@@ -536,6 +548,7 @@ public final class Service {
         var quiet: Set<String> = []  // nothing to load: logged at debug level
         var interrupted = false
         var connectionLost = false
+        var loadedBatches = false
 
         if connection != nil, (try? connection!.execute("SELECT 1")) == nil {
             checkConnection(after: DaemonError(.configuration, "connection check failed"))
@@ -561,7 +574,10 @@ public final class Service {
             }
             do {
                 let counts = try ingest.run(connection!)
-                if counts["batches", default: 0] > 0 { downstreamPending = true }
+                if counts["batches", default: 0] > 0 {
+                    downstreamPending = true
+                    loadedBatches = true
+                }
                 state.feed(name) {
                     $0.batchesLoaded += counts["batches", default: 0]
                     $0.duplicates += counts["duplicates", default: 0]
@@ -607,8 +623,12 @@ public final class Service {
             state.endBusy()
         }
 
+        // The later stages: after a new batch at once, otherwise when pending and their backoff is over
+        // (a stage failing on bad data is not hammered every second by a feed that polls every second).
         var downstreamError: String?
-        if downstreamPending && !state.stopRequested && !connectionLost && connection != nil {
+        if downstreamPending && !state.stopRequested && !connectionLost && connection != nil
+            && (loadedBatches || Date() >= downstreamRetryAt)
+        {
             downstreamError = runDownstream()
         }
 
@@ -623,17 +643,25 @@ public final class Service {
                 retrySoon.contains(name)
                 ? finished : ScheduleMath.nextRun(definition.schedule, lastStart: started, now: finished)
             let next = runtimes[name]?.nextRun
+            // Not polled on its schedule yet and nothing picked up: still pending (no result, no last success).
+            let caughtUp = runtimes[name]?.catchingUp == true && result == .ok && quiet.contains(name)
+            runtimes[name]?.catchingUp = false
+            var stillPending = false
             state.feed(name) {
-                $0.lastResult = result
                 $0.durationSum += seconds
                 $0.lastDuration = seconds
                 $0.nextRun = next
-                if result == .ok {
-                    $0.cyclesOK += 1
-                    $0.lastSuccess = finished
-                } else {
-                    $0.cyclesFailed += 1
+                if result == .ok { $0.cyclesOK += 1 } else { $0.cyclesFailed += 1 }
+                if caughtUp && $0.lastResult == nil {
+                    stillPending = true
+                    return
                 }
+                $0.lastResult = result
+                if result == .ok { $0.lastSuccess = finished }
+            }
+            if stillPending {
+                logger.debug("cycle_finished", ["feed": name, "result": "nothing_waiting", "seconds": seconds])
+                continue
             }
             switch result {
             case .ok:
@@ -676,67 +704,109 @@ public final class Service {
         _ = runDownstream()
     }
 
-    /// Runs the stages in order. Returns nil on success, or why it failed (then retried with backoff).
+    /// Runs the stages in order. Returns nil on success, or why one or more failed (then retried
+    /// with backoff, or at the next cycle that loads something).
+    ///
+    /// A stage that throws (bad data it trips over, a rule file it cannot read, a constraint it
+    /// breaks) is contained: its transaction rolled back, the error is logged with the stage's name
+    /// and SQLSTATE (descriptions are redacted, never values), it is marked failed in `/healthz` and
+    /// `/metrics`, and the stages after it still run, on what the earlier ones committed. Only a
+    /// lost connection ends the round early: the rest run after the reconnect.
     func runDownstream() -> String? {
-        guard let connection else { return "no database connection" }
+        var failures: [String] = []
+        var retrySoon = false
         for stage in stages {
-            if state.stopRequested { return nil }
-            let name = stage.name
-            state.beginBusy("stage \(name)")
-            status("Running \(name)")
-            logger.info("stage_started", ["stage": name])
-            let started = ContinuousClock.now
-            do {
-                let counts = try stage.run(connection)
-                let seconds = Self.seconds(ContinuousClock.now - started)
-                let links = counts.filter { $0.key.hasPrefix("links_") }.reduce(0) { $0 + $1.value }
-                state.stage(name) {
-                    $0.runs += 1
-                    $0.durationSum += seconds
-                    $0.lastDuration = seconds
-                }
-                state.update { $0.linksMade += links }
-                var fields: [(String, String)] = [("stage", name), ("seconds", seconds.logText)]
-                for key in counts.keys.sorted() { fields.append((key, String(counts[key]!))) }
-                logger.log(LogEvent(.info, "stage_finished", fields))
-                state.endBusy()
-            } catch {
-                let seconds = Self.seconds(ContinuousClock.now - started)
-                state.stage(name) {
-                    $0.runs += 1
-                    $0.failures += 1
-                    $0.durationSum += seconds
-                    $0.lastDuration = seconds
-                }
-                state.endBusy()
-                let reason = ErrorText.describe(error)
-                downstreamFailures += 1
-                let transient = ErrorText.isTransient(error)
-                let delay = transient ? 0 : min(900, 30 * pow(2, Double(min(downstreamFailures - 1, 10))))
-                downstreamRetryAt = Date().addingTimeInterval(delay)
-                logger.log(
-                    state.stopRequested ? .warning : .error, "stage_failed",
-                    [
-                        "stage": name, "seconds": seconds, "sqlstate": ErrorText.sqlState(error), "reason": reason,
-                        "retry_in_seconds": delay, "during_stop": state.stopRequested,
-                    ])
-                checkConnection(after: error)
-                return "stage \(name) failed: \(reason)"
+            if state.stopRequested { break }
+            guard let connection, connection.isOpen else {
+                failures.append("stage \(stage.name) not run: no database connection")
+                retrySoon = true
+                break
+            }
+            if let failure = run(stage, connection) {
+                failures.append(failure.reason)
+                if failure.transient { retrySoon = true }
+                if self.connection == nil { break }
             }
         }
-        downstreamPending = false
-        downstreamFailures = 0
-        // Feeds whose only problem was a later stage are well again.
-        let now = Date()
-        state.update { snapshot in
-            for index in snapshot.feeds.indices {
-                if case .failed(_, true)? = snapshot.feeds[index].lastResult {
-                    snapshot.feeds[index].lastResult = .ok
-                    snapshot.feeds[index].lastSuccess = now
+        if state.stopRequested && failures.isEmpty { return nil }
+        guard !failures.isEmpty else {
+            downstreamPending = false
+            downstreamFailures = 0
+            // Feeds whose only problem was a later stage are well again.
+            let now = Date()
+            state.update { snapshot in
+                for index in snapshot.feeds.indices {
+                    if case .failed(_, true)? = snapshot.feeds[index].lastResult {
+                        snapshot.feeds[index].lastResult = .ok
+                        snapshot.feeds[index].lastSuccess = now
+                    }
                 }
             }
+            return nil
         }
-        return nil
+        downstreamFailures += 1
+        let delay = retrySoon ? 0 : min(900, 30 * pow(2, Double(min(downstreamFailures - 1, 10))))
+        downstreamRetryAt = Date().addingTimeInterval(delay)
+        logger.log(
+            state.stopRequested ? .warning : .notice, "stages_retry",
+            [
+                "failed": failures.count, "rounds_failed_in_a_row": downstreamFailures, "retry_in_seconds": delay,
+                "action": "retried then, or at once when a feed loads a new batch",
+            ])
+        return failures.joined(separator: "; ")
+    }
+
+    /// Runs one stage and records its result; nil on success, else the failure.
+    func run(_ stage: any CycleStage, _ connection: PostgresConnection) -> (reason: String, transient: Bool)? {
+        let name = stage.name
+        state.beginBusy("stage \(name)")
+        defer { state.endBusy() }
+        status("Running \(name)")
+        logger.info("stage_started", ["stage": name])
+        let started = ContinuousClock.now
+        do {
+            let counts = try stage.run(connection)
+            let seconds = Self.seconds(ContinuousClock.now - started)
+            let links = counts.filter { $0.key.hasPrefix("links_") }.reduce(0) { $0 + $1.value }
+            let now = Date()
+            state.stage(name) {
+                $0.runs += 1
+                $0.durationSum += seconds
+                $0.lastDuration = seconds
+                $0.lastResult = .ok
+                $0.lastSuccess = now
+                $0.failuresInARow = 0
+            }
+            state.update { $0.linksMade += links }
+            var fields: [(String, String)] = [("stage", name), ("seconds", seconds.logText)]
+            for key in counts.keys.sorted() { fields.append((key, String(counts[key]!))) }
+            logger.log(LogEvent(.info, "stage_finished", fields))
+            return nil
+        } catch {
+            let seconds = Self.seconds(ContinuousClock.now - started)
+            let reason = ErrorText.describe(error)
+            let now = Date()
+            var inARow = 0
+            state.stage(name) {
+                $0.runs += 1
+                $0.failures += 1
+                $0.durationSum += seconds
+                $0.lastDuration = seconds
+                $0.lastResult = .failed(reason: reason)
+                $0.lastFailure = now
+                $0.failuresInARow += 1
+                inARow = $0.failuresInARow
+            }
+            logger.log(
+                state.stopRequested ? .warning : .error, "stage_failed",
+                [
+                    "stage": name, "seconds": seconds, "sqlstate": ErrorText.sqlState(error), "reason": reason,
+                    "failures_in_a_row": inARow, "during_stop": state.stopRequested,
+                    "action": "rolled back; the other stages go on; retried next cycle",
+                ])
+            checkConnection(after: error)
+            return ("stage \(name) failed: \(reason)", ErrorText.isTransient(error))
+        }
     }
 
     // MARK: Reload
@@ -792,6 +862,7 @@ public final class Service {
             var runtime = runtimes[definition.name] ?? FeedRuntime()
             let old = feeds.first { $0.name == definition.name }
             if old == nil || old!.schedule != definition.schedule || old!.source != definition.source {
+                runtime.catchingUp = true
                 // New or changed: catch up at once if its next run is not sooner anyway.
                 let computed = ScheduleMath.nextRun(definition.schedule, lastStart: runtime.lastStart, now: now)
                 runtime.nextRun =
