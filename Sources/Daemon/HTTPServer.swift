@@ -185,16 +185,26 @@ public enum HTTPRequestParser {
     }
 }
 
-/// A minimal HTTP/1.1 server over POSIX sockets for `/healthz` and `/metrics`: one connection at a
-/// time, one request per connection (`Connection: close`), a bounded request head and read and write
-/// time limits, so a slow or hostile client cannot hold it for long.
+/// A small HTTP/1.1 server over POSIX sockets for `/healthz` and `/metrics`: one request per
+/// connection (`Connection: close`), a bounded request head, and each connection on its own
+/// thread with its own deadlines, so a slow or hostile client holds up only itself.
+///
+/// At most `maximumConnections` are open at once. A new one past that makes room by dropping the
+/// oldest connection still sending its request: a monitoring probe sends its request in one packet
+/// and is answered in milliseconds, so the connections that are old and still incomplete are the
+/// slow ones. If every open connection is already being answered, the new one gets a 503 at once.
 public final class HTTPServer: Sendable {
     public struct Limits: Sendable {
         public var maximumRequestBytes = 8192
+        /// From the connection's accept to the end of its request head.
         public var readTimeout: TimeInterval = 5
         public var writeTimeout: TimeInterval = 5
+        /// Connections open at once (each one a thread while it lasts).
+        public var maximumConnections = 32
         public init() {}
     }
+
+    public typealias Handler = @Sendable (HTTPRequest) -> HTTPResponse
 
     /// The bound address (with the real port when 0 was asked for).
     public let address: ListenAddress
@@ -203,6 +213,7 @@ public final class HTTPServer: Sendable {
     private let stopRead: Int32
     private let stopWrite: Int32
     private let stopped = Atomic<Bool>(false)
+    private let connections = OpenConnections()
 
     /// Binds and listens at once, so a busy port is reported at start-up.
     public init(address requested: ListenAddress, limits: Limits = Limits()) throws(DaemonError) {
@@ -235,7 +246,7 @@ public final class HTTPServer: Sendable {
                 }
             }
         }
-        guard bound == 0, listen(fd, 16) == 0 else {
+        guard bound == 0, listen(fd, 64) == 0 else {
             let reason = String(cString: strerror(errno))
             close(fd)
             throw DaemonError(.listen, "cannot listen on \(requested): \(reason)")
@@ -268,8 +279,10 @@ public final class HTTPServer: Sendable {
         stopWrite = fds[1]
     }
 
-    /// Serves connections on the calling thread until `stop()`; then closes the listening socket.
-    public func serve(_ handler: (HTTPRequest) -> HTTPResponse) {
+    /// Accepts connections on the calling thread until `stop()`, each served on a thread of its own;
+    /// then ends the open ones and closes the listening socket. `handler` runs on those threads,
+    /// several at once.
+    public func serve(_ handler: @escaping Handler) {
         defer {
             close(listenFD)
             close(stopRead)
@@ -288,9 +301,10 @@ public final class HTTPServer: Sendable {
             guard client >= 0 else { continue }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)
             _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
-            handleConnection(client, handler)
-            close(client)
+            admit(client, handler)
         }
+        connections.dropAll()
+        _ = connections.waitUntilEmpty(timeout: 2)
     }
 
     public func stop() {
@@ -299,47 +313,167 @@ public final class HTTPServer: Sendable {
         _ = write(stopWrite, &byte, 1)
     }
 
-    private func handleConnection(_ fd: Int32, _ handler: (HTTPRequest) -> HTTPResponse) {
+    /// Connections open right now (for tests and metrics).
+    public var openConnections: Int { connections.count }
+
+    private func admit(_ fd: Int32, _ handler: @escaping Handler) {
+        guard let id = connections.admit(fd, maximum: limits.maximumConnections) else {
+            // Everything open is being answered: say so without waiting for this client at all.
+            let bytes = HTTPResponse.text(503, "too many connections").serialised()
+            _ = bytes.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+            }
+            close(fd)
+            return
+        }
+        let connection = ConnectionWorker(id: id, fd: fd, limits: limits, registry: connections)
+        let thread = Thread { connection.run(handler) }
+        thread.name = "http-connection"
+        thread.start()
+    }
+}
+
+/// The open connections, in the order they were accepted. A socket is closed only here, under the
+/// lock, when its entry goes: so a descriptor dropped from the accepting thread is never one that
+/// was already closed and reused.
+final class OpenConnections: Sendable {
+    private struct Entry {
+        var fd: Int32
+        var answering = false
+        var dropped = false
+    }
+
+    private struct Table {
+        var nextID = 0
+        var entries: [Int: Entry] = [:]
+    }
+
+    private let table = Mutex(Table())
+
+    var count: Int { table.withLock { $0.entries.count } }
+
+    /// Registers a new connection, dropping the oldest one still reading its request when
+    /// `maximum` are open. Nil when there is no room (all open ones are being answered, or the
+    /// dropped ones have not finished yet).
+    func admit(_ fd: Int32, maximum: Int) -> Int? {
+        table.withLock { table in
+            let live = table.entries.filter { !$0.value.dropped }
+            if live.count >= maximum {
+                guard table.entries.count < 2 * maximum,
+                    let oldest = live.filter({ !$0.value.answering }).keys.min()
+                else { return nil }
+                // Its thread sees end of input at once, answers 503 and closes.
+                shutdown(table.entries[oldest]!.fd, Int32(SHUT_RD))
+                table.entries[oldest]!.dropped = true
+            }
+            let id = table.nextID
+            table.nextID += 1
+            table.entries[id] = Entry(fd: fd)
+            return id
+        }
+    }
+
+    /// The request is complete and is being answered: the connection may no longer be dropped for room.
+    /// False when it was dropped already.
+    func beginAnswer(_ id: Int) -> Bool {
+        table.withLock { table in
+            guard let entry = table.entries[id], !entry.dropped else { return false }
+            table.entries[id]!.answering = true
+            return true
+        }
+    }
+
+    func wasDropped(_ id: Int) -> Bool { table.withLock { $0.entries[id]?.dropped ?? true } }
+
+    func finish(_ id: Int) {
+        table.withLock { table in
+            if let entry = table.entries.removeValue(forKey: id) { close(entry.fd) }
+        }
+    }
+
+    /// At stop: every connection sees end of input and its thread ends.
+    func dropAll() {
+        table.withLock { table in
+            for id in table.entries.keys {
+                shutdown(table.entries[id]!.fd, Int32(SHUT_RDWR))
+                table.entries[id]!.dropped = true
+            }
+        }
+    }
+
+    func waitUntilEmpty(timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while count > 0 {
+            if Date() >= deadline { return false }
+            usleep(10_000)
+        }
+        return true
+    }
+}
+
+/// One connection, on its own thread: read the head within the read deadline, answer, close.
+struct ConnectionWorker: Sendable {
+    let id: Int
+    let fd: Int32
+    let limits: HTTPServer.Limits
+    let registry: OpenConnections
+
+    func run(_ handler: HTTPServer.Handler) {
+        defer { registry.finish(id) }
+        switch readRequest() {
+        case .request(let request):
+            guard registry.beginAnswer(id) else { return droppedForRoom() }
+            send(handler(request), head: request.method == "HEAD", within: limits.writeTimeout)
+        case .refuse(let status, let reason):
+            send(.text(status, reason), head: false, within: limits.writeTimeout)
+        case .gone:
+            if registry.wasDropped(id) { droppedForRoom() }
+        }
+    }
+
+    enum Received {
+        case request(HTTPRequest)
+        case refuse(status: Int, reason: String)
+        /// The client went away, or the socket was shut down (dropped for room, or the server stops).
+        case gone
+    }
+
+    func readRequest() -> Received {
         var buffer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         let deadline = Date().addingTimeInterval(limits.readTimeout)
         while true {
             let remaining = deadline.timeIntervalSinceNow
-            if remaining <= 0 {
-                send(fd, HTTPResponse.text(408, "request not received in time"), head: false)
-                return
-            }
+            if remaining <= 0 { return .refuse(status: 408, reason: "request not received in time") }
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, Int32(min(remaining, 60) * 1000) + 1)
             if ready < 0 {
                 if errno == EINTR { continue }
-                return
+                return .gone
             }
             if ready == 0 { continue }
             let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count == 0 { return }  // the client went away
+            if count == 0 { return .gone }
             if count < 0 {
                 if errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK { continue }
-                return
+                return .gone
             }
             buffer.append(contentsOf: chunk[0..<count])
             switch HTTPRequestParser.parse(buffer, maximumBytes: limits.maximumRequestBytes) {
-            case .incomplete:
-                continue
-            case .invalid(let status, let reason):
-                send(fd, HTTPResponse.text(status, reason), head: false)
-                return
-            case .complete(let request):
-                let response = handler(request)
-                send(fd, response, head: request.method == "HEAD")
-                return
+            case .incomplete: continue
+            case .invalid(let status, let reason): return .refuse(status: status, reason: reason)
+            case .complete(let request): return .request(request)
             }
         }
     }
 
-    private func send(_ fd: Int32, _ response: HTTPResponse, head: Bool) {
+    func droppedForRoom() {
+        send(.text(503, "too many connections; this one was the oldest incomplete request"), head: false, within: 1)
+    }
+
+    func send(_ response: HTTPResponse, head: Bool, within seconds: TimeInterval) {
         let bytes = response.serialised(includeBody: !head)
-        let deadline = Date().addingTimeInterval(limits.writeTimeout)
+        let deadline = Date().addingTimeInterval(seconds)
         var offset = 0
         while offset < bytes.count {
             let sent = bytes.withUnsafeBytes {

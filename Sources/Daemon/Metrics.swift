@@ -155,6 +155,27 @@ enum ServiceMetrics {
                 m.sample("familyconnect_stage_last_duration_seconds", ["stage": name], last)
             }
         }
+        m.family(
+            "familyconnect_stage_healthy", .gauge,
+            "0 when the stage's last run failed (it is retried next cycle); 1 otherwise.")
+        for stage in HealthReport.stageHealth(snapshot.stages) {
+            m.sample("familyconnect_stage_healthy", ["stage": stage.stage], stage.healthy ? 1 : 0)
+        }
+        m.family(
+            "familyconnect_stage_failures_in_a_row", .gauge, "Runs of the stage that failed since its last success.")
+        for (name, stats) in snapshot.stages {
+            m.sample("familyconnect_stage_failures_in_a_row", ["stage": name], stats.failuresInARow)
+        }
+        m.family(
+            "familyconnect_stage_last_success_timestamp_seconds", .gauge,
+            "When the stage's last successful run finished (Unix time).")
+        for (name, stats) in snapshot.stages {
+            if let success = stats.lastSuccess {
+                m.sample(
+                    "familyconnect_stage_last_success_timestamp_seconds", ["stage": name],
+                    success.timeIntervalSince1970)
+            }
+        }
     }
 
     /// Totals kept in the database. Every query is defensive: a table that does not exist yet (families,

@@ -15,7 +15,8 @@ import Synchronization
 ///   connection and the session advisory lock, runs the scheduler, every ingest and every stage;
 /// - the **signal thread** turns SIGTERM/SIGINT/SIGHUP into requests, and enforces the shutdown grace:
 ///   past it, it ends the worker's database session (the transaction rolls back) and finally exits;
-/// - the **HTTP thread** answers `/healthz` and `/metrics`, with its own read-only connection;
+/// - the **HTTP thread** accepts connections for `/healthz` and `/metrics`, each answered on a
+///   short-lived thread of its own (`/metrics` through one read-only connection of their own);
 /// - the **watchdog thread** sends `WATCHDOG=1` while the scheduler is healthy;
 /// - one short-lived thread per remote fetch in progress.
 ///
@@ -34,7 +35,7 @@ public final class Service {
     public static let applicationName = "familyconnect"
 
     public let configurationPath: String
-    public let state = ServiceState()
+    public let state: ServiceState
     let stages: [any CycleStage]
     let contributors: [any MetricsContributor]
     let logger: Logger
@@ -60,6 +61,10 @@ public final class Service {
         var nextRun: Date?
         var lastStart: Date?
         var fetchInFlight = false
+        /// The run at start (or after a reload added or changed the feed) is out of schedule, to pick
+        /// up what came while the service was down. If it finds nothing, the feed was not polled on its
+        /// schedule yet: it stays pending, with no last success, until its first scheduled run.
+        var catchingUp = true
     }
 
     enum Outcome {
@@ -72,16 +77,23 @@ public final class Service {
     /// - Parameters:
     ///   - stages: run in order after each ingest that loaded something (and at start-up to catch up).
     ///   - metrics: extra database metrics for `/metrics`.
+    ///   - state: what the service shares with its threads; a stage may read the feed definitions in
+    ///     force from it (`feedDefinitions()`).
     public init(
         configurationPath: String, stages: [any CycleStage], metrics: [any MetricsContributor] = [],
-        logger: Logger = .standardError, notifier: SystemdNotifier = .fromEnvironment()
+        logger: Logger = .standardError, notifier: SystemdNotifier = .fromEnvironment(),
+        state: ServiceState = ServiceState()
     ) {
         self.configurationPath = configurationPath
+        self.state = state
         self.stages = stages
         self.contributors = metrics
         self.logger = logger
         self.notifier = notifier
         self.configuration = ServiceConfiguration(path: configurationPath)
+        // Every stage is listed (pending) from the start, so /healthz and /metrics name it before its first run.
+        let names = stages.map(\.name)
+        state.update { $0.stages = names.map { ($0, ServiceState.StageStats()) } }
     }
 
     // MARK: Run
@@ -519,6 +531,7 @@ public final class Service {
             "fetch_failed", ["feed": name, "seconds": seconds, "reason": reason, "action": "retry on schedule"])
         let next = ScheduleMath.nextRun(definition.schedule, lastStart: started, now: Date())
         runtimes[name]?.nextRun = next
+        runtimes[name]?.catchingUp = false
         state.feed(name) {
             $0.lastResult = .failed(reason: reason, downstream: false)
             $0.cyclesFailed += 1
@@ -535,6 +548,7 @@ public final class Service {
         var quiet: Set<String> = []  // nothing to load: logged at debug level
         var interrupted = false
         var connectionLost = false
+        var loadedBatches = false
 
         if connection != nil, (try? connection!.execute("SELECT 1")) == nil {
             checkConnection(after: DaemonError(.configuration, "connection check failed"))
@@ -560,7 +574,10 @@ public final class Service {
             }
             do {
                 let counts = try ingest.run(connection!)
-                if counts["batches", default: 0] > 0 { downstreamPending = true }
+                if counts["batches", default: 0] > 0 {
+                    downstreamPending = true
+                    loadedBatches = true
+                }
                 state.feed(name) {
                     $0.batchesLoaded += counts["batches", default: 0]
                     $0.duplicates += counts["duplicates", default: 0]
@@ -606,8 +623,12 @@ public final class Service {
             state.endBusy()
         }
 
+        // The later stages: after a new batch at once, otherwise when pending and their backoff is over
+        // (a stage failing on bad data is not hammered every second by a feed that polls every second).
         var downstreamError: String?
-        if downstreamPending && !state.stopRequested && !connectionLost && connection != nil {
+        if downstreamPending && !state.stopRequested && !connectionLost && connection != nil
+            && (loadedBatches || Date() >= downstreamRetryAt)
+        {
             downstreamError = runDownstream()
         }
 
@@ -622,17 +643,25 @@ public final class Service {
                 retrySoon.contains(name)
                 ? finished : ScheduleMath.nextRun(definition.schedule, lastStart: started, now: finished)
             let next = runtimes[name]?.nextRun
+            // Not polled on its schedule yet and nothing picked up: still pending (no result, no last success).
+            let caughtUp = runtimes[name]?.catchingUp == true && result == .ok && quiet.contains(name)
+            runtimes[name]?.catchingUp = false
+            var stillPending = false
             state.feed(name) {
-                $0.lastResult = result
                 $0.durationSum += seconds
                 $0.lastDuration = seconds
                 $0.nextRun = next
-                if result == .ok {
-                    $0.cyclesOK += 1
-                    $0.lastSuccess = finished
-                } else {
-                    $0.cyclesFailed += 1
+                if result == .ok { $0.cyclesOK += 1 } else { $0.cyclesFailed += 1 }
+                if caughtUp && $0.lastResult == nil {
+                    stillPending = true
+                    return
                 }
+                $0.lastResult = result
+                if result == .ok { $0.lastSuccess = finished }
+            }
+            if stillPending {
+                logger.debug("cycle_finished", ["feed": name, "result": "nothing_waiting", "seconds": seconds])
+                continue
             }
             switch result {
             case .ok:
@@ -675,67 +704,109 @@ public final class Service {
         _ = runDownstream()
     }
 
-    /// Runs the stages in order. Returns nil on success, or why it failed (then retried with backoff).
+    /// Runs the stages in order. Returns nil on success, or why one or more failed (then retried
+    /// with backoff, or at the next cycle that loads something).
+    ///
+    /// A stage that throws (bad data it trips over, a rule file it cannot read, a constraint it
+    /// breaks) is contained: its transaction rolled back, the error is logged with the stage's name
+    /// and SQLSTATE (descriptions are redacted, never values), it is marked failed in `/healthz` and
+    /// `/metrics`, and the stages after it still run, on what the earlier ones committed. Only a
+    /// lost connection ends the round early: the rest run after the reconnect.
     func runDownstream() -> String? {
-        guard let connection else { return "no database connection" }
+        var failures: [String] = []
+        var retrySoon = false
         for stage in stages {
-            if state.stopRequested { return nil }
-            let name = stage.name
-            state.beginBusy("stage \(name)")
-            status("Running \(name)")
-            logger.info("stage_started", ["stage": name])
-            let started = ContinuousClock.now
-            do {
-                let counts = try stage.run(connection)
-                let seconds = Self.seconds(ContinuousClock.now - started)
-                let links = counts.filter { $0.key.hasPrefix("links_") }.reduce(0) { $0 + $1.value }
-                state.stage(name) {
-                    $0.runs += 1
-                    $0.durationSum += seconds
-                    $0.lastDuration = seconds
-                }
-                state.update { $0.linksMade += links }
-                var fields: [(String, String)] = [("stage", name), ("seconds", seconds.logText)]
-                for key in counts.keys.sorted() { fields.append((key, String(counts[key]!))) }
-                logger.log(LogEvent(.info, "stage_finished", fields))
-                state.endBusy()
-            } catch {
-                let seconds = Self.seconds(ContinuousClock.now - started)
-                state.stage(name) {
-                    $0.runs += 1
-                    $0.failures += 1
-                    $0.durationSum += seconds
-                    $0.lastDuration = seconds
-                }
-                state.endBusy()
-                let reason = ErrorText.describe(error)
-                downstreamFailures += 1
-                let transient = ErrorText.isTransient(error)
-                let delay = transient ? 0 : min(900, 30 * pow(2, Double(min(downstreamFailures - 1, 10))))
-                downstreamRetryAt = Date().addingTimeInterval(delay)
-                logger.log(
-                    state.stopRequested ? .warning : .error, "stage_failed",
-                    [
-                        "stage": name, "seconds": seconds, "sqlstate": ErrorText.sqlState(error), "reason": reason,
-                        "retry_in_seconds": delay, "during_stop": state.stopRequested,
-                    ])
-                checkConnection(after: error)
-                return "stage \(name) failed: \(reason)"
+            if state.stopRequested { break }
+            guard let connection, connection.isOpen else {
+                failures.append("stage \(stage.name) not run: no database connection")
+                retrySoon = true
+                break
+            }
+            if let failure = run(stage, connection) {
+                failures.append(failure.reason)
+                if failure.transient { retrySoon = true }
+                if self.connection == nil { break }
             }
         }
-        downstreamPending = false
-        downstreamFailures = 0
-        // Feeds whose only problem was a later stage are well again.
-        let now = Date()
-        state.update { snapshot in
-            for index in snapshot.feeds.indices {
-                if case .failed(_, true)? = snapshot.feeds[index].lastResult {
-                    snapshot.feeds[index].lastResult = .ok
-                    snapshot.feeds[index].lastSuccess = now
+        if state.stopRequested && failures.isEmpty { return nil }
+        guard !failures.isEmpty else {
+            downstreamPending = false
+            downstreamFailures = 0
+            // Feeds whose only problem was a later stage are well again.
+            let now = Date()
+            state.update { snapshot in
+                for index in snapshot.feeds.indices {
+                    if case .failed(_, true)? = snapshot.feeds[index].lastResult {
+                        snapshot.feeds[index].lastResult = .ok
+                        snapshot.feeds[index].lastSuccess = now
+                    }
                 }
             }
+            return nil
         }
-        return nil
+        downstreamFailures += 1
+        let delay = retrySoon ? 0 : min(900, 30 * pow(2, Double(min(downstreamFailures - 1, 10))))
+        downstreamRetryAt = Date().addingTimeInterval(delay)
+        logger.log(
+            state.stopRequested ? .warning : .notice, "stages_retry",
+            [
+                "failed": failures.count, "rounds_failed_in_a_row": downstreamFailures, "retry_in_seconds": delay,
+                "action": "retried then, or at once when a feed loads a new batch",
+            ])
+        return failures.joined(separator: "; ")
+    }
+
+    /// Runs one stage and records its result; nil on success, else the failure.
+    func run(_ stage: any CycleStage, _ connection: PostgresConnection) -> (reason: String, transient: Bool)? {
+        let name = stage.name
+        state.beginBusy("stage \(name)")
+        defer { state.endBusy() }
+        status("Running \(name)")
+        logger.info("stage_started", ["stage": name])
+        let started = ContinuousClock.now
+        do {
+            let counts = try stage.run(connection)
+            let seconds = Self.seconds(ContinuousClock.now - started)
+            let links = counts.filter { $0.key.hasPrefix("links_") }.reduce(0) { $0 + $1.value }
+            let now = Date()
+            state.stage(name) {
+                $0.runs += 1
+                $0.durationSum += seconds
+                $0.lastDuration = seconds
+                $0.lastResult = .ok
+                $0.lastSuccess = now
+                $0.failuresInARow = 0
+            }
+            state.update { $0.linksMade += links }
+            var fields: [(String, String)] = [("stage", name), ("seconds", seconds.logText)]
+            for key in counts.keys.sorted() { fields.append((key, String(counts[key]!))) }
+            logger.log(LogEvent(.info, "stage_finished", fields))
+            return nil
+        } catch {
+            let seconds = Self.seconds(ContinuousClock.now - started)
+            let reason = ErrorText.describe(error)
+            let now = Date()
+            var inARow = 0
+            state.stage(name) {
+                $0.runs += 1
+                $0.failures += 1
+                $0.durationSum += seconds
+                $0.lastDuration = seconds
+                $0.lastResult = .failed(reason: reason)
+                $0.lastFailure = now
+                $0.failuresInARow += 1
+                inARow = $0.failuresInARow
+            }
+            logger.log(
+                state.stopRequested ? .warning : .error, "stage_failed",
+                [
+                    "stage": name, "seconds": seconds, "sqlstate": ErrorText.sqlState(error), "reason": reason,
+                    "failures_in_a_row": inARow, "during_stop": state.stopRequested,
+                    "action": "rolled back; the other stages go on; retried next cycle",
+                ])
+            checkConnection(after: error)
+            return ("stage \(name) failed: \(reason)", ErrorText.isTransient(error))
+        }
     }
 
     // MARK: Reload
@@ -791,6 +862,7 @@ public final class Service {
             var runtime = runtimes[definition.name] ?? FeedRuntime()
             let old = feeds.first { $0.name == definition.name }
             if old == nil || old!.schedule != definition.schedule || old!.source != definition.source {
+                runtime.catchingUp = true
                 // New or changed: catch up at once if its next run is not sooner anyway.
                 let computed = ScheduleMath.nextRun(definition.schedule, lastStart: runtime.lastStart, now: now)
                 runtime.nextRun =
@@ -964,14 +1036,15 @@ final class ShutdownSettings: Sendable {
     var maximumCycle: Double { values.withLock { $0.maximumCycle } }
 }
 
-/// Answers `/healthz`, `/metrics` and `/` on the HTTP thread, with that thread's own database connection.
-final class StatusEndpoint {
+/// Answers `/healthz`, `/metrics` and `/` on the HTTP server's connection threads, several at once.
+/// `/healthz` reads only the service state; `/metrics` also reads the database through one scrape
+/// connection, which one request at a time may use (libpq allows no more), so a slow database
+/// holds up scrapes but never a health check.
+final class StatusEndpoint: Sendable {
     let state: ServiceState
     let contributors: [any MetricsContributor]
     let logger: Logger
-    var connection: PostgresConnection?
-    var lastAttempt: ContinuousClock.Instant?
-    var lastError: String?
+    private let scrape = Mutex(ScrapeConnection())
 
     init(state: ServiceState, contributors: [any MetricsContributor], logger: Logger) {
         self.state = state
@@ -980,8 +1053,7 @@ final class StatusEndpoint {
     }
 
     func close() {
-        connection?.close()
-        connection = nil
+        scrape.withLock { $0.close() }
     }
 
     func handle(_ request: HTTPRequest) -> HTTPResponse {
@@ -1005,31 +1077,53 @@ final class StatusEndpoint {
         let snapshot = state.snapshot()
         var text = PrometheusText()
         ServiceMetrics.render(snapshot, now: Date(), into: &text)
-        var database = PrometheusText()
-        var up = false
-        if snapshot.ready, let connection = databaseConnection(snapshot.connectionString) {
-            do {
-                try ServiceMetrics.collectDatabase(connection, into: &database)
-                for contributor in contributors { try contributor.collect(connection, into: &database) }
-                up = true
-                lastError = nil
-            } catch {
-                let reason = ErrorText.describe(error)
-                if reason != lastError {
-                    logger.warning("metrics_query_failed", ["sqlstate": ErrorText.sqlState(error), "reason": reason])
-                    lastError = reason
-                }
-                if !connection.isOpen || ErrorText.isTransient(error) { self.close() }
-            }
-        }
+        let contributors = self.contributors
+        let logger = self.logger
+        let database: String? =
+            snapshot.ready
+            ? scrape.withLock { $0.collect(snapshot.connectionString, contributors: contributors, logger: logger) }
+            : nil
         text.metric(
             "familyconnect_metrics_database_up", .gauge, "1 when the database totals below were read for this scrape.",
-            up ? 1 : 0)
-        return text.text + (up ? database.text : "")
+            database == nil ? 0 : 1)
+        return text.text + (database ?? "")
+    }
+}
+
+/// The scrape connection of `/metrics`: read-only, short statement timeout, reconnect at most every 10 s.
+struct ScrapeConnection {
+    var connection: PostgresConnection?
+    var lastAttempt: ContinuousClock.Instant?
+    var lastError: String?
+
+    mutating func close() {
+        connection?.close()
+        connection = nil
     }
 
-    /// The scrape connection: read-only, short statement timeout, reconnect at most every 10 s.
-    func databaseConnection(_ connectionString: String) -> PostgresConnection? {
+    /// The database totals as Prometheus text, or nil when they could not be read.
+    mutating func collect(
+        _ connectionString: String, contributors: [any MetricsContributor], logger: Logger
+    ) -> String? {
+        guard let connection = databaseConnection(connectionString, logger: logger) else { return nil }
+        var database = PrometheusText()
+        do {
+            try ServiceMetrics.collectDatabase(connection, into: &database)
+            for contributor in contributors { try contributor.collect(connection, into: &database) }
+            lastError = nil
+            return database.text
+        } catch {
+            let reason = ErrorText.describe(error)
+            if reason != lastError {
+                logger.warning("metrics_query_failed", ["sqlstate": ErrorText.sqlState(error), "reason": reason])
+                lastError = reason
+            }
+            if !connection.isOpen || ErrorText.isTransient(error) { close() }
+            return nil
+        }
+    }
+
+    mutating func databaseConnection(_ connectionString: String, logger: Logger) -> PostgresConnection? {
         if let connection, connection.isOpen { return connection }
         connection = nil
         if let lastAttempt, ContinuousClock.now - lastAttempt < .seconds(10) { return nil }

@@ -43,11 +43,24 @@ public final class ServiceState: Sendable {
         }
     }
 
+    public enum StageResult: Sendable, Equatable {
+        case ok
+        /// The stage threw; its transaction rolled back. `reason` is a redacted description (no values).
+        case failed(reason: String)
+    }
+
     public struct StageStats: Sendable {
         public var runs = 0
         public var failures = 0
         public var durationSum = 0.0
         public var lastDuration: Double?
+        /// nil until the stage first ran in this process.
+        public var lastResult: StageResult?
+        public var lastSuccess: Date?
+        public var lastFailure: Date?
+        public var failuresInARow = 0
+
+        public init() {}
     }
 
     public struct Snapshot: Sendable {
@@ -75,6 +88,8 @@ public final class ServiceState: Sendable {
     }
 
     let storage = Mutex(Snapshot())
+    /// The feed definitions in force: read at start, replaced by each reload that is applied.
+    private let definitions = Mutex<[FeedDefinition]>([])
     /// Wakes the worker when a signal, a finished fetch or a reload needs it.
     let wakeup = DispatchSemaphore(value: 0)
 
@@ -140,8 +155,12 @@ public final class ServiceState: Sendable {
         }
     }
 
+    /// The feed definitions in force (for stages that need them, such as the retention purge).
+    public func feedDefinitions() -> [FeedDefinition] { definitions.withLock { $0 } }
+
     /// Replaces the feed list after a (re)load, keeping the history of feeds that stay.
     func setFeeds(_ feeds: [FeedDefinition]) {
+        definitions.withLock { $0 = feeds }
         storage.withLock { snapshot in
             var next: [FeedStatus] = []
             for definition in feeds {
@@ -169,13 +188,15 @@ public final class ServiceState: Sendable {
     }
 }
 
-/// `/healthz`: 200 when the scheduler runs and every scheduled feed's last cycle succeeded within its
-/// expected interval; 503 otherwise. The JSON body says which feed is not well and why.
+/// `/healthz`: 200 when the scheduler runs, every scheduled feed's last cycle succeeded within its
+/// expected interval and no stage's last run failed; 503 otherwise. The JSON body says which feed
+/// or stage is not well and why. Pending feeds and stages (not run yet) are healthy.
 public enum HealthReport {
     public struct FeedHealth: Sendable, Equatable {
         public var feed: String
         public var schedule: String
-        /// ok, pending (no cycle yet, still within the first interval), failing, overdue, manual.
+        /// ok, pending (not polled on its schedule yet, still within the first interval: the run at
+        /// start found nothing waiting), failing, overdue, manual.
         public var state: String
         public var healthy: Bool
         public var lastSuccess: Date?
@@ -214,11 +235,42 @@ public enum HealthReport {
                 if let started = schedulerStartedAt, now.timeIntervalSince(started) <= window {
                     return FeedHealth(
                         feed: feed.name, schedule: schedule, state: "pending", healthy: true, lastSuccess: nil,
-                        reason: "first cycle not finished yet")
+                        reason: "not polled on its schedule yet"
+                            + (feed.nextRun.map { "; first run at " + JSON.timestamp($0) } ?? ""))
                 }
                 return FeedHealth(
                     feed: feed.name, schedule: schedule, state: "overdue", healthy: false, lastSuccess: nil,
                     reason: "no successful cycle yet")
+            }
+        }
+    }
+
+    public struct StageHealth: Sendable, Equatable {
+        public var stage: String
+        /// ok, failed (its last run threw; retried at the next cycle), pending (not run yet).
+        public var state: String
+        public var healthy: Bool
+        public var lastSuccess: Date?
+        public var lastFailure: Date?
+        public var failuresInARow: Int
+        public var reason: String?
+    }
+
+    public static func stageHealth(_ stages: [(name: String, stats: ServiceState.StageStats)]) -> [StageHealth] {
+        stages.map { name, stats in
+            switch stats.lastResult {
+            case nil:
+                return StageHealth(
+                    stage: name, state: "pending", healthy: true, lastSuccess: nil, lastFailure: nil, failuresInARow: 0,
+                    reason: "not run yet")
+            case .ok?:
+                return StageHealth(
+                    stage: name, state: "ok", healthy: true, lastSuccess: stats.lastSuccess,
+                    lastFailure: stats.lastFailure, failuresInARow: 0, reason: nil)
+            case .failed(let reason)?:
+                return StageHealth(
+                    stage: name, state: "failed", healthy: false, lastSuccess: stats.lastSuccess,
+                    lastFailure: stats.lastFailure, failuresInARow: stats.failuresInARow, reason: reason)
             }
         }
     }
@@ -233,6 +285,8 @@ public enum HealthReport {
                     + (snapshot.phaseDetail.isEmpty ? "" : ": \(snapshot.phaseDetail)"))
         }
         for feed in feeds where !feed.healthy { problems.append("feed \(feed.feed) is \(feed.state)") }
+        let stages = stageHealth(snapshot.stages)
+        for stage in stages where !stage.healthy { problems.append("stage \(stage.stage) \(stage.state)") }
         let healthy = problems.isEmpty
         var json = "{\"status\":\(JSON.string(healthy ? "ok" : "unhealthy"))"
         json += ",\"phase\":\(JSON.string(snapshot.phase.rawValue))"
@@ -245,6 +299,16 @@ public enum HealthReport {
             item += ",\"state\":\(JSON.string(feed.state)),\"healthy\":\(feed.healthy)"
             item += ",\"last_success\":" + (feed.lastSuccess.map { JSON.string(JSON.timestamp($0)) } ?? "null")
             item += ",\"reason\":" + (feed.reason.map(JSON.string) ?? "null") + "}"
+            return item
+        }.joined(separator: ",")
+        json += "],\"stages\":["
+        json += stages.map { stage in
+            var item = "{\"stage\":\(JSON.string(stage.stage)),\"state\":\(JSON.string(stage.state))"
+            item += ",\"healthy\":\(stage.healthy)"
+            item += ",\"last_success\":" + (stage.lastSuccess.map { JSON.string(JSON.timestamp($0)) } ?? "null")
+            item += ",\"last_failure\":" + (stage.lastFailure.map { JSON.string(JSON.timestamp($0)) } ?? "null")
+            item += ",\"failures_in_a_row\":\(stage.failuresInARow)"
+            item += ",\"reason\":" + (stage.reason.map(JSON.string) ?? "null") + "}"
             return item
         }.joined(separator: ",")
         json += "]}\n"

@@ -48,15 +48,15 @@ public final class Resolver {
     /// is set (or none exists yet): a new model changes weights everywhere, so it is a deliberate,
     /// recorded act rather than a side effect of a routine run.
     public func resolveFull(reestimate: Bool = false) throws -> ResolutionReport {
-        try connection.transaction { connection in
-            try connection.advisoryTransactionLock(Self.lockKey)
-            return try resolveFullLocked(started: Date(), reestimate: reestimate)
+        try connection.transaction { _ in
+            let startedAt = try lockResolution()
+            return try resolveFullLocked(started: Date(), startedAt: startedAt, reestimate: reestimate)
         }
     }
 
     public func resolveIncremental() throws -> ResolutionReport {
         try connection.transaction { connection in
-            try connection.advisoryTransactionLock(Self.lockKey)
+            let startedAt = try lockResolution()
             let started = Date()
             let trace = ProcessInfo.processInfo.environment["FC_TRACE"] != nil
             var mark = Date()
@@ -81,7 +81,7 @@ public final class Resolver {
             }
             guard let (modelID, model, frequencies) = try latestModel() else {
                 // No model yet: the first run is a full one.
-                return try resolveFullLocked(started: started, batches: batches)
+                return try resolveFullLocked(started: started, startedAt: startedAt, batches: batches)
             }
             // Two steps, so a batch loads whole children only where it could join them: candidates
             // sharing a blocking key or identifier are scored first; the children of plausible ones are loaded.
@@ -127,7 +127,7 @@ public final class Resolver {
             var report = try persist(
                 result, records: records, mode: "incremental", modelID: modelID,
                 scope: .newRecords(from: existing.count),
-                started: started)
+                startedAt: startedAt)
             report.seconds = Date().timeIntervalSince(started)
             try finishRun(report)
             try markExamined(batches, run: report.runID)
@@ -137,18 +137,19 @@ public final class Resolver {
 
     /// Re-clusters the children holding these records, e.g. after a review decision.
     public func reresolve(recordIDs: [Int64]) throws -> ResolutionReport {
-        try connection.transaction { connection in
-            try connection.advisoryTransactionLock(Self.lockKey)
+        try connection.transaction { _ in
+            let startedAt = try lockResolution()
             let started = Date()
             guard let (modelID, model, frequencies) = try latestModel() else {
-                return try resolveFullLocked(started: started)
+                return try resolveFullLocked(started: started, startedAt: startedAt)
             }
             let affected = try recordsOfChildren(holding: recordIDs)
             let records = try MatchRecordLoader.load(connection, ids: Array(Set(affected + recordIDs)).sorted())
             let decisions = try loadDecisions(records)
             let result = linkage.run(records: records, model: (model, frequencies), decisions: decisions)
             var report = try persist(
-                result, records: records, mode: "incremental", modelID: modelID, scope: .theseRecords, started: started)
+                result, records: records, mode: "incremental", modelID: modelID, scope: .theseRecords,
+                startedAt: startedAt)
             report.seconds = Date().timeIntervalSince(started)
             try finishRun(report)
             return report
@@ -181,10 +182,19 @@ public final class Resolver {
             """, [recordIDs.map { Int($0) }])
     }
 
+    /// Takes the resolution lock (waiting while another run holds it) and returns the server's clock
+    /// at that moment, the run's `started_at`: not `now()`, which is when the transaction began,
+    /// before any wait, nor this machine's clock, which `finished_at` would not share.
+    private func lockResolution() throws -> Date {
+        try connection.advisoryTransactionLock(Self.lockKey)
+        return try connection.execute("SELECT clock_timestamp()").scalar(Date.self)
+    }
+
     /// The full run, inside a transaction that already holds the resolution lock. Incremental and
-    /// review runs fall back to it when no model exists yet.
+    /// review runs fall back to it when no model exists yet. `started` times the phases;
+    /// `startedAt` (the server's clock) is recorded.
     private func resolveFullLocked(
-        started: Date, reestimate: Bool = false, batches: [Int64]? = nil
+        started: Date, startedAt: Date, reestimate: Bool = false, batches: [Int64]? = nil
     ) throws
         -> ResolutionReport
     {
@@ -197,7 +207,7 @@ public final class Resolver {
         let linked = Date()
         let modelID = try stored?.0 ?? storeModel(result)
         var report = try persist(
-            result, records: records, mode: "full", modelID: modelID, scope: .everything, started: started)
+            result, records: records, mode: "full", modelID: modelID, scope: .everything, startedAt: startedAt)
         report.seconds = Date().timeIntervalSince(started)
         report.phases = [
             ("load records", loaded.timeIntervalSince(started)),
@@ -366,7 +376,7 @@ public final class Resolver {
 
     private func persist(
         _ result: LinkageResult, records: [MatchRecord], mode: String, modelID: Int64, scope: PersistScope,
-        started: Date
+        startedAt: Date
     ) throws -> ResolutionReport {
         let replaceAllLinks: Bool
         var touched = records.map(\.id)
@@ -394,7 +404,7 @@ public final class Resolver {
         report.oversizedBlocks = result.oversizedBlocks
         let runID = try connection.execute(
             "INSERT INTO resolution_runs (mode, started_at, model_id) VALUES ($1, $2, $3) RETURNING id",
-            [mode, started, modelID]
+            [mode, startedAt, modelID]
         ).scalar(Int64.self)
         report.runID = runID
 
@@ -564,7 +574,7 @@ public final class Resolver {
         guard report.runID != 0 else { return }
         try connection.execute(
             """
-            UPDATE resolution_runs SET finished_at = now(), records = $2, pairs_compared = $3, links_deterministic = $4,
+            UPDATE resolution_runs SET finished_at = clock_timestamp(), records = $2, pairs_compared = $3, links_deterministic = $4,
                 links_probabilistic = $5, links_review = $6, review_pairs = $7, children = $8, ids_minted = $9,
                 ids_merged = $10, ids_split = $11
             WHERE id = $1

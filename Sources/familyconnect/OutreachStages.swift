@@ -10,19 +10,34 @@ import Postgres
 /// are read at every run, so an edited rule applies to the next cycle. Each stage is idempotent:
 /// on unchanged data it raises nothing and exports nothing.
 struct OutreachPaths: Sendable {
-    let rules: String
-    /// Exports go beside the staging folder: /var/lib/familyconnect/outbox by default.
-    let outbox: String
-
-    init(configurationPath: String) {
-        let configuration = (try? ServiceConfiguration.load(path: configurationPath))
-            ?? ServiceConfiguration(path: configurationPath)
-        rules = (configuration.schemasDirectory as NSString).appendingPathComponent("rules")
-        outbox = ((configuration.stagingDirectory as NSString).deletingLastPathComponent as NSString)
-            .appendingPathComponent("outbox")
+    struct Folders: Sendable {
+        let rules: String
+        /// Exports go beside the staging folder: /var/lib/familyconnect/outbox by default.
+        let outbox: String
     }
 
-    func load() throws -> (rules: String, outbox: String) { (rules, outbox) }
+    /// The folders, or why the configuration could not be read. The service refuses to start on such
+    /// a file (exit 78); should it change in between, each stage that needs the folders fails with this
+    /// error, reported like any stage failure, rather than running on default folders.
+    private let folders: Result<Folders, DaemonError>
+
+    init(configurationPath: String) {
+        do {
+            let configuration = try ServiceConfiguration.load(path: configurationPath)
+            folders = .success(
+                Folders(
+                    rules: (configuration.schemasDirectory as NSString).appendingPathComponent("rules"),
+                    outbox: ((configuration.stagingDirectory as NSString).deletingLastPathComponent as NSString)
+                        .appendingPathComponent("outbox")))
+        } catch {
+            folders = .failure(DaemonError(.configuration, ErrorText.describe(error)))
+        }
+    }
+
+    func load() throws -> (rules: String, outbox: String) {
+        let folders = try folders.get()
+        return (folders.rules, folders.outbox)
+    }
 }
 
 struct FamiliesStage: CycleStage {

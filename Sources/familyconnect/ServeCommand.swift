@@ -19,13 +19,13 @@ enum ServeCommand: Command {
         let path = arguments.value("config") ?? ServiceConfiguration.defaultPath
         // The cycle after each ingest, in order. Each stage is idempotent and runs in its own transaction(s).
         let paths = OutreachPaths(configurationPath: path)
-        // Retention: once a day, what is past its feed's period goes (counts logged in purge_runs).
-        // Definitions that cannot be read give no periods, so nothing is purged rather than too much.
-        let feeds = ((paths.rules as NSString).deletingLastPathComponent as NSString).appendingPathComponent("feeds")
+        let state = ServiceState()
+        // Retention: once a day, what is past its feed's period goes (counts logged in purge_runs), by
+        // the feed definitions in force (those the service started with, or the last reload applied).
         let stages: [any CycleStage] = [
             ResolveStage(), FamiliesStage(paths: paths), FlagsStage(paths: paths), ExportStage(paths: paths),
-            RetentionStage(definitions: { (try? FeedDefinition.loadAll(directory: feeds)) ?? [] }),
+            RetentionStage(definitions: { state.feedDefinitions() }),
         ]
-        return Service(configurationPath: path, stages: stages).run()
+        return Service(configurationPath: path, stages: stages, state: state).run()
     }
 }

@@ -200,6 +200,40 @@ struct ScheduleTests {
         #expect(HealthReport.evaluate(snapshot, now: start).status == 503)
     }
 
+    @Test("health: a stage whose last run failed makes /healthz 503 and names it; pending stages are healthy")
+    func stageHealth() {
+        let start = date("2026-09-01T10:00:00Z")
+        var snapshot = ServiceState.Snapshot()
+        snapshot.phase = .running
+        snapshot.schedulerStartedAt = start
+        var resolve = ServiceState.StageStats()
+        resolve.lastResult = .ok
+        resolve.lastSuccess = start
+        var flags = ServiceState.StageStats()
+        flags.lastResult = .failed(reason: "database error (server) SQLSTATE 22003: integer out of range")
+        flags.lastSuccess = start
+        flags.lastFailure = start.addingTimeInterval(60)
+        flags.failuresInARow = 3
+        snapshot.stages = [("resolve", resolve), ("export", ServiceState.StageStats())]
+        let good = HealthReport.evaluate(snapshot, now: start.addingTimeInterval(90))
+        #expect(good.status == 200, "\(good.body)")
+        #expect(
+            good.body.contains("{\"stage\":\"export\",\"state\":\"pending\",\"healthy\":true,\"last_success\":null"))
+        snapshot.stages.insert(("flags", flags), at: 1)
+        let bad = HealthReport.evaluate(snapshot, now: start.addingTimeInterval(90))
+        #expect(bad.status == 503)
+        #expect(bad.body.contains("\"problems\":[\"stage flags failed\"]"), "\(bad.body)")
+        #expect(
+            bad.body.contains(
+                "{\"stage\":\"flags\",\"state\":\"failed\",\"healthy\":false,\"last_success\":\"2026-09-01T10:00:00Z\",\"last_failure\":\"2026-09-01T10:01:00Z\",\"failures_in_a_row\":3,\"reason\":\"database error (server) SQLSTATE 22003: integer out of range\"}"
+            ), "\(bad.body)")
+        var metrics = PrometheusText()
+        ServiceMetrics.render(snapshot, now: start.addingTimeInterval(90), into: &metrics)
+        #expect(metrics.text.contains("familyconnect_stage_healthy{stage=\"flags\"} 0\n"))
+        #expect(metrics.text.contains("familyconnect_stage_healthy{stage=\"export\"} 1\n"))
+        #expect(metrics.text.contains("familyconnect_stage_failures_in_a_row{stage=\"flags\"} 3\n"))
+    }
+
     @Test("Prometheus text: families declared once, labels escaped, numbers plain")
     func prometheus() {
         var text = PrometheusText()

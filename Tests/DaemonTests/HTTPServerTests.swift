@@ -150,6 +150,107 @@ struct HTTPServerTests {
         }
     }
 
+    /// Connects and sends `bytes` without reading: a client that holds its connection half-sent.
+    func halfSent(_ port: Int, _ bytes: String = "GET /healthz HTTP/1.1\r\n") -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        #expect(connected == 0, "connect failed: \(errno)")
+        _ = bytes.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        return fd
+    }
+
+    /// Whether the server has closed `fd` (or answered on it) within `timeout`; what it sent.
+    func closedByServer(_ fd: Int32, timeout: Double) -> (closed: Bool, received: String) {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 50) > 0 else { continue }
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { return (true, String(decoding: out, as: UTF8.self)) }
+            out.append(contentsOf: chunk[0..<count])
+        }
+        return (false, String(decoding: out, as: UTF8.self))
+    }
+
+    @Test("16 connections holding half-sent requests: a health check is still answered within 1 s")
+    func slowClientsDoNotBlind() throws {
+        try withServer { (port: Int) throws in
+            let held = (0..<16).map { _ in halfSent(port) }
+            defer { for fd in held { close(fd) } }
+            usleep(200_000)  // let the server accept them all
+            for attempt in 1...3 {
+                let started = Date()
+                let answer = try curl("http://127.0.0.1:\(port)/hello")
+                let seconds = Date().timeIntervalSince(started)
+                #expect(answer.status == 200, "attempt \(attempt)")
+                #expect(seconds < 1, "attempt \(attempt) took \(seconds) s with 16 slow clients")
+            }
+            // The slow ones are still open (their deadline is 5 s): they were not simply dropped.
+            #expect(held.allSatisfy { !closedByServer($0, timeout: 0.05).closed })
+        }
+    }
+
+    @Test("slow clients are timed out concurrently, each by its own deadline")
+    func deadlinesRunConcurrently() throws {
+        var limits = HTTPServer.Limits()
+        limits.readTimeout = 0.6
+        try withServer(limits: limits) { (port: Int) throws in
+            let started = Date()
+            let held = (0..<6).map { _ in halfSent(port) }
+            defer { for fd in held { close(fd) } }
+            for fd in held {
+                let (closed, received) = closedByServer(fd, timeout: 3)
+                #expect(closed)
+                #expect(received.hasPrefix("HTTP/1.1 408 "), "\(received)")
+            }
+            let seconds = Date().timeIntervalSince(started)
+            // One at a time this takes 6 × 0.6 s; side by side a little over 0.6 s.
+            #expect(seconds < 1.8, "six slow clients took \(seconds) s to time out")
+        }
+    }
+
+    @Test("at the connection cap the oldest slow connection is dropped and new requests are answered")
+    func connectionCap() throws {
+        var limits = HTTPServer.Limits()
+        limits.maximumConnections = 4
+        limits.readTimeout = 30
+        try withServer(limits: limits) { (port: Int) throws in
+            var held: [Int32] = []
+            defer { for fd in held { close(fd) } }
+            for _ in 0..<4 {
+                held.append(halfSent(port))
+                usleep(50_000)  // accepted in this order
+            }
+            for round in 0..<8 {
+                let started = Date()
+                let answer = try curl("http://127.0.0.1:\(port)/hello")
+                #expect(answer.status == 200, "round \(round)")
+                #expect(Date().timeIntervalSince(started) < 1, "round \(round)")
+                held.append(halfSent(port))
+                usleep(50_000)
+            }
+            // 12 slow clients came, at most 4 may stay open: the oldest were dropped, the newest kept.
+            let closed = held.map { closedByServer($0, timeout: 0.3) }
+            let open = closed.filter { !$0.closed }.count
+            #expect(open <= 4 && open >= 3, "\(open) slow connections still open")
+            #expect(closed.prefix(8).allSatisfy { $0.closed }, "the oldest are the ones dropped")
+            #expect(!closed.last!.closed, "the newest is kept")
+            for dropped in closed where dropped.closed {
+                #expect(dropped.received.isEmpty || dropped.received.hasPrefix("HTTP/1.1 503 "), "\(dropped.received)")
+            }
+        }
+    }
+
     @Test("a port in use is reported at start")
     func portInUse() throws {
         let first = try HTTPServer(address: ListenAddress(host: "127.0.0.1", port: 0))

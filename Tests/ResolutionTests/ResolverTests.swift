@@ -2,6 +2,7 @@ import Feeds
 import Foundation
 import Postgres
 import PostgresTestSupport
+import Synchronization
 import Synth
 import Testing
 
@@ -83,6 +84,59 @@ struct ResolverTests {
             let full = try Resolver(connection: connection).resolveFull()
             #expect(full.recordsMoved == 0, "a full run moved \(full.recordsMoved) records")
             #expect(try Self.assignments(connection) == afterIncremental)
+        }
+    }
+
+    @Test("a run that waited for the resolution lock starts when it gets it and finishes after it started")
+    func runTimesAfterWaitingForTheLock() throws {
+        final class Outcome: Sendable {
+            let error = Mutex<String?>(nil)
+            let done = DispatchSemaphore(value: 0)
+        }
+        try TestDatabase.with(.migrated) { database in
+            let connection = try database.connect()
+            _ = try Self.load(children: 80, seed: 5, feeds: [.schoolAttendance], into: connection)
+            // Another run holds the lock: this one opens its transaction, then waits.
+            let holder = try database.connect()
+            try holder.execute("BEGIN")
+            try holder.execute("SELECT pg_advisory_xact_lock($1::bigint)", [Resolver.lockKey])
+            let outcome = Outcome()
+            let conninfo = database.connectionString
+            Thread {
+                do {
+                    let worker = try PostgresConnection.connect(conninfo, applicationName: "familyconnect-tests-run")
+                    defer { worker.close() }
+                    _ = try Resolver(connection: worker).resolveIncremental()
+                } catch {
+                    outcome.error.withLock { $0 = String(describing: error) }
+                }
+                outcome.done.signal()
+            }.start()
+            var waiting = false
+            let deadline = Date().addingTimeInterval(30)
+            while !waiting && Date() < deadline {
+                waiting =
+                    try connection.execute(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    ).scalar(Int.self) == 1
+                if !waiting { usleep(20_000) }
+            }
+            #expect(waiting, "the run never waited for the lock")
+            usleep(1_500_000)
+            let released = try holder.execute("SELECT clock_timestamp()").scalar(Date.self)
+            try holder.execute("COMMIT")
+            #expect(outcome.done.wait(timeout: .now() + 120) == .success)
+            #expect(outcome.error.withLock { $0 } == nil)
+
+            let row = try #require(try connection.query("SELECT started_at, finished_at FROM resolution_runs").first)
+            let started = try row.decode(Date.self, at: 0)
+            let finished = try row.decode(Date.self, at: 1)
+            #expect(started >= released, "started_at \(started) is before the lock was free at \(released)")
+            #expect(finished >= started, "finished_at \(finished) is before started_at \(started)")
+            // And the database refuses a run that ends before it starts.
+            #expect(throws: PostgresError.self) {
+                try connection.execute("UPDATE resolution_runs SET finished_at = started_at - interval '1 second'")
+            }
         }
     }
 
