@@ -1,4 +1,5 @@
 import Families
+import Feeds
 import Foundation
 import Identifiers
 import Postgres
@@ -7,6 +8,10 @@ import Postgres
 public struct IndicatorReport: Sendable, CustomStringConvertible {
     public var runID: Int64 = 0
     public var recordsRead = 0
+    /// Records not measured because a number in them is one no feed may send (see `FactRanges`):
+    /// it reached the database around the loader. Their ids, for the log line (ids only, first 20).
+    public var implausible = 0
+    public var implausibleRecords: [Int64] = []
     /// Indicators in force after the run.
     public var active = 0
     public var added = 0
@@ -22,7 +27,8 @@ public struct IndicatorReport: Sendable, CustomStringConvertible {
     /// The counts by name, for a log line or metrics.
     public var counts: [String: Int] {
         var out = [
-            "run": Int(runID), "changed": changed ? 1 : 0, "records": recordsRead, "active": active, "added": added,
+            "run": Int(runID), "changed": changed ? 1 : 0, "records": recordsRead, "implausible": implausible,
+            "active": active, "added": added,
             "withdrawn": withdrawn, "restored": restored, "updated": updated,
         ]
         for (name, n) in byIndicator { out["indicator_" + name] = n }
@@ -30,7 +36,9 @@ public struct IndicatorReport: Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        (changed ? "indicators run \(runID): " : "indicators unchanged: ") + "\(recordsRead) records read; \(active) indicators in force (\(added) added, "
+        (changed ? "indicators run \(runID): " : "indicators unchanged: ") + "\(recordsRead) records read"
+            + (implausible > 0 ? " (\(implausible) not measured: implausible numbers, records " + implausibleRecords.map(String.init).joined(separator: ", ") + ")" : "")
+            + "; \(active) indicators in force (\(added) added, "
             + "\(withdrawn) withdrawn, \(restored) restored, \(updated) updated): "
             + byIndicator.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     }
@@ -96,8 +104,8 @@ public final class IndicatorBuilder {
         var reference: Int
         var start: Int
         var end: Int
-        var possible: Int?
-        var attended: Int?
+        /// Sessions, when both are whole numbers no feed could have exceeded (`sessionsMeasurable`).
+        var sessions: (possible: Int, attended: Int)?
         var school: String?
         var eligibleFrom: Int?
         var eligibleTo: Int?
@@ -141,8 +149,9 @@ public final class IndicatorBuilder {
                     carerNHS: try row.decode(String?.self, at: 4), reference: min(asOfDay, committed),
                     start: DayNumber.from(try row.decode(PostgresDate.self, at: 6)),
                     end: DayNumber.from(try row.decode(PostgresDate.self, at: 7)),
-                    possible: try row.decode(String?.self, at: 8).flatMap { Int($0) },
-                    attended: try row.decode(String?.self, at: 9).flatMap { Int($0) },
+                    sessions: try Self.sessions(
+                        id: row.decode(Int64.self, at: 0), possible: row.decode(String?.self, at: 8),
+                        attended: row.decode(String?.self, at: 9), report: &report),
                     school: try row.decode(String?.self, at: 10), eligibleFrom: day(try row.decode(String?.self, at: 11)),
                     eligibleTo: day(try row.decode(String?.self, at: 12)), reviewType: try row.decode(String?.self, at: 13),
                     reviewDue: day(try row.decode(String?.self, at: 14)), reviewStatus: try row.decode(String?.self, at: 15),
@@ -174,11 +183,9 @@ public final class IndicatorBuilder {
                 var end = row.end
                 switch definition.kind {
                 case .attendanceBelow(let tenths, let minimum):
-                    guard let possible = row.possible, let attended = row.attended, possible >= minimum, attended >= 0,
-                        attended * 1000 < possible * tenths
+                    guard let (possible, attended) = row.sessions, possible >= minimum,
+                        let rateTenths = Self.rateTenths(attended: attended, possible: possible), rateTenths < tenths
                     else { continue }
-                    // Shown truncated, never rounded up to the threshold: 89.95% reads 89.9%.
-                    let rateTenths = attended * 1000 / possible
                     values["rate"] = "\(rateTenths / 10).\(rateTenths % 10)"
                     values["attended"] = String(attended)
                     values["possible"] = String(possible)
@@ -241,6 +248,32 @@ public final class IndicatorBuilder {
             }
         }
         return out
+    }
+
+    /// The sessions of a record, or nil when it has none; a record whose sessions are not whole
+    /// numbers within 0…`FactRanges.sessionsCeiling`, attended at most possible, is counted as
+    /// implausible and not measured. The loader refuses all of these; they can only come from outside it.
+    static func sessions(id: Int64, possible: String?, attended: String?, report: inout IndicatorReport) -> (
+        possible: Int, attended: Int
+    )? {
+        guard possible != nil || attended != nil else { return nil }
+        let range = 0...FactRanges.sessionsCeiling
+        if let possible = possible.flatMap({ Int($0) }), let attended = attended.flatMap({ Int($0) }), range.contains(possible),
+            range.contains(attended), attended <= possible
+        {
+            return (possible, attended)
+        }
+        report.implausible += 1
+        if report.implausibleRecords.count < 20 { report.implausibleRecords.append(id) }
+        return nil
+    }
+
+    /// Attendance in tenths of a percent, truncated (89.95% is 899, never rounded up to a threshold);
+    /// nil when nothing was possible. Computed in double width: no count can overflow it.
+    static func rateTenths(attended: Int, possible: Int) -> Int? {
+        guard possible > 0, attended >= 0, attended <= possible else { return nil }
+        let product = attended.multipliedFullWidth(by: 1000)
+        return possible.dividingFullWidth((high: product.high, low: product.low)).quotient
     }
 
     // MARK: Storing

@@ -99,6 +99,32 @@ struct FeedLoaderTests {
         }
     }
 
+    @Test("a surname mixing Latin and Cyrillic letters is stored as sent, title-cased, and counted as not valid")
+    func mixedScriptNames() throws {
+        let lowerO = "\u{043E}"
+        let text = Self.header
+            + "r1,,,Ann,J\(lowerO)nes,01/01/2016,NR1 1AA,01/09/2025,31/12/2025,120,110\n"
+            + "r2,,,Bob,J\u{041E}NES,01/01/2016,NR1 1AA,01/09/2025,31/12/2025,120,110\n"
+            + "r3,,,Cat,Jones,01/01/2016,NR1 1AA,01/09/2025,31/12/2025,120,110\n"
+            + "r4,,,Dan,\u{0406}\u{0432}\u{0430}\u{043D}\u{043E}\u{0432},01/01/2016,NR1 1AA,01/09/2025,31/12/2025,120,110\n"
+        try TestDatabase.with(.migrated) { database in
+            let (report, connection) = try load(text, in: database)
+            #expect(report.rowsLoaded == 4)
+            let names = try connection.query(
+                "SELECT family_name FROM source_records WHERE batch_id = $1 ORDER BY record_number", [report.batchID]
+            ).map { try $0.decode(String.self, at: 0) }
+            #expect(names == ["J\(lowerO)nes", "J\(lowerO)nes", "Jones", "\u{0406}\u{0432}\u{0430}\u{043D}\u{043E}\u{0432}"])
+            let quality = try connection.query(
+                "SELECT rows, present, valid FROM feed_batch_quality WHERE batch_id = $1 AND field = 'child.surname'",
+                [report.batchID])
+            #expect(try quality.first?.decode(Int.self, at: 1) == 4)
+            #expect(try quality.first?.decode(Int.self, at: 2) == 2, "the two mixed-script surnames are findings")
+            let forenames = try connection.query(
+                "SELECT valid FROM feed_batch_quality WHERE batch_id = $1 AND field = 'child.forename'", [report.batchID])
+            #expect(try forenames.first?.decode(Int.self, at: 0) == 4)
+        }
+    }
+
     @Test("an empty file is a batch error and leaves no batch behind")
     func emptyFile() throws {
         try TestDatabase.with(.migrated) { database in

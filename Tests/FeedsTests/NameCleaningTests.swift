@@ -19,6 +19,33 @@ struct NameCleaningTests {
         #expect(NameCleaning.clean(raw) == expected)
     }
 
+    @Test("names mixing Latin with Cyrillic or Greek look-alikes are a finding; one script is not")
+    func mixedScripts() {
+        let cyrillicO = "\u{043E}"  // о, CYRILLIC SMALL LETTER O
+        #expect(NameCleaning.mixesScripts("J\(cyrillicO)nes"))
+        #expect(NameCleaning.mixesScripts("\u{0410}lice"))  // Cyrillic А
+        #expect(NameCleaning.mixesScripts("\u{0396}oe"))  // Greek Ζ
+        #expect(NameCleaning.mixesScripts("Smith-\u{041F}\u{0435}\u{0442}\u{0440}\u{043E}\u{0432}"))
+        #expect(!NameCleaning.mixesScripts("Jones"))
+        #expect(!NameCleaning.mixesScripts("Zoë Brontë"))
+        #expect(!NameCleaning.mixesScripts("\u{0406}\u{0432}\u{0430}\u{043D}\u{043E}\u{0432}"))  // Іванов
+        #expect(!NameCleaning.mixesScripts("\u{0391}\u{03BB}\u{03AD}\u{03BE}\u{03B7}\u{03C2}"))  // Αλέξης
+        #expect(!NameCleaning.mixesScripts("O'Brien × 2"))  // × is not a letter
+    }
+
+    @Test("a mixed-script name is title-cased like any other, each letter keeping its script, and flagged")
+    func mixedScriptsCleaned() {
+        let upperO = "\u{041E}"  // О, CYRILLIC CAPITAL LETTER O
+        let lowerO = "\u{043E}"
+        // Case mapping never changes a letter's script: JОNES becomes Jоnes, with the Cyrillic о kept.
+        #expect(NameCleaning.cleanChecked("J\(upperO)NES") == ("J\(lowerO)nes", true))
+        #expect(NameCleaning.cleanChecked("j\(lowerO)nes") == ("J\(lowerO)nes", true))
+        #expect(NameCleaning.cleanChecked("  J\(lowerO)nes ") == ("J\(lowerO)nes", true))
+        #expect(NameCleaning.cleanChecked("J\(lowerO)nes").name != "Jones")
+        #expect(NameCleaning.cleanChecked("JONES") == ("Jones", false))
+        #expect(NameCleaning.cleanChecked("ZOË") == ("Zoë", false))
+    }
+
     @Test func fullNames() {
         #expect(NameCleaning.split(fullName: "SMITH-JONES, ALFIE JAMES") == ("Alfie", "Smith-Jones"))
         #expect(NameCleaning.split(fullName: "ALFIE JAMES SMITH") == ("Alfie", "Smith"))

@@ -1,4 +1,5 @@
 import Foundation
+import Identifiers
 import Postgres
 import PostgresTestSupport
 import Synth
@@ -44,6 +45,46 @@ struct SyntheticFeedsTests {
             let antenatal = try connection.execute(
                 "SELECT count(*) FROM source_records WHERE subject = 'expectant_parent'").scalar(Int.self)
             #expect(antenatal == truth.filter { $0[0] == "health_visiting" && $0[2].isEmpty }.count)
+        }
+    }
+
+    /// Reasons only the fact ranges give (`FactRanges`), and the names they apply to.
+    static let rangeReasons: Set<String> = Set(
+        FactRanges.dateWindows.values.flatMap { [$0.tooEarly, $0.tooLate] }
+            + ["more sessions possible than two a day over the period", "eligibility ends before it starts"])
+
+    @Test(
+        "nothing the generator writes breaks a fact range or mixes scripts in a name, on any seed or day",
+        arguments: [
+            (UInt64(7), SynthConfig.defaultAsOf), (UInt64(11), CalendarDate(year: 2028, month: 2, day: 29)!),
+            (UInt64(23), CalendarDate(year: 2025, month: 1, day: 1)!),
+        ])
+    func withinRanges(seed: UInt64, asOf: CalendarDate) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fc-synth-ranges-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        _ = try SyntheticFeedWriter.write(config: SynthConfig(children: 3000, seed: seed, asOf: asOf), to: folder)
+        let definitions = try FeedDefinition.loadAll(directory: TestDatabase.schemasDirectory + "/feeds")
+        for kind in FeedKind.allCases {
+            let definition = try #require(definitions.first { $0.name == kind.stem })
+            var normaliser = try RecordNormaliser(definition: definition, header: kind.columns, today: asOf)
+            let reader = try CSVReader(path: folder.appendingPathComponent(kind.fileName).path)
+            var rows = 0
+            var outOfRange: [String: Int] = [:]
+            var mixedScripts = 0
+            while let result = try reader.next() {
+                guard case .record(let record) = result, record.recordNumber > 1 else { continue }
+                rows += 1
+                let fields = (0..<record.fieldCount).map { record.field($0) }
+                if fields.contains(where: NameCleaning.mixesScripts) { mixedScripts += 1 }
+                if case .failure(let rejection) = normaliser.normalise(fields, recordNumber: rows, lineNumber: rows + 1),
+                    Self.rangeReasons.contains(rejection.reason)
+                {
+                    outOfRange["\(rejection.field ?? "-"): \(rejection.reason)", default: 0] += 1
+                }
+            }
+            #expect(rows > 0, "\(kind)")
+            #expect(outOfRange.isEmpty, "\(kind): \(outOfRange)")
+            #expect(mixedScripts == 0, "\(kind)")
         }
     }
 }

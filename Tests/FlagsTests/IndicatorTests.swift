@@ -121,4 +121,43 @@ struct IndicatorTests {
             #expect(try Cycle.count(world.connection, "SELECT count(*) FROM indicators") == 2)
         }
     }
+
+    @Test("a poisoned count put straight into the database does not trap the stage: the record is skipped and counted, the others measured")
+    func poisonedSessions() throws {
+        try TestDatabase.with(.migrated) { database in
+            let world = try TestWorld(try database.connect())
+            let (a, b, c, d, e, f) = (try world.child(), try world.child(), try world.child(), try world.child(), try world.child(), try world.child())
+            // The row of issue 11, which loaded on main and then trapped on `attended * 1000`.
+            let huge = try world.school(a, at: .home, from: "2025-09-03", to: "2025-12-19", possible: Int.max, attended: 9_223_372_036_854_775_000)
+            let overflowing = try world.school(b, at: .home, from: "2025-09-03", to: "2025-12-19", possible: 4_294_967_296, attended: 2_147_483_648)
+            let backwards = try world.school(c, at: .home, from: "2025-09-03", to: "2025-12-19", possible: 100, attended: 120)
+            let negative = try world.school(d, at: .home, from: "2025-09-03", to: "2025-12-19", possible: 100, attended: -5)
+            // Too large for any integer at all, and not a number.
+            let beyond = try world.record(
+                e, kind: "school_attendance", address: .home,
+                facts: #"{"period_start":"2025-09-03","period_end":"2025-12-19","sessions_possible":99999999999999999999999,"sessions_attended":"lots"}"#)
+            try world.school(f, at: .home, from: "2025-09-03", to: "2025-12-19", possible: 200, attended: 100)
+            let report = try IndicatorBuilder(connection: world.connection, rules: try Cycle.shippedRules(), asOf: CalendarDate(iso8601: "2026-09-01")!).refresh()
+            #expect(report.recordsRead == 6)
+            #expect(report.implausible == 5)
+            #expect(Set(report.implausibleRecords) == [huge, overflowing, backwards, negative, beyond])
+            #expect(report.counts["implausible"] == 5)
+            #expect(report.description.contains("5 not measured"))
+            for child in [a, b, c, d, e] { #expect(try indicators(world.connection, child: child) == []) }
+            #expect(try indicators(world.connection, child: f) == ["persistent_absence"])
+        }
+    }
+
+    @Test("attendance rates are truncated tenths computed in double width, whatever the counts")
+    func rateArithmetic() {
+        #expect(IndicatorBuilder.rateTenths(attended: 1799, possible: 2000) == 899)  // 89.95% reads 89.9%
+        #expect(IndicatorBuilder.rateTenths(attended: 900, possible: 1000) == 900)
+        #expect(IndicatorBuilder.rateTenths(attended: 0, possible: 1) == 0)
+        #expect(IndicatorBuilder.rateTenths(attended: 7, possible: 7) == 1000)
+        #expect(IndicatorBuilder.rateTenths(attended: 9_223_372_036_854_775_000, possible: Int.max) == 999)
+        #expect(IndicatorBuilder.rateTenths(attended: Int.max, possible: Int.max) == 1000)
+        #expect(IndicatorBuilder.rateTenths(attended: 1, possible: 0) == nil)
+        #expect(IndicatorBuilder.rateTenths(attended: 2, possible: 1) == nil)
+        #expect(IndicatorBuilder.rateTenths(attended: -1, possible: 1) == nil)
+    }
 }

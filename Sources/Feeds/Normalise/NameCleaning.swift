@@ -6,10 +6,46 @@ import Config
 ///   and after hyphens and apostrophes (`O'BRIEN-SMITH` → `O'Brien-Smith`); mixed case is kept;
 /// - diacritics are kept (`Zoë` stays `Zoë`: folding is the matcher's business, not storage's);
 /// - hyphens and apostrophes are kept (a double-barrelled surname is evidence); other punctuation
-///   (`.`, `,`, `"`, `*`, digits) is dropped.
+///   (`.`, `,`, `"`, `*`, digits) is dropped;
+/// - letters keep their script: a Cyrillic `о` in `Jоnes` stays Cyrillic (see `mixesScripts`).
 public enum NameCleaning {
     public static func clean(_ raw: String) -> String? {
         if let ascii = cleanASCII(raw) { return ascii.isEmpty ? nil : ascii }
+        return cleanUnicode(raw)
+    }
+
+    /// `clean`, and whether the name mixes Latin letters with Cyrillic or Greek ones: a
+    /// data-quality finding, since such a name is almost always a look-alike (`Jоnes` with a
+    /// Cyrillic `о`), which no matcher will see as `Jones`. ASCII names cost nothing extra.
+    public static func cleanChecked(_ raw: String) -> (name: String?, mixedScripts: Bool) {
+        if let ascii = cleanASCII(raw) { return (ascii.isEmpty ? nil : ascii, false) }
+        return (cleanUnicode(raw), mixesScripts(raw))
+    }
+
+    /// Whether `text` has both Latin letters and Cyrillic or Greek ones. Whole words in one script
+    /// are no finding on their own (`Іванов` is a name); the mix in one field is. The letters are
+    /// not rewritten into Latin: which Latin letter a look-alike stands for is a guess, and the
+    /// partner's value is the evidence, so it is stored as sent and counted as not valid.
+    public static func mixesScripts(_ text: String) -> Bool {
+        // Most names are ASCII: one pass over the bytes, no Unicode decoding.
+        guard text.utf8.contains(where: { $0 >= 0x80 }) else { return false }
+        var latin = false
+        var lookAlike = false
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x41...0x5A, 0x61...0x7A, 0xC0...0x24F, 0x1E00...0x1EFF, 0xFF21...0xFF3A, 0xFF41...0xFF5A:
+                if scalar.value != 0xD7 && scalar.value != 0xF7 { latin = true }
+            case 0x370...0x3FF, 0x1F00...0x1FFF, 0x400...0x52F, 0x1C80...0x1C8F, 0x2DE0...0x2DFF, 0xA640...0xA69F:
+                if scalar.properties.isAlphabetic { lookAlike = true }
+            default:
+                continue
+            }
+            if latin && lookAlike { return true }
+        }
+        return false
+    }
+
+    static func cleanUnicode(_ raw: String) -> String? {
         var words: [String] = []
         var current = ""
         var hasUpper = false

@@ -50,9 +50,14 @@ public struct RecordNormaliser {
         var valueMap: [String: String]?
         var format: DateFormat
         var role: Role
+        /// Dates outside `earliest…latest` (`FactRanges`) are refused, for the reasons given.
+        var earliest: CalendarDate
+        var latest: CalendarDate
+        var tooEarly: String
+        var tooLate: String
 
         /// Facts checked against each other after all are read.
-        enum Role { case none, sessionsPossible, sessionsAttended, periodStart, periodEnd }
+        enum Role { case none, sessionsPossible, sessionsAttended, periodStart, periodEnd, eligibleFrom, eligibleTo }
     }
 
     public var quality: [String: FieldQuality] {
@@ -123,12 +128,19 @@ public struct RecordNormaliser {
                 case "sessions_attended": .sessionsAttended
                 case "period_start": .periodStart
                 case "period_end": .periodEnd
+                case "eligible_from": .eligibleFrom
+                case "eligible_to": .eligibleTo
                 default: .none
                 }
+            let type = KnownFacts.types[fact]!
+            // Every date fact has a window (a test checks); without one, any real date, and no future date-time.
+            let window = FactRanges.dateWindows[fact]
+                ?? FactRanges.Window(yearsBefore: today.year - 1, yearsAfter: type == .datetime ? 0 : 9999 - today.year)
             return FactPlan(
-                name: fact, field: field, slot: slotOf[field]!, type: KnownFacts.types[fact]!,
+                name: fact, field: field, slot: slotOf[field]!, type: type,
                 required: requiredFacts.contains(fact), valueMap: definition.valueMaps[field],
-                format: definition.dateFormat(for: field), role: role)
+                format: definition.dateFormat(for: field), role: role, earliest: window.earliest(loadedOn: today),
+                latest: window.latest(loadedOn: today), tooEarly: window.tooEarly, tooLate: window.tooLate)
         }
         extraPlans = definition.extras.keys.sorted().map { ("extra." + $0, slotOf["extra." + $0]!) }
         sexValues = Self.defaultSexValues.merging(definition.valueMaps["child.sex"] ?? [:]) { _, mapped in mapped }
@@ -179,11 +191,15 @@ public struct RecordNormaliser {
             count(field, present: raw != nil, valid: raw != nil)
             return raw
         }
+        // A name mixing Latin with Cyrillic or Greek letters is kept, as sent, but counted as not valid.
         func name(_ field: CanonicalField) -> String? {
-            let raw = value(field)
-            let cleaned = raw.flatMap(NameCleaning.clean)
-            count(field, present: raw != nil, valid: cleaned != nil)
-            return cleaned
+            guard let raw = value(field) else {
+                count(field, present: false, valid: false)
+                return nil
+            }
+            let cleaned = NameCleaning.cleanChecked(raw)
+            count(field, present: true, valid: cleaned.name != nil && !cleaned.mixedScripts)
+            return cleaned.name
         }
         func date(_ field: CanonicalField, _ format: DateFormat) -> (raw: String?, date: CalendarDate?) {
             let raw = value(field)
@@ -232,7 +248,9 @@ public struct RecordNormaliser {
             let parts = NameCleaning.split(fullName: full)
             record.givenName = parts.forename
             record.familyName = parts.surname
-            count(.childFullName, present: true, valid: parts.surname != nil && parts.forename != nil)
+            count(
+                .childFullName, present: true,
+                valid: parts.surname != nil && parts.forename != nil && !NameCleaning.mixesScripts(full))
         } else {
             count(.childFullName, present: false, valid: false)
         }
@@ -244,7 +262,7 @@ public struct RecordNormaliser {
             let parts = NameCleaning.split(fullName: full)
             record.carerGivenName = parts.forename
             record.carerFamilyName = parts.surname
-            count(.carerFullName, present: true, valid: parts.surname != nil)
+            count(.carerFullName, present: true, valid: parts.surname != nil && !NameCleaning.mixesScripts(full))
         } else {
             count(.carerFullName, present: false, valid: false)
         }
@@ -336,10 +354,12 @@ public struct RecordNormaliser {
         }
 
         // Facts.
-        var sessionsPossible: Int?
-        var sessionsAttended: Int?
+        var sessionsPossible: (value: Int, slot: Int)?
+        var sessionsAttended: (value: Int, slot: Int)?
         var periodStart: CalendarDate?
-        var periodEnd: CalendarDate?
+        var periodEnd: (date: CalendarDate, slot: Int)?
+        var eligibleFrom: CalendarDate?
+        var eligibleTo: (date: CalendarDate, slot: Int)?
         for plan in factPlans {
             guard let raw = value(plan.slot) else {
                 count(plan.slot, present: false, valid: false)
@@ -364,24 +384,37 @@ public struct RecordNormaliser {
             case .integer:
                 if let number = Int(raw), number >= 0 {
                     parsed = .integer(number)
-                    if plan.role == .sessionsPossible { sessionsPossible = number }
-                    if plan.role == .sessionsAttended { sessionsAttended = number }
+                    if plan.role == .sessionsPossible { sessionsPossible = (number, plan.slot) }
+                    if plan.role == .sessionsAttended { sessionsAttended = (number, plan.slot) }
                 }
             case .boolean:
                 let map = plan.valueMap ?? Self.defaultBooleanValues
                 if let word = map[raw.uppercased()] { parsed = .boolean(word == "true") }
             case .date:
                 if let date = plan.format.parse(raw.utf8) {
-                    parsed = .date(date)
-                    if plan.role == .periodStart { periodStart = date }
-                    if plan.role == .periodEnd { periodEnd = date }
+                    if date < plan.earliest {
+                        problem = plan.tooEarly
+                    } else if date > plan.latest {
+                        problem = plan.tooLate
+                    } else {
+                        parsed = .date(date)
+                        switch plan.role {
+                        case .periodStart: periodStart = date
+                        case .periodEnd: periodEnd = (date, plan.slot)
+                        case .eligibleFrom: eligibleFrom = date
+                        case .eligibleTo: eligibleTo = (date, plan.slot)
+                        default: break
+                        }
+                    }
                 } else {
                     problem = "not a valid date in the format \(plan.format.pattern)"
                 }
             case .datetime:
                 if let stamp = plan.format.parseDateTime(raw.utf8) {
-                    if stamp.date > today {
-                        problem = "date is in the future"
+                    if stamp.date < plan.earliest {
+                        problem = plan.tooEarly
+                    } else if stamp.date > plan.latest {
+                        problem = plan.tooLate
                     } else {
                         parsed = .dateTime(stamp.date, minutes: stamp.minuteOfDay)
                     }
@@ -396,11 +429,25 @@ public struct RecordNormaliser {
                 reject(plan.field, problem)
             }
         }
-        if let possible = sessionsPossible, let attended = sessionsAttended, attended > possible {
-            reject("fact.sessions_attended", "more sessions attended than possible")
+        // Facts checked against each other: the field named is counted as not valid.
+        func refuse(_ slot: Int, _ field: String, _ reason: String) {
+            counters[slot].valid -= 1
+            reject(field, reason)
         }
-        if let start = periodStart, let end = periodEnd, end < start {
-            reject("fact.period_end", "period ends before it starts")
+        let periodInOrder = periodStart == nil || periodEnd == nil || periodStart! <= periodEnd!.date
+        if let possible = sessionsPossible, periodInOrder,
+            possible.value > FactRanges.maximumSessions(from: periodStart, to: periodEnd?.date)
+        {
+            refuse(possible.slot, "fact.sessions_possible", "more sessions possible than two a day over the period")
+        }
+        if let possible = sessionsPossible, let attended = sessionsAttended, attended.value > possible.value {
+            refuse(attended.slot, "fact.sessions_attended", "more sessions attended than possible")
+        }
+        if let end = periodEnd, !periodInOrder {
+            refuse(end.slot, "fact.period_end", "period ends before it starts")
+        }
+        if let from = eligibleFrom, let to = eligibleTo, to.date < from {
+            refuse(to.slot, "fact.eligible_to", "eligibility ends before it starts")
         }
         for extra in extraPlans {
             if let raw = value(extra.slot) { record.facts.append((extra.name, .text(raw))) }
