@@ -671,11 +671,12 @@ public final class CSVReader {
         let count = min(rawEnd - recordStart, dialect.maxRecordBytes)
         let truncated = count < rawEnd - recordStart
         let raw = Array(UnsafeBufferPointer(start: buffer + recordStart, count: count))
+        let length = rawEnd - recordStart
         recordStart = position
         return .malformed(
             CSVMalformedRecord(
                 error: error, recordNumber: recordNumber, startLine: startLine, rawBytes: raw,
-                rawTruncated: truncated, rawLength: rawEnd - recordStart, encoding: dialect.encoding))
+                rawTruncated: truncated, rawLength: length, encoding: dialect.encoding))
     }
 
     // MARK: - Access for CSVRecord

@@ -34,7 +34,8 @@ public struct DropFolder: Sendable {
             if isDirectory.boolValue && (full == processedPath || full == failedPath) { return nil }
             // A dangling link is listed too: the loader says it cannot be read.
             if !exists && (try? manager.destinationOfSymbolicLink(atPath: full)) == nil { return nil }
-            if settleSeconds > 0, let modified = try? manager.attributesOfItem(atPath: full)[.modificationDate] as? Date,
+            if settleSeconds > 0,
+                let modified = try? manager.attributesOfItem(atPath: full)[.modificationDate] as? Date,
                 now.timeIntervalSince(modified) < settleSeconds
             {
                 return nil

@@ -150,7 +150,8 @@ public struct FeedLoader {
             ) { writer in
                 for row in quarantine {
                     try writer.writeRow([
-                        batchText, String(row.record), String(row.line), row.field, row.reason, row.raw, String(row.rawBytes),
+                        batchText, String(row.record), String(row.line), row.field, row.reason, row.raw,
+                        String(row.rawBytes),
                         row.rawTruncated ? "t" : "f",
                     ])
                 }
@@ -158,7 +159,9 @@ public struct FeedLoader {
         }
         try connection.copyIn("COPY feed_batch_quality (batch_id, field, rows, present, valid) FROM STDIN") { writer in
             for (field, counts) in summary.quality.sorted(by: { $0.key < $1.key }) {
-                try writer.writeRow([batchText, field, String(counts.rows), String(counts.present), String(counts.valid)])
+                try writer.writeRow([
+                    batchText, field, String(counts.rows), String(counts.present), String(counts.valid),
+                ])
             }
         }
         let sha256: String

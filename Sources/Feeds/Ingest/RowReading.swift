@@ -62,12 +62,14 @@ struct RowReading: Sendable {
             switch result {
             case .malformed(let bad):
                 if normaliser == nil {
-                    throw FeedBatchError(.header, "the header row is malformed: \(bad.error.code)", file: name, line: bad.error.line)
+                    throw FeedBatchError(
+                        .header, "the header row is malformed: \(bad.error.code)", file: name, line: bad.error.line)
                 }
                 summary.rowsRead += 1
                 summary.quarantine.append(
                     QuarantinedRow(
-                        record: bad.recordNumber - 1, line: bad.error.line, field: bad.error.field.map { "column \($0)" },
+                        record: bad.recordNumber - 1, line: bad.error.line,
+                        field: bad.error.field.map { "column \($0)" },
                         reason: "malformed CSV: \(bad.error.code)", raw: bad.rawText, rawBytes: bad.rawLength,
                         rawTruncated: bad.rawTruncated))
             case .record(let record):
@@ -91,7 +93,8 @@ struct RowReading: Sendable {
                 case .failure(let rejection):
                     summary.quarantine.append(
                         QuarantinedRow(
-                            record: dataNumber, line: record.startLine, field: rejection.field, reason: rejection.reason,
+                            record: dataNumber, line: record.startLine, field: rejection.field,
+                            reason: rejection.reason,
                             raw: record.rawText, rawBytes: record.rawByteCount))
                 case .success(let canonical):
                     if let tombstone = tombstones?.match(canonical) {
@@ -144,11 +147,19 @@ struct RowReading: Sendable {
         _ header: [String], definition: FeedDefinition
     ) -> (column: String, positions: [Int], fields: [String])? {
         var positions: [String: [Int]] = [:]
-        for (index, name) in header.enumerated() { positions[name.trimmingSpaces.uppercased(), default: []].append(index + 1) }
+        for (index, name) in header.enumerated() {
+            positions[name.trimmingSpaces.uppercased(), default: []].append(index + 1)
+        }
         var mapped: [String: [String]] = [:]
-        for (field, column) in definition.columns { mapped[column.trimmingSpaces.uppercased(), default: []].append(field.rawValue) }
-        for (fact, column) in definition.facts { mapped[column.trimmingSpaces.uppercased(), default: []].append("fact." + fact) }
-        for (extra, column) in definition.extras { mapped[column.trimmingSpaces.uppercased(), default: []].append("extra." + extra) }
+        for (field, column) in definition.columns {
+            mapped[column.trimmingSpaces.uppercased(), default: []].append(field.rawValue)
+        }
+        for (fact, column) in definition.facts {
+            mapped[column.trimmingSpaces.uppercased(), default: []].append("fact." + fact)
+        }
+        for (extra, column) in definition.extras {
+            mapped[column.trimmingSpaces.uppercased(), default: []].append("extra." + extra)
+        }
         for key in mapped.keys.sorted() {
             guard let found = positions[key], found.count > 1 else { continue }
             return (header[found[0] - 1].trimmingSpaces, found, mapped[key]!.sorted())
