@@ -157,8 +157,13 @@ public struct SHA256: Sendable {
 
     /// Lowercase hex SHA-256 of the file at `path`, read in 1 MiB chunks (constant memory).
     ///
-    /// - Throws: `DigestError` if the file cannot be opened or read.
-    public static func hexDigest(ofFileAt path: String) throws(DigestError) -> String {
+    /// `isCancelled` is asked before each chunk: a caller that no longer needs the digest (its
+    /// batch failed) stops the read early.
+    ///
+    /// - Throws: `DigestError` if the file cannot be opened or read (`ECANCELED` when cancelled).
+    public static func hexDigest(
+        ofFileAt path: String, isCancelled: () -> Bool = { false }
+    ) throws(DigestError) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw DigestError(operation: .open, path: path, errno: errno) }
         defer { close(fd) }
@@ -167,6 +172,7 @@ public struct SHA256: Sendable {
         defer { buffer.deallocate() }
         var hasher = SHA256()
         while true {
+            if isCancelled() { throw DigestError(operation: .read, path: path, errno: ECANCELED) }
             let n = read(fd, buffer, chunkSize)
             if n < 0 {
                 if errno == EINTR { continue }

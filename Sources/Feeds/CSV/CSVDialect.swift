@@ -24,19 +24,27 @@ public struct CSVDialect: Sendable, Equatable {
     /// Largest record, in bytes as they appear in the file without the line ending. A larger record is malformed
     /// (`.recordTooLarge`) and the rest of its line is skipped without being buffered. At most 1 GiB.
     public var maxRecordBytes: Int
+    /// Whether a quoted field may hold line breaks, so that one record spans several lines (RFC 4180;
+    /// the default). When false, a line break always ends the record: a quoted field still open at
+    /// the end of its line makes that one line malformed (`.unterminatedQuote`), and the next line
+    /// is read as the next record, so one stray quote costs one line, not every line up to the
+    /// next quote.
+    public var recordsSpanLines: Bool
 
     public init(
         delimiter: UInt8 = UInt8(ascii: ","),
         quote: UInt8 = UInt8(ascii: "\""),
         encoding: TextEncodingPolicy = .utf8,
         maxFieldBytes: Int = 1 << 20,
-        maxRecordBytes: Int = 4 << 20
+        maxRecordBytes: Int = 4 << 20,
+        recordsSpanLines: Bool = true
     ) {
         self.delimiter = delimiter
         self.quote = quote
         self.encoding = encoding
         self.maxFieldBytes = maxFieldBytes
         self.maxRecordBytes = maxRecordBytes
+        self.recordsSpanLines = recordsSpanLines
     }
 
     /// RFC 4180: comma, double quote, UTF-8, default limits.

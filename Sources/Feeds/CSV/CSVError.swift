@@ -15,7 +15,7 @@ public struct CSVError: Error, Sendable, CustomStringConvertible {
         private init(_ name: String) { self.name = name }
         public var description: String { name }
 
-        /// A quoted field was still open at the end of the file.
+        /// A quoted field was still open at the end of the file (or, when records do not span lines, of its line).
         public static let unterminatedQuote = Code("unterminatedQuote")
         /// A quote character inside an unquoted field, as in `ab"c`.
         public static let unexpectedQuote = Code("unexpectedQuote")
@@ -54,7 +54,7 @@ public struct CSVError: Error, Sendable, CustomStringConvertible {
         if let field { location += ", field \(field)" }
         switch code {
         case .unterminatedQuote:
-            return "CSV unterminatedQuote: quoted field still open at end of file (record starts\(location))"
+            return "CSV unterminatedQuote: quoted field still open at the end of the file or line (record starts\(location))"
         case .unexpectedQuote: return "CSV unexpectedQuote: quote character inside an unquoted field\(location)"
         case .textAfterClosingQuote: return "CSV textAfterClosingQuote: text after a closing quote\(location)"
         case .fieldTooLarge: return "CSV fieldTooLarge: field larger than the maximum field size\(location)"

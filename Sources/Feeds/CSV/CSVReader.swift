@@ -34,7 +34,9 @@
 /// - `invalidEncoding` (policy `.utf8`): the record was read whole; the next record follows it;
 /// - `unterminatedQuote` (a quoted field still open at the end of the file): the malformed record is the first
 ///   physical line of the record, and reading resumes on the line after it, so a stray quote does not swallow the
-///   rest of the file.
+///   rest of the file;
+/// - `unterminatedQuote` when `dialect.recordsSpanLines` is false (a quoted field still open at the end of its
+///   line): the malformed record is that line, and reading resumes on the next one.
 ///
 /// Memory: the reader holds a window of the file from the start of the current record, read in chunks of
 /// 256 KiB; it never grows beyond about `maxRecordBytes + 2 × 256 KiB`, whatever the file (every byte the parser
@@ -333,6 +335,7 @@ public final class CSVReader {
         let delimiter = dialect.delimiter
         let maxField = dialect.maxFieldBytes
         let maxRecord = dialect.maxRecordBytes
+        let spanLines = dialect.recordsSpanLines
         let outside = UnsafePointer(classes)
         let inside = outside + 256
 
@@ -473,11 +476,19 @@ public final class CSVReader {
                     pos = p + 1
                     state = .afterQuote
                 case CSVReader.lineFeedClass:
+                    if !spanLines {
+                        save()
+                        return unterminatedQuote(field: spanCount + 1, recordNumber: recordNumber, startLine: startLine)
+                    }
                     if isOverLimit(p, content: true) { return try malformed(sizeError(at: p, content: true)) }
                     // A LF right after a CR in the field completes a CRLF already counted.
                     if !(p > recStart + fieldStart && buf[p - 1] == 0x0D) { line += 1 }
                     pos = p + 1
                 case CSVReader.carriageReturnClass:
+                    if !spanLines {
+                        save()
+                        return unterminatedQuote(field: spanCount + 1, recordNumber: recordNumber, startLine: startLine)
+                    }
                     if isOverLimit(p, content: true) { return try malformed(sizeError(at: p, content: true)) }
                     line += 1
                     pos = p + 1
@@ -530,7 +541,7 @@ public final class CSVReader {
                 CSVMalformedRecord(
                     error: CSVError(code: .recordTooLarge, line: endLine), recordNumber: recordNumber,
                     startLine: startLine, rawBytes: Array(UnsafeBufferPointer(rebasing: raw[0..<maxRecord])),
-                    rawTruncated: true, encoding: dialect.encoding))
+                    rawTruncated: true, rawLength: rawLength, encoding: dialect.encoding))
         }
         let isASCII = byteUnion < 0x80
         if !isASCII && dialect.encoding == .utf8 {
@@ -610,9 +621,11 @@ public final class CSVReader {
         let cap = dialect.maxRecordBytes
         var raw: [UInt8] = []
         var truncated = false
+        var length = 0
         @inline(__always) func keep(_ from: Int, _ to: Int) {
             let room = cap - raw.count
             let count = to - from
+            length += count
             if count > room { truncated = true }
             let n = min(room, count)
             if n > 0 { raw.append(contentsOf: UnsafeBufferPointer(start: buffer + from, count: n)) }
@@ -637,11 +650,12 @@ public final class CSVReader {
         return .malformed(
             CSVMalformedRecord(
                 error: error, recordNumber: recordNumber, startLine: startLine, rawBytes: raw, rawTruncated: truncated,
-                encoding: dialect.encoding))
+                rawLength: length, encoding: dialect.encoding))
     }
 
-    /// A quoted field is open at the end of the file. The whole record is in the window: report its first
-    /// physical line and resume reading on the next one.
+    /// A quoted field is open at the end of the file, or (when records do not span lines) at the line
+    /// break at `position`. The whole record is in the window: report its first physical line and resume
+    /// reading on the next one.
     private func unterminatedQuote(field: Int, recordNumber: Int, startLine: Int) -> CSVReadResult {
         let error = CSVError(code: .unterminatedQuote, line: startLine, field: field)
         let rawEnd: Int
@@ -657,11 +671,12 @@ public final class CSVReader {
         let count = min(rawEnd - recordStart, dialect.maxRecordBytes)
         let truncated = count < rawEnd - recordStart
         let raw = Array(UnsafeBufferPointer(start: buffer + recordStart, count: count))
+        let length = rawEnd - recordStart
         recordStart = position
         return .malformed(
             CSVMalformedRecord(
                 error: error, recordNumber: recordNumber, startLine: startLine, rawBytes: raw,
-                rawTruncated: truncated, encoding: dialect.encoding))
+                rawTruncated: truncated, rawLength: length, encoding: dialect.encoding))
     }
 
     // MARK: - Access for CSVRecord

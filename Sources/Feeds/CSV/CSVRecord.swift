@@ -154,17 +154,21 @@ public struct CSVMalformedRecord: Sendable {
     public let rawBytes: [UInt8]
     /// Whether `rawBytes` was cut at `maxRecordBytes`.
     public let rawTruncated: Bool
+    /// Length in bytes, in the file, of what `rawBytes` holds or was cut from (the record, or for
+    /// `.unterminatedQuote` its first line; without the line ending): `rawBytes.count` unless truncated.
+    public let rawLength: Int
     private let encoding: TextEncodingPolicy
 
     init(
         error: CSVError, recordNumber: Int, startLine: Int, rawBytes: [UInt8], rawTruncated: Bool,
-        encoding: TextEncodingPolicy
+        rawLength: Int? = nil, encoding: TextEncodingPolicy
     ) {
         self.error = error
         self.recordNumber = recordNumber
         self.startLine = startLine
         self.rawBytes = rawBytes
         self.rawTruncated = rawTruncated
+        self.rawLength = rawLength ?? rawBytes.count
         self.encoding = encoding
     }
 

@@ -38,7 +38,7 @@ extension FeedDefinition {
             "type", "folder", "pattern", "url", "credentials", "ca_file", "client_certificate", "client_key",
             "ssh_private_key", "known_hosts", "timeout_seconds", "retries", "schedule",
         ],
-        "format": ["delimiter", "encoding", "date_format", "max_field_bytes"],
+        "format": ["delimiter", "encoding", "date_format", "max_field_bytes", "records_span_lines"],
     ]
 
     /// Parses definition text; `path` names it in errors, `checksum` identifies it in the batch ledger.
@@ -232,6 +232,16 @@ extension FeedDefinition {
             }
         }
         if let bytes = try integer(file, "format", "max_field_bytes", 1024...(64 << 20)) { dialect.maxFieldBytes = bytes }
+        // Partner extracts are one record a line: unless a feed says otherwise, a quote left open
+        // at the end of a line costs that line only, not every good row up to the next quote.
+        dialect.recordsSpanLines = false
+        if let entry = file.entry("format", "records_span_lines") {
+            switch entry.value.lowercased() {
+            case "yes", "true": dialect.recordsSpanLines = true
+            case "no", "false": dialect.recordsSpanLines = false
+            default: throw file.error(.invalidValue, entry, "records_span_lines is yes or no")
+            }
+        }
         return dialect
     }
 

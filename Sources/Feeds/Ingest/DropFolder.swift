@@ -2,7 +2,10 @@ import Foundation
 
 /// A folder partners drop files into. Only complete files are taken: names starting with `.` or
 /// ending in `.part`, `.tmp` or `.filepart` are still being written (write, then rename, is the
-/// contract), and so is a file modified in the last `settleSeconds`.
+/// contract), and so is a file modified in the last `settleSeconds`. Anything else that matches
+/// the pattern but is not a regular file (a FIFO, a device, a link to one, a directory other than
+/// `processed/` and `failed/`) is listed too, so that the loader refuses it by name and it is moved
+/// to `failed/`, instead of being read forever or skipped without a word.
 public struct DropFolder: Sendable {
     public let path: String
     public let pattern: String
@@ -27,8 +30,12 @@ public struct DropFolder: Sendable {
             guard fnmatch(pattern, name, 0) == 0 else { return nil }
             let full = (path as NSString).appendingPathComponent(name)
             var isDirectory: ObjCBool = false
-            guard manager.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue else { return nil }
-            if settleSeconds > 0, let modified = try? manager.attributesOfItem(atPath: full)[.modificationDate] as? Date,
+            let exists = manager.fileExists(atPath: full, isDirectory: &isDirectory)
+            if isDirectory.boolValue && (full == processedPath || full == failedPath) { return nil }
+            // A dangling link is listed too: the loader says it cannot be read.
+            if !exists && (try? manager.destinationOfSymbolicLink(atPath: full)) == nil { return nil }
+            if settleSeconds > 0,
+                let modified = try? manager.attributesOfItem(atPath: full)[.modificationDate] as? Date,
                 now.timeIntervalSince(modified) < settleSeconds
             {
                 return nil

@@ -4,6 +4,8 @@ public struct FeedBatchError: Error, Sendable, CustomStringConvertible {
         let name: String
         public var description: String { name }
         public static let unreadable = Code(name: "unreadable")
+        /// A device, FIFO, socket or directory where a file was expected.
+        public static let notRegularFile = Code(name: "notRegularFile")
         public static let empty = Code(name: "empty")
         public static let header = Code(name: "header")
         public static let database = Code(name: "database")

@@ -46,15 +46,11 @@ public struct FeedLoader {
     public func load(path: String, sourceName: String? = nil, connection: PostgresConnection) throws -> BatchOutcome {
         let started = Date()
         let name = sourceName ?? (path as NSString).lastPathComponent
-        let bytes: Int64
-        do {
-            bytes = Int64((try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0)
-        } catch {
-            throw FeedBatchError(.unreadable, "cannot read the file", file: name)
-        }
+        let bytes = try Self.regularFileSize(path: path, name: name)
         // The file's SHA-256 is computed on a thread of its own while the rows load; a file loaded
         // before is found before COMMIT and its transaction rolled back, so it is never loaded twice.
-        let digest = BackgroundValue { try SHA256.hexDigest(ofFileAt: path) }
+        let digest = BackgroundValue { isCancelled in try SHA256.hexDigest(ofFileAt: path, isCancelled: isCancelled) }
+        // Whatever happens, the hashing thread has returned before this does (a failed batch stops it early).
         defer { digest.wait() }
         do {
             return try connection.transaction { connection in
@@ -62,7 +58,34 @@ public struct FeedLoader {
             }
         } catch let duplicate as DuplicateBatch {
             return .duplicate(batchID: duplicate.batchID)
+        } catch {
+            digest.cancel()
+            throw error
         }
+    }
+
+    /// The size of the file at `path`, which must be a regular file: a device (`/dev/zero`), a FIFO,
+    /// a socket or a directory would be read forever, block, or not at all, so it is refused at once.
+    static func regularFileSize(path: String, name: String) throws(FeedBatchError) -> Int64 {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let reason = String(cString: strerror(errno))
+            throw FeedBatchError(.unreadable, "cannot read \(path): \(reason)", file: name)
+        }
+        let type = info.st_mode & S_IFMT
+        guard type == S_IFREG else {
+            let what: String
+            switch type {
+            case S_IFDIR: what = "a directory"
+            case S_IFIFO: what = "a FIFO (named pipe)"
+            case S_IFCHR: what = "a character device"
+            case S_IFBLK: what = "a block device"
+            case S_IFSOCK: what = "a socket"
+            default: what = "not a regular file"
+            }
+            throw FeedBatchError(.notRegularFile, "\(path) is \(what); only regular files are read", file: name)
+        }
+        return Int64(info.st_size)
     }
 
     /// Thrown inside the batch's transaction to roll it back: the file was loaded before.
@@ -120,16 +143,25 @@ public struct FeedLoader {
         let quarantine = summary.quarantine
         if !quarantine.isEmpty {
             try connection.copyIn(
-                "COPY quarantined_rows (batch_id, record_number, line_number, field, reason, raw_line) FROM STDIN"
+                """
+                COPY quarantined_rows (batch_id, record_number, line_number, field, reason, raw_line, raw_bytes, raw_truncated)
+                FROM STDIN
+                """
             ) { writer in
                 for row in quarantine {
-                    try writer.writeRow([batchText, String(row.record), String(row.line), row.field, row.reason, row.raw])
+                    try writer.writeRow([
+                        batchText, String(row.record), String(row.line), row.field, row.reason, row.raw,
+                        String(row.rawBytes),
+                        row.rawTruncated ? "t" : "f",
+                    ])
                 }
             }
         }
         try connection.copyIn("COPY feed_batch_quality (batch_id, field, rows, present, valid) FROM STDIN") { writer in
             for (field, counts) in summary.quality.sorted(by: { $0.key < $1.key }) {
-                try writer.writeRow([batchText, field, String(counts.rows), String(counts.present), String(counts.valid)])
+                try writer.writeRow([
+                    batchText, field, String(counts.rows), String(counts.present), String(counts.valid),
+                ])
             }
         }
         let sha256: String

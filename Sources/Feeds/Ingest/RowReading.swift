@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import Identifiers
 import Postgres
@@ -8,7 +9,11 @@ struct QuarantinedRow: Sendable {
     var line: Int
     var field: String?
     var reason: String
+    /// The row as received, or its first `CSVDialect.maxRecordBytes` when `rawTruncated`.
     var raw: String
+    /// The row's length in the file, in bytes (without its line ending).
+    var rawBytes: Int
+    var rawTruncated = false
 }
 
 /// What reading a file found besides the rows it sent.
@@ -57,17 +62,20 @@ struct RowReading: Sendable {
             switch result {
             case .malformed(let bad):
                 if normaliser == nil {
-                    throw FeedBatchError(.header, "the header row is malformed: \(bad.error.code)", file: name, line: bad.error.line)
+                    throw FeedBatchError(
+                        .header, "the header row is malformed: \(bad.error.code)", file: name, line: bad.error.line)
                 }
                 summary.rowsRead += 1
                 summary.quarantine.append(
                     QuarantinedRow(
-                        record: bad.recordNumber - 1, line: bad.error.line, field: bad.error.field.map { "column \($0)" },
-                        reason: "malformed CSV: \(bad.error.code)", raw: bad.rawText))
+                        record: bad.recordNumber - 1, line: bad.error.line,
+                        field: bad.error.field.map { "column \($0)" },
+                        reason: "malformed CSV: \(bad.error.code)", raw: bad.rawText, rawBytes: bad.rawLength,
+                        rawTruncated: bad.rawTruncated))
             case .record(let record):
                 let fields = (0..<record.fieldCount).map { record.field($0) }
                 guard var current = normaliser else {
-                    normaliser = try RecordNormaliser(definition: definition, header: fields, today: today)
+                    normaliser = try bindHeader(fields, line: record.startLine)
                     continue
                 }
                 summary.rowsRead += 1
@@ -78,22 +86,23 @@ struct RowReading: Sendable {
                         QuarantinedRow(
                             record: dataNumber, line: record.startLine, field: nil,
                             reason: "row has \(fields.count) fields; the header has \(current.headerCount)",
-                            raw: record.rawText))
+                            raw: record.rawText, rawBytes: record.rawByteCount))
                     continue
                 }
                 switch current.normalise(fields, recordNumber: dataNumber, lineNumber: record.startLine) {
                 case .failure(let rejection):
                     summary.quarantine.append(
                         QuarantinedRow(
-                            record: dataNumber, line: record.startLine, field: rejection.field, reason: rejection.reason,
-                            raw: record.rawText))
+                            record: dataNumber, line: record.startLine, field: rejection.field,
+                            reason: rejection.reason,
+                            raw: record.rawText, rawBytes: record.rawByteCount))
                 case .success(let canonical):
                     if let tombstone = tombstones?.match(canonical) {
                         summary.quarantine.append(
                             QuarantinedRow(
                                 record: dataNumber, line: record.startLine, field: "child",
                                 reason: ErasureTombstones.heldReason(tombstone: tombstone),
-                                raw: ErasureTombstones.withheldText))
+                                raw: ErasureTombstones.withheldText, rawBytes: record.rawByteCount))
                     } else {
                         try Self.encode(canonical, batch: batch, feed: feed, kind: kind, into: &rows, scratch: &scratch)
                         if rows.bytes.count >= FeedLoader.bufferBytes { rows = try flush(rows) }
@@ -108,6 +117,54 @@ struct RowReading: Sendable {
         }
         summary.quality = normaliser.quality
         return summary
+    }
+
+    /// The normaliser for the file's header row. Header errors name this file and the header's line.
+    func bindHeader(_ header: [String], line: Int) throws(FeedBatchError) -> RecordNormaliser {
+        if let repeated = Self.repeatedMappedColumn(header, definition: definition) {
+            let positions = repeated.positions.map(String.init).joined(separator: " and ")
+            throw FeedBatchError(
+                .header,
+                "the header has the column '\(repeated.column)' \(repeated.positions.count) times (columns \(positions)) "
+                    + "and the definition maps it (for \(repeated.fields.joined(separator: ", "))): which one holds the value "
+                    + "is unclear, so the file is refused",
+                file: name, line: line)
+        }
+        do {
+            return try RecordNormaliser(definition: definition, header: header, today: today)
+        } catch {
+            var error = error
+            error.file = name
+            error.line = line
+            throw error
+        }
+    }
+
+    /// The first column the definition maps that the header holds more than once (names compared as
+    /// the normaliser binds them: ignoring case and surrounding spaces), with its 1-based positions
+    /// and the fields mapped to it; nil when there is none.
+    static func repeatedMappedColumn(
+        _ header: [String], definition: FeedDefinition
+    ) -> (column: String, positions: [Int], fields: [String])? {
+        var positions: [String: [Int]] = [:]
+        for (index, name) in header.enumerated() {
+            positions[name.trimmingSpaces.uppercased(), default: []].append(index + 1)
+        }
+        var mapped: [String: [String]] = [:]
+        for (field, column) in definition.columns {
+            mapped[column.trimmingSpaces.uppercased(), default: []].append(field.rawValue)
+        }
+        for (fact, column) in definition.facts {
+            mapped[column.trimmingSpaces.uppercased(), default: []].append("fact." + fact)
+        }
+        for (extra, column) in definition.extras {
+            mapped[column.trimmingSpaces.uppercased(), default: []].append("extra." + extra)
+        }
+        for key in mapped.keys.sorted() {
+            guard let found = positions[key], found.count > 1 else { continue }
+            return (header[found[0] - 1].trimmingSpaces, found, mapped[key]!.sorted())
+        }
+        return nil
     }
 
     /// One `source_records` row in the order of `FeedLoader.copyColumns`.
