@@ -234,11 +234,22 @@ public final class Exporter {
         ]
     }
 
-    /// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) is prefixed with `'`.
+    /// A cell a spreadsheet would run as a formula is prefixed with `'`: one that starts, after any
+    /// spaces (an import can trim them), with `=`, `+`, `-`, `@`, a tab or CR, or the full-width
+    /// (`＝ ＋ － ＠`) or small (`﹦ ﹢ ﹣`) forms and the minus sign `−`, which spreadsheets with an
+    /// East Asian input method or autocorrect turn into the ASCII ones.
     static func safeCell(_ text: String) -> String {
-        guard let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) else { return text }
+        guard
+            let first = text.unicodeScalars.first(where: { !Self.leadingSpaces.contains($0) })
+                ?? text.unicodeScalars.first,
+            Self.formulaStarts.contains(first)
+        else { return text }
         return "'" + text
     }
+
+    private static let formulaStarts = Set(
+        "=+-@\t\r\u{FF1D}\u{FF0B}\u{FF0D}\u{FF20}\u{FE66}\u{FE62}\u{FE63}\u{2212}".unicodeScalars)
+    private static let leadingSpaces = Set(" \n\u{00A0}\u{3000}".unicodeScalars)
 
     // MARK: Atomic write
 

@@ -4,39 +4,90 @@ import Foundation
 import Identifiers
 import Postgres
 
-/// `familyconnect audit`: who looked at what, when and why.
+/// `familyconnect audit`: who looked at what, when and why; with `--server-log`, beside the
+/// direct SQL reads of personal data pgaudit logged (deploy/PRIVACY.md).
 enum AuditCommand: Command {
     static let name = "audit"
     static let summary = "Query the access audit: who (database role, OS user) saw which ids, when and why."
-    static let synopsis = "[--since YYYY-MM-DD] [--subject ID] [--role ROLE] [--action A] [--limit N]"
-    static let options = DatabaseOptions.specs + [
-        .value("since", "YYYY-MM-DD", "Entries on or after this day (UTC)."),
-        .value("subject", "ID", "Entries naming this id (a child id also finds its merged ids and its records)."),
-        .value("role", "ROLE", "Entries by this database role (login)."),
-        .value("action", "A", "Only this action (explain, review_show, families_show, flags_show, export, sar, erase, …)."),
-        .value("limit", "N", "At most N entries, newest first (default 200)."),
-    ]
+    static let synopsis =
+        "[--since YYYY-MM-DD] [--subject ID] [--role ROLE] [--action A] [--limit N] [--server-log PATH …]"
+    static let options =
+        DatabaseOptions.specs + [
+            .value("since", "YYYY-MM-DD", "Entries on or after this day (UTC)."),
+            .value("subject", "ID", "Entries naming this id (a child id also finds its merged ids and its records)."),
+            .value("role", "ROLE", "Entries by this database role (login)."),
+            .value(
+                "action", "A",
+                "Only this action (explain, review_show, families_show, flags_show, export, sar, erase, sql_read, …)."),
+            .value("limit", "N", "At most N entries, newest first (default 200)."),
+            .value(
+                "server-log", "PATH",
+                "Also list direct SQL reads of personal data (action sql_read) from pgaudit's lines in this PostgreSQL "
+                    + "JSON log file, or the *.json files of this folder (repeatable; deploy/PRIVACY.md)."),
+        ]
 
     static func run(_ arguments: ParsedArguments) throws -> Int32 {
-        guard arguments.positionals.isEmpty else { throw UsageError(description: "audit takes no positional arguments") }
+        guard arguments.positionals.isEmpty else {
+            throw UsageError(description: "audit takes no positional arguments")
+        }
         var since: CalendarDate?
         if let text = arguments.value("since") {
-            guard let date = CalendarDate(iso8601: text) else { throw UsageError(description: "--since expects a date as YYYY-MM-DD") }
+            guard let date = CalendarDate(iso8601: text) else {
+                throw UsageError(description: "--since expects a date as YYYY-MM-DD")
+            }
             since = date
         }
         let limit = try arguments.integer("limit", default: 200, range: 1...100_000)
         let connection = try PostgresConnection.connect(DatabaseOptions.connectionString(arguments))
+        let action = arguments.value("action")
         let entries = try AuditQuery.entries(
             connection, since: since, subject: arguments.value("subject"), role: arguments.value("role"),
-            action: arguments.value("action"), limit: limit)
-        Console.print("\(entries.count) entries, newest first: when (UTC), database role, OS user, action, ids, reason")
-        for entry in entries {
-            let when = ISO8601DateFormatter.string(from: entry.at, timeZone: .gmt, formatOptions: [.withInternetDateTime])
+            action: action, limit: limit)
+        let logs = arguments.all("server-log")
+        if logs.isEmpty {
             Console.print(
-                "\(entry.id)  \(when)  \(entry.databaseRole)  \(entry.osUser ?? "-")  \(entry.action)  "
-                    + "[\(entry.subjects.joined(separator: " "))]  \(entry.reason)")
+                "\(entries.count) entries, newest first: when (UTC), database role, OS user, action, ids, reason")
+            for entry in entries { Console.print(line(entry)) }
+            return 0
         }
+        var reads: [DirectRead] = []
+        let bySubject = arguments.value("subject") != nil
+        if !bySubject && (action == nil || action == DirectRead.action) {
+            reads = try DirectReads.read(
+                paths: logs, database: try connection.execute("SELECT current_database()").scalar(String.self),
+                login: arguments.value("role"), since: since.flatMap { startOfDay($0) })
+        }
+        // Newest first, both kinds together, at most `limit`.
+        var merged: [(at: Date, read: Bool, text: String)] = entries.map { ($0.at, false, line($0)) }
+        merged += reads.map { ($0.at ?? .distantPast, true, line($0)) }
+        merged = Array(
+            merged.enumerated().sorted { ($0.element.at, $0.offset) > ($1.element.at, $1.offset) }.map(\.element)
+                .prefix(limit))
+        let shownReads = merged.filter(\.read).count
+        Console.print(
+            "\(merged.count - shownReads) entries and \(shownReads) direct SQL reads, newest first: when (UTC), database role, "
+                + "OS user, action, ids (or table read), reason (or command)")
+        if bySubject { Console.print("(direct SQL reads name tables, not ids: run without --subject to list them)") }
+        for entry in merged { Console.print(entry.text) }
         return 0
+    }
+
+    static func line(_ entry: AuditEntry) -> String {
+        let when = ISO8601DateFormatter.string(from: entry.at, timeZone: .gmt, formatOptions: [.withInternetDateTime])
+        return "\(entry.id)  \(when)  \(entry.databaseRole)  \(entry.osUser ?? "-")  \(entry.action)  "
+            + "[\(entry.subjects.joined(separator: " "))]  \(entry.reason)"
+    }
+
+    static func line(_ read: DirectRead) -> String {
+        let when = read.at.map {
+            ISO8601DateFormatter.string(from: $0, timeZone: .gmt, formatOptions: [.withInternetDateTime])
+        }
+        return "log  \(when ?? read.loggedAt)  \(read.login)  -  \(DirectRead.action)  [\(read.relation)]  "
+            + "\(read.command) (pgaudit; application \(read.application.isEmpty ? "-" : read.application))"
+    }
+
+    static func startOfDay(_ day: CalendarDate) -> Date? {
+        ISO8601DateFormatter().date(from: day.iso8601 + "T00:00:00Z")
     }
 }
 

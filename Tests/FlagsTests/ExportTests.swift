@@ -98,6 +98,32 @@ struct ExportTests {
         #expect(Exporter.safeCell("C12345678J, Ann") == "C12345678J, Ann")
     }
 
+    @Test("full-width, small and spaced-out formula starts, tabs and CRs are made plain text too; ordinary text is not")
+    func lookAlikeFormulaCells() {
+        for start in [
+            "=", "+", "-", "@", "\t", "\r", "\u{FF1D}", "\u{FF0B}", "\u{FF0D}", "\u{FF20}", "\u{FE66}", "\u{FE62}",
+            "\u{FE63}", "\u{2212}",
+        ] {
+            for cell in [
+                start + "HYPERLINK(\"http://x\")", start + "1+1", " " + start + "cmd|' /C calc'!A0",
+                "\u{3000}" + start + "1",
+            ] {
+                #expect(
+                    Exporter.safeCell(cell) == "'" + cell, "\(cell.unicodeScalars.map { String($0.value, radix: 16) })")
+            }
+        }
+        for plain in [
+            "Ann Smith", "", " ", "1 High Street", "O'Brien", "\u{FF21}nn", "Ann\n=1", "a=b", "C12345678J, Ann",
+        ] {
+            #expect(Exporter.safeCell(plain) == plain, "\(plain)")
+        }
+        // What a spreadsheet reads back: the cell starts with the apostrophe, whatever followed.
+        var out: [UInt8] = []
+        CSVWriter(lineEnding: .lf).appendRow(
+            ["\u{FF1D}SUM(A1)", "\u{FF20}x", "Ann"].map(Exporter.safeCell).map { Array($0.utf8) }, to: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "'\u{FF1D}SUM(A1),'\u{FF20}x,Ann\n")
+    }
+
     @Test("an export file appears whole or not at all: an existing name is refused and nothing is left behind")
     func atomicWrite() throws {
         let folder = temporaryFolder()

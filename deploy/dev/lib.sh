@@ -9,20 +9,49 @@ FC_PG_BASE="${FC_PG_BASE:-$FC_ROOT/.pg}"
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Debian packages the build, the tests and the demo need.
+# Debian packages the build, the tests and the demo need. pgaudit is built per server major version
+# (postgresql-15-pgaudit for PostgreSQL 15): fc_install_packages adds the one matching the server
+# it finds (or the one `postgresql` would install) as FC_PGAUDIT_PACKAGE.
 FC_PACKAGES=(pkg-config libpq-dev libcurl4-openssl-dev postgresql postgresql-contrib
     openssh-server openssh-client openssl ca-certificates python3 curl)
 
-fc_install_packages() {
-    local missing=()
-    for package in "${FC_PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+# The major version of the newest installed server (the one fc_pg_bin runs), else the one the
+# `postgresql` metapackage depends on; empty if neither is known.
+fc_pg_major() {
+    local dir
+    dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+    if [ -n "$dir" ]; then
+        basename "$(dirname "$dir")"
+        return 0
+    fi
+    apt-cache depends postgresql 2>/dev/null | sed -n 's/^ *Depends: postgresql-\([0-9][0-9]*\)$/\1/p' | sort -V | tail -n 1
+}
+
+fc_missing_packages() {
+    local package
+    for package in "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || echo "$package"
     done
+}
+
+fc_install_packages() {
+    local sudo="" updated="" major missing=()
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    mapfile -t missing < <(fc_missing_packages "${FC_PACKAGES[@]}")
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "installing Debian packages: ${missing[*]}"
+        $sudo apt-get update -qq && updated=1
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    # Now the server is installed, its major version names the pgaudit build that fits it.
+    major="$(fc_pg_major)"
+    [ -n "$major" ] || die "cannot tell the PostgreSQL server version (is the postgresql package installed?)"
+    FC_PGAUDIT_PACKAGE="postgresql-$major-pgaudit"
+    FC_PACKAGES+=("$FC_PGAUDIT_PACKAGE")
+    mapfile -t missing < <(fc_missing_packages "$FC_PGAUDIT_PACKAGE")
     [ ${#missing[@]} -eq 0 ] && return 0
     say "installing Debian packages: ${missing[*]}"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
+    [ -n "$updated" ] || $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
@@ -63,17 +92,44 @@ fc_start_cluster() {
         say "creating a private PostgreSQL cluster in $data"
         fc_as_pg_user "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
     fi
+    [ -f "$(dirname "$bin")/lib/pgaudit.so" ] \
+        || die "pgaudit is not installed for $bin (run fc_install_packages, or apt-get install postgresql-$(fc_pg_major)-pgaudit)"
     if fc_as_pg_user "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-        say "private PostgreSQL already running on 127.0.0.1:$FC_PG_PORT"
+        # A cluster started before pgaudit was part of the set-up (or by an older script) is
+        # restarted with it, so that reads of personal data are audited in every dev cluster.
+        if grep -q "pgaudit.role=$FC_PGAUDIT_ROLE" "$data/postmaster.opts" 2>/dev/null; then
+            say "private PostgreSQL already running on 127.0.0.1:$FC_PG_PORT"
+        else
+            say "restarting private PostgreSQL to load pgaudit"
+            fc_as_pg_user "$bin/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null \
+                || die "PostgreSQL did not stop (log: $log)"
+            fc_run_cluster "$bin" "$data" "$log"
+        fi
     else
-        say "starting private PostgreSQL on 127.0.0.1:$FC_PG_PORT"
-        # A disposable development cluster: durability settings off for speed, loopback only.
-        fc_as_pg_user "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start -o \
-            "-c port=$FC_PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='' \
-             -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >/dev/null \
-            || { tail -n 20 "$log" >&2; die "PostgreSQL did not start (log: $log)"; }
+        fc_run_cluster "$bin" "$data" "$log"
     fi
     export FC_ADMIN_DATABASE="host=127.0.0.1 port=$FC_PG_PORT user=postgres dbname=postgres"
+}
+
+# The role pgaudit's object auditing watches (migration 0017 grants it SELECT on the tables that
+# hold personal data): every statement reading one of them is logged, whoever runs it.
+FC_PGAUDIT_ROLE=familyconnect_pgaudit
+
+fc_run_cluster() {
+    local bin="$1" data="$2" log="$3"
+    say "starting private PostgreSQL on 127.0.0.1:$FC_PG_PORT"
+    # A disposable development cluster: durability settings off for speed, loopback only.
+    # pgaudit as deploy/PRIVACY.md sets it up for production: object auditing of personal-data
+    # tables, one JSON line per event in $data/log/*.json (pg_current_logfile('jsonlog')),
+    # readable text beside it in $data/log/*.log.
+    fc_as_pg_user "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start -o \
+        "-c port=$FC_PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='' \
+         -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
+         -c shared_preload_libraries=pgaudit -c pgaudit.role=$FC_PGAUDIT_ROLE -c pgaudit.log=none \
+         -c pgaudit.log_parameter=off -c pgaudit.log_statement_once=on \
+         -c logging_collector=on -c log_destination=stderr,jsonlog -c log_directory=log \
+         -c log_timezone=UTC -c log_rotation_size=100MB" >/dev/null \
+        || { tail -n 20 "$log" >&2; die "PostgreSQL did not start (log: $log)"; }
 }
 
 fc_stop_cluster() {

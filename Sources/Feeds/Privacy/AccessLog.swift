@@ -2,8 +2,9 @@ import Foundation
 import Postgres
 
 /// Writes to the append-only `access_audit` table: who looked at (or changed) personal data,
-/// which ids, when and why. The database stamps the role and the time (a trigger, migration 0010),
-/// so a client cannot claim to be someone else; the operating-system user comes from here.
+/// which ids, when and why, through `access_audit_record()` (migration 0017), the only way in:
+/// the database stamps the login and the time, so a client cannot claim to be someone else; the
+/// operating-system user comes from here.
 ///
 /// (Resolution has its own `AccessAudit` for the review queue; this one serves the modules above
 /// Feeds: exports, subject access, erasure and purges.)
@@ -25,7 +26,7 @@ public enum AccessLog {
         _ connection: PostgresConnection, action: String, subjects: [String], reason: String
     ) throws {
         try connection.execute(
-            "INSERT INTO access_audit (os_user, action, subject_ids, reason) VALUES ($1, $2, $3::text[], $4)",
+            "SELECT access_audit_record($1, $2, $3::text[], $4)",
             [osUser, action, subjects, reason])
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import Postgres
 
-/// Records who looked at personal data, which ids, when and why, in the append-only `access_audit`.
+/// Records who looked at personal data, which ids, when and why, in the append-only `access_audit`,
+/// through `access_audit_record()` (migration 0017): the database stamps the login and the time.
 public enum AccessAudit {
     /// The operating-system user running the command (for a data officer's own account, or the service's).
     public static var osUser: String {
@@ -13,7 +14,7 @@ public enum AccessAudit {
         _ connection: PostgresConnection, action: String, subjects: [String], reason: String
     ) throws {
         try connection.execute(
-            "INSERT INTO access_audit (os_user, action, subject_ids, reason) VALUES ($1, $2, $3::text[], $4)",
+            "SELECT access_audit_record($1, $2, $3::text[], $4)",
             [osUser, action, subjects, reason])
     }
 }
