@@ -36,9 +36,13 @@ public struct IndicatorReport: Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        (changed ? "indicators run \(runID): " : "indicators unchanged: ") + "\(recordsRead) records read"
-            + (implausible > 0 ? " (\(implausible) not measured: implausible numbers, records " + implausibleRecords.map(String.init).joined(separator: ", ") + ")" : "")
-            + "; \(active) indicators in force (\(added) added, "
+        let skipped =
+            implausible == 0
+            ? ""
+            : " (\(implausible) not measured: implausible numbers, records "
+                + implausibleRecords.map(String.init).joined(separator: ", ") + ")"
+        return (changed ? "indicators run \(runID): " : "indicators unchanged: ") + "\(recordsRead) records read"
+            + skipped + "; \(active) indicators in force (\(added) added, "
             + "\(withdrawn) withdrawn, \(restored) restored, \(updated) updated): "
             + byIndicator.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     }
@@ -253,13 +257,13 @@ public final class IndicatorBuilder {
     /// The sessions of a record, or nil when it has none; a record whose sessions are not whole
     /// numbers within 0…`FactRanges.sessionsCeiling`, attended at most possible, is counted as
     /// implausible and not measured. The loader refuses all of these; they can only come from outside it.
-    static func sessions(id: Int64, possible: String?, attended: String?, report: inout IndicatorReport) -> (
-        possible: Int, attended: Int
-    )? {
+    static func sessions(
+        id: Int64, possible: String?, attended: String?, report: inout IndicatorReport
+    ) -> (possible: Int, attended: Int)? {
         guard possible != nil || attended != nil else { return nil }
         let range = 0...FactRanges.sessionsCeiling
-        if let possible = possible.flatMap({ Int($0) }), let attended = attended.flatMap({ Int($0) }), range.contains(possible),
-            range.contains(attended), attended <= possible
+        if let possible = possible.flatMap({ Int($0) }), let attended = attended.flatMap({ Int($0) }),
+            range.contains(possible), range.contains(attended), attended <= possible
         {
             return (possible, attended)
         }

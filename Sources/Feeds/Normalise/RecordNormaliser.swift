@@ -134,8 +134,9 @@ public struct RecordNormaliser {
                 }
             let type = KnownFacts.types[fact]!
             // Every date fact has a window (a test checks); without one, any real date, and no future date-time.
-            let window = FactRanges.dateWindows[fact]
-                ?? FactRanges.Window(yearsBefore: today.year - 1, yearsAfter: type == .datetime ? 0 : 9999 - today.year)
+            let anyDate = FactRanges.Window(
+                yearsBefore: today.year - 1, yearsAfter: type == .datetime ? 0 : 9999 - today.year)
+            let window = FactRanges.dateWindows[fact] ?? anyDate
             return FactPlan(
                 name: fact, field: field, slot: slotOf[field]!, type: type,
                 required: requiredFacts.contains(fact), valueMap: definition.valueMaps[field],
