@@ -174,8 +174,10 @@ public final class FamilyGrouper {
             }
         }
         var generator = SystemRandomNumberGenerator()
-        let outcome = FamilyReconciler.reconcile(groups: result.groups, previous: previous, generator: &generator) { id in
-            (try? self.connection.execute("SELECT count(*) FROM families WHERE family_id = $1", [id]).scalar(Int.self)) != 0
+        // A failed look-up is thrown, not taken for "in use": on a lost connection that would mint forever.
+        let connection = self.connection
+        let outcome = try FamilyReconciler.reconcile(groups: result.groups, previous: previous, generator: &generator) {
+            try connection.execute("SELECT count(*) FROM families WHERE family_id = $1", [$0]).scalar(Int.self) != 0
         }
         report.families = result.groups.count
         report.minted = outcome.minted.count

@@ -19,8 +19,8 @@ struct FamilyReconciler {
 
     /// `groups`: member keys per group. `previous`: member key → family id before this run.
     static func reconcile<G: RandomNumberGenerator>(
-        groups: [[String]], previous: [String: String], generator: inout G, isTaken: (String) -> Bool
-    ) -> Outcome {
+        groups: [[String]], previous: [String: String], generator: inout G, isTaken: (String) throws -> Bool
+    ) rethrows -> Outcome {
         var overlaps: [(count: Int, group: Int, id: String)] = []
         var membersPerOldID: [String: Int] = [:]
         for (index, group) in groups.enumerated() {
@@ -42,7 +42,9 @@ struct FamilyReconciler {
         var fresh: Set<String> = []
         for index in groups.indices where outcome.groupIDs[index].isEmpty {
             var id: String
-            repeat { id = OpaqueID.mint(prefix: "F", using: &generator).value } while isTaken(id) || fresh.contains(id)
+            repeat {
+                id = OpaqueID.mint(prefix: "F", using: &generator).value
+            } while try isTaken(id) || fresh.contains(id)
             fresh.insert(id)
             outcome.groupIDs[index] = id
             outcome.minted.append(id)
