@@ -55,9 +55,33 @@ struct AuditTrailTests {
             let auditor = try users.user("auditor", in: "familyconnect_auditor")
             let started = Date().addingTimeInterval(-1)
 
+            // Two records (as the test's superuser, whose reads are not the officer's).
+            let batch = try users.admin.execute(
+                """
+                INSERT INTO feed_batches (feed, kind, source_name, sha256, bytes, rows_read, rows_loaded, rows_quarantined,
+                                          started_at, definition_sha256)
+                VALUES ('school_attendance', 'school_attendance', 'test.csv', repeat('a', 64), 1, 2, 2, 0, now(), repeat('b', 64))
+                RETURNING id
+                """
+            ).scalar(Int64.self)
+            let records = try users.admin.query(
+                """
+                INSERT INTO source_records (batch_id, feed, kind, record_number, line_number, subject, given_name, family_name)
+                SELECT $1, 'school_attendance', 'school_attendance', n, n + 1, 'child', 'Ann', 'Example' FROM generate_series(1, 2) n
+                RETURNING id
+                """, [batch]
+            ).map { try $0.decode(Int64.self, at: 0) }.sorted()
+
             let asOfficer = try database.connect(as: officer)
             defer { asOfficer.close() }
-            #expect(try asOfficer.execute("SELECT count(*) FROM source_records").scalar(Int.self) == 0)
+            #expect(try asOfficer.execute("SELECT count(*) FROM source_records").scalar(Int.self) == 2)
+            // A review decision's foreign-key checks read source_records.id alone: not a read of
+            // personal data, and not logged (else every row the resolver inserts would be).
+            try asOfficer.execute(
+                """
+                INSERT INTO review_decisions (record_a, record_b, decision, decided_by, reason)
+                VALUES ($1, $2, 'different_children', current_user, 'checked with the school')
+                """, [records[0], records[1]])
             _ = try asOfficer.query("SELECT given_name, dob FROM source_records WHERE family_name = $1", ["Qzxwv"])
             _ = try asOfficer.query("SELECT child_id, dob FROM child_summary")
             _ = try asOfficer.query("SELECT flag_id FROM flags")  // no personal data: not audited
