@@ -16,13 +16,14 @@ struct AuditTrailTests {
         + "or set the server up as deploy/PRIVACY.md §2 says"
 
     /// The folder of the test server's JSON log, where pgaudit's lines go; fails the test, saying
-    /// how to fix it, when the server does not audit.
-    static func pgauditLogFolder(_ admin: PostgresConnection) throws -> String {
+    /// how to fix it, when the server does not audit `login`'s sessions.
+    static func pgauditLogFolder(_ admin: PostgresConnection, auditing login: PostgresConnection) throws -> String {
         let preload = try admin.execute("SELECT current_setting('shared_preload_libraries')").scalar(String.self)
         try #require(
             preload.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == "pgaudit" },
             "pgaudit is not loaded by the test server (shared_preload_libraries = '\(preload)'): \(howToFix)")
-        let role = try admin.execute("SELECT coalesce(current_setting('pgaudit.role', true), '')").scalar(String.self)
+        // Asked in the login's session: the dev cluster exempts its superuser (deploy/dev/lib.sh).
+        let role = try login.execute("SELECT coalesce(current_setting('pgaudit.role', true), '')").scalar(String.self)
         try #require(
             role == "familyconnect_pgaudit", "pgaudit.role is '\(role)', not familyconnect_pgaudit: \(howToFix)")
         let file = try admin.execute("SELECT coalesce(pg_current_logfile('jsonlog'), '')").scalar(String.self)
@@ -50,9 +51,11 @@ struct AuditTrailTests {
         try TestDatabase.with(.migrated) { database in
             let users = try RoleUsers(database)
             defer { users.dropAll() }
-            let folder = try Self.pgauditLogFolder(users.admin)
             let officer = try users.user("officer", in: "familyconnect_officer")
             let auditor = try users.user("auditor", in: "familyconnect_auditor")
+            let asOfficer = try database.connect(as: officer)
+            defer { asOfficer.close() }
+            let folder = try Self.pgauditLogFolder(users.admin, auditing: asOfficer)
             let started = Date().addingTimeInterval(-1)
 
             // Two records (as the test's superuser, whose reads are not the officer's).
@@ -72,11 +75,9 @@ struct AuditTrailTests {
                 """, [batch]
             ).map { try $0.decode(Int64.self, at: 0) }.sorted()
 
-            let asOfficer = try database.connect(as: officer)
-            defer { asOfficer.close() }
             #expect(try asOfficer.execute("SELECT count(*) FROM source_records").scalar(Int.self) == 2)
-            // A review decision's foreign-key checks read source_records.id alone: not a read of
-            // personal data, and not logged (else every row the resolver inserts would be).
+            // A review decision's foreign-key checks on source_records run as the tables' owner: not
+            // logged for the officer (nor for the daemon's inserts, else one line per row stored).
             try asOfficer.execute(
                 """
                 INSERT INTO review_decisions (record_a, record_b, decision, decided_by, reason)

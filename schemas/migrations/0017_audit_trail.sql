@@ -80,17 +80,8 @@ BEGIN
     REVOKE USAGE ON SEQUENCE access_audit_id_seq FROM familyconnect_officer;
 
     -- pgaudit's audited relations: the ones holding names, dates of birth, addresses and
-    -- identifiers (views over them are audited through the tables they read). source_records by
-    -- column, every column but `id`: a statement reading any other column, or a whole row, or
-    -- counting rows, is logged; the foreign-key checks of tables referencing it, which read `id`
-    -- alone (one per inserted row of record_links, indicators, …), are not.
-    GRANT SELECT ON quarantined_rows TO familyconnect_pgaudit;
-    REVOKE SELECT ON source_records FROM familyconnect_pgaudit;
-    EXECUTE (
-        SELECT format('GRANT SELECT (%s) ON source_records TO familyconnect_pgaudit',
-                      string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum))
-        FROM pg_attribute a
-        WHERE a.attrelid = 'source_records'::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'id');
+    -- identifiers (views over them are audited through the tables they read).
+    GRANT SELECT ON source_records, quarantined_rows TO familyconnect_pgaudit;
 END $$;
 REVOKE EXECUTE ON FUNCTION familyconnect_apply_grants() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION familyconnect_apply_grants_0010() FROM PUBLIC;
