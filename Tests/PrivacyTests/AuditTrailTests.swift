@@ -16,13 +16,14 @@ struct AuditTrailTests {
         + "or set the server up as deploy/PRIVACY.md §2 says"
 
     /// The folder of the test server's JSON log, where pgaudit's lines go; fails the test, saying
-    /// how to fix it, when the server does not audit.
-    static func pgauditLogFolder(_ admin: PostgresConnection) throws -> String {
+    /// how to fix it, when the server does not audit `login`'s sessions.
+    static func pgauditLogFolder(_ admin: PostgresConnection, auditing login: PostgresConnection) throws -> String {
         let preload = try admin.execute("SELECT current_setting('shared_preload_libraries')").scalar(String.self)
         try #require(
             preload.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == "pgaudit" },
             "pgaudit is not loaded by the test server (shared_preload_libraries = '\(preload)'): \(howToFix)")
-        let role = try admin.execute("SELECT coalesce(current_setting('pgaudit.role', true), '')").scalar(String.self)
+        // Asked in the login's session: the dev cluster exempts its superuser (deploy/dev/lib.sh).
+        let role = try login.execute("SELECT coalesce(current_setting('pgaudit.role', true), '')").scalar(String.self)
         try #require(
             role == "familyconnect_pgaudit", "pgaudit.role is '\(role)', not familyconnect_pgaudit: \(howToFix)")
         let file = try admin.execute("SELECT coalesce(pg_current_logfile('jsonlog'), '')").scalar(String.self)
@@ -50,14 +51,38 @@ struct AuditTrailTests {
         try TestDatabase.with(.migrated) { database in
             let users = try RoleUsers(database)
             defer { users.dropAll() }
-            let folder = try Self.pgauditLogFolder(users.admin)
             let officer = try users.user("officer", in: "familyconnect_officer")
             let auditor = try users.user("auditor", in: "familyconnect_auditor")
-            let started = Date().addingTimeInterval(-1)
-
             let asOfficer = try database.connect(as: officer)
             defer { asOfficer.close() }
-            #expect(try asOfficer.execute("SELECT count(*) FROM source_records").scalar(Int.self) == 0)
+            let folder = try Self.pgauditLogFolder(users.admin, auditing: asOfficer)
+            let started = Date().addingTimeInterval(-1)
+
+            // Two records (as the test's superuser, whose reads are not the officer's).
+            let batch = try users.admin.execute(
+                """
+                INSERT INTO feed_batches (feed, kind, source_name, sha256, bytes, rows_read, rows_loaded, rows_quarantined,
+                                          started_at, definition_sha256)
+                VALUES ('school_attendance', 'school_attendance', 'test.csv', repeat('a', 64), 1, 2, 2, 0, now(), repeat('b', 64))
+                RETURNING id
+                """
+            ).scalar(Int64.self)
+            let records = try users.admin.query(
+                """
+                INSERT INTO source_records (batch_id, feed, kind, record_number, line_number, subject, given_name, family_name)
+                SELECT $1, 'school_attendance', 'school_attendance', n, n + 1, 'child', 'Ann', 'Example' FROM generate_series(1, 2) n
+                RETURNING id
+                """, [batch]
+            ).map { try $0.decode(Int64.self, at: 0) }.sorted()
+
+            #expect(try asOfficer.execute("SELECT count(*) FROM source_records").scalar(Int.self) == 2)
+            // A review decision's foreign-key checks on source_records run as the tables' owner: not
+            // logged for the officer (nor for the daemon's inserts, else one line per row stored).
+            try asOfficer.execute(
+                """
+                INSERT INTO review_decisions (record_a, record_b, decision, decided_by, reason)
+                VALUES ($1, $2, 'different_children', current_user, 'checked with the school')
+                """, [records[0], records[1]])
             _ = try asOfficer.query("SELECT given_name, dob FROM source_records WHERE family_name = $1", ["Qzxwv"])
             _ = try asOfficer.query("SELECT child_id, dob FROM child_summary")
             _ = try asOfficer.query("SELECT flag_id FROM flags")  // no personal data: not audited

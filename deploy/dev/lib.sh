@@ -95,12 +95,16 @@ fc_start_cluster() {
     [ -f "$(dirname "$bin")/lib/pgaudit.so" ] \
         || die "pgaudit is not installed for $bin (run fc_install_packages, or apt-get install postgresql-$(fc_pg_major)-pgaudit)"
     if fc_as_pg_user "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-        # A cluster started before pgaudit was part of the set-up (or by an older script) is
-        # restarted with it, so that reads of personal data are audited in every dev cluster.
-        if grep -q "pgaudit.role=$FC_PGAUDIT_ROLE" "$data/postmaster.opts" 2>/dev/null; then
+        # A cluster started with other settings (before pgaudit was part of the set-up, or by an
+        # older script) is restarted with these, so every dev cluster audits reads of personal data.
+        local option stale=""
+        for option in "${FC_PG_OPTIONS[@]}"; do
+            grep -qF "\"$option\"" "$data/postmaster.opts" 2>/dev/null || stale="$option"
+        done
+        if [ -z "$stale" ]; then
             say "private PostgreSQL already running on 127.0.0.1:$FC_PG_PORT"
         else
-            say "restarting private PostgreSQL to load pgaudit"
+            say "restarting private PostgreSQL with the current settings ($stale; pgaudit)"
             fc_as_pg_user "$bin/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null \
                 || die "PostgreSQL did not stop (log: $log)"
             fc_run_cluster "$bin" "$data" "$log"
@@ -109,26 +113,33 @@ fc_start_cluster() {
         fc_run_cluster "$bin" "$data" "$log"
     fi
     export FC_ADMIN_DATABASE="host=127.0.0.1 port=$FC_PG_PORT user=postgres dbname=postgres"
+    # The tests run whole pipelines as this superuser, which owns every table: pgaudit logs the
+    # owner's foreign-key checks too, one line per row inserted (86 MB a test run). Its sessions are
+    # not audited in the dev cluster; every other login is (deploy/PRIVACY.md: never run the
+    # daemon as the owner).
+    "$bin/psql" -X -q -v ON_ERROR_STOP=1 "$FC_ADMIN_DATABASE" -c "ALTER ROLE postgres SET pgaudit.role = ''" >/dev/null \
+        || die "could not configure the private PostgreSQL (log: $data/log/)"
 }
 
 # The role pgaudit's object auditing watches (migration 0017 grants it SELECT on the tables that
 # hold personal data): every statement reading one of them is logged, whoever runs it.
 FC_PGAUDIT_ROLE=familyconnect_pgaudit
 
+# A disposable development cluster: durability settings off for speed, loopback only; pgaudit as
+# deploy/PRIVACY.md sets it up for production: object auditing of the personal-data tables, one
+# JSON line per event in $data/log/*.json (pg_current_logfile('jsonlog')), text beside it in *.log.
+FC_PG_OPTIONS=("port=$FC_PG_PORT" listen_addresses=127.0.0.1 unix_socket_directories=
+    fsync=off synchronous_commit=off full_page_writes=off max_connections=200
+    shared_preload_libraries=pgaudit "pgaudit.role=$FC_PGAUDIT_ROLE" pgaudit.log=none
+    pgaudit.log_parameter=off pgaudit.log_statement_once=on
+    logging_collector=on log_destination=stderr,jsonlog log_directory=log log_timezone=UTC log_rotation_size=100MB)
+
 fc_run_cluster() {
-    local bin="$1" data="$2" log="$3"
+    local bin="$1" data="$2" log="$3" option arguments=""
     say "starting private PostgreSQL on 127.0.0.1:$FC_PG_PORT"
-    # A disposable development cluster: durability settings off for speed, loopback only.
-    # pgaudit as deploy/PRIVACY.md sets it up for production: object auditing of personal-data
-    # tables, one JSON line per event in $data/log/*.json (pg_current_logfile('jsonlog')),
-    # readable text beside it in $data/log/*.log.
-    fc_as_pg_user "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start -o \
-        "-c port=$FC_PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='' \
-         -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
-         -c shared_preload_libraries=pgaudit -c pgaudit.role=$FC_PGAUDIT_ROLE -c pgaudit.log=none \
-         -c pgaudit.log_parameter=off -c pgaudit.log_statement_once=on \
-         -c logging_collector=on -c log_destination=stderr,jsonlog -c log_directory=log \
-         -c log_timezone=UTC -c log_rotation_size=100MB" >/dev/null \
+    # pg_ctl passes -o to the server through a shell: each value is quoted (they hold no quote).
+    for option in "${FC_PG_OPTIONS[@]}"; do arguments+=" -c '$option'"; done
+    fc_as_pg_user "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start -o "$arguments" >/dev/null \
         || { tail -n 20 "$log" >&2; die "PostgreSQL did not start (log: $log)"; }
 }
 

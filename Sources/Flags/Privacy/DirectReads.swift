@@ -40,12 +40,17 @@ public enum DirectReads {
         paths: [String], database: String? = nil, login: String? = nil, since: Date? = nil
     ) throws(DirectReadLogError) -> [DirectRead] {
         var reads: [DirectRead] = []
+        // "dbname":"…" as the log writes it (JSON-escaped).
+        let databaseNeedle = database.flatMap { try? JSONSerialization.data(withJSONObject: ["dbname": $0]) }
+            .map { Array($0.dropFirst().dropLast()) }
         for file in try files(paths) {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw DirectReadLogError(code: .unreadable, path: file, detail: "cannot be read (permissions?)")
             }
-            for line in data.split(separator: UInt8(ascii: "\n")) {
-                guard let read = parse(line: line) else { continue }
+            for line in auditLines(Array(data)) {
+                // A server log holds every database's lines: skip the others before decoding JSON.
+                if let databaseNeedle, !contains(line, databaseNeedle) { continue }
+                guard let read = parse(line: Data(line)[...]) else { continue }
                 if let database, read.database != database { continue }
                 if let login, read.login != login { continue }
                 if let since, let at = read.at, at < since { continue }
@@ -53,6 +58,50 @@ public enum DirectReads {
             }
         }
         return reads
+    }
+
+    static func contains(_ line: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
+        line.withUnsafeBytes { find(needle, in: $0, from: 0) != nil }
+    }
+
+    /// The lines holding pgaudit's object marker: a busy server's log is mostly other lines, and
+    /// is read whole each time, so the marker is searched for in the bytes, not line by line.
+    static func auditLines(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
+        // Searched from its rare "AUDIT" (a quote, its first byte, comes every few bytes in JSON).
+        let prefix = Array(#""message":""#.utf8)
+        let marker = Array("AUDIT: OBJECT,".utf8)
+        var lines: [ArraySlice<UInt8>] = []
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while let at = find(marker, in: buffer, from: offset) {
+                offset = at + marker.count
+                guard at >= prefix.count, bytes[(at - prefix.count)..<at].elementsEqual(prefix) else { continue }
+                var start = at
+                while start > 0 && buffer[start - 1] != UInt8(ascii: "\n") { start -= 1 }
+                let end =
+                    memchr(buffer.baseAddress! + at, Int32(UInt8(ascii: "\n")), buffer.count - at).map {
+                        buffer.baseAddress!.distance(to: UnsafeRawPointer($0))
+                    } ?? buffer.count
+                lines.append(bytes[start..<end])
+                offset = end
+            }
+        }
+        return lines
+    }
+
+    /// The offset of `needle` in `buffer` at or after `offset`: memchr for its first byte, memcmp for the rest.
+    static func find(_ needle: [UInt8], in buffer: UnsafeRawBufferPointer, from offset: Int) -> Int? {
+        guard let base = buffer.baseAddress, let first = needle.first else { return nil }
+        var position = offset
+        while position + needle.count <= buffer.count {
+            guard let hit = memchr(base + position, Int32(first), buffer.count - position - needle.count + 1) else {
+                return nil
+            }
+            let at = base.distance(to: UnsafeRawPointer(hit))
+            if needle.withUnsafeBytes({ memcmp(base + at, $0.baseAddress!, needle.count) }) == 0 { return at }
+            position = at + 1
+        }
+        return nil
     }
 
     static func files(_ paths: [String]) throws(DirectReadLogError) -> [String] {
