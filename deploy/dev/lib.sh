@@ -99,12 +99,12 @@ fc_start_cluster() {
         # older script) is restarted with these, so every dev cluster audits reads of personal data.
         local option stale=""
         for option in "${FC_PG_OPTIONS[@]}"; do
-            grep -qF "\"$option\"" "$data/postmaster.opts" 2>/dev/null || stale="$option"
+            grep -qF "\"$option\"" "$data/postmaster.opts" 2>/dev/null || stale="${stale:-$option}"
         done
         if [ -z "$stale" ]; then
             say "private PostgreSQL already running on 127.0.0.1:$FC_PG_PORT"
         else
-            say "restarting private PostgreSQL with the current settings ($stale; pgaudit)"
+            say "restarting private PostgreSQL with the current settings (pgaudit, JSON log; it lacked $stale)"
             fc_as_pg_user "$bin/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null \
                 || die "PostgreSQL did not stop (log: $log)"
             fc_run_cluster "$bin" "$data" "$log"
