@@ -67,6 +67,21 @@ struct IngestFaultTests {
         }
     }
 
+    /// Makes the server take about 0.1 ms a row of `source_records`, as a busy production server
+    /// does: the reading thread then runs ahead and the hand-over is full of queued buffers when the
+    /// connection is lost (the case that crashed). Without it, a debug build reads slower than the
+    /// server writes and the queue is mostly empty.
+    static func slowRowInserts(_ connection: PostgresConnection) throws {
+        try connection.execute(
+            """
+            CREATE FUNCTION test_slow_row() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_sleep(0.0001); RETURN NEW; END $$
+            """)
+        try connection.execute(
+            "CREATE TRIGGER test_slow_row BEFORE INSERT ON source_records FOR EACH ROW EXECUTE FUNCTION test_slow_row()"
+        )
+    }
+
     /// Loads `path` on this thread while a second connection terminates the loader's backend once
     /// its COPY has run for `delay`; returns the loader's error (nil if it did not fail).
     func loadWhileTerminating(
@@ -112,11 +127,12 @@ struct IngestFaultTests {
         try Self.bigFile(rows: 300_000, at: path)
         try TestDatabase.with(.migrated) { database in
             let checker = try database.connect()
+            try Self.slowRowInserts(checker)
             var codes: [String: Int] = [:]
             for attempt in 0..<20 {
-                // From the first rows to well into the COPY: 0 to 950 ms after it started.
+                // From the first rows (attempt 0) to well into the COPY, with the queue full: up to 1.9 s after it started.
                 let (error, terminated) = try loadWhileTerminating(
-                    path: path, database: database, delay: useconds_t(attempt * 50_000))
+                    path: path, database: database, delay: useconds_t(attempt * 100_000))
                 #expect(terminated, "attempt \(attempt): the backend was terminated")
                 let code: String
                 switch error {
@@ -135,6 +151,7 @@ struct IngestFaultTests {
             }
             print("[fault] backend terminated mid-COPY 20 times: errors \(codes.sorted { $0.key < $1.key })")
             // The file itself is fine: a run that is left alone loads it whole.
+            try checker.execute("DROP TRIGGER test_slow_row ON source_records")
             guard
                 case .loaded(let report) = try FeedLoader(definition: try definition(), today: Self.today).load(
                     path: path, connection: try database.connect())
@@ -146,7 +163,7 @@ struct IngestFaultTests {
         }
     }
 
-    @Test("familyconnect ingest whose backend is terminated mid-COPY exits 1 with the error, and stores nothing")
+    @Test("familyconnect ingest whose backend is terminated mid-COPY, 20 times: exit 1 with the error, nothing stored")
     func ingestCommandLosesItsBackend() throws {
         let root = try folder()
         defer { try? FileManager.default.removeItem(at: root) }
@@ -158,7 +175,10 @@ struct IngestFaultTests {
         try Self.bigFile(rows: 200_000, at: file)
         try TestDatabase.with(.migrated) { database in
             let watcher = try database.connect()
-            for attempt in 0..<5 {
+            try Self.slowRowInserts(watcher)
+            // 20 times, as the in-process test; the release binary (FAMILYCONNECT_BINARY) is the one
+            // whose timing crashed on the old hand-over (3 of 5 here), the debug one rarely.
+            for attempt in 0..<20 {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: FamilyConnectBinary.path)
                 process.arguments = [
@@ -181,7 +201,7 @@ struct IngestFaultTests {
                     if pid == nil { usleep(2_000) }
                 }
                 #expect(pid != nil, "attempt \(attempt): the ingest should have been caught mid-COPY")
-                usleep(useconds_t(attempt * 100_000))
+                usleep(useconds_t(attempt % 5 * 300_000))
                 if let pid { _ = try watcher.execute("SELECT pg_terminate_backend($1)", [pid]) }
                 let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
                 process.waitUntilExit()
