@@ -65,7 +65,7 @@ struct FeedRenderer {
         }
         keyedTwice =
             profile.upnKeyedTwice > 0
-            ? FeedRenderer.upnsKeyedTwice(population, rate: min(1, profile.upnKeyedTwice * max(0, noise)), seed: seed)
+            ? FeedRenderer.upnsKeyedTwice(population, rate: profile.upnKeyedTwice, noise: max(0, noise), seed: seed)
             : [:]
     }
 
@@ -94,15 +94,23 @@ struct FeedRenderer {
         return all == 0 ? 0 : Double(with) / Double(all)
     }
 
-    /// For a few pupils, the UPN of the pupil keyed just before them at the same school.
-    static func upnsKeyedTwice(_ pop: Population, rate: Double, seed: UInt64) -> [Int32: String] {
+    /// For a few pupils, the UPN of the pupil keyed just before them at the same school. That pupil's own
+    /// rows carry the UPN as it is (not left blank or broken by noise), so two pupils share it.
+    static func upnsKeyedTwice(_ pop: Population, rate: Double, noise: Double, seed: UInt64) -> [Int32: String] {
         var rng = SynthRandom(seed, 0x5550_4E06)  // "UPN"
         var previousAtSchool: [Int: Int] = [:]
         var out: [Int32: String] = [:]
         for (ci, c) in pop.children.enumerated() where !c.upn.isEmpty && c.onSchoolRoll {
             let school = pop.school(of: c)
-            if let other = previousAtSchool[school], rng.chance(rate) { out[Int32(ci)] = pop.children[other].upn }
-            previousAtSchool[school] = ci
+            if let other = previousAtSchool[school], rng.chance(min(1, rate * noise)) {
+                out[Int32(ci)] = pop.children[other].upn
+                continue
+            }
+            // The same first draws as `renderSchool` makes from the pupil's stream: UPN missing, UPN invalid.
+            var crng = SynthRandom(seed, salt(.schoolAttendance) &+ 0x1_0000_0000, UInt64(ci))
+            let missing = crng.chance(min(1, 0.05 * noise))
+            let invalid = crng.chance(min(1, 0.005 * noise))
+            if !missing && !invalid { previousAtSchool[school] = ci }
         }
         return out
     }

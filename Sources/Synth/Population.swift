@@ -448,13 +448,27 @@ struct Population {
             let dob = CalendarDate(dayNumber: birth.day)
             let n = birth.twins ? 2 : 1
             var twinInitial: UInt8?
+            // Harsher profiles: twins given look-alike names (Alfred and Alfie).
+            let lookAlikeTwins = birth.twins && rng.chance(profile.twinLookAlikeNames)
             for k in 0..<n {
                 var male = rng.chance(0.51)
                 var forename = names.childForename(male: male, &rng)
+                if lookAlikeTwins && k == 0 {
+                    for _ in 0..<60 where names.lookAlikes(forename).isEmpty || used.contains(forename) {
+                        forename = names.childForename(male: male, &rng)
+                    }
+                    if !names.lookAlikes(forename).isEmpty && !used.contains(forename) {
+                        used.insert(forename)
+                        appendChild(
+                            family: familyIndex, forename: forename, surname: childSurname, stepSurname: stepSurname,
+                            male: male, twin: birth.twins, dob: dob, primary: primary, &rng)
+                        continue
+                    }
+                }
                 // Harsher profiles: a twin, or a later sibling, named like a brother or sister (Alfred and
                 // Alfie). The usual rule below would refuse such a name, so it is given here.
-                let lookAlikeChance = birth.twins && k == 1 ? profile.twinLookAlikeNames : profile.siblingLookAlikeNames
-                if !used.isEmpty, rng.chance(lookAlikeChance),
+                let lookAlike = birth.twins && k == 1 ? lookAlikeTwins : rng.chance(profile.siblingLookAlikeNames)
+                if !used.isEmpty, lookAlike,
                     let alike = lookAlikeName(
                         of: birth.twins && k == 1
                             ? children.count - 1 : Int(firstChild) + rng.below(children.count - Int(firstChild)),
