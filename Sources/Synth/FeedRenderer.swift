@@ -509,7 +509,8 @@ struct FeedRenderer {
     }
 
     func renderSchool(_ plans: [Plan], _ out: CSVWriter, _ truth: CSVWriter?, _ rng: inout SynthRandom) {
-        out.header(FeedKind.schoolAttendance.columns)
+        let contacts = profile.schoolContact > 0
+        out.header(FeedKind.schoolAttendance.columns + (contacts ? FeedKind.schoolContactColumns : []))
         let fmt = Formats.school
         var row = 0
         for plan in plans {
@@ -595,9 +596,46 @@ struct FeedRenderer {
             let rate = min(1, max(0, base + (rng.unit() - 0.5) * 0.06))
             out.intField(possible)
             out.intField(Int((Double(possible) * rate).rounded()))
+            if contacts { schoolContact(plan.child, f, out, &tags) }
             out.endRow()
             truthRow(truth, .schoolAttendance, row: row, plan: plan, tags: tags)
         }
+    }
+
+    /// The pupil's primary contact, the same in every term: usually the mother, sometimes the father or
+    /// step-parent, sometimes a grandmother; now and then another spelling of the carer's forename.
+    func schoolContact(_ child: Int32, _ f: Family, _ out: CSVWriter, _ tags: inout NoiseTags) {
+        var rng = childRNG(.schoolAttendance, child, stream: 2)
+        guard rng.chance(profile.schoolContact) else {
+            out.emptyField()
+            out.emptyField()
+            return
+        }
+        let u = rng.unit()
+        let carer: (forename: UInt16, surname: String, relationship: String)
+        if let partner = f.partner, u >= 0.82, u < 0.94 {
+            let step = f.structure == .stepFamily
+            carer = (
+                partner.forename, partner.surname.text(names),
+                partner.male ? (step ? "Stepfather" : "Father") : (step ? "Stepmother" : "Mother")
+            )
+        } else if u >= 0.94 {
+            carer = (names.adultForename(male: false, &rng), f.mother.surname.text(names), "Grandmother")
+        } else {
+            carer = (f.mother.forename, f.mother.surname.text(names), "Mother")
+        }
+        var forename = names.forenames[Int(carer.forename)]
+        if rng.chance(p(profile.schoolContactVariant)) {
+            let forms =
+                names.familiarForms(carer.forename)
+                + names.alternates[Int(carer.forename)].map {
+                    names.forenames[Int($0)]
+                }
+            forename = !forms.isEmpty && rng.chance(0.5) ? rng.pick(forms) : Noise.typo(forename, &rng)
+            tags.insert(.contactNameVariant)
+        }
+        out.field(forename + " " + carer.surname)
+        out.plainField(carer.relationship)
     }
 
     // MARK: Free school meals

@@ -49,6 +49,9 @@ public struct NoiseProfile: Sendable, Hashable {
     public var upnKeyedTwice: Double
     /// Share of pupils whose school feed names a primary contact (0: the feed has no contact columns).
     public var schoolContact: Double
+    /// Of the contacts, the share written with another spelling of the carer's forename (a familiar form or
+    /// a typo).
+    public var schoolContactVariant: Double = 0.08
 
     public init(
         name: String, healthVisiting: NameRates, school: NameRates, fsm: NameRates, police: NameRates,
@@ -85,7 +88,8 @@ public struct NoiseProfile: Sendable, Hashable {
 
     /// Rates of real extracts: more typos (police up to 6%, in upper case), preferred names in half the
     /// school rows and 15% of FSM rows, police ages instead of dates of birth, more moves, look-alike
-    /// twin and sibling names, UPNs keyed twice, and flats shared by several households.
+    /// twin and sibling names, UPNs keyed twice, flats shared by several households, and school rows that
+    /// name the pupil's primary contact (as a school's own extract does).
     public static let harsh = NoiseProfile(
         name: "harsh",
         healthVisiting: NameRates(forenameTypo: 0.03, nickname: 0.03),
@@ -94,7 +98,7 @@ public struct NoiseProfile: Sendable, Hashable {
         police: NameRates(forenameTypo: 0.06, nickname: 0.15),
         policeNoDOB: 0.25, policeAgeApproximate: 0.6, policeAgeOffByTwo: true,
         familyMoves: 0.15, twinLookAlikeNames: 0.35, siblingLookAlikeNames: 0.04, sharedBuilding: 0.15,
-        upnKeyedTwice: 0.002, schoolContact: 0)
+        upnKeyedTwice: 0.002, schoolContact: 0.85)
 
     /// The named profiles `synth --noise` accepts.
     public static let named: [NoiseProfile] = [.standard, .harsh]

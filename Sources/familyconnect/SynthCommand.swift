@@ -5,7 +5,8 @@ import Synth
 enum SynthCommand: Command {
     static let name = "synth"
     static let summary = "Write synthetic partner feeds (invented people only) and their ground truth."
-    static let synopsis = "--out DIR [--children N] [--seed S] [--noise default|harsh|X] [--as-of YYYY-MM-DD]"
+    static let synopsis =
+        "--out DIR [--children N] [--seed S] [--noise default|harsh|X] [--school-contacts] [--as-of YYYY-MM-DD]"
     static let options: [OptionSpec] = [
         .value("out", "DIR", "Folder to write the feed files into (created if missing)."),
         .value("children", "N", "How many children to invent (default 2000)."),
@@ -15,6 +16,7 @@ enum SynthCommand: Command {
             "'default' or 'harsh' (the rates of real extracts: more typos and nicknames, police ages, moves, "
                 + "look-alike twins, UPNs keyed twice, shared flats); or a number scaling the default's typos, "
                 + "nicknames, swaps and missing identifiers: 0 clean, 1 default, 2 double."),
+        .flag("school-contacts", "Name each pupil's primary contact in the school feed (on with --noise harsh)."),
         .value("as-of", "DATE", "The extracts' date (default 2026-09-01); never today, so output is reproducible."),
     ]
 
@@ -33,6 +35,9 @@ enum SynthCommand: Command {
                 }
                 config.noise = value
             }
+        }
+        if arguments.has("school-contacts") && config.profile.schoolContact == 0 {
+            config.profile.schoolContact = NoiseProfile.harsh.schoolContact
         }
         if let asOf = arguments.value("as-of") {
             guard let date = CalendarDate(iso8601: asOf) else {
