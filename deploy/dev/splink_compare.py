@@ -239,9 +239,13 @@ def run_splink(records, thresholds, max_pairs_u):
     linker.training.estimate_probability_two_random_records_match(
         [block_on("nhs"), block_on("upn")], recall=0.7)
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_u, seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
-    # Not on postcode alone: pairs at one postcode are mostly siblings, and EM would learn "one family".
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("first_name", "surname"))
+    # EM on blocks where true matches dominate, so the latent "match" class is one child, not one family
+    # (on date of birth or postcode alone, twins and siblings would teach it that a different forename is
+    # a small matter): the UPN and the NHS number train the names, date of birth and postcode; names with
+    # date of birth train the identifiers (a block wide enough to see an identifier differ within one child).
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("upn"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("nhs"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("first_name", "dob"))
     predictions = linker.inference.predict(threshold_match_probability=min(0.5, min(thresholds)))
     if os.environ.get("SPLINK_MODEL_JSON"):
         linker.misc.save_model_to_json(os.environ["SPLINK_MODEL_JSON"], overwrite=True)
