@@ -120,6 +120,31 @@ import Testing
         #expect(standard.twins < 0.08, "standard twins with look-alike names \(standard.twins)")
     }
 
+    @Test func siblingsWithLookAlikeNamesAreNamedInOnePoliceIncident() throws {
+        let g = try generated()
+        let pop = Population(
+            children: HarshNoiseTests.children, seed: HarshNoiseTests.seed, asOf: SynthConfig.defaultAsOf,
+            profile: .harsh)
+        let police = g.feeds[.policeNotifications]!
+        var childrenOfIncident: [String: Set<Int>] = [:]
+        for (r, t) in zip(police.records, g.truth(.policeNotifications)) {
+            childrenOfIncident[police.value(r, "INCIDENT_REF"), default: []].insert(Int(t[2].dropFirst())! - 1)
+        }
+        // Every child of an incident is of one family: siblings reported side by side.
+        var lookAlikeIncidents = 0
+        for children in childrenOfIncident.values {
+            let list = children.sorted()
+            #expect(Set(list.map { pop.children[$0].family }).count == 1)
+            for (i, a) in list.enumerated() {
+                for b in list[(i + 1)...]
+                where NameTables.shared.lookAlikes(pop.children[a].forename).contains(pop.children[b].forename) {
+                    lookAlikeIncidents += 1
+                }
+            }
+        }
+        #expect(lookAlikeIncidents >= 3, "\(lookAlikeIncidents) incidents naming look-alike siblings")
+    }
+
     @Test func sharedBuildingsHoldSeveralFamiliesInDifferentFlats() {
         func buildings(_ profile: NoiseProfile) -> (sharedFamilies: Double, flatsDistinct: Bool) {
             let pop = Population(children: 10_000, seed: 4, asOf: SynthConfig.defaultAsOf, profile: profile)
