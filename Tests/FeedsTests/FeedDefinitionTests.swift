@@ -76,6 +76,23 @@ struct FeedDefinitionTests {
         expectError(Self.minimal.replacingOccurrences(of: "name = test_school\n", with: ""), code: .missingKey, key: "feed.name")
     }
 
+    @Test("optional columns: only carer and extra columns may be missing from a file")
+    func optionalColumns() throws {
+        let withContact = Self.minimal.replacingOccurrences(
+            of: "date_format = DD/MM/YYYY", with: "date_format = DD/MM/YYYY\noptional_columns = Contact Name , Relationship")
+            + "\ncarer.full_name = Contact Name\nextra.contact_relationship = Relationship\n"
+        let definition = try parse(withContact)
+        #expect(definition.optionalColumns == ["CONTACT NAME", "RELATIONSHIP"])
+        #expect(try parse(Self.minimal).optionalColumns.isEmpty)
+        // A child's name is always needed: it cannot be optional, nor can a column nothing maps.
+        expectError(
+            withContact.replacingOccurrences(of: "Contact Name , Relationship", with: "Contact Name, Surname"),
+            code: .invalidValue, key: "format.optional_columns")
+        expectError(
+            withContact.replacingOccurrences(of: "Contact Name , Relationship", with: "Shoe Size"),
+            code: .invalidValue, key: "format.optional_columns")
+    }
+
     @Test("a bad date format is rejected at load time")
     func badDateFormat() {
         expectError(

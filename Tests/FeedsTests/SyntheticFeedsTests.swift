@@ -45,6 +45,63 @@ struct SyntheticFeedsTests {
             let antenatal = try connection.execute(
                 "SELECT count(*) FROM source_records WHERE subject = 'expectant_parent'").scalar(Int.self)
             #expect(antenatal == truth.filter { $0[0] == "health_visiting" && $0[2].isEmpty }.count)
+            // The attendance share names no contacts: the school definition's contact columns are optional.
+            let contacts = try connection.execute(
+                "SELECT count(*) FROM source_records WHERE kind = 'school_attendance' AND carer_family_name IS NOT NULL"
+            ).scalar(Int.self)
+            #expect(contacts == 0)
+        }
+    }
+
+    @Test("harsh synthetic feeds load; the school rows name the pupil's primary contact, mostly the mother")
+    func harshFeedsWithSchoolContacts() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fc-synth-\(UUID().uuidString)")
+        let summary = try SyntheticFeedWriter.write(
+            config: SynthConfig(children: 1500, seed: 11, profile: .harsh), to: folder)
+        let definitions = try FeedDefinition.loadAll(directory: TestDatabase.schemasDirectory + "/feeds")
+        try TestDatabase.with(.migrated) { database in
+            let connection = try database.connect()
+            for kind in FeedKind.allCases {
+                let definition = try #require(definitions.first { $0.name == kind.stem })
+                let outcome = try FeedLoader(definition: definition, today: SynthConfig.defaultAsOf).load(
+                    path: folder.appendingPathComponent(kind.fileName).path, connection: connection)
+                guard case .loaded(let report) = outcome else {
+                    Issue.record("\(kind) was not loaded")
+                    continue
+                }
+                #expect(report.rowsRead == summary.rows[kind], "\(kind)")
+                #expect(Double(report.rowsQuarantined) <= Double(report.rowsRead) * 0.01, "\(kind)")
+            }
+            let school = try connection.execute(
+                """
+                SELECT count(*),
+                       count(*) FILTER (WHERE carer_family_name IS NOT NULL),
+                       count(*) FILTER (WHERE facts->>'extra.contact_relationship' = 'Mother')
+                FROM source_records WHERE kind = 'school_attendance'
+                """)
+            let rows = try school.rows[0].decode(Int.self, at: 0)
+            let named = try school.rows[0].decode(Int.self, at: 1)
+            let mothers = try school.rows[0].decode(Int.self, at: 2)
+            #expect(Double(named) > Double(rows) * 0.78 && Double(named) < Double(rows) * 0.92, "\(named) of \(rows)")
+            #expect(Double(mothers) > Double(named) * 0.7, "\(mothers) mothers of \(named) contacts")
+            // Each contact's full name splits into forename and surname, with a relationship beside it.
+            let unsplit = try connection.execute(
+                """
+                SELECT count(*) FROM source_records WHERE kind = 'school_attendance'
+                AND carer_family_name IS NOT NULL
+                AND (carer_given_name IS NULL OR facts->>'extra.contact_relationship' NOT IN
+                     ('Mother', 'Father', 'Stepfather', 'Stepmother', 'Grandmother'))
+                """
+            ).scalar(Int.self)
+            #expect(unsplit == 0)
+            // The contact is a carer, not the pupil (a mother and daughter may share a name, rarely).
+            let selfNamed = try connection.execute(
+                """
+                SELECT count(*) FROM source_records WHERE kind = 'school_attendance'
+                AND carer_given_name = given_name AND carer_family_name = family_name
+                """
+            ).scalar(Int.self)
+            #expect(Double(selfNamed) < Double(named) * 0.01, "\(selfNamed) contacts named like the pupil")
         }
     }
 

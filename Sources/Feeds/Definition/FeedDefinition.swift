@@ -157,6 +157,10 @@ public struct FeedDefinition: Sendable {
     public let facts: [String: String]
     /// Other partner columns kept verbatim in the record's facts, under `extra.NAME`.
     public let extras: [String: String]
+    /// Header names (upper-cased) that a file may lack: the carer and extra fields mapped to them are then
+    /// empty. Partners' extracts differ: a school's own extract names each pupil's contacts, the daily
+    /// attendance share does not.
+    public var optionalColumns: Set<String> = []
     public let dateFormats: [String: DateFormat]
     public let defaultDateFormat: DateFormat
     /// Per field (`child.sex`, `fact.review_status`, …): partner value (upper-cased) → canonical value.

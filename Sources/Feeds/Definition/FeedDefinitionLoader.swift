@@ -38,7 +38,7 @@ extension FeedDefinition {
             "type", "folder", "pattern", "url", "credentials", "ca_file", "client_certificate", "client_key",
             "ssh_private_key", "known_hosts", "timeout_seconds", "retries", "schedule",
         ],
-        "format": ["delimiter", "encoding", "date_format", "max_field_bytes", "records_span_lines"],
+        "format": ["delimiter", "encoding", "date_format", "max_field_bytes", "records_span_lines", "optional_columns"],
     ]
 
     /// Parses definition text; `path` names it in errors, `checksum` identifies it in the batch ledger.
@@ -181,7 +181,31 @@ extension FeedDefinition {
             defaultDateFormat: defaultDateFormat, valueMaps: valueMaps,
             childAges: try ages(file, kind: kind), retentionYears: try integer(file, "feed", "retention_years", 1...100))
         definition.retentionFrom = retentionFrom
+        definition.optionalColumns = try optionalColumns(file, columns: columns, extras: extras)
         return definition
+    }
+
+    /// `[format] optional_columns = A, B`: columns a file may lack. Only columns mapped to `carer.*` or
+    /// `extra.*` fields may be optional: a child's names, date of birth, postcode and facts are always needed.
+    private static func optionalColumns(
+        _ file: DefinitionFile, columns: [CanonicalField: String], extras: [String: String]
+    ) throws(FeedDefinitionError) -> Set<String> {
+        guard let entry = file.entry("format", "optional_columns") else { return [] }
+        func key(_ column: String) -> String { column.trimmingSpaces.uppercased() }
+        var allowed: Set<String> = Set(extras.values.map(key))
+        for (field, column) in columns where field.rawValue.hasPrefix("carer.") { allowed.insert(key(column)) }
+        var names: Set<String> = []
+        for part in entry.value.split(separator: ",") {
+            let name = key(String(part))
+            guard !name.isEmpty else { continue }
+            guard allowed.contains(name) else {
+                throw file.error(
+                    .invalidValue, entry,
+                    "optional column '\(part.trimmingSpaces)' is not mapped to a carer.* or extra.* field")
+            }
+            names.insert(name)
+        }
+        return names
     }
 
     private static func dateFormat(_ pattern: String, entry: DefinitionFile.Entry?, file: DefinitionFile)

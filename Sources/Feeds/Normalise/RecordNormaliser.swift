@@ -97,7 +97,7 @@ public struct RecordNormaliser {
         func bind(_ field: String, _ column: String) {
             if let position = positions[column.trimmingSpaces.uppercased()] {
                 index[field] = position
-            } else {
+            } else if !definition.optionalColumns.contains(column.trimmingSpaces.uppercased()) {
                 missing.append("\(column) (for \(field))")
             }
         }
@@ -143,7 +143,10 @@ public struct RecordNormaliser {
                 format: definition.dateFormat(for: field), role: role, earliest: window.earliest(loadedOn: today),
                 latest: window.latest(loadedOn: today), tooEarly: window.tooEarly, tooLate: window.tooLate)
         }
-        extraPlans = definition.extras.keys.sorted().map { ("extra." + $0, slotOf["extra." + $0]!) }
+        // An optional extra column the file lacks has no slot and is left out.
+        extraPlans = definition.extras.keys.sorted().compactMap { name in
+            slotOf["extra." + name].map { ("extra." + name, $0) }
+        }
         sexValues = Self.defaultSexValues.merging(definition.valueMaps["child.sex"] ?? [:]) { _, mapped in mapped }
         childDOBFormat = definition.dateFormat(for: CanonicalField.childDOB.rawValue)
         carerDOBFormat = definition.dateFormat(for: CanonicalField.carerDOB.rawValue)
