@@ -26,10 +26,9 @@ public struct MatchRecord: Sendable {
     public let addressKey: UInt64
     /// The mother's or carer's valid NHS number (health visiting); 0 when absent.
     public let carerNHS: UInt64
-    /// Hash of (feed, school, period start, period end) for a record of a period, e.g. a term of
-    /// attendance; 0 otherwise. One partner reports a pupil once for a period, so two records with
-    /// the same key are two children.
-    public let periodKey: UInt64
+    /// Hash of what one partner reported side by side (`SideBySide`): a school's term, a police
+    /// incident; 0 otherwise. Two records with the same key are two children.
+    public let sideBySideKey: UInt64
 
     public static let kinds = ["health_visiting", "school_attendance", "fsm", "police"]
 
@@ -43,7 +42,7 @@ public struct MatchRecord: Sendable {
     init(
         id: Int64, kind: UInt8, nhs: UInt64, upn: UInt64, given: NameKey?, preferredGiven: NameKey?, family: NameKey?,
         preferredFamily: NameKey?, dob: UInt32, approximateAge: Int16, ageYear: Int16, sex: UInt8,
-        postcode: PostcodeKey?, addressKey: UInt64, carerNHS: UInt64, periodKey: UInt64 = 0
+        postcode: PostcodeKey?, addressKey: UInt64, carerNHS: UInt64, sideBySideKey: UInt64 = 0
     ) {
         self.id = id
         self.kind = kind
@@ -61,7 +60,7 @@ public struct MatchRecord: Sendable {
         self.postcode = postcode
         self.addressKey = addressKey
         self.carerNHS = carerNHS
-        self.periodKey = periodKey
+        self.sideBySideKey = sideBySideKey
     }
 
     static func addressKey(_ line: UnsafeBufferPointer<UInt8>) -> UInt64 {
@@ -99,9 +98,7 @@ public enum MatchRecordLoader {
         sr.id, sr.kind, sr.nhs_number, sr.upn, sr.upn_temporary, sr.given_name, sr.preferred_given_name,
         sr.family_name, sr.preferred_family_name, sr.dob, sr.approximate_age,
         left(coalesce(sr.facts->>'incident_at', sr.facts->>'period_end', ''), 4), sr.sex, sr.postcode,
-        sr.address_line1, sr.carer_nhs_number,
-        CASE WHEN sr.facts ? 'period_start' THEN concat_ws('|', sr.feed, sr.facts->>'school_name',
-            sr.facts->>'period_start', sr.facts->>'period_end') END
+        sr.address_line1, sr.carer_nhs_number, \(SideBySide.keySQL)
         """
 
     /// Every child record (full resolution), in id order.
@@ -169,6 +166,28 @@ public enum MatchRecordLoader {
             sex: sex.count == 1 ? (sex[0] == UInt8(ascii: "F") ? 1 : (sex[0] == UInt8(ascii: "M") ? 2 : 0)) : 0,
             postcode: result.string(row, 13).flatMap { PostcodeKey($0) },
             addressKey: MatchRecord.addressKey(result.bytes(row, 14)), carerNHS: unsigned(15),
-            periodKey: result.isNull(row, 16) ? 0 : NameKey.fnv1a(result.bytes(row, 16)) | 1)
+            sideBySideKey: result.isNull(row, 16) ? 0 : NameKey.fnv1a(result.bytes(row, 16)) | 1)
+    }
+}
+
+/// Records one partner reported side by side are different children: a school reports a pupil once
+/// a term, and a police notification names each child of an incident once. Each feed kind that
+/// reports so lists the facts that make one report; records of one feed with the same values are
+/// two children, however alike. A new kind with such a rule needs one line here.
+public enum SideBySide {
+    /// Feed kind → the facts that identify one report (the first must be present).
+    public static let reports: [(kind: String, facts: [String])] = [
+        ("school_attendance", ["period_start", "period_end", "school_name"]),
+        ("police", ["incident_ref"]),
+    ]
+
+    /// SQL over `source_records sr`: the report's identity as text (feed and facts), or NULL.
+    /// Built from the constant table above, never from input.
+    static var keySQL: String {
+        let cases = reports.map { report in
+            let facts = report.facts.map { "sr.facts->>'\($0)'" }.joined(separator: ", ")
+            return "WHEN sr.kind = '\(report.kind)' AND sr.facts ? '\(report.facts[0])' THEN concat_ws('|', sr.feed, \(facts))"
+        }
+        return "CASE " + cases.joined(separator: " ") + " END"
     }
 }
