@@ -59,7 +59,8 @@ enum FirstNameAgreement: Int, Comparable {
 /// same date of birth in the same household, and then asks for the best first-name agreement
 /// across them. One mistyped record does not make a child a stranger to itself; a twin known to
 /// exist at that date of birth (two NHS numbers, two UPNs, two rows of one term or incident)
-/// raises the bar to the same first name.
+/// raises the bar: a join short of the same first name is refused when a record of another child
+/// of that date fits either side's name better than the two sides fit each other.
 public struct Clusterer {
     let records: [MatchRecord]
     let nicknames: NicknameTable
@@ -70,8 +71,9 @@ public struct Clusterer {
     private var upn: [UInt64]
     /// Pairs a person decided are different children: record index → the other indices.
     private let apart: [Int: [Int]]
-    /// Household-at-a-birth-date keys (`householdKeys`) where two children are known to exist.
-    private let twinHouseholds: Set<UInt64>
+    /// Household-at-a-birth-date keys (`householdKeys`) where two children are known to exist,
+    /// with the records holding each.
+    private let twinHouseholds: [UInt64: [Int32]]
 
     public private(set) var applied: [Link] = []
     public private(set) var refused: [(link: Link, reason: LinkRefusal)] = []
@@ -159,13 +161,15 @@ public struct Clusterer {
             for y in apart[Int(x)] ?? [] where find(y) == large { return .reviewedApart }
         }
         guard link.method == .probabilistic else { return nil }
-        return modelRefusal(members[small], members[large])
+        return modelRefusal(small, large)
     }
 
     /// The rules only the model's links answer to: side by side, and twins (see the type's comment).
-    func modelRefusal(_ small: [Int32], _ large: [Int32]) -> LinkRefusal? {
+    mutating func modelRefusal(_ smallRoot: Int, _ largeRoot: Int) -> LinkRefusal? {
+        let small = members[smallRoot]
+        let large = members[largeRoot]
         var confusable = false
-        var twinKnown = false
+        var twinKeys: [UInt64] = []
         for x in small {
             let a = records[Int(x)]
             for y in large {
@@ -173,15 +177,29 @@ public struct Clusterer {
                 // A school reports a pupil once a term, the police a child once an incident: two
                 // rows of one are two children, even twins whose names are spellings of one name.
                 if a.sideBySideKey != 0 && a.sideBySideKey == b.sideBySideKey { return .samePeriodInOneFeed }
-                if a.dob != 0 && a.dob == b.dob && !(confusable && twinKnown) && Self.sameHousehold(a, b) {
+                if a.dob != 0 && a.dob == b.dob && Self.sameHousehold(a, b) {
+                    if !confusable {
+                        twinKeys += (Self.householdKeys(a) + Self.householdKeys(b)).filter { twinHouseholds[$0] != nil }
+                    }
                     confusable = true
-                    if !twinKnown { twinKnown = knownTwin(a) || knownTwin(b) }
                 }
             }
         }
         guard confusable else { return nil }
-        let best = bestAgreement(small, large, enough: twinKnown ? .exact : .typo)
-        if best < .typo || (twinKnown && best < .exact) { return .twins }
+        let best = bestAgreement(small, large, enough: twinKeys.isEmpty ? .typo : .exact)
+        if best < .typo { return .twins }
+        guard best < .exact, !twinKeys.isEmpty else { return nil }
+        // A second child of this date is known here: the join must not be one a record of another
+        // child fits better (Alfie joining Alfred while an Alfred of the same date is apart from him).
+        var scratch = NameScratch()
+        for key in twinKeys {
+            for other in twinHouseholds[key] ?? [] {
+                let root = find(Int(other))
+                guard root != smallRoot, root != largeRoot else { continue }
+                let record = records[Int(other)]
+                for x in small + large where agreement(record, records[Int(x)], scratch: &scratch) > best { return .twins }
+            }
+        }
         return nil
     }
 
@@ -227,10 +245,6 @@ public struct Clusterer {
         return common > 0 && Double(max(rare, 1)) <= Double(common) * Self.typoShare
     }
 
-    func knownTwin(_ record: MatchRecord) -> Bool {
-        Self.householdKeys(record).contains { twinHouseholds.contains($0) }
-    }
-
     /// The same household: a similar family name, the same mother, or the same address. Family
     /// names need only be similar: a twin's record may carry a typo or a hyphenated surname.
     static func sameHousehold(_ a: MatchRecord, _ b: MatchRecord) -> Bool {
@@ -263,7 +277,7 @@ public struct Clusterer {
 
     /// Households in which a second child of one birth date exists for certain: two different valid
     /// NHS numbers, two different permanent UPNs, or two rows one partner reported side by side.
-    static func knownTwinHouseholds(_ records: [MatchRecord]) -> Set<UInt64> {
+    static func knownTwinHouseholds(_ records: [MatchRecord]) -> [UInt64: [Int32]] {
         var firstNHS: [UInt64: UInt64] = [:]
         var firstUPN: [UInt64: UInt64] = [:]
         var sideBySide: Set<UInt64> = []
@@ -283,7 +297,11 @@ public struct Clusterer {
                 }
             }
         }
-        return known
+        var holders: [UInt64: [Int32]] = [:]
+        for (index, record) in records.enumerated() where record.dob != 0 {
+            for key in householdKeys(record) where known.contains(key) { holders[key, default: []].append(Int32(index)) }
+        }
+        return holders
     }
 
     /// Pairwise form of the twin rule, for `explain-pair`: same date of birth and household, and
