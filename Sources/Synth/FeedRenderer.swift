@@ -33,13 +33,78 @@ struct FeedRenderer {
     let pop: Population
     let seed: UInt64
     let noise: Double
+    let profile: NoiseProfile
     let names = NameTables.shared
     var incidents: [Incident] = []
+    /// Harsher profiles: the familiar form each child may be recorded under ("" when none), and the
+    /// chance of using it that gives each feed its profile's nickname share.
+    let familiar: [String]
+    let nicknameChance: (healthVisiting: Double, school: Double, fsm: Double, police: Double)
+    /// Pupils whose school keyed another pupil's UPN for them, with that UPN.
+    let keyedTwice: [Int32: String]
 
-    init(population: Population, seed: UInt64, noise: Double) {
+    init(population: Population, seed: UInt64, noise: Double, profile: NoiseProfile = .standard) {
         self.pop = population
         self.seed = seed
         self.noise = max(0, noise)
+        self.profile = profile
+        if profile.usesFamiliarForms {
+            familiar = FeedRenderer.familiarForms(population, seed: seed)
+            let share = FeedRenderer.shareWithForm(population, familiar, pupilsOnly: false)
+            let pupilShare = FeedRenderer.shareWithForm(population, familiar, pupilsOnly: true)
+            func chance(_ rate: Double, _ share: Double) -> Double { share > 0 ? rate / share : 0 }
+            nicknameChance = (
+                chance(profile.healthVisiting.nickname, share), chance(profile.school.nickname, pupilShare),
+                chance(profile.fsm.nickname, share), chance(profile.police.nickname, share)
+            )
+        } else {
+            familiar = []
+            nicknameChance = (
+                profile.healthVisiting.nickname, profile.school.nickname, profile.fsm.nickname, profile.police.nickname
+            )
+        }
+        keyedTwice =
+            profile.upnKeyedTwice > 0
+            ? FeedRenderer.upnsKeyedTwice(population, rate: min(1, profile.upnKeyedTwice * max(0, noise)), seed: seed)
+            : [:]
+    }
+
+    /// The familiar form of each child's forename: the population's preferred name when there is one,
+    /// else one from the synth's wider table, else a nickname-list alternate.
+    static func familiarForms(_ pop: Population, seed: UInt64) -> [String] {
+        let names = NameTables.shared
+        return pop.children.indices.map { ci in
+            let c = pop.children[ci]
+            if c.preferredForename != .max { return names.forenames[Int(c.preferredForename)] }
+            var rng = SynthRandom(seed, 0x4641_4D05, UInt64(ci))  // "FAM"
+            let forms = names.familiarForms(c.forename)
+            if !forms.isEmpty { return rng.pick(forms) }
+            let alternates = names.alternates[Int(c.forename)]
+            return alternates.isEmpty ? "" : names.forenames[Int(rng.pick(alternates))]
+        }
+    }
+
+    static func shareWithForm(_ pop: Population, _ familiar: [String], pupilsOnly: Bool) -> Double {
+        var with = 0
+        var all = 0
+        for (ci, c) in pop.children.enumerated() where !pupilsOnly || (!c.upn.isEmpty && c.onSchoolRoll) {
+            all += 1
+            if !familiar[ci].isEmpty { with += 1 }
+        }
+        return all == 0 ? 0 : Double(with) / Double(all)
+    }
+
+    /// For a few pupils, the UPN of the pupil keyed just before them at the same school.
+    static func upnsKeyedTwice(_ pop: Population, rate: Double, seed: UInt64) -> [Int32: String] {
+        var rng = SynthRandom(seed, 0x5550_4E06)  // "UPN"
+        var previousAtSchool: [Int: Int] = [:]
+        var out: [Int32: String] = [:]
+        for (ci, c) in pop.children.enumerated() where !c.upn.isEmpty && c.onSchoolRoll {
+            let school = pop.school(of: c)
+            if let other = previousAtSchool[school], rng.chance(rate) { out[Int32(ci)] = pop.children[other].upn }
+            previousAtSchool[school] = ci
+        }
+        return out
     }
 
     /// A noise rate scaled by the configured noise level.
@@ -190,6 +255,9 @@ struct FeedRenderer {
 
     // MARK: Shared pieces
 
+    /// The child's familiar form under a harsher profile; nil under the standard one.
+    func familiarForm(_ child: Int32) -> String? { familiar.isEmpty ? nil : familiar[Int(child)] }
+
     func truthRow(_ truth: CSVWriter?, _ kind: FeedKind, row: Int, plan: Plan, tags: NoiseTags) {
         guard let truth else { return }
         truth.plainField(kind.rawValue)
@@ -207,12 +275,17 @@ struct FeedRenderer {
 
     /// A forename as recorded: sometimes a familiar form, sometimes mistyped.
     func forename(
-        _ id: UInt16, nickname: Double, typo: Double, preferred: UInt16 = .max,
+        _ id: UInt16, nickname: Double, typo: Double, preferred: UInt16 = .max, familiar: String? = nil,
         _ rng: inout SynthRandom, _ tags: inout NoiseTags, typoTag: NoiseTags = .forenameTypo
     ) -> String {
         var s = names.forenames[Int(id)]
         if rng.chance(p(nickname)) {
-            if preferred != .max {
+            if let familiar {
+                if !familiar.isEmpty {
+                    s = familiar
+                    tags.insert(.nickname)
+                }
+            } else if preferred != .max {
                 s = names.forenames[Int(preferred)]
                 tags.insert(.nickname)
             } else if !names.alternates[Int(id)].isEmpty {
@@ -338,7 +411,9 @@ struct FeedRenderer {
                     nhs(
                         c.nhs, missing: missing, invalid: 0.005, &rng, &tags,
                         missingTag: .nhsMissing, invalidTag: .nhsInvalid))
-                var fore = forename(c.forename, nickname: 0.02, typo: 0.015, &rng, &tags)
+                var fore = forename(
+                    c.forename, nickname: nicknameChance.healthVisiting, typo: profile.healthVisiting.forenameTypo,
+                    familiar: familiarForm(plan.child), &rng, &tags)
                 var sur = childSurname(c, step: 0, variant: 0.25, typo: 0.015, &rng, &tags)
                 if rng.chance(p(0.01)) {
                     if rng.chance(0.5) {
@@ -458,10 +533,13 @@ struct FeedRenderer {
             } else if upnInvalid {
                 out.plainField(Noise.invalidUPN(c.upn, &crng))
                 tags.insert(.upnInvalid)
+            } else if let other = keyedTwice[plan.child] {
+                out.plainField(other)
+                tags.insert(.upnKeyedTwice)
             } else {
                 out.plainField(c.upn)
             }
-            var fore = forename(c.forename, nickname: 0, typo: 0.003, &crng, &tags)
+            var fore = forename(c.forename, nickname: 0, typo: profile.school.forenameTypo, &crng, &tags)
             var sur = childSurname(c, step: 0, variant: 0.1, typo: 0.003, &crng, &tags)
             if spaces {
                 sur = Noise.whitespace(sur, &crng)
@@ -474,9 +552,16 @@ struct FeedRenderer {
             }
             out.field(fore)
             out.field(sur)
-            out.field(
-                c.preferredForename != .max
-                    ? names.forenames[Int(c.preferredForename)] : names.forenames[Int(c.forename)])
+            if profile.usesFamiliarForms {
+                // The pupil's preferred name, the same in every term.
+                var prng = childRNG(.schoolAttendance, plan.child, stream: 1)
+                let form = familiar[Int(plan.child)]
+                out.field(!form.isEmpty && prng.chance(nicknameChance.school) ? form : names.forenames[Int(c.forename)])
+            } else {
+                out.field(
+                    c.preferredForename != .max
+                        ? names.forenames[Int(c.preferredForename)] : names.forenames[Int(c.forename)])
+            }
             out.field(c.stepSurname.isNone ? c.surname.text(names) : c.stepSurname.text(names))
             out.dateField(recordedDate(c.dob, swap: 0.002, typo: 0.002, &crng, &tags), fmt)
             out.plainField(c.male ? "Male" : "Female")
@@ -495,9 +580,7 @@ struct FeedRenderer {
             out.field(a.line2)
             out.field(a.town)
             out.field(postcode(a, format: 0.01, missing: 0.002, &rng, &tags))
-            let group = pop.academicYear.yearGroup(dob: CalendarDate(dayNumber: Int(c.dob)))
-            let school = group <= 6 ? Int(f.primarySchool) : pop.districtSecondary[Int(f.address.district)]
-            out.field(pop.schools[school].name)
+            out.field(pop.schools[pop.school(of: c)].name)
             out.dateField(CalendarDate(dayNumber: Int(plan.day)), fmt)
             out.dateField(CalendarDate(dayNumber: Int(plan.day2)), fmt)
             let possible = 2 * Int((Double(FeedRenderer.weekdays(Int(plan.day), Int(plan.day2))) * 0.93).rounded())
@@ -569,7 +652,9 @@ struct FeedRenderer {
                 }
                 out.field(s)
             }
-            var fore = forename(c.forename, nickname: 0.03, typo: 0.015, preferred: c.preferredForename, &rng, &tags)
+            var fore = forename(
+                c.forename, nickname: nicknameChance.fsm, typo: profile.fsm.forenameTypo,
+                preferred: c.preferredForename, familiar: familiarForm(plan.child), &rng, &tags)
             var sur = childSurname(c, step: 0.25, variant: 0.25, typo: 0.015, &rng, &tags)
             if rng.chance(p(0.01)) {
                 fore = Noise.whitespace(fore, &rng)
@@ -620,16 +705,19 @@ struct FeedRenderer {
             out.dateField(date, Formats.policeDateTime, minuteOfDay: Int(inc.minute))
             out.plainField(FeedRenderer.incidentTypes[Int(inc.type)])
             out.plainField(rng.chance(inc.type == 0 ? 0.65 : 0.4) ? "Y" : "N")
-            let fore = forename(c.forename, nickname: 0.12, typo: 0.03, preferred: c.preferredForename, &rng, &tags)
-                .uppercased()
+            let fore = forename(
+                c.forename, nickname: nicknameChance.police, typo: profile.police.forenameTypo,
+                preferred: c.preferredForename, familiar: familiarForm(plan.child), &rng, &tags
+            ).uppercased()
             let sur = childSurname(c, step: 0.3, variant: 0.3, typo: 0.03, &rng, &tags).uppercased()
             out.field(inc.surnameFirst ? sur + ", " + fore : fore + " " + sur)
             let trueAge = CalendarDate(dayNumber: Int(c.dob)).age(on: date)
-            if rng.chance(p(0.25)) {
+            if rng.chance(p(profile.policeNoDOB)) {
                 out.emptyField()
                 tags.insert(.dobMissing)
-                if rng.chance(0.35) {
-                    out.intField(max(0, trueAge + (rng.chance(0.5) ? 1 : -1)))
+                if rng.chance(profile.policeAgeApproximate) {
+                    let off = profile.policeAgeOffByTwo && rng.chance(0.2) ? 2 : 1
+                    out.intField(max(0, trueAge + (rng.chance(0.5) ? off : -off)))
                     tags.insert(.ageApprox)
                 } else {
                     out.intField(trueAge)

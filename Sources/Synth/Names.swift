@@ -134,6 +134,8 @@ struct NameTables: Sendable {
     let surnameWeights: WeightedTable
     /// For each forename index, the other forms it may be recorded as.
     let alternates: [[UInt16]]
+    /// For each forename index, the look-alike names (`FamiliarForms.lookAlikes`) of the same sex.
+    let lookAlikeTable: [[UInt16]]
 
     static let shared = NameTables()
 
@@ -160,6 +162,15 @@ struct NameTables: Sendable {
         }
         forenames = names
         alternates = (0..<names.count).map { alt[UInt16($0)] ?? [] }
+        var alike: [UInt16: [UInt16]] = [:]
+        for (a, b) in FamiliarForms.lookAlikes {
+            guard let x = index[a], let y = index[b] else {
+                preconditionFailure("look-alike \(a)/\(b) not a child name")
+            }
+            alike[x, default: []].append(y)
+            alike[y, default: []].append(x)
+        }
+        lookAlikeTable = (0..<names.count).map { alike[UInt16($0)] ?? [] }
         surnames = NameData.surnames
         childGirlWeights = WeightedTable(zipfCount: childGirls.count, offset: 6)
         childBoyWeights = WeightedTable(zipfCount: childBoys.count, offset: 6)
@@ -177,4 +188,76 @@ struct NameTables: Sendable {
     }
 
     func surname(_ rng: inout SynthRandom) -> UInt16 { UInt16(surnameWeights.pick(&rng)) }
+}
+
+/// The synth's own wider table of familiar forms, used by the harsher noise profiles. It is written
+/// independently of any matcher's nickname table on purpose: a matcher tuned to the generator's list
+/// would look better on synthetic data than on a partner's.
+enum FamiliarForms {
+    static let forms: [String: [String]] = [
+        // Girls.
+        "Olivia": ["Liv", "Livvy", "Ollie"], "Amelia": ["Millie", "Mia", "Amy"], "Lily": ["Lil"],
+        "Florence": ["Flo", "Florrie", "Flossie"], "Rosie": ["Rose"], "Sophia": ["Sophie", "Soph"],
+        "Isabella": ["Bella", "Izzy", "Issy"], "Grace": ["Gracie"], "Emily": ["Em", "Emmy", "Millie"],
+        "Ella": ["Ellie"], "Evelyn": ["Evie", "Eve"], "Phoebe": ["Phoebs"], "Sofia": ["Sophie", "Sof"],
+        "Charlotte": ["Lottie", "Charlie", "Lotte"], "Millie": ["Mills"], "Matilda": ["Tilly", "Tilda", "Mattie"],
+        "Sophie": ["Soph"], "Alice": ["Ally", "Allie"], "Emilia": ["Millie", "Emmy"], "Isabelle": ["Izzy", "Belle"],
+        "Ruby": ["Rubes"], "Penelope": ["Penny", "Nell"], "Eliza": ["Liza", "Lizzie"], "Violet": ["Vi", "Letty"],
+        "Arabella": ["Bella", "Bell"], "Imogen": ["Immy", "Midge"], "Jessica": ["Jess", "Jessie"],
+        "Delilah": ["Lila", "Lilah"], "Eleanor": ["Ellie", "Nell", "Nora"], "Madison": ["Maddie", "Maddy"],
+        "Hannah": ["Annie"], "Lucy": ["Lu", "Lucie"], "Katie": ["Kat"], "Megan": ["Meg"],
+        "Rebecca": ["Becky", "Becca", "Bex"], "Abigail": ["Abbie", "Abby", "Gail"], "Scarlett": ["Letty", "Scar"],
+        "Harriet": ["Hattie", "Harri"], "Elizabeth": ["Lizzie", "Beth", "Libby", "Eliza"],
+        "Victoria": ["Tori", "Vicky"], "Jasmine": ["Jas", "Jazz"], "Georgia": ["Georgie"], "Bethany": ["Beth"],
+        "Caitlin": ["Cait"], "Emma": ["Em"], "Martha": ["Mattie"], "Edith": ["Edie"], "Mabel": ["Mabs"],
+        "Aurora": ["Rory"], "Beatrice": ["Bea", "Trixie"], "Georgina": ["Georgie", "Gina"],
+        "Alexandra": ["Lexi", "Alex", "Sasha"], "Samantha": ["Sam", "Sammy"], "Zoë": ["Zoe"], "Chloé": ["Chloe"],
+        "Francesca": ["Fran", "Frankie"], "Julia": ["Jules"], "Zuzanna": ["Zuza"], "Amelie": ["Millie"],
+        "Annabelle": ["Annie", "Bella"], "Felicity": ["Flick", "Fliss"], "Catherine": ["Cathy", "Kate"],
+        "Katherine": ["Kate", "Kathy", "Katie"], "Madeleine": ["Maddie", "Maddy"],
+        // Boys.
+        "Oliver": ["Ollie", "Olly"], "George": ["Georgie"], "Arthur": ["Artie", "Art"],
+        "Muhammad": ["Mo", "Mohammed"], "Charlie": ["Chaz"], "Oscar": ["Ozzy", "Ossie"], "Jacob": ["Jake", "Jakey"],
+        "Henry": ["Harry", "Hal"], "Thomas": ["Tom", "Tommy"], "Freddie": ["Fred"], "Alfie": ["Alf"],
+        "William": ["Will", "Billy", "Liam"], "Theodore": ["Theo", "Teddy"], "Archie": ["Arch"], "Joshua": ["Josh"],
+        "Alexander": ["Alex", "Xander", "Sandy"], "James": ["Jamie", "Jim", "Jimmy"], "Isaac": ["Zac", "Ike"],
+        "Edward": ["Ed", "Eddie", "Ted"], "Lucas": ["Luke"], "Tommy": ["Tom"], "Finley": ["Finn"],
+        "Teddy": ["Ted"], "Reggie": ["Reg"], "Louie": ["Lou"], "Sebastian": ["Seb", "Bas"], "Elijah": ["Eli"],
+        "Jaxon": ["Jax"], "Samuel": ["Sam", "Sammy"], "Frederick": ["Fred", "Freddie", "Freddy"],
+        "Ronnie": ["Ron"], "Benjamin": ["Ben", "Benji", "Benny"], "Daniel": ["Dan", "Danny"],
+        "Alfred": ["Alfie", "Alf", "Fred"], "Harrison": ["Harry", "Haz"], "Toby": ["Tobes"], "Tyler": ["Ty"],
+        "Bobby": ["Bob"], "Stanley": ["Stan"], "Albert": ["Albie", "Bert"], "Zachary": ["Zach", "Zac", "Zak"],
+        "Reuben": ["Rube"], "Callum": ["Cal"], "Lewis": ["Lew"], "Matthew": ["Matt", "Matty"], "Connor": ["Con"],
+        "Nathan": ["Nat", "Nate"], "Caleb": ["Cal"], "Elliot": ["Eli"], "Gabriel": ["Gabe"], "Jayden": ["Jay"],
+        "Joseph": ["Joe", "Joey"], "Michael": ["Mike", "Mikey", "Mick"], "Nathaniel": ["Nate", "Nat"],
+        "Patrick": ["Pat", "Paddy"], "Tobias": ["Toby"], "Louis": ["Lou", "Louie"], "Jesse": ["Jess"],
+        "Dexter": ["Dex"], "Christopher": ["Chris", "Kit"], "Nicholas": ["Nick", "Nicky"],
+        "Robert": ["Rob", "Bob", "Bobby", "Robbie"], "John": ["Johnny", "Jack"], "Jakub": ["Kuba"],
+        "Filip": ["Phil"], "Oskar": ["Oscar"], "Seán": ["Sean"], "Oisín": ["Oisin"], "Mohammed": ["Mo"],
+        "Rafael": ["Rafa"],
+    ]
+
+    /// Names a parent might give two of their children, or twins, that a nickname table calls one name.
+    /// Both names are in the children's lists, and each pair is of one sex.
+    static let lookAlikes: [(String, String)] = [
+        ("Sophia", "Sophie"), ("Sofia", "Sophia"), ("Sofia", "Sophie"), ("Isabella", "Isabelle"), ("Evelyn", "Evie"),
+        ("Eva", "Evie"), ("Matilda", "Tilly"), ("Amelia", "Millie"), ("Eleanor", "Ellie"), ("Ella", "Ellie"),
+        ("Charlotte", "Lottie"), ("Holly", "Hollie"), ("Hannah", "Hanna"), ("Abigail", "Abbie"),
+        ("Georgia", "Georgina"), ("Catherine", "Katherine"), ("Katherine", "Katie"), ("Amelia", "Amelie"),
+        ("Grace", "Gracie"), ("Layla", "Leila"),
+        ("Alfred", "Alfie"), ("Frederick", "Freddie"), ("Oliver", "Ollie"), ("Theodore", "Theo"),
+        ("Theodore", "Teddy"), ("Louis", "Louie"), ("Albert", "Albie"), ("Thomas", "Tommy"), ("Jacob", "Jake"),
+        ("Muhammad", "Mohammed"), ("James", "Jamie"), ("Elijah", "Eli"), ("Tobias", "Toby"), ("Oskar", "Oscar"),
+        ("Harrison", "Harry"), ("Henry", "Harry"), ("Nathan", "Nathaniel"), ("Louis", "Lewis"), ("Jakub", "Jacob"),
+    ]
+}
+
+extension NameTables {
+    /// Familiar forms of forename `id` from the synth's wider table (empty when it has none).
+    func familiarForms(_ id: UInt16) -> [String] { FamiliarForms.forms[forenames[Int(id)]] ?? [] }
+
+    /// Look-alike partners of forename `id`, as forename indexes.
+    func lookAlikes(_ id: UInt16) -> [UInt16] { lookAlikeTable[Int(id)] }
+
+    func index(of name: String) -> UInt16? { forenames.firstIndex(of: name).map { UInt16($0) } }
 }

@@ -31,6 +31,7 @@ struct NoiseTags: OptionSet {
     static let parentNameTypo = NoiseTags(rawValue: 1 << 23)
     static let parentDOBError = NoiseTags(rawValue: 1 << 24)
     static let previousAddress = NoiseTags(rawValue: 1 << 25)
+    static let upnKeyedTwice = NoiseTags(rawValue: 1 << 26)
 
     /// Tag names in bit order.
     static let names: [String] = [
@@ -38,7 +39,7 @@ struct NoiseTags: OptionSet {
         "upn_missing", "upn_invalid", "old_address", "upper_case", "whitespace", "surname_variant", "step_surname",
         "mother_nhs_missing", "mother_nhs_invalid", "nino_missing", "nino_typo", "postcode_format",
         "postcode_missing", "dob_missing", "age_approx", "other_address", "parent_name_typo", "parent_dob_error",
-        "previous_address",
+        "previous_address", "upn_keyed_twice",
     ]
 
     var text: String {

@@ -144,16 +144,22 @@ struct Population {
     let asOf: CalendarDate
     let asOfDay: Int
     let academicYear: AcademicYear
+    let profile: NoiseProfile
 
     private var usedNHS = Set<UInt64>()
     private var usedNINO = Set<String>()
     private var usedUPN = Set<String>()
     private var upnSerials: [Int: Int] = [:]
+    /// Buildings of flats shared by several households (harsher profiles): the building's address with
+    /// no flat number, the flats taken, and how many flats it has.
+    private var sharedBuildings: [(building: Address, flats: Set<UInt8>, capacity: Int)] = []
+    private var openBuildings: [Int] = []
 
     static let otherLocalAuthorities = [935, 873, 881, 202, 330, 886, 850, 855]
 
-    init(children target: Int, seed: UInt64, asOf: CalendarDate) {
+    init(children target: Int, seed: UInt64, asOf: CalendarDate, profile: NoiseProfile = .standard) {
         self.asOf = asOf
+        self.profile = profile
         self.asOfDay = asOf.dayNumber
         self.academicYear = AcademicYear(asOf: asOf)
         var rng = SynthRandom(seed, 0x504F_5055_4C41_5445)  // "POPULATE"
@@ -424,10 +430,11 @@ struct Population {
         let mother = makeAdult(&rng, male: false, surname: motherSurname, dob: motherDob)
 
         // Where they live, and where they lived before a move.
-        let address = makeAddress(&rng)
+        var address = makeAddress(&rng)
+        if rng.chance(profile.sharedBuilding) { address = flatInSharedBuilding(address, &rng) }
         var previous: Address?
         var moveDay = 0
-        if rng.chance(0.10) {
+        if rng.chance(profile.familyMoves) {
             previous = makeAddress(&rng, near: Int(address.district))
             moveDay = asOfDay - 14 - rng.below(720)
         }
@@ -441,9 +448,26 @@ struct Population {
             let dob = CalendarDate(dayNumber: birth.day)
             let n = birth.twins ? 2 : 1
             var twinInitial: UInt8?
-            for _ in 0..<n {
-                let male = rng.chance(0.51)
+            for k in 0..<n {
+                var male = rng.chance(0.51)
                 var forename = names.childForename(male: male, &rng)
+                // Harsher profiles: a twin, or a later sibling, named like a brother or sister (Alfred and
+                // Alfie). The usual rule below would refuse such a name, so it is given here.
+                let lookAlikeChance = birth.twins && k == 1 ? profile.twinLookAlikeNames : profile.siblingLookAlikeNames
+                if !used.isEmpty, rng.chance(lookAlikeChance),
+                    let alike = lookAlikeName(
+                        of: birth.twins && k == 1
+                            ? children.count - 1 : Int(firstChild) + rng.below(children.count - Int(firstChild)),
+                        used: used)
+                {
+                    used.insert(alike.forename)
+                    male = alike.male
+                    forename = alike.forename
+                    appendChild(
+                        family: familyIndex, forename: forename, surname: childSurname, stepSurname: stepSurname,
+                        male: male, twin: birth.twins, dob: dob, primary: primary, &rng)
+                    continue
+                }
                 for attempt in 0..<40 {
                     let first = names.forenames[Int(forename)].utf8.first
                     let initialOK = twinInitial == nil || attempt > 25 || first == twinInitial
@@ -459,21 +483,9 @@ struct Population {
                 if birth.twins && twinInitial == nil && rng.chance(0.3) {
                     twinInitial = names.forenames[Int(forename)].utf8.first
                 }
-                var preferred = UInt16.max
-                let alternates = names.alternates[Int(forename)].filter {
-                    names.forenames[Int($0)].count < names.forenames[Int(forename)].count
-                }
-                if !alternates.isEmpty && rng.chance(0.3) { preferred = rng.pick(alternates) }
-                let group = academicYear.yearGroup(dob: dob)
-                let schoolAge = (0...11).contains(group)
-                let upn =
-                    schoolAge
-                    ? newUPN(&rng, dob: dob, primaryEstablishment: schools[primary].establishment) : ""
-                children.append(
-                    Child(
-                        family: familyIndex, forename: forename, surname: childSurname, stepSurname: stepSurname,
-                        preferredForename: preferred, male: male, twin: birth.twins, onSchoolRoll: rng.chance(0.98),
-                        dob: Int32(birth.day), nhs: newNHS(&rng), upn: upn))
+                appendChild(
+                    family: familyIndex, forename: forename, surname: childSurname, stepSurname: stepSurname,
+                    male: male, twin: birth.twins, dob: dob, primary: primary, &rng)
             }
         }
         let childCount = Int32(children.count) - firstChild
@@ -497,6 +509,73 @@ struct Population {
     }
 }
 
+extension Population {
+    private mutating func appendChild(
+        family: Int32, forename: UInt16, surname: Surname, stepSurname: Surname, male: Bool, twin: Bool,
+        dob: CalendarDate, primary: Int, _ rng: inout SynthRandom
+    ) {
+        let names = NameTables.shared
+        var preferred = UInt16.max
+        let alternates = names.alternates[Int(forename)].filter {
+            names.forenames[Int($0)].count < names.forenames[Int(forename)].count
+        }
+        if !alternates.isEmpty && rng.chance(0.3) { preferred = rng.pick(alternates) }
+        let group = academicYear.yearGroup(dob: dob)
+        let schoolAge = (0...11).contains(group)
+        let upn =
+            schoolAge
+            ? newUPN(&rng, dob: dob, primaryEstablishment: schools[primary].establishment) : ""
+        children.append(
+            Child(
+                family: family, forename: forename, surname: surname, stepSurname: stepSurname,
+                preferredForename: preferred, male: male, twin: twin, onSchoolRoll: rng.chance(0.98),
+                dob: Int32(dob.dayNumber), nhs: newNHS(&rng), upn: upn))
+    }
+
+    /// A name like that of child `sibling` (same sex), not yet used in the family; nil when it has none.
+    private func lookAlikeName(of sibling: Int, used: Set<UInt16>) -> (forename: UInt16, male: Bool)? {
+        let c = children[sibling]
+        guard let name = NameTables.shared.lookAlikes(c.forename).first(where: { !used.contains($0) }) else {
+            return nil
+        }
+        return (name, c.male)
+    }
+
+    /// `own` turned into a flat in a building other households live in: an open building of the same
+    /// shape most of the time, otherwise a new building at `own`'s street address.
+    private mutating func flatInSharedBuilding(_ own: Address, _ rng: inout SynthRandom) -> Address {
+        var slot: Int
+        if !openBuildings.isEmpty && rng.chance(0.65) {
+            slot = openBuildings[rng.below(openBuildings.count)]
+        } else {
+            var building = own
+            building.flat = 0
+            sharedBuildings.append((building, [], 2 + rng.below(7)))
+            slot = sharedBuildings.count - 1
+            openBuildings.append(slot)
+        }
+        var flat: UInt8
+        repeat { flat = UInt8(1 + rng.below(24)) } while sharedBuildings[slot].flats.contains(flat)
+        sharedBuildings[slot].flats.insert(flat)
+        if sharedBuildings[slot].flats.count >= sharedBuildings[slot].capacity {
+            openBuildings.removeAll { $0 == slot }
+        }
+        var address = sharedBuildings[slot].building
+        address.flat = flat
+        return address
+    }
+}
+
+extension Population {
+    /// The school a pupil attends (index into `schools`): the family's primary school up to Year 6,
+    /// then the secondary of the district they live in.
+    func school(of c: Child) -> Int {
+        let f = families[Int(c.family)]
+        let group = academicYear.yearGroup(dob: CalendarDate(dayNumber: Int(c.dob)))
+        return group <= 6 ? Int(f.primarySchool) : districtSecondary[Int(f.address.district)]
+    }
+}
+
 /// `v` in decimal, left-padded with zeros to `width` digits.
 func zeroPad(_ v: Int, _ width: Int) -> String {
     var bytes = [UInt8](repeating: 48, count: width)
@@ -510,7 +589,6 @@ func zeroPad(_ v: Int, _ width: Int) -> String {
     if x > 0 { return String(v) }
     return String(decoding: bytes, as: UTF8.self)
 }
-
 
 extension Population {
     /// True for names a nickname table might treat as one (Theo/Teddy, Alex/Al): same initial and

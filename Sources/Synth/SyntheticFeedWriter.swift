@@ -79,17 +79,20 @@ public struct SynthConfig: Sendable, Hashable {
     /// Multiplies every noise rate (typos, missing and invalid identifiers, stale addresses…):
     /// 0 gives clean feeds, 1 the default mess, 2 twice as much.
     public var noise: Double
+    /// Which kinds of mess, at what rates (`NoiseProfile.standard` or `.harsh`); `noise` scales its feed rates.
+    public var profile: NoiseProfile
 
     public static let defaultAsOf = CalendarDate(year: 2026, month: 9, day: 1)!
 
     public init(
         children: Int = 10_000, seed: UInt64 = 1, asOf: CalendarDate = SynthConfig.defaultAsOf,
-        noise: Double = 1.0
+        noise: Double = 1.0, profile: NoiseProfile = .standard
     ) {
         self.children = children
         self.seed = seed
         self.asOf = asOf
         self.noise = noise
+        self.profile = profile
     }
 }
 
@@ -132,8 +135,10 @@ public struct SyntheticFeedWriter: Sendable {
     public static func write(config: SynthConfig, to directory: URL) throws -> SynthSummary {
         guard config.children > 0 else { throw SynthError("children must be positive") }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let population = Population(children: config.children, seed: config.seed, asOf: config.asOf)
-        var renderer = FeedRenderer(population: population, seed: config.seed, noise: config.noise)
+        let population = Population(
+            children: config.children, seed: config.seed, asOf: config.asOf, profile: config.profile)
+        var renderer = FeedRenderer(
+            population: population, seed: config.seed, noise: config.noise, profile: config.profile)
         let truthURL = directory.appendingPathComponent(truthFileName)
         let truth = try CSVWriter(url: truthURL)
         truth.header(truthColumns)
@@ -163,7 +168,7 @@ public struct SyntheticFeedWriter: Sendable {
     @discardableResult
     public static func writeSingleFeed(
         kind: FeedKind, rows: Int, seed: UInt64, asOf: CalendarDate = SynthConfig.defaultAsOf,
-        noise: Double = 1.0, to file: URL, truthFile: URL? = nil
+        noise: Double = 1.0, profile: NoiseProfile = .standard, to file: URL, truthFile: URL? = nil
     ) throws -> Int {
         guard rows > 0 else { throw SynthError("rows must be positive") }
         let perChild: Double
@@ -175,8 +180,8 @@ public struct SyntheticFeedWriter: Sendable {
         }
         var children = Int(Double(rows) / perChild * 1.1) + 200
         for _ in 0..<12 {
-            let population = Population(children: children, seed: seed, asOf: asOf)
-            var renderer = FeedRenderer(population: population, seed: seed, noise: noise)
+            let population = Population(children: children, seed: seed, asOf: asOf, profile: profile)
+            var renderer = FeedRenderer(population: population, seed: seed, noise: noise, profile: profile)
             var rng = renderer.feedRNG(kind)
             let plans = renderer.plans(for: kind, &rng)
             if plans.count < rows {

@@ -69,7 +69,10 @@ enum EvaluateCommand: Command {
               pairs: \(report.correctPairs) correct of \(report.predictedPairs) linked, \(report.truePairs) true
               false merges: \(report.falseMerges) resolved children mix true children; \(report.splitChildren) true children split
               twins: \(report.twinsMerged) of \(report.twinPairs) twin pairs merged
+              siblings merged: \(report.siblingsMerged) pairs of children of one family (twins included) in one resolved child
               review queue: \(report.reviewPairs) open pairs = \(String(format: "%.2f", report.reviewShare * 100))% of records
+              review yield: \(String(format: "%.5f", report.reviewYield)) (\(report.reviewPairsSameChild) of \(report.reviewPairsWithTruth) \
+            queued pairs with ground truth are one child; \(report.reviewPairsSameFamily) are siblings or twins)
             """)
         return 0
     }

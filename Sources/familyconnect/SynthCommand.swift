@@ -5,12 +5,16 @@ import Synth
 enum SynthCommand: Command {
     static let name = "synth"
     static let summary = "Write synthetic partner feeds (invented people only) and their ground truth."
-    static let synopsis = "--out DIR [--children N] [--seed S] [--noise X] [--as-of YYYY-MM-DD]"
+    static let synopsis = "--out DIR [--children N] [--seed S] [--noise default|harsh|X] [--as-of YYYY-MM-DD]"
     static let options: [OptionSpec] = [
         .value("out", "DIR", "Folder to write the feed files into (created if missing)."),
         .value("children", "N", "How many children to invent (default 2000)."),
         .value("seed", "S", "Random seed; the same seed gives byte-identical files (default 1)."),
-        .value("noise", "X", "Scale of typos, nicknames, swaps and missing identifiers: 0 clean, 1 default, 2 double."),
+        .value(
+            "noise", "PROFILE|X",
+            "'default' or 'harsh' (the rates of real extracts: more typos and nicknames, police ages, moves, "
+                + "look-alike twins, UPNs keyed twice, shared flats); or a number scaling the default's typos, "
+                + "nicknames, swaps and missing identifiers: 0 clean, 1 default, 2 double."),
         .value("as-of", "DATE", "The extracts' date (default 2026-09-01); never today, so output is reproducible."),
     ]
 
@@ -20,10 +24,15 @@ enum SynthCommand: Command {
             children: try arguments.integer("children", default: 2000, range: 1...5_000_000),
             seed: UInt64(try arguments.integer("seed", default: 1, range: 0...Int.max)))
         if let noise = arguments.value("noise") {
-            guard let value = Double(noise), (0...5).contains(value) else {
-                throw UsageError(description: "option '--noise' expects a number from 0 to 5")
+            if let profile = NoiseProfile.named(noise) {
+                config.profile = profile
+            } else {
+                guard let value = Double(noise), (0...5).contains(value) else {
+                    let names = NoiseProfile.named.map { "'\($0.name)'" }.joined(separator: ", ")
+                    throw UsageError(description: "option '--noise' expects \(names) or a number from 0 to 5")
+                }
+                config.noise = value
             }
-            config.noise = value
         }
         if let asOf = arguments.value("as-of") {
             guard let date = CalendarDate(iso8601: asOf) else {
@@ -37,7 +46,7 @@ enum SynthCommand: Command {
             Console.print("  \(kind.fileName): \(summary.rows[kind] ?? 0) rows")
         }
         Console.print(
-            "synth: \(summary.children) children (\(summary.twinChildren) twins) in \(summary.families) families, "
+            "synth (\(config.profile.name) noise): \(summary.children) children (\(summary.twinChildren) twins) in \(summary.families) families, "
                 + "\(summary.totalFeedRows) feed rows, ground truth in \(out)/\(SyntheticFeedWriter.truthFileName) "
                 + "(\(String(format: "%.1f", Date().timeIntervalSince(started))) s)")
         return 0

@@ -130,10 +130,13 @@ struct Generated {
     let feeds: [FeedKind: Table]
     let truth: Table
 
-    init(children: Int, seed: UInt64, noise: Double = 1.0, name: String = #function) throws {
+    init(
+        children: Int, seed: UInt64, noise: Double = 1.0, profile: NoiseProfile = .standard,
+        name: String = #function
+    ) throws {
         dir = temporaryDirectory(name)
         summary = try SyntheticFeedWriter.write(
-            config: SynthConfig(children: children, seed: seed, noise: noise), to: dir)
+            config: SynthConfig(children: children, seed: seed, noise: noise, profile: profile), to: dir)
         var f: [FeedKind: Table] = [:]
         for kind in FeedKind.allCases { f[kind] = try Table(dir.appendingPathComponent(kind.fileName)) }
         feeds = f
@@ -148,4 +151,14 @@ struct Generated {
     func tags(_ truthRecord: [String]) -> Set<String> {
         Set(truthRecord[5].split(separator: ";").map(String.init))
     }
+}
+
+/// FNV-1a (64-bit) of a file's bytes, to pin generated output without keeping copies of it.
+func fnv1a(_ url: URL) throws -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in try Data(contentsOf: url) {
+        h ^= UInt64(b)
+        h = h &* 0x100_0000_01b3
+    }
+    return h
 }

@@ -13,12 +13,23 @@ public struct EvaluationReport: Sendable {
     public var splitChildren = 0
     public var twinPairs = 0
     public var twinsMerged = 0
+    /// Pairs of different children of one family (twins included) that share a resolved child.
+    public var siblingsMerged = 0
     public var reviewPairs = 0
+    /// Open review pairs whose two records both have ground truth, and how many of those are truly one child
+    /// (the rest: siblings, twins, strangers).
+    public var reviewPairsWithTruth = 0
+    public var reviewPairsSameChild = 0
+    public var reviewPairsSameFamily = 0
 
     public var precision: Double { predictedPairs == 0 ? 1 : Double(correctPairs) / Double(predictedPairs) }
     public var recall: Double { truePairs == 0 ? 1 : Double(correctPairs) / Double(truePairs) }
     public var f1: Double { precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall) }
     public var reviewShare: Double { records == 0 ? 0 : Double(reviewPairs) / Double(records) }
+    /// The share of queued pairs that are truly one child: what an officer's time on the queue yields.
+    public var reviewYield: Double {
+        reviewPairsWithTruth == 0 ? 0 : Double(reviewPairsSameChild) / Double(reviewPairsWithTruth)
+    }
 }
 
 public enum Evaluator {
@@ -43,6 +54,7 @@ public enum Evaluator {
         var contingency: [String: [String: Int]] = [:]  // resolved child → true child → records
         var perTrue: [String: Int] = [:]
         var twinFamilies: [String: Set<String>] = [:]
+        var familyOf: [String: String] = [:]
         try connection.forEachRow(
             """
             SELECT sr.feed, sr.record_number, cr.child_id
@@ -55,6 +67,7 @@ public enum Evaluator {
             contingency[resolved, default: [:]][fact.child, default: 0] += 1
             perTrue[fact.child, default: 0] += 1
             if fact.twin { twinFamilies[fact.family, default: []].insert(fact.child) }
+            familyOf[fact.child] = fact.family
             report.records += 1
         }
         func pairs(_ n: Int) -> Int { n * (n - 1) / 2 }
@@ -63,7 +76,15 @@ public enum Evaluator {
             let size = children.values.reduce(0, +)
             report.predictedPairs += pairs(size)
             report.correctPairs += children.values.reduce(0) { $0 + pairs($1) }
-            if children.count > 1 { report.falseMerges += 1 }
+            if children.count > 1 {
+                report.falseMerges += 1
+                let mixed = children.keys.sorted()
+                for i in 0..<mixed.count {
+                    for j in (i + 1)..<mixed.count where familyOf[mixed[i]] == familyOf[mixed[j]] {
+                        report.siblingsMerged += 1
+                    }
+                }
+            }
             for child in children.keys { resolvedOf[child, default: []].insert(resolved) }
         }
         report.truePairs = perTrue.values.reduce(0) { $0 + pairs($1) }
@@ -78,6 +99,25 @@ public enum Evaluator {
             }
         }
         report.reviewPairs = try connection.execute("SELECT count(*) FROM review_pairs WHERE status = 'open'").scalar(Int.self)
+        try connection.forEachRow(
+            """
+            SELECT a.feed, a.record_number, b.feed, b.record_number
+            FROM review_pairs rp
+            JOIN source_records a ON a.id = rp.record_a
+            JOIN source_records b ON b.id = rp.record_b
+            WHERE rp.status = 'open'
+            """
+        ) { row in
+            let keyA = "\(try row.decode(String.self, at: 0))#\(try row.decode(Int.self, at: 1))"
+            let keyB = "\(try row.decode(String.self, at: 2))#\(try row.decode(Int.self, at: 3))"
+            guard let a = truth[keyA], let b = truth[keyB] else { return }
+            report.reviewPairsWithTruth += 1
+            if a.child == b.child {
+                report.reviewPairsSameChild += 1
+            } else if a.family == b.family {
+                report.reviewPairsSameFamily += 1
+            }
+        }
         return report
     }
 }
