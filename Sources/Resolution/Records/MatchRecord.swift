@@ -171,22 +171,38 @@ public enum MatchRecordLoader {
 }
 
 /// Records one partner reported side by side are different children: a school reports a pupil once
-/// a term, and a police notification names each child of an incident once. Each feed kind that
-/// reports so lists the facts that make one report; records of one feed with the same values are
-/// two children, however alike. A new kind with such a rule needs one line here.
+/// a term, a police notification names each child of an incident once, and a free-school-meals
+/// result names each child of one parent's claim once in a file. Each feed kind that reports so
+/// lists what makes one report; records of one feed with the same values are two children, however
+/// alike. A new kind with such a rule needs one line here.
 public enum SideBySide {
-    /// Feed kind → the facts that identify one report (the first must be present).
-    public static let reports: [(kind: String, facts: [String])] = [
-        ("school_attendance", ["period_start", "period_end", "school_name"]),
-        ("police", ["incident_ref"]),
+    /// Where a part of a report's identity is read from: a fact, or a column of `source_records`.
+    public enum Part: Sendable {
+        case fact(String)
+        case column(String)
+
+        var sql: String {
+            switch self {
+            case .fact(let name): "sr.facts->>'\(name)'"
+            case .column(let name): "sr.\(name)::text"
+            }
+        }
+    }
+
+    /// Feed kind → the parts that identify one report (the first must be present).
+    public static let reports: [(kind: String, parts: [Part])] = [
+        ("school_attendance", [.fact("period_start"), .fact("period_end"), .fact("school_name")]),
+        ("police", [.fact("incident_ref")]),
+        // One parent's claim in one file: a later file may list the same child again.
+        ("fsm", [.column("carer_ni_number"), .fact("eligible_from"), .column("batch_id")]),
     ]
 
-    /// SQL over `source_records sr`: the report's identity as text (feed and facts), or NULL.
+    /// SQL over `source_records sr`: the report's identity as text (feed and parts), or NULL.
     /// Built from the constant table above, never from input.
     static var keySQL: String {
         let cases = reports.map { report in
-            let facts = report.facts.map { "sr.facts->>'\($0)'" }.joined(separator: ", ")
-            return "WHEN sr.kind = '\(report.kind)' AND sr.facts ? '\(report.facts[0])' THEN concat_ws('|', sr.feed, \(facts))"
+            let parts = report.parts.map(\.sql).joined(separator: ", ")
+            return "WHEN sr.kind = '\(report.kind)' AND \(report.parts[0].sql) IS NOT NULL THEN concat_ws('|', sr.feed, \(parts))"
         }
         return "CASE " + cases.joined(separator: " ") + " END"
     }
