@@ -49,7 +49,7 @@ extension NicknameTable {
         Bradley, Brad
         Callum, Calum
         Cameron, Cam
-        Charles, Charlie, Charley, Chas, Chaz, Chuck
+        Charles, Charlie, Charley, Chas, Chaz, Chazz, Chuck
         Christopher, Kristopher, Krzysztof, Chris, Kit
         Daniel, Dan, Danny, Dani
         David, Dawid, Dave, Davy, Davie
@@ -247,8 +247,22 @@ extension NicknameTable {
         Aisha, Ayesha, Aysha, Aishah
         Fatima, Fatimah, Fatema
         Maryam, Mariam, Mariyam
-        # Short forms added after the groups above were numbered (a new line goes last)
+        # Short forms added after the groups above were numbered (a new line goes last). Only pet
+        # forms no one is likely to give a twin of the longer name as a name of their own.
         Louis, Louie
+        Isaac, Ike, Zac
+        Edith, Edie
+        Jasmine, Jazz, Jaz
+        Julia, Jules
+        Julian, Jules
+        Mabel, Mabs
+        Ruby, Rubes
+        Lucy, Lu
+        Alice, Ally
+        Scarlett, Letty
+        Harrison, Harry
+        Finley, Finn
+        Elijah, Eli
         """
 }
 
