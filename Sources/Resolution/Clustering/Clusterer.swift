@@ -191,16 +191,29 @@ public struct Clusterer {
         guard best < .exact, !twinKeys.isEmpty else { return nil }
         // A second child of this date is known here: the join must not be one a record of another
         // child fits better (Alfie joining Alfred while an Alfred of the same date is apart from him).
+        // Only a record that cannot be either side's child counts: one not yet joined to its own
+        // child (a police Olivia still waiting while a typo Olivi links first) says nothing.
         var scratch = NameScratch()
         for key in twinKeys {
             for other in twinHouseholds[key] ?? [] {
                 let root = find(Int(other))
-                guard root != smallRoot, root != largeRoot else { continue }
+                guard root != smallRoot, root != largeRoot, isAnotherChild(root, smallRoot) || isAnotherChild(root, largeRoot)
+                else { continue }
                 let record = records[Int(other)]
                 for x in small + large where agreement(record, records[Int(x)], scratch: &scratch) > best { return .twins }
             }
         }
         return nil
+    }
+
+    /// Whether two clusters can never be one child: two different NHS numbers or permanent UPNs, or
+    /// two records one partner reported side by side.
+    func isAnotherChild(_ x: Int, _ y: Int) -> Bool {
+        if (nhs[x] != 0 && nhs[y] != 0 && nhs[x] != nhs[y]) || (upn[x] != 0 && upn[y] != 0 && upn[x] != upn[y]) { return true }
+        for a in members[x] where records[Int(a)].sideBySideKey != 0 {
+            for b in members[y] where records[Int(a)].sideBySideKey == records[Int(b)].sideBySideKey { return true }
+        }
+        return false
     }
 
     /// The best first-name agreement of any record of one cluster with any of the other; stops at `enough`.
