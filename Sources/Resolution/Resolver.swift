@@ -267,9 +267,12 @@ public final class Resolver {
             ).first
         else { return nil }
         let id = try row.decode(Int64.self, at: 0)
-        let model = try MatchModel.fromJSON(try row.decode(String.self, at: 1))
+        var model = try MatchModel.fromJSON(try row.decode(String.self, at: 1))
         var frequencies = NameFrequencies()
         frequencies.total = try row.decode(Int.self, at: 2)
+        // A model stored before priors were: its prior follows from what it stored.
+        model.prior = model.prior ?? MatchModel.prior(
+            matchProportion: model.matchProportion, pairs: model.pairsUsed, records: frequencies.total)
         try connection.forEachRow(
             "SELECT name_kind, fingerprint, records FROM name_frequencies WHERE model_id = $1", [id]
         ) { row in
@@ -342,14 +345,18 @@ public final class Resolver {
     // MARK: Writing
 
     private func storeModel(_ result: LinkageResult) throws -> Int64 {
+        let prior = result.model.prior ?? MatchModel.fallbackPrior
+        let bands = settings.bands(prior: prior)
         let id = try connection.execute(
             """
-            INSERT INTO match_models (upper_threshold, lower_threshold, parameters, em_iterations, pairs_used, records)
-            VALUES ($1, $2, $3::jsonb, $4, $5, $6) RETURNING id
+            INSERT INTO match_models (upper_threshold, lower_threshold, parameters, em_iterations, pairs_used, records,
+                prior, link_probability, review_probability)
+            VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9) RETURNING id
             """,
             [
-                settings.upperThreshold, settings.lowerThreshold, result.model.json, result.model.emIterations,
-                result.model.pairsUsed, result.frequencies.total,
+                bands.link, bands.review, result.model.json, result.model.emIterations,
+                result.model.pairsUsed, result.frequencies.total, prior, settings.linkProbability,
+                settings.reviewProbability,
             ]
         ).scalar(Int64.self)
         try connection.copyIn("COPY name_frequencies (model_id, name_kind, fingerprint, records) FROM STDIN") {
@@ -524,23 +531,29 @@ public final class Resolver {
             "UPDATE review_pairs SET status = 'superseded' WHERE status = 'open'" + scope,
             replaceAllLinks ? [] : [touched.map { Int($0) }])
         try connection.execute(
-            "CREATE TEMP TABLE proposed (record_a bigint, record_b bigint, weight float8, reason text, comparison jsonb) ON COMMIT DROP"
+            """
+            CREATE TEMP TABLE proposed (record_a bigint, record_b bigint, weight float8, match_probability float8,
+                reason text, comparison jsonb) ON COMMIT DROP
+            """
         )
+        let prior = result.model.prior ?? MatchModel.fallbackPrior
         try connection.copyIn("COPY proposed FROM STDIN") { writer in
             for candidate in result.review {
                 let (a, b) = (min(ids[candidate.a], ids[candidate.b]), max(ids[candidate.a], ids[candidate.b]))
                 try writer.writeRow([
-                    String(a), String(b), String(candidate.weight), candidate.reason,
+                    String(a), String(b), String(candidate.weight),
+                    String(MatchProbability.posterior(weight: candidate.weight, prior: prior)), candidate.reason,
                     Self.comparisonJSON(candidate.vector, model: result.model, total: candidate.weight),
                 ])
             }
         }
         try connection.execute(
             """
-            INSERT INTO review_pairs (record_a, record_b, weight, reason, comparison, run_id)
-            SELECT record_a, record_b, weight, reason, comparison, $1 FROM proposed
+            INSERT INTO review_pairs (record_a, record_b, weight, match_probability, reason, comparison, run_id)
+            SELECT record_a, record_b, weight, match_probability, reason, comparison, $1 FROM proposed
             ON CONFLICT (record_a, record_b) DO UPDATE
-                SET status = 'open', weight = EXCLUDED.weight, reason = EXCLUDED.reason, comparison = EXCLUDED.comparison
+                SET status = 'open', weight = EXCLUDED.weight, match_probability = EXCLUDED.match_probability,
+                    reason = EXCLUDED.reason, comparison = EXCLUDED.comparison
                 WHERE review_pairs.status IN ('open', 'superseded')
             """, [runID])
         try connection.execute("DROP TABLE proposed")

@@ -9,23 +9,24 @@ enum ResolveCommand: Command {
     static let options = DatabaseOptions.specs + [
         .flag("full", "Recompute every child from scratch (ids are kept where the children are the same)."),
         .flag("reestimate", "With --full: estimate a new model (m and u) from the data instead of reusing the stored one."),
-        .value("upper", "BITS", "Link automatically at or above this match weight (default 16)."),
-        .value("lower", "BITS", "Send pairs at or above this weight, below --upper, to clerical review (default 14)."),
+        .value("link-probability", "P", "Link automatically at or above this match probability (default 0.5)."),
+        .value(
+            "review-probability", "P",
+            "Send pairs at or above this match probability, below --link-probability, to clerical review (default 0.2)."),
     ]
 
     static func run(_ arguments: ParsedArguments) throws -> Int32 {
         let connection = try PostgresConnection.connect(DatabaseOptions.connectionString(arguments))
         var settings = ResolutionSettings()
-        if let upper = arguments.value("upper") {
-            guard let value = Double(upper) else { throw UsageError(description: "--upper expects a number of bits") }
-            settings.upperThreshold = value
+        for (option, path) in [("link-probability", \ResolutionSettings.linkProbability), ("review-probability", \.reviewProbability)] {
+            guard let text = arguments.value(option) else { continue }
+            guard let value = Double(text), value > 0, value < 1 else {
+                throw UsageError(description: "--\(option) expects a probability between 0 and 1, e.g. 0.5")
+            }
+            settings[keyPath: path] = value
         }
-        if let lower = arguments.value("lower") {
-            guard let value = Double(lower) else { throw UsageError(description: "--lower expects a number of bits") }
-            settings.lowerThreshold = value
-        }
-        guard settings.lowerThreshold <= settings.upperThreshold else {
-            throw UsageError(description: "--lower must not be above --upper")
+        guard settings.reviewProbability <= settings.linkProbability else {
+            throw UsageError(description: "--review-probability must not be above --link-probability")
         }
         let resolver = Resolver(connection: connection, settings: settings)
         if arguments.has("reestimate") && !arguments.has("full") {

@@ -35,18 +35,24 @@ enum ReviewCommand: Command {
         switch positionals.first {
         case "list":
             let pairs = try queue.list(limit: try arguments.integer("limit", default: 50, range: 1...10_000))
-            Console.print("\(try queue.openCount()) open pairs; strongest first (ids and weights only: 'review show' for details)")
-            Console.print("  pair      weight  records          waiting since     reason")
+            Console.print(
+                "\(try queue.openCount()) open pairs; most likely one child first (ids and weights only: 'review show' for details)")
+            Console.print("  pair      one child  weight  records          waiting since     reason")
             for pair in pairs {
                 Console.print(
-                    "  " + "\(pair.id)".padding(toLength: 9, withPad: " ", startingAt: 0) + String(format: "%6.2f  ", pair.weight)
+                    "  " + "\(pair.id)".padding(toLength: 9, withPad: " ", startingAt: 0)
+                        + (pair.matchProbability.map { String(format: "%8.1f%%  ", $0 * 100) } ?? "       —   ")
+                        + String(format: "%6.2f  ", pair.weight)
                         + "\(pair.recordA)–\(pair.recordB)".padding(toLength: 17, withPad: " ", startingAt: 0)
                         + ISO8601DateFormatter.string(from: pair.createdAt, timeZone: .gmt, formatOptions: [.withFullDate])
                         + "        " + pair.reason)
             }
         case "show":
             let (pair, a, b) = try queue.show(try pairID(), reason: try ReasonOption.required(arguments))
-            Console.print("pair \(pair.id) (\(pair.status)): weight \(String(format: "%.2f", pair.weight)) — \(pair.reason)")
+            Console.print(
+                "pair \(pair.id) (\(pair.status)): weight \(String(format: "%.2f", pair.weight))"
+                    + (pair.matchProbability.map { String(format: ", %.1f%% likely one child", $0 * 100) } ?? "")
+                    + " — \(pair.reason)")
             Console.print("")
             Console.print("  " + "".padding(toLength: 24, withPad: " ", startingAt: 0) + column("record \(a.id) (\(a.feed))") + column("record \(b.id) (\(b.feed))"))
             Console.print("  " + "child id".padding(toLength: 24, withPad: " ", startingAt: 0) + column(a.childID ?? "—") + column(b.childID ?? "—"))
@@ -106,6 +112,9 @@ enum ExplainCommand: Command {
             Console.print("\(explanation.askedFor.uppercased()) was merged; it now resolves to \(explanation.childID)")
         }
         Console.print("child \(explanation.childID): \(explanation.records.count) source records")
+        if let prior = explanation.prior {
+            Console.print(String(format: "model prior %.3g: the chance two records drawn at random are one child", prior))
+        }
         for record in explanation.records {
             let summary = record.fields.filter { ["given name", "family name", "date of birth", "postcode", "NHS number", "UPN"].contains($0.label) }
                 .map { "\($0.label) \($0.value)" }.joined(separator: "; ")
@@ -113,8 +122,12 @@ enum ExplainCommand: Command {
         }
         Console.print("\nlinks:")
         for link in explanation.links {
+            let probability = link.weight.flatMap { weight in
+                explanation.prior.map { MatchProbability.posterior(weight: weight, prior: $0) }
+            }
             Console.print(
-                "  \(link.a) — \(link.b): \(link.method)" + (link.weight.map { String(format: ", weight %.2f", $0) } ?? ""))
+                "  \(link.a) — \(link.b): \(link.method)" + (link.weight.map { String(format: ", weight %.2f", $0) } ?? "")
+                    + (link.method == "probabilistic" ? probability.map { String(format: ", match probability %.4f", $0) } ?? "" : ""))
             if link.method == "probabilistic" || link.method == "review" {
                 for line in Waterfall.render(link.steps) { Console.print(line) }
             }
@@ -143,7 +156,11 @@ enum ExplainPairCommand: Command {
         Console.print("records \(a) and \(b): field, level, weight, running total")
         for line in Waterfall.render(explanation.steps, extra: explanation.termFrequency) { Console.print(line) }
         Console.print(
-            String(format: "  total %.2f bits (link ≥ %.1f, review ≥ %.1f)", explanation.total, explanation.upperThreshold, explanation.lowerThreshold))
+            String(format: "  total %.2f bits (link ≥ %.1f, review ≥ %.1f under this model's prior)", explanation.total, explanation.upperThreshold, explanation.lowerThreshold))
+        Console.print(
+            String(
+                format: "  prior %.3g (two records at random are one child); match probability %.4f (link ≥ %.2f, review ≥ %.2f)",
+                explanation.prior, explanation.probability, explanation.linkProbability, explanation.reviewProbability))
         Console.print("  verdict: \(explanation.verdict)")
         return 0
     }

@@ -26,7 +26,7 @@ struct RoleTests {
             let auditor = try users.user("auditor", in: "familyconnect_auditor")
 
             // The daemon's work, all of it as the service: load, resolve, group, flag, export.
-            let world = try PrivacyWorld.build(database, children: 200, user: service)
+            let world = try PrivacyWorld.build(database, children: 1200, user: service)
             defer { world.remove() }
             let admin = users.admin
             #expect(try world.count("SELECT count(*) FROM source_records") > 0)

@@ -95,7 +95,7 @@ struct ClustererTests {
         MatchRecord(
             id: id, kind: 0, nhs: nhs, upn: 0, given: NameKey(given), preferredGiven: nil, family: NameKey(family),
             preferredFamily: nil, dob: dob, approximateAge: -1, ageYear: 0, sex: 0, postcode: PostcodeKey("NR1 1AA"),
-            addressKey: 7, carerNHS: 0, periodKey: period)
+            addressKey: 7, carerNHS: 0, sideBySideKey: period)
     }
 
     @Test("a link that would put two different NHS numbers in one child is refused")

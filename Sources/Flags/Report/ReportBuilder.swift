@@ -188,6 +188,14 @@ struct ReportPage {
 
     func empty(_ text: String) -> Markup { .element("p", ["class": "empty"], text: text) }
 
+    /// The prior and the bands it sets, in words (models stored before the prior have none).
+    static func priorNote(_ model: ReportData.Matching.Model) -> String {
+        guard let prior = model.prior, let link = model.linkProbability, let review = model.reviewProbability else { return "" }
+        return " Prior: two records drawn at random are one child with chance \(String(format: "%.3g", prior)); a pair is linked at a "
+            + "match probability of \(String(format: "%.2f", link)) or more (\(ReportFormat.bits(model.upper))) and reviewed from "
+            + "\(String(format: "%.2f", review)) (\(ReportFormat.bits(model.lower))): the bits a band needs grow with the population."
+    }
+
     static func slug(_ text: String) -> String {
         String(text.lowercased().unicodeScalars.map { CharacterSet.alphanumerics.contains($0) && $0.isASCII ? Character($0) : "-" })
     }
@@ -408,7 +416,8 @@ struct ReportPage {
                 notes: ["Model \(model.id), estimated \(model.createdOn) (\(ReportFormat.count(model.emIterations)) EM iterations over "
                     + "\(ReportFormat.count(model.pairsUsed)) pairs). m is the chance of the level when two records are the same child, u when "
                     + "they are not; the weight is log2(m/u), evidence for a match (blue, right) or against (red-orange, left). A missing value counts 0."
-                    + (strongest > extent ? " Bars longer than \(Int(extent)) bits are cut at the edge; the table has every number." : "")],
+                    + (strongest > extent ? " Bars longer than \(Int(extent)) bits are cut at the edge; the table has every number." : "")
+                    + Self.priorNote(model)],
                 graphic: [multiples(panels)],
                 table: table(
                     id: "t-model", caption: "Match model",

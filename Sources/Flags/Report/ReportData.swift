@@ -67,6 +67,10 @@ struct ReportData: Sendable {
             var emIterations: Int
             var pairsUsed: Int
             var levels: [Level]
+            /// The chance two records at random are one child, and the probability bands (models since 0018).
+            var prior: Double? = nil
+            var linkProbability: Double? = nil
+            var reviewProbability: Double? = nil
         }
         var model: Model?
         /// Count of pairs per whole-bit weight bin: probabilistic links and review pairs.
@@ -242,7 +246,8 @@ struct ReportReader {
         if let row = try connection.query(
             """
             SELECT id, to_char(created_at AT TIME ZONE 'Europe/London', 'YYYY-MM-DD'), upper_threshold, lower_threshold,
-                   coalesce(parameters->'fields', '{}'::jsonb)::text, em_iterations, pairs_used
+                   coalesce(parameters->'fields', '{}'::jsonb)::text, em_iterations, pairs_used,
+                   prior, link_probability, review_probability
             FROM match_models ORDER BY id DESC LIMIT 1
             """
         ).first {
@@ -260,7 +265,8 @@ struct ReportReader {
             model = ReportData.Matching.Model(
                 id: try row.decode(Int64.self, at: 0), createdOn: try row.decode(String.self, at: 1), upper: try row.decode(Double.self, at: 2),
                 lower: try row.decode(Double.self, at: 3), emIterations: try row.decode(Int.self, at: 5), pairsUsed: try row.decode(Int.self, at: 6),
-                levels: levels)
+                levels: levels, prior: try row.decode(Double?.self, at: 7), linkProbability: try row.decode(Double?.self, at: 8),
+                reviewProbability: try row.decode(Double?.self, at: 9))
         }
         var linkWeights: [Int: Int] = [:]
         var reviewWeights: [Int: Int] = [:]

@@ -30,30 +30,61 @@ public enum LinkRefusal: String, Sendable {
     case differentNHSNumbers = "two different valid NHS numbers"
     case differentUPNs = "two different permanent UPNs"
     case reviewedApart = "a data officer decided these are different children"
-    case twins = "possible twins: same date of birth and surname, different first names"
-    case samePeriodInOneFeed = "one partner reported both for the same period: two children"
+    case twins =
+        "possible twins: same date of birth and household, and no first name the two share (or a twin of that date is known and only a nickname or spelling is shared)"
+    case samePeriodInOneFeed = "one partner reported both side by side (one school term, one police incident): two children"
+}
+
+/// How well the first names of two records agree, as the twin rule weighs them.
+enum FirstNameAgreement: Int, Comparable {
+    /// Different names, or only an initial.
+    case different
+    /// A spelling close to the other (Jaro–Winkler ≥ 0.88 or within the edit allowance) that is
+    /// rare where the other is common: a typo, not a second name (Zaa for Zara, Harveu for Harvey).
+    case typo
+    /// A nickname, or Jaro–Winkler ≥ 0.95.
+    case close
+    case exact
+
+    static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 }
 
 /// Groups records into children by applying links in order, refusing any that would break a hard
 /// constraint: never two different valid NHS numbers (or permanent UPNs) in one child, never
-/// against a data officer's decision, and twins — or two pupils a school reported for the same
-/// term, however alike their names — stay apart unless an identifier joins them.
+/// against a data officer's decision, never two records one partner reported side by side (two
+/// pupils of one school term, two children of one police incident); and the model does not join
+/// possible twins.
+///
+/// The twin rule weighs the two clusters as wholes: it applies when some record of each has the
+/// same date of birth in the same household, and then asks for the best first-name agreement
+/// across them. One mistyped record does not make a child a stranger to itself; a twin known to
+/// exist at that date of birth (two NHS numbers, two UPNs, two rows of one term or incident)
+/// raises the bar: a join short of the same first name is refused when a record of another child
+/// of that date fits either side's name better than the two sides fit each other.
 public struct Clusterer {
     let records: [MatchRecord]
     let nicknames: NicknameTable
+    let frequencies: NameFrequencies
     private var parent: [Int32]
     private var members: [[Int32]]
     private var nhs: [UInt64]
     private var upn: [UInt64]
     /// Pairs a person decided are different children: record index → the other indices.
     private let apart: [Int: [Int]]
+    /// Household-at-a-birth-date keys (`householdKeys`) where two children are known to exist,
+    /// with the records holding each.
+    private let twinHouseholds: [UInt64: [Int32]]
 
     public private(set) var applied: [Link] = []
     public private(set) var refused: [(link: Link, reason: LinkRefusal)] = []
 
-    init(records: [MatchRecord], apart: [(Int, Int)], nicknames: NicknameTable) {
+    /// The rarer of two close spellings is a typo of the other when it is at most this share as common.
+    static let typoShare = 0.1
+
+    init(records: [MatchRecord], apart: [(Int, Int)], nicknames: NicknameTable, frequencies: NameFrequencies? = nil) {
         self.records = records
         self.nicknames = nicknames
+        self.frequencies = frequencies ?? NameFrequencies(records: records)
         parent = (0..<records.count).map { Int32($0) }
         members = (0..<records.count).map { [Int32($0)] }
         nhs = records.map(\.nhs)
@@ -64,6 +95,7 @@ public struct Clusterer {
             apartMap[b, default: []].append(a)
         }
         self.apart = apartMap
+        twinHouseholds = Self.knownTwinHouseholds(records)
     }
 
     mutating func find(_ x: Int) -> Int {
@@ -128,43 +160,171 @@ public struct Clusterer {
         for x in members[small] {
             for y in apart[Int(x)] ?? [] where find(y) == large { return .reviewedApart }
         }
-        if link.method == .probabilistic {
-            for x in members[small] {
-                let period = records[Int(x)].periodKey
-                for y in members[large] {
-                    // A school reports a pupil once a term: two rows for one term are two pupils, even
-                    // twins whose names are spellings of one name (Muhammad and Mohammed).
-                    if period != 0 && period == records[Int(y)].periodKey { return .samePeriodInOneFeed }
-                    if Self.looksLikeTwins(records[Int(x)], records[Int(y)], nicknames) { return .twins }
+        guard link.method == .probabilistic else { return nil }
+        return modelRefusal(small, large)
+    }
+
+    /// The rules only the model's links answer to: side by side, and twins (see the type's comment).
+    mutating func modelRefusal(_ smallRoot: Int, _ largeRoot: Int) -> LinkRefusal? {
+        let small = members[smallRoot]
+        let large = members[largeRoot]
+        var confusable = false
+        var twinKeys: [UInt64] = []
+        for x in small {
+            let a = records[Int(x)]
+            for y in large {
+                let b = records[Int(y)]
+                // A school reports a pupil once a term, the police a child once an incident: two
+                // rows of one are two children, even twins whose names are spellings of one name.
+                if a.sideBySideKey != 0 && a.sideBySideKey == b.sideBySideKey { return .samePeriodInOneFeed }
+                if a.dob != 0 && a.dob == b.dob && Self.sameHousehold(a, b) {
+                    if !confusable {
+                        twinKeys += (Self.householdKeys(a) + Self.householdKeys(b)).filter { twinHouseholds[$0] != nil }
+                    }
+                    confusable = true
                 }
+            }
+        }
+        guard confusable else { return nil }
+        let best = bestAgreement(small, large, enough: twinKeys.isEmpty ? .typo : .exact)
+        if best < .typo { return .twins }
+        guard best < .exact, !twinKeys.isEmpty else { return nil }
+        // A second child of this date is known here: the join must not be one a record of another
+        // child fits better (Alfie joining Alfred while an Alfred of the same date is apart from him).
+        // Only a record that cannot be either side's child counts: one not yet joined to its own
+        // child (a police Olivia still waiting while a typo Olivi links first) says nothing.
+        var scratch = NameScratch()
+        for key in twinKeys {
+            for other in twinHouseholds[key] ?? [] {
+                let root = find(Int(other))
+                guard root != smallRoot, root != largeRoot, isAnotherChild(root, smallRoot) || isAnotherChild(root, largeRoot)
+                else { continue }
+                let record = records[Int(other)]
+                for x in small + large where agreement(record, records[Int(x)], scratch: &scratch) > best { return .twins }
             }
         }
         return nil
     }
 
-    /// Same date of birth, the same household (a similar family name, the same mother, or the same
-    /// address), but first names that are not the same name in any form (exact, nickname, or a
-    /// near-certain typo). Family names need only be similar: a twin's record may carry a typo or a
-    /// hyphenated surname like anyone else's.
-    static func looksLikeTwins(_ a: MatchRecord, _ b: MatchRecord, _ nicknames: NicknameTable) -> Bool {
-        guard a.dob != 0, a.dob == b.dob, a.given != nil, b.given != nil else { return false }
+    /// Whether two clusters can never be one child: two different NHS numbers or permanent UPNs, or
+    /// two records one partner reported side by side.
+    func isAnotherChild(_ x: Int, _ y: Int) -> Bool {
+        if (nhs[x] != 0 && nhs[y] != 0 && nhs[x] != nhs[y]) || (upn[x] != 0 && upn[y] != 0 && upn[x] != upn[y]) { return true }
+        for a in members[x] where records[Int(a)].sideBySideKey != 0 {
+            for b in members[y] where records[Int(a)].sideBySideKey == records[Int(b)].sideBySideKey { return true }
+        }
+        return false
+    }
+
+    /// The best first-name agreement of any record of one cluster with any of the other; stops at `enough`.
+    func bestAgreement(_ small: [Int32], _ large: [Int32], enough: FirstNameAgreement) -> FirstNameAgreement {
         var scratch = NameScratch()
-        var familySimilar =
-            (a.carerNHS != 0 && a.carerNHS == b.carerNHS) || (a.addressKey != 0 && a.addressKey == b.addressKey)
+        var best = FirstNameAgreement.different
+        for x in small {
+            for y in large {
+                best = max(best, agreement(records[Int(x)], records[Int(y)], scratch: &scratch))
+                if best >= enough { return best }
+            }
+        }
+        return best
+    }
+
+    /// The best agreement of the two records' legal and preferred first names.
+    func agreement(_ a: MatchRecord, _ b: MatchRecord, scratch: inout NameScratch) -> FirstNameAgreement {
+        var best = FirstNameAgreement.different
+        for x in [a.given, a.preferredGiven] {
+            for y in [b.given, b.preferredGiven] {
+                guard let x, let y else { continue }
+                let level = NameComparison.compareGivenNames(x, y, nicknames: nicknames, scratch: &scratch)
+                let value: FirstNameAgreement
+                switch level {
+                case .exact: value = .exact
+                case .nickname, .jaroWinkler95: value = .close
+                case .jaroWinkler88, .editDistance1or2: value = isTypo(x, y) ? .typo : .different
+                case .initial, .different, .missing: value = .different
+                }
+                best = max(best, value)
+            }
+        }
+        return best
+    }
+
+    /// Of two close spellings, is one a slip of the other? A typo is rare where the name is common;
+    /// two spellings that are both in use (Lily and Lila) are two names.
+    func isTypo(_ x: NameKey, _ y: NameKey) -> Bool {
+        let cx = frequencies.given[x.fingerprint] ?? 0
+        let cy = frequencies.given[y.fingerprint] ?? 0
+        let (rare, common) = cx <= cy ? (cx, cy) : (cy, cx)
+        return common > 0 && Double(max(rare, 1)) <= Double(common) * Self.typoShare
+    }
+
+    /// The same household: a similar family name, the same mother, or the same address. Family
+    /// names need only be similar: a twin's record may carry a typo or a hyphenated surname.
+    static func sameHousehold(_ a: MatchRecord, _ b: MatchRecord) -> Bool {
+        if (a.carerNHS != 0 && a.carerNHS == b.carerNHS) || (a.addressKey != 0 && a.addressKey == b.addressKey) {
+            return true
+        }
+        var scratch = NameScratch()
         for x in [a.family, a.preferredFamily] {
             for y in [b.family, b.preferredFamily] where x != nil && y != nil {
                 let level = NameComparison.compareFamilyNames(x, y, scratch: &scratch)
-                if level != .different && level != .missing { familySimilar = true }
+                if level != .different && level != .missing { return true }
             }
         }
-        guard familySimilar else { return false }
-        for x in [a.given, a.preferredGiven] {
-            for y in [b.given, b.preferredGiven] where x != nil && y != nil {
-                let level = NameComparison.compareGivenNames(x, y, nicknames: nicknames, scratch: &scratch)
-                if level == .exact || level == .nickname || level == .jaroWinkler95 { return false }
+        return false
+    }
+
+    /// Keys of a record's household at its date of birth: with its address, with its mother, and
+    /// with its family name in its postcode district. Empty without a date of birth.
+    static func householdKeys(_ r: MatchRecord) -> [UInt64] {
+        guard r.dob != 0 else { return [] }
+        func key(_ salt: UInt64, _ value: UInt64) -> UInt64 {
+            ((UInt64(r.dob) &* 0x9E37_79B9_7F4A_7C15) ^ (value &* 0x0000_0100_0000_01B3) ^ salt) | 1
+        }
+        var keys: [UInt64] = []
+        if r.addressKey != 0 { keys.append(key(1, r.addressKey)) }
+        if r.carerNHS != 0 { keys.append(key(2, r.carerNHS)) }
+        if let family = r.family { keys.append(key(3, family.fingerprint ^ UInt64(r.postcode?.outward ?? 0) << 7)) }
+        return keys
+    }
+
+    /// Households in which a second child of one birth date exists for certain: two different valid
+    /// NHS numbers, two different permanent UPNs, or two rows one partner reported side by side.
+    static func knownTwinHouseholds(_ records: [MatchRecord]) -> [UInt64: [Int32]] {
+        var firstNHS: [UInt64: UInt64] = [:]
+        var firstUPN: [UInt64: UInt64] = [:]
+        var sideBySide: Set<UInt64> = []
+        var known: Set<UInt64> = []
+        for record in records where record.dob != 0 {
+            for key in householdKeys(record) {
+                if record.nhs != 0, let seen = firstNHS.updateValue(record.nhs, forKey: key), seen != record.nhs {
+                    known.insert(key)
+                }
+                if record.upn != 0, let seen = firstUPN.updateValue(record.upn, forKey: key), seen != record.upn {
+                    known.insert(key)
+                }
+                if record.sideBySideKey != 0
+                    && !sideBySide.insert((key &* 0x0000_0100_0000_01B3) ^ record.sideBySideKey).inserted
+                {
+                    known.insert(key)
+                }
             }
         }
-        return true
+        var holders: [UInt64: [Int32]] = [:]
+        for (index, record) in records.enumerated() where record.dob != 0 {
+            for key in householdKeys(record) where known.contains(key) { holders[key, default: []].append(Int32(index)) }
+        }
+        return holders
+    }
+
+    /// Pairwise form of the twin rule, for `explain-pair`: same date of birth and household, and
+    /// first names that are not one name in any form (exact, nickname, near-certain typo).
+    static func looksLikeTwins(
+        _ a: MatchRecord, _ b: MatchRecord, _ nicknames: NicknameTable, frequencies: NameFrequencies = NameFrequencies()
+    ) -> Bool {
+        guard a.dob != 0, a.dob == b.dob, a.given != nil, b.given != nil, sameHousehold(a, b) else { return false }
+        let clusterer = Clusterer(records: [a, b], apart: [], nicknames: nicknames, frequencies: frequencies)
+        return clusterer.bestAgreement([0], [1], enough: .typo) < .typo
     }
 
     /// The root of each record's child.

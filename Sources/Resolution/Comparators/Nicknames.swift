@@ -30,7 +30,7 @@
 extension NicknameTable {
     public static let standardText = """
         # ---- Boys ----
-        Albert, Al, Bert, Bertie
+        Albert, Al, Bert, Bertie, Albie
         Alfred, Alfie, Alf
         Alan, Allan, Allen, Al
         Alexander, Alex, Alec, Alek, Aleksander, Aleksandr, Oleksandr, Olek, Xander, Sandy, Sasha
@@ -49,7 +49,7 @@ extension NicknameTable {
         Bradley, Brad
         Callum, Calum
         Cameron, Cam
-        Charles, Charlie, Charley, Chas, Chaz, Chuck
+        Charles, Charlie, Charley, Chas, Chaz, Chazz, Chuck
         Christopher, Kristopher, Krzysztof, Chris, Kit
         Daniel, Dan, Danny, Dani
         David, Dawid, Dave, Davy, Davie
@@ -131,7 +131,7 @@ extension NicknameTable {
         Zachary, Zachery, Zach, Zack, Zak, Zac
         Zachariah, Zechariah, Zach, Zack, Zak, Zac
         # Transliteration variants (the same name written from Arabic script in different ways)
-        Mohammed, Muhammad, Mohammad, Mohamed, Muhammed, Mohamad
+        Mohammed, Muhammad, Mohammad, Mohamed, Muhammed, Mohamad, Mo
         Ahmed, Ahmad, Ahmet
         Yusuf, Yousef, Yousuf, Yusef, Youssef
         Ibrahim, Ebrahim
@@ -247,6 +247,22 @@ extension NicknameTable {
         Aisha, Ayesha, Aysha, Aishah
         Fatima, Fatimah, Fatema
         Maryam, Mariam, Mariyam
+        # Short forms added after the groups above were numbered (a new line goes last). Only pet
+        # forms no one is likely to give a twin of the longer name as a name of their own.
+        Louis, Louie
+        Isaac, Ike, Zac
+        Edith, Edie
+        Jasmine, Jazz, Jaz
+        Julia, Jules
+        Julian, Jules
+        Mabel, Mabs
+        Ruby, Rubes
+        Lucy, Lu
+        Alice, Ally
+        Scarlett, Letty
+        Harrison, Harry
+        Finley, Finn
+        Elijah, Eli
         """
 }
 

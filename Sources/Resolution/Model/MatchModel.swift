@@ -14,8 +14,25 @@ public struct MatchModel: Sendable, Codable, Equatable {
     public var pairsUsed: Int
     /// For term-frequency adjustment: u of an exact given/family-name agreement on average.
     public var averageExactU: [Double]
+    /// The chance that two records drawn at random are one child, in the population the model was
+    /// estimated on (`prior(matchProportion:pairs:records:)`); nil in models stored before it existed.
+    public var prior: Double?
 
     static let floor = 1e-6
+
+    /// For a model without a prior: about 2 matching pairs among 100,000 records.
+    static let fallbackPrior = 1e-5
+
+    /// The prior: the expected number of matching pairs over all pairs of the records. EM's match
+    /// share of the blocked pairs estimates the first; the second grows as N², the first only as
+    /// N (each child has a handful of records), so the prior falls as 1/N: the same evidence means
+    /// less in a bigger population.
+    public static func prior(matchProportion: Double, pairs: Int, records: Int) -> Double {
+        guard records > 1 else { return fallbackPrior }
+        let expectedMatches = max(matchProportion * Double(pairs), 1)
+        let allPairs = Double(records) * Double(records - 1) / 2
+        return min(expectedMatches / allPairs, 0.5)
+    }
 
     public func weight(_ field: MatchField, _ level: UInt8) -> Double {
         if level == field.missingLevel { return 0 }
@@ -201,7 +218,7 @@ public struct MatchModel: Sendable, Codable, Equatable {
             object[field.name] = levels
         }
         let document = ModelDocument(
-            fields: object, matchProportion: matchProportion, averageExactU: averageExactU, raw: self)
+            fields: object, matchProportion: matchProportion, averageExactU: averageExactU, prior: prior, raw: self)
         return String(decoding: (try? encoder.encode(document)) ?? Data("{}".utf8), as: UTF8.self)
     }
 
@@ -209,6 +226,7 @@ public struct MatchModel: Sendable, Codable, Equatable {
         var fields: [String: [String: [String: Double]]]
         var matchProportion: Double
         var averageExactU: [Double]
+        var prior: Double?
         var raw: MatchModel
     }
 

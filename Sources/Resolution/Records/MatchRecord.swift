@@ -26,10 +26,9 @@ public struct MatchRecord: Sendable {
     public let addressKey: UInt64
     /// The mother's or carer's valid NHS number (health visiting); 0 when absent.
     public let carerNHS: UInt64
-    /// Hash of (feed, school, period start, period end) for a record of a period, e.g. a term of
-    /// attendance; 0 otherwise. One partner reports a pupil once for a period, so two records with
-    /// the same key are two children.
-    public let periodKey: UInt64
+    /// Hash of what one partner reported side by side (`SideBySide`): a school's term, a police
+    /// incident; 0 otherwise. Two records with the same key are two children.
+    public let sideBySideKey: UInt64
 
     public static let kinds = ["health_visiting", "school_attendance", "fsm", "police"]
 
@@ -43,7 +42,7 @@ public struct MatchRecord: Sendable {
     init(
         id: Int64, kind: UInt8, nhs: UInt64, upn: UInt64, given: NameKey?, preferredGiven: NameKey?, family: NameKey?,
         preferredFamily: NameKey?, dob: UInt32, approximateAge: Int16, ageYear: Int16, sex: UInt8,
-        postcode: PostcodeKey?, addressKey: UInt64, carerNHS: UInt64, periodKey: UInt64 = 0
+        postcode: PostcodeKey?, addressKey: UInt64, carerNHS: UInt64, sideBySideKey: UInt64 = 0
     ) {
         self.id = id
         self.kind = kind
@@ -61,7 +60,7 @@ public struct MatchRecord: Sendable {
         self.postcode = postcode
         self.addressKey = addressKey
         self.carerNHS = carerNHS
-        self.periodKey = periodKey
+        self.sideBySideKey = sideBySideKey
     }
 
     static func addressKey(_ line: UnsafeBufferPointer<UInt8>) -> UInt64 {
@@ -99,9 +98,7 @@ public enum MatchRecordLoader {
         sr.id, sr.kind, sr.nhs_number, sr.upn, sr.upn_temporary, sr.given_name, sr.preferred_given_name,
         sr.family_name, sr.preferred_family_name, sr.dob, sr.approximate_age,
         left(coalesce(sr.facts->>'incident_at', sr.facts->>'period_end', ''), 4), sr.sex, sr.postcode,
-        sr.address_line1, sr.carer_nhs_number,
-        CASE WHEN sr.facts ? 'period_start' THEN concat_ws('|', sr.feed, sr.facts->>'school_name',
-            sr.facts->>'period_start', sr.facts->>'period_end') END
+        sr.address_line1, sr.carer_nhs_number, \(SideBySide.keySQL)
         """
 
     /// Every child record (full resolution), in id order.
@@ -169,6 +166,44 @@ public enum MatchRecordLoader {
             sex: sex.count == 1 ? (sex[0] == UInt8(ascii: "F") ? 1 : (sex[0] == UInt8(ascii: "M") ? 2 : 0)) : 0,
             postcode: result.string(row, 13).flatMap { PostcodeKey($0) },
             addressKey: MatchRecord.addressKey(result.bytes(row, 14)), carerNHS: unsigned(15),
-            periodKey: result.isNull(row, 16) ? 0 : NameKey.fnv1a(result.bytes(row, 16)) | 1)
+            sideBySideKey: result.isNull(row, 16) ? 0 : NameKey.fnv1a(result.bytes(row, 16)) | 1)
+    }
+}
+
+/// Records one partner reported side by side are different children: a school reports a pupil once
+/// a term, a police notification names each child of an incident once, and a free-school-meals
+/// result names each child of one parent's claim once in a file. Each feed kind that reports so
+/// lists what makes one report; records of one feed with the same values are two children, however
+/// alike. A new kind with such a rule needs one line here.
+public enum SideBySide {
+    /// Where a part of a report's identity is read from: a fact, or a column of `source_records`.
+    public enum Part: Sendable {
+        case fact(String)
+        case column(String)
+
+        var sql: String {
+            switch self {
+            case .fact(let name): "sr.facts->>'\(name)'"
+            case .column(let name): "sr.\(name)::text"
+            }
+        }
+    }
+
+    /// Feed kind → the parts that identify one report (the first must be present).
+    public static let reports: [(kind: String, parts: [Part])] = [
+        ("school_attendance", [.fact("period_start"), .fact("period_end"), .fact("school_name")]),
+        ("police", [.fact("incident_ref")]),
+        // One parent's claim in one file: a later file may list the same child again.
+        ("fsm", [.column("carer_ni_number"), .fact("eligible_from"), .column("batch_id")]),
+    ]
+
+    /// SQL over `source_records sr`: the report's identity as text (feed and parts), or NULL.
+    /// Built from the constant table above, never from input.
+    static var keySQL: String {
+        let cases = reports.map { report in
+            let parts = report.parts.map(\.sql).joined(separator: ", ")
+            return "WHEN sr.kind = '\(report.kind)' AND \(report.parts[0].sql) IS NOT NULL THEN concat_ws('|', sr.feed, \(parts))"
+        }
+        return "CASE " + cases.joined(separator: " ") + " END"
     }
 }

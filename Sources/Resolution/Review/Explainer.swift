@@ -8,8 +8,15 @@ public struct PairExplanation: Sendable {
     public var steps: [(field: String, level: String, weight: Double)]
     public var termFrequency: [(name: String, weight: Double)]
     public var total: Double
+    /// The bands in bits under the model's prior (link at or above `upperThreshold`, review from `lowerThreshold`).
     public var upperThreshold: Double
     public var lowerThreshold: Double
+    /// The model's prior: the chance two records drawn at random are one child.
+    public var prior: Double
+    /// The chance these two are one child: prior odds × 2^total.
+    public var probability: Double
+    public var linkProbability: Double
+    public var reviewProbability: Double
     /// What the rules make of it: "linked by NHS number", "linked (weight ≥ upper)", "review: …", "no link: …".
     public var verdict: String
 }
@@ -20,6 +27,8 @@ public struct ChildExplanation: Sendable {
     public var records: [RecordView]
     public var links: [(a: Int64, b: Int64, method: String, weight: Double?, steps: [(field: String, level: String, weight: Double)])]
     public var history: [(at: Date, event: String, other: String?)]
+    /// The current model's prior, for the links' match probabilities.
+    public var prior: Double?
 }
 
 public struct Explainer {
@@ -54,7 +63,16 @@ public struct Explainer {
             ORDER BY at, id
             """, [childID]
         ).map { (try $0.decode(Date.self, at: 0), try $0.decode(String.self, at: 1), try $0.decode(String?.self, at: 2)) }
-        return ChildExplanation(askedFor: asked, childID: childID, records: records, links: links, history: history)
+        let prior = try connection.query(
+            "SELECT prior, parameters::text, records FROM match_models ORDER BY id DESC LIMIT 1"
+        ).first.flatMap { row -> Double? in
+            if let stored = try row.decode(Double?.self, at: 0) { return stored }
+            let model = try MatchModel.fromJSON(try row.decode(String.self, at: 1))
+            return MatchModel.prior(
+                matchProportion: model.matchProportion, pairs: model.pairsUsed, records: try row.decode(Int.self, at: 2))
+        }
+        return ChildExplanation(
+            askedFor: asked, childID: childID, records: records, links: links, history: history, prior: prior)
     }
 
     /// Compares any two records with the current model, as a resolution run would. Audited.
@@ -67,12 +85,16 @@ public struct Explainer {
             "SELECT id, parameters::text, records, upper_threshold, lower_threshold FROM match_models ORDER BY id DESC LIMIT 1"
         ).first else { throw ReviewError(description: "no model yet: run 'familyconnect resolve --full' first") }
         try AccessAudit.record(connection, action: "explain_pair", subjects: ["record:\(a)", "record:\(b)"], reason: reason)
-        let model = try MatchModel.fromJSON(try modelRow.decode(String.self, at: 1))
+        var model = try MatchModel.fromJSON(try modelRow.decode(String.self, at: 1))
         var frequencies = NameFrequencies()
         frequencies.total = try modelRow.decode(Int.self, at: 2)
+        model.prior = model.prior ?? MatchModel.prior(
+            matchProportion: model.matchProportion, pairs: model.pairsUsed, records: frequencies.total)
+        let prior = model.prior ?? MatchModel.fallbackPrior
+        let bands = settings.bands(prior: prior)
         let modelID = try modelRow.decode(Int64.self, at: 0)
         let (ra, rb) = (records[0], records[1])
-        for (kind, name) in [("given", ra.given), ("family", ra.family)] {
+        for (kind, name) in [("given", ra.given), ("family", ra.family), ("given", rb.given)] {
             guard let name else { continue }
             if let row = try connection.query(
                 "SELECT records FROM name_frequencies WHERE model_id = $1 AND name_kind = $2 AND fingerprint = $3",
@@ -102,20 +124,24 @@ public struct Explainer {
             verdict = "linked by the same permanent UPN"
         } else if ra.upn != 0 && rb.upn != 0 {
             verdict = "never linked automatically: two different permanent UPNs"
-        } else if Clusterer.looksLikeTwins(ra, rb, .standard) {
-            verdict = "never linked automatically: possible twins (same date of birth and surname, different first names)"
-        } else if let reason = Linkage.neverLink(vector), total >= settings.lowerThreshold {
-            verdict = "no link: \(reason); only an identifier or a data officer can join these"
-        } else if total >= settings.upperThreshold {
-            verdict = Linkage.holdBack(vector).map { "review, not linked: \($0)" } ?? "linked: weight at or above \(settings.upperThreshold)"
-        } else if total >= settings.lowerThreshold {
-            verdict = "review: weight between \(settings.lowerThreshold) and \(settings.upperThreshold)"
+        } else if ra.sideBySideKey != 0 && ra.sideBySideKey == rb.sideBySideKey {
+            verdict = "never linked automatically: one partner reported both side by side (one term, one incident)"
+        } else if Clusterer.looksLikeTwins(ra, rb, .standard, frequencies: frequencies) {
+            verdict = "never linked automatically: possible twins (same date of birth and household, different first names)"
+        } else if let reason = Linkage.neverLink(vector) {
+            verdict = "no link, not queued: \(reason); only an identifier or a data officer can join these"
+        } else if total >= bands.link {
+            verdict = Linkage.holdBack(vector).map { "review, not linked: \($0)" } ?? "linked: match probability at or above \(settings.linkProbability)"
+        } else if total >= bands.review {
+            verdict = "review: match probability between \(settings.reviewProbability) and \(settings.linkProbability)"
         } else {
-            verdict = "no link: weight below \(settings.lowerThreshold)"
+            verdict = "no link: match probability below \(settings.reviewProbability)"
         }
         return PairExplanation(
             recordA: a, recordB: b, steps: steps, termFrequency: tf, total: total,
-            upperThreshold: settings.upperThreshold, lowerThreshold: settings.lowerThreshold, verdict: verdict)
+            upperThreshold: bands.link, lowerThreshold: bands.review, prior: prior,
+            probability: MatchProbability.posterior(weight: total, prior: prior), linkProbability: settings.linkProbability,
+            reviewProbability: settings.reviewProbability, verdict: verdict)
     }
 }
 

@@ -17,6 +17,8 @@ public struct ReviewPair: Sendable {
     public var recordA: Int64
     public var recordB: Int64
     public var weight: Double
+    /// The chance the two records are one child: the model's prior and this pair's evidence.
+    public var matchProbability: Double?
     public var reason: String
     public var status: String
     public var createdAt: Date
@@ -39,8 +41,8 @@ public struct ReviewQueue {
     public func list(limit: Int = 50) throws -> [ReviewPair] {
         try connection.query(
             """
-            SELECT id, record_a, record_b, weight, reason, status, created_at, comparison::text
-            FROM review_pairs WHERE status = 'open' ORDER BY weight DESC, id LIMIT $1
+            SELECT id, record_a, record_b, weight, reason, status, created_at, comparison::text, match_probability
+            FROM review_pairs WHERE status = 'open' ORDER BY match_probability DESC NULLS LAST, weight DESC, id LIMIT $1
             """, [limit]
         ).map(Self.pair)
     }
@@ -51,7 +53,10 @@ public struct ReviewQueue {
 
     public func pair(_ id: Int64) throws -> ReviewPair {
         guard let row = try connection.query(
-            "SELECT id, record_a, record_b, weight, reason, status, created_at, comparison::text FROM review_pairs WHERE id = $1",
+            """
+            SELECT id, record_a, record_b, weight, reason, status, created_at, comparison::text, match_probability
+            FROM review_pairs WHERE id = $1
+            """,
             [id]
         ).first else { throw ReviewError(description: "no review pair \(id)") }
         return try Self.pair(row)
@@ -111,6 +116,7 @@ public struct ReviewQueue {
         ReviewPair(
             id: try row.decode(Int64.self, at: 0), recordA: try row.decode(Int64.self, at: 1),
             recordB: try row.decode(Int64.self, at: 2), weight: try row.decode(Double.self, at: 3),
+            matchProbability: try row.decode(Double?.self, at: 8),
             reason: try row.decode(String.self, at: 4), status: try row.decode(String.self, at: 5),
             createdAt: try row.decode(Date.self, at: 6),
             comparison: ComparisonEvidence.parse(try row.decode(String.self, at: 7)))

@@ -1,0 +1,205 @@
+import Feeds
+import Foundation
+import Postgres
+import PostgresTestSupport
+import Synth
+import Testing
+
+@testable import Resolution
+
+/// The cluster-level twin rule and the side-by-side rule (issue 12), on hand-made records.
+@Suite("Twins and side by side")
+struct TwinRuleTests {
+    func record(
+        _ id: Int64, nhs: UInt64 = 0, upn: UInt64 = 0, given: String, family: String = "Jenkins",
+        dob: UInt32 = 20190314, sideBySide: UInt64 = 0
+    ) -> MatchRecord {
+        MatchRecord(
+            id: id, kind: 0, nhs: nhs, upn: upn, given: NameKey(given), preferredGiven: nil, family: NameKey(family),
+            preferredFamily: nil, dob: dob, approximateAge: -1, ageYear: 0, sex: 0, postcode: PostcodeKey("NR1 1AA"),
+            addressKey: 7, carerNHS: 0, sideBySideKey: sideBySide)
+    }
+
+    /// Name counts as a county's records would give them: the common names often, the slips once.
+    func frequencies(_ counts: [String: Int]) -> NameFrequencies {
+        var table = NameFrequencies()
+        for (name, count) in counts { table.given[NameKey(name)!.fingerprint] = count }
+        table.total = 10_000
+        return table
+    }
+
+    @Test("a mistyped first name on one side does not block a join, nor later links at that date of birth")
+    func typoDoesNotBlock() {
+        let counts = frequencies(["Zara": 60, "Zaa": 1, "Harvey": 80, "Harveu": 1])
+        for (typo, name) in [("Zaa", "Zara"), ("Harveu", "Harvey")] {
+            let records = [record(1, given: name), record(2, given: typo), record(3, given: name), record(4, given: name)]
+            var clusterer = Clusterer(records: records, apart: [], nicknames: .standard, frequencies: counts)
+            clusterer.apply([
+                Link(a: 0, b: 1, method: .probabilistic, weight: 30, vector: nil),  // the slip joins first
+                Link(a: 2, b: 3, method: .probabilistic, weight: 29, vector: nil),
+                Link(a: 1, b: 2, method: .probabilistic, weight: 28, vector: nil),  // typo × exact across the clusters
+            ])
+            let roots = clusterer.roots()
+            #expect(Set(roots).count == 1, "\(typo) and \(name) are one child")
+            #expect(clusterer.refused.isEmpty)
+        }
+    }
+
+    @Test("two spellings that are both names in use are two names: Lily and Lila stay apart as possible twins")
+    func twoNamesInUse() {
+        let counts = frequencies(["Lily": 80, "Lila": 30])
+        let records = [record(1, given: "Lily"), record(2, given: "Lila")]
+        var clusterer = Clusterer(records: records, apart: [], nicknames: .standard, frequencies: counts)
+        clusterer.apply([Link(a: 0, b: 1, method: .probabilistic, weight: 30, vector: nil)])
+        #expect(clusterer.refused.map(\.reason) == [.twins])
+    }
+
+    @Test("twins with nickname-equivalent names stay apart once a second child of that date is known; an identifier joins")
+    func nicknameTwins() {
+        let records = [
+            record(1, nhs: 4010232137, given: "Alfred"),  // health visiting
+            record(2, upn: 0xA1F1E, given: "Alfie"),  // school: the twin
+            record(3, upn: 0xA1F4ED, given: "Alfred"),  // school: two UPNs at one date and address, two children
+        ]
+        var clusterer = Clusterer(records: records, apart: [], nicknames: .standard, frequencies: NameFrequencies())
+        clusterer.apply([
+            // The nickname link weighs more (say, a fresher address): it comes first, and must not join.
+            Link(a: 0, b: 1, method: .probabilistic, weight: 30, vector: nil),
+            Link(a: 0, b: 2, method: .probabilistic, weight: 25, vector: nil),
+        ])
+        var roots = clusterer.roots()
+        #expect(roots[0] == roots[2])
+        #expect(roots[0] != roots[1])
+        #expect(clusterer.refused.map(\.reason) == [.twins])
+        clusterer.apply(Link(a: 0, b: 1, method: .nhsNumber, weight: 30, vector: nil))
+        roots = clusterer.roots()
+        #expect(roots[0] == roots[1])
+    }
+
+    @Test("without a known second child, a nickname is the same name (Muhammad and Mohammed)")
+    func nicknameAlone() {
+        let records = [record(1, given: "Muhammad"), record(2, given: "Mohammed")]
+        var clusterer = Clusterer(records: records, apart: [], nicknames: .standard, frequencies: NameFrequencies())
+        clusterer.apply([Link(a: 0, b: 1, method: .probabilistic, weight: 30, vector: nil)])
+        #expect(clusterer.refused.isEmpty)
+    }
+
+    @Test("two children one partner reported side by side stay apart, whatever joins their other records")
+    func sideBySide() {
+        let records = [
+            record(1, given: "Isabella", sideBySide: 99),  // one incident
+            record(2, given: "Isabelle", sideBySide: 99),
+            record(3, given: "Isabella"),
+        ]
+        var clusterer = Clusterer(records: records, apart: [], nicknames: .standard, frequencies: NameFrequencies())
+        clusterer.apply([
+            Link(a: 0, b: 2, method: .probabilistic, weight: 40, vector: nil),
+            Link(a: 1, b: 2, method: .probabilistic, weight: 35, vector: nil),
+        ])
+        let roots = clusterer.roots()
+        #expect(roots[0] == roots[2] && roots[1] != roots[0])
+        #expect(clusterer.refused.map(\.reason) == [.samePeriodInOneFeed])
+    }
+
+    @Test("a band is a probability: the same evidence is less likely one child in a bigger population")
+    func bandsScaleWithPopulation() {
+        // The same share of matching pairs per record in both: a county's population is 50 times a town's.
+        let town = MatchModel.prior(matchProportion: 0.2, pairs: 20_000, records: 20_000)
+        let county = MatchModel.prior(matchProportion: 0.2, pairs: 1_000_000, records: 1_000_000)
+        #expect(county < town / 40)
+        #expect(MatchProbability.posterior(weight: 18, prior: county) < MatchProbability.posterior(weight: 18, prior: town))
+        let settings = ResolutionSettings()
+        #expect(settings.bands(prior: county).link > settings.bands(prior: town).link + 5)
+        // A pair right on the link band has the link probability, whatever the prior.
+        for prior in [town, county] {
+            let band = settings.bands(prior: prior).link
+            #expect(abs(MatchProbability.posterior(weight: band, prior: prior) - settings.linkProbability) < 1e-9)
+        }
+    }
+}
+
+/// The rules end to end: feeds through ingest, the loader's side-by-side key, the model's prior, the queue.
+@Suite("Linkage rules on a small seed")
+struct LinkageRulesResolverTests {
+    static let definitions = ResolverTests.definitions
+
+    /// A police extract: each row (incident ref, name "SURNAME, FORENAME", DOB), one address.
+    static func policeFile(_ rows: [(ref: String, name: String, dob: String)]) throws -> URL {
+        var text = FeedKind.policeNotifications.columns.joined(separator: ",") + "\n"
+        for row in rows {
+            text += "\(row.ref),20260310 18:05,DOMESTIC ABUSE,Y,\"\(row.name)\",\(row.dob),7,\"14 Quarry Lane, Norwich\",NR5 8QT,1 (MOTHER)\n"
+        }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("fc-police-\(UUID().uuidString).csv")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    static func children(of ids: [Int64], _ connection: PostgresConnection) throws -> Int {
+        try connection.execute(
+            "SELECT count(DISTINCT child_id) FROM child_records WHERE record_id = ANY($1::bigint[])", [ids.map { Int($0) }]
+        ).scalar(Int.self)
+    }
+
+    @Test("two children named in one police incident are two children; the same two names in two incidents are one")
+    func oneIncidentTwoChildren() throws {
+        try TestDatabase.with(.migrated) { database in
+            let connection = try database.connect()
+            _ = try ResolverTests.load(children: 600, seed: 21, into: connection)
+            let file = try Self.policeFile([
+                ("NC-26-990001", "QUARRINGTON, ISABELLA", "14/03/2019"), ("NC-26-990001", "QUARRINGTON, ISABELLE", "14/03/2019"),
+                ("NC-26-990002", "WHELDRAKE, ISABELLA", "02/11/2018"), ("NC-26-990003", "WHELDRAKE, ISABELLE", "02/11/2018"),
+            ])
+            defer { try? FileManager.default.removeItem(at: file) }
+            let police = Self.definitions.first { $0.name == "police_notifications" }!
+            _ = try FeedLoader(definition: police, today: SynthConfig.defaultAsOf).load(path: file.path, connection: connection)
+            _ = try Resolver(connection: connection).resolveFull()
+            let ids = try connection.query(
+                "SELECT id FROM source_records WHERE family_name IN ('Quarrington', 'Wheldrake') ORDER BY family_name, id"
+            ).map { try $0.decode(Int64.self, at: 0) }
+            #expect(ids.count == 4)
+            // The control: the same evidence in two incidents is enough to link (a spelling of one name)…
+            #expect(try Self.children(of: [ids[2], ids[3]], connection) == 1)
+            // …so only the incident keeps these two apart.
+            #expect(try Self.children(of: [ids[0], ids[1]], connection) == 2)
+            let explanation = try Explainer(connection: connection).explain(pair: ids[0], ids[1], reason: "test")
+            #expect(explanation.verdict.contains("side by side"), "\(explanation.verdict)")
+        }
+    }
+
+    @Test("the queue holds no pattern the model never links, is ordered by how likely a pair is one child, and the prior falls with the population")
+    func queueAndPrior() throws {
+        var priors: [Double] = []
+        for children in [400, 1600] {
+            try TestDatabase.with(.migrated) { database in
+                let connection = try database.connect()
+                _ = try ResolverTests.load(children: children, seed: 4, into: connection)
+                _ = try Resolver(connection: connection).resolveFull()
+                let model = try connection.query(
+                    "SELECT prior, link_probability, review_probability, upper_threshold, lower_threshold FROM match_models"
+                )
+                #expect(model.count == 1)
+                let prior = try #require(try model.first?.decode(Double?.self, at: 0))
+                priors.append(prior)
+                let bands = ResolutionSettings().bands(prior: prior)
+                #expect(abs(try model[0].decode(Double.self, at: 3) - bands.link) < 1e-9)
+                #expect(abs(try model[0].decode(Double.self, at: 4) - bands.review) < 1e-9)
+
+                let neverLink = try connection.execute(
+                    "SELECT count(*) FROM review_pairs WHERE status = 'open' AND comparison->'given_name'->>'level' = 'different'"
+                ).scalar(Int.self)
+                #expect(neverLink == 0)
+                let pairs = try ReviewQueue(connection: connection).list(limit: 10_000)
+                #expect(pairs.allSatisfy { $0.matchProbability != nil })
+                let likelihoods = pairs.compactMap(\.matchProbability)
+                #expect(likelihoods == likelihoods.sorted(by: >))
+                for pair in pairs where pair.reason.contains("between the bands") {
+                    let p = pair.matchProbability ?? 0
+                    #expect(p >= 0.2 - 1e-9 && p < 0.5 + 1e-9, "pair \(pair.id): \(p)")
+                }
+            }
+        }
+        #expect(priors.count == 2)
+        // Four times the children: about a quarter of the prior (the matching pairs per record stay alike).
+        #expect(priors[1] < priors[0] / 2.5, "\(priors)")
+    }
+}
