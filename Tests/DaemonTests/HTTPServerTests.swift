@@ -96,18 +96,8 @@ struct HTTPServerTests {
 
     /// Sends raw bytes and reads the whole answer.
     func raw(_ port: Int, _ bytes: String, wait: Double = 0) -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard let fd = connectLoopback(port) else { return "" }
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { return "" }
         if !bytes.isEmpty { _ = bytes.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) } }
         if wait > 0 { usleep(useconds_t(wait * 1_000_000)) }
         var out: [UInt8] = []
@@ -152,17 +142,9 @@ struct HTTPServerTests {
 
     /// Connects and sends `bytes` without reading: a client that holds its connection half-sent.
     func halfSent(_ port: Int, _ bytes: String = "GET /healthz HTTP/1.1\r\n") -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        #expect(connected == 0, "connect failed: \(errno)")
+        let connected = connectLoopback(port)
+        #expect(connected != nil, "connect failed: \(errno)")
+        let fd = connected ?? -1
         _ = bytes.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
         return fd
     }

@@ -13,17 +13,7 @@ import Testing
 struct ServeFaultTests {
     /// Opens a connection to the service's HTTP port and sends half a request, never the rest.
     func halfSentRequest(_ port: Int) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { throw TestFailure("connect failed: \(errno)") }
+        guard let fd = connectLoopback(port) else { throw TestFailure("connect failed: \(errno)") }
         let request = "GET /healthz HTTP/1.1\r\n"
         _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
         return fd
