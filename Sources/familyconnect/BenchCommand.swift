@@ -8,12 +8,13 @@ import Synth
 /// Benchmarks print figures; they are run by hand (release build), never as timed unit tests.
 enum BenchCommand: Command {
     static let name = "bench"
-    static let summary = "Measure speed and memory: 'ingest' (a generated feed file vs psql \\copy), 'resolve' (full and incremental)."
+    static let summary = "Measure speed and memory: 'ingest' (a generated feed file vs plain COPY of the same rows), 'resolve' (full and incremental)."
     static let synopsis = "ingest [--rows N] | resolve [--children N] [--increment N]  [--database CONNINFO]"
     static let options = DatabaseOptions.specs + [
         SchemaLocation.spec,
         .value("rows", "N", "Rows in the generated feed file (default 1000000)."),
         .value("keep", "DIR", "Keep the generated file in DIR instead of a temporary folder."),
+        .value("file", "CSV", "ingest: load this school attendance file instead of generating one."),
         .value("children", "N", "resolve: children in the synthetic population (default 370000, about 1M records)."),
         .value("increment", "N", "resolve: school rows held back and linked incrementally afterwards (default 10000)."),
     ]
@@ -40,66 +41,6 @@ enum BenchCommand: Command {
             try Migrator(directory: SchemaLocation.directory(arguments) + "/migrations").migrate(connection)
         }
         return (name, conninfo, admin)
-    }
-
-    static func ingest(_ arguments: ParsedArguments) throws -> Int32 {
-        let rows = try arguments.integer("rows", default: 1_000_000, range: 1...50_000_000)
-        let folder = arguments.value("keep") ?? NSTemporaryDirectory() + "fc-bench-\(getpid())"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let file = folder + "/school_attendance.csv"
-        Console.print("bench ingest: generating \(rows) school attendance rows …")
-        _ = try SyntheticFeedWriter.writeSingleFeed(kind: .schoolAttendance, rows: rows, seed: 42, to: URL(fileURLWithPath: file))
-        let bytes = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.intValue ?? 0
-        let definitions = try FeedDefinition.loadAll(directory: SchemaLocation.directory(arguments) + "/feeds")
-        guard let definition = definitions.first(where: { $0.kind == .schoolAttendance }) else {
-            throw UsageError(description: "no school_attendance feed definition found")
-        }
-        let scratch = try scratchDatabase(arguments, migrate: true)
-        defer {
-            _ = try? scratch.admin.execute("DROP DATABASE IF EXISTS \(scratch.name) WITH (FORCE)")
-            if arguments.value("keep") == nil { try? FileManager.default.removeItem(atPath: folder) }
-        }
-
-        // Peak memory of the load alone: reset the high-water mark after generating the file.
-        Memory.resetPeak()
-        let connection = try PostgresConnection.connect(scratch.conninfo)
-        let started = Date()
-        let outcome = try FeedLoader(definition: definition, today: SynthConfig.defaultAsOf).load(path: file, connection: connection)
-        let seconds = Date().timeIntervalSince(started)
-        let peak = Memory.peakResidentBytes()
-        guard case .loaded(let report) = outcome else { throw UsageError(description: "the file was not loaded") }
-
-        // The same file through psql \copy into a bare all-text table, in the same run.
-        let columns = FeedKind.schoolAttendance.columns.enumerated().map { "c\($0.offset) text" }.joined(separator: ", ")
-        try connection.execute("CREATE TABLE bare_copy (\(columns))")
-        let psql = Process()
-        psql.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        psql.arguments = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", scratch.conninfo, "-c",
-                          "\\copy bare_copy FROM '\(file)' WITH (FORMAT csv, HEADER true)"]
-        let psqlStarted = Date()
-        try psql.run()
-        psql.waitUntilExit()
-        let psqlSeconds = Date().timeIntervalSince(psqlStarted)
-        guard psql.terminationStatus == 0 else { throw UsageError(description: "psql \\copy failed") }
-        let psqlRows = try connection.execute("SELECT count(*) FROM bare_copy").scalar(Int.self)
-
-        // The same file through the reader and normaliser alone, to show where the time goes.
-        let cpuStarted = Date()
-        let cpuRows = try FeedLoader(definition: definition, today: SynthConfig.defaultAsOf).normaliseOnly(path: file)
-        let cpuSeconds = Date().timeIntervalSince(cpuStarted)
-        Console.print("read + validate + normalise only (no database): \(cpuRows) rows in \(String(format: "%.2f", cpuSeconds)) s")
-        let ours = Double(report.rowsRead) / seconds
-        let theirs = Double(psqlRows) / psqlSeconds
-        Console.print(
-            """
-            file:            \(rows) rows, \(bytes / 1_048_576) MiB
-            familyconnect:   \(report.rowsLoaded) loaded + \(report.rowsQuarantined) quarantined in \(String(format: "%.2f", seconds)) s \
-            = \(Int(ours)) rows/s (validate, normalise, SHA-256, COPY into source_records, one transaction)
-            peak memory:     \(peak / 1_048_576) MiB (resident high-water mark during the load)
-            psql \\copy:      \(psqlRows) rows in \(String(format: "%.2f", psqlSeconds)) s = \(Int(theirs)) rows/s (bare all-text table)
-            ratio:           \(String(format: "%.2f", ours / theirs)) of the \\copy rate (target ≥ 0.50), peak memory target < 300 MiB
-            """)
-        return 0
     }
 }
 
