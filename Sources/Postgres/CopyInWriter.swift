@@ -81,6 +81,14 @@ public struct CopyTextBuffer: Sendable {
         bytes.append(0x4E)  // \N
     }
 
+    /// Appends one whole row already in COPY text format: fields escaped as `appendField` escapes
+    /// them, separated by tabs, ended by a line feed (for loaders that encode rows themselves).
+    public mutating func appendEncodedRow(_ row: UnsafeBufferPointer<UInt8>) {
+        precondition(fieldsInRow == 0 && row.last == 0x0A, "an encoded COPY row is whole and ends with a line feed")
+        bytes.append(contentsOf: row)
+        rows += 1
+    }
+
     /// Ends the current row.
     public mutating func endRow() {
         bytes.append(0x0A)

@@ -116,6 +116,15 @@ public struct CSVRecord {
         return try unescaped.withUnsafeBufferPointer { (buffer) throws(Failure) -> Result in try body(buffer) }
     }
 
+    /// The bytes of field `index` (0-based) where they lie in the reader's buffer, without copying;
+    /// nil when the field holds doubled quotes (its content then differs from its bytes). Valid
+    /// until the next call to `CSVReader.next()`.
+    func bytesInPlace(_ index: Int) -> UnsafeBufferPointer<UInt8>? {
+        let span = span(index)
+        if span.escaped { return nil }
+        return UnsafeBufferPointer(start: base + Int(span.start), count: Int(span.end) - Int(span.start))
+    }
+
     /// Number of bytes of field `index` (0-based), after undoubling quotes.
     public func fieldByteCount(_ index: Int) -> Int {
         withFieldBytes(index) { $0.count }

@@ -19,6 +19,8 @@ struct QuarantinedRow: Sendable {
 /// What reading a file found besides the rows it sent.
 struct ReadSummary: Sendable {
     var rowsRead = 0
+    /// Rows that took the byte-level lane (the rest were decided by the reference normaliser).
+    var laneRows = 0
     var quarantine: [QuarantinedRow] = []
     var quality: [String: FieldQuality] = [:]
 }
@@ -34,6 +36,9 @@ struct RowReading: Sendable {
     var name: String
     var batchID: Int64
     var tombstones: ErasureTombstones?
+    /// Whether common rows take the byte-level lane (`encodeCommonRow`); tests turn it off to
+    /// compare the lane with the reference.
+    var usesCommonLane = true
 
     func run(sendingTo handoff: RowHandoff<ReadSummary>) throws -> ReadSummary {
         try read(into: handoff.emptyBuffer()) { full in
@@ -55,6 +60,7 @@ struct RowReading: Sendable {
         var normaliser: RecordNormaliser?
         var rows = buffer
         var scratch: [UInt8] = []
+        var common = CommonRowScratch()
         let batch = Int(batchID)
         let feed = definition.name
         let kind = definition.kind.rawValue
@@ -73,23 +79,37 @@ struct RowReading: Sendable {
                         reason: "malformed CSV: \(bad.error.code)", raw: bad.rawText, rawBytes: bad.rawLength,
                         rawTruncated: bad.rawTruncated))
             case .record(let record):
-                let fields = (0..<record.fieldCount).map { record.field($0) }
-                guard var current = normaliser else {
-                    normaliser = try bindHeader(fields, line: record.startLine)
+                guard normaliser != nil else {
+                    normaliser = try bindHeader(record.fields, line: record.startLine)
                     continue
                 }
                 summary.rowsRead += 1
                 let dataNumber = record.recordNumber - 1
                 // A stray delimiter shifts every later value into the wrong column: refuse the row.
-                if fields.count != current.headerCount {
+                let headerCount = normaliser!.headerCount
+                if record.fieldCount != headerCount {
                     summary.quarantine.append(
                         QuarantinedRow(
                             record: dataNumber, line: record.startLine, field: nil,
-                            reason: "row has \(fields.count) fields; the header has \(current.headerCount)",
+                            reason: "row has \(record.fieldCount) fields; the header has \(headerCount)",
                             raw: record.rawText, rawBytes: record.rawByteCount))
                     continue
                 }
-                switch current.normalise(fields, recordNumber: dataNumber, lineNumber: record.startLine) {
+                // The common row goes from bytes to COPY text; the reference decides the rest. (Rows
+                // are matched against erasure tombstones as canonical records, by the reference.)
+                // The normaliser is changed in place (`normaliser!`), never copied: a copy would
+                // copy its counters on every row.
+                if usesCommonLane, tombstones == nil,
+                    normaliser!.encodeCommonRow(
+                        record, recordNumber: dataNumber, lineNumber: record.startLine, batch: batch, feed: feed,
+                        kind: kind, scratch: &common, into: &rows)
+                {
+                    summary.laneRows += 1
+                    if rows.bytes.count >= FeedLoader.bufferBytes { rows = try flush(rows) }
+                    continue
+                }
+                let fields = record.fields
+                switch normaliser!.normalise(fields, recordNumber: dataNumber, lineNumber: record.startLine) {
                 case .failure(let rejection):
                     summary.quarantine.append(
                         QuarantinedRow(
@@ -108,7 +128,6 @@ struct RowReading: Sendable {
                         if rows.bytes.count >= FeedLoader.bufferBytes { rows = try flush(rows) }
                     }
                 }
-                normaliser = current
             }
         }
         if rows.rows > 0 { _ = try flush(rows) }

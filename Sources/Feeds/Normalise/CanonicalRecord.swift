@@ -79,32 +79,56 @@ public struct CanonicalRecord: Sendable, Equatable {
             out.append(UInt8(ascii: ":"))
             switch fact.value {
             case .text(let text): Self.appendJSONString(text, to: &out)
-            case .date(let date):
-                out.append(UInt8(ascii: "\""))
-                date.appendISO8601(to: &out)
-                out.append(UInt8(ascii: "\""))
-            case .dateTime(let date, let minutes):
-                out.append(UInt8(ascii: "\""))
-                date.appendISO8601(to: &out)
-                if let minutes {
-                    let hh = minutes / 60, mm = minutes % 60
-                    out.append(contentsOf: [
-                        UInt8(ascii: "T"), UInt8(0x30 + hh / 10), UInt8(0x30 + hh % 10), UInt8(ascii: ":"),
-                        UInt8(0x30 + mm / 10), UInt8(0x30 + mm % 10), UInt8(ascii: ":"), 0x30, 0x30,
-                    ])
-                }
-                out.append(UInt8(ascii: "\""))
-            case .integer(let value): out.append(contentsOf: String(value).utf8)
+            case .date(let date): Self.appendJSONDate(date, to: &out)
+            case .dateTime(let date, let minutes): Self.appendJSONDateTime(date, minutes: minutes, to: &out)
+            case .integer(let value): Self.appendJSONInteger(value, to: &out)
             case .boolean(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
             }
         }
         out.append(UInt8(ascii: "}"))
     }
 
+    static func appendJSONDate(_ date: CalendarDate, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        date.appendISO8601(to: &out)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    static func appendJSONDateTime(_ date: CalendarDate, minutes: Int?, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        date.appendISO8601(to: &out)
+        if let minutes {
+            let hh = minutes / 60, mm = minutes % 60
+            out.append(contentsOf: [
+                UInt8(ascii: "T"), UInt8(0x30 + hh / 10), UInt8(0x30 + hh % 10), UInt8(ascii: ":"),
+                UInt8(0x30 + mm / 10), UInt8(0x30 + mm % 10), UInt8(ascii: ":"), 0x30, 0x30,
+            ])
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// The decimal digits of `value` (what `String(value)` writes), without making a string.
+    static func appendJSONInteger(_ value: Int, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        let start = out.count
+        repeat {
+            out.append(UInt8(truncatingIfNeeded: 0x30 + magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        out[start...].reverse()
+    }
+
     static func appendJSONString(_ text: String, to out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { appendJSONString(utf8: $0, to: &out) }
+    }
+
+    /// `text` as a JSON string, from its UTF-8 bytes.
+    static func appendJSONString(utf8 text: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Byte by byte: every byte of a multi-byte UTF-8 sequence is >= 0x80 and is copied as it is.
-        for byte in text.utf8 {
+        for byte in text {
             switch byte {
             case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\""))
             case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\\"))

@@ -80,11 +80,20 @@ public enum NameCleaning {
     /// The same rules over bytes, for the common all-ASCII name (most rows of most feeds): no
     /// Unicode property look-ups. Returns nil when the name has non-ASCII bytes, "" when nothing is left.
     static func cleanASCII(_ raw: String) -> String? {
+        var raw = raw
         var out: [UInt8] = []
-        out.reserveCapacity(raw.utf8.count)
+        let ascii = raw.withUTF8 { bytes in cleanASCII(bytes, appendingTo: &out) }
+        return ascii ? String(decoding: out, as: UTF8.self) : nil
+    }
+
+    /// `cleanASCII` over bytes, appending the cleaned name to `out` (nothing when nothing is left).
+    /// Returns false, leaving `out` as it was, when the name has non-ASCII bytes.
+    static func cleanASCII(_ raw: UnsafeBufferPointer<UInt8>, appendingTo out: inout [UInt8]) -> Bool {
+        let base = out.count
+        out.reserveCapacity(base + raw.count)
         var hasUpper = false
         var hasLower = false
-        var wordStart = 0
+        var wordStart = base
         func closeWord() {
             // Trim hyphens and apostrophes at the ends of the word just finished.
             var end = out.count
@@ -97,8 +106,11 @@ public enum NameCleaning {
                 out.append(contentsOf: word)
             }
         }
-        for byte in raw.utf8 {
-            guard byte < 0x80 else { return nil }
+        for byte in raw {
+            guard byte < 0x80 else {
+                out.removeSubrange(base...)
+                return false
+            }
             switch byte {
             case 0x20, 0x09, 0x0A, 0x0D:
                 if out.count > wordStart {
@@ -121,10 +133,10 @@ public enum NameCleaning {
             }
         }
         if out.count > wordStart { closeWord() }
-        while out.last == 0x20 { out.removeLast() }
+        while out.count > base && out.last == 0x20 { out.removeLast() }
         if hasUpper != hasLower {
             var startOfWord = true
-            for index in out.indices {
+            for index in base..<out.count {
                 let byte = out[index]
                 if byte == 0x20 || byte == 0x2D || byte == 0x27 {
                     startOfWord = true
@@ -135,7 +147,7 @@ public enum NameCleaning {
                 }
             }
         }
-        return String(decoding: out, as: UTF8.self)
+        return true
     }
 
     static func titleCased(_ name: String) -> String {

@@ -25,22 +25,22 @@ public struct RecordNormaliser {
     let headerCount: Int
     /// Per-field counts, by slot: arrays rather than a dictionary, because this runs for every
     /// field of every row. Slots are the mapped fields' names in sorted order.
-    private var counters: [FieldQuality]
+    var counters: [FieldQuality]
     private let slotNames: [String]
     /// Header column of each slot.
-    private let positions: [Int]
+    let positions: [Int]
     /// Slot of each canonical field (by `CanonicalField.ordinal`), -1 when the definition does not map it.
-    private let fieldSlots: [Int]
+    let fieldSlots: [Int]
     /// The facts in the order they are read and stored, then the extras, resolved once per batch.
-    private let factPlans: [FactPlan]
-    private let extraPlans: [(name: String, slot: Int)]
+    let factPlans: [FactPlan]
+    let extraPlans: [(name: String, slot: Int)]
     /// Partner sex values (upper-cased) → M/F/U: the definition's map over the defaults.
-    private let sexValues: [String: String]
-    private let childDOBFormat: DateFormat
-    private let carerDOBFormat: DateFormat
+    let sexValues: [String: String]
+    let childDOBFormat: DateFormat
+    let carerDOBFormat: DateFormat
 
     /// One fact of the definition, with everything `normalise` needs to know about it.
-    private struct FactPlan {
+    struct FactPlan {
         var name: String
         /// `fact.NAME`, as quality and rejections name it.
         var field: String

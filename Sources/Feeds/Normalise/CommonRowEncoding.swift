@@ -1,0 +1,733 @@
+import Identifiers
+import Postgres
+
+/// The loader's fast lane: a row that is plain ASCII and that the rules accept is taken from the
+/// CSV bytes straight to COPY text, with no `String` per field and no `CanonicalRecord`. Anything
+/// else (a non-ASCII byte, a value with spaces to trim or doubled quotes, any rule the row breaks) is left to `normalise(_:recordNumber:lineNumber:)`, the
+/// reference, which decides and explains it. The lane applies the same rules through the same
+/// functions (identifier parsers, `NameCleaning`, date formats, `FactRanges`), and writes the same
+/// bytes as `RowReading.encode` of the reference's record: a test compares the two on tricky rows.
+extension RecordNormaliser {
+    /// Encodes `record` as one `source_records` row and counts its quality, or returns false,
+    /// having changed nothing, when the row is not one the lane decides.
+    mutating func encodeCommonRow(
+        _ record: CSVRecord, recordNumber: Int, lineNumber: Int, batch: Int, feed: String, kind: String,
+        scratch: inout CommonRowScratch, into rows: inout CopyTextBuffer
+    ) -> Bool {
+        guard record.isASCIIOnly else { return false }
+        scratch.startRow(slots: positions.count)
+        guard fillCommonRow(record, scratch: &scratch),
+            scratch.encodeLine(feed: feed, kind: kind, batch: batch, recordNumber: recordNumber, lineNumber: lineNumber)
+        else { return false }
+        for slot in 0..<positions.count { counters[slot].add(scratch.deltas[slot]) }
+        scratch.emitLine(into: &rows)
+        return true
+    }
+
+    /// Validates and normalises the row into `scratch`; false when the reference must decide.
+    private func fillCommonRow(_ record: CSVRecord, scratch: inout CommonRowScratch) -> Bool {
+        typealias Column = CommonRowScratch.Column
+        let positions = self.positions
+        let fieldSlots = self.fieldSlots
+        let today = self.today
+        var unusual = false
+        /// The field's bytes, nil when blank; flags a value the reference must see (spaces to trim,
+        /// doubled quotes).
+        func value(_ slot: Int) -> UnsafeBufferPointer<UInt8>? {
+            guard slot >= 0, positions[slot] < record.fieldCount else { return nil }
+            guard let bytes = record.bytesInPlace(positions[slot]) else {
+                unusual = true
+                return nil
+            }
+            guard let first = bytes.first else { return nil }
+            let last = bytes[bytes.count - 1]
+            if first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 {
+                unusual = true
+                return nil
+            }
+            return bytes
+        }
+        func slot(_ field: CanonicalField) -> Int { fieldSlots[field.ordinal] }
+        func count(_ slot: Int, present: Bool, valid: Bool) { scratch.count(slot, present: present, valid: valid) }
+        func text(_ field: CanonicalField, into column: Column) {
+            let raw = value(slot(field))
+            count(slot(field), present: raw != nil, valid: raw != nil)
+            if let raw { scratch.set(column, raw) }
+        }
+        func collapsed(_ field: CanonicalField, into column: Column) {
+            let raw = value(slot(field))
+            count(slot(field), present: raw != nil, valid: raw != nil)
+            if let raw, !scratch.setCollapsed(column, raw) { unusual = true }
+        }
+        func name(_ field: CanonicalField, into column: Column) {
+            guard let raw = value(slot(field)) else { return count(slot(field), present: false, valid: false) }
+            let kept = scratch.setCleanedName(column, raw)
+            count(slot(field), present: true, valid: kept)
+        }
+        func identifier(
+            _ field: CanonicalField, raw rawColumn: Column, clean cleanColumn: Column,
+            _ parse: (UnsafeBufferPointer<UInt8>) -> String?
+        ) -> Bool {
+            guard let raw = value(slot(field)) else {
+                count(slot(field), present: false, valid: false)
+                return false
+            }
+            scratch.set(rawColumn, raw)
+            let clean = parse(raw)
+            if let clean { scratch.set(cleanColumn, clean) }
+            count(slot(field), present: true, valid: clean != nil)
+            return true
+        }
+
+        text(.partnerRef, into: .partnerRef)
+        var upnTemporary = false
+        let hasNHSNumber = identifier(.childNHSNumber, raw: .nhsNumberRaw, clean: .nhsNumber) { raw in
+            if case .success(let number) = NHSNumber.parse(utf8: raw) { return number.digits }
+            return nil
+        }
+        let hasUPN = identifier(.childUPN, raw: .upnRaw, clean: .upn) { raw in
+            guard case .success(let upn) = UniquePupilNumber.parse(utf8: raw) else { return nil }
+            upnTemporary = upn.isTemporary
+            return upn.value
+        }
+        scratch.upnTemporary = upnTemporary
+        _ = identifier(.carerNHSNumber, raw: .carerNHSNumberRaw, clean: .carerNHSNumber) { raw in
+            if case .success(let number) = NHSNumber.parse(utf8: raw) { return number.digits }
+            return nil
+        }
+        _ = identifier(.carerNINumber, raw: .carerNINumberRaw, clean: .carerNINumber) { raw in
+            if case .success(let number) = NationalInsuranceNumber.parse(utf8: raw) { return number.value }
+            return nil
+        }
+        // One-column names are split by the reference's own function (a string for that field only).
+        func fullName(_ field: CanonicalField, given: Column, family: Column, needsForename: Bool) {
+            guard let full = value(slot(field)) else { return count(slot(field), present: false, valid: false) }
+            let parts = NameCleaning.split(fullName: String(decoding: full, as: UTF8.self))
+            if let forename = parts.forename { scratch.set(given, forename) }
+            if let surname = parts.surname { scratch.set(family, surname) }
+            count(slot(field), present: true, valid: parts.surname != nil && (parts.forename != nil || !needsForename))
+        }
+        fullName(.childFullName, given: .givenName, family: .familyName, needsForename: true)
+        name(.childForename, into: .givenName)
+        name(.childSurname, into: .familyName)
+        name(.childPreferredForename, into: .preferredGivenName)
+        name(.childPreferredSurname, into: .preferredFamilyName)
+        fullName(.carerFullName, given: .carerGivenName, family: .carerFamilyName, needsForename: false)
+        name(.carerForename, into: .carerGivenName)
+        name(.carerSurname, into: .carerFamilyName)
+
+        if let raw = value(slot(.childSex)) {
+            let mapped = scratch.upperCased(raw) { sexValues[$0] }
+            scratch.set(.sex, mapped ?? "U")
+            count(slot(.childSex), present: true, valid: mapped != nil)
+        } else {
+            count(slot(.childSex), present: false, valid: false)
+        }
+
+        if let full = value(slot(.addressFull)) {
+            let parts = NameCleaning.split(fullAddress: String(decoding: full, as: UTF8.self))
+            if let line1 = parts.line1 { scratch.set(.addressLine1, line1) }
+            if let line2 = parts.line2 { scratch.set(.addressLine2, line2) }
+            if let town = parts.town { scratch.set(.town, town) }
+            count(slot(.addressFull), present: true, valid: parts.line1 != nil)
+        } else {
+            count(slot(.addressFull), present: false, valid: false)
+        }
+        collapsed(.addressLine1, into: .addressLine1)
+        collapsed(.addressLine2, into: .addressLine2)
+        collapsed(.town, into: .town)
+        text(.uprn, into: .uprn)
+        if let raw = value(slot(.postcode)) {
+            if case .success(let postcode) = UKPostcode.parse(utf8: raw) {
+                scratch.set(.postcode, postcode.value)
+                count(slot(.postcode), present: true, valid: true)
+            } else {
+                scratch.set(.postcodeRaw, raw)
+                count(slot(.postcode), present: true, valid: false)
+            }
+        } else {
+            count(slot(.postcode), present: false, valid: false)
+        }
+
+        // Dates of birth and age: any refusal is the reference's to explain.
+        if let raw = value(slot(.carerDOB)) {
+            let parsed = carerDOBFormat.parse(raw)
+            count(slot(.carerDOB), present: true, valid: parsed != nil && parsed! <= today)
+            guard let dob = parsed, dob <= today, dob.age(on: today) >= 10, dob.age(on: today) <= 90 else {
+                return false
+            }
+            scratch.set(.carerDOB, dob)
+        } else {
+            count(slot(.carerDOB), present: false, valid: false)
+        }
+        let childDOBRaw = value(slot(.childDOB))
+        let childDOB = childDOBRaw.flatMap { childDOBFormat.parse($0) }
+        count(slot(.childDOB), present: childDOBRaw != nil, valid: childDOB != nil && childDOB! <= today)
+        let ageText = value(slot(.childAge)).map { String(decoding: $0, as: UTF8.self) }
+        let age = ageText.flatMap { Int($0) }
+        count(slot(.childAge), present: ageText != nil, valid: age.map { definition.childAges.contains($0) } ?? false)
+        let hasChild = scratch.isSet(.givenName) || scratch.isSet(.familyName) || childDOBRaw != nil || hasNHSNumber
+            || hasUPN
+        // An antenatal row (no child) is the reference's.
+        guard hasChild || definition.kind != .healthVisiting else { return false }
+        if childDOBRaw != nil {
+            guard let dob = childDOB, dob <= today, definition.childAges.contains(dob.age(on: today)) else {
+                return false
+            }
+            scratch.set(.dob, dob)
+        } else {
+            guard ageText != nil, let age, definition.childAges.contains(age) else { return false }
+            scratch.approximateAge = age
+        }
+        guard scratch.isSet(.familyName) else { return false }
+        if unusual { return false }
+        return fillCommonFacts(value: value, scratch: &scratch) && !unusual
+    }
+
+    /// The facts, then the extras, as the reference reads and checks them; false when one is refused.
+    private func fillCommonFacts(
+        value: (Int) -> UnsafeBufferPointer<UInt8>?, scratch: inout CommonRowScratch
+    ) -> Bool {
+        var sessionsPossible: Int?
+        var sessionsAttended: Int?
+        var periodStart: CalendarDate?
+        var periodEnd: CalendarDate?
+        var eligibleFrom: CalendarDate?
+        var eligibleTo: CalendarDate?
+        scratch.startFacts(plans: factPlans, extras: extraPlans)
+        for key in scratch.lanePlans.indices {
+            let plan = scratch.lanePlans[key]
+            guard let raw = value(plan.slot) else {
+                scratch.count(plan.slot, present: false, valid: false)
+                if plan.required { return false }
+                continue
+            }
+            switch plan.type {
+            case .text:
+                if plan.hasValueMap, let map = factPlans[key].valueMap {
+                    guard let canonical = scratch.upperCased(raw, { map[$0] }) else { return false }
+                    scratch.appendFact(key, text: canonical)
+                } else {
+                    guard scratch.appendFact(key, collapsing: raw) else { return false }
+                }
+            case .integer:
+                guard let number = CommonRowScratch.plainInteger(raw) else { return false }
+                scratch.appendFact(key, integer: number)
+                if plan.role == .sessionsPossible { sessionsPossible = number }
+                if plan.role == .sessionsAttended { sessionsAttended = number }
+            case .boolean:
+                let map = factPlans[key].valueMap ?? Self.defaultBooleanValues
+                guard let word = scratch.upperCased(raw, { map[$0] }) else { return false }
+                scratch.appendFact(key, boolean: word == "true")
+            case .date:
+                guard let date = factPlans[key].format.parse(raw), date >= plan.earliest, date <= plan.latest else { return false }
+                scratch.appendFact(key, date: date, minutes: nil, withTime: false)
+                switch plan.role {
+                case .periodStart: periodStart = date
+                case .periodEnd: periodEnd = date
+                case .eligibleFrom: eligibleFrom = date
+                case .eligibleTo: eligibleTo = date
+                default: break
+                }
+            case .datetime:
+                guard let stamp = factPlans[key].format.parseDateTime(raw), stamp.date >= plan.earliest,
+                    stamp.date <= plan.latest
+                else { return false }
+                scratch.appendFact(key, date: stamp.date, minutes: stamp.minuteOfDay, withTime: true)
+            }
+            scratch.count(plan.slot, present: true, valid: true)
+        }
+        // Facts checked against each other (the reference's refusals).
+        let periodInOrder = periodStart == nil || periodEnd == nil || periodStart! <= periodEnd!
+        guard periodInOrder else { return false }
+        if let possible = sessionsPossible,
+            possible > FactRanges.maximumSessions(from: periodStart, to: periodEnd)
+        {
+            return false
+        }
+        if let possible = sessionsPossible, let attended = sessionsAttended, attended > possible { return false }
+        if let from = eligibleFrom, let to = eligibleTo, to < from { return false }
+        for (index, extra) in extraPlans.enumerated() {
+            if let raw = value(extra.slot) { scratch.appendFact(factPlans.count + index, raw: raw) }
+        }
+        scratch.endFacts()
+        return true
+    }
+}
+
+extension FieldQuality {
+    mutating func add(_ other: FieldQuality) {
+        rows += other.rows
+        present += other.present
+        valid += other.valid
+    }
+}
+
+/// A row's values between validation and encoding, kept from row to row so that rows allocate
+/// nothing: text columns back to back in one arena, the facts' JSON in another.
+struct CommonRowScratch {
+    /// The text columns of `source_records` the lane fills, in COPY order.
+    enum Column: Int, CaseIterable {
+        case partnerRef, nhsNumber, nhsNumberRaw, upn, upnRaw, givenName, familyName, preferredGivenName,
+            preferredFamilyName, dob, sex, addressLine1, addressLine2, town, postcode, postcodeRaw, uprn,
+            carerNHSNumber, carerNHSNumberRaw, carerGivenName, carerFamilyName, carerDOB, carerNINumber,
+            carerNINumberRaw
+    }
+
+    private var arena = RowBytes(capacity: 4096)
+    private var starts = [Int](repeating: 0, count: Column.allCases.count)
+    /// -1: NULL.
+    private var lengths = [Int](repeating: -1, count: Column.allCases.count)
+    private var json = RowBytes(capacity: 1024)
+    /// `"name":` of each fact plan, then of each extra, as JSON (made on the first row).
+    private var factKeys: [[UInt8]] = []
+    /// The facts' plans without their strings (copied per row without reference counting).
+    private(set) var lanePlans: [LaneFact] = []
+    /// `batch\tfeed\tkind`, the same on every row of the batch.
+    private var prefix = RowBytes(capacity: 128)
+    private var line = RowBytes(capacity: 4096)
+    private var name: [UInt8] = []
+    private var factCount = 0
+    private var upper: [UInt8] = []
+    var deltas: [FieldQuality] = []
+    var upnTemporary = false
+    var approximateAge: Int?
+
+    init() {
+        upper.reserveCapacity(64)
+        name.reserveCapacity(64)
+    }
+
+    mutating func startRow(slots: Int) {
+        arena.removeAll()
+        for index in lengths.indices { lengths[index] = -1 }
+        if deltas.count != slots { deltas = [FieldQuality](repeating: FieldQuality(), count: slots) }
+        for index in deltas.indices { deltas[index] = FieldQuality() }
+        upnTemporary = false
+        approximateAge = nil
+    }
+
+    /// Counts one field of the row (applied to the batch's quality only if the row is encoded).
+    mutating func count(_ slot: Int, present: Bool, valid: Bool) {
+        guard slot >= 0 else { return }
+        deltas[slot].rows += 1
+        if present { deltas[slot].present += 1 }
+        if present && valid { deltas[slot].valid += 1 }
+    }
+
+    func isSet(_ column: Column) -> Bool { lengths[column.rawValue] >= 0 }
+
+    mutating func set(_ column: Column, _ bytes: UnsafeBufferPointer<UInt8>) {
+        starts[column.rawValue] = arena.count
+        arena.append(bytes)
+        lengths[column.rawValue] = bytes.count
+    }
+
+    mutating func set(_ column: Column, _ date: CalendarDate) {
+        starts[column.rawValue] = arena.count
+        arena.appendISO8601(date)
+        lengths[column.rawValue] = 10
+    }
+
+    mutating func set(_ column: Column, _ text: String) {
+        var text = text
+        text.withUTF8 { set(column, $0) }
+    }
+
+    /// `NameCleaning.clean` of an ASCII name; false (the column left NULL) when nothing is left.
+    mutating func setCleanedName(_ column: Column, _ raw: UnsafeBufferPointer<UInt8>) -> Bool {
+        let start = arena.count
+        if !arena.appendLettersOnlyName(raw) {
+            name.removeAll(keepingCapacity: true)
+            _ = NameCleaning.cleanASCII(raw, appendingTo: &name)
+            name.withUnsafeBufferPointer { arena.append($0) }
+        }
+        guard arena.count > start else { return false }
+        starts[column.rawValue] = start
+        lengths[column.rawValue] = arena.count - start
+        return true
+    }
+
+    /// `NameCleaning.collapse` of an ASCII value that is not blank; false when the value holds a
+    /// line break (the reference's Characters treat CRLF as one).
+    mutating func setCollapsed(_ column: Column, _ raw: UnsafeBufferPointer<UInt8>) -> Bool {
+        let start = arena.count
+        guard Self.appendCollapsed(raw, to: &arena), arena.count > start else { return false }
+        starts[column.rawValue] = start
+        lengths[column.rawValue] = arena.count - start
+        return true
+    }
+
+    /// Words separated by one space, as `NameCleaning.collapse` makes them; false on CR or LF.
+    static func appendCollapsed(_ raw: UnsafeBufferPointer<UInt8>, to out: inout RowBytes) -> Bool {
+        if isCollapsed(raw) {
+            out.append(raw)
+            return true
+        }
+        var pendingSpace = false
+        var wrote = false
+        for byte in raw {
+            switch byte {
+            case 0x0A, 0x0D: return false
+            case 0x20, 0x09: pendingSpace = wrote
+            default:
+                if pendingSpace { out.append(0x20) }
+                pendingSpace = false
+                wrote = true
+                out.append(byte)
+            }
+        }
+        return true
+    }
+
+    /// Whether `raw` (not blank, no spaces at its ends) has only single spaces between words: then
+    /// collapsing leaves it as it is.
+    static func isCollapsed(_ raw: UnsafeBufferPointer<UInt8>) -> Bool {
+        var previousSpace = false
+        for byte in raw {
+            if byte <= 0x20 {
+                if byte != 0x20 || previousSpace { return false }
+                previousSpace = true
+            } else {
+                previousSpace = false
+            }
+        }
+        return !previousSpace
+    }
+
+    /// Looks up the upper-cased ASCII value (the reference's `uppercased()` of an ASCII string).
+    mutating func upperCased<T>(_ raw: UnsafeBufferPointer<UInt8>, _ lookUp: (String) -> T?) -> T? {
+        upper.removeAll(keepingCapacity: true)
+        for byte in raw { upper.append(byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte) }
+        return lookUp(String(decoding: upper, as: UTF8.self))
+    }
+
+    /// A value of digits only, as `Int(_:)` reads it; nil for anything else (signs, overflow), which
+    /// the reference decides.
+    static func plainInteger(_ raw: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard raw.count <= 18 else { return nil }
+        var value = 0
+        for byte in raw {
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            value = value * 10 + Int(byte - 0x30)
+        }
+        return value
+    }
+
+    // MARK: Facts as JSON, written as `CanonicalRecord.appendFactsJSON` writes them
+
+    mutating func startFacts(plans: [RecordNormaliser.FactPlan], extras: [(name: String, slot: Int)]) {
+        if lanePlans.isEmpty && !plans.isEmpty { lanePlans = plans.map(LaneFact.init) }
+        if factKeys.isEmpty {
+            for name in plans.map(\.name) + extras.map(\.name) {
+                var key: [UInt8] = []
+                CanonicalRecord.appendJSONString(name, to: &key)
+                key.append(UInt8(ascii: ":"))
+                factKeys.append(key)
+            }
+        }
+        json.removeAll()
+        json.append(UInt8(ascii: "{"))
+        factCount = 0
+    }
+
+    mutating func endFacts() { json.append(UInt8(ascii: "}")) }
+
+    /// Starts fact `key` (its index in the plans, then the extras).
+    private mutating func factName(_ key: Int) {
+        if factCount > 0 { json.append(UInt8(ascii: ",")) }
+        factCount += 1
+        factKeys[key].withUnsafeBufferPointer { json.append($0) }
+    }
+
+    mutating func appendFact(_ key: Int, text: String) {
+        factName(key)
+        var text = text
+        text.withUTF8 { json.appendJSONString($0) }
+    }
+
+    mutating func appendFact(_ key: Int, raw: UnsafeBufferPointer<UInt8>) {
+        factName(key)
+        json.appendJSONString(raw)
+    }
+
+    /// A text fact, white space collapsed; false when the reference must decide (line breaks).
+    mutating func appendFact(_ key: Int, collapsing raw: UnsafeBufferPointer<UInt8>) -> Bool {
+        if Self.isCollapsed(raw) {
+            factName(key)
+            json.appendJSONString(raw)
+            return true
+        }
+        var collapsed = RowBytes(capacity: raw.count)
+        guard Self.appendCollapsed(raw, to: &collapsed), collapsed.count > 0 else { return false }
+        factName(key)
+        collapsed.withBuffer { json.appendJSONString($0) }
+        return true
+    }
+
+    mutating func appendFact(_ key: Int, integer: Int) {
+        factName(key)
+        json.appendDecimal(integer)
+    }
+
+    mutating func appendFact(_ key: Int, boolean: Bool) {
+        factName(key)
+        var word = boolean ? "true" : "false"
+        word.withUTF8 { json.append($0) }
+    }
+
+    mutating func appendFact(_ key: Int, date: CalendarDate, minutes: Int?, withTime: Bool) {
+        factName(key)
+        json.append(UInt8(ascii: "\""))
+        json.appendISO8601(date)
+        if withTime, let minutes {
+            let hh = minutes / 60, mm = minutes % 60
+            for byte in [
+                UInt8(ascii: "T"), UInt8(0x30 + hh / 10), UInt8(0x30 + hh % 10), UInt8(ascii: ":"),
+                UInt8(0x30 + mm / 10), UInt8(0x30 + mm % 10), UInt8(ascii: ":"), 0x30, 0x30,
+            ] { json.append(byte) }
+        }
+        json.append(UInt8(ascii: "\""))
+    }
+
+    // MARK: Encoding, in the order of `FeedLoader.copyColumns` (as `RowReading.encode`)
+
+    /// Encodes the row as COPY text into `line`, in the order of `FeedLoader.copyColumns` (as
+    /// `RowReading.encode` does); false when a value holds a NUL byte (which COPY cannot carry; the
+    /// reference refuses it with its error).
+    mutating func encodeLine(feed: String, kind: String, batch: Int, recordNumber: Int, lineNumber: Int) -> Bool {
+        if prefix.count == 0 {
+            prefix.appendDecimal(batch)
+            for text in [feed, kind] {
+                var text = text
+                prefix.append(0x09)
+                guard text.withUTF8({ prefix.appendCopyField($0) }) else { return false }
+            }
+        }
+        line.removeAll()
+        prefix.withBuffer { line.append($0) }
+        line.append(0x09)
+        line.appendDecimal(recordNumber)
+        line.append(0x09)
+        line.appendDecimal(lineNumber)
+        return arena.withBuffer { arena in
+            func column(_ column: Column) -> Bool {
+                line.append(0x09)
+                let length = lengths[column.rawValue]
+                guard length >= 0 else {
+                    line.append(0x5C)
+                    line.append(0x4E)
+                    return true
+                }
+                let start = starts[column.rawValue]
+                return line.appendCopyField(UnsafeBufferPointer(rebasing: arena[start..<(start + length)]))
+            }
+            func literal(_ text: StaticString) {
+                line.append(0x09)
+                line.append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+            }
+            guard column(.partnerRef) else { return false }
+            literal("child")
+            guard column(.nhsNumber), column(.nhsNumberRaw), column(.upn), column(.upnRaw) else { return false }
+            literal(upnTemporary ? "t" : "f")
+            guard column(.givenName), column(.familyName), column(.preferredGivenName), column(.preferredFamilyName),
+                column(.dob)
+            else { return false }
+            if let approximateAge {
+                line.append(0x09)
+                line.appendDecimal(approximateAge)
+            } else {
+                literal("\\N")
+            }
+            guard column(.sex), column(.addressLine1), column(.addressLine2), column(.town), column(.postcode),
+                column(.postcodeRaw), column(.uprn), column(.carerNHSNumber), column(.carerNHSNumberRaw),
+                column(.carerGivenName), column(.carerFamilyName), column(.carerDOB), column(.carerNINumber),
+                column(.carerNINumberRaw)
+            else { return false }
+            line.append(0x09)
+            guard json.withBuffer({ line.appendCopyField($0) }) else { return false }
+            line.append(0x0A)
+            return true
+        }
+    }
+
+    /// Appends the encoded line to `rows`.
+    func emitLine(into rows: inout CopyTextBuffer) {
+        line.withBuffer { rows.appendEncodedRow($0) }
+    }
+}
+
+/// What the lane needs of a `RecordNormaliser.FactPlan`, without its strings.
+struct LaneFact {
+    var slot: Int
+    var type: FactType
+    var role: RecordNormaliser.FactPlan.Role
+    var required: Bool
+    var hasValueMap: Bool
+    var earliest: CalendarDate
+    var latest: CalendarDate
+
+    init(_ plan: RecordNormaliser.FactPlan) {
+        slot = plan.slot
+        type = plan.type
+        role = plan.role
+        required = plan.required
+        hasValueMap = plan.valueMap != nil
+        earliest = plan.earliest
+        latest = plan.latest
+    }
+}
+
+/// Bytes of one row being built: a growable buffer written through a pointer (no uniqueness
+/// check per byte, as an array append has). Belongs to one `CommonRowScratch`, on one thread.
+struct RowBytes {
+    /// Owns the memory (frees it with the last copy of the struct); the struct keeps the pointer
+    /// itself so that writes do not go through the class. Never copied while in use.
+    private final class Owner {
+        var pointer: UnsafeMutablePointer<UInt8>
+        init(_ pointer: UnsafeMutablePointer<UInt8>) { self.pointer = pointer }
+        deinit { pointer.deallocate() }
+    }
+
+    private let owner: Owner
+    private var pointer: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        self.capacity = max(capacity, 16)
+        pointer = .allocate(capacity: self.capacity)
+        owner = Owner(pointer)
+    }
+
+    mutating func removeAll() { count = 0 }
+
+    @inline(__always)
+    private mutating func reserve(_ more: Int) {
+        if count + more > capacity { grow(count + more) }
+    }
+
+    private mutating func grow(_ needed: Int) {
+        let newCapacity = max(capacity * 2, needed)
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        bigger.update(from: pointer, count: count)
+        pointer.deallocate()
+        pointer = bigger
+        owner.pointer = bigger
+        capacity = newCapacity
+    }
+
+    @inline(__always)
+    mutating func append(_ byte: UInt8) {
+        reserve(1)
+        pointer[count] = byte
+        count += 1
+    }
+
+    @inline(__always)
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        reserve(bytes.count)
+        (pointer + count).update(from: base, count: bytes.count)
+        count += bytes.count
+    }
+
+    func withBuffer<R, E: Error>(_ body: (UnsafeBufferPointer<UInt8>) throws(E) -> R) throws(E) -> R {
+        try body(UnsafeBufferPointer(start: pointer, count: count))
+    }
+
+    /// One field in COPY text, escaped as `CopyTextBuffer.appendField` escapes it; false on a NUL byte.
+    mutating func appendCopyField(_ field: UnsafeBufferPointer<UInt8>) -> Bool {
+        // At most two bytes out for each byte in, written through the pointer.
+        reserve(field.count * 2)
+        var out = pointer + count
+        for byte in field {
+            switch byte {
+            case 0x5C: out[0] = 0x5C; out[1] = 0x5C; out += 2
+            case 0x09: out[0] = 0x5C; out[1] = 0x74; out += 2
+            case 0x0A: out[0] = 0x5C; out[1] = 0x6E; out += 2
+            case 0x0D: out[0] = 0x5C; out[1] = 0x72; out += 2
+            case 0x00: return false
+            default: out[0] = byte; out += 1
+            }
+        }
+        count = pointer.distance(to: out)
+        return true
+    }
+
+    /// "2019-03-07", as `CalendarDate.appendISO8601` writes it (years 0…9999).
+    mutating func appendISO8601(_ date: CalendarDate) {
+        reserve(10)
+        let p = pointer + count
+        var year = date.year
+        for index in stride(from: 3, through: 0, by: -1) {
+            p[index] = UInt8(truncatingIfNeeded: 0x30 + year % 10)
+            year /= 10
+        }
+        p[4] = UInt8(ascii: "-")
+        p[5] = UInt8(truncatingIfNeeded: 0x30 + date.month / 10)
+        p[6] = UInt8(truncatingIfNeeded: 0x30 + date.month % 10)
+        p[7] = UInt8(ascii: "-")
+        p[8] = UInt8(truncatingIfNeeded: 0x30 + date.day / 10)
+        p[9] = UInt8(truncatingIfNeeded: 0x30 + date.day % 10)
+        count += 10
+    }
+
+    /// The decimal digits of a number that is not negative.
+    mutating func appendDecimal(_ value: Int) {
+        precondition(value >= 0)
+        var digits = 1
+        var rest = value
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        reserve(digits)
+        var magnitude = value
+        for index in stride(from: count + digits - 1, through: count, by: -1) {
+            pointer[index] = UInt8(truncatingIfNeeded: 0x30 + magnitude % 10)
+            magnitude /= 10
+        }
+        count += digits
+    }
+
+    /// `text` as a JSON string, as `CanonicalRecord.appendJSONString` writes it.
+    mutating func appendJSONString(_ text: UnsafeBufferPointer<UInt8>) {
+        var plain = true
+        for byte in text where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            plain = false
+            break
+        }
+        append(UInt8(ascii: "\""))
+        if plain {
+            append(text)
+        } else {
+            var escaped: [UInt8] = []
+            CanonicalRecord.appendJSONString(utf8: text, to: &escaped)
+            escaped.withUnsafeBufferPointer { append(UnsafeBufferPointer(rebasing: $0.dropFirst().dropLast())) }
+        }
+        append(UInt8(ascii: "\""))
+    }
+
+    /// A name of ASCII letters only, cleaned as `NameCleaning.cleanASCII` cleans it (Title Case when
+    /// it is all in one case); false, appending nothing, when it has anything but letters.
+    mutating func appendLettersOnlyName(_ raw: UnsafeBufferPointer<UInt8>) -> Bool {
+        var hasUpper = false
+        var hasLower = false
+        for byte in raw {
+            switch byte {
+            case 0x41...0x5A: hasUpper = true
+            case 0x61...0x7A: hasLower = true
+            default: return false
+            }
+        }
+        let start = count
+        append(raw)
+        if hasUpper != hasLower && raw.count > 0 {
+            let p = pointer
+            if p[start] >= 0x61 { p[start] -= 0x20 }
+            for index in (start + 1)..<count where p[index] <= 0x5A { p[index] += 0x20 }
+        }
+        return true
+    }
+}
