@@ -271,7 +271,7 @@ public final class FlagEngine {
         var indicators: [String: [FamilyIndicator]] = [:]
         try connection.forEachRow(
             """
-            SELECT i.id, i.indicator, i.version, i.outcome, i.starts_on, i.ends_on, i.child_id, i.description,
+            SELECT i.id, i.indicator, i.version, i.outcome, i.starts_on, i.ends_on, i.child_id,
                    coalesce(mc.family_id, me.family_id)
             FROM indicators i
             LEFT JOIN family_members mc ON mc.child_id = i.child_id
@@ -284,12 +284,13 @@ public final class FlagEngine {
             guard current[name] == (try row.decode(Int.self, at: 2)),
                 let outcome = SupportingFamiliesOutcome(rawValue: try row.decode(Int.self, at: 3))
             else { return }
-            indicators[try row.decode(String.self, at: 8), default: []].append(
+            indicators[try row.decode(String.self, at: 7), default: []].append(
                 FamilyIndicator(
                     id: try row.decode(Int64.self, at: 0), name: name, outcome: outcome,
                     start: DayNumber.from(try row.decode(PostgresDate.self, at: 4)),
                     end: DayNumber.from(try row.decode(PostgresDate.self, at: 5)), child: try row.decode(String?.self, at: 6),
-                    description: try row.decode(String.self, at: 7)))
+                    // Read below for the indicators that become evidence, not for every one.
+                    description: ""))
         }
 
         let statutory = try knownToStatutoryServices(families)
@@ -459,6 +460,7 @@ public final class FlagEngine {
                 for row in ruleRows { try writer.writeRow(row) }
             }
         }
+        try describe(&evidenceRows)
         if !evidenceRows.isEmpty {
             try connection.copyIn(
                 "COPY flag_evidence (flag_id, indicator_id, rule_name, rule_version, child_id, description, run_id, at_raise) FROM STDIN"
@@ -470,6 +472,19 @@ public final class FlagEngine {
             try connection.copyIn("COPY flag_events (flag_id, event, run_id, details) FROM STDIN") { writer in
                 for item in events { try writer.writeRow([item.flag, item.event, runRow.id.map { String($0) }, item.details]) }
             }
+        }
+    }
+
+    /// Fills in each evidence row's indicator description (column 5) from the indicator (column 1).
+    private func describe(_ evidenceRows: inout [[String?]]) throws {
+        guard !evidenceRows.isEmpty else { return }
+        let ids = Array(Set(evidenceRows.compactMap { $0[1].flatMap { Int64($0) } }))
+        var descriptions: [Int64: String] = [:]
+        for row in try connection.query("SELECT id, description FROM indicators WHERE id = ANY($1::bigint[])", [ids]) {
+            descriptions[try row.decode(Int64.self, at: 0)] = try row.decode(String.self, at: 1)
+        }
+        for index in evidenceRows.indices {
+            evidenceRows[index][5] = evidenceRows[index][1].flatMap { Int64($0) }.flatMap { descriptions[$0] } ?? ""
         }
     }
 
