@@ -110,9 +110,7 @@ public final class Exporter {
                     var bytes: [UInt8] = [0xEF, 0xBB, 0xBF]
                     let writer = CSVWriter(lineEnding: .crlf)
                     writer.appendRow(Self.columns, to: &bytes)
-                    for flag in flags {
-                        writer.appendRow(try row(flag: flag.flag, family: flag.family, firstFlagged: flag.first, team: team).map(Self.safeCell), to: &bytes)
-                    }
+                    for row in try rows(for: flags, team: team) { writer.appendRow(row.map(Self.safeCell), to: &bytes) }
                     let text = String(decoding: bytes, as: UTF8.self)
                     let fileID = try connection.execute(
                         """
@@ -161,25 +159,80 @@ public final class Exporter {
         }
     }
 
-    // MARK: One row
+    // MARK: The rows
 
-    private func row(flag: String, family: String, firstFlagged: PostgresDate, team: String) throws -> [String] {
-        // The family's home.
-        var address = ""
-        if let home = try connection.query(
-            """
-            SELECT sr.address_line1, sr.address_line2, sr.town, sr.postcode
-            FROM families f JOIN source_records sr ON sr.id = f.address_record_id WHERE f.family_id = $1
-            """, [family]
-        ).first {
-            address = try (0..<4).compactMap { try home.decode(String?.self, at: $0) }.filter { !$0.isEmpty }.joined(separator: ", ")
+    /// One row per flag, in the order given. A handful of set-based reads for the whole file (the
+    /// families' homes, their children, the reasons and the evidence), not a round of queries per flag.
+    private func rows(for flags: [(flag: String, family: String, first: PostgresDate)], team: String) throws -> [[String]] {
+        let flagIDs = flags.map(\.flag)
+        let familyIDs = Array(Set(flags.map(\.family))).sorted()
+        let addresses = try homes(of: familyIDs)
+        let (children, names) = try childrenLines(of: familyIDs)
+        var expectant: Set<String> = []
+        for row in try connection.query(
+            "SELECT DISTINCT family_id FROM family_members WHERE family_id = ANY($1::text[]) AND expectant_record_id IS NOT NULL",
+            [familyIDs])
+        {
+            expectant.insert(try row.decode(String.self, at: 0))
         }
-        // The children: the name on each child's most recent named record, the usual date of birth.
-        var children: [String] = []
-        var names: [String: String] = [:]
+        var reasons: [String: [String]] = [:]
+        for row in try connection.query(
+            "SELECT flag_id, reason FROM flag_rules WHERE flag_id = ANY($1::text[]) ORDER BY flag_id, first_fired_at, rule_name",
+            [flagIDs])
+        {
+            reasons[try row.decode(String.self, at: 0), default: []].append(try row.decode(String.self, at: 1))
+        }
+        let familyOf = Dictionary(flags.map { ($0.flag, $0.family) }, uniquingKeysWith: { first, _ in first })
+        var evidence: [String: [String]] = [:]
+        var seen: Set<String> = []
         for row in try connection.query(
             """
-            WITH members AS (SELECT child_id FROM family_members WHERE family_id = $1 AND child_id IS NOT NULL),
+            SELECT e.flag_id, e.indicator_id, e.child_id, e.description, sr.feed, sr.record_number, sr.batch_id, i.starts_on
+            FROM flag_evidence e JOIN indicators i ON i.id = e.indicator_id JOIN source_records sr ON sr.id = i.record_id
+            WHERE e.flag_id = ANY($1::text[]) ORDER BY e.flag_id, i.starts_on, e.indicator_id
+            """, [flagIDs])
+        {
+            let flag = try row.decode(String.self, at: 0)
+            guard seen.insert("\(flag)|\(try row.decode(Int64.self, at: 1))").inserted else { continue }
+            let familyNames = names[familyOf[flag] ?? ""] ?? [:]
+            let who = try row.decode(String?.self, at: 2).map { "\(familyNames[$0] ?? $0) (\($0))" } ?? "Expectant parent"
+            evidence[flag, default: []].append(
+                "\(who): \(try row.decode(String.self, at: 3)) [source: \(PlainEnglish.words(try row.decode(String.self, at: 4))) "
+                    + "record \(try row.decode(Int.self, at: 5)) of file \(try row.decode(Int64.self, at: 6))]")
+        }
+        return flags.map { flag in
+            var lines = children[flag.family] ?? []
+            if expectant.contains(flag.family) { lines.append("a baby is expected (antenatal record)") }
+            return [
+                flag.flag, flag.family, team, flag.first.description, addresses[flag.family] ?? "", lines.joined(separator: "\n"),
+                (reasons[flag.flag] ?? []).joined(separator: "\n"), (evidence[flag.flag] ?? []).joined(separator: "\n"),
+            ]
+        }
+    }
+
+    /// Each family's home, as one line.
+    private func homes(of families: [String]) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for row in try connection.query(
+            """
+            SELECT f.family_id, sr.address_line1, sr.address_line2, sr.town, sr.postcode
+            FROM families f JOIN source_records sr ON sr.id = f.address_record_id WHERE f.family_id = ANY($1::text[])
+            """, [families])
+        {
+            out[try row.decode(String.self, at: 0)] =
+                try (1..<5).compactMap { try row.decode(String?.self, at: $0) }.filter { !$0.isEmpty }.joined(separator: ", ")
+        }
+        return out
+    }
+
+    /// Each family's children as "id, name, age" lines (the name on each child's most recent named
+    /// record, the usual date of birth), youngest-born last; and each family's child → name.
+    private func childrenLines(of families: [String]) throws -> (lines: [String: [String]], names: [String: [String: String]]) {
+        var lines: [String: [String]] = [:]
+        var names: [String: [String: String]] = [:]
+        for row in try connection.query(
+            """
+            WITH members AS (SELECT family_id, child_id FROM family_members WHERE family_id = ANY($1::text[]) AND child_id IS NOT NULL),
             named AS (
                 SELECT DISTINCT ON (cr.child_id) cr.child_id, sr.given_name || ' ' || sr.family_name AS name
                 FROM members m JOIN child_records cr ON cr.child_id = m.child_id JOIN source_records sr ON sr.id = cr.record_id
@@ -191,47 +244,25 @@ public final class Exporter {
                 SELECT cr.child_id, mode() WITHIN GROUP (ORDER BY sr.dob) AS dob, max(sr.approximate_age) AS approximate_age
                 FROM members m JOIN child_records cr ON cr.child_id = m.child_id JOIN source_records sr ON sr.id = cr.record_id
                 GROUP BY cr.child_id)
-            SELECT m.child_id, n.name, b.dob, b.approximate_age
+            SELECT m.family_id, m.child_id, n.name, b.dob, b.approximate_age
             FROM members m LEFT JOIN named n ON n.child_id = m.child_id LEFT JOIN born b ON b.child_id = m.child_id
-            ORDER BY b.dob NULLS LAST, m.child_id
-            """, [family])
+            ORDER BY m.family_id, b.dob NULLS LAST, m.child_id
+            """, [families])
         {
-            let child = try row.decode(String.self, at: 0)
-            let name = try row.decode(String?.self, at: 1) ?? "(name not recorded)"
-            names[child] = name
+            let family = try row.decode(String.self, at: 0)
+            let child = try row.decode(String.self, at: 1)
+            let name = try row.decode(String?.self, at: 2) ?? "(name not recorded)"
+            names[family, default: [:]][child] = name
             var age = "age not recorded"
-            if let dob = try row.decode(PostgresDate?.self, at: 2) {
+            if let dob = try row.decode(PostgresDate?.self, at: 3) {
                 let years = DayNumber.calendarDate(dob).age(on: asOf)
                 age = years == 1 ? "1 year" : "\(years) years"
-            } else if let approximate = try row.decode(Int?.self, at: 3) {
+            } else if let approximate = try row.decode(Int?.self, at: 4) {
                 age = "about \(approximate) years"
             }
-            children.append("\(child), \(name), \(age)")
+            lines[family, default: []].append("\(child), \(name), \(age)")
         }
-        if try connection.query("SELECT 1 FROM family_members WHERE family_id = $1 AND expectant_record_id IS NOT NULL", [family]).count > 0 {
-            children.append("a baby is expected (antenatal record)")
-        }
-        let reasons = try connection.query(
-            "SELECT reason FROM flag_rules WHERE flag_id = $1 ORDER BY first_fired_at, rule_name", [flag]
-        ).map { try $0.decode(String.self, at: 0) }
-        var evidence: [String] = []
-        var seen: Set<Int64> = []
-        for row in try connection.query(
-            """
-            SELECT e.indicator_id, e.child_id, e.description, sr.feed, sr.record_number, sr.batch_id, i.starts_on
-            FROM flag_evidence e JOIN indicators i ON i.id = e.indicator_id JOIN source_records sr ON sr.id = i.record_id
-            WHERE e.flag_id = $1 ORDER BY i.starts_on, e.indicator_id
-            """, [flag])
-        where seen.insert(try row.decode(Int64.self, at: 0)).inserted {
-            let who = try row.decode(String?.self, at: 1).map { "\(names[$0] ?? $0) (\($0))" } ?? "Expectant parent"
-            evidence.append(
-                "\(who): \(try row.decode(String.self, at: 2)) [source: \(PlainEnglish.words(try row.decode(String.self, at: 3))) "
-                    + "record \(try row.decode(Int.self, at: 4)) of file \(try row.decode(Int64.self, at: 5))]")
-        }
-        return [
-            flag, family, team, firstFlagged.description, address, children.joined(separator: "\n"), reasons.joined(separator: "\n"),
-            evidence.joined(separator: "\n"),
-        ]
+        return (lines, names)
     }
 
     /// A cell a spreadsheet would run as a formula is prefixed with `'`: one that starts, after any

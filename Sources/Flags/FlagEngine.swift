@@ -271,7 +271,7 @@ public final class FlagEngine {
         var indicators: [String: [FamilyIndicator]] = [:]
         try connection.forEachRow(
             """
-            SELECT i.id, i.indicator, i.version, i.outcome, i.starts_on, i.ends_on, i.child_id, i.description,
+            SELECT i.id, i.indicator, i.version, i.outcome, i.starts_on, i.ends_on, i.child_id,
                    coalesce(mc.family_id, me.family_id)
             FROM indicators i
             LEFT JOIN family_members mc ON mc.child_id = i.child_id
@@ -284,12 +284,13 @@ public final class FlagEngine {
             guard current[name] == (try row.decode(Int.self, at: 2)),
                 let outcome = SupportingFamiliesOutcome(rawValue: try row.decode(Int.self, at: 3))
             else { return }
-            indicators[try row.decode(String.self, at: 8), default: []].append(
+            indicators[try row.decode(String.self, at: 7), default: []].append(
                 FamilyIndicator(
                     id: try row.decode(Int64.self, at: 0), name: name, outcome: outcome,
                     start: DayNumber.from(try row.decode(PostgresDate.self, at: 4)),
                     end: DayNumber.from(try row.decode(PostgresDate.self, at: 5)), child: try row.decode(String?.self, at: 6),
-                    description: try row.decode(String.self, at: 7)))
+                    // Read below for the indicators that become evidence, not for every one.
+                    description: ""))
         }
 
         let statutory = try knownToStatutoryServices(families)
@@ -326,6 +327,27 @@ public final class FlagEngine {
             closedEvidence[family] = Set(list.split(separator: ",").compactMap { Int64($0) })
         }
 
+        var storedSuppressions: [String: (ids: [Int64], basis: String, child: String?, record: Int64?, detail: String?)] = [:]
+        for row in try connection.query(
+            """
+            SELECT family_id, rule_name, rule_version, indicator_ids::text, basis, basis_child_id, basis_record_id, basis_detail
+            FROM flag_suppressions
+            """)
+        {
+            let key = "\(try row.decode(String.self, at: 0))|\(try row.decode(String.self, at: 1))|\(try row.decode(Int.self, at: 2))"
+            storedSuppressions[key] = (
+                try row.decode(String.self, at: 3).trimmingCharacters(in: CharacterSet(charactersIn: "{}")).split(separator: ",")
+                    .compactMap { Int64($0) },
+                try row.decode(String.self, at: 4), try row.decode(String?.self, at: 5), try row.decode(Int64?.self, at: 6),
+                try row.decode(String?.self, at: 7)
+            )
+        }
+        // Flag ids in use, so a new one is minted unique without a query per flag.
+        var takenFlagIDs: Set<String> = []
+        try connection.forEachRow("SELECT flag_id FROM flags") { row in takenFlagIDs.insert(try row.decode(String.self, at: 0)) }
+
+        var suppressionRows: [[String?]] = []
+        var flagRows: [[String?]] = []
         var evidenceRows: [[String?]] = []
         var ruleRows: [[String?]] = []
         var events: [(flag: String, event: String, details: String)] = []
@@ -341,37 +363,18 @@ public final class FlagEngine {
             if let known = statutory[family] {
                 for firing in firings {
                     let ids = firing.indicators.map(\.id)
-                    if let stored = try connection.query(
-                        """
-                        SELECT indicator_ids::text, basis, basis_child_id, basis_record_id, basis_detail FROM flag_suppressions
-                        WHERE family_id = $1 AND rule_name = $2 AND rule_version = $3
-                        """, [family, firing.rule.name, firing.rule.version]
-                    ).first,
-                        try stored.decode(String.self, at: 0).trimmingCharacters(in: CharacterSet(charactersIn: "{}"))
-                            .split(separator: ",").compactMap({ Int64($0) }) == ids,
-                        try stored.decode(String.self, at: 1) == known.basis,
-                        try stored.decode(String?.self, at: 2) == known.child, try stored.decode(Int64?.self, at: 3) == known.record,
-                        try stored.decode(String?.self, at: 4) == known.detail
+                    if let stored = storedSuppressions["\(family)|\(firing.rule.name)|\(firing.rule.version)"], stored.ids == ids,
+                        stored.basis == known.basis, stored.child == known.child, stored.record == known.record,
+                        stored.detail == known.detail
                     {
                         report.suppressedContinuing += 1
                         continue
                     }
                     let runID = try runRow.ensure()
-                    let inserted = try connection.execute(
-                        """
-                        INSERT INTO flag_suppressions (family_id, rule_name, rule_version, basis, basis_child_id, basis_record_id,
-                                                       basis_detail, indicator_ids, first_run, last_seen_run)
-                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bigint[], $9, $9)
-                        ON CONFLICT (family_id, rule_name, rule_version) DO UPDATE SET last_seen_run = excluded.last_seen_run,
-                            last_seen_at = now(), indicator_ids = excluded.indicator_ids, basis = excluded.basis,
-                            basis_child_id = excluded.basis_child_id, basis_record_id = excluded.basis_record_id,
-                            basis_detail = excluded.basis_detail
-                        RETURNING (xmax = 0)
-                        """,
-                        [family, firing.rule.name, firing.rule.version, known.basis, known.child, known.record, known.detail,
-                         ids, runID]
-                    ).scalar(Bool.self)
-                    if inserted { report.suppressedNew += 1 } else { report.suppressedContinuing += 1 }
+                    suppressionRows.append([
+                        family, firing.rule.name, String(firing.rule.version), known.basis, known.child, known.record.map { String($0) },
+                        known.detail, "{" + ids.map(String.init).joined(separator: ",") + "}", String(runID),
+                    ])
                 }
                 if let open = openFlag[family] {
                     try close(open, outcome: "suppressed: the family is known to statutory services", runID: try runRow.ensure())
@@ -425,14 +428,9 @@ public final class FlagEngine {
             var flag: String
             repeat {
                 flag = OpaqueID.mint(prefix: "G", using: &generator).value
-            } while try connection.query("SELECT 1 FROM flags WHERE flag_id = $1", [flag]).count > 0
+            } while !takenFlagIDs.insert(flag).inserted
             let first = firings[0]
-            try connection.execute(
-                """
-                INSERT INTO flags (flag_id, family_id, rule_name, rule_version, first_flagged_on, raised_by_run, reason)
-                VALUES ($1, $2, $3, $4, $5::date, $6, $7)
-                """,
-                [flag, family, first.rule.name, first.rule.version, asOf.iso8601, runID, first.reason(labels: labels)])
+            flagRows.append([flag, family, first.rule.name, String(first.rule.version), asOf.iso8601, run, first.reason(labels: labels)])
             var count = 0
             for firing in firings {
                 ruleRows.append([flag, firing.rule.name, String(firing.rule.version), firing.reason(labels: labels), run])
@@ -449,11 +447,20 @@ public final class FlagEngine {
             report.raisedByRule[first.rule.name, default: 0] += 1
         }
 
+        try storeSuppressions(suppressionRows, report: &report)
+        if !flagRows.isEmpty {
+            try connection.copyIn(
+                "COPY flags (flag_id, family_id, rule_name, rule_version, first_flagged_on, raised_by_run, reason) FROM STDIN"
+            ) { writer in
+                for row in flagRows { try writer.writeRow(row) }
+            }
+        }
         if !ruleRows.isEmpty {
             try connection.copyIn("COPY flag_rules (flag_id, rule_name, rule_version, reason, run_id) FROM STDIN") { writer in
                 for row in ruleRows { try writer.writeRow(row) }
             }
         }
+        try describe(&evidenceRows)
         if !evidenceRows.isEmpty {
             try connection.copyIn(
                 "COPY flag_evidence (flag_id, indicator_id, rule_name, rule_version, child_id, description, run_id, at_raise) FROM STDIN"
@@ -461,7 +468,55 @@ public final class FlagEngine {
                 for row in evidenceRows { try writer.writeRow(row) }
             }
         }
-        for item in events { try event(item.flag, item.event, runID: runRow.id, details: item.details) }
+        if !events.isEmpty {
+            try connection.copyIn("COPY flag_events (flag_id, event, run_id, details) FROM STDIN") { writer in
+                for item in events { try writer.writeRow([item.flag, item.event, runRow.id.map { String($0) }, item.details]) }
+            }
+        }
+    }
+
+    /// Fills in each evidence row's indicator description (column 5) from the indicator (column 1).
+    private func describe(_ evidenceRows: inout [[String?]]) throws {
+        guard !evidenceRows.isEmpty else { return }
+        let ids = Array(Set(evidenceRows.compactMap { $0[1].flatMap { Int64($0) } }))
+        var descriptions: [Int64: String] = [:]
+        for row in try connection.query("SELECT id, description FROM indicators WHERE id = ANY($1::bigint[])", [ids]) {
+            descriptions[try row.decode(Int64.self, at: 0)] = try row.decode(String.self, at: 1)
+        }
+        for index in evidenceRows.indices {
+            evidenceRows[index][5] = evidenceRows[index][1].flatMap { Int64($0) }.flatMap { descriptions[$0] } ?? ""
+        }
+    }
+
+    /// New and changed suppressions, in one statement: counts which were new.
+    private func storeSuppressions(_ rows: [[String?]], report: inout FlagReport) throws {
+        guard !rows.isEmpty else { return }
+        try connection.execute(
+            """
+            CREATE TEMP TABLE flag_suppressions_now (family_id text, rule_name text, rule_version integer, basis text,
+                basis_child_id text, basis_record_id bigint, basis_detail text, indicator_ids bigint[], run bigint) ON COMMIT DROP
+            """)
+        try connection.copyIn("COPY flag_suppressions_now FROM STDIN") { writer in
+            for row in rows { try writer.writeRow(row) }
+        }
+        let inserted = try connection.execute(
+            """
+            WITH upserted AS (
+                INSERT INTO flag_suppressions (family_id, rule_name, rule_version, basis, basis_child_id, basis_record_id,
+                                               basis_detail, indicator_ids, first_run, last_seen_run)
+                SELECT family_id, rule_name, rule_version, basis, basis_child_id, basis_record_id, basis_detail, indicator_ids, run, run
+                FROM flag_suppressions_now
+                ON CONFLICT (family_id, rule_name, rule_version) DO UPDATE SET last_seen_run = excluded.last_seen_run,
+                    last_seen_at = now(), indicator_ids = excluded.indicator_ids, basis = excluded.basis,
+                    basis_child_id = excluded.basis_child_id, basis_record_id = excluded.basis_record_id,
+                    basis_detail = excluded.basis_detail
+                RETURNING (xmax = 0) AS inserted)
+            SELECT count(*) FILTER (WHERE inserted)::int FROM upserted
+            """
+        ).scalar(Int.self)
+        report.suppressedNew += inserted
+        report.suppressedContinuing += rows.count - inserted
+        try connection.execute("DROP TABLE flag_suppressions_now")
     }
 
     /// Families known to statutory services, and why.

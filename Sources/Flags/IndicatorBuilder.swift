@@ -83,8 +83,10 @@ public final class IndicatorBuilder {
             try connection.advisoryTransactionLock(Self.lockKey)
             let started = Date()
             var report = IndicatorReport()
-            let computed = try compute(report: &report)
-            try store(computed, report: &report)
+            let scope = try IndicatorScope.decide(connection, rules: rules, kinds: kinds, asOf: asOf)
+            let (computed, measured) = try compute(scope, report: &report)
+            try store(computed, scope: scope, report: &report)
+            try scope.remember(measured, rules: rules, asOf: asOf, connection)
             report.seconds = Date().timeIntervalSince(started)
             if report.changed {
                 try connection.execute(
@@ -122,8 +124,11 @@ public final class IndicatorBuilder {
         var childPresent: Bool?
     }
 
-    private func compute(report: inout IndicatorReport) throws -> [Computed] {
-        let kinds = Array(Set(rules.indicators.map(\.kind.feedKind))).sorted()
+    /// The feed kinds the definitions read.
+    private var kinds: [String] { Array(Set(rules.indicators.map(\.kind.feedKind))).sorted() }
+
+    /// The indicators of the records in scope, and each record read with its child.
+    private func compute(_ scope: IndicatorScope, report: inout IndicatorReport) throws -> ([Computed], [(record: Int64, child: String?)]) {
         var rows: [Row] = []
         let asOfDay = asOf.dayNumber
         func day(_ text: String?) -> Int? {
@@ -142,6 +147,7 @@ public final class IndicatorBuilder {
             CROSS JOIN LATERAL record_evidence_period(sr.kind, sr.facts, b.committed_at) p
             LEFT JOIN child_records cr ON cr.record_id = sr.id
             WHERE sr.kind = ANY($1::text[]) AND (cr.child_id IS NOT NULL OR sr.subject = 'expectant_parent')
+              AND \(scope.condition("sr.id"))
             ORDER BY sr.id
             """, [kinds]
         ) { row in
@@ -251,7 +257,7 @@ public final class IndicatorBuilder {
                         description: definition.render(values), measures: measuresJSON))
             }
         }
-        return out
+        return (out, rows.map { ($0.id, $0.child) })
     }
 
     /// The sessions of a record, or nil when it has none; a record whose sessions are not whole
@@ -282,7 +288,21 @@ public final class IndicatorBuilder {
 
     // MARK: Storing
 
-    private func store(_ computed: [Computed], report: inout IndicatorReport) throws {
+    /// Adds the indicators in force outside the scope (left as they are) to those computed in it.
+    private func countInForce(report: inout IndicatorReport) throws {
+        for row in try connection.query(
+            """
+            SELECT i.indicator, count(*)::int FROM indicators i
+            JOIN unnest($1::text[], $2::int[]) AS d(indicator, version) ON d.indicator = i.indicator AND d.version = i.version
+            WHERE i.withdrawn_at IS NULL AND i.record_id NOT IN (SELECT record_id FROM indicator_dirty)
+            GROUP BY i.indicator
+            """, [rules.indicators.map(\.name), rules.indicators.map(\.version)])
+        {
+            report.byIndicator[try row.decode(String.self, at: 0), default: 0] += try row.decode(Int.self, at: 1)
+        }
+    }
+
+    private func store(_ computed: [Computed], scope: IndicatorScope, report: inout IndicatorReport) throws {
         struct Existing {
             var id: Int64
             var child: String?
@@ -293,7 +313,10 @@ public final class IndicatorBuilder {
         }
         var existing: [String: Existing] = [:]
         try connection.forEachRow(
-            "SELECT id, record_id, indicator, version, child_id, description, starts_on, ends_on, withdrawn_at IS NOT NULL FROM indicators"
+            """
+            SELECT id, record_id, indicator, version, child_id, description, starts_on, ends_on, withdrawn_at IS NOT NULL
+            FROM indicators WHERE \(scope.condition("record_id"))
+            """
         ) { row in
             let key = "\(try row.decode(Int64.self, at: 1))|\(try row.decode(String.self, at: 2))|\(try row.decode(Int.self, at: 3))"
             existing[key] = Existing(
@@ -320,7 +343,8 @@ public final class IndicatorBuilder {
             }
         }
         let withdrawn = existing.filter { !$0.value.withdrawn && !desired.contains($0.key) }.map(\.value.id)
-        report.active = computed.count
+        if case .changed = scope { try countInForce(report: &report) }
+        report.active = report.byIndicator.values.reduce(0, +)
         report.added = fresh.count
         report.restored = restored.count
         report.updated = changed.count - restored.count

@@ -8,14 +8,14 @@ import Synth
 /// Benchmarks print figures; they are run by hand (release build), never as timed unit tests.
 enum BenchCommand: Command {
     static let name = "bench"
-    static let summary = "Measure speed and memory: 'ingest' (a generated feed file vs plain COPY of the same rows), 'resolve' (full and incremental)."
-    static let synopsis = "ingest [--rows N] | resolve [--children N] [--increment N]  [--database CONNINFO]"
+    static let summary = "Measure speed and memory: 'ingest' (a generated feed file vs plain COPY of the same rows), 'resolve' (full and incremental), 'cycle' (every stage, then the next day)."
+    static let synopsis = "ingest [--rows N] | resolve [--children N] [--increment N] | cycle [--children N]  [--database CONNINFO]"
     static let options = DatabaseOptions.specs + [
         SchemaLocation.spec,
         .value("rows", "N", "Rows in the generated feed file (default 1000000)."),
         .value("keep", "DIR", "Keep the generated file in DIR instead of a temporary folder."),
         .value("file", "CSV", "ingest: load this school attendance file instead of generating one."),
-        .value("children", "N", "resolve: children in the synthetic population (default 370000, about 1M records)."),
+        .value("children", "N", "resolve, cycle: children in the synthetic population (default 370000, about 1M records)."),
         .value("increment", "N", "resolve: school rows held back and linked incrementally afterwards (default 10000)."),
     ]
 
@@ -24,7 +24,8 @@ enum BenchCommand: Command {
         case "ingest": return try ingest(arguments)
         case "resolve": return try resolve(arguments)
         case "copy": return try copy(arguments)
-        default: throw UsageError(description: "expected 'bench ingest', 'bench resolve' or 'bench copy'")
+        case "cycle": return try cycle(arguments)
+        default: throw UsageError(description: "expected 'bench ingest', 'bench resolve', 'bench cycle' or 'bench copy'")
         }
     }
 

@@ -2,6 +2,7 @@ import Daemon
 import Families
 import Flags
 import Foundation
+import Identifiers
 import Postgres
 
 /// The stages after resolution, as the service runs them after each ingest: families, then
@@ -20,6 +21,11 @@ struct OutreachPaths: Sendable {
     /// a file (exit 78); should it change in between, each stage that needs the folders fails with this
     /// error, reported like any stage failure, rather than running on default folders.
     private let folders: Result<Folders, DaemonError>
+
+    /// Fixed folders (the cycle bench), not read from a configuration file.
+    init(rules: String, outbox: String) {
+        folders = .success(Folders(rules: rules, outbox: outbox))
+    }
 
     init(configurationPath: String) {
         do {
@@ -52,27 +58,37 @@ struct FamiliesStage: CycleStage {
 
 struct FlagsStage: CycleStage {
     let paths: OutreachPaths
+    /// The day the flags are about; nil is today at each run (the service runs for days on end).
+    var asOf: CalendarDate? = nil
     var name: String { "flags" }
 
     func run(_ connection: PostgresConnection) throws -> [String: Int] {
         let rulesDirectory = try paths.load().rules
         let rules = try RuleSet.load(directory: rulesDirectory)
         let teams = try TeamDirectory.load(path: rulesDirectory + "/teams.conf")
-        var counts = try IndicatorBuilder(connection: connection, rules: rules).refresh().counts
-        counts.merge(try FlagEngine(connection: connection, rules: rules, teams: teams).run().counts) { $1 }
+        let day = asOf ?? .today()
+        let indicators = try IndicatorBuilder(connection: connection, rules: rules, asOf: day).refresh()
+        let flags = try FlagEngine(connection: connection, rules: rules, asOf: day, teams: teams).run()
+        var counts = indicators.counts
+        counts.merge(flags.counts) { $1 }
+        // Where the stage's time went, for the log line and the cycle bench.
+        counts["indicators_ms"] = Int(indicators.seconds * 1000)
+        counts["flags_ms"] = Int(flags.seconds * 1000)
         return counts
     }
 }
 
 struct ExportStage: CycleStage {
     let paths: OutreachPaths
+    /// The export's date; nil is today at each run.
+    var asOf: CalendarDate? = nil
     var name: String { "export" }
 
     func run(_ connection: PostgresConnection) throws -> [String: Int] {
         let (rulesDirectory, outbox) = try paths.load()
         try FileManager.default.createDirectory(atPath: outbox, withIntermediateDirectories: true)
         let teams = try TeamDirectory.load(path: rulesDirectory + "/teams.conf")
-        var counts = try Exporter(connection: connection, teams: teams, outbox: outbox).export().counts
+        var counts = try Exporter(connection: connection, teams: teams, outbox: outbox, asOf: asOf ?? .today()).export().counts
         // A failed delivery is counted (and logged by the cycle as a count), recorded, and retried next cycle.
         counts.merge(try ExportDelivery(connection: connection, teams: teams, outbox: outbox).deliverPending().counts) { $1 }
         return counts

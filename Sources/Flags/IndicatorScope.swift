@@ -1,0 +1,117 @@
+import Families
+import Foundation
+import Identifiers
+import Postgres
+
+/// Which records an indicator refresh measures. A record's indicators depend only on the record (its
+/// facts never change once loaded), the child it belongs to, the day its batch was committed compared
+/// with the as-of date, the definitions, and — for an overdue review — whether any record of the same
+/// child (or expectant mother) shows the review completed. So after the first refresh only these are
+/// read again (`indicator_measured` keeps what was measured, and for which child):
+/// - records not measured yet, or measured for another child, or no longer linked to one;
+/// - records whose batch was committed after the earlier of the last and this as-of date (the
+///   reference day of such a record moves with the as-of date);
+/// - every health visiting record of a child or mother one of those health visiting records
+///   belongs to, or belonged to.
+/// When the definitions differ from those of the stored state (or there is none), everything is
+/// measured again. Either way the indicators written are those a refresh of everything would write.
+enum IndicatorScope {
+    case everything
+    /// The records to measure again, in the temporary table `indicator_dirty`.
+    case changed(records: Int)
+
+    /// Everything the measured state depends on in the definitions, as text (set members sorted).
+    static func fingerprint(_ rules: RuleSet) -> String {
+        rules.indicators.map { definition in
+            let kind: String
+            switch definition.kind {
+            case .attendanceBelow(let tenths, let minimum): kind = "attendance_below \(tenths) \(minimum)"
+            case .fsmEligible: kind = "fsm_eligible"
+            case .reviewStatus(let statuses, let types): kind = "review_status \(statuses.sorted()) \(types.sorted())"
+            case .reviewOverdue(let grace, let types): kind = "review_overdue \(grace) \(types.sorted())"
+            case .policeIncident(let types, let present): kind = "police_incident \(types.sorted()) \(String(describing: present))"
+            }
+            return [definition.name, String(definition.version), String(definition.outcome.rawValue), definition.label, kind,
+                    definition.description].joined(separator: "\u{1F}")
+        }.joined(separator: "\u{1E}")
+    }
+
+    /// Decides the scope, and for `.changed` fills `indicator_dirty` (dropped at commit).
+    static func decide(_ connection: PostgresConnection, rules: RuleSet, kinds: [String], asOf: CalendarDate) throws -> IndicatorScope {
+        guard let state = try connection.query("SELECT definitions, as_of FROM indicator_state").first,
+            try state.decode(String.self, at: 0) == fingerprint(rules)
+        else { return .everything }
+        let since = min(DayNumber.from(try state.decode(PostgresDate.self, at: 1)), asOf.dayNumber)
+        try connection.execute("CREATE TEMP TABLE indicator_dirty (record_id bigint PRIMARY KEY) ON COMMIT DROP")
+        try connection.execute(
+            """
+            INSERT INTO indicator_dirty
+            SELECT sr.id FROM source_records sr
+            LEFT JOIN child_records cr ON cr.record_id = sr.id
+            LEFT JOIN indicator_measured m ON m.record_id = sr.id
+            WHERE sr.kind = ANY($1::text[]) AND (cr.child_id IS NOT NULL OR sr.subject = 'expectant_parent')
+              AND (m.record_id IS NULL OR m.child_id IS DISTINCT FROM cr.child_id)
+            UNION
+            SELECT m.record_id FROM indicator_measured m
+            JOIN source_records sr ON sr.id = m.record_id
+            LEFT JOIN child_records cr ON cr.record_id = m.record_id
+            WHERE cr.child_id IS NULL AND sr.subject <> 'expectant_parent'
+            UNION
+            SELECT sr.id FROM source_records sr
+            WHERE sr.batch_id IN (SELECT id FROM feed_batches WHERE committed_at::date > $2::date) AND sr.kind = ANY($1::text[])
+            """, [kinds, DayNumber.postgresDate(since).description])
+        // The reviews of the children and mothers those records are about, before and now.
+        try connection.execute(
+            """
+            WITH touched AS (
+                SELECT cr.child_id, m.child_id AS measured_child, sr.carer_nhs_number
+                FROM indicator_dirty d JOIN source_records sr ON sr.id = d.record_id
+                LEFT JOIN child_records cr ON cr.record_id = sr.id
+                LEFT JOIN indicator_measured m ON m.record_id = sr.id
+                WHERE sr.kind = 'health_visiting'),
+            children AS (SELECT child_id FROM touched WHERE child_id IS NOT NULL
+                         UNION SELECT measured_child FROM touched WHERE measured_child IS NOT NULL),
+            mothers AS (SELECT carer_nhs_number FROM touched WHERE carer_nhs_number IS NOT NULL)
+            INSERT INTO indicator_dirty
+            SELECT cr.record_id FROM child_records cr JOIN source_records sr ON sr.id = cr.record_id
+            WHERE cr.child_id IN (SELECT child_id FROM children) AND sr.kind = 'health_visiting'
+            UNION
+            SELECT sr.id FROM source_records sr LEFT JOIN child_records cr ON cr.record_id = sr.id
+            WHERE sr.kind = 'health_visiting' AND cr.child_id IS NULL AND sr.subject = 'expectant_parent'
+              AND sr.carer_nhs_number IN (SELECT carer_nhs_number FROM mothers)
+            ON CONFLICT DO NOTHING
+            """)
+        try connection.execute("ANALYZE indicator_dirty")
+        return .changed(records: try connection.execute("SELECT count(*) FROM indicator_dirty").scalar(Int.self))
+    }
+
+    /// The SQL condition limiting a query's `alias.column` (a record id) to the scope.
+    func condition(_ column: String) -> String {
+        switch self {
+        case .everything: return "true"
+        case .changed: return "\(column) IN (SELECT record_id FROM indicator_dirty)"
+        }
+    }
+
+    /// Records what was measured: for each record measured (in scope and linked), the child it was
+    /// measured for; then the definitions and the as-of date.
+    func remember(_ measured: [(record: Int64, child: String?)], rules: RuleSet, asOf: CalendarDate, _ connection: PostgresConnection)
+        throws
+    {
+        switch self {
+        case .everything: try connection.execute("DELETE FROM indicator_measured")
+        case .changed: try connection.execute("DELETE FROM indicator_measured WHERE record_id IN (SELECT record_id FROM indicator_dirty)")
+        }
+        if !measured.isEmpty {
+            try connection.copyIn("COPY indicator_measured (record_id, child_id) FROM STDIN") { writer in
+                for item in measured { try writer.writeRow([String(item.record), item.child]) }
+            }
+        }
+        try connection.execute(
+            """
+            INSERT INTO indicator_state (definitions, as_of) VALUES ($1, $2::date)
+            ON CONFLICT (singleton) DO UPDATE SET definitions = excluded.definitions, as_of = excluded.as_of
+            WHERE (indicator_state.definitions, indicator_state.as_of) IS DISTINCT FROM (excluded.definitions, excluded.as_of)
+            """, [Self.fingerprint(rules), asOf.iso8601])
+    }
+}
