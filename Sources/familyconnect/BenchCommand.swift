@@ -9,21 +9,23 @@ import Synth
 enum BenchCommand: Command {
     static let name = "bench"
     static let summary = "Measure speed and memory: 'ingest' (a generated feed file vs psql \\copy), 'resolve' (full and incremental)."
-    static let synopsis = "ingest [--rows N] | resolve [--children N] [--increment N]  [--database CONNINFO]"
+    static let synopsis =
+        "ingest [--rows N] | resolve [--children N] [--increment N] | families [--children N] [--noise P] [--resolved]  [--database CONNINFO]"
     static let options = DatabaseOptions.specs + [
         SchemaLocation.spec,
         .value("rows", "N", "Rows in the generated feed file (default 1000000)."),
         .value("keep", "DIR", "Keep the generated file in DIR instead of a temporary folder."),
         .value("children", "N", "resolve: children in the synthetic population (default 370000, about 1M records)."),
         .value("increment", "N", "resolve: school rows held back and linked incrementally afterwards (default 10000)."),
-    ]
+    ] + FamiliesBench.options
 
     static func run(_ arguments: ParsedArguments) throws -> Int32 {
         switch arguments.positionals.first {
         case "ingest": return try ingest(arguments)
         case "resolve": return try resolve(arguments)
         case "copy": return try copy(arguments)
-        default: throw UsageError(description: "expected 'bench ingest', 'bench resolve' or 'bench copy'")
+        case "families": return try FamiliesBench.run(arguments)
+        default: throw UsageError(description: "expected 'bench ingest', 'bench resolve', 'bench families' or 'bench copy'")
         }
     }
 
