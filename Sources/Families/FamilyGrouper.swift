@@ -332,8 +332,16 @@ public final class FamilyGrouper {
         report.runID = runID
         let run = String(runID)
         if !outcome.minted.isEmpty {
-            try connection.copyIn("COPY families (family_id, minted_by_run) FROM STDIN") { writer in
-                for id in outcome.minted { try writer.writeRow([id, run]) }
+            // A new family's home goes in with it (one UPDATE of every new row would rewrite them all).
+            var homeOf: [String: [String?]] = [:]
+            for home in homes { homeOf[home[0]!] = home }
+            try connection.copyIn(
+                "COPY families (family_id, minted_by_run, address_record_id, address_as_of, updated_by_run) FROM STDIN"
+            ) { writer in
+                for id in outcome.minted {
+                    let home = homeOf[id]
+                    try writer.writeRow([id, run, home?[1] ?? nil, home?[2] ?? nil, home?[1] == nil ? nil : run])
+                }
             }
         }
         var idEvents: [[String?]] = outcome.minted.map { [$0, "minted", nil, run, nil] }
