@@ -1,3 +1,5 @@
+import Resolution
+
 /// The grouping itself, with no database: observations in, families (as member keys) and the links
 /// that justify them out. `FamilyGrouper` loads the observations and stores the result.
 ///
@@ -20,9 +22,19 @@
 ///    still sending the old address for one sibling after the family moved. A house changing hands
 ///    to strangers (step 2) does not link; to strangers of the same surname, within that window, it
 ///    would, which is why the window is short and the rule can be switched off (0).
-/// 5. **Incidents.** Children notified by the police under one incident reference, for the incident
+/// 5. **Carer names at an address.** Two members at one address (not by town alone) whose records
+///    there name the same carer, a nickname or a typo allowed, no date of birth needed, are linked by
+///    the first `carer_name` rule whose two kinds of record they are and whose window of years
+///    separates the two records no more than: the health visitor's mother of the baby and the school's
+///    primary contact of the older siblings. Not when a record at the address between them names a
+///    different carer of the same role (a mother who is not this one): a new household moved in.
+/// 6. **Guards.** A stay at an address ends at the first later record there naming a different carer
+///    of a role the member's own records there named (`different_carer_ends_household`). An address
+///    whose children carry more than `max_surnames_per_address` surnames, or whose records name more
+///    than `max_carers_per_address` carers, links nothing by address alone (steps 2 and 4).
+/// 7. **Incidents.** Children notified by the police under one incident reference, for the incident
 ///    types listed in `same_incident_types`, share a household.
-/// 6. Families are the connected groups of the links that remain.
+/// 8. Families are the connected groups of the links that remain.
 struct FamilyGraph {
     struct Observation {
         var member: String
@@ -39,6 +51,25 @@ struct FamilyGraph {
         var incident: String?
         /// The child's surname as recorded, in comparable forms (`AddressKey.surnameKeys`).
         var surnames: [String] = []
+        /// The carer the record names, by name alone.
+        var carerName: CarerName?
+    }
+
+    /// A carer named on a record, compared by name only (`CarerName.same`), with the role the feed gives
+    /// (health visiting names the mother; a school its contact's relationship; nil when not said).
+    struct CarerName {
+        var given: NameKey
+        var family: NameKey
+        var role: String?
+    }
+
+    /// A carer named by a member's records at one address, and when.
+    struct Mention {
+        var name: CarerName
+        var kind: String
+        var first: Int
+        var last: Int
+        var record: Int64
     }
 
     struct Link: Equatable {
@@ -49,6 +80,17 @@ struct FamilyGraph {
         var recordB: Int64
         var overlapFrom: Int?
         var overlapTo: Int?
+        /// The carer-name rule that made a `carer_name_at_address` link.
+        var rule: String? = nil
+    }
+
+    /// A member's span at one address: the evidence there from first to last, and the latest record.
+    struct Span: Equatable {
+        var member: String
+        var record: Int64
+        var first: Int
+        var last: Int
+        var current: Bool
     }
 
     struct Result {
@@ -61,9 +103,11 @@ struct FamilyGraph {
         var latest: [String: Int] = [:]
         var linksSuperseded = 0
         var crowdedAddresses = 0
+        /// Each member's spans at its addresses (by postcode or UPRN), per family like `groups`.
+        var spans: [[Span]] = []
     }
 
-    private struct Stay {
+    struct Stay {
         var member: Int
         var first: Int
         var last: Int
@@ -73,9 +117,11 @@ struct FamilyGraph {
         var exact: Bool
         /// For a town-keyed stay: the postcode addresses of its records that had one.
         var primaries: Set<String> = []
+        /// The carers its records there name (postcode or UPRN addresses only).
+        var mentions: [Mention] = []
     }
 
-    private struct Edge {
+    struct Edge {
         var a: Int
         var b: Int
         var basis: String
@@ -84,6 +130,7 @@ struct FamilyGraph {
         var from: Int?
         var to: Int?
         var time: Int
+        var rule: String? = nil
     }
 
     static func group(_ observations: [Observation], settings: GroupingSettings) -> Result {
@@ -131,21 +178,22 @@ struct FamilyGraph {
             }
             // Stays by postcode (or UPRN), and by town for matching records that have no postcode.
             for keyOf in [{ (o: Observation) in o.address }, { (o: Observation) in o.townAddress }] {
-                var perAddress: [String: (first: Int, last: Int, record: Int64, exact: Bool, primaries: Set<String>)] = [:]
+                var perAddress: [String: (first: Int, last: Int, record: Int64, exact: Bool, primaries: Set<String>, mentions: [Mention])] =
+                    [:]
                 for o in used {
                     guard let key = keyOf(o) else { continue }
-                    let primary: Set<String> = AddressKey.isTownKey(key) && o.address != nil ? [o.address!] : []
-                    if var seen = perAddress[key] {
-                        seen.first = min(seen.first, o.start)
-                        if (o.end, o.record) > (seen.last, seen.record) { (seen.last, seen.record) = (o.end, o.record) }
-                        seen.exact = seen.exact && o.address != nil
-                        seen.primaries.formUnion(primary)
-                        perAddress[key] = seen
-                    } else {
-                        perAddress[key] = (o.start, o.end, o.record, o.address != nil, primary)
-                    }
+                    let town = AddressKey.isTownKey(key)
+                    let primary: Set<String> = town && o.address != nil ? [o.address!] : []
+                    var seen = perAddress[key] ?? (o.start, o.end, o.record, o.address != nil, primary, [])
+                    seen.first = min(seen.first, o.start)
+                    if (o.end, o.record) > (seen.last, seen.record) { (seen.last, seen.record) = (o.end, o.record) }
+                    seen.exact = seen.exact && o.address != nil
+                    seen.primaries.formUnion(primary)
+                    if !town, let name = o.carerName { Self.note(name, o, in: &seen.mentions) }
+                    perAddress[key] = seen
                 }
-                for (key, seen) in perAddress {
+                // In key order: address indexes (and so which of two equal links is kept) must not depend on hashing.
+                for (key, seen) in perAddress.sorted(by: { $0.key < $1.key }) {
                     // The stay lasts past its last evidence, but not beyond the first sign of living elsewhere.
                     var end = seen.last + settings.stayExtendsDays
                     for o in used {
@@ -163,16 +211,30 @@ struct FamilyGraph {
                     stays[a].append(
                         Stay(
                             member: m, first: seen.first, last: seen.last, end: max(end, seen.last), record: seen.record, exact: seen.exact,
-                            primaries: seen.primaries))
+                            primaries: seen.primaries, mentions: seen.mentions))
                 }
             }
         }
+
+        var scratch = NameScratch()
+        // Guards: a different carer ends a household's stay; a crowded address links nothing by address alone.
+        var surnames = [Set<String>](repeating: [], count: members.count)
+        for m in members.indices {
+            for index in byMember[m] { surnames[m].formUnion(observations[index].surnames) }
+        }
+        var crowded = stays.map { $0.count > settings.maxMembersPerAddress }
+        for a in stays.indices where stays[a].count >= 2 && !crowded[a] && !AddressKey.isTownKey(addressKeys[a]) {
+            if settings.differentCarerEndsHousehold { Self.endStaysAtNewCarer(&stays[a], scratch: &scratch) }
+            crowded[a] = Self.surnameCount(stays[a], surnames: surnames, limit: settings.maxSurnamesPerAddress) > settings.maxSurnamesPerAddress
+                || Self.carerCount(stays[a], limit: settings.maxCarersPerAddress, scratch: &scratch) > settings.maxCarersPerAddress
+        }
+        result.spans = []
 
         // Homes: overlapping stays at the same address.
         var addressEdges: [Int: Edge] = [:]  // key: a * count + b
         let count = members.count
         for (a, atAddress) in stays.enumerated() where atAddress.count >= 2 {
-            if atAddress.count > settings.maxMembersPerAddress {
+            if crowded[a] {
                 result.crowdedAddresses += 1
                 continue
             }
@@ -188,6 +250,8 @@ struct FamilyGraph {
                     if sorted[j].first > sorted[i].end { break }
                     // By town, only a record without a postcode is matched: two postcodes already said whether they agree.
                     if byTown && sorted[i].exact && sorted[j].exact { continue }
+                    // Two households behind one front door: each names its own mother (or father).
+                    if settings.differentCarerNoAddressLink && Self.carersDiffer(sorted[i], sorted[j], scratch: &scratch) { continue }
                     let (x, y) = sorted[i].member < sorted[j].member ? (sorted[i], sorted[j]) : (sorted[j], sorted[i])
                     let edge = Edge(
                         a: x.member, b: y.member, basis: basis, recordA: x.record, recordB: y.record,
@@ -201,19 +265,16 @@ struct FamilyGraph {
         // A family that moved, and a partner not told: same address, stays apart in time, same surname.
         var staleEdges: [Int: Edge] = [:]
         if settings.sameSurnameAtAddressWithinDays > 0 {
-            var surnames = [Set<String>](repeating: [], count: count)
-            for m in members.indices {
-                for index in byMember[m] { surnames[m].formUnion(observations[index].surnames) }
-            }
-            for (a, atAddress) in stays.enumerated()
-            where atAddress.count >= 2 && atAddress.count <= settings.maxMembersPerAddress && !AddressKey.isTownKey(addressKeys[a]) {
+            for (a, atAddress) in stays.enumerated() where atAddress.count >= 2 && !crowded[a] && !AddressKey.isTownKey(addressKeys[a]) {
                 for i in atAddress.indices {
                     for j in atAddress.indices where j != i {
                         let (earlier, later) = (atAddress[i], atAddress[j])
                         // `later` arrived after `earlier`'s stay had ended, and soon enough.
                         guard earlier.member != later.member, later.first > earlier.end,
                             later.first - earlier.last <= settings.sameSurnameAtAddressWithinDays,
-                            !surnames[earlier.member].isDisjoint(with: surnames[later.member])
+                            !surnames[earlier.member].isDisjoint(with: surnames[later.member]),
+                            !settings.differentCarerEndsHousehold
+                                || !Self.newCarerBetween(earlier, later, at: atAddress, carers: earlier.mentions + later.mentions, scratch: &scratch)
                         else { continue }
                         let (x, y) = earlier.member < later.member ? (earlier, later) : (later, earlier)
                         let pair = x.member * count + y.member
@@ -241,6 +302,18 @@ struct FamilyGraph {
                 edges.append(edge)
             } else {
                 result.linksSuperseded += 1
+            }
+        }
+
+        // Carer names at an address, by the configured rules.
+        if !settings.carerNameRules.isEmpty {
+            var carerNamePairs: Set<Int> = []
+            for (a, atAddress) in stays.enumerated() where atAddress.count >= 2 && !AddressKey.isTownKey(addressKeys[a]) {
+                for edge in Self.carerNameEdges(atAddress, rules: settings.carerNameRules, guardNewCarer: settings.differentCarerEndsHousehold, scratch: &scratch) {
+                    let pair = edge.a * count + edge.b
+                    guard addressEdges[pair] == nil, carerNamePairs.insert(pair).inserted else { continue }
+                    edges.append(edge)
+                }
             }
         }
 
@@ -322,8 +395,12 @@ struct FamilyGraph {
         for edge in edges {
             let (a, b) = (members[edge.a], members[edge.b])
             let link = a < b
-                ? Link(a: a, b: b, basis: edge.basis, recordA: edge.recordA, recordB: edge.recordB, overlapFrom: edge.from, overlapTo: edge.to)
-                : Link(a: b, b: a, basis: edge.basis, recordA: edge.recordB, recordB: edge.recordA, overlapFrom: edge.from, overlapTo: edge.to)
+                ? Link(
+                    a: a, b: b, basis: edge.basis, recordA: edge.recordA, recordB: edge.recordB, overlapFrom: edge.from, overlapTo: edge.to,
+                    rule: edge.rule)
+                : Link(
+                    a: b, b: a, basis: edge.basis, recordA: edge.recordB, recordB: edge.recordA, overlapFrom: edge.from, overlapTo: edge.to,
+                    rule: edge.rule)
             result.links[groupOf[edge.a]].append(link)
         }
         result.homes = groups.map { group in
@@ -332,6 +409,7 @@ struct FamilyGraph {
             return pool.max(by: { ($0.end, $0.record) < ($1.end, $1.record) }).map { ($0.record, $0.end) }
         }
         for m in members.indices { result.latest[members[m]] = latest[m] }
+        result.spans = Self.spans(stays, addressKeys: addressKeys, members: members, groups: groups, groupOf: groupOf)
         return result
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Identifiers
 import Postgres
+import Resolution
 
 /// What one grouping run did: counts only, for logs and metrics.
 public struct FamilyReport: Sendable, CustomStringConvertible {
@@ -28,6 +29,8 @@ public struct FamilyReport: Sendable, CustomStringConvertible {
     /// False when the families were already up to date: nothing was written (and `runID` is 0).
     public var changed = false
     public var seconds = 0.0
+    /// Where the time went: loading the evidence, grouping, comparing with and writing the stored families.
+    public var phases: [(name: String, seconds: Double)] = []
 
     /// The counts by name, for a log line or metrics.
     public var counts: [String: Int] {
@@ -74,9 +77,15 @@ public final class FamilyGrouper {
             let started = Date()
             var report = FamilyReport()
             let observations = try loadObservations()
+            let loaded = Date()
             let result = FamilyGraph.group(observations, settings: settings)
+            let grouped = Date()
             try persist(result, report: &report)
             report.seconds = Date().timeIntervalSince(started)
+            report.phases = [
+                ("load", loaded.timeIntervalSince(started)), ("group", grouped.timeIntervalSince(loaded)),
+                ("store", Date().timeIntervalSince(grouped)),
+            ]
             guard report.changed else { return report }
             var linkCounts = "{"
             for (index, (basis, n)) in report.linksByBasis.sorted(by: { $0.key < $1.key }).enumerated() {
@@ -105,7 +114,7 @@ public final class FamilyGrouper {
             SELECT sr.id, cr.child_id, sr.subject, sr.kind, sr.address_line1, sr.address_line2, sr.postcode, sr.uprn,
                    sr.carer_nhs_number, sr.carer_given_name, sr.carer_family_name, sr.carer_dob, sr.carer_ni_number,
                    p.starts_on, p.ends_on, sr.facts->>'incident_ref', sr.facts->>'incident_type', sr.town,
-                   sr.family_name
+                   sr.family_name, sr.facts->>'extra.contact_relationship', sr.facts->>'extra.contact_phone'
             FROM source_records sr
             JOIN feed_batches b ON b.id = sr.batch_id
             CROSS JOIN LATERAL record_evidence_period(sr.kind, sr.facts, b.committed_at) p
@@ -151,6 +160,15 @@ public final class FamilyGrouper {
             if settings.carerKeys.contains(.nameAndDOB), let given, let family, let dob {
                 observation.carers.append((.nameAndDOB, given + "|" + family + "|" + dob))
             }
+            if settings.carerKeys.contains(.contactPhone), let family, let phone = Self.phoneKey(try row.decode(String?.self, at: 20)) {
+                observation.carers.append((.contactPhone, phone + "|" + family))
+            }
+            // Read whatever the rules: the guards compare carers too.
+            if let given = try row.decode(String?.self, at: 9).flatMap(NameKey.init),
+                let family = try row.decode(String?.self, at: 10).flatMap(NameKey.init)
+            {
+                observation.carerName = FamilyGraph.CarerName(given: given, family: family, role: Self.role(kind, try row.decode(String?.self, at: 19)))
+            }
             if kind == "police", let incident = try row.decode(String?.self, at: 15),
                 let type = try row.decode(String?.self, at: 16), settings.sameIncidentTypes.contains(type)
             {
@@ -159,6 +177,26 @@ public final class FamilyGrouper {
             observations.append(observation)
         }
         return observations
+    }
+
+    /// A UK phone number in national form (`07…`, 11 digits) from any style (`+44 7…`, spaces,
+    /// dashes); nil when it is not one.
+    static func phoneKey(_ text: String?) -> String? {
+        guard let text else { return nil }
+        var digits = text.utf8.filter { $0 >= 48 && $0 <= 57 }
+        if digits.starts(with: Array("0044".utf8)) { digits.removeFirst(4); digits.insert(48, at: 0) }
+        else if digits.starts(with: Array("44".utf8)) && digits.count == 12 { digits.removeFirst(2); digits.insert(48, at: 0) }
+        guard digits.count == 11, digits.first == 48 else { return nil }
+        return String(decoding: digits, as: UTF8.self)
+    }
+
+    /// The carer's role as the feed gives it: health visiting extracts carry the mother's details; a
+    /// school names its contact's relationship; other feeds do not say.
+    static func role(_ kind: String, _ relationship: String?) -> String? {
+        if kind == "health_visiting" { return "mother" }
+        guard kind == "school_attendance", let relationship else { return nil }
+        let role = relationship.lowercased().filter(\.isLetter)
+        return role.isEmpty ? nil : role
     }
 
     // MARK: Writing
@@ -174,11 +212,11 @@ public final class FamilyGrouper {
             }
         }
         var generator = SystemRandomNumberGenerator()
-        // A failed look-up is thrown, not taken for "in use": on a lost connection that would mint forever.
-        let connection = self.connection
-        let outcome = try FamilyReconciler.reconcile(groups: result.groups, previous: previous, generator: &generator) {
-            try connection.execute("SELECT count(*) FROM families WHERE family_id = $1", [$0]).scalar(Int.self) != 0
-        }
+        // Every id ever minted, read once (a failed read is thrown: taking a lost connection for "in use"
+        // minted forever), instead of one query per new family.
+        var taken: Set<String> = []
+        try connection.forEachRow("SELECT family_id FROM families") { taken.insert(try $0.decode(String.self, at: 0)) }
+        let outcome = FamilyReconciler.reconcile(groups: result.groups, previous: previous, generator: &generator) { taken.contains($0) }
         report.families = result.groups.count
         report.minted = outcome.minted.count
         report.merged = outcome.merges.count
@@ -238,7 +276,7 @@ public final class FamilyGrouper {
                 report.linksByBasis[link.basis, default: 0] += 1
                 links.append([
                     outcome.groupIDs[index], link.a, link.b, link.basis, String(link.recordA), String(link.recordB),
-                    day(link.overlapFrom), day(link.overlapTo),
+                    day(link.overlapFrom), day(link.overlapTo), link.rule,
                 ])
             }
         }
@@ -246,13 +284,28 @@ public final class FamilyGrouper {
         var storedLinks: Set<String> = []
         for row in try connection.query(
             """
-            SELECT family_id, member_a, member_b, basis, record_a::text, record_b::text, overlap_from::text, overlap_to::text
+            SELECT family_id, member_a, member_b, basis, record_a::text, record_b::text, overlap_from::text, overlap_to::text, rule
             FROM family_links
             """)
         {
-            storedLinks.insert(linkKey(try (0..<8).map { try row.decode(String?.self, at: $0) }))
+            storedLinks.insert(linkKey(try (0..<9).map { try row.decode(String?.self, at: $0) }))
         }
         let linksChanged = storedLinks != Set(links.map(linkKey))
+        var spans: [[String?]] = []
+        for (index, group) in result.spans.enumerated() {
+            for span in group {
+                spans.append([
+                    outcome.groupIDs[index], span.member, String(span.record), day(span.first), day(span.last), span.current ? "t" : "f",
+                ])
+            }
+        }
+        var storedSpans: Set<String> = []
+        for row in try connection.query(
+            "SELECT family_id, member, record_id::text, first_seen::text, last_seen::text, CASE WHEN is_current THEN 't' ELSE 'f' END FROM family_member_addresses")
+        {
+            storedSpans.insert(linkKey(try (0..<6).map { try row.decode(String?.self, at: $0) }))
+        }
+        let spansChanged = storedSpans != Set(spans.map(linkKey))
         var homes: [[String?]] = []
         var storedHomes: [String: String] = [:]
         for row in try connection.query(
@@ -269,7 +322,7 @@ public final class FamilyGrouper {
         }
 
         report.changed = !outcome.minted.isEmpty || !outcome.merges.isEmpty || !outcome.splits.isEmpty || !outcome.retired.isEmpty
-            || !events.isEmpty || linksChanged || homesChanged
+            || !events.isEmpty || linksChanged || homesChanged || spansChanged
         guard report.changed else { return }
 
         // Something changed: record the run and write.
@@ -279,8 +332,16 @@ public final class FamilyGrouper {
         report.runID = runID
         let run = String(runID)
         if !outcome.minted.isEmpty {
-            try connection.copyIn("COPY families (family_id, minted_by_run) FROM STDIN") { writer in
-                for id in outcome.minted { try writer.writeRow([id, run]) }
+            // A new family's home goes in with it (one UPDATE of every new row would rewrite them all).
+            var homeOf: [String: [String?]] = [:]
+            for home in homes { homeOf[home[0]!] = home }
+            try connection.copyIn(
+                "COPY families (family_id, minted_by_run, address_record_id, address_as_of, updated_by_run) FROM STDIN"
+            ) { writer in
+                for id in outcome.minted {
+                    let home = homeOf[id]
+                    try writer.writeRow([id, run, home?[1] ?? nil, home?[2] ?? nil, home?[1] == nil ? nil : run])
+                }
             }
         }
         var idEvents: [[String?]] = outcome.minted.map { [$0, "minted", nil, run, nil] }
@@ -337,11 +398,20 @@ public final class FamilyGrouper {
             try connection.execute("DELETE FROM family_links")
             try connection.copyIn(
                 """
-                COPY family_links (family_id, member_a, member_b, basis, record_a, record_b, overlap_from, overlap_to, run_id)
+                COPY family_links (family_id, member_a, member_b, basis, record_a, record_b, overlap_from, overlap_to, rule, run_id)
                 FROM STDIN
                 """
             ) { writer in
                 for link in links { try writer.writeRow(link + [run]) }
+            }
+        }
+
+        if spansChanged {
+            try connection.execute("DELETE FROM family_member_addresses")
+            try connection.copyIn(
+                "COPY family_member_addresses (family_id, member, record_id, first_seen, last_seen, is_current, run_id) FROM STDIN"
+            ) { writer in
+                for span in spans { try writer.writeRow(span + [run]) }
             }
         }
 

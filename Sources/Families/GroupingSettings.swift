@@ -8,6 +8,8 @@ public enum CarerKeyKind: String, Sendable, CaseIterable, Hashable, Comparable {
     case niNumber = "ni_number"
     /// The carer's forename, surname and date of birth, from any feed that names a carer.
     case nameAndDOB = "name_dob"
+    /// A school contact's phone number with the contact's surname (a mobile follows a family that moves).
+    case contactPhone = "contact_phone"
 
     /// The `family_links.basis` a link of this kind is stored under.
     var basis: String {
@@ -15,10 +17,30 @@ public enum CarerKeyKind: String, Sendable, CaseIterable, Hashable, Comparable {
         case .nhsNumber: return "carer_nhs_number"
         case .niNumber: return "carer_ni_number"
         case .nameAndDOB: return "carer_name_dob"
+        case .contactPhone: return "carer_contact_phone"
         }
     }
 
     public static func < (a: CarerKeyKind, b: CarerKeyKind) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// A combination of evidence that links two members through a carer's name alone (no date of birth):
+/// a record of one kind and a record of another (or the same) kind, at the same address, naming the
+/// same carer (a nickname or a typo allowed), no more than `withinDays` apart. `[carer_name.NAME]`
+/// in families.conf; the link stores `name`.
+public struct CarerNameRule: Sendable, Equatable {
+    public var name: String
+    /// The two feed kinds, in either order (equal for two records of one kind).
+    public var kinds: [String]
+    public var withinDays: Int
+
+    public init(name: String, kinds: [String], withinYears: Int) {
+        self.name = name
+        self.kinds = kinds
+        self.withinDays = withinYears * 365
+    }
+
+    func applies(_ a: String, _ b: String) -> Bool { (kinds[0] == a && kinds[1] == b) || (kinds[0] == b && kinds[1] == a) }
 }
 
 /// How children are grouped into families: read from `schemas/rules/families.conf` (see the
@@ -47,6 +69,26 @@ public struct GroupingSettings: Sendable, Equatable {
     /// Police incident types (the feed's normalised `incident_type`) for which children notified
     /// under the same incident reference are taken to share a household.
     public var sameIncidentTypes: Set<String> = ["domestic_abuse", "concern_for_welfare", "missing_person"]
+    /// Carer-name rules, in the file's order (the first that holds names the link).
+    public var carerNameRules: [CarerNameRule] = [
+        CarerNameRule(name: "mother_in_health_visiting_and_school_contact", kinds: ["health_visiting", "school_attendance"], withinYears: 3),
+        CarerNameRule(name: "school_contacts", kinds: ["school_attendance", "school_attendance"], withinYears: 2),
+        CarerNameRule(name: "fsm_parent_and_school_contact", kinds: ["fsm", "school_attendance"], withinYears: 3),
+        CarerNameRule(name: "mother_in_health_visiting", kinds: ["health_visiting", "health_visiting"], withinYears: 3),
+        CarerNameRule(name: "mother_in_health_visiting_and_fsm_parent", kinds: ["health_visiting", "fsm"], withinYears: 3),
+    ]
+    /// A record at an address naming a carer who is not the one an earlier household there named (the
+    /// same role: mother and mother) ends that household's stay there: a new family moved in.
+    public var differentCarerEndsHousehold = true
+    /// Two members at one address whose records there name different carers of one role (each its own
+    /// mother) are not linked by the address alone: two households behind one front door.
+    public var differentCarerNoAddressLink = true
+    /// An address whose children carry more surnames than this (a surname and its double-barrelled
+    /// forms count once) gives no address-only link: flats behind one front door, a house in
+    /// multiple occupation, a hostel.
+    public var maxSurnamesPerAddress = 4
+    /// An address whose records name more different carers than this gives no address-only link.
+    public var maxCarersPerAddress = 4
 
     public init() {}
 
@@ -89,7 +131,32 @@ public struct GroupingSettings: Sendable, Equatable {
             }
             settings.sameIncidentTypes = Set(types.values)
         }
-        try reader.finish { $0 == s }
+        settings.differentCarerEndsHousehold =
+            try reader.boolean(s, "different_carer_ends_household") ?? settings.differentCarerEndsHousehold
+        settings.differentCarerNoAddressLink =
+            try reader.boolean(s, "different_carer_no_address_link") ?? settings.differentCarerNoAddressLink
+        settings.maxSurnamesPerAddress =
+            try reader.integer(s, "max_surnames_per_address", range: 1...1000) ?? settings.maxSurnamesPerAddress
+        settings.maxCarersPerAddress =
+            try reader.integer(s, "max_carers_per_address", range: 1...1000) ?? settings.maxCarersPerAddress
+        // No [carer_name.*] section: no carer-name rules (a file from before they existed links as it did).
+        settings.carerNameRules = []
+        let prefix = "carer_name."
+        for name in reader.sections(prefixed: prefix) {
+            let section = prefix + name
+            guard name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "_" }), !name.isEmpty else {
+                throw ConfigFile.Error(
+                    file: reader.file.path, line: reader.sectionLine(section), key: section, message: "a rule name is lower case, digits and _")
+            }
+            guard let kinds = try reader.list(section, "kinds", allowed: feedKinds), kinds.count == 2 else {
+                throw ConfigFile.Error(
+                    file: reader.file.path, line: reader.sectionLine(section), key: section + ".kinds",
+                    message: "expected two feed kinds (the same one twice for two records of one kind)")
+            }
+            let years = try reader.requiredInteger(section, "within_years", range: 0...30)
+            settings.carerNameRules.append(CarerNameRule(name: name, kinds: kinds, withinYears: years))
+        }
+        try reader.finish { $0 == s || $0.hasPrefix(prefix) }
         return settings
     }
 
@@ -100,6 +167,11 @@ public struct GroupingSettings: Sendable, Equatable {
             + "\"fallback_address_kinds\":\(list(fallbackAddressKinds)),\"carer_keys\":\(list(carerKeys.map(\.rawValue))),"
             + "\"stay_extends_days\":\(stayExtendsDays),\"superseded_after_days\":\(supersededAfterDays),"
             + "\"max_members_per_address\":\(maxMembersPerAddress),"
-            + "\"same_surname_at_address_within_days\":\(sameSurnameAtAddressWithinDays),\"same_incident_types\":\(list(sameIncidentTypes))}"
+            + "\"same_surname_at_address_within_days\":\(sameSurnameAtAddressWithinDays),\"same_incident_types\":\(list(sameIncidentTypes)),"
+            + "\"different_carer_ends_household\":\(differentCarerEndsHousehold),"
+            + "\"different_carer_no_address_link\":\(differentCarerNoAddressLink),\"max_surnames_per_address\":\(maxSurnamesPerAddress),"
+            + "\"max_carers_per_address\":\(maxCarersPerAddress),\"carer_name_rules\":["
+            + carerNameRules.map { "{\"name\":\"\($0.name)\",\"kinds\":[\"\($0.kinds[0])\",\"\($0.kinds[1])\"],\"within_days\":\($0.withinDays)}" }
+                .joined(separator: ",") + "]}"
     }
 }

@@ -609,10 +609,13 @@ struct FeedRenderer {
         guard rng.chance(profile.schoolContact) else {
             out.emptyField()
             out.emptyField()
+            out.emptyField()
             return
         }
         let u = rng.unit()
         let carer: (forename: UInt16, surname: String, relationship: String)
+        // Whose phone it is: the mother's, the partner's or the grandmother's, the same for every child.
+        let phoneOwner: UInt64 = f.partner != nil && u >= 0.82 && u < 0.94 ? 1 : (u >= 0.94 ? 2 : 0)
         if let partner = f.partner, u >= 0.82, u < 0.94 {
             let step = f.structure == .stepFamily
             carer = (
@@ -636,6 +639,25 @@ struct FeedRenderer {
         }
         out.field(forename + " " + carer.surname)
         out.plainField(carer.relationship)
+        // Drawn last, so the name and relationship are those of the feed without phones.
+        if rng.chance(0.8) {
+            out.plainField(contactPhone(family: child >= 0 ? pop.children[Int(child)].family : 0, owner: phoneOwner, style: rng.below(10)))
+        } else {
+            out.emptyField()
+        }
+    }
+
+    /// A carer's mobile number, the same on every child's row (invented: 07 and nine digits from the
+    /// family), written as schools do: `07xxx xxxxxx`, `07xxxxxxxxx` or `+44 7xxx xxxxxx`.
+    func contactPhone(family: Int32, owner: UInt64, style: Int) -> String {
+        var prng = SynthRandom(seed, 0x5048_4F07, UInt64(family) &* 4 &+ owner)  // "PHO"
+        var digits = "07"
+        for _ in 0..<9 { digits += String(prng.below(10)) }
+        switch style {
+        case 0..<5: return String(digits.prefix(5)) + " " + String(digits.dropFirst(5))
+        case 5..<8: return digits
+        default: return "+44 " + String(digits.dropFirst().prefix(4)) + " " + String(digits.dropFirst(5))
+        }
     }
 
     // MARK: Free school meals

@@ -8,24 +8,26 @@ import Synth
 /// Benchmarks print figures; they are run by hand (release build), never as timed unit tests.
 enum BenchCommand: Command {
     static let name = "bench"
-    static let summary = "Measure speed and memory: 'ingest' (a generated feed file vs plain COPY of the same rows), 'resolve' (full and incremental), 'cycle' (every stage, then the next day)."
-    static let synopsis = "ingest [--rows N] | resolve [--children N] [--increment N] | cycle [--children N]  [--database CONNINFO]"
+    static let summary = "Measure speed and memory: 'ingest' (a generated feed file vs plain COPY of the same rows), 'resolve' (full and incremental), 'families' (grouping, then again unchanged), 'cycle' (every stage, then the next day)."
+    static let synopsis =
+        "ingest [--rows N] | resolve [--children N] [--increment N] | families [--children N] [--noise P] [--resolved] | cycle [--children N]  [--database CONNINFO]"
     static let options = DatabaseOptions.specs + [
         SchemaLocation.spec,
         .value("rows", "N", "Rows in the generated feed file (default 1000000)."),
         .value("keep", "DIR", "Keep the generated file in DIR instead of a temporary folder."),
         .value("file", "CSV", "ingest: load this school attendance file instead of generating one."),
-        .value("children", "N", "resolve, cycle: children in the synthetic population (default 370000, about 1M records)."),
+        .value("children", "N", "resolve, families, cycle: children in the synthetic population (default 370000, about 1M records)."),
         .value("increment", "N", "resolve: school rows held back and linked incrementally afterwards (default 10000)."),
-    ]
+    ] + FamiliesBench.options
 
     static func run(_ arguments: ParsedArguments) throws -> Int32 {
         switch arguments.positionals.first {
         case "ingest": return try ingest(arguments)
         case "resolve": return try resolve(arguments)
         case "copy": return try copy(arguments)
+        case "families": return try FamiliesBench.run(arguments)
         case "cycle": return try cycle(arguments)
-        default: throw UsageError(description: "expected 'bench ingest', 'bench resolve', 'bench cycle' or 'bench copy'")
+        default: throw UsageError(description: "expected 'bench ingest', 'bench resolve', 'bench families', 'bench cycle' or 'bench copy'")
         }
     }
 

@@ -26,7 +26,9 @@ enum FamiliesCommand: Command {
         let connection = try PostgresConnection.connect(DatabaseOptions.connectionString(arguments))
         let settings = try GroupingSettings.load(path: SchemaLocation.directory(arguments) + "/rules/families.conf")
         let report = try FamilyGrouper(connection: connection, settings: settings).regroup()
-        Console.print(report.description + String(format: " (%.1f s)", report.seconds))
+        Console.print(
+            report.description + String(format: " (%.1f s: ", report.seconds)
+                + report.phases.map { "\($0.name) \(String(format: "%.1f", $0.seconds)) s" }.joined(separator: ", ") + ")")
         if let truth = arguments.value("truth") {
             Console.print(try FamilyEvaluation.evaluate(truthPath: truth, connection: connection).description)
         }
@@ -63,16 +65,28 @@ enum FamiliesCommand: Command {
         }
         for link in try connection.query(
             """
-            SELECT member_a, member_b, basis, record_a, record_b, overlap_from::text, overlap_to::text
+            SELECT member_a, member_b, basis, record_a, record_b, overlap_from::text, overlap_to::text, rule
             FROM family_links WHERE family_id = $1 ORDER BY member_a, member_b, basis
             """, [family])
         {
+            let rule = try link.decode(String?.self, at: 7).map { " rule \($0)" } ?? ""
             var text = "  link \(try link.decode(String.self, at: 0)) – \(try link.decode(String.self, at: 1)): "
-                + "\(try link.decode(String.self, at: 2)) (records \(try link.decode(Int64.self, at: 3)) and \(try link.decode(Int64.self, at: 4)))"
+                + "\(try link.decode(String.self, at: 2))\(rule) (records \(try link.decode(Int64.self, at: 3)) and \(try link.decode(Int64.self, at: 4)))"
             if let from = try link.decode(String?.self, at: 5), let to = try link.decode(String?.self, at: 6) {
                 text += ", together \(from) to \(to)"
             }
             Console.print(text)
+        }
+        for span in try connection.query(
+            """
+            SELECT member, record_id, first_seen::text, last_seen::text, is_current
+            FROM family_member_addresses WHERE family_id = $1 ORDER BY member, last_seen, record_id
+            """, [family])
+        {
+            Console.print(
+                "  address of \(try span.decode(String.self, at: 0)) (record \(try span.decode(Int64.self, at: 1))): "
+                    + "\(try span.decode(String.self, at: 2)) to \(try span.decode(String.self, at: 3))"
+                    + (try span.decode(Bool.self, at: 4) ? ", current" : ""))
         }
         for event in try connection.query(
             """

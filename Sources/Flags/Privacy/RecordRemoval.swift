@@ -80,6 +80,12 @@ enum RecordRemoval {
                OR record_b IN (SELECT id FROM privacy_records)\(linkAboutChildren)
             """)
         try run(
+            "family_member_addresses",
+            """
+            DELETE FROM family_member_addresses WHERE record_id IN (SELECT id FROM privacy_records)\(
+                children ? " OR member IN (SELECT child_id FROM privacy_children)" : "")
+            """)
+        try run(
             "families (home cleared)",
             """
             UPDATE families SET address_record_id = NULL, address_as_of = NULL
