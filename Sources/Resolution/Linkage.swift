@@ -37,12 +37,15 @@ struct Linkage {
     /// compared. Clusters then grow from the existing children instead of being rebuilt.
     func run(
         records: [MatchRecord], model existing: (MatchModel, NameFrequencies)?,
-        decisions: [(a: Int, b: Int, sameChild: Bool)], firstNew: Int = 0, seeds: [[Int]] = []
+        decisions: [(a: Int, b: Int, sameChild: Bool)], firstNew: Int = 0, seeds: [[Int]] = [],
+        clock: PhaseClock? = nil
     ) -> LinkageResult {
         let candidates = CandidatePairs(
             records: records, firstNew: firstNew, rules: settings.blockingRules, nicknames: nicknames,
             maxBlock: settings.maxBlockSize)
+        clock?.mark("link: block")
         let patterns = compareAll(records, candidates.packed)
+        clock?.mark("link: compare")
 
         let model: MatchModel
         let frequencies: NameFrequencies
@@ -71,34 +74,44 @@ struct Linkage {
             model = estimated
         }
         let bands = settings.bands(prior: model.prior ?? MatchModel.fallbackPrior)
+        clock?.mark("link: model")
 
         // Every pattern's model weight, once: the loop below then only adds name-frequency adjustments.
         let patternWeights = (0..<ComparisonVector.patternCount).map { model.weight(ComparisonVector(patternIndex: $0)) }
         let decided = Dictionary(decisions.map { (Self.key($0.a, $0.b), $0.sameChild) }, uniquingKeysWith: { $1 })
-        var links: [Link] = []
-        var review: [ReviewCandidate] = []
-        for (index, pair) in candidates.packed.enumerated() {
-            let a = Int(pair >> 32)
-            let b = Int(pair & 0xFFFF_FFFF)
-            if decided[Self.key(a, b)] != nil { continue }
-            let ra = records[a]
-            let rb = records[b]
-            if ra.nhs != 0 && rb.nhs != 0 { continue }  // identifiers decide: same → below, different → never
-            let vector = ComparisonVector(patternIndex: Int(patterns[index]))
-            let weight = patternWeights[Int(patterns[index])] + Self.nameFrequencyAdjustment(vector, ra, rb, model: model, frequencies: frequencies)
-            // A pattern the model never links is not worth a person's time either, whatever its weight.
-            if weight < bands.review || Self.neverLink(vector) != nil { continue }
-            if weight >= bands.link {
-                if let guardReason = Self.holdBack(vector) {
-                    review.append(ReviewCandidate(a: a, b: b, weight: weight, vector: vector, reason: guardReason))
+        // Each pair is scored on its own: slices run on all cores, their results joined in pair order.
+        let scored = ParallelSlices.collect(candidates.packed.count) { range in
+            var links: [Link] = []
+            var review: [ReviewCandidate] = []
+            for index in range {
+                let pair = candidates.packed[index]
+                let a = Int(pair >> 32)
+                let b = Int(pair & 0xFFFF_FFFF)
+                if !decided.isEmpty && decided[Self.key(a, b)] != nil { continue }
+                let ra = records[a]
+                let rb = records[b]
+                if ra.nhs != 0 && rb.nhs != 0 { continue }  // identifiers decide: same → below, different → never
+                let vector = ComparisonVector(patternIndex: Int(patterns[index]))
+                let weight = patternWeights[Int(patterns[index])] + Self.nameFrequencyAdjustment(vector, ra, rb, model: model, frequencies: frequencies)
+                // A pattern the model never links is not worth a person's time either, whatever its weight.
+                if weight < bands.review || Self.neverLink(vector) != nil { continue }
+                if weight >= bands.link {
+                    if let guardReason = Self.holdBack(vector) {
+                        review.append(ReviewCandidate(a: a, b: b, weight: weight, vector: vector, reason: guardReason))
+                    } else {
+                        links.append(Link(a: a, b: b, method: .probabilistic, weight: weight, vector: vector))
+                    }
                 } else {
-                    links.append(Link(a: a, b: b, method: .probabilistic, weight: weight, vector: vector))
+                    review.append(
+                        ReviewCandidate(a: a, b: b, weight: weight, vector: vector, reason: "match probability between the bands"))
                 }
-            } else {
-                review.append(
-                    ReviewCandidate(a: a, b: b, weight: weight, vector: vector, reason: "match probability between the bands"))
             }
+            return (links: links, review: review)
         }
+        var links = scored.flatMap(\.links)
+        var review = scored.flatMap(\.review)
+
+        clock?.mark("link: score pairs")
 
         // Deterministic links: the same valid NHS number, then the same permanent UPN. Each record
         // is joined to the first of its group; a shared number with a conflicting date of birth
@@ -147,12 +160,14 @@ struct Linkage {
             }
         }
 
+        clock?.mark("link: identifiers and decisions")
         var clusterer = Clusterer(records: records, apart: apart, nicknames: nicknames, frequencies: frequencies)
         for group in seeds { clusterer.seed(group) }
         clusterer.apply(links)
         let roots = clusterer.roots()
         // Only pairs that still sit in different children are worth a person's time.
         let open = review.filter { roots[$0.a] != roots[$0.b] }
+        clock?.mark("link: cluster")
         return LinkageResult(
             model: model, frequencies: frequencies, roots: roots, applied: clusterer.applied, review: open,
             pairsCompared: candidates.count, refusedTwins: clusterer.refused.filter { $0.reason == .twins }.count,
@@ -196,14 +211,18 @@ struct Linkage {
         return nil
     }
 
-    /// Old records (index < `firstNew`) that a new record could join: a shared identifier, or a
-    /// pair weight at or above the review band; and possible twins of a new record (same date of
-    /// birth and household), whose identifiers tell the twin rule a second child exists. Incremental runs load whole children only for these.
+    /// Old records (index < `firstNew`) that a new record could join (`matches`: a pair weight at
+    /// or above the review band); and, apart from those, possible twins of a new record (same date
+    /// of birth and household), whose identifiers tell the twin rule a second child exists.
+    /// Incremental runs load whole children only for these.
     /// `pairs` are packed `old << 32 | new` indices into `records`.
-    func plausibleMatches(records: [MatchRecord], pairs: [UInt64], model: MatchModel, frequencies: NameFrequencies) -> Set<Int> {
+    func plausibleMatches(records: [MatchRecord], pairs: [UInt64], model: MatchModel, frequencies: NameFrequencies)
+        -> (matches: Set<Int>, possibleTwins: Set<Int>)
+    {
         let patterns = compareAll(records, pairs)
         let review = settings.bands(prior: model.prior ?? MatchModel.fallbackPrior).review
         var hits: Set<Int> = []
+        var twins: Set<Int> = []
         for (index, pair) in pairs.enumerated() {
             let a = Int(pair >> 32)
             let b = Int(pair & 0xFFFF_FFFF)
@@ -212,10 +231,10 @@ struct Linkage {
                 hits.insert(a)
             } else if records[a].dob != 0 && records[a].dob == records[b].dob && Clusterer.sameHousehold(records[a], records[b]) {
                 // A possible twin: its child is evidence the twin rule weighs, as in a full run.
-                hits.insert(a)
+                twins.insert(a)
             }
         }
-        return hits
+        return (hits, twins.subtracting(hits))
     }
 
     static func key(_ a: Int, _ b: Int) -> UInt64 { UInt64(min(a, b)) << 32 | UInt64(max(a, b)) }

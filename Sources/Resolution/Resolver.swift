@@ -20,7 +20,7 @@ public struct ResolutionReport: Sendable {
     public var oversizedBlocks = 0
     public var seconds = 0.0
     /// Where the time went (full runs), for the benchmark and the operator.
-    public var phases: [(name: String, seconds: Double)] = []
+    public var phases: [RunPhase] = []
 }
 
 /// Resolves child records to stable child ids in PostgreSQL.
@@ -36,6 +36,9 @@ public final class Resolver {
     let connection: PostgresConnection
     public var settings: ResolutionSettings
     let linkage: Linkage
+    /// Reads the database backend's CPU seconds so far, for the phase timings (the bench sets it
+    /// when the server runs on this machine).
+    public var serverCPU: (() -> Double?)?
     static let lockKey: Int64 = 0x6663_7265_736F_6C76  // "fcresolv"
 
     public init(connection: PostgresConnection, settings: ResolutionSettings = ResolutionSettings()) {
@@ -58,21 +61,11 @@ public final class Resolver {
         try connection.transaction { connection in
             let startedAt = try lockResolution()
             let started = Date()
-            let trace = ProcessInfo.processInfo.environment["FC_TRACE"] != nil
-            var mark = Date()
-            func step(_ name: String, _ count: Int) {
-                if trace {
-                    FileHandle.standardError.write(
-                        Data(
-                            "  incremental: \(name) \(count) in \(String(format: "%.2f", Date().timeIntervalSince(mark))) s\n"
-                                .utf8))
-                }
-                mark = Date()
-            }
+            let clock = PhaseClock(serverCPU: serverCPU)
             // The batches first, then their records: a batch that commits in between waits for the next run.
             let batches = try Self.pendingBatches(connection)
             let fresh = try MatchRecordLoader.loadUnassigned(connection, batches: batches)
-            step("new records", fresh.count)
+            clock.mark("load new records")
             if fresh.isEmpty {
                 try markExamined(batches, run: nil)
                 var report = ResolutionReport()
@@ -83,56 +76,101 @@ public final class Resolver {
                 // No model yet: the first run is a full one.
                 return try resolveFullLocked(started: started, startedAt: startedAt, batches: batches)
             }
-            // Two steps, so a batch loads whole children only where it could join them: candidates
-            // sharing a blocking key or identifier are scored first; the children of plausible ones are loaded.
-            let (holders, freshKeys, byIdentifier) = try candidateRecordIDs(for: fresh)
-            let blocked = Set(holders.values.joined()).subtracting(byIdentifier).sorted()
-            step("candidates by key", blocked.count)
-            let probe = try MatchRecordLoader.load(connection, ids: blocked)
-            step("candidates loaded", probe.count)
-            // Pairs straight from the shared keys: no need to re-block the candidates among themselves.
-            var probeIndex: [Int64: Int] = [:]
-            for (index, record) in probe.enumerated() { probeIndex[record.id] = index }
-            var pairSet: Set<UInt64> = []
-            for (offset, keys) in freshKeys.enumerated() {
-                for key in keys {
-                    guard let ids = holders[key], ids.count <= settings.maxBlockSize else { continue }
-                    for id in ids {
-                        if let old = probeIndex[id] { pairSet.insert(UInt64(old) << 32 | UInt64(probe.count + offset)) }
-                    }
-                }
-            }
-            let plausible = linkage.plausibleMatches(
-                records: probe + fresh, pairs: pairSet.sorted(), model: model, frequencies: frequencies)
-            let hits = Set(plausible.map { probe[$0].id }).union(byIdentifier)
-            step("plausible", hits.count)
-            let affected = try recordsOfChildren(holding: hits.sorted())
-            let existing = try MatchRecordLoader.load(connection, ids: affected)
-            step("children loaded", existing.count)
+            let existing = try existingRecordsToReexamine(for: fresh, model: model, frequencies: frequencies, clock: clock)
             let records = existing + fresh
             let decisions = try loadDecisions(records)
             // Existing children are the starting point: group their records by current child id.
             var childOf: [Int64: String] = [:]
             try connection.forEachRow(
                 "SELECT record_id, child_id FROM child_records WHERE record_id = ANY($1::bigint[])",
-                [affected.map { Int($0) }]
+                [existing.map { Int($0.id) }]
             ) { row in childOf[try row.decode(Int64.self, at: 0)] = try row.decode(String.self, at: 1) }
             var groups: [String: [Int]] = [:]
             for (index, record) in existing.enumerated() {
                 if let child = childOf[record.id] { groups[child, default: []].append(index) }
             }
+            clock.mark("group by child")
             let result = linkage.run(
                 records: records, model: (model, frequencies), decisions: decisions, firstNew: existing.count,
-                seeds: groups.keys.sorted().map { groups[$0]! })
+                seeds: groups.keys.sorted().map { groups[$0]! }, clock: clock)
             var report = try persist(
                 result, records: records, mode: "incremental", modelID: modelID,
-                scope: .newRecords(from: existing.count),
-                startedAt: startedAt)
+                scope: .newRecords(from: existing.count), startedAt: startedAt, clock: clock)
             report.seconds = Date().timeIntervalSince(started)
             try finishRun(report)
             try markExamined(batches, run: report.runID)
+            clock.mark("finish")
+            report.phases = clock.phases
             return report
         }
+    }
+
+    /// The existing records an incremental run re-examines, in id order: whole children, of those
+    /// a new record could join (a shared identifier, or a pair weight at or above the review band),
+    /// and of possible twins whose records the twin rule could consult.
+    ///
+    /// Two steps, so a batch loads whole children only where it could join them: candidates
+    /// sharing a blocking key or identifier are scored first; the children of plausible ones are loaded.
+    private func existingRecordsToReexamine(
+        for fresh: [MatchRecord], model: MatchModel, frequencies: NameFrequencies, clock: PhaseClock
+    ) throws -> [MatchRecord] {
+        let (holders, freshKeys, byIdentifier) = try candidateRecordIDs(for: fresh)
+        // A key held by more records than a block may have pairs nothing: its holders are not loaded.
+        let blocked = Set(holders.values.lazy.filter { $0.count <= self.settings.maxBlockSize }.joined())
+            .subtracting(byIdentifier).sorted()
+        clock.mark("find candidates by key")
+        let probe = try MatchRecordLoader.load(connection, ids: blocked)
+        clock.mark("load candidates")
+        // Pairs straight from the shared keys: no need to re-block the candidates among themselves.
+        var probeIndex: [Int64: Int] = [:]
+        for (index, record) in probe.enumerated() { probeIndex[record.id] = index }
+        var pairSet: Set<UInt64> = []
+        for (offset, keys) in freshKeys.enumerated() {
+            for key in keys {
+                guard let ids = holders[key], ids.count <= settings.maxBlockSize else { continue }
+                for id in ids {
+                    if let old = probeIndex[id] { pairSet.insert(UInt64(old) << 32 | UInt64(probe.count + offset)) }
+                }
+            }
+        }
+        let plausible = linkage.plausibleMatches(
+            records: probe + fresh, pairs: pairSet.sorted(), model: model, frequencies: frequencies)
+        let hits = Set(plausible.matches.map { probe[$0].id }).union(byIdentifier)
+        clock.mark("score candidates")
+        let affected = try recordsOfChildren(holding: hits.sorted())
+        var existing = try MatchRecordLoader.load(connection, ids: affected)
+        let possibleTwins = Set(plausible.possibleTwins.map { probe[$0].id }).subtracting(affected)
+        if !possibleTwins.isEmpty {
+            existing += try childrenTheTwinRuleConsults(
+                holding: possibleTwins.sorted(), besides: Set(affected), among: existing + fresh)
+            existing.sort { $0.id < $1.id }
+        }
+        clock.mark("load children")
+        return existing
+    }
+
+    /// Whole children of these possible twins (records `besides` excluded) that share a household
+    /// key with `records`: the twin rule weighs the two sides of a join through the household keys
+    /// of their records only, so a possible twin's child with none of those keys cannot change
+    /// what it decides, and is not loaded.
+    private func childrenTheTwinRuleConsults(holding twins: [Int64], besides: Set<Int64>, among records: [MatchRecord])
+        throws -> [MatchRecord]
+    {
+        var childOf: [Int64: String] = [:]
+        try connection.forEachRow(
+            """
+            SELECT cr.record_id, cr.child_id FROM child_records cr
+            WHERE cr.child_id IN (SELECT child_id FROM child_records WHERE record_id = ANY($1::bigint[]))
+            """, [twins.map { Int($0) }]
+        ) { row in
+            let record = try row.decode(Int64.self, at: 0)
+            if !besides.contains(record) { childOf[record] = try row.decode(String.self, at: 1) }
+        }
+        let candidates = try MatchRecordLoader.load(connection, ids: childOf.keys.sorted())
+        let households = Set(records.flatMap { Clusterer.householdKeys($0) })
+        let consulted = Set(
+            candidates.filter { Clusterer.householdKeys($0).contains(where: households.contains) }.compactMap { childOf[$0.id] })
+        return candidates.filter { childOf[$0.id].map(consulted.contains) ?? false }
     }
 
     /// Re-clusters the children holding these records, e.g. after a review decision.
@@ -140,18 +178,22 @@ public final class Resolver {
         try connection.transaction { _ in
             let startedAt = try lockResolution()
             let started = Date()
+            let clock = PhaseClock(serverCPU: serverCPU)
             guard let (modelID, model, frequencies) = try latestModel() else {
                 return try resolveFullLocked(started: started, startedAt: startedAt)
             }
             let affected = try recordsOfChildren(holding: recordIDs)
             let records = try MatchRecordLoader.load(connection, ids: Array(Set(affected + recordIDs)).sorted())
             let decisions = try loadDecisions(records)
-            let result = linkage.run(records: records, model: (model, frequencies), decisions: decisions)
+            clock.mark("load records")
+            let result = linkage.run(records: records, model: (model, frequencies), decisions: decisions, clock: clock)
             var report = try persist(
                 result, records: records, mode: "incremental", modelID: modelID, scope: .theseRecords,
-                startedAt: startedAt)
+                startedAt: startedAt, clock: clock)
             report.seconds = Date().timeIntervalSince(started)
             try finishRun(report)
+            clock.mark("finish")
+            report.phases = clock.phases
             return report
         }
     }
@@ -198,24 +240,24 @@ public final class Resolver {
     ) throws
         -> ResolutionReport
     {
+        let clock = PhaseClock(serverCPU: serverCPU)
         let batches = try batches ?? Self.pendingBatches(connection)
         let records = try MatchRecordLoader.loadAll(connection)
-        let loaded = Date()
         let decisions = try loadDecisions(records)
         let stored = reestimate ? nil : try latestModel()
-        let result = linkage.run(records: records, model: stored.map { ($0.1, $0.2) }, decisions: decisions)
-        let linked = Date()
+        clock.mark("load records")
+        let result = linkage.run(
+            records: records, model: stored.map { ($0.1, $0.2) }, decisions: decisions, clock: clock)
         let modelID = try stored?.0 ?? storeModel(result)
+        clock.mark("store: model")
         var report = try persist(
-            result, records: records, mode: "full", modelID: modelID, scope: .everything, startedAt: startedAt)
+            result, records: records, mode: "full", modelID: modelID, scope: .everything, startedAt: startedAt,
+            clock: clock)
         report.seconds = Date().timeIntervalSince(started)
-        report.phases = [
-            ("load records", loaded.timeIntervalSince(started)),
-            ("block, compare, model, cluster", linked.timeIntervalSince(loaded)),
-            ("store", Date().timeIntervalSince(linked)),
-        ]
         try finishRun(report)
         try markExamined(batches, run: report.runID)
+        clock.mark("finish")
+        report.phases = clock.phases
         return report
     }
 
@@ -371,218 +413,6 @@ public final class Resolver {
         return id
     }
 
-    /// Which stored links, review pairs and blocking keys a run replaces.
-    enum PersistScope {
-        /// A full run: everything.
-        case everything
-        /// A re-clustering of some children: everything about these records.
-        case theseRecords
-        /// An incremental run: existing records keep their links; only the new ones (from this index) are written.
-        case newRecords(from: Int)
-    }
-
-    private func persist(
-        _ result: LinkageResult, records: [MatchRecord], mode: String, modelID: Int64, scope: PersistScope,
-        startedAt: Date
-    ) throws -> ResolutionReport {
-        let replaceAllLinks: Bool
-        var touched = records.map(\.id)
-        switch scope {
-        case .everything: replaceAllLinks = true
-        case .theseRecords: replaceAllLinks = false
-        case .newRecords(let first):
-            replaceAllLinks = false
-            touched = records[first...].map(\.id)
-        }
-        var report = ResolutionReport()
-        var mark = Date()
-        let trace = ProcessInfo.processInfo.environment["FC_TRACE"] != nil
-        func step(_ name: String) {
-            if trace {
-                FileHandle.standardError.write(
-                    Data("  store: \(name) \(String(format: "%.2f", Date().timeIntervalSince(mark))) s\n".utf8))
-            }
-            mark = Date()
-        }
-        report.mode = mode
-        report.records = records.count
-        report.pairsCompared = result.pairsCompared
-        report.twinsKeptApart = result.refusedTwins
-        report.oversizedBlocks = result.oversizedBlocks
-        let runID = try connection.execute(
-            "INSERT INTO resolution_runs (mode, started_at, model_id) VALUES ($1, $2, $3) RETURNING id",
-            [mode, startedAt, modelID]
-        ).scalar(Int64.self)
-        report.runID = runID
-
-        // Clusters and their stable ids.
-        var clusterOfRoot: [Int: Int] = [:]
-        var clusters: [[Int64]] = []
-        for (index, root) in result.roots.enumerated() {
-            if let cluster = clusterOfRoot[root] {
-                clusters[cluster].append(records[index].id)
-            } else {
-                clusterOfRoot[root] = clusters.count
-                clusters.append([records[index].id])
-            }
-        }
-        var previous: [Int64: String] = [:]
-        if replaceAllLinks {
-            try connection.forEachRow("SELECT record_id, child_id FROM child_records") { row in
-                previous[try row.decode(Int64.self, at: 0)] = try row.decode(String.self, at: 1)
-            }
-        } else {
-            try connection.forEachRow(
-                "SELECT record_id, child_id FROM child_records WHERE record_id = ANY($1::bigint[])",
-                [records.map { Int($0.id) }]
-            ) { row in previous[try row.decode(Int64.self, at: 0)] = try row.decode(String.self, at: 1) }
-        }
-        var generator = SystemRandomNumberGenerator()
-        // Ids are never reused, merged or not: a fresh id must not collide with any ever issued.
-        var issued: Set<String> = []
-        try connection.forEachRow("SELECT child_id FROM children") { row in
-            issued.insert(try row.decode(String.self, at: 0))
-        }
-        let outcome = IdentityReconciler.reconcile(
-            clusters: clusters, previous: previous, generator: &generator, isTaken: { issued.contains($0) })
-        step("reconcile")
-        report.children = clusters.count
-        report.minted = outcome.minted.count
-        report.merged = outcome.merges.count
-        report.split = outcome.splits.count
-
-        let run = String(runID)
-        if !outcome.minted.isEmpty {
-            try connection.copyIn("COPY children (child_id, minted_by_run) FROM STDIN") { writer in
-                for id in outcome.minted { try writer.writeRow([id, run]) }
-            }
-        }
-        try connection.copyIn("COPY child_id_events (child_id, event, other_child_id, run_id) FROM STDIN") { writer in
-            for id in outcome.minted { try writer.writeRow([id, "minted", nil, run]) }
-            for merge in outcome.merges {
-                try writer.writeRow([merge.from, "merged_into", merge.into, run])
-                try writer.writeRow([merge.into, "absorbed", merge.from, run])
-            }
-            for split in outcome.splits {
-                try writer.writeRow([split.new, "split_from", split.from, run])
-                try writer.writeRow([split.from, "split_off", split.new, run])
-            }
-        }
-        for merge in outcome.merges {
-            try connection.execute(
-                "UPDATE children SET merged_into = $2 WHERE child_id = $1", [merge.from, merge.into])
-            // An id that was merged earlier into the one now merged follows it, so aliases stay one hop deep.
-            try connection.execute(
-                "UPDATE children SET merged_into = $2 WHERE merged_into = $1", [merge.from, merge.into])
-        }
-        step("ids and events")
-        // Only changed assignments are written: an unchanged re-run touches nothing.
-        try connection.execute("CREATE TEMP TABLE assign (record_id bigint, child_id text) ON COMMIT DROP")
-        var moved = 0
-        try connection.copyIn("COPY assign (record_id, child_id) FROM STDIN") { writer in
-            for (cluster, ids) in clusters.enumerated() {
-                let child = outcome.clusterIDs[cluster]
-                for record in ids where previous[record] != child {
-                    try writer.writeRow([String(record), child])
-                    moved += 1
-                }
-            }
-        }
-        report.recordsMoved = moved
-        try connection.execute(
-            """
-            INSERT INTO child_records (record_id, child_id, assigned_by_run)
-            SELECT record_id, child_id, $1 FROM assign
-            ON CONFLICT (record_id) DO UPDATE SET child_id = EXCLUDED.child_id, assigned_by_run = EXCLUDED.assigned_by_run
-            """, [runID])
-        try connection.execute("DROP TABLE assign")
-
-        step("assignments")
-        // Links that hold each child together, with the evidence.
-        let ids = records.map(\.id)
-        if replaceAllLinks {
-            try connection.execute("TRUNCATE record_links")
-        } else {
-            try connection.execute(
-                "DELETE FROM record_links WHERE record_a = ANY($1::bigint[]) OR record_b = ANY($1::bigint[])",
-                [touched.map { Int($0) }])
-        }
-        try connection.copyIn(
-            "COPY record_links (record_a, record_b, method, weight, comparison, run_id) FROM STDIN"
-        ) { writer in
-            for link in result.applied {
-                let (a, b) = (min(ids[link.a], ids[link.b]), max(ids[link.a], ids[link.b]))
-                try writer.writeRow([
-                    String(a), String(b), link.method.rawValue, String(link.weight),
-                    link.vector.map { Self.comparisonJSON($0, model: result.model, total: link.weight) } ?? "{}", run,
-                ])
-                switch link.method {
-                case .nhsNumber, .upn: report.linksDeterministic += 1
-                case .probabilistic: report.linksProbabilistic += 1
-                case .review: report.linksReview += 1
-                }
-            }
-        }
-
-        step("links")
-        // The review queue: open pairs that this run no longer proposes are superseded.
-        let scope = replaceAllLinks ? "" : " AND (record_a = ANY($1::bigint[]) OR record_b = ANY($1::bigint[]))"
-        try connection.execute(
-            "UPDATE review_pairs SET status = 'superseded' WHERE status = 'open'" + scope,
-            replaceAllLinks ? [] : [touched.map { Int($0) }])
-        try connection.execute(
-            """
-            CREATE TEMP TABLE proposed (record_a bigint, record_b bigint, weight float8, match_probability float8,
-                reason text, comparison jsonb) ON COMMIT DROP
-            """
-        )
-        let prior = result.model.prior ?? MatchModel.fallbackPrior
-        try connection.copyIn("COPY proposed FROM STDIN") { writer in
-            for candidate in result.review {
-                let (a, b) = (min(ids[candidate.a], ids[candidate.b]), max(ids[candidate.a], ids[candidate.b]))
-                try writer.writeRow([
-                    String(a), String(b), String(candidate.weight),
-                    String(MatchProbability.posterior(weight: candidate.weight, prior: prior)), candidate.reason,
-                    Self.comparisonJSON(candidate.vector, model: result.model, total: candidate.weight),
-                ])
-            }
-        }
-        try connection.execute(
-            """
-            INSERT INTO review_pairs (record_a, record_b, weight, match_probability, reason, comparison, run_id)
-            SELECT record_a, record_b, weight, match_probability, reason, comparison, $1 FROM proposed
-            ON CONFLICT (record_a, record_b) DO UPDATE
-                SET status = 'open', weight = EXCLUDED.weight, match_probability = EXCLUDED.match_probability,
-                    reason = EXCLUDED.reason, comparison = EXCLUDED.comparison
-                WHERE review_pairs.status IN ('open', 'superseded')
-            """, [runID])
-        try connection.execute("DROP TABLE proposed")
-        report.reviewPairs = try connection.execute("SELECT count(*) FROM review_pairs WHERE status = 'open'").scalar(
-            Int.self)
-
-        step("review")
-        // Blocking keys, so the next batch finds these records without loading everything.
-        if replaceAllLinks {
-            // Faster than DELETE for millions of rows, and as transactional; the advisory lock already serialises us.
-            try connection.execute("TRUNCATE record_blocking_keys")
-        } else {
-            try connection.execute(
-                "DELETE FROM record_blocking_keys WHERE record_id = ANY($1::bigint[])", [touched.map { Int($0) }])
-        }
-        let touchedSet = Set(touched)
-        try connection.copyIn("COPY record_blocking_keys (key, record_id) FROM STDIN") { writer in
-            for record in records where touchedSet.contains(record.id) {
-                let id = String(record.id)
-                for key in CandidatePairs.keys(of: record, rules: settings.blockingRules, nicknames: linkage.nicknames)
-                {
-                    try writer.writeRow([String(Int64(bitPattern: key)), id])
-                }
-            }
-        }
-        step("blocking keys")
-        return report
-    }
-
     private func finishRun(_ report: ResolutionReport) throws {
         guard report.runID != 0 else { return }
         try connection.execute(
@@ -597,24 +427,5 @@ public final class Resolver {
                 report.linksProbabilistic,
                 report.linksReview, report.reviewPairs, report.children, report.minted, report.merged, report.split,
             ])
-    }
-
-    /// `{"given_name": {"level": "nickname", "weight": 5.2}, …}`: the evidence, per field.
-    static func comparisonJSON(_ vector: ComparisonVector, model: MatchModel, total: Double) -> String {
-        var parts: [String] = []
-        // What the fields do not explain is the name-frequency adjustment: stored so the waterfall adds up.
-        let adjustment = total - model.weight(vector)
-        if abs(adjustment) > 0.0005 {
-            parts.append(
-                "\"name_frequency\":{\"level\":\"adjustment\",\"weight\":\(String(format: "%.3f", adjustment))}")
-        }
-        for field in MatchField.allCases {
-            let level = vector[field]
-            let weight = model.weight(field, level)
-            parts.append(
-                "\"\(field.name)\":{\"level\":\"\(field.levels[Int(level)])\",\"weight\":\(String(format: "%.3f", weight))}"
-            )
-        }
-        return "{" + parts.joined(separator: ",") + "}"
     }
 }

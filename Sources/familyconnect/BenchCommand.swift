@@ -18,6 +18,7 @@ enum BenchCommand: Command {
         .value("file", "CSV", "ingest: load this school attendance file instead of generating one."),
         .value("children", "N", "resolve, families, cycle: children in the synthetic population (default 370000, about 1M records)."),
         .value("increment", "N", "resolve: school rows held back and linked incrementally afterwards (default 10000)."),
+        .flag("full-again", "resolve: then a second full run, which must move no record (the full run equals the incremental one)."),
     ] + FamiliesBench.options
 
     static func run(_ arguments: ParsedArguments) throws -> Int32 {
@@ -62,57 +63,6 @@ extension BenchCommand {
         }
         let seconds = Date().timeIntervalSince(started)
         Console.print("bench copy: \(loaded) rows of 10 fields in \(String(format: "%.2f", seconds)) s = \(Int(Double(loaded) / seconds)) rows/s")
-        return 0
-    }
-
-    static func resolve(_ arguments: ParsedArguments) throws -> Int32 {
-        let children = try arguments.integer("children", default: 370_000, range: 100...5_000_000)
-        let increment = try arguments.integer("increment", default: 10_000, range: 0...1_000_000)
-        let folder = arguments.value("keep") ?? NSTemporaryDirectory() + "fc-bench-resolve-\(getpid())"
-        Console.print("bench resolve: generating \(children) children …")
-        let summary = try SyntheticFeedWriter.write(config: SynthConfig(children: children, seed: 42), to: URL(fileURLWithPath: folder))
-        // Hold back the last `increment` school rows as a later batch.
-        let schoolPath = folder + "/" + FeedKind.schoolAttendance.fileName
-        let lines = try String(contentsOfFile: schoolPath, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: true)
-        let keep = max(1, lines.count - increment)
-        try (lines[0..<keep].joined(separator: "\n") + "\n").write(toFile: schoolPath, atomically: true, encoding: .utf8)
-        let laterPath = folder + "/school_attendance_later.csv"
-        try ([String(lines[0])] + lines[keep...].map(String.init)).joined(separator: "\n").appending("\n")
-            .write(toFile: laterPath, atomically: true, encoding: .utf8)
-
-        let definitions = try FeedDefinition.loadAll(directory: SchemaLocation.directory(arguments) + "/feeds")
-        let scratch = try scratchDatabase(arguments, migrate: true)
-        defer {
-            _ = try? scratch.admin.execute("DROP DATABASE IF EXISTS \(scratch.name) WITH (FORCE)")
-            if arguments.value("keep") == nil { try? FileManager.default.removeItem(atPath: folder) }
-        }
-        let connection = try PostgresConnection.connect(scratch.conninfo)
-        let loadStarted = Date()
-        for kind in FeedKind.allCases {
-            guard let definition = definitions.first(where: { $0.name == kind.stem }) else { continue }
-            _ = try FeedLoader(definition: definition, today: SynthConfig.defaultAsOf).load(
-                path: folder + "/" + kind.fileName, connection: connection)
-        }
-        let records = try connection.execute("SELECT count(*) FROM source_records WHERE subject = 'child'").scalar(Int.self)
-        Console.print("loaded \(records) child records (\(summary.totalFeedRows) feed rows) in \(String(format: "%.1f", Date().timeIntervalSince(loadStarted))) s")
-
-        Memory.resetPeak()
-        let full = try Resolver(connection: connection).resolveFull()
-        let fullPeak = Memory.peakResidentBytes()
-        let school = definitions.first { $0.kind == .schoolAttendance }!
-        _ = try FeedLoader(definition: school, today: SynthConfig.defaultAsOf).load(path: laterPath, connection: connection)
-        Memory.resetPeak()
-        let incremental = try Resolver(connection: connection).resolveIncremental()
-        let incrementalPeak = Memory.peakResidentBytes()
-        Console.print(
-            """
-            full resolution:        \(full.records) records, \(full.pairsCompared) pairs compared, \(full.children) children, \
-            wall \(String(format: "%.1f", full.seconds)) s (target ≤ 120 s), peak memory \(fullPeak / 1_048_576) MiB (target ≤ 2048 MiB)
-              phases: \(full.phases.map { "\($0.name) \(String(format: "%.1f", $0.seconds)) s" }.joined(separator: ", "))
-              links \(full.linksDeterministic) by identifier + \(full.linksProbabilistic) probabilistic; review queue \(full.reviewPairs)
-            incremental resolution: \(incremental.records) records re-examined for \(lines.count - keep) new rows, \
-            \(incremental.pairsCompared) pairs, wall \(String(format: "%.2f", incremental.seconds)) s (target ≤ 5 s), peak memory \(incrementalPeak / 1_048_576) MiB
-            """)
         return 0
     }
 }

@@ -12,7 +12,7 @@ import Postgres
 ///   events, export-ledger and outreach rows);
 /// - family links resting on R (or joining C), antenatal members and their membership events
 ///   (and C's memberships and membership history); a family's home is cleared if it was on R;
-/// - record links, review pairs and decisions and blocking keys of R; R's child assignments; R.
+/// - record links, review pairs and decisions and blocking keys (and their digests) of R; R's child assignments; R.
 /// Children left with no records are retired (the id stays, never reused: it is not personal data
 /// on its own), with a `retired` event; families left with no members are retired likewise.
 enum RecordRemoval {
@@ -117,6 +117,8 @@ enum RecordRemoval {
         try run("review_decisions", "DELETE FROM review_decisions WHERE \(pair)")
         // No foreign key here (migration 0007): deleted explicitly.
         try run("record_blocking_keys", "DELETE FROM record_blocking_keys WHERE record_id IN (SELECT id FROM privacy_records)")
+        try run(
+            "record_blocking_digests", "DELETE FROM record_blocking_digests WHERE record_id IN (SELECT id FROM privacy_records)")
         try connection.execute(
             """
             CREATE TEMP TABLE privacy_affected_children ON COMMIT DROP AS

@@ -1,0 +1,492 @@
+import Dispatch
+import Foundation
+import Postgres
+
+/// Why storing a run's result failed, without personal data.
+public struct ResolutionStoreError: Error, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let name: String
+        public var description: String { name }
+        /// An assignment names a record or a child id the database does not hold.
+        public static let danglingAssignment = Code(name: "danglingAssignment")
+    }
+
+    public var code: Code
+    public var count: Int
+    public var file: String
+    public var line: Int
+
+    init(_ code: Code, count: Int, file: String = #fileID, line: Int = #line) {
+        (self.code, self.count, self.file, self.line) = (code, count, file, line)
+    }
+
+    public var description: String { "resolution store: \(code) (\(count) rows) at \(file):\(line)" }
+}
+
+/// Which stored links, review pairs and blocking keys a run replaces.
+enum PersistScope {
+    /// A full run: everything (only what differs from the stored state is written).
+    case everything
+    /// A re-clustering of some children: everything about these records.
+    case theseRecords
+    /// An incremental run: existing records keep their links; only the new ones (from this index) are written.
+    case newRecords(from: Int)
+}
+
+/// Writing a run's result: every table through COPY into a staging table (or straight in when
+/// the table is empty) and set-based statements, so no row costs a statement of its own, and a
+/// run that changes little writes little.
+extension Resolver {
+    func persist(
+        _ result: LinkageResult, records: [MatchRecord], mode: String, modelID: Int64, scope: PersistScope,
+        startedAt: Date, clock: PhaseClock
+    ) throws -> ResolutionReport {
+        var touched = records.map(\.id)
+        var touchedRecords = records
+        if case .newRecords(let first) = scope {
+            touchedRecords = Array(records[first...])
+            touched = touchedRecords.map(\.id)
+        }
+        let everything: Bool
+        if case .everything = scope { everything = true } else { everything = false }
+        var report = ResolutionReport()
+        report.mode = mode
+        report.records = records.count
+        report.pairsCompared = result.pairsCompared
+        report.twinsKeptApart = result.refusedTwins
+        report.oversizedBlocks = result.oversizedBlocks
+        let runID = try connection.execute(
+            "INSERT INTO resolution_runs (mode, started_at, model_id) VALUES ($1, $2, $3) RETURNING id",
+            [mode, startedAt, modelID]
+        ).scalar(Int64.self)
+        report.runID = runID
+
+        let clusters = Self.clusters(result.roots, records)
+        let previous = try previousAssignments(everything ? nil : records)
+        let outcome = try reconcileIDs(clusters: clusters, previous: previous)
+        clock.mark("store: reconcile ids")
+        report.children = clusters.count
+        report.minted = outcome.minted.count
+        report.merged = outcome.merges.count
+        report.split = outcome.splits.count
+
+        try storeIDs(outcome, run: runID)
+        clock.mark("store: ids and events")
+        report.recordsMoved = try storeAssignments(clusters, outcome, previous: previous, run: runID)
+        clock.mark("store: assignments")
+        let counts = try storeLinks(result, records: records, touched: everything ? nil : touched, run: runID)
+        (report.linksDeterministic, report.linksProbabilistic, report.linksReview) = counts
+        clock.mark("store: links")
+        report.reviewPairs = try storeReview(result, records: records, touched: everything ? nil : touched, run: runID)
+        clock.mark("store: review queue")
+        try storeBlockingKeys(of: touchedRecords, everything: everything, unassigned: !touched.isEmpty && scopeIsNew(scope))
+        clock.mark("store: blocking keys")
+        return report
+    }
+
+    private func scopeIsNew(_ scope: PersistScope) -> Bool {
+        if case .newRecords = scope { return true }
+        return false
+    }
+
+    /// Record ids per cluster, clusters in order of their first record.
+    static func clusters(_ roots: [Int], _ records: [MatchRecord]) -> [[Int64]] {
+        var clusterOfRoot: [Int: Int] = [:]
+        var clusters: [[Int64]] = []
+        for (index, root) in roots.enumerated() {
+            if let cluster = clusterOfRoot[root] {
+                clusters[cluster].append(records[index].id)
+            } else {
+                clusterOfRoot[root] = clusters.count
+                clusters.append([records[index].id])
+            }
+        }
+        return clusters
+    }
+
+    /// Child id of each record before this run: every record's (nil), or these records'.
+    private func previousAssignments(_ records: [MatchRecord]?) throws -> [Int64: String] {
+        var previous: [Int64: String] = [:]
+        let sql: String
+        var parameters: [any PostgresEncodable] = []
+        if let records {
+            sql = "SELECT record_id, child_id FROM child_records WHERE record_id = ANY($1::bigint[])"
+            parameters = [records.map { Int($0.id) }]
+        } else {
+            sql = "SELECT record_id, child_id FROM child_records"
+        }
+        try connection.withRawResult(sql, parameters) { result in
+            previous.reserveCapacity(result.rowCount)
+            for row in 0..<result.rowCount {
+                guard let record = result.int64(row, 0), let child = result.string(row, 1) else { continue }
+                previous[record] = child
+            }
+        }
+        return previous
+    }
+
+    /// Stable ids for the clusters. A minted id must not collide with any ever issued: rather than
+    /// read every id first, the few minted ones are checked against `children`, and the rare
+    /// collision is minted again.
+    private func reconcileIDs(clusters: [[Int64]], previous: [Int64: String]) throws -> IdentityReconciler.Outcome {
+        var taken: Set<String> = []
+        var generator = SystemRandomNumberGenerator()
+        while true {
+            let outcome = IdentityReconciler.reconcile(
+                clusters: clusters, previous: previous, generator: &generator, isTaken: { taken.contains($0) })
+            guard !outcome.minted.isEmpty else { return outcome }
+            let clashes = try connection.query(
+                "SELECT child_id FROM children WHERE child_id = ANY($1::text[])", [outcome.minted]
+            ).map { try $0.decode(String.self, at: 0) }
+            if clashes.isEmpty { return outcome }
+            taken.formUnion(clashes)
+        }
+    }
+
+    private func storeIDs(_ outcome: IdentityReconciler.Outcome, run runID: Int64) throws {
+        let run = String(runID)
+        if !outcome.minted.isEmpty {
+            try connection.copyIn("COPY children (child_id, minted_by_run) FROM STDIN") { writer in
+                for id in outcome.minted { try writer.writeRow([id, run]) }
+            }
+        }
+        if !outcome.minted.isEmpty || !outcome.merges.isEmpty || !outcome.splits.isEmpty {
+            try connection.copyIn("COPY child_id_events (child_id, event, other_child_id, run_id) FROM STDIN") { writer in
+                for id in outcome.minted { try writer.writeRow([id, "minted", nil, run]) }
+                for merge in outcome.merges {
+                    try writer.writeRow([merge.from, "merged_into", merge.into, run])
+                    try writer.writeRow([merge.into, "absorbed", merge.from, run])
+                }
+                for split in outcome.splits {
+                    try writer.writeRow([split.new, "split_from", split.from, run])
+                    try writer.writeRow([split.from, "split_off", split.new, run])
+                }
+            }
+        }
+        guard !outcome.merges.isEmpty else { return }
+        // An id that was merged earlier into the one now merged follows it, so aliases stay one hop
+        // deep. Within one run no merged id is another's survivor (survivors keep a cluster), so
+        // one statement does what a statement per merge did.
+        try connection.execute(
+            """
+            UPDATE children c SET merged_into = m.into_id
+            FROM unnest($1::text[], $2::text[]) AS m (from_id, into_id)
+            WHERE c.child_id = m.from_id OR c.merged_into = m.from_id
+            """, [outcome.merges.map(\.from), outcome.merges.map(\.into)])
+    }
+
+    /// Writes the assignments that changed (an unchanged re-run touches nothing); returns how many.
+    private func storeAssignments(
+        _ clusters: [[Int64]], _ outcome: IdentityReconciler.Outcome, previous: [Int64: String], run runID: Int64
+    ) throws -> Int {
+        try connection.execute("CREATE TEMP TABLE assign (record_id bigint, child_id text, assigned bool) ON COMMIT DROP")
+        defer { _ = try? connection.execute("DROP TABLE IF EXISTS assign") }
+        var moved = 0
+        try connection.copyIn("COPY assign (record_id, child_id, assigned) FROM STDIN") { writer in
+            for (cluster, ids) in clusters.enumerated() {
+                let child = outcome.clusterIDs[cluster]
+                for record in ids {
+                    let before = previous[record]
+                    guard before != child else { continue }
+                    try writer.writeRow([String(record), child, before == nil ? "f" : "t"])
+                    moved += 1
+                }
+            }
+        }
+        guard moved > 0 else { return 0 }
+        // The checks the foreign keys made row by row (migration 0022), as one query.
+        let dangling = try connection.execute(
+            """
+            SELECT count(*) FROM assign a
+            WHERE NOT EXISTS (SELECT 1 FROM source_records s WHERE s.id = a.record_id)
+               OR NOT EXISTS (SELECT 1 FROM children c WHERE c.child_id = a.child_id)
+            """
+        ).scalar(Int.self)
+        if dangling > 0 { throw ResolutionStoreError(.danglingAssignment, count: dangling) }
+        // `previous` holds every written record's assignment (the run holds the lock): new ones are
+        // inserted, moved ones updated, with no speculative insertion per row.
+        try connection.execute(
+            "INSERT INTO child_records (record_id, child_id, assigned_by_run) SELECT record_id, child_id, $1 FROM assign WHERE NOT assigned",
+            [runID])
+        try connection.execute(
+            """
+            UPDATE child_records c SET child_id = a.child_id, assigned_by_run = $1
+            FROM assign a WHERE a.assigned AND c.record_id = a.record_id
+            """, [runID])
+        return moved
+    }
+
+    /// The links that hold each child together, with the evidence. A full run stages them and
+    /// changes only the links that differ (an unchanged link keeps the run that made it); other
+    /// runs replace the links of the records they touched. Returns the counts by kind.
+    private func storeLinks(
+        _ result: LinkageResult, records: [MatchRecord], touched: [Int64]?, run runID: Int64
+    ) throws -> (identifier: Int, probabilistic: Int, review: Int) {
+        let ids = records.map(\.id)
+        var counts = (identifier: 0, probabilistic: 0, review: 0)
+        for link in result.applied {
+            switch link.method {
+            case .nhsNumber, .upn: counts.identifier += 1
+            case .probabilistic: counts.probabilistic += 1
+            case .review: counts.review += 1
+            }
+        }
+        let evidence = EvidenceWriter(model: result.model)
+        let run = String(runID)
+        func write(into table: String) throws {
+            try connection.copyIn(
+                "COPY \(table) (record_a, record_b, method, weight, comparison, run_id) FROM STDIN"
+            ) { writer in
+                for link in result.applied {
+                    let (a, b) = (min(ids[link.a], ids[link.b]), max(ids[link.a], ids[link.b]))
+                    try writer.writeRow([
+                        String(a), String(b), link.method.rawValue, String(link.weight),
+                        link.vector.map { evidence.json($0, total: link.weight) } ?? "{}", run,
+                    ])
+                }
+            }
+        }
+        if let touched {
+            try connection.execute(
+                "DELETE FROM record_links WHERE record_a = ANY($1::bigint[]) OR record_b = ANY($1::bigint[])",
+                [touched.map { Int($0) }])
+            try write(into: "record_links")
+            return counts
+        }
+        if try connection.execute("SELECT NOT EXISTS (SELECT 1 FROM record_links)").scalar(Bool.self) {
+            try write(into: "record_links")
+            return counts
+        }
+        try connection.execute(
+            """
+            CREATE TEMP TABLE staged_links (record_a bigint, record_b bigint, method text, weight float8,
+                comparison jsonb, run_id bigint) ON COMMIT DROP
+            """)
+        defer { _ = try? connection.execute("DROP TABLE IF EXISTS staged_links") }
+        try write(into: "staged_links")
+        try connection.execute(
+            """
+            DELETE FROM record_links l WHERE NOT EXISTS (
+                SELECT 1 FROM staged_links s
+                WHERE s.record_a = l.record_a AND s.record_b = l.record_b AND s.method = l.method
+                  AND s.weight IS NOT DISTINCT FROM l.weight AND s.comparison = l.comparison)
+            """)
+        try connection.execute(
+            """
+            INSERT INTO record_links (record_a, record_b, method, weight, comparison, run_id)
+            SELECT s.record_a, s.record_b, s.method, s.weight, s.comparison, s.run_id FROM staged_links s
+            WHERE NOT EXISTS (SELECT 1 FROM record_links l WHERE l.record_a = s.record_a AND l.record_b = s.record_b)
+            """)
+        return counts
+    }
+
+    /// The review queue: open pairs this run no longer proposes are superseded; proposed pairs are
+    /// opened or updated only where something differs. Returns the open pairs.
+    private func storeReview(_ result: LinkageResult, records: [MatchRecord], touched: [Int64]?, run runID: Int64) throws
+        -> Int
+    {
+        let ids = records.map(\.id)
+        let evidence = EvidenceWriter(model: result.model)
+        try connection.execute(
+            """
+            CREATE TEMP TABLE proposed (record_a bigint, record_b bigint, weight float8, match_probability float8,
+                reason text, comparison jsonb) ON COMMIT DROP
+            """
+        )
+        defer { _ = try? connection.execute("DROP TABLE IF EXISTS proposed") }
+        let prior = result.model.prior ?? MatchModel.fallbackPrior
+        try connection.copyIn("COPY proposed FROM STDIN") { writer in
+            for candidate in result.review {
+                let (a, b) = (min(ids[candidate.a], ids[candidate.b]), max(ids[candidate.a], ids[candidate.b]))
+                try writer.writeRow([
+                    String(a), String(b), String(candidate.weight),
+                    String(MatchProbability.posterior(weight: candidate.weight, prior: prior)), candidate.reason,
+                    evidence.json(candidate.vector, total: candidate.weight),
+                ])
+            }
+        }
+        let scope = touched == nil ? "" : " AND (r.record_a = ANY($1::bigint[]) OR r.record_b = ANY($1::bigint[]))"
+        try connection.execute(
+            """
+            UPDATE review_pairs r SET status = 'superseded' WHERE r.status = 'open'\(scope)
+              AND NOT EXISTS (SELECT 1 FROM proposed p WHERE p.record_a = r.record_a AND p.record_b = r.record_b)
+            """, touched.map { [$0.map { Int($0) }] } ?? [])
+        try connection.execute(
+            """
+            INSERT INTO review_pairs (record_a, record_b, weight, match_probability, reason, comparison, run_id)
+            SELECT record_a, record_b, weight, match_probability, reason, comparison, $1 FROM proposed
+            ON CONFLICT (record_a, record_b) DO UPDATE
+                SET status = 'open', weight = EXCLUDED.weight, match_probability = EXCLUDED.match_probability,
+                    reason = EXCLUDED.reason, comparison = EXCLUDED.comparison
+                WHERE review_pairs.status = 'superseded'
+                   OR (review_pairs.status = 'open'
+                       AND (review_pairs.weight, review_pairs.match_probability, review_pairs.reason, review_pairs.comparison)
+                           IS DISTINCT FROM (EXCLUDED.weight, EXCLUDED.match_probability, EXCLUDED.reason, EXCLUDED.comparison))
+            """, [runID])
+        return try connection.execute("SELECT count(*) FROM review_pairs WHERE status = 'open'").scalar(Int.self)
+    }
+
+    /// Blocking keys, so the next batch finds these records without loading everything. Each
+    /// record's keys are stored with a digest of them: only records whose digest differs (new
+    /// records, changed rules) have their keys rewritten. With `everything`, records no longer
+    /// resolved lose theirs.
+    /// `unassigned`: the records were in no child before this run, so they have no keys yet (keys
+    /// are written in the run that assigns a record), and there is nothing to compare or delete.
+    private func storeBlockingKeys(of records: [MatchRecord], everything: Bool, unassigned: Bool = false) throws {
+        let keys = Self.blockingKeys(of: records, rules: settings.blockingRules, nicknames: linkage.nicknames)
+        let stored: [Int64: Int64] = unassigned ? [:] : try storedDigests(of: everything ? nil : records)
+        var changed: [Int] = []
+        for (index, record) in records.enumerated() where stored[record.id] != keys[index].digest { changed.append(index) }
+        if everything && stored.isEmpty {
+            // Nothing to compare with (a first run, or keys stored before digests were): start afresh.
+            try connection.execute("TRUNCATE record_blocking_keys")
+        } else if !unassigned {
+            // A changed record's old keys go (a record stored before digests were has keys but no
+            // digest); with `everything`, so do the keys of records no longer resolved.
+            var replaced = changed.map { Int(records[$0].id) }
+            if everything {
+                let current = Set(records.map(\.id))
+                replaced += stored.keys.filter { !current.contains($0) }.map { Int($0) }
+            }
+            if !replaced.isEmpty {
+                try connection.execute("DELETE FROM record_blocking_keys WHERE record_id = ANY($1::bigint[])", [replaced])
+                try connection.execute("DELETE FROM record_blocking_digests WHERE record_id = ANY($1::bigint[])", [replaced])
+            }
+        }
+        guard !changed.isEmpty else { return }
+        // In key order, so the key index grows page by page instead of at random places (a quarter
+        // less server time at 3M rows).
+        var rows: [(key: Int64, record: Int64)] = []
+        rows.reserveCapacity(changed.count * 8)
+        for index in changed {
+            for key in keys[index].keys { rows.append((Int64(bitPattern: key), records[index].id)) }
+        }
+        rows.sort { $0.key < $1.key || ($0.key == $1.key && $0.record < $1.record) }
+        try connection.copyIn("COPY record_blocking_keys (key, record_id) FROM STDIN") { writer in
+            var buffer = CopyTextBuffer(capacity: 1 << 20)
+            for row in rows {
+                buffer.appendField(Int(row.key))
+                buffer.appendField(Int(row.record))
+                buffer.endRow()
+                if buffer.bytes.count >= 1 << 20 {
+                    try writer.write(buffer)
+                    buffer.removeAll()
+                }
+            }
+            try writer.write(buffer)
+        }
+        try connection.copyIn("COPY record_blocking_digests (record_id, digest) FROM STDIN") { writer in
+            var rows = CopyTextBuffer(capacity: 1 << 20)
+            for index in changed {
+                rows.appendField(Int(records[index].id))
+                rows.appendField(Int(keys[index].digest))
+                rows.endRow()
+            }
+            try writer.write(rows)
+        }
+    }
+
+    /// The stored key digest of every record (nil), or of these records.
+    private func storedDigests(of records: [MatchRecord]?) throws -> [Int64: Int64] {
+        var stored: [Int64: Int64] = [:]
+        let sql =
+            records == nil
+            ? "SELECT record_id, digest FROM record_blocking_digests"
+            : "SELECT record_id, digest FROM record_blocking_digests WHERE record_id = ANY($1::bigint[])"
+        try connection.withRawResult(sql, records.map { [$0.map { Int($0.id) }] } ?? []) { result in
+            stored.reserveCapacity(result.rowCount)
+            for row in 0..<result.rowCount {
+                guard let record = result.int64(row, 0), let digest = result.int64(row, 1) else { continue }
+                stored[record] = digest
+            }
+        }
+        return stored
+    }
+
+    /// Every record's blocking keys and their digest, computed on all cores.
+    static func blockingKeys(of records: [MatchRecord], rules: [BlockingRule], nicknames: NicknameTable)
+        -> [(keys: [UInt64], digest: Int64)]
+    {
+        ParallelSlices.map(records.count) { range in
+            range.map { index in
+                let keys = CandidatePairs.keys(of: records[index], rules: rules, nicknames: nicknames)
+                // Order-independent, and never 0 so that "no keys" still has a digest to compare.
+                var digest: UInt64 = 0x9E37_79B9_7F4A_7C15
+                for key in keys.sorted() { digest = (digest ^ key) &* 0x0000_0100_0000_01B3 }
+                return (keys, Int64(bitPattern: digest))
+            }
+        }
+    }
+}
+
+/// The evidence of a pair as JSON, `{"given_name": {"level": "nickname", "weight": 5.200}, …}`.
+/// Each field's text depends only on its level under the model, so it is built once per level;
+/// a pair then only joins its fields' texts.
+struct EvidenceWriter {
+    let model: MatchModel
+    private let fieldText: [[String]]
+
+    init(model: MatchModel) {
+        self.model = model
+        fieldText = MatchField.allCases.map { field in
+            field.levels.indices.map { level in
+                let weight = model.weight(field, UInt8(level))
+                return "\"\(field.name)\":{\"level\":\"\(field.levels[level])\",\"weight\":\(String(format: "%.3f", weight))}"
+            }
+        }
+    }
+
+    func json(_ vector: ComparisonVector, total: Double) -> String {
+        var text = "{"
+        // What the fields do not explain is the name-frequency adjustment: stored so the waterfall adds up.
+        let adjustment = total - model.weight(vector)
+        if abs(adjustment) > 0.0005 {
+            text += "\"name_frequency\":{\"level\":\"adjustment\",\"weight\":\(String(format: "%.3f", adjustment))},"
+        }
+        for (position, field) in MatchField.allCases.enumerated() {
+            if position > 0 { text += "," }
+            text += fieldText[position][Int(vector[field])]
+        }
+        return text + "}"
+    }
+}
+
+/// Work split into one contiguous slice per core; results come back in order.
+enum ParallelSlices {
+    static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// `body` over each slice of `0..<count`, the results concatenated in order.
+    static func map<T: Sendable>(_ count: Int, minimumSlice: Int = 4_096, _ body: @Sendable (Range<Int>) -> [T]) -> [T] {
+        collect(count, minimumSlice: minimumSlice, body).flatMap { $0 }
+    }
+
+    /// `body`'s result for each slice of `0..<count`, in slice order.
+    static func collect<R: Sendable>(_ count: Int, minimumSlice: Int = 4_096, _ body: @Sendable (Range<Int>) -> R) -> [R] {
+        let slices = max(1, min(cores, count / minimumSlice))
+        if slices == 1 { return [body(0..<count)] }
+        let size = (count + slices - 1) / slices
+        let results = SliceResults<R>(count: slices)
+        DispatchQueue.concurrentPerform(iterations: slices) { slice in
+            let range = (slice * size)..<min(count, (slice + 1) * size)
+            results.store(body(range), at: slice)
+        }
+        return results.values()
+    }
+}
+
+/// One slot per slice; each worker writes only its own, and the caller reads them all after
+/// `concurrentPerform` returns, which orders the writes before the reads.
+private final class SliceResults<R>: @unchecked Sendable {
+    private var slots: [R?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func store(_ value: R, at index: Int) {
+        lock.lock()
+        slots[index] = value
+        lock.unlock()
+    }
+
+    func values() -> [R] { slots.map { $0! } }
+}
