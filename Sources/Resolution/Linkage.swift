@@ -164,6 +164,8 @@ struct Linkage {
         var clusterer = Clusterer(records: records, apart: apart, nicknames: nicknames, frequencies: frequencies)
         for group in seeds { clusterer.seed(group) }
         clusterer.apply(links)
+        let vouched = Self.vouchedForByTheReport(review, records: records, roots: clusterer.roots())
+        if !vouched.isEmpty { clusterer.apply(vouched) }
         let roots = clusterer.roots()
         // Only pairs that still sit in different children are worth a person's time.
         let open = review.filter { roots[$0.a] != roots[$0.b] }
@@ -206,9 +208,74 @@ struct Linkage {
         let location = vector[.location]
         if (date == 5 || date == 6) && location > 1 {
             // An age is weak evidence: without the same address or postcode it could be anyone of that name.
-            return "only an approximate age, at a different address"
+            return approximateAgeElsewhere
         }
         return nil
+    }
+
+    static let approximateAgeElsewhere = "only an approximate age, at a different address"
+
+    /// Queued pairs of a record with only an approximate age (held back at another address, a family
+    /// that moved, or between the bands) that the rest of the report vouches for. A police incident
+    /// that names two children of a family names them together: when another child of the incident
+    /// belongs, or could belong, to a child who shares a home (an address or a mother) with this
+    /// pair's child, the two records back each other, which a stranger of the same name and age
+    /// would not. Only a record with exactly one such child is linked; the clusterer's rules still apply.
+    static func vouchedForByTheReport(_ review: [ReviewCandidate], records: [MatchRecord], roots: [Int]) -> [Link] {
+        // The aged record → its queued pairs with a consistent age (held back, or between the bands).
+        var heldBack: [Int: [ReviewCandidate]] = [:]
+        for candidate in review where candidate.vector[.dateOfBirth] == 5 {
+            let aged = records[candidate.a].dob == 0 ? candidate.a : candidate.b
+            if records[aged].sideBySideKey != 0 { heldBack[aged, default: []].append(candidate) }
+        }
+        // Any queued pair of a companion says which child it could be.
+        var queued: [Int: [ReviewCandidate]] = [:]
+        for candidate in review {
+            queued[candidate.a, default: []].append(candidate)
+            queued[candidate.b, default: []].append(candidate)
+        }
+        guard !heldBack.isEmpty else { return [] }
+        func other(_ candidate: ReviewCandidate, _ aged: Int) -> Int { candidate.a == aged ? candidate.b : candidate.a }
+        var reports: [UInt64: [Int]] = [:]  // each held-back record's report → the records it names
+        for aged in heldBack.keys { reports[records[aged].sideBySideKey] = [] }
+        for (index, record) in records.enumerated() where reports[record.sideBySideKey] != nil {
+            reports[record.sideBySideKey]!.append(index)
+        }
+        // The children each held-back record's companions in its report are, or could be.
+        var companionChildren: [Int: Set<Int>] = [:]
+        for aged in heldBack.keys {
+            var children: Set<Int> = []
+            for companion in reports[records[aged].sideBySideKey] ?? [] where companion != aged {
+                children.insert(roots[companion])
+                for candidate in queued[companion] ?? [] { children.insert(roots[other(candidate, companion)]) }
+            }
+            children.remove(roots[aged])
+            if !children.isEmpty { companionChildren[aged] = children }
+        }
+        guard !companionChildren.isEmpty else { return [] }
+        // Homes (addresses and mothers) of the children that matter here only.
+        var homes: [Int: Set<UInt64>] = [:]
+        for (aged, children) in companionChildren {
+            for child in children { homes[child] = [] }
+            for candidate in heldBack[aged] ?? [] { homes[roots[other(candidate, aged)]] = [] }
+        }
+        for (index, record) in records.enumerated() where homes[roots[index]] != nil {
+            if record.addressKey != 0 { homes[roots[index]]!.insert(record.addressKey) }
+            if record.carerNHS != 0 { homes[roots[index]]!.insert(record.carerNHS &* 0x9E37_79B9_7F4A_7C15 | 1) }
+        }
+        var links: [Link] = []
+        for (aged, companions) in companionChildren {
+            let candidates = heldBack[aged] ?? []
+            let backed = candidates.filter { candidate in
+                let child = roots[other(candidate, aged)]
+                guard let home = homes[child] else { return false }
+                return companions.contains { $0 != child && !(homes[$0] ?? []).isDisjoint(with: home) }
+            }
+            guard Set(backed.map { roots[other($0, aged)] }).count == 1, let best = backed.max(by: { $0.weight < $1.weight })
+            else { continue }
+            links.append(Link(a: best.a, b: best.b, method: .probabilistic, weight: best.weight, vector: best.vector))
+        }
+        return links
     }
 
     /// Old records (index < `firstNew`) that a new record could join (`matches`: a pair weight at

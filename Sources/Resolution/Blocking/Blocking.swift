@@ -54,13 +54,15 @@ public enum BlockingRule: String, CaseIterable, Sendable {
         }
     }
 
-    /// Nickname group when the name has one, else the first letter (kept apart by a high bit).
+    /// Nickname group when the name has one, and always the first letter (kept apart by a high
+    /// bit): a typo (Aemlia, Tommu) is in no group, and must still meet the name it slipped from.
     static func givenGroups(_ r: MatchRecord, nicknames: NicknameTable) -> [UInt64] {
         var out: [UInt64] = []
         for name in [r.given, r.preferredGiven] {
             guard let name, let first = name.bytes.first else { continue }
-            let group = nicknames.canonicalGroup(of: name).map { UInt64($0) } ?? (1 << 40 | UInt64(first))
-            if !out.contains(group) { out.append(group) }
+            for group in [nicknames.canonicalGroup(of: name).map { UInt64($0) }, 1 << 40 | UInt64(first)] {
+                if let group, !out.contains(group) { out.append(group) }
+            }
         }
         return out
     }

@@ -188,22 +188,65 @@ public struct Clusterer {
         guard confusable else { return nil }
         let best = bestAgreement(small, large, enough: twinKeys.isEmpty ? .typo : .exact)
         if best < .typo { return .twins }
-        guard best < .exact, !twinKeys.isEmpty else { return nil }
+        guard !twinKeys.isEmpty else { return nil }
         // A second child of this date is known here: the join must not be one a record of another
-        // child fits better (Alfie joining Alfred while an Alfred of the same date is apart from him).
+        // child fits better (Alfie joining Alfred while an Alfred of the same date is apart from him),
+        // nor one where a side fits that other child as well as it fits the join: then it could be
+        // either twin's record (a "Matilda" on a meals claim, when one twin is Matilda and the other
+        // is known by Matilda at school), and guessing would show one twin's record to the other's file.
         // Only a record that cannot be either side's child counts: one not yet joined to its own
         // child (a police Olivia still waiting while a typo Olivi links first) says nothing.
         var scratch = NameScratch()
+        var joinFit: Fit?
         for key in twinKeys {
             for other in twinHouseholds[key] ?? [] {
                 let root = find(Int(other))
-                guard root != smallRoot, root != largeRoot, isAnotherChild(root, smallRoot) || isAnotherChild(root, largeRoot)
-                else { continue }
+                guard root != smallRoot, root != largeRoot else { continue }
+                let apartFromSmall = isAnotherChild(root, smallRoot)
+                let apartFromLarge = isAnotherChild(root, largeRoot)
+                guard apartFromSmall || apartFromLarge else { continue }
                 let record = records[Int(other)]
-                for x in small + large where agreement(record, records[Int(x)], scratch: &scratch) > best { return .twins }
+                if best < .exact {
+                    for x in small + large where agreement(record, records[Int(x)], scratch: &scratch) > best { return .twins }
+                }
+                let join = joinFit ?? bestFit(small, large, scratch: &scratch)
+                joinFit = join
+                if apartFromLarge && fits(record, small, atLeast: join, scratch: &scratch) { return .twins }
+                if apartFromSmall && fits(record, large, atLeast: join, scratch: &scratch) { return .twins }
             }
         }
         return nil
+    }
+
+    /// How well two records' first names fit, as the ambiguity test weighs them: the agreement, and
+    /// whether the legal names give it. A partner writes a child's legal name far more often than
+    /// the preferred one, so a "Matilda" fits the twin called Matilda better than the twin known
+    /// at school as Matilda.
+    struct Fit: Comparable {
+        var agreement: FirstNameAgreement
+        var byLegalNames: Bool
+
+        static func < (x: Self, y: Self) -> Bool {
+            (x.agreement.rawValue, x.byLegalNames ? 1 : 0) < (y.agreement.rawValue, y.byLegalNames ? 1 : 0)
+        }
+    }
+
+    func fit(_ a: MatchRecord, _ b: MatchRecord, scratch: inout NameScratch) -> Fit {
+        var legal = FirstNameAgreement.different
+        if let x = a.given, let y = b.given { legal = agreement(x, y, scratch: &scratch) }
+        let best = agreement(a, b, scratch: &scratch)
+        return Fit(agreement: best, byLegalNames: legal >= best)
+    }
+
+    func bestFit(_ small: [Int32], _ large: [Int32], scratch: inout NameScratch) -> Fit {
+        var best = Fit(agreement: .different, byLegalNames: false)
+        for x in small { for y in large { best = max(best, fit(records[Int(x)], records[Int(y)], scratch: &scratch)) } }
+        return best
+    }
+
+    /// Whether a record of one cluster fits `record` at least as well as `level`.
+    func fits(_ record: MatchRecord, _ cluster: [Int32], atLeast level: Fit, scratch: inout NameScratch) -> Bool {
+        cluster.contains { fit(record, records[Int($0)], scratch: &scratch) >= level }
     }
 
     /// Whether two clusters can never be one child: two different NHS numbers or permanent UPNs, or
@@ -235,18 +278,19 @@ public struct Clusterer {
         for x in [a.given, a.preferredGiven] {
             for y in [b.given, b.preferredGiven] {
                 guard let x, let y else { continue }
-                let level = NameComparison.compareGivenNames(x, y, nicknames: nicknames, scratch: &scratch)
-                let value: FirstNameAgreement
-                switch level {
-                case .exact: value = .exact
-                case .nickname, .jaroWinkler95: value = .close
-                case .jaroWinkler88, .editDistance1or2: value = isTypo(x, y) ? .typo : .different
-                case .initial, .different, .missing: value = .different
-                }
-                best = max(best, value)
+                best = max(best, agreement(x, y, scratch: &scratch))
             }
         }
         return best
+    }
+
+    func agreement(_ x: NameKey, _ y: NameKey, scratch: inout NameScratch) -> FirstNameAgreement {
+        switch NameComparison.compareGivenNames(x, y, nicknames: nicknames, scratch: &scratch) {
+        case .exact: .exact
+        case .nickname, .jaroWinkler95: .close
+        case .jaroWinkler88, .editDistance1or2: isTypo(x, y) ? .typo : .different
+        case .initial, .different, .missing: .different
+        }
     }
 
     /// Of two close spellings, is one a slip of the other? A typo is rare where the name is common;

@@ -21,7 +21,9 @@
 ///   (Alfred/Frederick are separate lines), Ella and Elena are not with Eleanor/Ellie, Millie is not
 ///   with Emily, Molly and Polly are not with Mary (they would also make Molly ~ Polly), Maisie and
 ///   Daisy are not with Margaret, Elsie and Lisa are not with Elizabeth, Leo is not with Leonard,
-///   Mia is not with Amelia, Poppy is not here at all.
+///   Mia is not with Amelia, Ollie is not with Olivia, Lila is not with Delilah, Poppy is not here
+///   at all. Clipped forms that are no child's given name (Ozzy, Tobes, Jakey, Haz) are here.
+/// - Rory is not with Aurora: a boy Rory and a girl Aurora are plausible twins.
 /// - Harry is not with Harriet (Harriet's short forms are Hattie/Hatty); a boy Harry and a girl
 ///   Harriet are plausible twins.
 /// - Spelling variants are listed only where they should count as the same name outright
@@ -37,7 +39,7 @@ extension NicknameTable {
         Alistair, Alastair, Alasdair, Alister
         Anthony, Antony, Tony, Ant
         Andrew, Andy, Drew, Andrzej
-        Archibald, Archie, Archy
+        Archibald, Archie, Archy, Arch
         Arthur, Art, Artie
         Augustus, August, Gus, Gussie
         Barnaby, Barnabas, Barney
@@ -47,7 +49,7 @@ extension NicknameTable {
         Bernard, Bernie
         Bertram, Bertie, Bert
         Bradley, Brad
-        Callum, Calum
+        Callum, Calum, Cal
         Cameron, Cam
         Charles, Charlie, Charley, Chas, Chaz, Chazz, Chuck
         Christopher, Kristopher, Krzysztof, Chris, Kit
@@ -76,7 +78,7 @@ extension NicknameTable {
         Herbert, Herb, Bert, Bertie
         Hugh, Hughie
         Isaac, Isaak, Izaak
-        Jacob, Jakob, Jakub, Jake, Kuba
+        Jacob, Jakob, Jakub, Jake, Jakey, Kuba
         James, Jim, Jimmy, Jimmie, Jamie, Jem
         Jeremy, Jerry, Jez
         John, Jack, Johnny, Johnnie, Jonny, Jon
@@ -98,7 +100,7 @@ extension NicknameTable {
         Nathaniel, Nathanael, Nat, Nate
         Nicholas, Nicolas, Nickolas, Nick, Nicky
         Oliver, Ollie, Olly
-        Oscar, Ossie, Ozzie
+        Oscar, Ossie, Ozzie, Ozzy, Oz
         Patrick, Pat, Paddy
         Peter, Piotr, Pete
         Philip, Phillip, Filip, Phil, Pip
@@ -110,7 +112,7 @@ extension NicknameTable {
         Rodney, Rod
         Ronald, Ron, Ronnie
         Samuel, Sam, Sammy
-        Sebastian, Seb, Bastian
+        Sebastian, Seb, Bastian, Bas
         Sean, Shaun, Shawn
         Seamus, Shamus
         Solomon, Sol
@@ -121,7 +123,7 @@ extension NicknameTable {
         Theodore, Theo, Ted, Teddy
         Thomas, Tomasz, Tom, Tommy
         Timothy, Tim, Timmy
-        Tobias, Toby
+        Tobias, Toby, Tobes
         Victor, Vic
         Vincent, Vince, Vinnie, Vinny
         Walter, Walt, Wally
@@ -158,7 +160,7 @@ extension NicknameTable {
         Bethany, Beth
         Bridget, Bridgette, Bridie, Biddy
         Caroline, Carolyn, Carrie, Caro
-        Caitlin, Caitlyn, Kaitlin, Kaitlyn, Katelyn
+        Caitlin, Caitlyn, Kaitlin, Kaitlyn, Katelyn, Cait
         Camilla, Millie, Milly
         Catherine, Katherine, Kathryn, Katharine, Catharine, Cathryn, Katarzyna, Kate, Katie, Katy, Kat, Cat, Cate, Cathy, Kathy, Kitty
         Kathleen, Kath, Kathy
@@ -170,7 +172,7 @@ extension NicknameTable {
         Danielle, Dani, Danni
         Deborah, Debra, Debbie, Debby, Deb
         Dorothy, Dot, Dotty, Dottie, Dolly
-        Eleanor, Elinor, Eleanore, Elenor, Ellie, Elly, Nell, Nellie
+        Eleanor, Elinor, Eleanore, Elenor, Ellie, Elly, Nell, Nellie, Nora, Norah
         Ellen, Ellie, Nell, Nellie
         Elizabeth, Elisabeth, Elzbieta, Eliza, Liza, Beth, Betty, Betsy, Bess, Bessie, Liz, Lizzie, Lizzy, Libby
         Emily, Emilie, Em, Emmy, Emmie
@@ -209,7 +211,7 @@ extension NicknameTable {
         Madeleine, Madeline, Madelyn, Madalyn, Maddie, Maddy
         Madison, Maddison, Maddie, Maddy
         Margaret, Maggie, Meg, Peggy, Marge, Margie, Madge
-        Matilda, Mathilda, Tilly, Tillie, Tilda
+        Matilda, Mathilda, Tilly, Tillie, Tilda, Mattie
         Megan, Meghan, Meg
         Melanie, Mel
         Melissa, Mel, Missy
@@ -218,7 +220,7 @@ extension NicknameTable {
         Natasha, Tasha, Tash
         Nicola, Nicky, Nikki, Nicki
         Nicole, Nicky, Nikki, Nicki
-        Olivia, Liv, Livvy
+        Olivia, Liv, Livvy, Livvie
         Pamela, Pam
         Patricia, Pat, Patty, Trish, Tricia, Trisha, Patsy
         Penelope, Penny, Pen
@@ -230,7 +232,7 @@ extension NicknameTable {
         Rosalie, Rosie
         Samantha, Sam, Sammy, Sammie
         Sarah, Sara, Sally
-        Sophia, Sofia, Sophie, Sofie, Zofia, Soph
+        Sophia, Sofia, Sophie, Sofie, Zofia, Soph, Sof
         Stephanie, Steph, Stevie
         Susan, Sue, Susie, Suzie, Suzy
         Suzanne, Susanne, Sue, Susie, Suzie, Suzy
@@ -252,7 +254,7 @@ extension NicknameTable {
         Louis, Louie
         Isaac, Ike, Zac
         Edith, Edie
-        Jasmine, Jazz, Jaz
+        Jasmine, Jazz, Jaz, Jas
         Julia, Jules
         Julian, Jules
         Mabel, Mabs
@@ -260,9 +262,24 @@ extension NicknameTable {
         Lucy, Lu
         Alice, Ally
         Scarlett, Letty
-        Harrison, Harry
+        Harrison, Harry, Haz
         Finley, Finn
         Elijah, Eli
+        Elliot, Elliott, Eli
+        Caleb, Cal
+        Jaxon, Jaxson, Jackson, Jax
+        Tyler, Ty
+        Lewis, Lew
+        Connor, Conor, Con
+        Dexter, Dex
+        Jayden, Jaden, Jay
+        Rafael, Raphael, Rafa
+        Lucas, Lukas, Luke
+        Emilia, Millie, Milly, Emmy
+        Felicity, Fliss, Flick
+        Zuzanna, Zuza, Zuzia
+        Phoebe, Phoebs
+        Violet, Vi
         """
 }
 

@@ -148,8 +148,18 @@ public struct RecordComparer {
         if a.dob != 0 && b.dob != 0 { return DateComparison.compare(packed: a.dob, packed: b.dob).rawValue }
         // One side has only an age (police): is the date of birth consistent with it?
         let (dated, aged) = a.dob != 0 ? (a, b) : (b, a)
-        guard dated.dob != 0, aged.approximateAge >= 0, aged.ageYear > 0 else { return 7 }
+        if dated.dob == 0 { return Self.agesLevel(a, b) }
+        guard aged.approximateAge >= 0, aged.ageYear > 0 else { return 7 }
         let age = Int(aged.ageYear) - Int(dated.dob / 10_000)
         return (age - 1...age).contains(Int(aged.approximateAge)) ? 5 : 6
+    }
+
+    /// Two approximate ages (two police rows): each leaves two possible birth years, and ranges that
+    /// do not meet are two children (a brother of 3 and one of 0 in two incidents).
+    static func agesLevel(_ a: MatchRecord, _ b: MatchRecord) -> UInt8 {
+        guard a.approximateAge >= 0, a.ageYear > 0, b.approximateAge >= 0, b.ageYear > 0 else { return 7 }
+        let bornA = Int(a.ageYear) - Int(a.approximateAge)
+        let bornB = Int(b.ageYear) - Int(b.approximateAge)
+        return abs(bornA - bornB) <= 1 ? 5 : 6
     }
 }

@@ -172,7 +172,8 @@ public enum MatchRecordLoader {
 
 /// Records one partner reported side by side are different children: a school reports a pupil once
 /// a term, a police notification names each child of an incident once, and a free-school-meals
-/// result names each child of one parent's claim once in a file. Each feed kind that reports so
+/// result names each child of one parent's claim once in a file, and health visiting holds each
+/// mandated review once for a child. Each feed kind that reports so
 /// lists what makes one report; records of one feed with the same values are two children, however
 /// alike. A new kind with such a rule needs one line here.
 public enum SideBySide {
@@ -195,6 +196,10 @@ public enum SideBySide {
         ("police", [.fact("incident_ref")]),
         // One parent's claim in one file: a later file may list the same child again.
         ("fsm", [.column("carer_ni_number"), .fact("eligible_from"), .column("batch_id")]),
+        // Each mandated review is held once for a child: two rows of one review type falling due on
+        // one day in one file are two children (twins' reviews fall due together). A later file may
+        // list the review again, with its new status.
+        ("health_visiting", [.fact("review_type"), .fact("review_due"), .column("batch_id")]),
     ]
 
     /// SQL over `source_records sr`: the report's identity as text (feed and parts), or NULL.
