@@ -81,9 +81,59 @@ struct ResolverTests {
             ).scalar(Int.self)
             #expect(unassigned == 0)
             let afterIncremental = try Self.assignments(connection)
+            func count(_ sql: String) throws -> Int { try connection.execute(sql).scalar(Int.self) }
+            let linksBefore = try count("SELECT count(*) FROM record_links")
+            let keysBefore = try count("SELECT count(*) FROM record_blocking_keys")
             let full = try Resolver(connection: connection).resolveFull()
             #expect(full.recordsMoved == 0, "a full run moved \(full.recordsMoved) records")
             #expect(try Self.assignments(connection) == afterIncremental)
+            // Nothing changed, so the full run wrote nothing: every link and key is the earlier runs'.
+            #expect(try count("SELECT count(*) FROM record_links") == linksBefore)
+            #expect(try count("SELECT count(*) FROM record_links WHERE run_id = \(full.runID)") == 0)
+            #expect(try count("SELECT count(*) FROM record_blocking_keys") == keysBefore)
+            #expect(
+                try count(
+                    "SELECT count(*) FROM child_records c WHERE NOT EXISTS (SELECT 1 FROM record_blocking_digests d WHERE d.record_id = c.record_id)"
+                ) == 0)
+            #expect(try count("SELECT count(*) FROM child_records WHERE assigned_by_run = \(full.runID)") == 0)
+        }
+    }
+
+    @Test("a full run after new records writes the new records' keys and links only, and the same ones a fresh run would")
+    func fullRunWritesOnlyWhatChanged() throws {
+        try TestDatabase.with(.migrated) { database in
+            let connection = try database.connect()
+            let folder = try Self.load(
+                children: 800, seed: 9, feeds: [.healthVisiting, .schoolAttendance], into: connection)
+            let first = try Resolver(connection: connection).resolveFull()
+            func rows(_ sql: String) throws -> [String] { try connection.query(sql).map { try $0.decode(String.self, at: 0) } }
+            let keysOfFirst = try rows("SELECT key || ':' || record_id FROM record_blocking_keys ORDER BY 1")
+            _ = try Self.load(children: 800, seed: 9, feeds: [.fsmEligibility], into: connection, folder: folder)
+            let second = try Resolver(connection: connection).resolveFull()
+            // Keys of the records the first run stored are untouched; the new records got theirs.
+            let keys = Set(try rows("SELECT key || ':' || record_id FROM record_blocking_keys"))
+            #expect(Set(keysOfFirst).isSubset(of: keys))
+            #expect(keys.count > keysOfFirst.count)
+            #expect(
+                try connection.execute(
+                    "SELECT count(*) FROM record_links WHERE run_id = $1", [first.runID]
+                ).scalar(Int.self) > 0, "links the second run left as they were keep the first run's id")
+            // The stored state equals what one fresh full run computes from the same records.
+            let links = try rows(
+                "SELECT record_a || '-' || record_b || ' ' || method || ' ' || weight || ' ' || comparison::text FROM record_links ORDER BY 1")
+            let review = try rows(
+                "SELECT record_a || '-' || record_b || ' ' || status || ' ' || weight FROM review_pairs ORDER BY 1")
+            let keysNow = try rows("SELECT key || ':' || record_id FROM record_blocking_keys ORDER BY 1")
+            try connection.execute("TRUNCATE record_links, record_blocking_keys, record_blocking_digests")
+            try connection.execute("DELETE FROM review_pairs")
+            _ = try Resolver(connection: connection).resolveFull()
+            #expect(try rows(
+                "SELECT record_a || '-' || record_b || ' ' || method || ' ' || weight || ' ' || comparison::text FROM record_links ORDER BY 1")
+                == links)
+            #expect(try rows(
+                "SELECT record_a || '-' || record_b || ' ' || status || ' ' || weight FROM review_pairs ORDER BY 1") == review)
+            #expect(try rows("SELECT key || ':' || record_id FROM record_blocking_keys ORDER BY 1") == keysNow)
+            #expect(second.recordsMoved > 0)
         }
     }
 
