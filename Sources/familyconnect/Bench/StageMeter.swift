@@ -61,13 +61,6 @@ struct StageMeter {
         return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
-    /// ru_maxrss: the process's peak over its whole life (KiB on Linux), in bytes.
-    static func lifetimePeakBytes() -> Int {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return usage.ru_maxrss * 1024
-    }
-
     private static func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000 }
 }
 
