@@ -22,7 +22,7 @@ public enum BlockingRule: String, CaseIterable, Sendable {
             for part in parts { hash = (hash ^ part) &* 0x0000_0100_0000_01B3 &+ 0x632B_E59B_D9B4_E019 }
             keys.append(hash | 1)
         }
-        let givenGroups = Self.givenGroups(r, nicknames: nicknames)
+        let givenGroups = Self.givenGroups(r, nicknames: nicknames, initials: self != .familyGivenBirthYear)
         let soundexes = Self.familySoundexes(r)
         switch self {
         case .dobFamilySoundex:
@@ -54,14 +54,17 @@ public enum BlockingRule: String, CaseIterable, Sendable {
         }
     }
 
-    /// Nickname group when the name has one, and always the first letter (kept apart by a high
-    /// bit): a typo (Aemlia, Tommu) is in no group, and must still meet the name it slipped from.
-    static func givenGroups(_ r: MatchRecord, nicknames: NicknameTable) -> [UInt64] {
+    /// Nickname group when the name has one, else the first letter (kept apart by a high bit); with
+    /// `initials`, the first letter always: a typo (Aemlia, Tommu) is in no group, and must still
+    /// meet the name it slipped from. Rules whose blocks grow with the population (a surname and a
+    /// birth year) do without: a county's Smiths of one year and initial are too many pairs.
+    static func givenGroups(_ r: MatchRecord, nicknames: NicknameTable, initials: Bool = true) -> [UInt64] {
         var out: [UInt64] = []
         for name in [r.given, r.preferredGiven] {
             guard let name, let first = name.bytes.first else { continue }
-            for group in [nicknames.canonicalGroup(of: name).map { UInt64($0) }, 1 << 40 | UInt64(first)] {
-                if let group, !out.contains(group) { out.append(group) }
+            let group = nicknames.canonicalGroup(of: name).map { UInt64($0) }
+            for key in [group, group == nil || initials ? 1 << 40 | UInt64(first) : nil] {
+                if let key, !out.contains(key) { out.append(key) }
             }
         }
         return out
