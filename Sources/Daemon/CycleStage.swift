@@ -37,6 +37,7 @@ public struct ResolveStage: CycleStage {
         return [
             "run": Int(report.runID), "records": report.records, "pairs_compared": report.pairsCompared,
             "links_deterministic": report.linksDeterministic, "links_probabilistic": report.linksProbabilistic,
+            "links_vouched_by_incident": report.linksVouchedByIncident,
             "links_review": report.linksReview, "review_pairs": report.reviewPairs, "children": report.children,
             "minted": report.minted, "merged": report.merged, "split": report.split,
             "records_moved": report.recordsMoved,

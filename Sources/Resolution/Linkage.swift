@@ -221,6 +221,7 @@ struct Linkage {
     /// belongs, or could belong, to a child who shares a home (an address or a mother) with this
     /// pair's child, the two records back each other, which a stranger of the same name and age
     /// would not. Only a record with exactly one such child is linked; the clusterer's rules still apply.
+    /// The links say so (`.vouchedByIncident`, with the companion record that vouched), for `explain`.
     static func vouchedForByTheReport(_ review: [ReviewCandidate], records: [MatchRecord], roots: [Int]) -> [Link] {
         // The aged record → its queued pairs with a consistent age (held back, or between the bands).
         var heldBack: [Int: [ReviewCandidate]] = [:]
@@ -241,22 +242,24 @@ struct Linkage {
         for (index, record) in records.enumerated() where reports[record.sideBySideKey] != nil {
             reports[record.sideBySideKey]!.append(index)
         }
-        // The children each held-back record's companions in its report are, or could be.
-        var companionChildren: [Int: Set<Int>] = [:]
+        // The children each held-back record's companions in its report are, or could be, each with
+        // the companion that names it (the lowest record, so the explanation is the same every run).
+        var companionChildren: [Int: [Int: Int]] = [:]
         for aged in heldBack.keys {
-            var children: Set<Int> = []
+            var children: [Int: Int] = [:]
+            func named(_ child: Int, by companion: Int) { children[child] = min(children[child] ?? companion, companion) }
             for companion in reports[records[aged].sideBySideKey] ?? [] where companion != aged {
-                children.insert(roots[companion])
-                for candidate in queued[companion] ?? [] { children.insert(roots[other(candidate, companion)]) }
+                named(roots[companion], by: companion)
+                for candidate in queued[companion] ?? [] { named(roots[other(candidate, companion)], by: companion) }
             }
-            children.remove(roots[aged])
+            children[roots[aged]] = nil
             if !children.isEmpty { companionChildren[aged] = children }
         }
         guard !companionChildren.isEmpty else { return [] }
         // Homes (addresses and mothers) of the children that matter here only.
         var homes: [Int: Set<UInt64>] = [:]
         for (aged, children) in companionChildren {
-            for child in children { homes[child] = [] }
+            for child in children.keys { homes[child] = [] }
             for candidate in heldBack[aged] ?? [] { homes[roots[other(candidate, aged)]] = [] }
         }
         for (index, record) in records.enumerated() where homes[roots[index]] != nil {
@@ -265,15 +268,19 @@ struct Linkage {
         }
         var links: [Link] = []
         for (aged, companions) in companionChildren {
-            let candidates = heldBack[aged] ?? []
-            let backed = candidates.filter { candidate in
+            // The companion records whose child shares a home with the child of `candidate`.
+            func vouchers(_ candidate: ReviewCandidate) -> [Int] {
                 let child = roots[other(candidate, aged)]
-                guard let home = homes[child] else { return false }
-                return companions.contains { $0 != child && !(homes[$0] ?? []).isDisjoint(with: home) }
+                guard let home = homes[child] else { return [] }
+                return companions.compactMap { $0.key != child && !(homes[$0.key] ?? []).isDisjoint(with: home) ? $0.value : nil }
             }
+            let backed = (heldBack[aged] ?? []).filter { !vouchers($0).isEmpty }
             guard Set(backed.map { roots[other($0, aged)] }).count == 1, let best = backed.max(by: { $0.weight < $1.weight })
             else { continue }
-            links.append(Link(a: best.a, b: best.b, method: .probabilistic, weight: best.weight, vector: best.vector))
+            links.append(
+                Link(
+                    a: best.a, b: best.b, method: .vouchedByIncident, weight: best.weight, vector: best.vector,
+                    vouchedBy: vouchers(best).min()))
         }
         return links
     }

@@ -44,6 +44,7 @@ enum ResolveCommand: Command {
             resolve (\(report.mode), run \(report.runID)): \(report.records) records, \(report.pairsCompared) pairs compared \
             in \(String(format: "%.1f", report.seconds)) s
               links: \(report.linksDeterministic) by identifier, \(report.linksProbabilistic) probabilistic, \
+            \(report.linksVouchedByIncident) vouched by a police incident, \
             \(report.linksReview) by review decision; \(report.twinsKeptApart) links refused as possible twins
               children: \(report.children) (\(report.minted) ids minted, \(report.merged) merged, \(report.split) split, \
             \(report.recordsMoved) records assigned or moved)

@@ -125,10 +125,12 @@ enum ExplainCommand: Command {
             let probability = link.weight.flatMap { weight in
                 explanation.prior.map { MatchProbability.posterior(weight: weight, prior: $0) }
             }
+            let byEvidence = link.method == "probabilistic" || link.vouchedBy != nil
             Console.print(
                 "  \(link.a) — \(link.b): \(link.method)" + (link.weight.map { String(format: ", weight %.2f", $0) } ?? "")
-                    + (link.method == "probabilistic" ? probability.map { String(format: ", match probability %.4f", $0) } ?? "" : ""))
-            if link.method == "probabilistic" || link.method == "review" {
+                    + (byEvidence ? probability.map { String(format: ", match probability %.4f", $0) } ?? "" : ""))
+            if let voucher = link.vouchedBy { Console.print("    " + Explainer.incidentRule(vouchedBy: voucher)) }
+            if byEvidence || link.method == "review" {
                 for line in Waterfall.render(link.steps) { Console.print(line) }
             }
         }

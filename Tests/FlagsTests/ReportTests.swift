@@ -247,6 +247,8 @@ struct ReportTests {
         #expect(try methods.row("deterministic (identifier)")[1].number
             == (try Cycle.count(connection, "SELECT count(*) FROM record_links WHERE method IN ('nhs_number', 'upn')")))
         #expect(try methods.row("probabilistic (match model)")[1].number == links)
+        #expect(try methods.row("vouched by a police incident")[1].number
+            == (try Cycle.count(connection, "SELECT count(*) FROM record_links WHERE method = 'vouched_by_incident'")))
         #expect(try methods.row("decided by review")[1].number == (try Cycle.count(connection, "SELECT count(*) FROM record_links WHERE method = 'review'")))
 
         let queue = try page.table("t-review")

@@ -106,6 +106,11 @@ struct LinkageEvidenceTests {
         let review = [heldBack(0, 2), heldBack(1, 3), heldBack(4, 5)]
         let links = Linkage.vouchedForByTheReport(review, records: records, roots: Array(records.indices))
         #expect(Set(links.map { Linkage.key($0.a, $0.b) }) == [Linkage.key(0, 2), Linkage.key(1, 3)])
+        // The links say which rule made them and which companion in the incident vouched: the police
+        // Skye (record index 3) for Mateo, whose school Skye shares Mateo's home, and the police Mateo for Skye.
+        #expect(links.allSatisfy { $0.method == .vouchedByIncident })
+        #expect(links.first { Linkage.key($0.a, $0.b) == Linkage.key(0, 2) }?.vouchedBy == 3)
+        #expect(links.first { Linkage.key($0.a, $0.b) == Linkage.key(1, 3) }?.vouchedBy == 2)
         // A second Skye Lambert of that age elsewhere: the incident no longer says which.
         let otherSkye = record(7, given: "Skye", family: "Lambert", dob: 20151201, address: 8)
         let twoSkyes = records + [otherSkye, record(8, given: "Mateo", family: "Lambert", dob: 20130901, address: 8)]

@@ -202,4 +202,78 @@ struct LinkageRulesResolverTests {
         // Four times the children: about a quarter of the prior (the matching pairs per record stay alike).
         #expect(priors[1] < priors[0] / 2.5, "\(priors)")
     }
+
+    /// The links the incident rule made, as stored: (record a, record b) → the record that vouched.
+    static func vouchedLinks(_ connection: PostgresConnection) throws -> [Int64: Int64] {
+        var links: [Int64: Int64] = [:]
+        for row in try connection.query("SELECT record_a, record_b, vouched_by FROM record_links WHERE method = 'vouched_by_incident'") {
+            links[try row.decode(Int64.self, at: 0) << 32 | row.decode(Int64.self, at: 1)] = try row.decode(Int64.self, at: 2)
+        }
+        return links
+    }
+
+    @Test("a link the incident rule made is stored as such, counted apart, and explain names the rule and the record that vouched")
+    func explainsIncidentVouchedLinks() throws {
+        try TestDatabase.with(.migrated) { database in
+            let connection = try database.connect()
+            let folder = try ResolverTests.load(
+                children: 600, seed: 21, feeds: FeedKind.allCases.filter { $0 != .policeNotifications }, into: connection)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            _ = try Resolver(connection: connection).resolveFull()
+            // Two siblings a school knows at one home; then the police name both in one incident, with
+            // ages only, at a new address (a family that moved): each alone would only be queued.
+            let siblings = try #require(try connection.query(
+                """
+                SELECT a.given_name, b.given_name, a.family_name,
+                       date_part('year', age(date '2026-03-10', a.dob))::int, date_part('year', age(date '2026-03-10', b.dob))::int
+                FROM source_records a JOIN source_records b ON a.family_name = b.family_name AND a.address_line1 = b.address_line1
+                     AND a.postcode = b.postcode AND a.given_name <> b.given_name AND abs(a.dob - b.dob) > 400
+                WHERE a.feed = 'school_attendance' AND b.feed = 'school_attendance' AND a.id < b.id
+                  -- Rare first names: an age is weak evidence, a common name's agreement weaker still.
+                  AND (SELECT count(*) FROM source_records r WHERE r.given_name = a.given_name) <= 4
+                  AND (SELECT count(*) FROM source_records r WHERE r.given_name = b.given_name) <= 4
+                ORDER BY a.id, b.id LIMIT 1
+                """
+            ).first)
+            var text = FeedKind.policeNotifications.columns.joined(separator: ",") + "\n"
+            for (given, age) in [(try siblings.decode(String.self, at: 0), try siblings.decode(Int.self, at: 3)),
+                                 (try siblings.decode(String.self, at: 1), try siblings.decode(Int.self, at: 4))] {
+                let name = "\(try siblings.decode(String.self, at: 2).uppercased()), \(given.uppercased())"
+                text += "NC-26-990101,20260310 18:05,DOMESTIC ABUSE,Y,\"\(name)\",,\(age),\"14 Quarry Lane, Norwich\",NR5 8QT,1 (MOTHER)\n"
+            }
+            let file = folder.appendingPathComponent("police-vouched.csv")
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            let police = Self.definitions.first { $0.name == "police_notifications" }!
+            _ = try FeedLoader(definition: police, today: SynthConfig.defaultAsOf).load(path: file.path, connection: connection)
+            // The incremental run makes the incident rule's links…
+            let incremental = try Resolver(connection: connection).resolveIncremental()
+            let afterIncremental = try Self.vouchedLinks(connection)
+            #expect(afterIncremental.count == 2)
+            #expect(incremental.linksVouchedByIncident == afterIncremental.count)
+            // …and a full run over the same records makes the same ones, counted apart from the model's.
+            let full = try Resolver(connection: connection).resolveFull()
+            let vouched = try Self.vouchedLinks(connection)
+            #expect(vouched == afterIncremental)
+            #expect(full.linksVouchedByIncident == vouched.count)
+            #expect(try connection.execute(
+                "SELECT links_vouched_by_incident FROM resolution_runs WHERE id = $1", [full.runID]).scalar(Int.self) == vouched.count)
+
+            let (pair, voucher) = try #require(vouched.min { $0.key < $1.key })
+            let (a, b) = (pair >> 32, pair & 0xFFFF_FFFF)
+            // The record that vouched is another record of the same police incident.
+            let records = try MatchRecordLoader.load(connection, ids: [a, b, voucher])
+            let incident = try #require(records.first { $0.id == voucher }?.sideBySideKey)
+            #expect(incident != 0 && records.contains { $0.id != voucher && $0.sideBySideKey == incident })
+            #expect(voucher != a && voucher != b)
+
+            let explanation = try Explainer(connection: connection).explain(pair: a, b, reason: "test")
+            #expect(explanation.verdict.hasPrefix("linked by the incident rule"), "\(explanation.verdict)")
+            #expect(explanation.verdict.contains("record \(voucher), named with it in the same police incident"))
+            let child = try connection.execute("SELECT child_id FROM child_records WHERE record_id = $1", [a]).scalar(String.self)
+            let link = try #require(try Explainer(connection: connection).explain(child: child, reason: "test").links.first {
+                $0.a == a && $0.b == b
+            })
+            #expect(link.method == "vouched_by_incident" && link.vouchedBy == voucher)
+        }
+    }
 }

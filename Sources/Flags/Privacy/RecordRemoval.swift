@@ -112,7 +112,8 @@ enum RecordRemoval {
 
         // Resolution.
         let pair = "record_a IN (SELECT id FROM privacy_records) OR record_b IN (SELECT id FROM privacy_records)"
-        try run("record_links", "DELETE FROM record_links WHERE \(pair)")
+        // A link the incident rule made rests on its companion record too (`vouched_by`).
+        try run("record_links", "DELETE FROM record_links WHERE \(pair) OR vouched_by IN (SELECT id FROM privacy_records)")
         try run("review_pairs", "DELETE FROM review_pairs WHERE \(pair)")
         try run("review_decisions", "DELETE FROM review_decisions WHERE \(pair)")
         // No foreign key here (migration 0007): deleted explicitly.

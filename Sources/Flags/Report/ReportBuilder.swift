@@ -434,15 +434,19 @@ struct ReportPage {
         // Links by method.
         let deterministic = (matching.linksByMethod["nhs_number"] ?? 0) + (matching.linksByMethod["upn"] ?? 0)
         let probabilistic = matching.linksByMethod["probabilistic"] ?? 0
+        let vouched = matching.linksByMethod["vouched_by_incident"] ?? 0
         let reviewed = matching.linksByMethod["review"] ?? 0
         content.append(figure(
             id: "fig-links", title: "How the links holding children together were made",
             notes: ["Deterministic: the same valid NHS number or permanent UPN. Probabilistic: the model's weight at or above the link threshold. "
+                + "Vouched by a police incident: a record with only an approximate age, queued for review, linked because another child "
+                + "named in the same incident shares a home with the child. "
                 + "Review: a data officer decided the two records are the same child."],
             graphic: [Charts.bars(
                 id: "c-links", title: "Links by how they were made", description: "The numbers are in the table 'Links by method' beside the chart.",
-                labels: ["deterministic (identifier)", "probabilistic (match model)", "decided by review"],
-                values: [Double(deterministic), Double(probabilistic), Double(reviewed)], colour: Palette.green, labelWidth: 190)],
+                labels: ["deterministic (identifier)", "probabilistic (match model)", "vouched by a police incident", "decided by review"],
+                values: [Double(deterministic), Double(probabilistic), Double(vouched), Double(reviewed)], colour: Palette.green,
+                labelWidth: 190)],
             table: table(
                 id: "t-links", caption: "Links by method",
                 columns: [Column("Method", numeric: false), Column("Links")],
@@ -451,6 +455,7 @@ struct ReportPage {
                     ["  of which NHS number", ReportFormat.count(matching.linksByMethod["nhs_number"] ?? 0)],
                     ["  of which UPN", ReportFormat.count(matching.linksByMethod["upn"] ?? 0)],
                     ["probabilistic (match model)", ReportFormat.count(probabilistic)],
+                    ["vouched by a police incident", ReportFormat.count(vouched)],
                     ["decided by review", ReportFormat.count(reviewed)],
                 ])))
 

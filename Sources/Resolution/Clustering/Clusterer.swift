@@ -4,16 +4,24 @@ public enum LinkMethod: String, Sendable {
     case upn
     case review
     case probabilistic
+    /// A pair of the review queue linked because the police incident that names its record with
+    /// only an approximate age also names a child of the same home (`Linkage.vouchedForByTheReport`).
+    case vouchedByIncident = "vouched_by_incident"
 
     /// Order in which links are applied: identifiers and people first, then the model by weight.
+    /// Vouched links are applied after all the others, in a second pass (they depend on its children).
     var priority: Int {
         switch self {
         case .review: 0
         case .nhsNumber: 1
         case .upn: 2
-        case .probabilistic: 3
+        case .probabilistic, .vouchedByIncident: 3
         }
     }
+
+    /// Links that rest on the model's evidence, not an identifier or a person: the side-by-side and
+    /// twin rules apply to them.
+    var answersToTheModelRules: Bool { self == .probabilistic || self == .vouchedByIncident }
 }
 
 /// A proposed link between two records (indices into the record array).
@@ -23,6 +31,9 @@ public struct Link: Sendable {
     public var method: LinkMethod
     public var weight: Double
     public var vector: ComparisonVector?
+    /// For `.vouchedByIncident`: the record (an index, as `a` and `b`) of the same incident whose
+    /// child, or possible child, shares a home with this pair's child.
+    public var vouchedBy: Int? = nil
 }
 
 /// Why a link was not applied.
@@ -160,7 +171,7 @@ public struct Clusterer {
         for x in members[small] {
             for y in apart[Int(x)] ?? [] where find(y) == large { return .reviewedApart }
         }
-        guard link.method == .probabilistic else { return nil }
+        guard link.method.answersToTheModelRules else { return nil }
         return modelRefusal(small, large)
     }
 

@@ -17,7 +17,8 @@ public struct PairExplanation: Sendable {
     public var probability: Double
     public var linkProbability: Double
     public var reviewProbability: Double
-    /// What the rules make of it: "linked by NHS number", "linked (weight ≥ upper)", "review: …", "no link: …".
+    /// What the rules make of it: "linked by NHS number", "linked (weight ≥ upper)", "review: …", "no link: …";
+    /// for a pair the incident rule linked, that rule and the record that vouched.
     public var verdict: String
 }
 
@@ -25,7 +26,10 @@ public struct ChildExplanation: Sendable {
     public var askedFor: String
     public var childID: String
     public var records: [RecordView]
-    public var links: [(a: Int64, b: Int64, method: String, weight: Double?, steps: [(field: String, level: String, weight: Double)])]
+    /// `vouchedBy`: for a link the incident rule made, the record of the incident that vouched.
+    public var links: [(
+        a: Int64, b: Int64, method: String, weight: Double?, steps: [(field: String, level: String, weight: Double)], vouchedBy: Int64?
+    )]
     public var history: [(at: Date, event: String, other: String?)]
     /// The current model's prior, for the links' match probabilities.
     public var prior: Double?
@@ -49,12 +53,13 @@ public struct Explainer {
         let records = try ids.map { try RecordViews.load(connection, id: $0) }
         let links = try connection.query(
             """
-            SELECT record_a, record_b, method, weight, comparison::text FROM record_links
+            SELECT record_a, record_b, method, weight, comparison::text, vouched_by FROM record_links
             WHERE record_a = ANY($1::bigint[]) AND record_b = ANY($1::bigint[]) ORDER BY method, weight DESC NULLS LAST
             """, [ids.map { Int($0) }]
         ).map {
             (try $0.decode(Int64.self, at: 0), try $0.decode(Int64.self, at: 1), try $0.decode(String.self, at: 2),
-             try $0.decode(Double?.self, at: 3), ComparisonEvidence.parse(try $0.decode(String.self, at: 4)))
+             try $0.decode(Double?.self, at: 3), ComparisonEvidence.parse(try $0.decode(String.self, at: 4)),
+             try $0.decode(Int64?.self, at: 5))
         }
         let history = try connection.query(
             """
@@ -117,7 +122,7 @@ public struct Explainer {
             tf.append(("family name frequency", frequencies.adjustment(given: false, fingerprint: name.fingerprint, averageU: model.averageExactU[1])))
         }
         let total = Linkage.weight(vector, ra, rb, model: model, frequencies: frequencies)
-        let verdict: String
+        var verdict: String
         if ra.nhs != 0 && rb.nhs != 0 {
             verdict = ra.nhs == rb.nhs ? "linked by the same valid NHS number" : "never linked: two different valid NHS numbers"
         } else if ra.upn != 0 && ra.upn == rb.upn {
@@ -137,11 +142,25 @@ public struct Explainer {
         } else {
             verdict = "no link: match probability below \(settings.reviewProbability)"
         }
+        // The incident rule links a pair the model alone would queue: the stored link says it did.
+        if let voucher = try connection.query(
+            "SELECT vouched_by FROM record_links WHERE record_a = $1 AND record_b = $2 AND method = $3",
+            [min(a, b), max(a, b), LinkMethod.vouchedByIncident.rawValue]
+        ).first.map({ try $0.decode(Int64.self, at: 0) }) {
+            verdict = "\(Self.incidentRule(vouchedBy: voucher)) (the model alone: \(verdict))"
+        }
         return PairExplanation(
             recordA: a, recordB: b, steps: steps, termFrequency: tf, total: total,
             upperThreshold: bands.link, lowerThreshold: bands.review, prior: prior,
             probability: MatchProbability.posterior(weight: total, prior: prior), linkProbability: settings.linkProbability,
             reviewProbability: settings.reviewProbability, verdict: verdict)
+    }
+
+    /// The incident rule (`Linkage.vouchedForByTheReport`) in plain words, with the record that vouched.
+    public static func incidentRule(vouchedBy voucher: Int64) -> String {
+        "linked by the incident rule, not by the match probability: one record has only an approximate age, and "
+            + "record \(voucher), named with it in the same police incident, is (or could be) a child who shares a home "
+            + "(an address or a mother) with this child; no other child was so backed"
     }
 }
 

@@ -75,7 +75,7 @@ extension Resolver {
         report.recordsMoved = try storeAssignments(clusters, outcome, previous: previous, run: runID)
         clock.mark("store: assignments")
         let counts = try storeLinks(result, records: records, touched: everything ? nil : touched, run: runID)
-        (report.linksDeterministic, report.linksProbabilistic, report.linksReview) = counts
+        (report.linksDeterministic, report.linksProbabilistic, report.linksVouchedByIncident, report.linksReview) = counts
         clock.mark("store: links")
         report.reviewPairs = try storeReview(result, records: records, touched: everything ? nil : touched, run: runID)
         clock.mark("store: review queue")
@@ -221,13 +221,14 @@ extension Resolver {
     /// runs replace the links of the records they touched. Returns the counts by kind.
     private func storeLinks(
         _ result: LinkageResult, records: [MatchRecord], touched: [Int64]?, run runID: Int64
-    ) throws -> (identifier: Int, probabilistic: Int, review: Int) {
+    ) throws -> (identifier: Int, probabilistic: Int, vouchedByIncident: Int, review: Int) {
         let ids = records.map(\.id)
-        var counts = (identifier: 0, probabilistic: 0, review: 0)
+        var counts = (identifier: 0, probabilistic: 0, vouchedByIncident: 0, review: 0)
         for link in result.applied {
             switch link.method {
             case .nhsNumber, .upn: counts.identifier += 1
             case .probabilistic: counts.probabilistic += 1
+            case .vouchedByIncident: counts.vouchedByIncident += 1
             case .review: counts.review += 1
             }
         }
@@ -235,13 +236,14 @@ extension Resolver {
         let run = String(runID)
         func write(into table: String) throws {
             try connection.copyIn(
-                "COPY \(table) (record_a, record_b, method, weight, comparison, run_id) FROM STDIN"
+                "COPY \(table) (record_a, record_b, method, weight, comparison, run_id, vouched_by) FROM STDIN"
             ) { writer in
                 for link in result.applied {
                     let (a, b) = (min(ids[link.a], ids[link.b]), max(ids[link.a], ids[link.b]))
                     try writer.writeRow([
                         String(a), String(b), link.method.rawValue, String(link.weight),
                         link.vector.map { evidence.json($0, total: link.weight) } ?? "{}", run,
+                        link.vouchedBy.map { String(ids[$0]) },
                     ])
                 }
             }
@@ -260,7 +262,7 @@ extension Resolver {
         try connection.execute(
             """
             CREATE TEMP TABLE staged_links (record_a bigint, record_b bigint, method text, weight float8,
-                comparison jsonb, run_id bigint) ON COMMIT DROP
+                comparison jsonb, run_id bigint, vouched_by bigint) ON COMMIT DROP
             """)
         defer { _ = try? connection.execute("DROP TABLE IF EXISTS staged_links") }
         try write(into: "staged_links")
@@ -269,12 +271,13 @@ extension Resolver {
             DELETE FROM record_links l WHERE NOT EXISTS (
                 SELECT 1 FROM staged_links s
                 WHERE s.record_a = l.record_a AND s.record_b = l.record_b AND s.method = l.method
-                  AND s.weight IS NOT DISTINCT FROM l.weight AND s.comparison = l.comparison)
+                  AND s.weight IS NOT DISTINCT FROM l.weight AND s.comparison = l.comparison
+                  AND s.vouched_by IS NOT DISTINCT FROM l.vouched_by)
             """)
         try connection.execute(
             """
-            INSERT INTO record_links (record_a, record_b, method, weight, comparison, run_id)
-            SELECT s.record_a, s.record_b, s.method, s.weight, s.comparison, s.run_id FROM staged_links s
+            INSERT INTO record_links (record_a, record_b, method, weight, comparison, run_id, vouched_by)
+            SELECT s.record_a, s.record_b, s.method, s.weight, s.comparison, s.run_id, s.vouched_by FROM staged_links s
             WHERE NOT EXISTS (SELECT 1 FROM record_links l WHERE l.record_a = s.record_a AND l.record_b = s.record_b)
             """)
         return counts

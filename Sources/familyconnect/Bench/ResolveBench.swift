@@ -52,7 +52,8 @@ extension BenchCommand {
             """
             full resolution:        \(full.records) records, \(full.pairsCompared) pairs compared, \(full.children) children, \
             wall \(String(format: "%.1f", full.seconds)) s (target ≤ 45 s), peak memory \(fullPeak / 1_048_576) MiB (target ≤ 1536 MiB)
-              links \(full.linksDeterministic) by identifier + \(full.linksProbabilistic) probabilistic; review queue \(full.reviewPairs)
+              links \(full.linksDeterministic) by identifier + \(full.linksProbabilistic) probabilistic \
+            + \(full.linksVouchedByIncident) vouched by an incident; review queue \(full.reviewPairs)
             \(phaseTable(full.phases))
             """)
 
