@@ -32,6 +32,15 @@ enum BenchCommand: Command {
         }
     }
 
+    /// Loads each feed that synth wrote into `folder`, as of synth's extract date.
+    static func loadSyntheticFeeds(in folder: String, definitions: [FeedDefinition], connection: PostgresConnection) throws {
+        for kind in FeedKind.allCases {
+            guard let definition = definitions.first(where: { $0.name == kind.stem }) else { continue }
+            _ = try FeedLoader(definition: definition, today: SynthConfig.defaultAsOf).load(
+                path: folder + "/" + kind.fileName, connection: connection)
+        }
+    }
+
     /// Makes a throwaway database on the server named by --database (a role that may CREATE DATABASE).
     static func scratchDatabase(_ arguments: ParsedArguments, migrate: Bool) throws -> (name: String, conninfo: String, admin: PostgresConnection) {
         let adminInfo = try DatabaseOptions.connectionString(arguments)

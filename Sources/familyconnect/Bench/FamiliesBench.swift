@@ -37,10 +37,7 @@ enum FamiliesBench {
         }
         let connection = try PostgresConnection.connect(scratch.conninfo)
         let prepared = Date()
-        for kind in FeedKind.allCases {
-            guard let definition = definitions.first(where: { $0.name == kind.stem }) else { continue }
-            _ = try FeedLoader(definition: definition, today: SynthConfig.defaultAsOf).load(path: folder + "/" + kind.fileName, connection: connection)
-        }
+        try BenchCommand.loadSyntheticFeeds(in: folder, definitions: definitions, connection: connection)
         _ = try Resolver(connection: connection).resolveFull()
         Console.print(
             "loaded and resolved \(summary.totalFeedRows) feed rows in \(String(format: "%.1f", Date().timeIntervalSince(prepared))) s")

@@ -31,11 +31,7 @@ extension BenchCommand {
         }
         let connection = try PostgresConnection.connect(scratch.conninfo)
         let loadStarted = Date()
-        for kind in FeedKind.allCases {
-            guard let definition = definitions.first(where: { $0.name == kind.stem }) else { continue }
-            _ = try FeedLoader(definition: definition, today: SynthConfig.defaultAsOf).load(
-                path: folder + "/" + kind.fileName, connection: connection)
-        }
+        try loadSyntheticFeeds(in: folder, definitions: definitions, connection: connection)
         let records = try connection.execute("SELECT count(*) FROM source_records WHERE subject = 'child'").scalar(Int.self)
         Console.print("loaded \(records) child records (\(summary.totalFeedRows) feed rows) in \(String(format: "%.1f", Date().timeIntervalSince(loadStarted))) s")
         let backend = BackendCPU(connection)
