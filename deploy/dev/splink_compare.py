@@ -3,7 +3,7 @@
 
 Run by deploy/dev/splink-compare, which has already ingested and resolved the same files with
 familyconnect. This script maps the four partner CSVs written by `familyconnect synth` to one schema,
-gives Splink 4 a fair model (its documented name, date-of-birth and postcode comparisons with
+gives Splink (5, or 4 where the venv holds it) a fair model (its documented name, date-of-birth and postcode comparisons with
 term-frequency adjustment, exact NHS number and UPN, blocking close to ours, u by random sampling,
 EM on two blocking rules), predicts, clusters at a threshold, and scores BOTH systems against
 truth.csv with the same pairwise code: precision, recall, F1, sibling/twin merges, wall time.
@@ -15,6 +15,7 @@ import argparse
 import csv
 import io
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -235,7 +236,12 @@ def run_splink(records, thresholds, max_pairs_u):
         ],
         retain_intermediate_calculation_columns=False,
     )
-    linker = Linker(df, settings, db_api=DuckDBAPI())
+    db_api = DuckDBAPI()
+    if hasattr(db_api, "register"):
+        # Splink 5 takes only tables registered with its database API.
+        linker = Linker(db_api.register(df, dataset_display_name="records"), settings)
+    else:
+        linker = Linker(df, settings, db_api=db_api)
     linker.training.estimate_probability_two_random_records_match(
         [block_on("nhs"), block_on("upn")], recall=0.7)
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_u, seed=1)
@@ -269,6 +275,7 @@ def main():
     ap.add_argument("--u-pairs", type=float, default=5e6, help="pairs sampled to estimate u")
     ap.add_argument("--ingest-seconds", type=float, required=True)
     ap.add_argument("--resolve-seconds", type=float, required=True)
+    ap.add_argument("--resolve-peak-kib", type=int, default=0, help="familyconnect resolve's peak memory")
     args = ap.parse_args()
 
     truth = read_truth(args.feeds)
@@ -278,6 +285,8 @@ def main():
     thresholds = [args.threshold] + [float(t) for t in args.also_thresholds.split(",") if t.strip()]
     splink_runs = run_splink(records, thresholds, args.u_pairs)
     t2 = time.time()
+    # DuckDB runs inside this process, so its peak is this process's.
+    splink_peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     cluster_seconds = sum(seconds for _, seconds in splink_runs.values())
     ours = score(familyconnect_assignment(args.database), truth)
 
@@ -288,18 +297,22 @@ def main():
     print("-" * len(header))
     print(f"{'familyconnect (ingest + resolve)':<34} {ours['precision']:9.5f} {ours['recall']:9.5f} {ours['f1']:9.5f} "
           f"{ours['sibling_merges']:8d} {ours['false_merges']:6d}  ingest {args.ingest_seconds:.1f} s + "
-          f"resolve {args.resolve_seconds:.1f} s")
+          f"resolve {args.resolve_seconds:.1f} s (resolve peak {args.resolve_peak_kib / 1024:.0f} MiB)")
     for threshold in thresholds:
         assignment, seconds = splink_runs[threshold]
         theirs = score(assignment, truth)
         label = f"Splink {splink.__version__} (DuckDB, p>={threshold})"
         if threshold == args.threshold:
             timing = (f"read {t1 - t0:.1f} s + train, predict, cluster "
-                      f"{t2 - t1 - cluster_seconds + seconds:.1f} s")
+                      f"{t2 - t1 - cluster_seconds + seconds:.1f} s (peak {splink_peak_mib:.0f} MiB)")
         else:
             timing = f"(same predictions; cluster {seconds:.1f} s)"
         print(f"{label:<34} {theirs['precision']:9.5f} {theirs['recall']:9.5f} {theirs['f1']:9.5f} "
               f"{theirs['sibling_merges']:8d} {theirs['false_merges']:6d}  {timing}")
+    _, first_cluster_seconds = splink_runs[args.threshold]
+    splink_seconds = t2 - t1 - cluster_seconds + first_cluster_seconds
+    print(f"speed: familyconnect resolve {args.resolve_seconds:.1f} s, Splink train + predict + cluster "
+          f"{splink_seconds:.1f} s: resolve is {splink_seconds / args.resolve_seconds:.2f}x Splink's speed")
     print("sib/twin: pairs of children of one family in one cluster; mixed: clusters holding more than one child")
     return 0
 
