@@ -113,6 +113,8 @@ struct FamilyGraph {
         var latest: [Int] = []
         var linksSuperseded = 0
         var crowdedAddresses = 0
+        /// Name-and-date-of-birth carer keys that link nobody: given beside two NHS or two NI numbers.
+        var nameDOBKeysOfTwoPeople = 0
         /// Each member's spans at its addresses (by postcode or UPRN), per family like `groups`.
         var spans: [[Span]] = []
     }
@@ -206,7 +208,7 @@ struct FamilyGraph {
             }
         }
         addressEdges = [:]
-        edges += Self.carerEdges(evidence, byMember: byMember, settings: settings)
+        edges += Self.carerEdges(evidence, byMember: byMember, settings: settings, into: &result)
         edges += Self.incidentEdges(evidence)
         Self.components(edges, evidence: evidence, into: &result)
         result.homes = result.groups.map { group in
@@ -404,8 +406,11 @@ struct FamilyGraph {
     /// other carer named within `superseded_after_days` of it (so a typo on the latest record does not
     /// hide the carer every other record names, while a change of carer a year old is believed).
     /// Members naming one carer are linked to the first of them (by member number).
-    private static func carerEdges(_ evidence: FamilyEvidence, byMember: [[Int]], settings: GroupingSettings) -> [Edge]
-    {
+    private static func carerEdges(
+        _ evidence: FamilyEvidence, byMember: [[Int]], settings: GroupingSettings, into result: inout Result
+    ) -> [Edge] {
+        let twoPeople = settings.nameDOBWithTwoNumbersLinksNothing ? Self.nameDOBKeysOfTwoPeople(evidence) : []
+        result.nameDOBKeysOfTwoPeople = twoPeople.count
         var holders: [(kind: Int, key: Int32, member: Int, record: Int64)] = []
         var lastSeen: [(key: Int32, end: Int, record: Int64)] = []
         for m in byMember.indices {
@@ -424,12 +429,38 @@ struct FamilyGraph {
                 }
                 guard let latestCarer = lastSeen.map(\.end).max() else { continue }
                 for seen in lastSeen where seen.end >= latestCarer - settings.supersededAfterDays {
+                    if kind == .nameAndDOB && twoPeople.contains(seen.key) { continue }
                     holders.append((kind.ordinal, seen.key, m, seen.record))
                 }
             }
         }
         let keyed = holders.map { (key: $0.kind << 32 | Int($0.key), member: $0.member, record: $0.record) }
         return hubEdges(keyed, count: evidence.members.count) { CarerKeyKind.allCases[$0 >> 32].basis }
+    }
+
+    /// The name-and-date-of-birth keys that records give beside two different NHS numbers, or two
+    /// different NI numbers: two people share that name and date of birth.
+    static func nameDOBKeysOfTwoPeople(_ evidence: FamilyEvidence) -> Set<Int32> {
+        var nhsOf: [Int32: Int32] = [:]
+        var niOf: [Int32: Int32] = [:]
+        var twoPeople: Set<Int32> = []
+        for o in evidence.observations where o.nameDOBCarer >= 0 {
+            if o.nhsCarer >= 0 {
+                if let first = nhsOf[o.nameDOBCarer], first != o.nhsCarer {
+                    twoPeople.insert(o.nameDOBCarer)
+                } else {
+                    nhsOf[o.nameDOBCarer] = o.nhsCarer
+                }
+            }
+            if o.niCarer >= 0 {
+                if let first = niOf[o.nameDOBCarer], first != o.niCarer {
+                    twoPeople.insert(o.nameDOBCarer)
+                } else {
+                    niOf[o.nameDOBCarer] = o.niCarer
+                }
+            }
+        }
+        return twoPeople
     }
 
     /// Children notified under one police incident (of the configured types) share a household.

@@ -37,7 +37,7 @@ extension FamilyGrouper {
 
     func persist(_ result: FamilyGraph.Result, report: inout FamilyReport) throws {
         let previous = try storedMemberships()
-        var generator = SystemRandomNumberGenerator()
+        var generator = BufferedSystemRandom()
         // Every id ever minted, read once (a failed read is thrown: taking a lost connection for "in use"
         // minted forever), instead of one query per new family.
         var taken: Set<String> = []
@@ -53,6 +53,7 @@ extension FamilyGrouper {
         report.retired = outcome.retired.count
         report.linksSuperseded = result.linksSuperseded
         report.crowdedAddresses = result.crowdedAddresses
+        report.nameDOBKeysOfTwoPeople = result.nameDOBKeysOfTwoPeople
 
         var dates = DateTexts()
         let membership = try membershipChanges(

@@ -26,6 +26,8 @@ public struct FamilyReport: Sendable, CustomStringConvertible {
     public var linksSuperseded = 0
     /// Addresses shared by too many members to be used.
     public var crowdedAddresses = 0
+    /// Carer name-and-date-of-birth keys given beside two NHS or two NI numbers: they link nobody.
+    public var nameDOBKeysOfTwoPeople = 0
     /// False when the families were already up to date: nothing was written (and `runID` is 0).
     public var changed = false
     public var seconds = 0.0
@@ -39,6 +41,7 @@ public struct FamilyReport: Sendable, CustomStringConvertible {
             "families": families, "minted": minted, "merged": merged, "split": split, "retired": retired,
             "joined": joined,
             "moved": moved, "left": left, "links_superseded": linksSuperseded, "crowded_addresses": crowdedAddresses,
+            "name_dob_keys_of_two_people": nameDOBKeysOfTwoPeople,
         ]
         for (basis, n) in linksByBasis { out["family_links_" + basis] = n }
         return out
@@ -50,7 +53,8 @@ public struct FamilyReport: Sendable, CustomStringConvertible {
             + "(\(minted) ids minted, \(merged) merged, \(split) split, \(retired) retired); members \(joined) joined, "
             + "\(moved) moved, \(left) left; links "
             + linksByBasis.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            + "; \(linksSuperseded) address links superseded, \(crowdedAddresses) crowded addresses not used"
+            + "; \(linksSuperseded) address links superseded, \(crowdedAddresses) crowded addresses not used, "
+            + "\(nameDOBKeysOfTwoPeople) carer names with dates of birth given with two NHS or NI numbers not used"
     }
 }
 
