@@ -17,6 +17,10 @@ public struct FamilyEvaluation: Sendable, CustomStringConvertible {
     public var mixedFamilies = 0
     /// True families spread over more than one computed family.
     public var splitFamilies = 0
+    /// Stored links between members of different true families, by basis (and rule, for a carer-name link).
+    public var wrongLinks: [String: Int] = [:]
+    /// Stored links, by the same key.
+    public var links: [String: Int] = [:]
 
     public var precision: Double { predictedPairs == 0 ? 1 : Double(correctPairs) / Double(predictedPairs) }
     public var recall: Double { truePairs == 0 ? 1 : Double(correctPairs) / Double(truePairs) }
@@ -27,6 +31,11 @@ public struct FamilyEvaluation: Sendable, CustomStringConvertible {
                 + "(%d correct of %d predicted, %d true); %d computed families mixed, %d true families split",
             members, trueFamilies, computedFamilies, precision, recall, correctPairs, predictedPairs, truePairs,
             mixedFamilies, splitFamilies)
+            + "; links between true families: "
+            + (wrongLinks.isEmpty
+                ? "none"
+                : wrongLinks.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) of \(links[$0.key] ?? 0)" }.joined(
+                    separator: ", "))
     }
 
     public static func evaluate(truthPath: String, connection: PostgresConnection) throws -> FamilyEvaluation {
@@ -43,9 +52,11 @@ public struct FamilyEvaluation: Sendable, CustomStringConvertible {
         }
         var votes: [String: [String: Int]] = [:]
         var trueFamily: [String: String] = [:]
+        // member (child id, or E + record id) → true family → records
+        var memberVotes: [String: [String: Int]] = [:]
         try connection.forEachRow(
             """
-            SELECT sr.feed, sr.record_number, coalesce(fc.family_id, fe.family_id)
+            SELECT sr.feed, sr.record_number, coalesce(fc.family_id, fe.family_id), coalesce(cr.child_id, 'E' || sr.id)
             FROM source_records sr
             LEFT JOIN child_records cr ON cr.record_id = sr.id
             LEFT JOIN family_members fc ON fc.child_id = cr.child_id
@@ -57,6 +68,7 @@ public struct FamilyEvaluation: Sendable, CustomStringConvertible {
             let family = try row.decode(String?.self, at: 2) ?? "none:" + key
             votes[fact.unit, default: [:]][family, default: 0] += 1
             trueFamily[fact.unit] = fact.family
+            memberVotes[try row.decode(String.self, at: 3), default: [:]][fact.family, default: 0] += 1
         }
         var evaluation = FamilyEvaluation()
         var predictedOf: [String: String] = [:]
@@ -85,6 +97,25 @@ public struct FamilyEvaluation: Sendable, CustomStringConvertible {
         evaluation.correctPairs = byBoth.values.map(pairs).reduce(0, +)
         evaluation.mixedFamilies = truesInPredicted.values.filter { $0.count > 1 }.count
         evaluation.splitFamilies = predictedInTrue.values.filter { $0.count > 1 }.count
+        try countWrongLinks(memberVotes: memberVotes, connection: connection, into: &evaluation)
         return evaluation
+    }
+
+    /// Counts the stored links whose two members belong to different true families (each member's
+    /// true family: the one most of its records belong to).
+    static func countWrongLinks(
+        memberVotes: [String: [String: Int]], connection: PostgresConnection, into evaluation: inout FamilyEvaluation
+    ) throws {
+        let trueFamilyOf = memberVotes.mapValues { counts in counts.max { ($0.value, $1.key) < ($1.value, $0.key) }!.key
+        }
+        try connection.forEachRow("SELECT member_a, member_b, basis || coalesce(':' || rule, '') FROM family_links") {
+            row in
+            let key = try row.decode(String.self, at: 2)
+            evaluation.links[key, default: 0] += 1
+            guard let a = trueFamilyOf[try row.decode(String.self, at: 0)],
+                let b = trueFamilyOf[try row.decode(String.self, at: 1)], a != b
+            else { return }
+            evaluation.wrongLinks[key, default: 0] += 1
+        }
     }
 }

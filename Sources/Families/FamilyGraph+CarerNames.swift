@@ -45,9 +45,13 @@ extension FamilyGraph {
     /// Records `name` as named by `o`, once per spelling and kind of record, with the dates it covers.
     static func note(_ name: CarerName, _ o: Observation, in mentions: inout [Mention]) {
         for index in mentions.indices
-        where mentions[index].kind == o.kind && mentions[index].name.given == name.given && mentions[index].name.family == name.family {
+        where mentions[index].kind == o.kind && mentions[index].name.given == name.given
+            && mentions[index].name.family == name.family
+        {
             mentions[index].first = min(mentions[index].first, o.start)
-            if o.end >= mentions[index].last { (mentions[index].last, mentions[index].record) = (o.end, max(o.record, mentions[index].record)) }
+            if o.end >= mentions[index].last {
+                (mentions[index].last, mentions[index].record) = (o.end, max(o.record, mentions[index].record))
+            }
             return
         }
         mentions.append(Mention(name: name, kind: o.kind, first: o.start, last: o.end, record: o.record))
@@ -59,7 +63,9 @@ extension FamilyGraph {
         for s in stays.indices where !stays[s].mentions.isEmpty && stays[s].end > stays[s].last {
             for t in stays.indices where stays[t].member != stays[s].member {
                 for mention in stays[t].mentions where mention.first > stays[s].last && mention.first <= stays[s].end {
-                    if mention.name.replaces(stays[s].mentions, scratch: &scratch) { stays[s].end = max(stays[s].last, mention.first - 1) }
+                    if mention.name.replaces(stays[s].mentions, scratch: &scratch) {
+                        stays[s].end = max(stays[s].last, mention.first - 1)
+                    }
                 }
             }
         }
@@ -83,7 +89,9 @@ extension FamilyGraph {
 
     /// Whether, between the stays `x` and `y` (when one ended before the other began), a third member's
     /// record at the address names a carer who replaces one of `carers`.
-    static func newCarerBetween(_ x: Stay, _ y: Stay, at stays: [Stay], carers: [Mention], scratch: inout NameScratch) -> Bool {
+    static func newCarerBetween(
+        _ x: Stay, _ y: Stay, at stays: [Stay], carers: [Mention], scratch: inout NameScratch
+    ) -> Bool {
         let (after, before): (Int, Int)
         if x.last < y.first {
             (after, before) = (x.last, y.first)
@@ -102,8 +110,8 @@ extension FamilyGraph {
 
     /// How many surnames the children at an address carry (counting stops past `limit`): children whose
     /// recorded surnames share a form (SMITH and SMITH-JONES) count once.
-    static func surnameCount(_ stays: [Stay], surnames: [Set<String>], limit: Int) -> Int {
-        var groups: [Set<String>] = []
+    static func surnameCount(_ stays: [Stay], surnames: [Set<Int32>], limit: Int) -> Int {
+        var groups: [Set<Int32>] = []
         for stay in stays where !surnames[stay.member].isEmpty {
             let own = surnames[stay.member]
             let joined = groups.indices.filter { !groups[$0].isDisjoint(with: own) }
@@ -123,7 +131,8 @@ extension FamilyGraph {
     static func carerCount(_ stays: [Stay], limit: Int, scratch: inout NameScratch) -> Int {
         var distinct: [CarerName] = []
         for stay in stays {
-            for mention in stay.mentions where !distinct.contains(where: { $0.same(as: mention.name, scratch: &scratch) }) {
+            for mention in stay.mentions
+            where !distinct.contains(where: { $0.same(as: mention.name, scratch: &scratch) }) {
                 distinct.append(mention.name)
                 if distinct.count > limit { return distinct.count }
             }
@@ -136,7 +145,9 @@ extension FamilyGraph {
 
     /// The carer-name links at one address: for each pair of members, the first rule under which a
     /// record of each names the same carer within the rule's window.
-    static func carerNameEdges(_ stays: [Stay], rules: [CarerNameRule], guardNewCarer: Bool, scratch: inout NameScratch) -> [Edge] {
+    static func carerNameEdges(
+        _ stays: [Stay], rules: [KindRule], guardNewCarer: Bool, scratch: inout NameScratch
+    ) -> [Edge] {
         guard stays.count <= carerNamePairLimit else { return [] }
         var edges: [Edge] = []
         for i in stays.indices where !stays[i].mentions.isEmpty {
@@ -146,12 +157,17 @@ extension FamilyGraph {
                         for y in stays[j].mentions where rule.applies(x.kind, y.kind) {
                             let gap = max(x.first, y.first) - min(x.last, y.last)
                             guard gap <= rule.withinDays, x.name.same(as: y.name, scratch: &scratch) else { continue }
-                            if guardNewCarer && newCarerBetween(stays[i], stays[j], at: stays, carers: [x, y], scratch: &scratch) { continue }
+                            if guardNewCarer
+                                && newCarerBetween(stays[i], stays[j], at: stays, carers: [x, y], scratch: &scratch)
+                            {
+                                continue
+                            }
                             let (p, q) = stays[i].member < stays[j].member ? (x, y) : (y, x)
                             edges.append(
                                 Edge(
                                     a: min(stays[i].member, stays[j].member), b: max(stays[i].member, stays[j].member),
-                                    basis: "carer_name_at_address", recordA: p.record, recordB: q.record, from: nil, to: nil,
+                                    basis: "carer_name_at_address", recordA: p.record, recordB: q.record, from: nil,
+                                    to: nil,
                                     time: min(x.last, y.last), rule: rule.name))
                             break search
                         }
@@ -164,20 +180,45 @@ extension FamilyGraph {
 
     /// Each member's span at each address by postcode or UPRN, grouped like the families; the member's
     /// most recent one is current.
-    static func spans(_ stays: [[Stay]], addressKeys: [String], members: [String], groups: [[Int]], groupOf: [Int]) -> [[Span]] {
-        var byMember = [[Span]](repeating: [], count: members.count)
-        for (a, atAddress) in stays.enumerated() where !AddressKey.isTownKey(addressKeys[a]) {
+    static func spans(_ stays: [[Stay]], evidence: FamilyEvidence, groups: [[Int32]]) -> [[Span]] {
+        var byMember = [[Span]](repeating: [], count: evidence.members.count)
+        for (a, atAddress) in stays.enumerated() where !evidence.addressIsTown[a] {
             for stay in atAddress {
                 byMember[stay.member].append(
-                    Span(member: members[stay.member], record: stay.record, first: stay.first, last: stay.last, current: false))
+                    Span(
+                        member: Int32(stay.member), record: stay.record, first: stay.first, last: stay.last,
+                        current: false))
             }
         }
-        var out = [[Span]](repeating: [], count: groups.count)
-        for m in byMember.indices where !byMember[m].isEmpty {
-            var own = byMember[m].sorted { ($0.last, $0.record) < ($1.last, $1.record) }
-            own[own.count - 1].current = true
-            out[groupOf[m]].append(contentsOf: own)
+        return groups.map { group in
+            var out: [Span] = []
+            for m in group where !byMember[Int(m)].isEmpty {
+                var own = byMember[Int(m)].sorted { ($0.last, $0.record) < ($1.last, $1.record) }
+                own[own.count - 1].current = true
+                out.append(contentsOf: own)
+            }
+            return out
         }
-        return out
+    }
+}
+
+extension FamilyGraph {
+    /// A carer-name rule with its two feed kinds as the evidence numbers them (nil: a kind no record has).
+    struct KindRule {
+        var name: String
+        var kinds: (UInt8?, UInt8?)
+        var withinDays: Int
+
+        init(_ rule: CarerNameRule, kinds: [String]) {
+            name = rule.name
+            withinDays = rule.withinDays
+            self.kinds = (
+                kinds.firstIndex(of: rule.kinds[0]).map(UInt8.init), kinds.firstIndex(of: rule.kinds[1]).map(UInt8.init)
+            )
+        }
+
+        func applies(_ a: UInt8, _ b: UInt8) -> Bool {
+            (kinds.0 == a && kinds.1 == b) || (kinds.0 == b && kinds.1 == a)
+        }
     }
 }

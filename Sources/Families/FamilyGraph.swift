@@ -36,28 +36,47 @@ import Resolution
 ///    types listed in `same_incident_types`, share a household.
 /// 8. Families are the connected groups of the links that remain.
 struct FamilyGraph {
+    /// One record as grouping sees it: every key a number from `FamilyEvidence` (-1: none).
     struct Observation {
-        var member: String
+        var member: Int32
+        /// A feed kind's number (`FamilyEvidence.kinds`).
+        var kind: UInt8
         var record: Int64
-        var kind: String
         /// Day numbers (days since 1970-01-01).
         var start: Int
         var end: Int
-        var address: String?
+        var address: Int32 = -1
         /// The address by town instead of postcode, used only to match a record with no postcode.
-        var townAddress: String?
-        var carers: [(kind: CarerKeyKind, key: String)] = []
+        var townAddress: Int32 = -1
+        /// The carer's keys, one number space per kind of key.
+        var nhsCarer: Int32 = -1
+        var niCarer: Int32 = -1
+        var nameDOBCarer: Int32 = -1
+        var phoneCarer: Int32 = -1
         /// A police incident reference, when the incident's type links the children notified under it.
-        var incident: String?
-        /// The child's surname as recorded, in comparable forms (`AddressKey.surnameKeys`).
-        var surnames: [String] = []
-        /// The carer the record names, by name alone.
-        var carerName: CarerName?
+        var incident: Int32 = -1
+        /// The carer the record names, by name alone (`FamilyEvidence.carerNames`).
+        var carerName: Int32 = -1
+
+        init(member: Int32, kind: UInt8, record: Int64, start: Int, end: Int) {
+            (self.member, self.kind, self.record, self.start, self.end) = (member, kind, record, start, end)
+        }
+
+        func carer(_ kind: CarerKeyKind) -> Int32 {
+            switch kind {
+            case .nhsNumber: return nhsCarer
+            case .niNumber: return niCarer
+            case .nameAndDOB: return nameDOBCarer
+            case .contactPhone: return phoneCarer
+            }
+        }
+
+        var hasAddress: Bool { address >= 0 || townAddress >= 0 }
     }
 
     /// A carer named on a record, compared by name only (`CarerName.same`), with the role the feed gives
     /// (health visiting names the mother; a school its contact's relationship; nil when not said).
-    struct CarerName {
+    struct CarerName: Sendable {
         var given: NameKey
         var family: NameKey
         var role: String?
@@ -66,27 +85,15 @@ struct FamilyGraph {
     /// A carer named by a member's records at one address, and when.
     struct Mention {
         var name: CarerName
-        var kind: String
+        var kind: UInt8
         var first: Int
         var last: Int
         var record: Int64
     }
 
-    struct Link: Equatable {
-        var a: String
-        var b: String
-        var basis: String
-        var recordA: Int64
-        var recordB: Int64
-        var overlapFrom: Int?
-        var overlapTo: Int?
-        /// The carer-name rule that made a `carer_name_at_address` link.
-        var rule: String? = nil
-    }
-
     /// A member's span at one address: the evidence there from first to last, and the latest record.
     struct Span: Equatable {
-        var member: String
+        var member: Int32
         var record: Int64
         var first: Int
         var last: Int
@@ -94,15 +101,20 @@ struct FamilyGraph {
     }
 
     struct Result {
-        /// Member keys per family, each sorted; families ordered by their first member.
-        var groups: [[String]] = []
-        var links: [[Link]] = []
+        /// Member keys by number (`FamilyEvidence.members`).
+        var members: [String] = []
+        /// Member numbers per family, each in member-key order; families ordered by their first member.
+        var groups: [[Int32]] = []
+        /// The links of each family (`Edge.a` < `Edge.b` by member key).
+        var links: [[Edge]] = []
         /// The family's current home: the record holding the most recent address evidence, and its date.
         var homes: [(record: Int64, asOf: Int)?] = []
-        /// Each member's most recent evidence (day number).
-        var latest: [String: Int] = [:]
+        /// Each member's most recent evidence (day number), by member number.
+        var latest: [Int] = []
         var linksSuperseded = 0
         var crowdedAddresses = 0
+        /// Name-and-date-of-birth carer keys that link nobody: given beside two NHS or two NI numbers.
+        var nameDOBKeysOfTwoPeople = 0
         /// Each member's spans at its addresses (by postcode or UPRN), per family like `groups`.
         var spans: [[Span]] = []
     }
@@ -116,7 +128,7 @@ struct FamilyGraph {
         /// Every record behind it had a postcode (a town-keyed stay like this never links to another one).
         var exact: Bool
         /// For a town-keyed stay: the postcode addresses of its records that had one.
-        var primaries: Set<String> = []
+        var primaries: [Int32] = []
         /// The carers its records there name (postcode or UPRN addresses only).
         var mentions: [Mention] = []
     }
@@ -133,161 +145,35 @@ struct FamilyGraph {
         var rule: String? = nil
     }
 
-    static func group(_ observations: [Observation], settings: GroupingSettings) -> Result {
-        var memberIndex: [String: Int] = [:]
-        var members: [String] = []
-        var byMember: [[Int]] = []
-        for (index, observation) in observations.enumerated() {
-            let m: Int
-            if let known = memberIndex[observation.member] {
-                m = known
-            } else {
-                m = members.count
-                memberIndex[observation.member] = m
-                members.append(observation.member)
-                byMember.append([])
-            }
-            byMember[m].append(index)
+    static func group(_ evidence: FamilyEvidence, settings: GroupingSettings) -> Result {
+        let count = evidence.members.count
+        var byMember = [[Int]](repeating: [], count: count)
+        for (index, observation) in evidence.observations.enumerated() {
+            byMember[Int(observation.member)].append(index)
         }
-
         var result = Result()
-        var latest = [Int](repeating: Int.min, count: members.count)
-        var addressIndex: [String: Int] = [:]
-        var addressKeys: [String] = []
-        var stays: [[Stay]] = []
-        // The member's most recent address evidence: (end, record, from a home feed).
-        var memberHome: [(end: Int, record: Int64, home: Bool)?] = Array(repeating: nil, count: members.count)
-
-        for m in members.indices {
-            let own = byMember[m].map { observations[$0] }
-            latest[m] = own.map(\.end).max() ?? Int.min
-            func hasAddress(_ o: Observation) -> Bool { o.address != nil || o.townAddress != nil }
-            let home = own.filter { hasAddress($0) && settings.homeAddressKinds.contains($0.kind) }
-            let fallback = own.filter { hasAddress($0) && settings.fallbackAddressKinds.contains($0.kind) }
-            // A fallback address (a police incident) counts when no home feed gives one, or when it is
-            // one of the member's home addresses anyway (then it is fresh evidence of living there).
-            let homeAddresses = Set(home.flatMap { [$0.address, $0.townAddress].compactMap { $0 } })
-            let used = home.isEmpty
-                ? fallback
-                : home + fallback.filter { o in [o.address, o.townAddress].contains { $0 != nil && homeAddresses.contains($0!) } }
-            guard !used.isEmpty else { continue }
-            if let best = (home.isEmpty ? used : home).filter({ $0.address != nil })
-                .max(by: { ($0.end, $0.record) < ($1.end, $1.record) })
-            {
-                memberHome[m] = (best.end, best.record, !home.isEmpty)
-            }
-            // Stays by postcode (or UPRN), and by town for matching records that have no postcode.
-            for keyOf in [{ (o: Observation) in o.address }, { (o: Observation) in o.townAddress }] {
-                var perAddress: [String: (first: Int, last: Int, record: Int64, exact: Bool, primaries: Set<String>, mentions: [Mention])] =
-                    [:]
-                for o in used {
-                    guard let key = keyOf(o) else { continue }
-                    let town = AddressKey.isTownKey(key)
-                    let primary: Set<String> = town && o.address != nil ? [o.address!] : []
-                    var seen = perAddress[key] ?? (o.start, o.end, o.record, o.address != nil, primary, [])
-                    seen.first = min(seen.first, o.start)
-                    if (o.end, o.record) > (seen.last, seen.record) { (seen.last, seen.record) = (o.end, o.record) }
-                    seen.exact = seen.exact && o.address != nil
-                    seen.primaries.formUnion(primary)
-                    if !town, let name = o.carerName { Self.note(name, o, in: &seen.mentions) }
-                    perAddress[key] = seen
-                }
-                // In key order: address indexes (and so which of two equal links is kept) must not depend on hashing.
-                for (key, seen) in perAddress.sorted(by: { $0.key < $1.key }) {
-                    // The stay lasts past its last evidence, but not beyond the first sign of living elsewhere.
-                    var end = seen.last + settings.stayExtendsDays
-                    for o in used {
-                        if let other = keyOf(o), other != key, o.start > seen.last { end = min(end, o.start - 1) }
-                    }
-                    let a: Int
-                    if let known = addressIndex[key] {
-                        a = known
-                    } else {
-                        a = addressKeys.count
-                        addressIndex[key] = a
-                        addressKeys.append(key)
-                        stays.append([])
-                    }
-                    stays[a].append(
-                        Stay(
-                            member: m, first: seen.first, last: seen.last, end: max(end, seen.last), record: seen.record, exact: seen.exact,
-                            primaries: seen.primaries, mentions: seen.mentions))
-                }
-            }
-        }
+        var stays = [[Stay]](repeating: [], count: evidence.addressCount)
+        let (latest, memberHome) = Self.stays(evidence, byMember: byMember, settings: settings, into: &stays)
 
         var scratch = NameScratch()
         // Guards: a different carer ends a household's stay; a crowded address links nothing by address alone.
-        var surnames = [Set<String>](repeating: [], count: members.count)
-        for m in members.indices {
-            for index in byMember[m] { surnames[m].formUnion(observations[index].surnames) }
-        }
+        let surnames = evidence.surnames.map { Set($0) }
         var crowded = stays.map { $0.count > settings.maxMembersPerAddress }
-        for a in stays.indices where stays[a].count >= 2 && !crowded[a] && !AddressKey.isTownKey(addressKeys[a]) {
+        for a in stays.indices where stays[a].count >= 2 && !crowded[a] && !evidence.addressIsTown[a] {
             if settings.differentCarerEndsHousehold { Self.endStaysAtNewCarer(&stays[a], scratch: &scratch) }
-            crowded[a] = Self.surnameCount(stays[a], surnames: surnames, limit: settings.maxSurnamesPerAddress) > settings.maxSurnamesPerAddress
-                || Self.carerCount(stays[a], limit: settings.maxCarersPerAddress, scratch: &scratch) > settings.maxCarersPerAddress
+            crowded[a] =
+                Self.surnameCount(stays[a], surnames: surnames, limit: settings.maxSurnamesPerAddress)
+                > settings.maxSurnamesPerAddress
+                || Self.carerCount(stays[a], limit: settings.maxCarersPerAddress, scratch: &scratch)
+                    > settings.maxCarersPerAddress
         }
-        result.spans = []
 
-        // Homes: overlapping stays at the same address.
-        var addressEdges: [Int: Edge] = [:]  // key: a * count + b
-        let count = members.count
-        for (a, atAddress) in stays.enumerated() where atAddress.count >= 2 {
-            if crowded[a] {
-                result.crowdedAddresses += 1
-                continue
-            }
-            let sorted = atAddress.sorted { ($0.first, $0.member) < ($1.first, $1.member) }
-            let byTown = AddressKey.isTownKey(addressKeys[a])
-            // By town only when it is unambiguous: the records that have postcodes there all agree on one address.
-            if byTown && (!atAddress.contains(where: { !$0.exact }) || atAddress.reduce(into: Set<String>(), { $0.formUnion($1.primaries) }).count > 1) {
-                continue
-            }
-            let basis = AddressKey.isUPRN(addressKeys[a]) ? "same_uprn" : byTown ? "same_address_no_postcode" : "same_address"
-            for i in sorted.indices {
-                for j in (i + 1)..<sorted.count {
-                    if sorted[j].first > sorted[i].end { break }
-                    // By town, only a record without a postcode is matched: two postcodes already said whether they agree.
-                    if byTown && sorted[i].exact && sorted[j].exact { continue }
-                    // Two households behind one front door: each names its own mother (or father).
-                    if settings.differentCarerNoAddressLink && Self.carersDiffer(sorted[i], sorted[j], scratch: &scratch) { continue }
-                    let (x, y) = sorted[i].member < sorted[j].member ? (sorted[i], sorted[j]) : (sorted[j], sorted[i])
-                    let edge = Edge(
-                        a: x.member, b: y.member, basis: basis, recordA: x.record, recordB: y.record,
-                        from: max(x.first, y.first), to: max(max(x.first, y.first), min(x.last, y.last)), time: min(x.last, y.last))
-                    let pair = x.member * count + y.member
-                    if let existing = addressEdges[pair], existing.time >= edge.time { continue }
-                    addressEdges[pair] = edge
-                }
-            }
-        }
-        // A family that moved, and a partner not told: same address, stays apart in time, same surname.
-        var staleEdges: [Int: Edge] = [:]
-        if settings.sameSurnameAtAddressWithinDays > 0 {
-            for (a, atAddress) in stays.enumerated() where atAddress.count >= 2 && !crowded[a] && !AddressKey.isTownKey(addressKeys[a]) {
-                for i in atAddress.indices {
-                    for j in atAddress.indices where j != i {
-                        let (earlier, later) = (atAddress[i], atAddress[j])
-                        // `later` arrived after `earlier`'s stay had ended, and soon enough.
-                        guard earlier.member != later.member, later.first > earlier.end,
-                            later.first - earlier.last <= settings.sameSurnameAtAddressWithinDays,
-                            !surnames[earlier.member].isDisjoint(with: surnames[later.member]),
-                            !settings.differentCarerEndsHousehold
-                                || !Self.newCarerBetween(earlier, later, at: atAddress, carers: earlier.mentions + later.mentions, scratch: &scratch)
-                        else { continue }
-                        let (x, y) = earlier.member < later.member ? (earlier, later) : (later, earlier)
-                        let pair = x.member * count + y.member
-                        guard addressEdges[pair] == nil else { continue }
-                        let edge = Edge(
-                            a: x.member, b: y.member, basis: "same_address_same_surname", recordA: x.record, recordB: y.record,
-                            from: nil, to: nil, time: min(x.last, y.last))
-                        if let existing = staleEdges[pair], existing.time >= edge.time { continue }
-                        staleEdges[pair] = edge
-                    }
-                }
-            }
-        }
+        var (addressEdges, crowdedUsed) = Self.addressEdges(
+            stays, evidence: evidence, crowded: crowded, settings: settings, scratch: &scratch)
+        result.crowdedAddresses = crowdedUsed
+        let staleEdges = Self.sameSurnameEdges(
+            stays, evidence: evidence, crowded: crowded, surnames: surnames, known: addressEdges, settings: settings,
+            scratch: &scratch)
         // Most recent evidence wins.
         var mostRecent = [Int](repeating: Int.min, count: count)
         for edge in addressEdges.values {
@@ -297,7 +183,9 @@ struct FamilyGraph {
         var edges: [Edge] = []
         for (_, edge) in (addressEdges.sorted(by: { $0.key < $1.key }) + staleEdges.sorted(by: { $0.key < $1.key })) {
             // A member with no other address link (Int.min) has not moved on.
-            func current(_ m: Int) -> Bool { mostRecent[m] == Int.min || edge.time >= mostRecent[m] - settings.supersededAfterDays }
+            func current(_ m: Int) -> Bool {
+                mostRecent[m] == Int.min || edge.time >= mostRecent[m] - settings.supersededAfterDays
+            }
             if current(edge.a) || current(edge.b) {
                 edges.append(edge)
             } else {
@@ -307,69 +195,315 @@ struct FamilyGraph {
 
         // Carer names at an address, by the configured rules.
         if !settings.carerNameRules.isEmpty {
+            let rules = settings.carerNameRules.map { KindRule($0, kinds: evidence.kinds) }
             var carerNamePairs: Set<Int> = []
-            for (a, atAddress) in stays.enumerated() where atAddress.count >= 2 && !AddressKey.isTownKey(addressKeys[a]) {
-                for edge in Self.carerNameEdges(atAddress, rules: settings.carerNameRules, guardNewCarer: settings.differentCarerEndsHousehold, scratch: &scratch) {
+            for (a, atAddress) in stays.enumerated() where atAddress.count >= 2 && !evidence.addressIsTown[a] {
+                for edge in Self.carerNameEdges(
+                    atAddress, rules: rules, guardNewCarer: settings.differentCarerEndsHousehold, scratch: &scratch)
+                {
                     let pair = edge.a * count + edge.b
                     guard addressEdges[pair] == nil, carerNamePairs.insert(pair).inserted else { continue }
                     edges.append(edge)
                 }
             }
         }
+        addressEdges = [:]
+        edges += Self.carerEdges(evidence, byMember: byMember, settings: settings, into: &result)
+        edges += Self.incidentEdges(evidence)
+        Self.components(edges, evidence: evidence, into: &result)
+        result.homes = result.groups.map { group in
+            let candidates = group.compactMap { memberHome[Int($0)] }
+            let pool = candidates.contains(where: \.home) ? candidates.filter(\.home) : candidates
+            return pool.max(by: { ($0.end, $0.record) < ($1.end, $1.record) }).map { ($0.record, $0.end) }
+        }
+        result.latest = latest
+        result.spans = Self.spans(stays, evidence: evidence, groups: result.groups)
+        return result
+    }
 
-        // Carers: per kind of key, the carer on each member's most recent record naming one, and any
-        // other carer named within `superseded_after_days` of it (so a typo on the latest record does not
-        // hide the carer every other record names, while a change of carer a year old is believed).
-        var carerMembers: [String: [(member: Int, record: Int64)]] = [:]
-        for m in members.indices {
+    /// Each member's stays at each address (by postcode or UPRN, and by town for matching records that
+    /// have no postcode); returns each member's most recent evidence and most recent address evidence.
+    static func stays(
+        _ evidence: FamilyEvidence, byMember: [[Int]], settings: GroupingSettings, into stays: inout [[Stay]]
+    ) -> (latest: [Int], home: [(end: Int, record: Int64, home: Bool)?]) {
+        let observations = evidence.observations
+        let isHomeKind = evidence.kinds.map { settings.homeAddressKinds.contains($0) }
+        let isFallbackKind = evidence.kinds.map { settings.fallbackAddressKinds.contains($0) }
+        var latest = [Int](repeating: Int.min, count: byMember.count)
+        var memberHome: [(end: Int, record: Int64, home: Bool)?] = Array(repeating: nil, count: byMember.count)
+        for m in byMember.indices {
+            let own = byMember[m]
+            for index in own { latest[m] = max(latest[m], observations[index].end) }
+            let home = own.filter { observations[$0].hasAddress && isHomeKind[Int(observations[$0].kind)] }
+            let fallback = own.filter { observations[$0].hasAddress && isFallbackKind[Int(observations[$0].kind)] }
+            // A fallback address (a police incident) counts when no home feed gives one, or when it is
+            // one of the member's home addresses anyway (then it is fresh evidence of living there).
+            var homeAddresses: Set<Int32> = []
+            for index in home {
+                if observations[index].address >= 0 { homeAddresses.insert(observations[index].address) }
+                if observations[index].townAddress >= 0 { homeAddresses.insert(observations[index].townAddress) }
+            }
+            let used =
+                home.isEmpty
+                ? fallback
+                : home
+                    + fallback.filter {
+                        homeAddresses.contains(observations[$0].address)
+                            || homeAddresses.contains(observations[$0].townAddress)
+                    }
+            guard !used.isEmpty else { continue }
+            if let best = (home.isEmpty ? used : home).filter({ observations[$0].address >= 0 })
+                .max(by: {
+                    (observations[$0].end, observations[$0].record) < (observations[$1].end, observations[$1].record)
+                })
+            {
+                memberHome[m] = (observations[best].end, observations[best].record, !home.isEmpty)
+            }
+            for byTown in [false, true] {
+                Self.addStays(
+                    of: m, used.map { observations[$0] }, byTown: byTown, evidence: evidence, settings: settings,
+                    into: &stays)
+            }
+        }
+        return (latest, memberHome)
+    }
+
+    /// One member's stays by postcode (or UPRN) addresses, or by town addresses.
+    private static func addStays(
+        of m: Int, _ used: [Observation], byTown: Bool, evidence: FamilyEvidence, settings: GroupingSettings,
+        into stays: inout [[Stay]]
+    ) {
+        func keyOf(_ o: Observation) -> Int32 { byTown ? o.townAddress : o.address }
+        var perAddress: [(key: Int32, stay: Stay)] = []
+        for o in used {
+            let key = keyOf(o)
+            guard key >= 0 else { continue }
+            let town = evidence.addressIsTown[Int(key)]
+            let primary: [Int32] = town && o.address >= 0 ? [o.address] : []
+            let slot: Int
+            if let known = perAddress.firstIndex(where: { $0.key == key }) {
+                slot = known
+            } else {
+                slot = perAddress.count
+                perAddress.append(
+                    (
+                        key,
+                        Stay(
+                            member: m, first: o.start, last: o.end, end: o.end, record: o.record, exact: o.address >= 0)
+                    ))
+            }
+            var seen = perAddress[slot].stay
+            seen.first = min(seen.first, o.start)
+            if (o.end, o.record) > (seen.last, seen.record) { (seen.last, seen.record) = (o.end, o.record) }
+            seen.exact = seen.exact && o.address >= 0
+            for p in primary where !seen.primaries.contains(p) { seen.primaries.append(p) }
+            if !town, o.carerName >= 0 { Self.note(evidence.carerNames[Int(o.carerName)], o, in: &seen.mentions) }
+            perAddress[slot].stay = seen
+        }
+        for (key, seen) in perAddress {
+            // The stay lasts past its last evidence, but not beyond the first sign of living elsewhere.
+            var end = seen.last + settings.stayExtendsDays
+            for o in used {
+                let other = keyOf(o)
+                if other >= 0, other != key, o.start > seen.last { end = min(end, o.start - 1) }
+            }
+            var stay = seen
+            stay.end = max(end, seen.last)
+            stays[Int(key)].append(stay)
+        }
+    }
+
+    /// Homes: overlapping stays at the same address (the pair's most recent shared address kept).
+    private static func addressEdges(
+        _ stays: [[Stay]], evidence: FamilyEvidence, crowded: [Bool], settings: GroupingSettings,
+        scratch: inout NameScratch
+    ) -> (edges: [Int: Edge], crowded: Int) {
+        var addressEdges: [Int: Edge] = [:]  // key: a * count + b
+        var crowdedCount = 0
+        let count = evidence.members.count
+        for (a, atAddress) in stays.enumerated() where atAddress.count >= 2 {
+            if crowded[a] {
+                crowdedCount += 1
+                continue
+            }
+            let sorted = atAddress.sorted { ($0.first, $0.member) < ($1.first, $1.member) }
+            let byTown = evidence.addressIsTown[a]
+            // By town only when it is unambiguous: the records that have postcodes there all agree on one address.
+            if byTown && (!atAddress.contains(where: { !$0.exact }) || Set(atAddress.flatMap(\.primaries)).count > 1) {
+                continue
+            }
+            let basis = evidence.addressIsUPRN[a] ? "same_uprn" : byTown ? "same_address_no_postcode" : "same_address"
+            for i in sorted.indices {
+                for j in (i + 1)..<sorted.count {
+                    if sorted[j].first > sorted[i].end { break }
+                    // By town, only a record without a postcode is matched: two postcodes already said whether they agree.
+                    if byTown && sorted[i].exact && sorted[j].exact { continue }
+                    // Two households behind one front door: each names its own mother (or father).
+                    if settings.differentCarerNoAddressLink
+                        && Self.carersDiffer(sorted[i], sorted[j], scratch: &scratch)
+                    {
+                        continue
+                    }
+                    let (x, y) = sorted[i].member < sorted[j].member ? (sorted[i], sorted[j]) : (sorted[j], sorted[i])
+                    let edge = Edge(
+                        a: x.member, b: y.member, basis: basis, recordA: x.record, recordB: y.record,
+                        from: max(x.first, y.first), to: max(max(x.first, y.first), min(x.last, y.last)),
+                        time: min(x.last, y.last))
+                    let pair = x.member * count + y.member
+                    // The pair's most recent shared address; at equal times, a postcode's over a town's.
+                    if let existing = addressEdges[pair],
+                        existing.time > edge.time
+                            || (existing.time == edge.time && (byTown || existing.basis != "same_address_no_postcode"))
+                    {
+                        continue
+                    }
+                    addressEdges[pair] = edge
+                }
+            }
+        }
+        return (addressEdges, crowdedCount)
+    }
+
+    /// A family that moved, and a partner not told: same address, stays apart in time, same surname.
+    private static func sameSurnameEdges(
+        _ stays: [[Stay]], evidence: FamilyEvidence, crowded: [Bool], surnames: [Set<Int32>],
+        known addressEdges: [Int: Edge],
+        settings: GroupingSettings, scratch: inout NameScratch
+    ) -> [Int: Edge] {
+        var staleEdges: [Int: Edge] = [:]
+        guard settings.sameSurnameAtAddressWithinDays > 0 else { return staleEdges }
+        let count = evidence.members.count
+        for (a, atAddress) in stays.enumerated() where atAddress.count >= 2 && !crowded[a] && !evidence.addressIsTown[a]
+        {
+            for i in atAddress.indices {
+                for j in atAddress.indices where j != i {
+                    let (earlier, later) = (atAddress[i], atAddress[j])
+                    // `later` arrived after `earlier`'s stay had ended, and soon enough.
+                    guard earlier.member != later.member, later.first > earlier.end,
+                        later.first - earlier.last <= settings.sameSurnameAtAddressWithinDays,
+                        !surnames[earlier.member].isDisjoint(with: surnames[later.member]),
+                        !settings.differentCarerEndsHousehold
+                            || !Self.newCarerBetween(
+                                earlier, later, at: atAddress, carers: earlier.mentions + later.mentions,
+                                scratch: &scratch)
+                    else { continue }
+                    let (x, y) = earlier.member < later.member ? (earlier, later) : (later, earlier)
+                    let pair = x.member * count + y.member
+                    guard addressEdges[pair] == nil else { continue }
+                    let edge = Edge(
+                        a: x.member, b: y.member, basis: "same_address_same_surname", recordA: x.record,
+                        recordB: y.record,
+                        from: nil, to: nil, time: min(x.last, y.last))
+                    if let existing = staleEdges[pair], existing.time >= edge.time { continue }
+                    staleEdges[pair] = edge
+                }
+            }
+        }
+        return staleEdges
+    }
+
+    /// Carers: per kind of key, the carer on each member's most recent record naming one, and any
+    /// other carer named within `superseded_after_days` of it (so a typo on the latest record does not
+    /// hide the carer every other record names, while a change of carer a year old is believed).
+    /// Members naming one carer are linked to the first of them (by member number).
+    private static func carerEdges(
+        _ evidence: FamilyEvidence, byMember: [[Int]], settings: GroupingSettings, into result: inout Result
+    ) -> [Edge] {
+        let twoPeople = settings.nameDOBWithTwoNumbersLinksNothing ? Self.nameDOBKeysOfTwoPeople(evidence) : []
+        result.nameDOBKeysOfTwoPeople = twoPeople.count
+        var holders: [(kind: Int, key: Int32, member: Int, record: Int64)] = []
+        var lastSeen: [(key: Int32, end: Int, record: Int64)] = []
+        for m in byMember.indices {
             for kind in CarerKeyKind.allCases where settings.carerKeys.contains(kind) {
-                var lastSeen: [String: (end: Int, record: Int64)] = [:]
+                lastSeen.removeAll(keepingCapacity: true)
                 for index in byMember[m] {
-                    let o = observations[index]
-                    for carer in o.carers where carer.kind == kind {
-                        if let seen = lastSeen[carer.key], (seen.end, seen.record) >= (o.end, o.record) { continue }
-                        lastSeen[carer.key] = (o.end, o.record)
+                    let o = evidence.observations[index]
+                    let key = o.carer(kind)
+                    guard key >= 0 else { continue }
+                    if let slot = lastSeen.firstIndex(where: { $0.key == key }) {
+                        if (lastSeen[slot].end, lastSeen[slot].record) >= (o.end, o.record) { continue }
+                        (lastSeen[slot].end, lastSeen[slot].record) = (o.end, o.record)
+                    } else {
+                        lastSeen.append((key, o.end, o.record))
                     }
                 }
-                guard let latestCarer = lastSeen.values.map(\.end).max() else { continue }
-                for (key, seen) in lastSeen where seen.end >= latestCarer - settings.supersededAfterDays {
-                    carerMembers[kind.rawValue + ":" + key, default: []].append((m, seen.record))
+                guard let latestCarer = lastSeen.map(\.end).max() else { continue }
+                for seen in lastSeen where seen.end >= latestCarer - settings.supersededAfterDays {
+                    if kind == .nameAndDOB && twoPeople.contains(seen.key) { continue }
+                    holders.append((kind.ordinal, seen.key, m, seen.record))
                 }
             }
         }
-        var carerPairs: Set<String> = []
-        for (key, holders) in carerMembers.sorted(by: { $0.key < $1.key }) where holders.count >= 2 {
-            let kind = CarerKeyKind(rawValue: String(key[..<key.firstIndex(of: ":")!]))!
-            let ordered = holders.sorted { ($0.member, $0.record) < ($1.member, $1.record) }
-            let hub = ordered[0]
-            for other in ordered.dropFirst() where other.member != hub.member {
-                let (x, y) = hub.member < other.member ? (hub, other) : (other, hub)
-                guard carerPairs.insert("\(x.member):\(y.member):\(kind.rawValue)").inserted else { continue }
-                edges.append(
-                    Edge(a: x.member, b: y.member, basis: kind.basis, recordA: x.record, recordB: y.record, from: nil, to: nil, time: 0))
-            }
-        }
+        let keyed = holders.map { (key: $0.kind << 32 | Int($0.key), member: $0.member, record: $0.record) }
+        return hubEdges(keyed, count: evidence.members.count) { CarerKeyKind.allCases[$0 >> 32].basis }
+    }
 
-        // Children notified under one police incident (of the configured types) share a household.
-        var incidentMembers: [String: [(member: Int, record: Int64)]] = [:]
-        for m in members.indices {
-            for index in byMember[m] {
-                if let incident = observations[index].incident { incidentMembers[incident, default: []].append((m, observations[index].record)) }
+    /// The name-and-date-of-birth keys that records give beside two different NHS numbers, or two
+    /// different NI numbers: two people share that name and date of birth.
+    static func nameDOBKeysOfTwoPeople(_ evidence: FamilyEvidence) -> Set<Int32> {
+        var nhsOf: [Int32: Int32] = [:]
+        var niOf: [Int32: Int32] = [:]
+        var twoPeople: Set<Int32> = []
+        for o in evidence.observations where o.nameDOBCarer >= 0 {
+            if o.nhsCarer >= 0 {
+                if let first = nhsOf[o.nameDOBCarer], first != o.nhsCarer {
+                    twoPeople.insert(o.nameDOBCarer)
+                } else {
+                    nhsOf[o.nameDOBCarer] = o.nhsCarer
+                }
+            }
+            if o.niCarer >= 0 {
+                if let first = niOf[o.nameDOBCarer], first != o.niCarer {
+                    twoPeople.insert(o.nameDOBCarer)
+                } else {
+                    niOf[o.nameDOBCarer] = o.niCarer
+                }
             }
         }
-        var incidentPairs: Set<Int> = []
-        for (_, holders) in incidentMembers.sorted(by: { $0.key < $1.key }) where holders.count >= 2 {
-            let ordered = holders.sorted { ($0.member, $0.record) < ($1.member, $1.record) }
-            let hub = ordered[0]
-            for other in ordered.dropFirst() where other.member != hub.member {
-                let (x, y) = hub.member < other.member ? (hub, other) : (other, hub)
-                guard incidentPairs.insert(x.member * count + y.member).inserted else { continue }
-                edges.append(
-                    Edge(a: x.member, b: y.member, basis: "same_incident", recordA: x.record, recordB: y.record, from: nil, to: nil, time: 0))
-            }
-        }
+        return twoPeople
+    }
 
-        // Connected groups.
+    /// Children notified under one police incident (of the configured types) share a household.
+    private static func incidentEdges(_ evidence: FamilyEvidence) -> [Edge] {
+        var holders: [(key: Int, member: Int, record: Int64)] = []
+        for o in evidence.observations where o.incident >= 0 {
+            holders.append((Int(o.incident), Int(o.member), o.record))
+        }
+        return hubEdges(holders, count: evidence.members.count) { _ in "same_incident" }
+    }
+
+    /// Members holding one key are linked to the first of them (by member number, then record): a
+    /// star, not every pair. A pair linked through two keys of one basis keeps the first key's link.
+    private static func hubEdges(
+        _ holders: [(key: Int, member: Int, record: Int64)], count: Int, basis: (Int) -> String
+    ) -> [Edge] {
+        let holders = holders.sorted { ($0.key, $0.member, $0.record) < ($1.key, $1.member, $1.record) }
+        var edges: [Edge] = []
+        var pairs: Set<Int> = []
+        var start = 0
+        while start < holders.count {
+            var end = start + 1
+            while end < holders.count && holders[end].key == holders[start].key { end += 1 }
+            let hub = holders[start]
+            let linkBasis = basis(hub.key)
+            for other in holders[(start + 1)..<end] where other.member != hub.member {
+                let (x, y) = hub.member < other.member ? (hub, other) : (other, hub)
+                guard pairs.insert((x.member * count + y.member) * 8 + hub.key >> 32).inserted else { continue }
+                edges.append(
+                    Edge(
+                        a: x.member, b: y.member, basis: linkBasis, recordA: x.record, recordB: y.record, from: nil,
+                        to: nil, time: 0))
+            }
+            start = end
+        }
+        return edges
+    }
+
+    /// Families are the connected groups of the links: members in member-key order, families by
+    /// their first member; each link oriented by member key and filed under its family.
+    private static func components(_ edges: [Edge], evidence: FamilyEvidence, into result: inout Result) {
+        let members = evidence.members
+        let count = members.count
         var parent = Array(0..<count)
         func find(_ x: Int) -> Int {
             var x = x
@@ -383,33 +517,27 @@ struct FamilyGraph {
             let (ra, rb) = (find(edge.a), find(edge.b))
             if ra != rb { parent[max(ra, rb)] = min(ra, rb) }
         }
-        var byRoot: [Int: [Int]] = [:]
-        for m in 0..<count { byRoot[find(m), default: []].append(m) }
-        var groups = byRoot.values.map { $0.sorted { members[$0] < members[$1] } }
-        groups.sort { members[$0[0]] < members[$1[0]] }
+        // Member-key order once; then every comparison is on integers.
+        var rank = [Int](repeating: 0, count: count)
+        for (position, m) in members.indices.sorted(by: { members[$0] < members[$1] }).enumerated() {
+            rank[m] = position
+        }
+        var byRoot: [Int: [Int32]] = [:]
+        for m in 0..<count { byRoot[find(m), default: []].append(Int32(m)) }
+        var groups = byRoot.values.map { $0.sorted { rank[Int($0)] < rank[Int($1)] } }
+        groups.sort { rank[Int($0[0])] < rank[Int($1[0])] }
         var groupOf = [Int](repeating: 0, count: count)
-        for (g, group) in groups.enumerated() { for m in group { groupOf[m] = g } }
+        for (g, group) in groups.enumerated() { for m in group { groupOf[Int(m)] = g } }
 
-        result.groups = groups.map { $0.map { members[$0] } }
+        result.members = members
+        result.groups = groups
         result.links = Array(repeating: [], count: groups.count)
         for edge in edges {
-            let (a, b) = (members[edge.a], members[edge.b])
-            let link = a < b
-                ? Link(
-                    a: a, b: b, basis: edge.basis, recordA: edge.recordA, recordB: edge.recordB, overlapFrom: edge.from, overlapTo: edge.to,
-                    rule: edge.rule)
-                : Link(
-                    a: b, b: a, basis: edge.basis, recordA: edge.recordB, recordB: edge.recordA, overlapFrom: edge.from, overlapTo: edge.to,
-                    rule: edge.rule)
+            var link = edge
+            if rank[edge.a] > rank[edge.b] {
+                (link.a, link.b, link.recordA, link.recordB) = (edge.b, edge.a, edge.recordB, edge.recordA)
+            }
             result.links[groupOf[edge.a]].append(link)
         }
-        result.homes = groups.map { group in
-            let candidates = group.compactMap { memberHome[$0] }
-            let pool = candidates.contains(where: \.home) ? candidates.filter(\.home) : candidates
-            return pool.max(by: { ($0.end, $0.record) < ($1.end, $1.record) }).map { ($0.record, $0.end) }
-        }
-        for m in members.indices { result.latest[members[m]] = latest[m] }
-        result.spans = Self.spans(stays, addressKeys: addressKeys, members: members, groups: groups, groupOf: groupOf)
-        return result
     }
 }

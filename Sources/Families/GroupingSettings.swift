@@ -40,7 +40,9 @@ public struct CarerNameRule: Sendable, Equatable {
         self.withinDays = withinYears * 365
     }
 
-    func applies(_ a: String, _ b: String) -> Bool { (kinds[0] == a && kinds[1] == b) || (kinds[0] == b && kinds[1] == a) }
+    func applies(_ a: String, _ b: String) -> Bool {
+        (kinds[0] == a && kinds[1] == b) || (kinds[0] == b && kinds[1] == a)
+    }
 }
 
 /// How children are grouped into families: read from `schemas/rules/families.conf` (see the
@@ -71,11 +73,15 @@ public struct GroupingSettings: Sendable, Equatable {
     public var sameIncidentTypes: Set<String> = ["domestic_abuse", "concern_for_welfare", "missing_person"]
     /// Carer-name rules, in the file's order (the first that holds names the link).
     public var carerNameRules: [CarerNameRule] = [
-        CarerNameRule(name: "mother_in_health_visiting_and_school_contact", kinds: ["health_visiting", "school_attendance"], withinYears: 3),
+        CarerNameRule(
+            name: "mother_in_health_visiting_and_school_contact", kinds: ["health_visiting", "school_attendance"],
+            withinYears: 3),
         CarerNameRule(name: "school_contacts", kinds: ["school_attendance", "school_attendance"], withinYears: 2),
         CarerNameRule(name: "fsm_parent_and_school_contact", kinds: ["fsm", "school_attendance"], withinYears: 3),
-        CarerNameRule(name: "mother_in_health_visiting", kinds: ["health_visiting", "health_visiting"], withinYears: 3),
-        CarerNameRule(name: "mother_in_health_visiting_and_fsm_parent", kinds: ["health_visiting", "fsm"], withinYears: 3),
+        CarerNameRule(
+            name: "mother_in_health_visiting", kinds: ["health_visiting", "health_visiting"], withinYears: 3),
+        CarerNameRule(
+            name: "mother_in_health_visiting_and_fsm_parent", kinds: ["health_visiting", "fsm"], withinYears: 3),
     ]
     /// A record at an address naming a carer who is not the one an earlier household there named (the
     /// same role: mother and mother) ends that household's stay there: a new family moved in.
@@ -89,6 +95,10 @@ public struct GroupingSettings: Sendable, Equatable {
     public var maxSurnamesPerAddress = 4
     /// An address whose records name more different carers than this gives no address-only link.
     public var maxCarersPerAddress = 4
+    /// A carer's name and date of birth that records give beside two different NHS numbers, or two
+    /// different NI numbers, is two people who share them (two mothers called Sarah Smith born on one
+    /// day): the name and date of birth then link nobody; their numbers still do.
+    public var nameDOBWithTwoNumbersLinksNothing = true
 
     public init() {}
 
@@ -108,26 +118,32 @@ public struct GroupingSettings: Sendable, Equatable {
         var settings = GroupingSettings()
         let s = "grouping"
         settings.version = try reader.requiredInteger(s, "version", range: 1...1_000_000)
-        if let kinds = try reader.list(s, "home_address_kinds", allowed: feedKinds) { settings.homeAddressKinds = Set(kinds) }
+        if let kinds = try reader.list(s, "home_address_kinds", allowed: feedKinds) {
+            settings.homeAddressKinds = Set(kinds)
+        }
         if let kinds = try reader.list(s, "fallback_address_kinds", allowed: feedKinds) {
             settings.fallbackAddressKinds = Set(kinds)
         }
         if let overlap = settings.homeAddressKinds.intersection(settings.fallbackAddressKinds).sorted().first {
-            throw reader.file.error(reader.file.entry(s, "fallback_address_kinds"), "'\(overlap)' is already a home address kind")
+            throw reader.file.error(
+                reader.file.entry(s, "fallback_address_kinds"), "'\(overlap)' is already a home address kind")
         }
         if let keys = try reader.list(s, "carer_keys", allowed: CarerKeyKind.allCases.map(\.rawValue)) {
             settings.carerKeys = Set(keys.compactMap(CarerKeyKind.init(rawValue:)))
         }
-        settings.stayExtendsDays = try reader.integer(s, "stay_extends_days", range: 0...3650) ?? settings.stayExtendsDays
+        settings.stayExtendsDays =
+            try reader.integer(s, "stay_extends_days", range: 0...3650) ?? settings.stayExtendsDays
         settings.supersededAfterDays =
             try reader.integer(s, "superseded_after_days", range: 0...3650) ?? settings.supersededAfterDays
         settings.maxMembersPerAddress =
             try reader.integer(s, "max_members_per_address", range: 2...1000) ?? settings.maxMembersPerAddress
         settings.sameSurnameAtAddressWithinDays =
-            try reader.integer(s, "same_surname_at_address_within_days", range: 0...3650) ?? settings.sameSurnameAtAddressWithinDays
+            try reader.integer(s, "same_surname_at_address_within_days", range: 0...3650)
+            ?? settings.sameSurnameAtAddressWithinDays
         if let types = reader.list(s, "same_incident_types") {
             for type in types.values where type.contains(where: { !($0.isLowercase || $0.isNumber || $0 == "_") }) {
-                throw reader.file.error(types.entry, "'\(type)' is not a normalised incident type (lower case, digits, _)")
+                throw reader.file.error(
+                    types.entry, "'\(type)' is not a normalised incident type (lower case, digits, _)")
             }
             settings.sameIncidentTypes = Set(types.values)
         }
@@ -139,6 +155,9 @@ public struct GroupingSettings: Sendable, Equatable {
             try reader.integer(s, "max_surnames_per_address", range: 1...1000) ?? settings.maxSurnamesPerAddress
         settings.maxCarersPerAddress =
             try reader.integer(s, "max_carers_per_address", range: 1...1000) ?? settings.maxCarersPerAddress
+        settings.nameDOBWithTwoNumbersLinksNothing =
+            try reader.boolean(s, "name_dob_with_two_numbers_links_nothing")
+            ?? settings.nameDOBWithTwoNumbersLinksNothing
         // No [carer_name.*] section: no carer-name rules (a file from before they existed links as it did).
         settings.carerNameRules = []
         let prefix = "carer_name."
@@ -146,7 +165,8 @@ public struct GroupingSettings: Sendable, Equatable {
             let section = prefix + name
             guard name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "_" }), !name.isEmpty else {
                 throw ConfigFile.Error(
-                    file: reader.file.path, line: reader.sectionLine(section), key: section, message: "a rule name is lower case, digits and _")
+                    file: reader.file.path, line: reader.sectionLine(section), key: section,
+                    message: "a rule name is lower case, digits and _")
             }
             guard let kinds = try reader.list(section, "kinds", allowed: feedKinds), kinds.count == 2 else {
                 throw ConfigFile.Error(
@@ -162,7 +182,9 @@ public struct GroupingSettings: Sendable, Equatable {
 
     /// The settings as JSON for the run ledger (no personal data).
     var json: String {
-        func list(_ values: some Sequence<String>) -> String { "[" + values.sorted().map { "\"\($0)\"" }.joined(separator: ",") + "]" }
+        func list(_ values: some Sequence<String>) -> String {
+            "[" + values.sorted().map { "\"\($0)\"" }.joined(separator: ",") + "]"
+        }
         return "{\"version\":\(version),\"home_address_kinds\":\(list(homeAddressKinds)),"
             + "\"fallback_address_kinds\":\(list(fallbackAddressKinds)),\"carer_keys\":\(list(carerKeys.map(\.rawValue))),"
             + "\"stay_extends_days\":\(stayExtendsDays),\"superseded_after_days\":\(supersededAfterDays),"
@@ -170,8 +192,11 @@ public struct GroupingSettings: Sendable, Equatable {
             + "\"same_surname_at_address_within_days\":\(sameSurnameAtAddressWithinDays),\"same_incident_types\":\(list(sameIncidentTypes)),"
             + "\"different_carer_ends_household\":\(differentCarerEndsHousehold),"
             + "\"different_carer_no_address_link\":\(differentCarerNoAddressLink),\"max_surnames_per_address\":\(maxSurnamesPerAddress),"
-            + "\"max_carers_per_address\":\(maxCarersPerAddress),\"carer_name_rules\":["
-            + carerNameRules.map { "{\"name\":\"\($0.name)\",\"kinds\":[\"\($0.kinds[0])\",\"\($0.kinds[1])\"],\"within_days\":\($0.withinDays)}" }
-                .joined(separator: ",") + "]}"
+            + "\"max_carers_per_address\":\(maxCarersPerAddress),"
+            + "\"name_dob_with_two_numbers_links_nothing\":\(nameDOBWithTwoNumbersLinksNothing),\"carer_name_rules\":["
+            + carerNameRules.map {
+                "{\"name\":\"\($0.name)\",\"kinds\":[\"\($0.kinds[0])\",\"\($0.kinds[1])\"],\"within_days\":\($0.withinDays)}"
+            }
+            .joined(separator: ",") + "]}"
     }
 }

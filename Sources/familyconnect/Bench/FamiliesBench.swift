@@ -10,8 +10,12 @@ import Synth
 /// family id. Timed in the process (wall, and the client's CPU); release builds only.
 enum FamiliesBench {
     static let options: [OptionSpec] = [
-        .value("noise", "PROFILE", "families: the population's noise profile (default harsh: school contacts, flats shared by households)."),
-        .flag("resolved", "families: group the database named by --database as it is (already ingested and resolved; a dev copy)."),
+        .value(
+            "noise", "PROFILE",
+            "families: the population's noise profile (default harsh: school contacts, flats shared by households)."),
+        .flag(
+            "resolved",
+            "families: group the database named by --database as it is (already ingested and resolved; a dev copy)."),
     ]
 
     static func run(_ arguments: ParsedArguments) throws -> Int32 {
@@ -23,7 +27,9 @@ enum FamiliesBench {
         }
         let children = try arguments.integer("children", default: 430_000, range: 100...5_000_000)
         let profileName = arguments.value("noise") ?? "harsh"
-        guard let profile = NoiseProfile.named(profileName) else { throw UsageError(description: "unknown --noise '\(profileName)'") }
+        guard let profile = NoiseProfile.named(profileName) else {
+            throw UsageError(description: "unknown --noise '\(profileName)'")
+        }
         let folder = arguments.value("keep") ?? NSTemporaryDirectory() + "fc-bench-families-\(getpid())"
         Console.print("bench families: generating \(children) children (\(profile.name) noise) …")
         var config = SynthConfig(children: children, seed: 42)
@@ -40,36 +46,50 @@ enum FamiliesBench {
         try BenchCommand.loadSyntheticFeeds(in: folder, definitions: definitions, connection: connection)
         _ = try Resolver(connection: connection).resolveFull()
         Console.print(
-            "loaded and resolved \(summary.totalFeedRows) feed rows in \(String(format: "%.1f", Date().timeIntervalSince(prepared))) s")
+            "loaded and resolved \(summary.totalFeedRows) feed rows in \(String(format: "%.1f", Date().timeIntervalSince(prepared))) s"
+        )
         return try measure(connection, settings: settings)
     }
 
     static func measure(_ connection: PostgresConnection, settings: GroupingSettings) throws -> Int32 {
         let records = try connection.execute("SELECT count(*) FROM source_records").scalar(Int.self)
         try connection.execute("VACUUM ANALYZE source_records")
+        let server = ServerCPU(connection: connection)
         func timed(_ label: String) throws -> (FamilyReport, [String: String]) {
             let cpu = CPUTime.now()
+            let serverBefore = server?.seconds()
             Memory.resetPeak()
             let report = try FamilyGrouper(connection: connection, settings: settings).regroup()
             let used = CPUTime.now() - cpu
+            let serverUsed =
+                serverBefore.flatMap { before in server?.seconds().map { String(format: "%.1f", $0 - before) } }
+                ?? "n/a"
             Console.print(
                 "\(label): \(records) records, \(report.children) children and \(report.expectantParents) expectant parents in \(report.families) families; "
-                    + "wall \(String(format: "%.1f", report.seconds)) s (target ≤ 20 s), CPU \(String(format: "%.1f", used)) s in this process, "
-                    + "peak memory \(Memory.peakResidentBytes() / 1_048_576) MiB; written: \(report.changed ? "yes" : "nothing")")
-            Console.print("  phases: " + report.phases.map { "\($0.name) \(String(format: "%.1f", $0.seconds)) s" }.joined(separator: ", "))
+                    + "wall \(String(format: "%.1f", report.seconds)) s (target ≤ 20 s), CPU \(String(format: "%.1f", used)) s in this process "
+                    + "+ \(serverUsed) s PostgreSQL server, peak memory \(Memory.peakResidentBytes() / 1_048_576) MiB; written: \(report.changed ? "yes" : "nothing")"
+            )
+            Console.print(
+                "  phases: "
+                    + report.phases.map { "\($0.name) \(String(format: "%.1f", $0.seconds)) s" }.joined(separator: ", ")
+            )
             return (report, try memberships(connection))
         }
         let (_, first) = try timed("families, first run")
         let (again, second) = try timed("families, unchanged data")
         let stable = first == second && !again.changed && again.minted == 0 && again.merged == 0 && again.split == 0
-        Console.print("re-run on unchanged data: \(stable ? "no family id changed" : "FAMILY IDS CHANGED") (\(first.count) members compared)")
+        Console.print(
+            "re-run on unchanged data: \(stable ? "no family id changed" : "FAMILY IDS CHANGED") (\(first.count) members compared)"
+        )
         return stable ? 0 : 1
     }
 
     /// Member → family id.
     static func memberships(_ connection: PostgresConnection) throws -> [String: String] {
         var out: [String: String] = [:]
-        try connection.forEachRow("SELECT coalesce(child_id, 'E' || expectant_record_id), family_id FROM family_members") { row in
+        try connection.forEachRow(
+            "SELECT coalesce(child_id, 'E' || expectant_record_id), family_id FROM family_members"
+        ) { row in
             out[try row.decode(String.self, at: 0)] = try row.decode(String.self, at: 1)
         }
         return out

@@ -1,0 +1,318 @@
+import Dispatch
+import Foundation
+import Postgres
+import Resolution
+
+/// What grouping reads, with every key (member, address, carer, incident, surname) numbered as it is
+/// first met: grouping then compares and indexes integers, never strings. The key texts hold personal
+/// data; they stay in the dictionaries of `Builder`, which is dropped once the evidence is read.
+struct FamilyEvidence {
+    /// Member keys (a child id, or `E` + record id for an expectant parent), by member number.
+    var members: [String] = []
+    /// In the order read (by record id).
+    var observations: [FamilyGraph.Observation] = []
+    /// Feed kinds by number.
+    var kinds: [String] = []
+    /// By address number: keyed by town (`AddressKey.townKey`), or by UPRN.
+    var addressIsTown: [Bool] = []
+    var addressIsUPRN: [Bool] = []
+    /// How many different keys of each carer kind (`CarerKeyKind.allCases` order).
+    var carerKeyCounts = [Int](repeating: 0, count: CarerKeyKind.allCases.count)
+    var incidentCount = 0
+    /// Carer names by number (one per spelling and role).
+    var carerNames: [FamilyGraph.CarerName] = []
+    /// Each member's surname forms (numbered), from its child records.
+    var surnames: [[Int32]] = []
+
+    var addressCount: Int { addressIsTown.count }
+
+    /// One record's keys as text, before numbering (made on any thread).
+    struct ParsedRow: Sendable {
+        var record: Int64
+        var member: String
+        var kind: String
+        var start: Int
+        var end: Int
+        var address: String? = nil
+        var townAddress: String? = nil
+        var surnames: [String] = []
+        var nhsCarer: String? = nil
+        var niCarer: String? = nil
+        var nameDOBCarer: String? = nil
+        var phoneCarer: String? = nil
+        var carerName: FamilyGraph.CarerName? = nil
+        var incident: String? = nil
+    }
+
+    /// Numbers keys in the order records come.
+    struct Builder {
+        var evidence = FamilyEvidence()
+        private var memberIndex: [String: Int32] = [:]
+        private var kindIndex: [String: UInt8] = [:]
+        private var addressIndex: [String: Int32] = [:]
+        private var carerIndex = [[String: Int32]](repeating: [:], count: CarerKeyKind.allCases.count)
+        private var incidentIndex: [String: Int32] = [:]
+        private var carerNameIndex: [CarerNameKey: Int32] = [:]
+        private var surnameIndex: [String: Int32] = [:]
+
+        struct CarerNameKey: Hashable {
+            var given: NameKey
+            var family: NameKey
+            var role: String?
+        }
+
+        mutating func add(_ row: ParsedRow) {
+            let member = member(row.member)
+            var observation = FamilyGraph.Observation(
+                member: member, kind: kind(row.kind), record: row.record, start: row.start, end: row.end)
+            observation.address = address(row.address)
+            observation.townAddress = address(row.townAddress)
+            addSurnames(row.surnames, to: member)
+            if let key = row.nhsCarer { observation.nhsCarer = carer(.nhsNumber, key) }
+            if let key = row.niCarer { observation.niCarer = carer(.niNumber, key) }
+            if let key = row.nameDOBCarer { observation.nameDOBCarer = carer(.nameAndDOB, key) }
+            if let key = row.phoneCarer { observation.phoneCarer = carer(.contactPhone, key) }
+            if let name = row.carerName { observation.carerName = carerName(name) }
+            if let incident = row.incident { observation.incident = self.incident(incident) }
+            evidence.observations.append(observation)
+        }
+
+        mutating func member(_ key: String) -> Int32 {
+            if let known = memberIndex[key] { return known }
+            let number = Int32(evidence.members.count)
+            memberIndex[key] = number
+            evidence.members.append(key)
+            evidence.surnames.append([])
+            return number
+        }
+
+        mutating func kind(_ name: String) -> UInt8 {
+            if let known = kindIndex[name] { return known }
+            let number = UInt8(evidence.kinds.count)
+            kindIndex[name] = number
+            evidence.kinds.append(name)
+            return number
+        }
+
+        mutating func address(_ key: String?) -> Int32 {
+            guard let key else { return -1 }
+            if let known = addressIndex[key] { return known }
+            let number = Int32(evidence.addressIsTown.count)
+            addressIndex[key] = number
+            evidence.addressIsTown.append(AddressKey.isTownKey(key))
+            evidence.addressIsUPRN.append(AddressKey.isUPRN(key))
+            return number
+        }
+
+        mutating func carer(_ kind: CarerKeyKind, _ key: String) -> Int32 {
+            let k = kind.ordinal
+            if let known = carerIndex[k][key] { return known }
+            let number = Int32(evidence.carerKeyCounts[k])
+            carerIndex[k][key] = number
+            evidence.carerKeyCounts[k] += 1
+            return number
+        }
+
+        mutating func incident(_ key: String) -> Int32 {
+            if let known = incidentIndex[key] { return known }
+            let number = Int32(evidence.incidentCount)
+            incidentIndex[key] = number
+            evidence.incidentCount += 1
+            return number
+        }
+
+        mutating func carerName(_ name: FamilyGraph.CarerName) -> Int32 {
+            let key = CarerNameKey(given: name.given, family: name.family, role: name.role)
+            if let known = carerNameIndex[key] { return known }
+            let number = Int32(evidence.carerNames.count)
+            carerNameIndex[key] = number
+            evidence.carerNames.append(name)
+            return number
+        }
+
+        mutating func addSurnames(_ forms: [String], to member: Int32) {
+            for form in forms {
+                let number: Int32
+                if let known = surnameIndex[form] {
+                    number = known
+                } else {
+                    number = Int32(surnameIndex.count)
+                    surnameIndex[form] = number
+                }
+                if !evidence.surnames[Int(member)].contains(number) { evidence.surnames[Int(member)].append(number) }
+            }
+        }
+    }
+}
+
+extension CarerKeyKind {
+    /// Position in `allCases`.
+    var ordinal: Int {
+        switch self {
+        case .nhsNumber: return 0
+        case .niNumber: return 1
+        case .nameAndDOB: return 2
+        case .contactPhone: return 3
+        }
+    }
+}
+
+extension FamilyGrouper {
+    /// Columns of the evidence query, by position.
+    private enum Column: Int {
+        case record = 0, child, isChild, kind, line1, line2, postcode, uprn, carerNHS, carerGiven, carerFamily,
+            carerDOB, carerNI
+        case startDay, endDay, incidentRef, incidentType, town, familyName, relationship, phone
+    }
+
+    /// Reads every live child's records and every antenatal record, in batches from a cursor, each
+    /// field read in place from libpq's buffer.
+    func loadEvidence() throws -> FamilyEvidence {
+        var builder = FamilyEvidence.Builder()
+        let addressKinds = settings.homeAddressKinds.union(settings.fallbackAddressKinds)
+        // Every row will be read: plan for the whole result, not for the first rows (a cursor's default).
+        try connection.execute("SET LOCAL cursor_tuple_fraction = 1")
+        try connection.execute(
+            """
+            DECLARE family_evidence NO SCROLL CURSOR FOR
+            SELECT sr.id, cr.child_id, sr.subject = 'child', sr.kind, sr.address_line1, sr.address_line2, sr.postcode, sr.uprn,
+                   sr.carer_nhs_number, sr.carer_given_name, sr.carer_family_name, sr.carer_dob - DATE '1970-01-01', sr.carer_ni_number,
+                   p.starts_on - DATE '1970-01-01', p.ends_on - DATE '1970-01-01', sr.facts->>'incident_ref', sr.facts->>'incident_type',
+                   sr.town, sr.family_name, sr.facts->>'extra.contact_relationship', sr.facts->>'extra.contact_phone'
+            FROM source_records sr
+            JOIN feed_batches b ON b.id = sr.batch_id
+            CROSS JOIN LATERAL record_evidence_period(sr.kind, sr.facts, b.committed_at) p
+            LEFT JOIN child_records cr ON cr.record_id = sr.id
+            LEFT JOIN children c ON c.child_id = cr.child_id
+            WHERE (sr.subject = 'child' AND cr.child_id IS NOT NULL AND c.merged_into IS NULL AND c.retired_at IS NULL)
+               OR sr.subject = 'expectant_parent'
+            ORDER BY sr.id
+            """)
+        defer { _ = try? connection.execute("CLOSE family_evidence") }
+        let settings = settings
+        while true {
+            let fetched = try connection.withRawResult("FETCH 50000 FROM family_evidence") { result in
+                // Keys are made on both cores (a result is read-only once received: libpq lets threads
+                // share it); numbering them is one pass in row order, so it does not depend on threads.
+                let shared = SharedResult(result: result)
+                let parsed = Self.inSlices(result.rowCount) { rows in
+                    rows.map { Self.parse(shared.result, $0, settings: settings, addressKinds: addressKinds) }
+                }
+                builder.evidence.observations.reserveCapacity(builder.evidence.observations.count + result.rowCount)
+                for slice in parsed { for row in slice { builder.add(row) } }
+                return result.rowCount
+            }
+            if fetched == 0 { break }
+        }
+        return builder.evidence
+    }
+
+    /// A received result handed to the threads that read it; nothing writes it.
+    private struct SharedResult: @unchecked Sendable {
+        let result: PostgresRawResult
+    }
+
+    /// `body` on each core's share of `0..<count` (one share when there are few rows), results in order.
+    static func inSlices<T: Sendable>(_ count: Int, _ body: @Sendable (Range<Int>) -> T) -> [T] {
+        let slices = count < 4_096 ? 1 : max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+        guard slices > 1 else { return [body(0..<count)] }
+        let size = (count + slices - 1) / slices
+        let slots = Slots<T>(count: slices)
+        DispatchQueue.concurrentPerform(iterations: slices) { slice in
+            slots.put(body((slice * size)..<min(count, (slice + 1) * size)), at: slice)
+        }
+        return slots.taken()
+    }
+
+    /// One record's keys, made from its columns (no numbering yet).
+    private static func parse(
+        _ result: PostgresRawResult, _ row: Int, settings: GroupingSettings, addressKinds: Set<String>
+    ) -> FamilyEvidence.ParsedRow {
+        func bytes(_ column: Column) -> AddressKey.Bytes { result.bytes(row, column.rawValue) }
+        func text(_ column: Column) -> String? {
+            result.isNull(row, column.rawValue) ? nil : AddressKey.string(bytes(column))
+        }
+        func day(_ column: Column) -> Int { Int(result.int64(row, column.rawValue) ?? 0) }
+
+        let record = result.int64(row, Column.record.rawValue) ?? 0
+        let isChild = bytes(.isChild).first == UInt8(ascii: "t")
+        let kind = text(.kind) ?? ""
+        var parsed = FamilyEvidence.ParsedRow(
+            record: record, member: isChild ? text(.child) ?? "" : "E\(record)", kind: kind, start: day(.startDay),
+            end: day(.endDay))
+        if addressKinds.contains(kind) {
+            let premises = AddressKey.premises(line1: bytes(.line1), line2: bytes(.line2))
+            parsed.address = AddressKey.key(premises: premises, postcode: bytes(.postcode), uprn: bytes(.uprn))
+            parsed.townAddress = AddressKey.townKey(premises: premises, town: bytes(.town))
+        }
+        // An antenatal record names the mother only: the baby's surname is not known.
+        if isChild { parsed.surnames = AddressKey.surnameKeys(bytes(.familyName)) }
+        parseCarers(result, row, settings: settings, into: &parsed)
+        if kind == "police", let incident = text(.incidentRef), let type = text(.incidentType),
+            settings.sameIncidentTypes.contains(type)
+        {
+            parsed.incident = incident
+        }
+        return parsed
+    }
+
+    private static func parseCarers(
+        _ result: PostgresRawResult, _ row: Int, settings: GroupingSettings, into parsed: inout FamilyEvidence.ParsedRow
+    ) {
+        func bytes(_ column: Column) -> AddressKey.Bytes { result.bytes(row, column.rawValue) }
+        let given = AddressKey.nameKey(bytes(.carerGiven))
+        let family = AddressKey.nameKey(bytes(.carerFamily))
+        let dob = result.isNull(row, Column.carerDOB.rawValue) ? nil : AddressKey.string(bytes(.carerDOB))
+        if settings.carerKeys.contains(.nhsNumber), !result.isNull(row, Column.carerNHS.rawValue) {
+            parsed.nhsCarer = AddressKey.string(bytes(.carerNHS))
+        }
+        if settings.carerKeys.contains(.niNumber), let dob, let family, let ni = niKey(bytes(.carerNI)) {
+            parsed.niCarer = ni + "|" + dob + "|" + family
+        }
+        if settings.carerKeys.contains(.nameAndDOB), let given, let family, let dob {
+            parsed.nameDOBCarer = given + "|" + family + "|" + dob
+        }
+        if settings.carerKeys.contains(.contactPhone), let family, let phone = phoneKey(bytes: bytes(.phone)) {
+            parsed.phoneCarer = phone + "|" + family
+        }
+        // Read whatever the rules: the guards compare carers too.
+        if let given = NameKey(utf8: bytes(.carerGiven)), let family = NameKey(utf8: bytes(.carerFamily)) {
+            let relationship =
+                result.isNull(row, Column.relationship.rawValue) ? nil : AddressKey.string(bytes(.relationship))
+            parsed.carerName = FamilyGraph.CarerName(
+                given: given, family: family, role: role(parsed.kind, relationship))
+        }
+    }
+
+    /// An NI number in comparable form: upper case, no white space; nil when empty.
+    static func niKey(_ bytes: AddressKey.Bytes) -> String? {
+        guard !bytes.isEmpty else { return nil }
+        let ni: String
+        if AddressKey.isASCII(bytes) {
+            ni = String(
+                decoding: bytes.lazy.filter { $0 != 0x20 && !(0x09...0x0D).contains($0) }.map {
+                    (0x61...0x7A).contains($0) ? $0 - 32 : $0
+                }, as: UTF8.self)
+        } else {
+            ni = AddressKey.string(bytes).uppercased().filter { !$0.isWhitespace }
+        }
+        return ni.isEmpty ? nil : ni
+    }
+}
+
+/// One slot per slice of work; each worker fills its own, and the caller takes them all once
+/// `concurrentPerform` has returned (which orders the writes before the reads).
+private final class Slots<T>: @unchecked Sendable {
+    private var values: [T?]
+    private let lock = NSLock()
+
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+
+    func put(_ value: T, at index: Int) {
+        lock.lock()
+        values[index] = value
+        lock.unlock()
+    }
+
+    func taken() -> [T] { values.map { $0! } }
+}
