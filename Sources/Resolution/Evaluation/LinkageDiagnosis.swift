@@ -55,7 +55,7 @@ struct LinkageDiagnostician {
         for cluster in mixed { ids.formUnion(cluster.keys) }
         let records = try MatchRecordLoader.load(connection, ids: Array(ids))
         let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        var comparer = RecordComparer()
+        var comparer = RecordComparer(frequencies: frequencies)
         var missed: [String: LinkageDiagnosis.Class] = [:]
         for fragments in split {
             // Largest first; each later fragment is weighed against all before it, so the pairs

@@ -99,7 +99,10 @@ public struct Explainer {
         let bands = settings.bands(prior: prior)
         let modelID = try modelRow.decode(Int64.self, at: 0)
         let (ra, rb) = (records[0], records[1])
-        for (kind, name) in [("given", ra.given), ("family", ra.family), ("given", rb.given)] {
+        for (kind, name) in [
+            ("given", ra.given), ("family", ra.family), ("given", rb.given), ("given", ra.preferredGiven),
+            ("given", rb.preferredGiven),
+        ] {
             guard let name else { continue }
             if let row = try connection.query(
                 "SELECT records FROM name_frequencies WHERE model_id = $1 AND name_kind = $2 AND fingerprint = $3",
@@ -109,7 +112,7 @@ public struct Explainer {
                 else { frequencies.family[name.fingerprint] = try row.decode(Int.self, at: 0) }
             }
         }
-        var comparer = RecordComparer()
+        var comparer = RecordComparer(frequencies: frequencies)
         let vector = comparer.compare(ra, rb)
         let steps = MatchField.allCases.map { field in
             (field.name, field.levels[Int(vector[field])], model.weight(field, vector[field]))
@@ -145,7 +148,8 @@ public struct Explainer {
         case .differentNHSNumbers: "never linked: two different valid NHS numbers"
         case .sameUPN: "linked by the same permanent UPN"
         case .differentUPNs: "never linked automatically: two different permanent UPNs"
-        case .sideBySide: "never linked automatically: one partner reported both side by side (one term, one incident)"
+        case .sideBySide:
+            "never linked automatically: one partner reported both side by side (one term, one incident), or two schools each in one term"
         case .possibleTwins:
             "never linked automatically: possible twins (same date of birth and household, different first names)"
         case .neverLinked(let reason): "no link, not queued: \(reason); only an identifier or a data officer can join these"

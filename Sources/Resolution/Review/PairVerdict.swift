@@ -21,7 +21,7 @@ enum PairVerdict: Equatable {
         if a.nhs != 0 && b.nhs != 0 { return a.nhs == b.nhs ? .sameNHSNumber : .differentNHSNumbers }
         if a.upn != 0 && a.upn == b.upn { return .sameUPN }
         if a.upn != 0 && b.upn != 0 { return .differentUPNs }
-        if a.sideBySideKey != 0 && a.sideBySideKey == b.sideBySideKey { return .sideBySide }
+        if a.reportedApart(from: b) { return .sideBySide }
         if Clusterer.looksLikeTwins(a, b, .standard, frequencies: frequencies) { return .possibleTwins }
         if let reason = Linkage.neverLink(vector) { return .neverLinked(reason) }
         if weight >= bands.link { return Linkage.holdBack(vector).map { .heldBack($0) } ?? .linked }
