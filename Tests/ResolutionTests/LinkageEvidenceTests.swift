@@ -10,10 +10,11 @@ struct LinkageEvidenceTests {
     func record(
         _ id: Int64, upn: UInt64 = 0, given: String, preferred: String? = nil, family: String = "Brooks",
         dob: UInt32 = 20200716, age: Int16 = -1, ageYear: Int16 = 0, postcode: String = "NR31 1NS",
-        address: UInt64 = 7, sideBySide: UInt64 = 0, period: UInt64 = 0
+        address: UInt64 = 7, sideBySide: UInt64 = 0, period: UInt64 = 0, kind: UInt8 = 0
     ) -> MatchRecord {
         MatchRecord(
-            id: id, kind: 0, nhs: 0, upn: upn, given: NameKey(given), preferredGiven: preferred.flatMap { NameKey($0) },
+            id: id, kind: kind, nhs: 0, upn: upn, given: NameKey(given),
+            preferredGiven: preferred.flatMap { NameKey($0) },
             family: NameKey(family), preferredFamily: nil, dob: dob, approximateAge: age, ageYear: ageYear, sex: 0,
             postcode: PostcodeKey(postcode), addressKey: address, carerNHS: 0, sideBySideKey: sideBySide,
             periodKey: period)
@@ -120,6 +121,38 @@ struct LinkageEvidenceTests {
         let roots = clusterer.roots()
         #expect(roots[0] == roots[2] && roots[1] == roots[3] && roots[0] != roots[1])
         #expect(clusterer.refused.isEmpty)
+    }
+
+    @Test(
+        "twins named as forms of one name (Jacob, Jake): a lone record joins neither; a report naming both assigns them"
+    )
+    func lookAlikeTwins() {
+        let twins = [record(1, upn: 0x9101, given: "Jacob"), record(2, upn: 0x9102, given: "Jake")]
+        // A police row naming one of them: "Jacob" may be Jake's, written in full.
+        var lone = Clusterer(
+            records: twins + [record(3, given: "Jacob", kind: 3)], apart: [], nicknames: .standard,
+            frequencies: NameFrequencies())
+        lone.apply([Link(a: 0, b: 2, method: .probabilistic, weight: 30, vector: nil)])
+        #expect(Set(lone.roots()).count == 3)
+        #expect(lone.refused.map(\.reason) == [.twins])
+        // A health visiting record carries the registered name: its "Jacob" is Jacob.
+        var registered = Clusterer(
+            records: twins + [record(3, given: "Jacob")], apart: [], nicknames: .standard,
+            frequencies: NameFrequencies())
+        registered.apply([Link(a: 0, b: 2, method: .probabilistic, weight: 30, vector: nil)])
+        let joined = registered.roots()
+        #expect(joined[0] == joined[2])
+        // A claim naming both: each name fits one twin better, so the claim's records are assigned.
+        let claim = [
+            record(3, given: "Jacob", sideBySide: 77, kind: 2), record(4, given: "Jake", sideBySide: 77, kind: 2),
+        ]
+        var both = Clusterer(records: twins + claim, apart: [], nicknames: .standard, frequencies: NameFrequencies())
+        both.apply([
+            Link(a: 0, b: 2, method: .probabilistic, weight: 30, vector: nil),
+            Link(a: 1, b: 3, method: .probabilistic, weight: 29, vector: nil),
+        ])
+        let roots = both.roots()
+        #expect(roots[0] == roots[2] && roots[1] == roots[3] && roots[0] != roots[1])
     }
 
     @Test("a record that fits one known twin better joins that twin")

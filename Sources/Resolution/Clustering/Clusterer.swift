@@ -89,6 +89,8 @@ public struct Clusterer {
     /// Household-at-a-birth-date keys (`householdKeys`) where two children are known to exist,
     /// with the records holding each.
     private let twinHouseholds: [UInt64: [Int32]]
+    /// The records of each side-by-side report (`MatchRecord.sideBySideKey`) with more than one record.
+    private let reportMembers: [UInt64: [Int32]]
 
     public private(set) var applied: [Link] = []
     public private(set) var refused: [(link: Link, reason: LinkRefusal)] = []
@@ -108,6 +110,11 @@ public struct Clusterer {
         }
         self.apart = apartMap
         twinHouseholds = Self.knownTwinHouseholds(records)
+        var reports: [UInt64: [Int32]] = [:]
+        for (index, record) in records.enumerated() where record.sideBySideKey != 0 {
+            reports[record.sideBySideKey, default: []].append(Int32(index))
+        }
+        reportMembers = reports.filter { $0.value.count > 1 }
     }
 
     mutating func find(_ x: Int) -> Int {
@@ -241,7 +248,15 @@ public struct Clusterer {
                 let join = joinFit ?? bestFit(small, large, scratch: &scratch)
                 joinFit = join
                 let (couldBeIts, otherSide) = apartFromLarge ? (smallRoot, largeRoot) : (largeRoot, smallRoot)
-                if fits(record, members[couldBeIts], atLeast: join, scratch: &scratch)
+                // Twins whose names are forms of one name (Jacob and Jake): a record that fits one
+                // exactly fits the other by a nickname, and may be either's (a police "Jacob" for Jake).
+                // Only records whose name was written as told (a police row, a meals claim): health and
+                // school records carry the registered name.
+                let lookAlike =
+                    join == .exact && members[couldBeIts].allSatisfy { records[Int($0)].namesAsTold }
+                    && bestFit(members[root], members[otherSide], scratch: &scratch) >= .close
+                if fits(record, members[couldBeIts], atLeast: lookAlike ? .close : join, scratch: &scratch)
+                    && !(lookAlike && reportNamesItBetter(root, than: couldBeIts, scratch: &scratch))
                     && !(isUnidentified(root)
                         && fitsAnotherChild(
                             record, besides: [root, couldBeIts, otherSide], apartFrom: couldBeIts, keys: twinKeys,
@@ -253,6 +268,23 @@ public struct Clusterer {
             }
         }
         return nil
+    }
+
+    /// Whether the report that names a side (`than`) also names another record that fits the child
+    /// `root` better than that side does: then the report's names are assigned, and the side is not
+    /// `root`'s (a claim naming "Jacob" and "Jake" for twins Jacob and Jake).
+    func reportNamesItBetter(_ root: Int, than side: Int, scratch: inout NameScratch) -> Bool {
+        let sideFit = bestFit(members[root], members[side], scratch: &scratch)
+        for x in members[side] where records[Int(x)].sideBySideKey != 0 {
+            for other in reportMembers[records[Int(x)].sideBySideKey] ?? [] where other != x {
+                if members[root].contains(where: {
+                    fit(records[Int($0)], records[Int(other)], scratch: &scratch) > sideFit
+                }) {
+                    return true
+                }
+            }
+        }
+        return false
     }
 
     /// A record not yet joined to a child with an identifier: it could still be any child's.

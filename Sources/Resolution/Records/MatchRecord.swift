@@ -36,6 +36,10 @@ public struct MatchRecord: Sendable {
 
     public static let kinds = ["health_visiting", "school_attendance", "fsm", "police"]
 
+    /// Whether the partner writes the child's name as it was told (FSM claims, police rows), which
+    /// may be another form of the registered name (Jacob for Jake).
+    var namesAsTold: Bool { kind == 2 || kind == 3 }
+
     /// Year of birth, known or estimated from an age (the earlier of the two possible years).
     var birthYear: Int {
         if dob != 0 { return Int(dob / 10_000) }
