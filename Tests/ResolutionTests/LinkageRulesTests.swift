@@ -227,6 +227,31 @@ struct LinkageRulesResolverTests {
         return links
     }
 
+    @Test("evaluate's classes account for every missed pair, each with record ids of a split child to explain")
+    func missClassesAddUp() throws {
+        try TestDatabase.with(.migrated) { database in
+            let connection = try database.connect()
+            let folder = try ResolverTests.load(children: 1500, seed: 7, into: connection)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            _ = try Resolver(connection: connection).resolveFull()
+            let report = try Evaluator.evaluate(
+                truthPath: folder.appendingPathComponent("truth.csv").path, connection: connection)
+            let diagnosis = try #require(report.diagnosis)
+            #expect(report.truePairs > report.correctPairs)
+            #expect(diagnosis.missed.reduce(0) { $0 + $1.pairs } == report.truePairs - report.correctPairs)
+            #expect(diagnosis.missed.reduce(0) { $0 + $1.count } >= report.splitChildren)
+            #expect(diagnosis.merged.isEmpty == (report.falseMerges == 0))
+            // Each example is a pair of records in two different children.
+            for example in diagnosis.missed.flatMap(\.examples) {
+                let children = try connection.execute(
+                    "SELECT count(DISTINCT child_id) FROM child_records WHERE record_id = ANY($1::bigint[])",
+                    [[Int(example.0), Int(example.1)]]
+                ).scalar(Int.self)
+                #expect(children == 2)
+            }
+        }
+    }
+
     /// A 600-child world of every feed but the police's, resolved; `body` gets its connection and folder.
     static func withResolvedWorldWithoutPolice(_ body: (PostgresConnection, URL) throws -> Void) throws {
         try TestDatabase.with(.migrated) { database in
