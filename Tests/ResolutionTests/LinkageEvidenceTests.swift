@@ -60,8 +60,8 @@ struct LinkageEvidenceTests {
         let school = record(1, upn: 0x6001, given: "Amelia", preferred: "Amelia")
         let claim = record(2, given: "Mia")
         #expect(comparer.bestGiven(school, claim) == .nickname)
-        #expect(NicknameTable.standard.areEquivalent(NameKey("Mia")!, NameKey("Amelia")!))
-        #expect(!NicknameTable.standard.areEquivalentBeyondFamiliarForms(NameKey("Mia")!, NameKey("Amelia")!))
+        #expect(NicknameTable.standard.areEquivalentIncludingFamiliarForms(NameKey("Mia")!, NameKey("Amelia")!))
+        #expect(!NicknameTable.standard.areEquivalent(NameKey("Mia")!, NameKey("Amelia")!))
         var clusterer = Clusterer(
             records: [school, claim], apart: [], nicknames: .standard, frequencies: NameFrequencies())
         clusterer.apply([Link(a: 0, b: 1, method: .probabilistic, weight: 25, vector: nil)])
@@ -91,13 +91,13 @@ struct LinkageEvidenceTests {
         #expect(roots[0] == roots[2] && roots[1] != roots[2])
     }
 
-    @Test("a table's @familiar line starts the familiar forms: equivalent, but not beyond familiar forms")
+    @Test("a table's @familiar line starts the familiar forms: equivalent only including familiar forms")
     func familiarDirective() throws {
         let table = try NicknameTable(table: "Thomas, Tom\n@familiar\nAmelia, Mia\n")
         #expect(table.groupCount == 2 && table.firstFamiliarGroup == 2)
-        #expect(table.areEquivalentBeyondFamiliarForms(NameKey("Tom")!, NameKey("Thomas")!))
-        #expect(table.areEquivalent(NameKey("Mia")!, NameKey("Amelia")!))
-        #expect(!table.areEquivalentBeyondFamiliarForms(NameKey("Mia")!, NameKey("Amelia")!))
+        #expect(table.areEquivalent(NameKey("Tom")!, NameKey("Thomas")!))
+        #expect(table.areEquivalentIncludingFamiliarForms(NameKey("Mia")!, NameKey("Amelia")!))
+        #expect(!table.areEquivalent(NameKey("Mia")!, NameKey("Amelia")!))
     }
 
     @Test(

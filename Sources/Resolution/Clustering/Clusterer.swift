@@ -371,10 +371,15 @@ public struct Clusterer {
     }
 
     func agreement(_ x: NameKey, _ y: NameKey, scratch: inout NameScratch) -> FirstNameAgreement {
+        let spelled = spellingAgreement(x, y, scratch: &scratch)
+        return spelled < .familiar && nicknames.areEquivalentIncludingFamiliarForms(x, y) ? .familiar : spelled
+    }
+
+    /// The agreement of the comparator's levels, without familiar forms.
+    func spellingAgreement(_ x: NameKey, _ y: NameKey, scratch: inout NameScratch) -> FirstNameAgreement {
         switch NameComparison.compareGivenNames(x, y, nicknames: nicknames, scratch: &scratch) {
         case .exact: .exact
-        case .nickname: nicknames.areEquivalentBeyondFamiliarForms(x, y) ? .close : .familiar
-        case .jaroWinkler95: .close
+        case .nickname, .jaroWinkler95: .close
         case .jaroWinkler88, .editDistance1or2: isTypo(x, y) ? .typo : .different
         case .different:
             NameComparison.isShortNameSlip(x, y, scratch: &scratch) && isTypo(x, y) ? .typo : .different

@@ -11,10 +11,11 @@
 /// - Spelling is normalised as for matching (case, accents, apostrophes ignored): "Zoë" = "ZOE".
 /// - Lines starting with `#` are comments; blank lines are ignored.
 /// - The line `@familiar` starts the familiar forms: pet forms that are also given as names of
-///   their own (Mia and Amelia, Ollie and Olivia). Pairwise they count as a nickname, so a child
-///   recorded both ways is linked; but the twin rule counts them as one name only where no second
-///   child of that date of birth is known in the household, and where one is known, a record in
-///   such a form could be either child's (see `Clusterer`).
+///   their own (Mia and Amelia, Ollie and Olivia). `areEquivalent` leaves them out (the carer-name
+///   rules of Families use it); the linkage model's comparator counts them as a nickname, so a
+///   child recorded both ways is linked, but the twin rule counts them as one name only where no
+///   second child of that date of birth is known in the household, and where one is known, a
+///   record in such a form could be either child's (see `Clusterer`).
 /// - Group ids are the line's position among group lines (1, 2, 3…): adding a line in the middle
 ///   renumbers the groups after it. Blocking keys built from ids must be rebuilt with the binary.
 ///
@@ -479,15 +480,15 @@ public struct NicknameTable: Sendable {
         return memberships[Int(membershipStart[i])]
     }
 
-    /// True when the names are equal (`bytes`) or some group holds both.
+    /// True when the names are equal (`bytes`) or some group before the familiar forms holds both:
+    /// a familiar form alone (Mia for Amelia) does not count.
     public func areEquivalent(_ a: NameKey, _ b: NameKey) -> Bool {
-        shareGroup(a, b, below: .max)
+        shareGroup(a, b, below: firstFamiliarGroup)
     }
 
-    /// True when the names are equal or a group before the familiar forms holds both: a familiar
-    /// form alone (Mia for Amelia) does not count.
-    public func areEquivalentBeyondFamiliarForms(_ a: NameKey, _ b: NameKey) -> Bool {
-        shareGroup(a, b, below: firstFamiliarGroup)
+    /// True when the names are equivalent or one is a familiar form of the other (`@familiar`).
+    public func areEquivalentIncludingFamiliarForms(_ a: NameKey, _ b: NameKey) -> Bool {
+        shareGroup(a, b, below: .max)
     }
 
     /// Whether the names are equal or share a group with an id below `limit`.

@@ -117,10 +117,14 @@ public struct RecordComparer {
         return best
     }
 
-    /// The comparator's level, with a slip of a short name (Lwo for Leo) counted as an edit when
-    /// the frequencies say one spelling is a slip of the other.
+    /// The comparator's level, with a familiar form (Mia for Amelia, the nickname table's `@familiar`
+    /// part) counted as a nickname, and a slip of a short name (Lwo for Leo) as an edit when the
+    /// frequencies say one spelling is a slip of the other.
     mutating func givenLevel(_ x: NameKey?, _ y: NameKey?) -> NameLevel {
         let level = NameComparison.compareGivenNames(x, y, nicknames: nicknames, scratch: &scratch)
+        if Self.rank(level) > Self.rank(.nickname), let x, let y, nicknames.areEquivalentIncludingFamiliarForms(x, y) {
+            return .nickname
+        }
         guard level == .different, let frequencies, let x, let y,
             NameComparison.isShortNameSlip(x, y, scratch: &scratch), frequencies.isTypo(x, y)
         else { return level }
