@@ -44,16 +44,17 @@ struct Linkage {
             records: records, firstNew: firstNew, rules: settings.blockingRules, nicknames: nicknames,
             maxBlock: settings.maxBlockSize)
         clock?.mark("link: block")
-        let patterns = compareAll(records, candidates.packed)
+        // A full run's name counts come from its records; the comparison needs them (short-name slips).
+        let frequencies = existing?.1 ?? NameFrequencies(records: records)
+        let patterns = compareAll(records, candidates.packed, frequencies: frequencies)
         clock?.mark("link: compare")
 
         let model: MatchModel
-        let frequencies: NameFrequencies
         if let existing {
-            (model, frequencies) = existing
+            model = existing.0
         } else {
-            frequencies = NameFrequencies(records: records)
-            let u = MatchModel.estimateU(records: records, samples: settings.randomPairs, seed: settings.seed)
+            let u = MatchModel.estimateU(
+                records: records, samples: settings.randomPairs, seed: settings.seed, frequencies: frequencies)
             var counts = MatchModel.PatternCounts()
             for (index, pattern) in patterns.enumerated() {
                 let a = records[Int(candidates.packed[index] >> 32)]
@@ -77,12 +78,15 @@ struct Linkage {
         clock?.mark("link: model")
 
         // Every pattern's model weight, once: the loop below then only adds name-frequency adjustments.
-        let patternWeights = (0..<ComparisonVector.patternCount).map { model.weight(ComparisonVector(patternIndex: $0)) }
+        let patternWeights = (0..<ComparisonVector.patternCount).map {
+            model.weight(ComparisonVector(patternIndex: $0))
+        }
         let decided = Dictionary(decisions.map { (Self.key($0.a, $0.b), $0.sameChild) }, uniquingKeysWith: { $1 })
         // Each pair is scored on its own: slices run on all cores, their results joined in pair order.
         let scored = ParallelSlices.collect(candidates.packed.count) { range in
             var links: [Link] = []
             var review: [ReviewCandidate] = []
+            var weak: [ReviewCandidate] = []
             for index in range {
                 let pair = candidates.packed[index]
                 let a = Int(pair >> 32)
@@ -92,9 +96,17 @@ struct Linkage {
                 let rb = records[b]
                 if ra.nhs != 0 && rb.nhs != 0 { continue }  // identifiers decide: same → below, different → never
                 let vector = ComparisonVector(patternIndex: Int(patterns[index]))
-                let weight = patternWeights[Int(patterns[index])] + Self.nameFrequencyAdjustment(vector, ra, rb, model: model, frequencies: frequencies)
+                let weight =
+                    patternWeights[Int(patterns[index])]
+                    + Self.nameFrequencyAdjustment(vector, ra, rb, model: model, frequencies: frequencies)
                 // A pattern the model never links is not worth a person's time either, whatever its weight.
-                if weight < bands.review || Self.neverLink(vector) != nil { continue }
+                if weight < bands.review || Self.neverLink(vector) != nil {
+                    if Self.incidentCouldVouch(vector) {
+                        weak.append(
+                            ReviewCandidate(a: a, b: b, weight: weight, vector: vector, reason: Self.belowBands))
+                    }
+                    continue
+                }
                 if weight >= bands.link {
                     if let guardReason = Self.holdBack(vector) {
                         review.append(ReviewCandidate(a: a, b: b, weight: weight, vector: vector, reason: guardReason))
@@ -103,20 +115,22 @@ struct Linkage {
                     }
                 } else {
                     review.append(
-                        ReviewCandidate(a: a, b: b, weight: weight, vector: vector, reason: "match probability between the bands"))
+                        ReviewCandidate(
+                            a: a, b: b, weight: weight, vector: vector, reason: "match probability between the bands"))
                 }
             }
-            return (links: links, review: review)
+            return (links: links, review: review, weak: weak)
         }
         var links = scored.flatMap(\.links)
         var review = scored.flatMap(\.review)
+        let weak = scored.flatMap(\.weak)
 
         clock?.mark("link: score pairs")
 
         // Deterministic links: the same valid NHS number, then the same permanent UPN. Each record
         // is joined to the first of its group; a shared number with a conflicting date of birth
         // and first name goes to review instead (a mistyped or shared identifier).
-        var comparer = RecordComparer(nicknames: nicknames)
+        var comparer = RecordComparer(nicknames: nicknames, frequencies: frequencies)
         let sharedUPNs = Self.upnsOnTwoChildren(records)
         for (identifier, method) in [(\MatchRecord.nhs, LinkMethod.nhsNumber), (\MatchRecord.upn, LinkMethod.upn)] {
             var first: [UInt64: Int] = [:]
@@ -139,7 +153,9 @@ struct Linkage {
                     review.append(
                         ReviewCandidate(
                             a: anchor, b: index, weight: weight, vector: vector,
-                            reason: "same \(method == .nhsNumber ? "NHS number" : "UPN") but a different date of birth and first name"))
+                            reason:
+                                "same \(method == .nhsNumber ? "NHS number" : "UPN") but a different date of birth and first name"
+                        ))
                 } else {
                     links.append(Link(a: anchor, b: index, method: method, weight: weight, vector: vector))
                 }
@@ -153,7 +169,8 @@ struct Linkage {
                 links.append(
                     Link(
                         a: decision.a, b: decision.b, method: .review,
-                        weight: Self.weight(vector, records[decision.a], records[decision.b], model: model, frequencies: frequencies),
+                        weight: Self.weight(
+                            vector, records[decision.a], records[decision.b], model: model, frequencies: frequencies),
                         vector: vector))
             } else {
                 apart.append((decision.a, decision.b))
@@ -164,7 +181,7 @@ struct Linkage {
         var clusterer = Clusterer(records: records, apart: apart, nicknames: nicknames, frequencies: frequencies)
         for group in seeds { clusterer.seed(group) }
         clusterer.apply(links)
-        let vouched = Self.vouchedForByTheReport(review, records: records, roots: clusterer.roots())
+        let vouched = Self.vouchedForByTheReport(review + weak, records: records, roots: clusterer.roots())
         if !vouched.isEmpty { clusterer.apply(vouched) }
         let roots = clusterer.roots()
         // Only pairs that still sit in different children are worth a person's time.
@@ -182,7 +199,9 @@ struct Linkage {
         var seen: Set<UInt64> = []
         var shared: Set<UInt64> = []
         for record in records where record.upn != 0 && record.sideBySideKey != 0 {
-            if !seen.insert(record.upn &* 0x0000_0100_0000_01B3 ^ record.sideBySideKey).inserted { shared.insert(record.upn) }
+            if !seen.insert(record.upn &* 0x0000_0100_0000_01B3 ^ record.sideBySideKey).inserted {
+                shared.insert(record.upn)
+            }
         }
         return shared
     }
@@ -196,7 +215,9 @@ struct Linkage {
     /// other half of a sibling's look: on synthetic data, default and harsh, not one such queued
     /// pair was one child (0 of 25 and 0 of 734 at 20,000 children), so they are not queued either.
     static func neverLink(_ vector: ComparisonVector) -> String? {
-        if vector[.givenName] == NameLevel.different.rawValue { return "first names disagree outright (possible sibling or twin)" }
+        if vector[.givenName] == NameLevel.different.rawValue {
+            return "first names disagree outright (possible sibling or twin)"
+        }
         if vector[.dateOfBirth] == 4 { return "dates of birth disagree outright (possible sibling)" }
         return nil
     }
@@ -214,9 +235,20 @@ struct Linkage {
     }
 
     static let approximateAgeElsewhere = "only an approximate age, at a different address"
+    static let belowBands = "match probability below the review band"
 
-    /// Queued pairs of a record with only an approximate age (held back at another address, a family
-    /// that moved, or between the bands) that the rest of the report vouches for. A police incident
+    /// A record with only an approximate age that agrees with the other on both names (a nickname
+    /// or a near spelling of the first), whatever the weight: at another address such a pair is
+    /// often below the review band, yet the police incident that names it may vouch for it
+    /// (`vouchedForByTheReport`), as it does for a queued pair. Never queued for itself.
+    static func incidentCouldVouch(_ vector: ComparisonVector) -> Bool {
+        vector[.dateOfBirth] == 5 && vector[.givenName] <= NameLevel.jaroWinkler95.rawValue
+            && vector[.familyName] <= FamilyNameLevel.hyphenPart.rawValue
+    }
+
+    /// Pairs of a record with only an approximate age (held back at another address, a family that
+    /// moved, between the bands, or below them with both names agreeing: `incidentCouldVouch`) that
+    /// the rest of the report vouches for. A police incident
     /// that names two children of a family names them together: when another child of the incident
     /// belongs, or could belong, to a child who shares a home (an address or a mother) with this
     /// pair's child, the two records back each other, which a stranger of the same name and age
@@ -247,7 +279,9 @@ struct Linkage {
         var companionChildren: [Int: [Int: Int]] = [:]
         for aged in heldBack.keys {
             var children: [Int: Int] = [:]
-            func named(_ child: Int, by companion: Int) { children[child] = min(children[child] ?? companion, companion) }
+            func named(_ child: Int, by companion: Int) {
+                children[child] = min(children[child] ?? companion, companion)
+            }
             for companion in reports[records[aged].sideBySideKey] ?? [] where companion != aged {
                 named(roots[companion], by: companion)
                 for candidate in queued[companion] ?? [] { named(roots[other(candidate, companion)], by: companion) }
@@ -272,10 +306,13 @@ struct Linkage {
             func vouchers(_ candidate: ReviewCandidate) -> [Int] {
                 let child = roots[other(candidate, aged)]
                 guard let home = homes[child] else { return [] }
-                return companions.compactMap { $0.key != child && !(homes[$0.key] ?? []).isDisjoint(with: home) ? $0.value : nil }
+                return companions.compactMap {
+                    $0.key != child && !(homes[$0.key] ?? []).isDisjoint(with: home) ? $0.value : nil
+                }
             }
             let backed = (heldBack[aged] ?? []).filter { !vouchers($0).isEmpty }
-            guard Set(backed.map { roots[other($0, aged)] }).count == 1, let best = backed.max(by: { $0.weight < $1.weight })
+            guard Set(backed.map { roots[other($0, aged)] }).count == 1,
+                let best = backed.max(by: { $0.weight < $1.weight })
             else { continue }
             links.append(
                 Link(
@@ -290,10 +327,12 @@ struct Linkage {
     /// of birth and household), whose identifiers tell the twin rule a second child exists.
     /// Incremental runs load whole children only for these.
     /// `pairs` are packed `old << 32 | new` indices into `records`.
-    func plausibleMatches(records: [MatchRecord], pairs: [UInt64], model: MatchModel, frequencies: NameFrequencies)
+    func plausibleMatches(
+        records: [MatchRecord], pairs: [UInt64], model: MatchModel, frequencies: NameFrequencies
+    )
         -> (matches: Set<Int>, possibleTwins: Set<Int>)
     {
-        let patterns = compareAll(records, pairs)
+        let patterns = compareAll(records, pairs, frequencies: frequencies)
         let review = settings.bands(prior: model.prior ?? MatchModel.fallbackPrior).review
         var hits: Set<Int> = []
         var twins: Set<Int> = []
@@ -301,9 +340,13 @@ struct Linkage {
             let a = Int(pair >> 32)
             let b = Int(pair & 0xFFFF_FFFF)
             let vector = ComparisonVector(patternIndex: Int(patterns[index]))
-            if Self.weight(vector, records[a], records[b], model: model, frequencies: frequencies) >= review {
+            if Self.weight(vector, records[a], records[b], model: model, frequencies: frequencies) >= review
+                || Self.incidentCouldVouch(vector)
+            {
                 hits.insert(a)
-            } else if records[a].dob != 0 && records[a].dob == records[b].dob && Clusterer.sameHousehold(records[a], records[b]) {
+            } else if records[a].dob != 0 && records[a].dob == records[b].dob
+                && Clusterer.sameHousehold(records[a], records[b])
+            {
                 // A possible twin: its child is evidence the twin rule weighs, as in a full run.
                 twins.insert(a)
             }
@@ -326,21 +369,23 @@ struct Linkage {
     ) -> Double {
         var total = 0.0
         if vector[.givenName] == 0, let name = a.given, name == b.given {
-            total += frequencies.adjustment(given: true, fingerprint: name.fingerprint, averageU: model.averageExactU[0])
+            total += frequencies.adjustment(
+                given: true, fingerprint: name.fingerprint, averageU: model.averageExactU[0])
         }
         if vector[.familyName] == 0, let name = a.family, name == b.family {
-            total += frequencies.adjustment(given: false, fingerprint: name.fingerprint, averageU: model.averageExactU[1])
+            total += frequencies.adjustment(
+                given: false, fingerprint: name.fingerprint, averageU: model.averageExactU[1])
         }
         return total
     }
 
     /// Compares every candidate pair, split across threads; each thread has its own scratch space.
-    func compareAll(_ records: [MatchRecord], _ pairs: [UInt64]) -> [UInt16] {
+    func compareAll(_ records: [MatchRecord], _ pairs: [UInt64], frequencies: NameFrequencies) -> [UInt16] {
         let threads = max(1, min(settings.threads, pairs.count / 10_000 + 1))
         let chunk = (pairs.count + threads - 1) / max(threads, 1)
         let results = ResultSlots(count: threads)
         DispatchQueue.concurrentPerform(iterations: threads) { thread in
-            var comparer = RecordComparer(nicknames: nicknames)
+            var comparer = RecordComparer(nicknames: nicknames, frequencies: frequencies)
             let start = thread * chunk
             let end = min(pairs.count, start + chunk)
             var local: [UInt16] = []
@@ -348,7 +393,9 @@ struct Linkage {
             if start < end {
                 for index in start..<end {
                     let pair = pairs[index]
-                    local.append(UInt16(comparer.compare(records[Int(pair >> 32)], records[Int(pair & 0xFFFF_FFFF)]).patternIndex))
+                    local.append(
+                        UInt16(
+                            comparer.compare(records[Int(pair >> 32)], records[Int(pair & 0xFFFF_FFFF)]).patternIndex))
                 }
             }
             results.store(local, at: thread)

@@ -305,30 +305,7 @@ public final class Resolver {
     }
 
     private func latestModel() throws -> (Int64, MatchModel, NameFrequencies)? {
-        guard
-            let row = try connection.query(
-                "SELECT id, parameters::text, records FROM match_models ORDER BY id DESC LIMIT 1"
-            ).first
-        else { return nil }
-        let id = try row.decode(Int64.self, at: 0)
-        var model = try MatchModel.fromJSON(try row.decode(String.self, at: 1))
-        var frequencies = NameFrequencies()
-        frequencies.total = try row.decode(Int.self, at: 2)
-        // A model stored before priors were: its prior follows from what it stored.
-        model.prior = model.prior ?? MatchModel.prior(
-            matchProportion: model.matchProportion, pairs: model.pairsUsed, records: frequencies.total)
-        try connection.forEachRow(
-            "SELECT name_kind, fingerprint, records FROM name_frequencies WHERE model_id = $1", [id]
-        ) { row in
-            let fingerprint = UInt64(bitPattern: try row.decode(Int64.self, at: 1))
-            let count = try row.decode(Int.self, at: 2)
-            if try row.decode(String.self, at: 0) == "given" {
-                frequencies.given[fingerprint] = count
-            } else {
-                frequencies.family[fingerprint] = count
-            }
-        }
-        return (id, model, frequencies)
+        try StoredModel.latest(connection)
     }
 
     /// Records a new batch could link to: those sharing a blocking key, and those sharing an identifier.

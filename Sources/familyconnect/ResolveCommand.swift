@@ -54,6 +54,20 @@ enum ResolveCommand: Command {
 }
 
 enum EvaluateCommand: Command {
+    /// The classes of missed pairs and of merging links, largest first, with record ids to explain.
+    static func printDiagnosis(_ diagnosis: LinkageDiagnosis) {
+        func table(_ title: String, _ classes: [LinkageDiagnosis.Class], pairs: Bool) {
+            Console.print("  \(title): \(classes.count) classes")
+            for entry in classes {
+                let examples = entry.examples.map { "\($0.0)/\($0.1)" }.joined(separator: " ")
+                Console.print(
+                    "    \(entry.count)\(pairs ? " parts, \(entry.pairs) pairs" : " links"): \(entry.name)  e.g. \(examples)")
+            }
+        }
+        table("missed (split parts by the best pair across them)", diagnosis.missed, pairs: true)
+        table("merged (links joining two true children)", diagnosis.merged, pairs: false)
+    }
+
     static let name = "evaluate"
     static let summary = "Compare resolved children with a synthetic ground truth: pairwise precision, recall, F1, false merges, twins."
     static let synopsis = "--truth FILE [--database CONNINFO]"
@@ -75,6 +89,7 @@ enum EvaluateCommand: Command {
               review yield: \(String(format: "%.5f", report.reviewYield)) (\(report.reviewPairsSameChild) of \(report.reviewPairsWithTruth) \
             queued pairs with ground truth are one child; \(report.reviewPairsSameFamily) are siblings or twins)
             """)
+        if let diagnosis = report.diagnosis { printDiagnosis(diagnosis) }
         return 0
     }
 }

@@ -68,6 +68,21 @@ struct ComparatorNicknameTests {
         #expect(!table.areEquivalent(key(b), key(a)), "\(b) !~ \(a)")
     }
 
+    /// Independent names that twins could have, and that are also one child's familiar form: listed
+    /// after `@familiar`, so one name to the linkage model, never to `areEquivalent` (nor to the twin
+    /// rule's "same name"). Molly and Polly, two forms of Mary, are still not one name.
+    @Test(
+        "familiar forms: equivalent only including familiar forms",
+        arguments: [
+            ("Ellie", "Ella"), ("Millie", "Emily"), ("Molly", "Mary"), ("Maisie", "Margaret"),
+            ("Elsie", "Elizabeth"), ("Leo", "Leonard"), ("Mia", "Amelia"), ("Ollie", "Olivia"),
+        ])
+    func familiarFormsOnly(_ a: String, _ b: String) {
+        #expect(table.areEquivalentIncludingFamiliarForms(key(a), key(b)), "\(a) ~ \(b)")
+        #expect(table.areEquivalentIncludingFamiliarForms(key(b), key(a)), "\(b) ~ \(a)")
+        #expect(!table.areEquivalentIncludingFamiliarForms(key("Molly"), key("Polly")))
+    }
+
     @Test func equalNamesAreEquivalentEvenWhenNotInTheTable() {
         #expect(table.areEquivalent(key("Xanthe"), key("XANTHE")))
         #expect(!table.contains(key("Xanthe")))

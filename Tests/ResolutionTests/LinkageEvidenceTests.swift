@@ -10,12 +10,14 @@ struct LinkageEvidenceTests {
     func record(
         _ id: Int64, upn: UInt64 = 0, given: String, preferred: String? = nil, family: String = "Brooks",
         dob: UInt32 = 20200716, age: Int16 = -1, ageYear: Int16 = 0, postcode: String = "NR31 1NS",
-        address: UInt64 = 7, sideBySide: UInt64 = 0
+        address: UInt64 = 7, sideBySide: UInt64 = 0, period: UInt64 = 0, kind: UInt8 = 0
     ) -> MatchRecord {
         MatchRecord(
-            id: id, kind: 0, nhs: 0, upn: upn, given: NameKey(given), preferredGiven: preferred.flatMap { NameKey($0) },
+            id: id, kind: kind, nhs: 0, upn: upn, given: NameKey(given),
+            preferredGiven: preferred.flatMap { NameKey($0) },
             family: NameKey(family), preferredFamily: nil, dob: dob, approximateAge: age, ageYear: ageYear, sex: 0,
-            postcode: PostcodeKey(postcode), addressKey: address, carerNHS: 0, sideBySideKey: sideBySide)
+            postcode: PostcodeKey(postcode), addressKey: address, carerNHS: 0, sideBySideKey: sideBySide,
+            periodKey: period)
     }
 
     @Test("a record that fits two known twins equally well joins neither (Mo, when both twins go by Mo)")
@@ -35,26 +37,129 @@ struct LinkageEvidenceTests {
         #expect(clusterer.refused.map(\.reason) == [.twins, .twins])
     }
 
-    @Test("a record fits the twin whose legal name it carries better than the twin known by that name at school")
-    func legalNameFitsBetter() {
+    @Test("a claim's name that is one twin's legal name and the other's preferred name joins neither twin")
+    func crossedNamesJoinNeitherTwin() {
         let records = [
             record(1, upn: 0x5012, given: "Ollie", preferred: "Oliver"),  // school: one twin
             record(2, upn: 0x5011, given: "Oliver", preferred: "Ollie"),  // school: the other
-            record(3, given: "Oliver"),  // a meals claim
+            record(3, given: "Oliver"),  // a meals claim: either twin's preferred or legal name
         ]
         var clusterer = Clusterer(records: records, apart: [], nicknames: .standard, frequencies: NameFrequencies())
         clusterer.apply([
-            Link(a: 0, b: 2, method: .probabilistic, weight: 30, vector: nil),  // by the preferred name: refused
+            Link(a: 0, b: 2, method: .probabilistic, weight: 30, vector: nil),  // by the preferred name
             Link(a: 1, b: 2, method: .probabilistic, weight: 29, vector: nil),  // by the legal name
         ])
         let roots = clusterer.roots()
-        #expect(roots[1] == roots[2] && roots[0] != roots[2])
+        #expect(Set(roots).count == 3)
+        #expect(clusterer.refused.map(\.reason) == [.twins, .twins])
+    }
+
+    @Test("a familiar form that is a name of its own joins its child where no second child of that date is known")
+    func familiarFormJoinsWithoutKnownTwin() {
+        var comparer = RecordComparer()
+        let school = record(1, upn: 0x6001, given: "Amelia", preferred: "Amelia")
+        let claim = record(2, given: "Mia")
+        #expect(comparer.bestGiven(school, claim) == .nickname)
+        #expect(NicknameTable.standard.areEquivalentIncludingFamiliarForms(NameKey("Mia")!, NameKey("Amelia")!))
+        #expect(!NicknameTable.standard.areEquivalent(NameKey("Mia")!, NameKey("Amelia")!))
+        var clusterer = Clusterer(
+            records: [school, claim], apart: [], nicknames: .standard, frequencies: NameFrequencies())
+        clusterer.apply([Link(a: 0, b: 1, method: .probabilistic, weight: 25, vector: nil)])
+        let roots = clusterer.roots()
+        #expect(roots[0] == roots[1])
+        #expect(clusterer.refused.isEmpty)
+    }
+
+    @Test("a familiar form shared by two known twins' names joins neither (Ollie, twins Oliver and Olivia)")
+    func familiarFormBetweenKnownTwins() {
+        let records = [
+            record(1, upn: 0x7001, given: "Oliver"), record(2, upn: 0x7002, given: "Olivia"), record(3, given: "Ollie"),
+        ]
+        var clusterer = Clusterer(records: records, apart: [], nicknames: .standard, frequencies: NameFrequencies())
+        clusterer.apply([
+            Link(a: 0, b: 2, method: .probabilistic, weight: 30, vector: nil),
+            Link(a: 1, b: 2, method: .probabilistic, weight: 29, vector: nil),
+        ])
+        #expect(Set(clusterer.roots()).count == 3)
+        // A familiar form that fits only one known twin still joins it (Mia: twins Amelia and Jack).
+        let other = [
+            record(1, upn: 0x7003, given: "Amelia"), record(2, upn: 0x7004, given: "Jack"), record(3, given: "Mia"),
+        ]
+        var second = Clusterer(records: other, apart: [], nicknames: .standard, frequencies: NameFrequencies())
+        second.apply([Link(a: 0, b: 2, method: .probabilistic, weight: 25, vector: nil)])
+        let roots = second.roots()
+        #expect(roots[0] == roots[2] && roots[1] != roots[2])
+    }
+
+    @Test("a table's @familiar line starts the familiar forms: equivalent only including familiar forms")
+    func familiarDirective() throws {
+        let table = try NicknameTable(table: "Thomas, Tom\n@familiar\nAmelia, Mia\n")
+        #expect(table.groupCount == 2 && table.firstFamiliarGroup == 2)
+        #expect(table.areEquivalent(NameKey("Tom")!, NameKey("Thomas")!))
+        #expect(table.areEquivalentIncludingFamiliarForms(NameKey("Mia")!, NameKey("Amelia")!))
+        #expect(!table.areEquivalent(NameKey("Mia")!, NameKey("Amelia")!))
+    }
+
+    @Test(
+        "a claim's record joins its twin once the claim's other record has joined the other twin, whichever link comes first"
+    )
+    func refusedTwinLinkRetried() {
+        let records = [
+            record(1, upn: 0x8001, given: "Sophie", preferred: "Soph"),  // school: one twin
+            record(2, upn: 0x8002, given: "Sophia", preferred: "Sophie"),  // school: the other
+            record(3, given: "Sophie", sideBySide: 91),  // one meals claim naming both
+            record(4, given: "Sophia", sideBySide: 91),
+        ]
+        var clusterer = Clusterer(records: records, apart: [], nicknames: .standard, frequencies: NameFrequencies())
+        clusterer.apply([
+            // First, the claim's Sophie could still be the twin known as Sophie: refused for now…
+            Link(a: 0, b: 2, method: .probabilistic, weight: 31, vector: nil),
+            // …then the claim's Sophia joins the twin Sophia (its Sophie fits the twin Sophie as well)…
+            Link(a: 1, b: 3, method: .probabilistic, weight: 30, vector: nil),
+        ])
+        // …and the first link, tried again, joins: the claim's Sophie can no longer be Sophia's.
+        let roots = clusterer.roots()
+        #expect(roots[0] == roots[2] && roots[1] == roots[3] && roots[0] != roots[1])
+        #expect(clusterer.refused.isEmpty)
+    }
+
+    @Test(
+        "twins named as forms of one name (Jacob, Jake): a lone record joins neither; a report naming both assigns them"
+    )
+    func lookAlikeTwins() {
+        let twins = [record(1, upn: 0x9101, given: "Jacob"), record(2, upn: 0x9102, given: "Jake")]
+        // A police row naming one of them: "Jacob" may be Jake's, written in full.
+        var lone = Clusterer(
+            records: twins + [record(3, given: "Jacob", kind: 3)], apart: [], nicknames: .standard,
+            frequencies: NameFrequencies())
+        lone.apply([Link(a: 0, b: 2, method: .probabilistic, weight: 30, vector: nil)])
+        #expect(Set(lone.roots()).count == 3)
+        #expect(lone.refused.map(\.reason) == [.twins])
+        // A health visiting record carries the registered name: its "Jacob" is Jacob.
+        var registered = Clusterer(
+            records: twins + [record(3, given: "Jacob")], apart: [], nicknames: .standard,
+            frequencies: NameFrequencies())
+        registered.apply([Link(a: 0, b: 2, method: .probabilistic, weight: 30, vector: nil)])
+        let joined = registered.roots()
+        #expect(joined[0] == joined[2])
+        // A claim naming both: each name fits one twin better, so the claim's records are assigned.
+        let claim = [
+            record(3, given: "Jacob", sideBySide: 77, kind: 2), record(4, given: "Jake", sideBySide: 77, kind: 2),
+        ]
+        var both = Clusterer(records: twins + claim, apart: [], nicknames: .standard, frequencies: NameFrequencies())
+        both.apply([
+            Link(a: 0, b: 2, method: .probabilistic, weight: 30, vector: nil),
+            Link(a: 1, b: 3, method: .probabilistic, weight: 29, vector: nil),
+        ])
+        let roots = both.roots()
+        #expect(roots[0] == roots[2] && roots[1] == roots[3] && roots[0] != roots[1])
     }
 
     @Test("a record that fits one known twin better joins that twin")
     func fitsOneTwin() {
         let records = [
-            record(1, upn: 0x4011, given: "Olivia"), record(2, upn: 0x4010, given: "Amelia"), record(3, given: "Olivia"),
+            record(1, upn: 0x4011, given: "Olivia"), record(2, upn: 0x4010, given: "Amelia"),
+            record(3, given: "Olivia"),
         ]
         var clusterer = Clusterer(records: records, apart: [], nicknames: .standard, frequencies: NameFrequencies())
         clusterer.apply([
@@ -82,26 +187,118 @@ struct LinkageEvidenceTests {
             record(1, given: "Tommy", family: "Walker", dob: 20200502),
             record(2, given: "Tommu", family: "Walker", dob: 0, age: 5, ageYear: 2026),
         ]
-        let pairs = CandidatePairs(records: records, rules: BlockingRule.allCases, nicknames: .standard, maxBlock: 1_000)
+        let pairs = CandidatePairs(
+            records: records, rules: BlockingRule.allCases, nicknames: .standard, maxBlock: 1_000)
         #expect(pairs.packed == [0 << 32 | 1])
     }
 
-    @Test("a police incident vouches for the two children it names, where their old home is one; alone, an age elsewhere is not linked")
+    @Test(
+        "blocking on a birthday and a first letter needs the family initial too; the name itself or its group needs none"
+    )
+    func firstLetterBlocksWithFamilyInitial() {
+        let records = [
+            record(1, given: "Aemlia", family: "Smith", dob: 20200502),  // a typo in no group…
+            record(2, given: "Amelia", family: "Smyth-Jones", dob: 20200502),  // …meets its name (S, S)
+            record(3, given: "Arlo", family: "Clark", dob: 20200502),  // same birthday and letter, another family
+            record(4, given: "Roman", family: "Wilson", dob: 20200502),  // a name in no group…
+            record(5, given: "Roman", family: "Marsh", dob: 20200502),  // …meets itself whatever the surname
+            record(6, given: "Tom", family: "Webb", dob: 20200502),  // a group…
+            record(7, given: "Thomas", family: "Brown", dob: 20200502),  // …meets its nickname whatever the surname
+        ]
+        let pairs = CandidatePairs(
+            records: records, rules: [.dobGivenGroup], nicknames: .standard, maxBlock: 1_000
+        ).packed
+        #expect(pairs.contains(0 << 32 | 1))
+        #expect(pairs.contains(3 << 32 | 4))
+        #expect(pairs.contains(5 << 32 | 6))
+        // A first letter alone no longer pairs a county's children of one birthday.
+        #expect(!pairs.contains(0 << 32 | 2) && !pairs.contains(1 << 32 | 2))
+        #expect(pairs.count == 3)
+    }
+
+    @Test(
+        "a short name one letter from a much commoner one is a slip of it (Lwo, Leo); two names in use stay two (Eva, Ava)"
+    )
+    func shortNameSlips() {
+        var counts = NameFrequencies()
+        for (name, count) in [("Leo", 60), ("Lwo", 1), ("Eva", 40), ("Ava", 45)] {
+            counts.given[NameKey(name)!.fingerprint] = count
+        }
+        counts.total = 146
+        let leo = record(1, given: "Leo")
+        let slip = record(2, given: "Lwo")
+        var informed = RecordComparer(frequencies: counts)
+        #expect(informed.bestGiven(leo, slip) == .editDistance1or2)
+        #expect(informed.bestGiven(record(3, given: "Eva"), record(4, given: "Ava")) == .different)
+        var plain = RecordComparer()
+        #expect(plain.bestGiven(leo, slip) == .different)
+        // The twin rule reads it as a typo too: one child, not twins Leo and Lwo.
+        var clusterer = Clusterer(records: [leo, slip], apart: [], nicknames: .standard, frequencies: counts)
+        clusterer.apply([Link(a: 0, b: 1, method: .probabilistic, weight: 25, vector: nil)])
+        let roots = clusterer.roots()
+        #expect(roots[0] == roots[1])
+        var twins = Clusterer(
+            records: [record(3, given: "Eva"), record(4, given: "Ava")], apart: [], nicknames: .standard,
+            frequencies: counts)
+        twins.apply([Link(a: 0, b: 1, method: .probabilistic, weight: 25, vector: nil)])
+        #expect(twins.refused.map(\.reason) == [.twins])
+    }
+
+    @Test("two schools' rows of one term are two pupils unless an identifier joins them")
+    func twoSchoolsOneTerm() {
+        let records = [
+            record(
+                1, upn: 0x9001, given: "Reggie", family: "Hughes", dob: 20120110, address: 1, sideBySide: 11, period: 5),
+            record(2, given: "Reggie", family: "Hughes", dob: 20120110, address: 2, sideBySide: 12, period: 5),
+            record(3, given: "Reggie", family: "Hughes", dob: 20120110, address: 2, sideBySide: 13, period: 6),
+        ]
+        #expect(records[0].reportedApart(from: records[1]))
+        #expect(!records[1].reportedApart(from: records[2]))
+        var clusterer = Clusterer(records: records, apart: [], nicknames: .standard, frequencies: NameFrequencies())
+        clusterer.apply([
+            Link(a: 0, b: 1, method: .probabilistic, weight: 30, vector: nil),  // two schools, one term: refused
+            Link(a: 1, b: 2, method: .probabilistic, weight: 30, vector: nil),  // one school, two terms: joined
+        ])
+        var roots = clusterer.roots()
+        #expect(roots[0] != roots[1] && roots[1] == roots[2])
+        #expect(clusterer.refused.map(\.reason) == [.samePeriodInOneFeed])
+        // A pupil who moved school mid-term keeps the UPN, which links the rows first.
+        let moved = [
+            records[0],
+            record(2, upn: 0x9001, given: "Reggie", family: "Hughes", dob: 20120110, sideBySide: 12, period: 5),
+        ]
+        var identified = Clusterer(records: moved, apart: [], nicknames: .standard, frequencies: NameFrequencies())
+        identified.apply([Link(a: 0, b: 1, method: .upn, weight: 30, vector: nil)])
+        roots = identified.roots()
+        #expect(roots[0] == roots[1])
+    }
+
+    @Test(
+        "a police incident vouches for the two children it names, where their old home is one; alone, an age elsewhere is not linked"
+    )
     func incidentVouches() {
         let school = [
             record(1, upn: 0x7004, given: "Mateo", family: "Lambert", dob: 20130802, address: 7),
             record(2, given: "Skye", family: "Lambert", dob: 20151112, address: 7),
         ]
         let police = [
-            record(3, given: "Mateo", family: "Lambert", dob: 0, age: 13, ageYear: 2026, postcode: "NR11 8SY", address: 9, sideBySide: 55),
-            record(4, given: "Skye", family: "Lambert", dob: 0, age: 11, ageYear: 2026, postcode: "NR11 8SY", address: 9, sideBySide: 55),
-            record(5, given: "Harry", family: "Hunter", dob: 0, age: 12, ageYear: 2026, postcode: "PE32 5ET", address: 11, sideBySide: 56),
+            record(
+                3, given: "Mateo", family: "Lambert", dob: 0, age: 13, ageYear: 2026, postcode: "NR11 8SY", address: 9,
+                sideBySide: 55),
+            record(
+                4, given: "Skye", family: "Lambert", dob: 0, age: 11, ageYear: 2026, postcode: "NR11 8SY", address: 9,
+                sideBySide: 55),
+            record(
+                5, given: "Harry", family: "Hunter", dob: 0, age: 12, ageYear: 2026, postcode: "PE32 5ET", address: 11,
+                sideBySide: 56),
             record(6, given: "Harry", family: "Hunter", dob: 20130522, address: 12),
         ]
         let records = school + police
         func heldBack(_ a: Int, _ b: Int) -> ReviewCandidate {
             // Same names, an age consistent with the date of birth, another address.
-            ReviewCandidate(a: a, b: b, weight: 20, vector: ComparisonVector(levels: [0, 0, 5, 2, 4, 2]), reason: Linkage.approximateAgeElsewhere)
+            ReviewCandidate(
+                a: a, b: b, weight: 20, vector: ComparisonVector(levels: [0, 0, 5, 2, 4, 2]),
+                reason: Linkage.approximateAgeElsewhere)
         }
         let review = [heldBack(0, 2), heldBack(1, 3), heldBack(4, 5)]
         let links = Linkage.vouchedForByTheReport(review, records: records, roots: Array(records.indices))

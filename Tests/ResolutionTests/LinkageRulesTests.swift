@@ -32,7 +32,9 @@ struct TwinRuleTests {
     func typoDoesNotBlock() {
         let counts = frequencies(["Zara": 60, "Zaa": 1, "Harvey": 80, "Harveu": 1])
         for (typo, name) in [("Zaa", "Zara"), ("Harveu", "Harvey")] {
-            let records = [record(1, given: name), record(2, given: typo), record(3, given: name), record(4, given: name)]
+            let records = [
+                record(1, given: name), record(2, given: typo), record(3, given: name), record(4, given: name),
+            ]
             var clusterer = Clusterer(records: records, apart: [], nicknames: .standard, frequencies: counts)
             clusterer.apply([
                 Link(a: 0, b: 1, method: .probabilistic, weight: 30, vector: nil),  // the slip joins first
@@ -54,7 +56,9 @@ struct TwinRuleTests {
         #expect(clusterer.refused.map(\.reason) == [.twins])
     }
 
-    @Test("twins with nickname-equivalent names stay apart once a second child of that date is known; an identifier joins")
+    @Test(
+        "twins with nickname-equivalent names stay apart once a second child of that date is known; an identifier joins"
+    )
     func nicknameTwins() {
         let records = [
             record(1, nhs: 4010232137, given: "Alfred"),  // health visiting
@@ -107,7 +111,8 @@ struct TwinRuleTests {
         let town = MatchModel.prior(matchProportion: 0.2, pairs: 20_000, records: 20_000)
         let county = MatchModel.prior(matchProportion: 0.2, pairs: 1_000_000, records: 1_000_000)
         #expect(county < town / 40)
-        #expect(MatchProbability.posterior(weight: 18, prior: county) < MatchProbability.posterior(weight: 18, prior: town))
+        #expect(
+            MatchProbability.posterior(weight: 18, prior: county) < MatchProbability.posterior(weight: 18, prior: town))
         let settings = ResolutionSettings()
         #expect(settings.bands(prior: county).link > settings.bands(prior: town).link + 5)
         // A pair right on the link band has the link probability, whatever the prior.
@@ -127,7 +132,8 @@ struct LinkageRulesResolverTests {
     static func policeFile(_ rows: [(ref: String, name: String, dob: String)]) throws -> URL {
         var text = FeedKind.policeNotifications.columns.joined(separator: ",") + "\n"
         for row in rows {
-            text += "\(row.ref),20260310 18:05,DOMESTIC ABUSE,Y,\"\(row.name)\",\(row.dob),7,\"14 Quarry Lane, Norwich\",NR5 8QT,1 (MOTHER)\n"
+            text +=
+                "\(row.ref),20260310 18:05,DOMESTIC ABUSE,Y,\"\(row.name)\",\(row.dob),7,\"14 Quarry Lane, Norwich\",NR5 8QT,1 (MOTHER)\n"
         }
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("fc-police-\(UUID().uuidString).csv")
         try text.write(to: url, atomically: true, encoding: .utf8)
@@ -136,7 +142,8 @@ struct LinkageRulesResolverTests {
 
     static func children(of ids: [Int64], _ connection: PostgresConnection) throws -> Int {
         try connection.execute(
-            "SELECT count(DISTINCT child_id) FROM child_records WHERE record_id = ANY($1::bigint[])", [ids.map { Int($0) }]
+            "SELECT count(DISTINCT child_id) FROM child_records WHERE record_id = ANY($1::bigint[])",
+            [ids.map { Int($0) }]
         ).scalar(Int.self)
     }
 
@@ -146,12 +153,15 @@ struct LinkageRulesResolverTests {
             let connection = try database.connect()
             _ = try ResolverTests.load(children: 600, seed: 21, into: connection)
             let file = try Self.policeFile([
-                ("NC-26-990001", "QUARRINGTON, ISABELLA", "14/03/2019"), ("NC-26-990001", "QUARRINGTON, ISABELLE", "14/03/2019"),
-                ("NC-26-990002", "WHELDRAKE, ISABELLA", "02/11/2018"), ("NC-26-990003", "WHELDRAKE, ISABELLE", "02/11/2018"),
+                ("NC-26-990001", "QUARRINGTON, ISABELLA", "14/03/2019"),
+                ("NC-26-990001", "QUARRINGTON, ISABELLE", "14/03/2019"),
+                ("NC-26-990002", "WHELDRAKE, ISABELLA", "02/11/2018"),
+                ("NC-26-990003", "WHELDRAKE, ISABELLE", "02/11/2018"),
             ])
             defer { try? FileManager.default.removeItem(at: file) }
             let police = Self.definitions.first { $0.name == "police_notifications" }!
-            _ = try FeedLoader(definition: police, today: SynthConfig.defaultAsOf).load(path: file.path, connection: connection)
+            _ = try FeedLoader(definition: police, today: SynthConfig.defaultAsOf).load(
+                path: file.path, connection: connection)
             _ = try Resolver(connection: connection).resolveFull()
             let ids = try connection.query(
                 "SELECT id FROM source_records WHERE family_name IN ('Quarrington', 'Wheldrake') ORDER BY family_name, id"
@@ -166,7 +176,9 @@ struct LinkageRulesResolverTests {
         }
     }
 
-    @Test("the queue holds no pattern the model never links, is ordered by how likely a pair is one child, and the prior falls with the population")
+    @Test(
+        "the queue holds no pattern the model never links, is ordered by how likely a pair is one child, and the prior falls with the population"
+    )
     func queueAndPrior() throws {
         var priors: [Double] = []
         for children in [400, 1600] {
@@ -206,45 +218,131 @@ struct LinkageRulesResolverTests {
     /// The links the incident rule made, as stored: (record a, record b) → the record that vouched.
     static func vouchedLinks(_ connection: PostgresConnection) throws -> [Int64: Int64] {
         var links: [Int64: Int64] = [:]
-        for row in try connection.query("SELECT record_a, record_b, vouched_by FROM record_links WHERE method = 'vouched_by_incident'") {
-            links[try row.decode(Int64.self, at: 0) << 32 | row.decode(Int64.self, at: 1)] = try row.decode(Int64.self, at: 2)
+        for row in try connection.query(
+            "SELECT record_a, record_b, vouched_by FROM record_links WHERE method = 'vouched_by_incident'")
+        {
+            links[try row.decode(Int64.self, at: 0) << 32 | row.decode(Int64.self, at: 1)] = try row.decode(
+                Int64.self, at: 2)
         }
         return links
     }
 
-    @Test("a link the incident rule made is stored as such, counted apart, and explain names the rule and the record that vouched")
-    func explainsIncidentVouchedLinks() throws {
+    @Test("evaluate's classes account for every missed pair, each with record ids of a split child to explain")
+    func missClassesAddUp() throws {
+        try TestDatabase.with(.migrated) { database in
+            let connection = try database.connect()
+            let folder = try ResolverTests.load(children: 1500, seed: 7, into: connection)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            _ = try Resolver(connection: connection).resolveFull()
+            let report = try Evaluator.evaluate(
+                truthPath: folder.appendingPathComponent("truth.csv").path, connection: connection)
+            let diagnosis = try #require(report.diagnosis)
+            #expect(report.truePairs > report.correctPairs)
+            #expect(diagnosis.missed.reduce(0) { $0 + $1.pairs } == report.truePairs - report.correctPairs)
+            #expect(diagnosis.missed.reduce(0) { $0 + $1.count } >= report.splitChildren)
+            #expect(diagnosis.merged.isEmpty == (report.falseMerges == 0))
+            // Each example is a pair of records in two different children.
+            for example in diagnosis.missed.flatMap(\.examples) {
+                let children = try connection.execute(
+                    "SELECT count(DISTINCT child_id) FROM child_records WHERE record_id = ANY($1::bigint[])",
+                    [[Int(example.0), Int(example.1)]]
+                ).scalar(Int.self)
+                #expect(children == 2)
+            }
+        }
+    }
+
+    /// A 600-child world of every feed but the police's, resolved; `body` gets its connection and folder.
+    static func withResolvedWorldWithoutPolice(_ body: (PostgresConnection, URL) throws -> Void) throws {
         try TestDatabase.with(.migrated) { database in
             let connection = try database.connect()
             let folder = try ResolverTests.load(
-                children: 600, seed: 21, feeds: FeedKind.allCases.filter { $0 != .policeNotifications }, into: connection)
+                children: 600, seed: 21, feeds: FeedKind.allCases.filter { $0 != .policeNotifications },
+                into: connection)
             defer { try? FileManager.default.removeItem(at: folder) }
             _ = try Resolver(connection: connection).resolveFull()
-            // Two siblings a school knows at one home; then the police name both in one incident, with
-            // ages only, at a new address (a family that moved): each alone would only be queued.
-            let siblings = try #require(try connection.query(
+            try body(connection, folder)
+        }
+    }
+
+    /// Two siblings a school knows at one home (the pair `choosing` picks: SQL after the join's WHERE,
+    /// over `a` and `b`), then named by the police in one incident with ages only at a new address.
+    static func reportSchoolSiblingsToPolice(
+        _ connection: PostgresConnection, folder: URL, incident: String, choosing: String
+    ) throws {
+        let siblings = try #require(
+            try connection.query(
                 """
                 SELECT a.given_name, b.given_name, a.family_name,
                        date_part('year', age(date '2026-03-10', a.dob))::int, date_part('year', age(date '2026-03-10', b.dob))::int
                 FROM source_records a JOIN source_records b ON a.family_name = b.family_name AND a.address_line1 = b.address_line1
                      AND a.postcode = b.postcode AND a.given_name <> b.given_name AND abs(a.dob - b.dob) > 400
                 WHERE a.feed = 'school_attendance' AND b.feed = 'school_attendance' AND a.id < b.id
-                  -- Rare first names: an age is weak evidence, a common name's agreement weaker still.
-                  AND (SELECT count(*) FROM source_records r WHERE r.given_name = a.given_name) <= 4
-                  AND (SELECT count(*) FROM source_records r WHERE r.given_name = b.given_name) <= 4
-                ORDER BY a.id, b.id LIMIT 1
+                \(choosing)
+                LIMIT 1
                 """
             ).first)
-            var text = FeedKind.policeNotifications.columns.joined(separator: ",") + "\n"
-            for (given, age) in [(try siblings.decode(String.self, at: 0), try siblings.decode(Int.self, at: 3)),
-                                 (try siblings.decode(String.self, at: 1), try siblings.decode(Int.self, at: 4))] {
-                let name = "\(try siblings.decode(String.self, at: 2).uppercased()), \(given.uppercased())"
-                text += "NC-26-990101,20260310 18:05,DOMESTIC ABUSE,Y,\"\(name)\",,\(age),\"14 Quarry Lane, Norwich\",NR5 8QT,1 (MOTHER)\n"
+        var text = FeedKind.policeNotifications.columns.joined(separator: ",") + "\n"
+        for (given, age) in [
+            (try siblings.decode(String.self, at: 0), try siblings.decode(Int.self, at: 3)),
+            (try siblings.decode(String.self, at: 1), try siblings.decode(Int.self, at: 4)),
+        ] {
+            let name = "\(try siblings.decode(String.self, at: 2).uppercased()), \(given.uppercased())"
+            text +=
+                "\(incident),20260310 18:05,DOMESTIC ABUSE,Y,\"\(name)\",,\(age),\"14 Quarry Lane, Norwich\",NR5 8QT,1 (MOTHER)\n"
+        }
+        let file = folder.appendingPathComponent("police-\(incident).csv")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let police = Self.definitions.first { $0.name == "police_notifications" }!
+        _ = try FeedLoader(definition: police, today: SynthConfig.defaultAsOf).load(
+            path: file.path, connection: connection)
+    }
+
+    @Test("the incident vouches for an age elsewhere even below the review band, when both names agree")
+    func incidentVouchesBelowTheBand() throws {
+        try Self.withResolvedWorldWithoutPolice { connection, folder in
+            // Two siblings a school knows at one home, with common first names: an age at a new
+            // address with a common name is too weak to be queued.
+            try Self.reportSchoolSiblingsToPolice(
+                connection, folder: folder, incident: "NC-26-990201",
+                choosing: """
+                    ORDER BY (SELECT count(*) FROM source_records r WHERE r.given_name = a.given_name)
+                           + (SELECT count(*) FROM source_records r WHERE r.given_name = b.given_name)
+                           + (SELECT count(*) FROM source_records r WHERE r.family_name = a.family_name) DESC, a.id, b.id
+                    """)
+            _ = try Resolver(connection: connection).resolveIncremental()
+            let incremental = try Self.vouchedLinks(connection)
+            #expect(incremental.count == 2)
+            _ = try Resolver(connection: connection).resolveFull()
+            #expect(try Self.vouchedLinks(connection) == incremental)
+            // The model alone would not even queue at least one of them: only the incident links it.
+            var verdicts: [String] = []
+            for pair in incremental.keys {
+                verdicts.append(
+                    try Explainer(connection: connection).explain(pair: pair >> 32, pair & 0xFFFF_FFFF, reason: "test")
+                        .verdict)
             }
-            let file = folder.appendingPathComponent("police-vouched.csv")
-            try text.write(to: file, atomically: true, encoding: .utf8)
-            let police = Self.definitions.first { $0.name == "police_notifications" }!
-            _ = try FeedLoader(definition: police, today: SynthConfig.defaultAsOf).load(path: file.path, connection: connection)
+            #expect(verdicts.allSatisfy { $0.hasPrefix("linked by the incident rule") }, "\(verdicts)")
+            #expect(
+                verdicts.contains { $0.contains("the model alone: no link: match probability below") }, "\(verdicts)")
+        }
+    }
+
+    @Test(
+        "a link the incident rule made is stored as such, counted apart, and explain names the rule and the record that vouched"
+    )
+    func explainsIncidentVouchedLinks() throws {
+        try Self.withResolvedWorldWithoutPolice { connection, folder in
+            // Two siblings a school knows at one home; then the police name both in one incident, with
+            // ages only, at a new address (a family that moved): each alone would only be queued.
+            try Self.reportSchoolSiblingsToPolice(
+                connection, folder: folder, incident: "NC-26-990101",
+                choosing: """
+                      -- Rare first names: an age is weak evidence, a common name's agreement weaker still.
+                      AND (SELECT count(*) FROM source_records r WHERE r.given_name = a.given_name) <= 4
+                      AND (SELECT count(*) FROM source_records r WHERE r.given_name = b.given_name) <= 4
+                    ORDER BY a.id, b.id
+                    """)
             // The incremental run makes the incident rule's links…
             let incremental = try Resolver(connection: connection).resolveIncremental()
             let afterIncremental = try Self.vouchedLinks(connection)
@@ -255,8 +353,10 @@ struct LinkageRulesResolverTests {
             let vouched = try Self.vouchedLinks(connection)
             #expect(vouched == afterIncremental)
             #expect(full.linksVouchedByIncident == vouched.count)
-            #expect(try connection.execute(
-                "SELECT links_vouched_by_incident FROM resolution_runs WHERE id = $1", [full.runID]).scalar(Int.self) == vouched.count)
+            #expect(
+                try connection.execute(
+                    "SELECT links_vouched_by_incident FROM resolution_runs WHERE id = $1", [full.runID]
+                ).scalar(Int.self) == vouched.count)
 
             let (pair, voucher) = try #require(vouched.min { $0.key < $1.key })
             let (a, b) = (pair >> 32, pair & 0xFFFF_FFFF)
@@ -269,10 +369,12 @@ struct LinkageRulesResolverTests {
             let explanation = try Explainer(connection: connection).explain(pair: a, b, reason: "test")
             #expect(explanation.verdict.hasPrefix("linked by the incident rule"), "\(explanation.verdict)")
             #expect(explanation.verdict.contains("record \(voucher), named with it in the same police incident"))
-            let child = try connection.execute("SELECT child_id FROM child_records WHERE record_id = $1", [a]).scalar(String.self)
-            let link = try #require(try Explainer(connection: connection).explain(child: child, reason: "test").links.first {
-                $0.a == a && $0.b == b
-            })
+            let child = try connection.execute("SELECT child_id FROM child_records WHERE record_id = $1", [a]).scalar(
+                String.self)
+            let link = try #require(
+                try Explainer(connection: connection).explain(child: child, reason: "test").links.first {
+                    $0.a == a && $0.b == b
+                })
             #expect(link.method == "vouched_by_incident" && link.vouchedBy == voucher)
         }
     }

@@ -4,7 +4,8 @@
 public enum BlockingRule: String, CaseIterable, Sendable {
     /// Same date of birth and family-name Soundex.
     case dobFamilySoundex = "dob+family_soundex"
-    /// Same date of birth and given-name group (nicknames share a group) or first letter.
+    /// Same date of birth and given-name group (nicknames share a group), the given name itself, or its
+    /// first letter with the family name's initial (a typo keeps the first letter).
     case dobGivenGroup = "dob+given_group"
     /// Date of birth with day and month in either order, and family-name initial: catches swaps.
     case swappedDobFamilyInitial = "dob_any_order+family_initial"
@@ -30,7 +31,19 @@ public enum BlockingRule: String, CaseIterable, Sendable {
             for code in soundexes { emit(UInt64(r.dob), UInt64(code)) }
         case .dobGivenGroup:
             guard r.dob != 0 else { return }
-            for group in givenGroups { emit(UInt64(r.dob), group) }
+            // A nickname group alone; a first letter (what a typo keeps) only with the family name's
+            // initial, or the name itself: a county's children of one birthday and initial are many.
+            let initials = Self.familyInitials(r)
+            for group in givenGroups {
+                guard group & Self.letterKey != 0 else {
+                    emit(UInt64(r.dob), group)
+                    continue
+                }
+                for initial in initials { emit(UInt64(r.dob), group, initial) }
+            }
+            for name in [r.given, r.preferredGiven] {
+                if let name, nicknames.canonicalGroup(of: name) == nil { emit(UInt64(r.dob), name.fingerprint) }
+            }
         case .swappedDobFamilyInitial:
             guard r.dob != 0 else { return }
             let year = r.dob / 10_000
@@ -44,7 +57,9 @@ public enum BlockingRule: String, CaseIterable, Sendable {
             guard year != 0 else { return }
             // An age alone leaves two possible birth years.
             let years = r.dob != 0 ? [year] : [year, year + 1]
-            for code in soundexes { for group in givenGroups { for y in years { emit(UInt64(code), group, UInt64(y)) } } }
+            for code in soundexes {
+                for group in givenGroups { for y in years { emit(UInt64(code), group, UInt64(y)) } }
+            }
         case .postcodeGiven:
             guard let postcode = r.postcode else { return }
             for group in givenGroups { emit(UInt64(postcode.outward), UInt64(postcode.inward), group) }
@@ -63,12 +78,15 @@ public enum BlockingRule: String, CaseIterable, Sendable {
         for name in [r.given, r.preferredGiven] {
             guard let name, let first = name.bytes.first else { continue }
             let group = nicknames.canonicalGroup(of: name).map { UInt64($0) }
-            for key in [group, group == nil || initials ? 1 << 40 | UInt64(first) : nil] {
+            for key in [group, group == nil || initials ? letterKey | UInt64(first) : nil] {
                 if let key, !out.contains(key) { out.append(key) }
             }
         }
         return out
     }
+
+    /// The bit that marks a first-letter key among given-name groups (group ids are far smaller).
+    static let letterKey: UInt64 = 1 << 40
 
     static func familySoundexes(_ r: MatchRecord) -> [UInt32] {
         var out: [UInt32] = []
@@ -88,7 +106,9 @@ public enum BlockingRule: String, CaseIterable, Sendable {
         var out: [UInt64] = []
         for name in [r.family, r.preferredFamily] {
             guard let name else { continue }
-            for part in name.parts { if let first = part.first, !out.contains(UInt64(first)) { out.append(UInt64(first)) } }
+            for part in name.parts {
+                if let first = part.first, !out.contains(UInt64(first)) { out.append(UInt64(first)) }
+            }
         }
         return out
     }
@@ -128,7 +148,8 @@ public struct CandidatePairs: Sendable {
             } else if size > 1 {
                 for a in start..<(end - 1) {
                     // Entries are sorted by index within a block: once `b` is old, so is `a`.
-                    for b in (a + 1)..<end where entries[a].index != entries[b].index && Int(entries[b].index) >= firstNew {
+                    for b in (a + 1)..<end
+                    where entries[a].index != entries[b].index && Int(entries[b].index) >= firstNew {
                         pairs.append(UInt64(entries[a].index) << 32 | UInt64(entries[b].index))
                     }
                 }

@@ -43,7 +43,8 @@ public enum LinkRefusal: String, Sendable {
     case reviewedApart = "a data officer decided these are different children"
     case twins =
         "possible twins: same date of birth and household, and no first name the two share (or a twin of that date is known and only a nickname or spelling is shared)"
-    case samePeriodInOneFeed = "one partner reported both side by side (one school term, one police incident): two children"
+    case samePeriodInOneFeed =
+        "one partner reported both side by side (one school term, one police incident): two children"
 }
 
 /// How well the first names of two records agree, as the twin rule weighs them.
@@ -53,6 +54,9 @@ enum FirstNameAgreement: Int, Comparable {
     /// A spelling close to the other (Jaro–Winkler ≥ 0.88 or within the edit allowance) that is
     /// rare where the other is common: a typo, not a second name (Zaa for Zara, Harveu for Harvey).
     case typo
+    /// A familiar form that is also a name of its own (Mia for Amelia; the nickname table's
+    /// `@familiar` part): one name where no second child of that date is known.
+    case familiar
     /// A nickname, or Jaro–Winkler ≥ 0.95.
     case close
     case exact
@@ -85,12 +89,11 @@ public struct Clusterer {
     /// Household-at-a-birth-date keys (`householdKeys`) where two children are known to exist,
     /// with the records holding each.
     private let twinHouseholds: [UInt64: [Int32]]
+    /// The records of each side-by-side report (`MatchRecord.sideBySideKey`) with more than one record.
+    private let reportMembers: [UInt64: [Int32]]
 
     public private(set) var applied: [Link] = []
     public private(set) var refused: [(link: Link, reason: LinkRefusal)] = []
-
-    /// The rarer of two close spellings is a typo of the other when it is at most this share as common.
-    static let typoShare = 0.1
 
     init(records: [MatchRecord], apart: [(Int, Int)], nicknames: NicknameTable, frequencies: NameFrequencies? = nil) {
         self.records = records
@@ -107,6 +110,11 @@ public struct Clusterer {
         }
         self.apart = apartMap
         twinHouseholds = Self.knownTwinHouseholds(records)
+        var reports: [UInt64: [Int32]] = [:]
+        for (index, record) in records.enumerated() where record.sideBySideKey != 0 {
+            reports[record.sideBySideKey, default: []].append(Int32(index))
+        }
+        reportMembers = reports.filter { $0.value.count > 1 }
     }
 
     mutating func find(_ x: Int) -> Int {
@@ -138,11 +146,24 @@ public struct Clusterer {
     }
 
     /// Links are applied strongest first (see `LinkMethod.priority`, then weight).
+    /// A link refused as a possible twin is tried once more after the others: the twin rule's
+    /// question (could this record be another child's?) may be settled by then, when the other
+    /// records of the same report have joined their own children (a claim's "Sophia" joining the
+    /// twin Sophia leaves its "Sophie" to the twin Sophie, whichever link came first).
     mutating func apply(_ links: [Link]) {
         let ordered = links.sorted {
             ($0.method.priority, -$0.weight, $0.a, $0.b) < ($1.method.priority, -$1.weight, $1.a, $1.b)
         }
+        let refusedBefore = refused.count
         for link in ordered { apply(link) }
+        let retry = refused[refusedBefore...].filter { $0.reason == .twins }.map(\.link)
+        guard !retry.isEmpty else { return }
+        let (appliedBefore, refusedAfter) = (applied.count, refused.count)
+        for link in retry { apply(link) }
+        // A link refused again keeps its first reason; one applied now is no longer refused.
+        refused.removeSubrange(refusedAfter...)
+        let joined = Set(applied[appliedBefore...].map { Linkage.key($0.a, $0.b) })
+        if !joined.isEmpty { refused.removeAll { joined.contains(Linkage.key($0.link.a, $0.link.b)) } }
     }
 
     mutating func apply(_ link: Link) {
@@ -187,7 +208,7 @@ public struct Clusterer {
                 let b = records[Int(y)]
                 // A school reports a pupil once a term, the police a child once an incident: two
                 // rows of one are two children, even twins whose names are spellings of one name.
-                if a.sideBySideKey != 0 && a.sideBySideKey == b.sideBySideKey { return .samePeriodInOneFeed }
+                if a.reportedApart(from: b) { return .samePeriodInOneFeed }
                 if a.dob != 0 && a.dob == b.dob && Self.sameHousehold(a, b) {
                     if !confusable {
                         twinKeys += (Self.householdKeys(a) + Self.householdKeys(b)).filter { twinHouseholds[$0] != nil }
@@ -208,7 +229,7 @@ public struct Clusterer {
         // Only a record that cannot be either side's child counts: one not yet joined to its own
         // child (a police Olivia still waiting while a typo Olivi links first) says nothing.
         var scratch = NameScratch()
-        var joinFit: Fit?
+        var joinFit: FirstNameAgreement?
         for key in twinKeys {
             for other in twinHouseholds[key] ?? [] {
                 let root = find(Int(other))
@@ -218,54 +239,108 @@ public struct Clusterer {
                 guard apartFromSmall || apartFromLarge else { continue }
                 let record = records[Int(other)]
                 if best < .exact {
-                    for x in small + large where agreement(record, records[Int(x)], scratch: &scratch) > best { return .twins }
+                    for x in small + large where agreement(record, records[Int(x)], scratch: &scratch) > best {
+                        return .twins
+                    }
                 }
+                // A child apart from both sides can be neither side's: it makes the join no guess.
+                guard apartFromSmall != apartFromLarge else { continue }
                 let join = joinFit ?? bestFit(small, large, scratch: &scratch)
                 joinFit = join
-                if apartFromLarge && fits(record, small, atLeast: join, scratch: &scratch) { return .twins }
-                if apartFromSmall && fits(record, large, atLeast: join, scratch: &scratch) { return .twins }
+                let (couldBeIts, otherSide) = apartFromLarge ? (smallRoot, largeRoot) : (largeRoot, smallRoot)
+                // Twins whose names are forms of one name (Jacob and Jake): a record that fits one
+                // exactly fits the other by a nickname, and may be either's (a police "Jacob" for Jake).
+                // Only records whose name was written as told (a police row, a meals claim): health and
+                // school records carry the registered name.
+                let lookAlike =
+                    join == .exact && members[couldBeIts].allSatisfy { records[Int($0)].namesAsTold }
+                    && bestFit(members[root], members[otherSide], scratch: &scratch) >= .close
+                if fits(record, members[couldBeIts], atLeast: lookAlike ? .close : join, scratch: &scratch)
+                    && !(lookAlike && reportNamesItBetter(root, than: couldBeIts, scratch: &scratch))
+                    && !(isUnidentified(root)
+                        && fitsAnotherChild(
+                            record, besides: [root, couldBeIts, otherSide], apartFrom: couldBeIts, keys: twinKeys,
+                            atLeast: join,
+                            scratch: &scratch))
+                {
+                    return .twins
+                }
             }
         }
         return nil
     }
 
-    /// How well two records' first names fit, as the ambiguity test weighs them: the agreement, and
-    /// whether the legal names give it. A partner writes a child's legal name far more often than
-    /// the preferred one, so a "Matilda" fits the twin called Matilda better than the twin known
-    /// at school as Matilda.
-    struct Fit: Comparable {
-        var agreement: FirstNameAgreement
-        var byLegalNames: Bool
-
-        static func < (x: Self, y: Self) -> Bool {
-            (x.agreement.rawValue, x.byLegalNames ? 1 : 0) < (y.agreement.rawValue, y.byLegalNames ? 1 : 0)
+    /// Whether the report that names a side (`than`) also names another record that fits the child
+    /// `root` better than that side does: then the report's names are assigned, and the side is not
+    /// `root`'s (a claim naming "Jacob" and "Jake" for twins Jacob and Jake).
+    func reportNamesItBetter(_ root: Int, than side: Int, scratch: inout NameScratch) -> Bool {
+        let sideFit = bestFit(members[root], members[side], scratch: &scratch)
+        for x in members[side] where records[Int(x)].sideBySideKey != 0 {
+            for other in reportMembers[records[Int(x)].sideBySideKey] ?? [] where other != x {
+                if members[root].contains(where: {
+                    fit(records[Int($0)], records[Int(other)], scratch: &scratch) > sideFit
+                }) {
+                    return true
+                }
+            }
         }
+        return false
     }
 
-    func fit(_ a: MatchRecord, _ b: MatchRecord, scratch: inout NameScratch) -> Fit {
-        var legal = FirstNameAgreement.different
-        if let x = a.given, let y = b.given { legal = agreement(x, y, scratch: &scratch) }
+    /// A record not yet joined to a child with an identifier: it could still be any child's.
+    func isUnidentified(_ root: Int) -> Bool { nhs[root] == 0 && upn[root] == 0 }
+
+    /// Whether `record` (of a child with no identifier) fits a child with an identifier other than
+    /// `besides`, and apart from `apartFrom`, at least as well as `level`: then it has a home as good
+    /// as the join's side and does not compete for that side (a claim's "Sophie", when one twin is
+    /// Sophie and the other Sophia known as Sophie, leaves the claim's "Sophia" to Sophia). A child
+    /// with an identifier competing with another record is still a guess (each twin named by the
+    /// other's name: the claim's Oliver and Ollie, twins Oliver known as Ollie and Ollie known as Oliver).
+    mutating func fitsAnotherChild(
+        _ record: MatchRecord, besides: [Int], apartFrom: Int, keys: [UInt64], atLeast level: FirstNameAgreement,
+        scratch: inout NameScratch
+    ) -> Bool {
+        for key in keys {
+            for other in twinHouseholds[key] ?? [] {
+                let root = find(Int(other))
+                guard !besides.contains(root), !isUnidentified(root), isAnotherChild(root, apartFrom) else { continue }
+                if fit(record, records[Int(other)], scratch: &scratch) >= level { return true }
+            }
+        }
+        return false
+    }
+
+    /// How well two records' first names fit, as the ambiguity test weighs them: the best agreement
+    /// of their legal and preferred names, a familiar form counting as a nickname ("Ollie" on a meals
+    /// claim could be the twin Oliver's or the twin Olivia's record). Legal and preferred names count
+    /// alike: a claim may name each twin by its preferred name, which can be the other twin's legal
+    /// name (Oliver known as Ollie, Ollie known as Oliver), and nothing in the record says which.
+    func fit(_ a: MatchRecord, _ b: MatchRecord, scratch: inout NameScratch) -> FirstNameAgreement {
         let best = agreement(a, b, scratch: &scratch)
-        return Fit(agreement: best, byLegalNames: legal >= best)
+        return best == .familiar ? .close : best
     }
 
-    func bestFit(_ small: [Int32], _ large: [Int32], scratch: inout NameScratch) -> Fit {
-        var best = Fit(agreement: .different, byLegalNames: false)
+    func bestFit(_ small: [Int32], _ large: [Int32], scratch: inout NameScratch) -> FirstNameAgreement {
+        var best = FirstNameAgreement.different
         for x in small { for y in large { best = max(best, fit(records[Int(x)], records[Int(y)], scratch: &scratch)) } }
         return best
     }
 
     /// Whether a record of one cluster fits `record` at least as well as `level`.
-    func fits(_ record: MatchRecord, _ cluster: [Int32], atLeast level: Fit, scratch: inout NameScratch) -> Bool {
+    func fits(
+        _ record: MatchRecord, _ cluster: [Int32], atLeast level: FirstNameAgreement, scratch: inout NameScratch
+    ) -> Bool {
         cluster.contains { fit(record, records[Int($0)], scratch: &scratch) >= level }
     }
 
     /// Whether two clusters can never be one child: two different NHS numbers or permanent UPNs, or
     /// two records one partner reported side by side.
     func isAnotherChild(_ x: Int, _ y: Int) -> Bool {
-        if (nhs[x] != 0 && nhs[y] != 0 && nhs[x] != nhs[y]) || (upn[x] != 0 && upn[y] != 0 && upn[x] != upn[y]) { return true }
-        for a in members[x] where records[Int(a)].sideBySideKey != 0 {
-            for b in members[y] where records[Int(a)].sideBySideKey == records[Int(b)].sideBySideKey { return true }
+        if (nhs[x] != 0 && nhs[y] != 0 && nhs[x] != nhs[y]) || (upn[x] != 0 && upn[y] != 0 && upn[x] != upn[y]) {
+            return true
+        }
+        for a in members[x] where records[Int(a)].sideBySideKey != 0 || records[Int(a)].periodKey != 0 {
+            for b in members[y] where records[Int(a)].reportedApart(from: records[Int(b)]) { return true }
         }
         return false
     }
@@ -296,22 +371,24 @@ public struct Clusterer {
     }
 
     func agreement(_ x: NameKey, _ y: NameKey, scratch: inout NameScratch) -> FirstNameAgreement {
+        let spelled = spellingAgreement(x, y, scratch: &scratch)
+        return spelled < .familiar && nicknames.areEquivalentIncludingFamiliarForms(x, y) ? .familiar : spelled
+    }
+
+    /// The agreement of the comparator's levels, without familiar forms.
+    func spellingAgreement(_ x: NameKey, _ y: NameKey, scratch: inout NameScratch) -> FirstNameAgreement {
         switch NameComparison.compareGivenNames(x, y, nicknames: nicknames, scratch: &scratch) {
         case .exact: .exact
         case .nickname, .jaroWinkler95: .close
         case .jaroWinkler88, .editDistance1or2: isTypo(x, y) ? .typo : .different
-        case .initial, .different, .missing: .different
+        case .different:
+            NameComparison.isShortNameSlip(x, y, scratch: &scratch) && isTypo(x, y) ? .typo : .different
+        case .initial, .missing: .different
         }
     }
 
-    /// Of two close spellings, is one a slip of the other? A typo is rare where the name is common;
-    /// two spellings that are both in use (Lily and Lila) are two names.
-    func isTypo(_ x: NameKey, _ y: NameKey) -> Bool {
-        let cx = frequencies.given[x.fingerprint] ?? 0
-        let cy = frequencies.given[y.fingerprint] ?? 0
-        let (rare, common) = cx <= cy ? (cx, cy) : (cy, cx)
-        return common > 0 && Double(max(rare, 1)) <= Double(common) * Self.typoShare
-    }
+    /// Of two close spellings, is one a slip of the other (`NameFrequencies.isTypo`)?
+    func isTypo(_ x: NameKey, _ y: NameKey) -> Bool { frequencies.isTypo(x, y) }
 
     /// The same household: a similar family name, the same mother, or the same address. Family
     /// names need only be similar: a twin's record may carry a typo or a hyphenated surname.
@@ -367,7 +444,9 @@ public struct Clusterer {
         }
         var holders: [UInt64: [Int32]] = [:]
         for (index, record) in records.enumerated() where record.dob != 0 {
-            for key in householdKeys(record) where known.contains(key) { holders[key, default: []].append(Int32(index)) }
+            for key in householdKeys(record) where known.contains(key) {
+                holders[key, default: []].append(Int32(index))
+            }
         }
         return holders
     }

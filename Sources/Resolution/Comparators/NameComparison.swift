@@ -99,6 +99,19 @@ public enum NameComparison {
         }
     }
 
+    /// Two short names (the shorter of 2–3 letters, where `editDistanceAllowance` allows nothing)
+    /// one edit apart: Lwo and Leo, Eav and Eva. Only a slip when one of them is rare where the
+    /// other is common (`NameFrequencies.isTypo`): Eva and Ava, Mia and Pia are two names.
+    public static func isShortNameSlip(_ a: NameKey, _ b: NameKey, scratch: inout NameScratch) -> Bool {
+        let shorter = min(a.bytes.count, b.bytes.count)
+        guard shorter >= 2, shorter < 4, abs(a.bytes.count - b.bytes.count) <= 1 else { return false }
+        return a.bytes.withUnsafeBufferPointer { pa in
+            b.bytes.withUnsafeBufferPointer { pb in
+                StringSimilarity.damerauLevenshtein(pa, pb, limit: 1, scratch: &scratch.edit) <= 1
+            }
+        }
+    }
+
     /// Compares two family names; see `FamilyNameLevel` for the rules.
     public static func compareFamilyNames(
         _ a: NameKey?, _ b: NameKey?, scratch: inout NameScratch

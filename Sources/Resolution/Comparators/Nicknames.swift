@@ -10,10 +10,16 @@
 ///   Charles is NOT equivalent to Charlotte.
 /// - Spelling is normalised as for matching (case, accents, apostrophes ignored): "Zoë" = "ZOE".
 /// - Lines starting with `#` are comments; blank lines are ignored.
+/// - The line `@familiar` starts the familiar forms: pet forms that are also given as names of
+///   their own (Mia and Amelia, Ollie and Olivia). `areEquivalent` leaves them out (the carer-name
+///   rules of Families use it); the linkage model's comparator counts them as a nickname, so a
+///   child recorded both ways is linked, but the twin rule counts them as one name only where no
+///   second child of that date of birth is known in the household, and where one is known, a
+///   record in such a form could be either child's (see `Clusterer`).
 /// - Group ids are the line's position among group lines (1, 2, 3…): adding a line in the middle
 ///   renumbers the groups after it. Blocking keys built from ids must be rebuilt with the binary.
 ///
-/// What is deliberately NOT here (a false merge shows one child's record to another family's
+/// What is deliberately NOT in the main part (a false merge shows one child's record to another family's
 /// worker, and twins share a date of birth, an address and a surname, so the given name is often
 /// the only evidence that separates them):
 /// - Popular names that are independent names in their own right and could be given to siblings,
@@ -22,7 +28,7 @@
 ///   with Emily, Molly and Polly are not with Mary (they would also make Molly ~ Polly), Maisie and
 ///   Daisy are not with Margaret, Elsie and Lisa are not with Elizabeth, Leo is not with Leonard,
 ///   Mia is not with Amelia, Ollie is not with Olivia, Lila is not with Delilah, Poppy is not here
-///   at all. Clipped forms that are no child's given name (Ozzy, Tobes, Jakey, Haz) are here.
+///   at all. Those that are also a child's familiar form are in the `@familiar` part instead. Clipped forms that are no child's given name (Ozzy, Tobes, Jakey, Haz) are here.
 /// - Rory is not with Aurora: a boy Rory and a girl Aurora are plausible twins.
 /// - Harry is not with Harriet (Harriet's short forms are Hattie/Hatty); a boy Harry and a girl
 ///   Harriet are plausible twins.
@@ -280,6 +286,31 @@ extension NicknameTable {
         Zuzanna, Zuza, Zuzia
         Phoebe, Phoebs
         Violet, Vi
+        @familiar
+        # Familiar forms that are names of their own, or shared by two names, so two children (twins
+        # included) can be given them: one name only where no second child of that date is known.
+        Amelia, Mia, Amy
+        Emily, Millie, Milly
+        Olivia, Ollie, Olly, Livy
+        Hannah, Annie
+        Martha, Mattie
+        Arabella, Bell
+        Isabella, Bell
+        Isabella, Ella
+        Ella, Ellie
+        Eleanor, Ella, Elle
+        Mary, Molly, Mae
+        Mary, Polly
+        Margaret, Maisie
+        Margaret, Daisy
+        Elizabeth, Elsie
+        Elizabeth, Lisa
+        Leonard, Leo
+        Leonardo, Leo
+        Alfred, Fred, Freddie
+        Delilah, Lila
+        Florence, Floss
+        Evelyn, Eva
         """
 }
 
@@ -325,6 +356,11 @@ public struct NicknameTable: Sendable {
     public let groupCount: Int
     /// Each group's label (its first name), indexed by group id − 1, for review screens.
     public let groupLabels: [String]
+    /// Groups from this id on are familiar forms (after the `@familiar` line); `UInt32.max` when none.
+    public let firstFamiliarGroup: UInt32
+
+    /// The line that starts the familiar forms.
+    static let familiarDirective = "@familiar"
 
     /// Distinct names, their fingerprints, and the range of their group ids in `memberships`.
     private let names: [[UInt8]]
@@ -343,11 +379,16 @@ public struct NicknameTable: Sendable {
         var order: [[UInt8]] = []
         var labels: [String] = []
         var seenGroups: Set<[[UInt8]]> = []
+        var firstFamiliar = UInt32.max
         var lineNumber = 0
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
             let line = rawLine.nicknameTableTrimmed
             if line.isEmpty || line.hasPrefix("#") { continue }
+            if line == Self.familiarDirective {
+                firstFamiliar = UInt32(labels.count + 1)
+                continue
+            }
             var members: [[UInt8]] = []
             for entry in line.split(separator: ",") {
                 let entry = entry.nicknameTableTrimmed
@@ -371,6 +412,7 @@ public struct NicknameTable: Sendable {
         }
         groupCount = labels.count
         groupLabels = labels
+        firstFamiliarGroup = firstFamiliar
 
         var names: [[UInt8]] = []
         var fingerprints: [UInt64] = []
@@ -438,8 +480,19 @@ public struct NicknameTable: Sendable {
         return memberships[Int(membershipStart[i])]
     }
 
-    /// True when the names are equal (`bytes`) or some group holds both.
+    /// True when the names are equal (`bytes`) or some group before the familiar forms holds both:
+    /// a familiar form alone (Mia for Amelia) does not count.
     public func areEquivalent(_ a: NameKey, _ b: NameKey) -> Bool {
+        shareGroup(a, b, below: firstFamiliarGroup)
+    }
+
+    /// True when the names are equivalent or one is a familiar form of the other (`@familiar`).
+    public func areEquivalentIncludingFamiliarForms(_ a: NameKey, _ b: NameKey) -> Bool {
+        shareGroup(a, b, below: .max)
+    }
+
+    /// Whether the names are equal or share a group with an id below `limit`.
+    private func shareGroup(_ a: NameKey, _ b: NameKey, below limit: UInt32) -> Bool {
         if a.fingerprint == b.fingerprint && a.bytes == b.bytes { return true }
         guard let i = index(of: a), let j = index(of: b) else { return false }
         // Both ranges are short and ascending: merge-intersect.
@@ -450,7 +503,7 @@ public struct NicknameTable: Sendable {
         while p < pEnd && q < qEnd {
             let x = memberships[p]
             let y = memberships[q]
-            if x == y { return true }
+            if x == y { return x < limit }
             if x < y { p += 1 } else { q += 1 }
         }
         return false

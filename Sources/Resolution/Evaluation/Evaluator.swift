@@ -21,6 +21,8 @@ public struct EvaluationReport: Sendable {
     public var reviewPairsWithTruth = 0
     public var reviewPairsSameChild = 0
     public var reviewPairsSameFamily = 0
+    /// Why the misses and merges happened, by class (nil before any model is stored).
+    public var diagnosis: LinkageDiagnosis?
 
     public var precision: Double { predictedPairs == 0 ? 1 : Double(correctPairs) / Double(predictedPairs) }
     public var recall: Double { truePairs == 0 ? 1 : Double(correctPairs) / Double(truePairs) }
@@ -48,22 +50,25 @@ public enum Evaluator {
         for line in text.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             guard fields.count >= 5, !fields[2].isEmpty else { continue }
-            truth["\(fields[0])#\(fields[1])"] = Truth(child: String(fields[2]), family: String(fields[3]), twin: fields[4] == "1")
+            truth["\(fields[0])#\(fields[1])"] = Truth(
+                child: String(fields[2]), family: String(fields[3]), twin: fields[4] == "1")
         }
         var report = EvaluationReport()
         var contingency: [String: [String: Int]] = [:]  // resolved child → true child → records
         var perTrue: [String: Int] = [:]
         var twinFamilies: [String: Set<String>] = [:]
         var familyOf: [String: String] = [:]
+        var recordsOf: [String: [(record: Int64, child: String)]] = [:]  // resolved child → its records with truth
         try connection.forEachRow(
             """
-            SELECT sr.feed, sr.record_number, cr.child_id
+            SELECT sr.feed, sr.record_number, cr.child_id, sr.id
             FROM source_records sr JOIN child_records cr ON cr.record_id = sr.id
             """
         ) { row in
             let key = "\(try row.decode(String.self, at: 0))#\(try row.decode(Int.self, at: 1))"
             guard let fact = truth[key] else { return }
             let resolved = try row.decode(String.self, at: 2)
+            recordsOf[resolved, default: []].append((try row.decode(Int64.self, at: 3), fact.child))
             contingency[resolved, default: [:]][fact.child, default: 0] += 1
             perTrue[fact.child, default: 0] += 1
             if fact.twin { twinFamilies[fact.family, default: []].insert(fact.child) }
@@ -94,11 +99,16 @@ public enum Evaluator {
             for i in 0..<list.count {
                 for j in (i + 1)..<list.count {
                     report.twinPairs += 1
-                    if !(resolvedOf[list[i]] ?? []).isDisjoint(with: resolvedOf[list[j]] ?? []) { report.twinsMerged += 1 }
+                    if !(resolvedOf[list[i]] ?? []).isDisjoint(with: resolvedOf[list[j]] ?? []) {
+                        report.twinsMerged += 1
+                    }
                 }
             }
         }
-        report.reviewPairs = try connection.execute("SELECT count(*) FROM review_pairs WHERE status = 'open'").scalar(Int.self)
+        report.diagnosis = try diagnose(
+            connection, recordsOf: recordsOf, resolvedOf: resolvedOf, contingency: contingency)
+        report.reviewPairs = try connection.execute("SELECT count(*) FROM review_pairs WHERE status = 'open'").scalar(
+            Int.self)
         try connection.forEachRow(
             """
             SELECT a.feed, a.record_number, b.feed, b.record_number
@@ -119,5 +129,31 @@ public enum Evaluator {
             }
         }
         return report
+    }
+
+    /// The split true children (their records by resolved child) and the resolved children that mix
+    /// true children, handed to `LinkageDiagnostician`.
+    static func diagnose(
+        _ connection: PostgresConnection, recordsOf: [String: [(record: Int64, child: String)]],
+        resolvedOf: [String: Set<String>], contingency: [String: [String: Int]]
+    ) throws -> LinkageDiagnosis? {
+        guard let diagnostician = try LinkageDiagnostician(connection: connection) else { return nil }
+        var fragments: [String: [String: [Int64]]] = [:]  // split true child → resolved child → records
+        var mixed: [[Int64: String]] = []
+        for (resolved, held) in recordsOf {
+            let isMixed = (contingency[resolved]?.count ?? 0) > 1
+            var cluster: [Int64: String] = [:]
+            for (record, child) in held {
+                if (resolvedOf[child]?.count ?? 0) > 1 {
+                    fragments[child, default: [:]][resolved, default: []].append(record)
+                }
+                if isMixed { cluster[record] = child }
+            }
+            if isMixed { mixed.append(cluster) }
+        }
+        let split = fragments.keys.sorted().map { child in
+            fragments[child]!.keys.sorted().map { fragments[child]![$0]!.sorted() }
+        }
+        return try diagnostician.diagnose(split: split, mixed: mixed)
     }
 }

@@ -18,12 +18,17 @@ public enum MatchField: Int, CaseIterable, Sendable {
     public var levels: [String] {
         switch self {
         case .givenName:
-            ["exact", "nickname", "jaro_winkler_0.95", "jaro_winkler_0.88", "edit_distance", "initial", "different", "missing"]
+            [
+                "exact", "nickname", "jaro_winkler_0.95", "jaro_winkler_0.88", "edit_distance", "initial", "different",
+                "missing",
+            ]
         case .familyName:
             ["exact", "hyphen_part", "jaro_winkler_0.95", "jaro_winkler_0.88", "edit_distance", "different", "missing"]
         case .dateOfBirth:
-            ["exact", "day_month_swapped", "one_digit_typo", "year_apart_same_day", "different", "age_consistent",
-             "age_inconsistent", "missing"]
+            [
+                "exact", "day_month_swapped", "one_digit_typo", "year_apart_same_day", "different", "age_consistent",
+                "age_inconsistent", "missing",
+            ]
         case .sex: ["same", "different", "missing"]
         // Address and postcode are one field: counting both would count one fact twice.
         case .location: ["same_address", "same_postcode", "same_sector", "same_district", "different", "missing"]
@@ -79,8 +84,14 @@ public struct ComparisonVector: Hashable, Sendable {
 public struct RecordComparer {
     var scratch = NameScratch()
     let nicknames: NicknameTable
+    /// Given-name counts, to tell a slip of a short name from another name (`isShortNameSlip`);
+    /// without them, short names one edit apart are different.
+    let frequencies: NameFrequencies?
 
-    public init(nicknames: NicknameTable = .standard) { self.nicknames = nicknames }
+    public init(nicknames: NicknameTable = .standard, frequencies: NameFrequencies? = nil) {
+        self.nicknames = nicknames
+        self.frequencies = frequencies
+    }
 
     /// The better of the legal/preferred combinations counts: a school's preferred "Alfie" should
     /// meet health visiting's "Alfred" on the best terms either record offers.
@@ -96,20 +107,36 @@ public struct RecordComparer {
     }
 
     mutating func bestGiven(_ a: MatchRecord, _ b: MatchRecord) -> NameLevel {
-        var best = NameComparison.compareGivenNames(a.given, b.given, nicknames: nicknames, scratch: &scratch)
+        var best = givenLevel(a.given, b.given)
         if best == .exact { return best }
         for (x, y) in [(a.preferredGiven, b.given), (a.given, b.preferredGiven), (a.preferredGiven, b.preferredGiven)]
         where x != nil && y != nil {
-            let level = NameComparison.compareGivenNames(x, y, nicknames: nicknames, scratch: &scratch)
+            let level = givenLevel(x, y)
             if Self.rank(level) < Self.rank(best) { best = level }
         }
         return best
     }
 
+    /// The comparator's level, with a familiar form (Mia for Amelia, the nickname table's `@familiar`
+    /// part) counted as a nickname, and a slip of a short name (Lwo for Leo) as an edit when the
+    /// frequencies say one spelling is a slip of the other.
+    mutating func givenLevel(_ x: NameKey?, _ y: NameKey?) -> NameLevel {
+        let level = NameComparison.compareGivenNames(x, y, nicknames: nicknames, scratch: &scratch)
+        if Self.rank(level) > Self.rank(.nickname), let x, let y, nicknames.areEquivalentIncludingFamiliarForms(x, y) {
+            return .nickname
+        }
+        guard level == .different, let frequencies, let x, let y,
+            NameComparison.isShortNameSlip(x, y, scratch: &scratch), frequencies.isTypo(x, y)
+        else { return level }
+        return .editDistance1or2
+    }
+
     mutating func bestFamily(_ a: MatchRecord, _ b: MatchRecord) -> FamilyNameLevel {
         var best = NameComparison.compareFamilyNames(a.family, b.family, scratch: &scratch)
         if best == .exact { return best }
-        for (x, y) in [(a.preferredFamily, b.family), (a.family, b.preferredFamily), (a.preferredFamily, b.preferredFamily)]
+        for (x, y) in [
+            (a.preferredFamily, b.family), (a.family, b.preferredFamily), (a.preferredFamily, b.preferredFamily),
+        ]
         where x != nil && y != nil {
             let level = NameComparison.compareFamilyNames(x, y, scratch: &scratch)
             if level.rawValue < best.rawValue || best == .missing { best = level }

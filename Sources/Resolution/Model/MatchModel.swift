@@ -38,8 +38,12 @@ public struct MatchModel: Sendable, Codable, Equatable {
         if level == field.missingLevel { return 0 }
         let raw = log2(max(m[field.rawValue][Int(level)], Self.floor) / max(u[field.rawValue][Int(level)], Self.floor))
         // A partial agreement never counts against a match more than outright disagreement does.
-        if let different = field.differentLevel, Int(level) != different, !field.levels[Int(level)].hasSuffix("inconsistent") {
-            return max(raw, log2(max(m[field.rawValue][different], Self.floor) / max(u[field.rawValue][different], Self.floor)))
+        if let different = field.differentLevel, Int(level) != different,
+            !field.levels[Int(level)].hasSuffix("inconsistent")
+        {
+            return max(
+                raw, log2(max(m[field.rawValue][different], Self.floor) / max(u[field.rawValue][different], Self.floor))
+            )
         }
         return raw
     }
@@ -59,10 +63,12 @@ public struct MatchModel: Sendable, Codable, Equatable {
     }
 
     /// u from random pairs: nearly all random pairs are different children.
-    static func estimateU(records: [MatchRecord], samples: Int, seed: UInt64) -> [[Double]] {
+    static func estimateU(
+        records: [MatchRecord], samples: Int, seed: UInt64, frequencies: NameFrequencies? = nil
+    ) -> [[Double]] {
         var counts = MatchField.allCases.map { [Double](repeating: 0, count: $0.levelCount) }
         guard records.count > 1 else { return counts.map { $0.map { _ in 0.5 } } }
-        var comparer = RecordComparer()
+        var comparer = RecordComparer(frequencies: frequencies)
         var state = seed | 1
         func next() -> Int {
             state ^= state << 13
@@ -125,11 +131,14 @@ public struct MatchModel: Sendable, Codable, Equatable {
         let fields = MatchField.allCases
         var patterns: [(vector: ComparisonVector, count: Double, fixed: Double?)] = []
         for index in 0..<ComparisonVector.patternCount {
-            let vector = counts.sameIdentifier[index] + counts.differentIdentifier[index] + counts.unlabelled[index] > 0
+            let vector =
+                counts.sameIdentifier[index] + counts.differentIdentifier[index] + counts.unlabelled[index] > 0
                 ? ComparisonVector(patternIndex: index) : nil
             guard let vector else { continue }
             if counts.sameIdentifier[index] > 0 { patterns.append((vector, Double(counts.sameIdentifier[index]), 1)) }
-            if counts.differentIdentifier[index] > 0 { patterns.append((vector, Double(counts.differentIdentifier[index]), 0)) }
+            if counts.differentIdentifier[index] > 0 {
+                patterns.append((vector, Double(counts.differentIdentifier[index]), 0))
+            }
             if counts.unlabelled[index] > 0 { patterns.append((vector, Double(counts.unlabelled[index]), nil)) }
         }
         let total = patterns.reduce(0) { $0 + $1.count }
@@ -145,7 +154,9 @@ public struct MatchModel: Sendable, Codable, Equatable {
                 let observed = counts[field.rawValue].dropLast().reduce(0, +)
                 guard observed > 0 else { continue }
                 for level in 0..<(field.levelCount - 1) {
-                    m[field.rawValue][level] = max((counts[field.rawValue][level] + 0.5) / (observed + 0.5 * Double(field.levelCount - 1)), MatchModel.floor)
+                    m[field.rawValue][level] = max(
+                        (counts[field.rawValue][level] + 0.5) / (observed + 0.5 * Double(field.levelCount - 1)),
+                        MatchModel.floor)
                 }
             }
         }
@@ -251,6 +262,18 @@ public struct NameFrequencies: Sendable {
     }
 
     init() {}
+
+    /// The rarer of two close spellings is a slip of the other when it is at most this share as common.
+    static let typoShare = 0.1
+
+    /// Of two close spellings, is one a slip of the other? A typo is rare where the name is common;
+    /// two spellings that are both in use (Lily and Lila) are two names.
+    func isTypo(_ x: NameKey, _ y: NameKey) -> Bool {
+        let cx = given[x.fingerprint] ?? 0
+        let cy = given[y.fingerprint] ?? 0
+        let (rare, common) = cx <= cy ? (cx, cy) : (cy, cx)
+        return common > 0 && Double(max(rare, 1)) <= Double(common) * Self.typoShare
+    }
 
     /// Average chance two random records share a name exactly (Σ f²), the model's u for `exact`.
     func averageU(given isGiven: Bool) -> Double {

@@ -29,8 +29,16 @@ public struct MatchRecord: Sendable {
     /// Hash of what one partner reported side by side (`SideBySide`): a school's term, a police
     /// incident; 0 otherwise. Two records with the same key are two children.
     public let sideBySideKey: UInt64
+    /// Hash of a period in which a partner reports a child once whoever reports it (`SideBySide.periods`:
+    /// a school term, since a pupil is on one school's roll in a term); 0 otherwise. Two records with
+    /// the same key are two children unless an identifier joins them.
+    public let periodKey: UInt64
 
     public static let kinds = ["health_visiting", "school_attendance", "fsm", "police"]
+
+    /// Whether the partner writes the child's name as it was told (FSM claims, police rows), which
+    /// may be another form of the registered name (Jacob for Jake).
+    var namesAsTold: Bool { kind == 2 || kind == 3 }
 
     /// Year of birth, known or estimated from an age (the earlier of the two possible years).
     var birthYear: Int {
@@ -42,7 +50,7 @@ public struct MatchRecord: Sendable {
     init(
         id: Int64, kind: UInt8, nhs: UInt64, upn: UInt64, given: NameKey?, preferredGiven: NameKey?, family: NameKey?,
         preferredFamily: NameKey?, dob: UInt32, approximateAge: Int16, ageYear: Int16, sex: UInt8,
-        postcode: PostcodeKey?, addressKey: UInt64, carerNHS: UInt64, sideBySideKey: UInt64 = 0
+        postcode: PostcodeKey?, addressKey: UInt64, carerNHS: UInt64, sideBySideKey: UInt64 = 0, periodKey: UInt64 = 0
     ) {
         self.id = id
         self.kind = kind
@@ -61,6 +69,13 @@ public struct MatchRecord: Sendable {
         self.addressKey = addressKey
         self.carerNHS = carerNHS
         self.sideBySideKey = sideBySideKey
+        self.periodKey = periodKey
+    }
+
+    /// Whether one partner reported both side by side (one report), or each in the same period in
+    /// which a child is reported once (two schools' rolls of one term): then they are two children.
+    func reportedApart(from other: MatchRecord) -> Bool {
+        (sideBySideKey != 0 && sideBySideKey == other.sideBySideKey) || (periodKey != 0 && periodKey == other.periodKey)
     }
 
     static func addressKey(_ line: UnsafeBufferPointer<UInt8>) -> UInt64 {
@@ -98,7 +113,7 @@ public enum MatchRecordLoader {
         sr.id, sr.kind, sr.nhs_number, sr.upn, sr.upn_temporary, sr.given_name, sr.preferred_given_name,
         sr.family_name, sr.preferred_family_name, sr.dob, sr.approximate_age,
         left(coalesce(sr.facts->>'incident_at', sr.facts->>'period_end', ''), 4), sr.sex, sr.postcode,
-        sr.address_line1, sr.carer_nhs_number, \(SideBySide.keySQL)
+        sr.address_line1, sr.carer_nhs_number, \(SideBySide.keySQL), \(SideBySide.periodKeySQL)
         """
 
     /// Every child record (full resolution), in id order.
@@ -166,7 +181,8 @@ public enum MatchRecordLoader {
             sex: sex.count == 1 ? (sex[0] == UInt8(ascii: "F") ? 1 : (sex[0] == UInt8(ascii: "M") ? 2 : 0)) : 0,
             postcode: result.string(row, 13).flatMap { PostcodeKey($0) },
             addressKey: MatchRecord.addressKey(result.bytes(row, 14)), carerNHS: unsigned(15),
-            sideBySideKey: result.isNull(row, 16) ? 0 : NameKey.fnv1a(result.bytes(row, 16)) | 1)
+            sideBySideKey: result.isNull(row, 16) ? 0 : NameKey.fnv1a(result.bytes(row, 16)) | 1,
+            periodKey: result.isNull(row, 17) ? 0 : NameKey.fnv1a(result.bytes(row, 17)) | 1)
     }
 }
 
@@ -202,12 +218,25 @@ public enum SideBySide {
         ("health_visiting", [.fact("review_type"), .fact("review_due"), .column("batch_id")]),
     ]
 
+    /// Feed kind → the parts of a period in which a child is reported once, whichever partner office
+    /// reports it: a pupil is on one school's roll in a term, so two schools' rows of one term are two
+    /// pupils (a pupil who moves mid-term keeps the UPN, which links the rows first).
+    public static let periods: [(kind: String, parts: [Part])] = [
+        ("school_attendance", [.fact("period_start"), .fact("period_end")])
+    ]
+
+    /// SQL over `source_records sr`: the period's identity as text (feed and parts), or NULL.
+    static var periodKeySQL: String { caseSQL(periods) }
+
     /// SQL over `source_records sr`: the report's identity as text (feed and parts), or NULL.
     /// Built from the constant table above, never from input.
-    static var keySQL: String {
+    static var keySQL: String { caseSQL(reports) }
+
+    static func caseSQL(_ reports: [(kind: String, parts: [Part])]) -> String {
         let cases = reports.map { report in
             let parts = report.parts.map(\.sql).joined(separator: ", ")
-            return "WHEN sr.kind = '\(report.kind)' AND \(report.parts[0].sql) IS NOT NULL THEN concat_ws('|', sr.feed, \(parts))"
+            return
+                "WHEN sr.kind = '\(report.kind)' AND \(report.parts[0].sql) IS NOT NULL THEN concat_ws('|', sr.feed, \(parts))"
         }
         return "CASE " + cases.joined(separator: " ") + " END"
     }

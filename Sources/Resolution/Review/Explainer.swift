@@ -99,7 +99,10 @@ public struct Explainer {
         let bands = settings.bands(prior: prior)
         let modelID = try modelRow.decode(Int64.self, at: 0)
         let (ra, rb) = (records[0], records[1])
-        for (kind, name) in [("given", ra.given), ("family", ra.family), ("given", rb.given)] {
+        for (kind, name) in [
+            ("given", ra.given), ("family", ra.family), ("given", rb.given), ("given", ra.preferredGiven),
+            ("given", rb.preferredGiven),
+        ] {
             guard let name else { continue }
             if let row = try connection.query(
                 "SELECT records FROM name_frequencies WHERE model_id = $1 AND name_kind = $2 AND fingerprint = $3",
@@ -109,7 +112,7 @@ public struct Explainer {
                 else { frequencies.family[name.fingerprint] = try row.decode(Int.self, at: 0) }
             }
         }
-        var comparer = RecordComparer()
+        var comparer = RecordComparer(frequencies: frequencies)
         let vector = comparer.compare(ra, rb)
         let steps = MatchField.allCases.map { field in
             (field.name, field.levels[Int(vector[field])], model.weight(field, vector[field]))
@@ -122,26 +125,8 @@ public struct Explainer {
             tf.append(("family name frequency", frequencies.adjustment(given: false, fingerprint: name.fingerprint, averageU: model.averageExactU[1])))
         }
         let total = Linkage.weight(vector, ra, rb, model: model, frequencies: frequencies)
-        var verdict: String
-        if ra.nhs != 0 && rb.nhs != 0 {
-            verdict = ra.nhs == rb.nhs ? "linked by the same valid NHS number" : "never linked: two different valid NHS numbers"
-        } else if ra.upn != 0 && ra.upn == rb.upn {
-            verdict = "linked by the same permanent UPN"
-        } else if ra.upn != 0 && rb.upn != 0 {
-            verdict = "never linked automatically: two different permanent UPNs"
-        } else if ra.sideBySideKey != 0 && ra.sideBySideKey == rb.sideBySideKey {
-            verdict = "never linked automatically: one partner reported both side by side (one term, one incident)"
-        } else if Clusterer.looksLikeTwins(ra, rb, .standard, frequencies: frequencies) {
-            verdict = "never linked automatically: possible twins (same date of birth and household, different first names)"
-        } else if let reason = Linkage.neverLink(vector) {
-            verdict = "no link, not queued: \(reason); only an identifier or a data officer can join these"
-        } else if total >= bands.link {
-            verdict = Linkage.holdBack(vector).map { "review, not linked: \($0)" } ?? "linked: match probability at or above \(settings.linkProbability)"
-        } else if total >= bands.review {
-            verdict = "review: match probability between \(settings.reviewProbability) and \(settings.linkProbability)"
-        } else {
-            verdict = "no link: match probability below \(settings.reviewProbability)"
-        }
+        var verdict = Self.words(
+            PairVerdict.of(ra, rb, vector: vector, weight: total, bands: bands, frequencies: frequencies), settings: settings)
         // The incident rule links a pair the model alone would queue: the stored link says it did.
         if let voucher = try connection.query(
             "SELECT vouched_by FROM record_links WHERE record_a = $1 AND record_b = $2 AND method = $3",
@@ -154,6 +139,25 @@ public struct Explainer {
             upperThreshold: bands.link, lowerThreshold: bands.review, prior: prior,
             probability: MatchProbability.posterior(weight: total, prior: prior), linkProbability: settings.linkProbability,
             reviewProbability: settings.reviewProbability, verdict: verdict)
+    }
+
+    /// A pair's verdict in the words `explain-pair` prints.
+    static func words(_ verdict: PairVerdict, settings: ResolutionSettings) -> String {
+        switch verdict {
+        case .sameNHSNumber: "linked by the same valid NHS number"
+        case .differentNHSNumbers: "never linked: two different valid NHS numbers"
+        case .sameUPN: "linked by the same permanent UPN"
+        case .differentUPNs: "never linked automatically: two different permanent UPNs"
+        case .sideBySide:
+            "never linked automatically: one partner reported both side by side (one term, one incident), or two schools each in one term"
+        case .possibleTwins:
+            "never linked automatically: possible twins (same date of birth and household, different first names)"
+        case .neverLinked(let reason): "no link, not queued: \(reason); only an identifier or a data officer can join these"
+        case .heldBack(let reason): "review, not linked: \(reason)"
+        case .linked: "linked: match probability at or above \(settings.linkProbability)"
+        case .review: "review: match probability between \(settings.reviewProbability) and \(settings.linkProbability)"
+        case .belowReview: "no link: match probability below \(settings.reviewProbability)"
+        }
     }
 
     /// The incident rule (`Linkage.vouchedForByTheReport`) in plain words, with the record that vouched.
