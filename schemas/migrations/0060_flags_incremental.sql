@@ -1,0 +1,236 @@
+-- Flags and team assignment in proportion to what changed.
+--
+-- A family's flag evaluation depends only on its members, their indicators, the as-of date (through
+-- the rules' windows and the cool-off), whether it is known to statutory services, and its own flags
+-- and suppressions. A family's team depends only on its home and its children's latest school
+-- records. Triggers note every change to those inputs in `flag_changes`; the next run evaluates the
+-- families noted there, plus those whose indicators or closed flags cross a date boundary between the
+-- last as-of date and this one (derived from the rules), and nothing else. Without state (the first
+-- run, changed rules, a TRUNCATE) everything is evaluated. The outputs are those a run over every
+-- family would write (FlagsTests.IncrementalFlagTests compares the two).
+
+-- One row: a fingerprint of everything the evaluation reads besides the data (rules, indicator
+-- definitions, lifecycle and suppression settings, the statutory list's content) and the as-of date.
+CREATE TABLE flag_state (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    fingerprint text NOT NULL,
+    as_of date NOT NULL
+);
+
+-- What each family that met a rule came to at the last evaluation, so a run that evaluates only
+-- some families still reports the same totals as one over every family (counts only, no data).
+CREATE TABLE flag_family_outcomes (
+    family_id text PRIMARY KEY,
+    firings integer NOT NULL,
+    suppressed integer NOT NULL,       -- firings suppressed (statutory services know the family)
+    held boolean NOT NULL              -- held by the cool-off after a closed flag
+);
+
+-- Reading who is known to statutory services in proportion to the records that say so.
+CREATE INDEX source_records_statutory_fact ON source_records (id) WHERE facts ? 'known_to_statutory_services';
+
+-- Inputs changed since the last flag run / team assignment: a family, a child, or a record (an
+-- expectant parent's indicators). `for_teams` rows are read by the team assignment, the others by
+-- the flag run.
+CREATE TABLE flag_changes (
+    for_teams boolean NOT NULL DEFAULT false,
+    family_id text,
+    child_id text,
+    record_id bigint
+);
+
+-- The team assignment's state: the directory it assigned by (a fingerprint).
+CREATE TABLE team_state (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    fingerprint text NOT NULL
+);
+
+-- Indicators entering or leaving a rule's window as the as-of date moves.
+CREATE INDEX indicators_starts_on ON indicators (starts_on) WHERE withdrawn_at IS NULL;
+CREATE INDEX indicators_ends_on ON indicators (ends_on) WHERE withdrawn_at IS NULL;
+
+-- The flag run itself sets familyconnect.flag_run for its transaction: its own writes are the
+-- result of an evaluation, not a change to evaluate again. Nothing is noted while there is no
+-- state (everything is evaluated then anyway).
+CREATE FUNCTION flag_changes_wanted() RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(current_setting('familyconnect.flag_run', true), '') <> 'on'
+       AND (EXISTS (SELECT FROM flag_state) OR EXISTS (SELECT FROM team_state))
+$$;
+
+CREATE FUNCTION flag_changes_indicators() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+BEGIN
+    IF NOT flag_changes_wanted() THEN RETURN NULL; END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO flag_changes (child_id, record_id) SELECT DISTINCT child_id, record_id FROM new_rows;
+    END IF;
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        INSERT INTO flag_changes (child_id, record_id) SELECT DISTINCT child_id, record_id FROM old_rows;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER flag_changes_indicators_insert AFTER INSERT ON indicators
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_indicators();
+CREATE TRIGGER flag_changes_indicators_update AFTER UPDATE ON indicators
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_indicators();
+CREATE TRIGGER flag_changes_indicators_delete AFTER DELETE ON indicators
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_indicators();
+
+-- Members and families: both the flag run and the team assignment read them.
+CREATE FUNCTION flag_changes_families() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+BEGIN
+    IF NOT flag_changes_wanted() THEN RETURN NULL; END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO flag_changes (for_teams, family_id)
+        SELECT t.for_teams, n.family_id FROM (SELECT DISTINCT family_id FROM new_rows) n CROSS JOIN (VALUES (false), (true)) t(for_teams);
+    END IF;
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        INSERT INTO flag_changes (for_teams, family_id)
+        SELECT t.for_teams, o.family_id FROM (SELECT DISTINCT family_id FROM old_rows) o CROSS JOIN (VALUES (false), (true)) t(for_teams);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER flag_changes_members_insert AFTER INSERT ON family_members
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_families();
+CREATE TRIGGER flag_changes_members_update AFTER UPDATE ON family_members
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_families();
+CREATE TRIGGER flag_changes_members_delete AFTER DELETE ON family_members
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_families();
+CREATE TRIGGER flag_changes_families_insert AFTER INSERT ON families
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_families();
+CREATE TRIGGER flag_changes_families_update AFTER UPDATE ON families
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_families();
+CREATE TRIGGER flag_changes_families_delete AFTER DELETE ON families
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_families();
+
+-- A family's own flags, evidence, rules and suppressions changed by anyone but the flag run (a
+-- worker closing a flag, an erasure). An export moving a flag from new to exported changes nothing
+-- the evaluation reads, so only a change of family, of closed or not, or of the closing date counts.
+CREATE FUNCTION flag_changes_flags() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+BEGIN
+    IF NOT flag_changes_wanted() THEN RETURN NULL; END IF;
+    IF TG_OP = 'UPDATE' THEN
+        INSERT INTO flag_changes (family_id)
+        SELECT DISTINCT f.family_id FROM old_rows o JOIN new_rows n ON n.flag_id = o.flag_id,
+            LATERAL (VALUES (o.family_id), (n.family_id)) f(family_id)
+        WHERE o.family_id <> n.family_id OR (o.status = 'closed') <> (n.status = 'closed')
+           OR o.closed_on IS DISTINCT FROM n.closed_on;
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO flag_changes (family_id) SELECT DISTINCT family_id FROM new_rows;
+    ELSE
+        INSERT INTO flag_changes (family_id) SELECT DISTINCT family_id FROM old_rows;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER flag_changes_flags_insert AFTER INSERT ON flags
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_flags();
+CREATE TRIGGER flag_changes_flags_update AFTER UPDATE ON flags
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_flags();
+CREATE TRIGGER flag_changes_flags_delete AFTER DELETE ON flags
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_flags();
+
+CREATE FUNCTION flag_changes_flag_parts() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+BEGIN
+    IF NOT flag_changes_wanted() THEN RETURN NULL; END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO flag_changes (family_id)
+        SELECT DISTINCT f.family_id FROM (SELECT DISTINCT flag_id FROM new_rows) n JOIN flags f ON f.flag_id = n.flag_id;
+    END IF;
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        INSERT INTO flag_changes (family_id)
+        SELECT DISTINCT f.family_id FROM (SELECT DISTINCT flag_id FROM old_rows) o JOIN flags f ON f.flag_id = o.flag_id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER flag_changes_evidence_insert AFTER INSERT ON flag_evidence
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_flag_parts();
+CREATE TRIGGER flag_changes_evidence_update AFTER UPDATE ON flag_evidence
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_flag_parts();
+CREATE TRIGGER flag_changes_evidence_delete AFTER DELETE ON flag_evidence
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_flag_parts();
+CREATE TRIGGER flag_changes_rules_insert AFTER INSERT ON flag_rules
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_flag_parts();
+CREATE TRIGGER flag_changes_rules_update AFTER UPDATE ON flag_rules
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_flag_parts();
+CREATE TRIGGER flag_changes_rules_delete AFTER DELETE ON flag_rules
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_flag_parts();
+
+CREATE FUNCTION flag_changes_suppressions() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+BEGIN
+    IF NOT flag_changes_wanted() THEN RETURN NULL; END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO flag_changes (family_id) SELECT DISTINCT family_id FROM new_rows;
+    END IF;
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        INSERT INTO flag_changes (family_id) SELECT DISTINCT family_id FROM old_rows;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER flag_changes_suppressions_insert AFTER INSERT ON flag_suppressions
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_suppressions();
+CREATE TRIGGER flag_changes_suppressions_update AFTER UPDATE ON flag_suppressions
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_suppressions();
+CREATE TRIGGER flag_changes_suppressions_delete AFTER DELETE ON flag_suppressions
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_suppressions();
+
+-- A record linked to a child, moved to another or unlinked: who is known to statutory services (a
+-- record carrying the feed fact) and which school a child attends (its latest school record) may
+-- change, for the child it left and the one it joined.
+CREATE FUNCTION flag_changes_child_records() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+BEGIN
+    IF NOT flag_changes_wanted() THEN RETURN NULL; END IF;
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO flag_changes (for_teams, child_id)
+        SELECT DISTINCT t.for_teams, n.child_id FROM new_rows n JOIN source_records sr ON sr.id = n.record_id
+        CROSS JOIN LATERAL (VALUES (true, sr.facts ? 'school_name'), (false, sr.facts ? 'known_to_statutory_services')) t(for_teams, wanted)
+        WHERE t.wanted;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO flag_changes (for_teams, child_id)
+        SELECT DISTINCT t.for_teams, c.child_id FROM old_rows o JOIN new_rows n ON n.record_id = o.record_id
+        JOIN source_records sr ON sr.id = n.record_id
+        CROSS JOIN LATERAL (VALUES (o.child_id), (n.child_id)) c(child_id)
+        CROSS JOIN LATERAL (VALUES (true, sr.facts ? 'school_name'), (false, sr.facts ? 'known_to_statutory_services')) t(for_teams, wanted)
+        WHERE t.wanted AND o.child_id IS DISTINCT FROM n.child_id;
+    ELSE
+        -- An erasure may remove the record itself in the same transaction: note the child either way.
+        INSERT INTO flag_changes (for_teams, child_id)
+        SELECT t.for_teams, o.child_id FROM (SELECT DISTINCT child_id FROM old_rows) o CROSS JOIN (VALUES (false), (true)) t(for_teams);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER flag_changes_child_records_insert AFTER INSERT ON child_records
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_child_records();
+CREATE TRIGGER flag_changes_child_records_update AFTER UPDATE ON child_records
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_child_records();
+CREATE TRIGGER flag_changes_child_records_delete AFTER DELETE ON child_records
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_child_records();
+
+-- A table emptied at once tells nothing row by row: everything is evaluated again.
+CREATE FUNCTION flag_state_forget() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+BEGIN
+    DELETE FROM flag_state;
+    DELETE FROM team_state;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER flag_state_forget AFTER TRUNCATE ON indicators FOR EACH STATEMENT EXECUTE FUNCTION flag_state_forget();
+CREATE TRIGGER flag_state_forget AFTER TRUNCATE ON family_members FOR EACH STATEMENT EXECUTE FUNCTION flag_state_forget();
+CREATE TRIGGER flag_state_forget AFTER TRUNCATE ON families FOR EACH STATEMENT EXECUTE FUNCTION flag_state_forget();
+CREATE TRIGGER flag_state_forget AFTER TRUNCATE ON flags FOR EACH STATEMENT EXECUTE FUNCTION flag_state_forget();
+CREATE TRIGGER flag_state_forget AFTER TRUNCATE ON flag_evidence FOR EACH STATEMENT EXECUTE FUNCTION flag_state_forget();
+CREATE TRIGGER flag_state_forget AFTER TRUNCATE ON flag_rules FOR EACH STATEMENT EXECUTE FUNCTION flag_state_forget();
+CREATE TRIGGER flag_state_forget AFTER TRUNCATE ON flag_suppressions FOR EACH STATEMENT EXECUTE FUNCTION flag_state_forget();
+CREATE TRIGGER flag_state_forget AFTER TRUNCATE ON child_records FOR EACH STATEMENT EXECUTE FUNCTION flag_state_forget();
