@@ -204,7 +204,7 @@ public final class FlagEngine {
             try connection.execute("SET LOCAL familyconnect.flag_run = 'on'")
             let scope: FlagScope
             if evaluateEverything {
-                try connection.execute("DELETE FROM flag_changes WHERE NOT for_teams")
+                try connection.execute("DELETE FROM flag_changes WHERE reader = 'flags'")
                 scope = .everything
             } else {
                 scope = try FlagScope.decide(connection, rules: rules, asOf: asOf)

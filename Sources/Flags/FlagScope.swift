@@ -52,13 +52,13 @@ enum FlagScope {
         guard let state = try connection.query("SELECT fingerprint, as_of FROM flag_state").first,
             try state.decode(String.self, at: 0) == fingerprint(rules)
         else {
-            try connection.execute("DELETE FROM flag_changes WHERE NOT for_teams")
+            try connection.execute("DELETE FROM flag_changes WHERE reader = 'flags'")
             return .everything
         }
         try connection.execute("CREATE TEMP TABLE flag_dirty_families (family_id text PRIMARY KEY) ON COMMIT DROP")
         try connection.execute(
             """
-            WITH taken AS (DELETE FROM flag_changes WHERE NOT for_teams RETURNING family_id, child_id, record_id)
+            WITH taken AS (DELETE FROM flag_changes WHERE reader = 'flags' RETURNING family_id, child_id, record_id)
             INSERT INTO flag_dirty_families
             SELECT family_id FROM taken WHERE family_id IS NOT NULL
             UNION SELECT m.family_id FROM taken t JOIN family_members m ON m.child_id = t.child_id

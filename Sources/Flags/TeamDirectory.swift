@@ -190,12 +190,12 @@ public struct TeamAssigner {
         let everything =
             try connection.query("SELECT fingerprint FROM team_state").first?.decode(String.self, at: 0) != fingerprint
         if everything {
-            try connection.execute("DELETE FROM flag_changes WHERE for_teams")
+            try connection.execute("DELETE FROM flag_changes WHERE reader = 'teams'")
         } else {
             try connection.execute("CREATE TEMP TABLE team_dirty_families (family_id text PRIMARY KEY) ON COMMIT DROP")
             let dirty = try connection.execute(
                 """
-                WITH taken AS (DELETE FROM flag_changes WHERE for_teams RETURNING family_id, child_id)
+                WITH taken AS (DELETE FROM flag_changes WHERE reader = 'teams' RETURNING family_id, child_id)
                 INSERT INTO team_dirty_families
                 SELECT family_id FROM taken WHERE family_id IS NOT NULL
                 UNION SELECT m.family_id FROM taken t JOIN family_members m ON m.child_id = t.child_id

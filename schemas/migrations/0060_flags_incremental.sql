@@ -1,4 +1,8 @@
--- Flags and team assignment in proportion to what changed.
+-- Indicators, flags and team assignment in proportion to what changed.
+--
+-- An indicator refresh measures again the records linked to, moved between or unlinked from
+-- children (noted from child_records) and new expectant parents' records (noted from source_records),
+-- instead of comparing every record with what it measured last time.
 --
 -- A family's flag evaluation depends only on its members, their indicators, the as-of date (through
 -- the rules' windows and the cool-off), whether it is known to statutory services, and its own flags
@@ -29,11 +33,10 @@ CREATE TABLE flag_family_outcomes (
 -- Reading who is known to statutory services in proportion to the records that say so.
 CREATE INDEX source_records_statutory_fact ON source_records (id) WHERE facts ? 'known_to_statutory_services';
 
--- Inputs changed since the last flag run / team assignment: a family, a child, or a record (an
--- expectant parent's indicators). `for_teams` rows are read by the team assignment, the others by
--- the flag run.
+-- Inputs changed since the last indicator refresh, flag run or team assignment: a family, a child,
+-- or a record. `reader` says which of the three reads (and deletes) the row.
 CREATE TABLE flag_changes (
-    for_teams boolean NOT NULL DEFAULT false,
+    reader text NOT NULL CHECK (reader IN ('indicators', 'flags', 'teams')),
     family_id text,
     child_id text,
     record_id bigint
@@ -49,24 +52,34 @@ CREATE TABLE team_state (
 CREATE INDEX indicators_starts_on ON indicators (starts_on) WHERE withdrawn_at IS NULL;
 CREATE INDEX indicators_ends_on ON indicators (ends_on) WHERE withdrawn_at IS NULL;
 
--- The flag run itself sets familyconnect.flag_run for its transaction: its own writes are the
--- result of an evaluation, not a change to evaluate again. Nothing is noted while there is no
--- state (everything is evaluated then anyway).
-CREATE FUNCTION flag_changes_wanted() RETURNS boolean
+-- Whether a reader wants changes noted: only once it has state (without state everything is read
+-- anyway). The flag run sets familyconnect.flag_run for its transaction: its own writes are the
+-- outcome of an evaluation, not a change to evaluate again.
+CREATE FUNCTION flag_changes_wanted(reader text) RETURNS boolean
 LANGUAGE sql STABLE AS $$
-    SELECT coalesce(current_setting('familyconnect.flag_run', true), '') <> 'on'
-       AND (EXISTS (SELECT FROM flag_state) OR EXISTS (SELECT FROM team_state))
+    SELECT CASE reader
+        WHEN 'flags' THEN coalesce(current_setting('familyconnect.flag_run', true), '') <> 'on' AND EXISTS (SELECT FROM flag_state)
+        WHEN 'teams' THEN EXISTS (SELECT FROM team_state)
+        WHEN 'indicators' THEN EXISTS (SELECT FROM indicator_state)
+    END
 $$;
 
+-- The readers among `readers` that want changes noted now.
+CREATE FUNCTION flag_changes_readers(readers text[]) RETURNS SETOF text
+LANGUAGE sql STABLE AS $$
+    SELECT r FROM unnest(readers) r WHERE flag_changes_wanted(r)
+$$;
+
+-- Indicators: the flag run reads them through the child, or the record of an expectant parent.
 CREATE FUNCTION flag_changes_indicators() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
-    IF NOT flag_changes_wanted() THEN RETURN NULL; END IF;
+    IF NOT flag_changes_wanted('flags') THEN RETURN NULL; END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO flag_changes (child_id, record_id) SELECT DISTINCT child_id, record_id FROM new_rows;
+        INSERT INTO flag_changes (reader, child_id, record_id) SELECT DISTINCT 'flags', child_id, record_id FROM new_rows;
     END IF;
     IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        INSERT INTO flag_changes (child_id, record_id) SELECT DISTINCT child_id, record_id FROM old_rows;
+        INSERT INTO flag_changes (reader, child_id, record_id) SELECT DISTINCT 'flags', child_id, record_id FROM old_rows;
     END IF;
     RETURN NULL;
 END
@@ -82,14 +95,15 @@ CREATE TRIGGER flag_changes_indicators_delete AFTER DELETE ON indicators
 CREATE FUNCTION flag_changes_families() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
-    IF NOT flag_changes_wanted() THEN RETURN NULL; END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO flag_changes (for_teams, family_id)
-        SELECT t.for_teams, n.family_id FROM (SELECT DISTINCT family_id FROM new_rows) n CROSS JOIN (VALUES (false), (true)) t(for_teams);
+        INSERT INTO flag_changes (reader, family_id)
+        SELECT r.reader, n.family_id FROM (SELECT DISTINCT family_id FROM new_rows) n
+        CROSS JOIN flag_changes_readers(ARRAY['flags', 'teams']) r(reader);
     END IF;
     IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        INSERT INTO flag_changes (for_teams, family_id)
-        SELECT t.for_teams, o.family_id FROM (SELECT DISTINCT family_id FROM old_rows) o CROSS JOIN (VALUES (false), (true)) t(for_teams);
+        INSERT INTO flag_changes (reader, family_id)
+        SELECT r.reader, o.family_id FROM (SELECT DISTINCT family_id FROM old_rows) o
+        CROSS JOIN flag_changes_readers(ARRAY['flags', 'teams']) r(reader);
     END IF;
     RETURN NULL;
 END
@@ -113,17 +127,17 @@ CREATE TRIGGER flag_changes_families_delete AFTER DELETE ON families
 CREATE FUNCTION flag_changes_flags() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
-    IF NOT flag_changes_wanted() THEN RETURN NULL; END IF;
+    IF NOT flag_changes_wanted('flags') THEN RETURN NULL; END IF;
     IF TG_OP = 'UPDATE' THEN
-        INSERT INTO flag_changes (family_id)
-        SELECT DISTINCT f.family_id FROM old_rows o JOIN new_rows n ON n.flag_id = o.flag_id,
+        INSERT INTO flag_changes (reader, family_id)
+        SELECT DISTINCT 'flags', f.family_id FROM old_rows o JOIN new_rows n ON n.flag_id = o.flag_id,
             LATERAL (VALUES (o.family_id), (n.family_id)) f(family_id)
         WHERE o.family_id <> n.family_id OR (o.status = 'closed') <> (n.status = 'closed')
            OR o.closed_on IS DISTINCT FROM n.closed_on;
     ELSIF TG_OP = 'INSERT' THEN
-        INSERT INTO flag_changes (family_id) SELECT DISTINCT family_id FROM new_rows;
+        INSERT INTO flag_changes (reader, family_id) SELECT DISTINCT 'flags', family_id FROM new_rows;
     ELSE
-        INSERT INTO flag_changes (family_id) SELECT DISTINCT family_id FROM old_rows;
+        INSERT INTO flag_changes (reader, family_id) SELECT DISTINCT 'flags', family_id FROM old_rows;
     END IF;
     RETURN NULL;
 END
@@ -138,14 +152,14 @@ CREATE TRIGGER flag_changes_flags_delete AFTER DELETE ON flags
 CREATE FUNCTION flag_changes_flag_parts() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
-    IF NOT flag_changes_wanted() THEN RETURN NULL; END IF;
+    IF NOT flag_changes_wanted('flags') THEN RETURN NULL; END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO flag_changes (family_id)
-        SELECT DISTINCT f.family_id FROM (SELECT DISTINCT flag_id FROM new_rows) n JOIN flags f ON f.flag_id = n.flag_id;
+        INSERT INTO flag_changes (reader, family_id)
+        SELECT DISTINCT 'flags', f.family_id FROM (SELECT DISTINCT flag_id FROM new_rows) n JOIN flags f ON f.flag_id = n.flag_id;
     END IF;
     IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        INSERT INTO flag_changes (family_id)
-        SELECT DISTINCT f.family_id FROM (SELECT DISTINCT flag_id FROM old_rows) o JOIN flags f ON f.flag_id = o.flag_id;
+        INSERT INTO flag_changes (reader, family_id)
+        SELECT DISTINCT 'flags', f.family_id FROM (SELECT DISTINCT flag_id FROM old_rows) o JOIN flags f ON f.flag_id = o.flag_id;
     END IF;
     RETURN NULL;
 END
@@ -166,12 +180,12 @@ CREATE TRIGGER flag_changes_rules_delete AFTER DELETE ON flag_rules
 CREATE FUNCTION flag_changes_suppressions() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
-    IF NOT flag_changes_wanted() THEN RETURN NULL; END IF;
+    IF NOT flag_changes_wanted('flags') THEN RETURN NULL; END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO flag_changes (family_id) SELECT DISTINCT family_id FROM new_rows;
+        INSERT INTO flag_changes (reader, family_id) SELECT DISTINCT 'flags', family_id FROM new_rows;
     END IF;
     IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        INSERT INTO flag_changes (family_id) SELECT DISTINCT family_id FROM old_rows;
+        INSERT INTO flag_changes (reader, family_id) SELECT DISTINCT 'flags', family_id FROM old_rows;
     END IF;
     RETURN NULL;
 END
@@ -183,29 +197,38 @@ CREATE TRIGGER flag_changes_suppressions_update AFTER UPDATE ON flag_suppression
 CREATE TRIGGER flag_changes_suppressions_delete AFTER DELETE ON flag_suppressions
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_suppressions();
 
--- A record linked to a child, moved to another or unlinked: who is known to statutory services (a
--- record carrying the feed fact) and which school a child attends (its latest school record) may
--- change, for the child it left and the one it joined.
+-- A record linked to a child, moved to another or unlinked: its indicators are measured again; who
+-- is known to statutory services (a record carrying the feed fact) and which school a child attends
+-- (its latest school record) may change, for the child it left and the one it joined.
 CREATE FUNCTION flag_changes_child_records() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
-    IF NOT flag_changes_wanted() THEN RETURN NULL; END IF;
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO flag_changes (for_teams, child_id)
-        SELECT DISTINCT t.for_teams, n.child_id FROM new_rows n JOIN source_records sr ON sr.id = n.record_id
-        CROSS JOIN LATERAL (VALUES (true, sr.facts ? 'school_name'), (false, sr.facts ? 'known_to_statutory_services')) t(for_teams, wanted)
-        WHERE t.wanted;
+        INSERT INTO flag_changes (reader, record_id)
+        SELECT r.reader, n.record_id FROM new_rows n CROSS JOIN flag_changes_readers(ARRAY['indicators']) r(reader);
+        INSERT INTO flag_changes (reader, child_id)
+        SELECT DISTINCT r.reader, n.child_id FROM new_rows n JOIN source_records sr ON sr.id = n.record_id
+        CROSS JOIN flag_changes_readers(ARRAY['flags', 'teams']) r(reader)
+        WHERE sr.facts ? (CASE r.reader WHEN 'teams' THEN 'school_name' ELSE 'known_to_statutory_services' END);
     ELSIF TG_OP = 'UPDATE' THEN
-        INSERT INTO flag_changes (for_teams, child_id)
-        SELECT DISTINCT t.for_teams, c.child_id FROM old_rows o JOIN new_rows n ON n.record_id = o.record_id
+        INSERT INTO flag_changes (reader, record_id)
+        SELECT r.reader, n.record_id FROM old_rows o JOIN new_rows n ON n.record_id = o.record_id
+        CROSS JOIN flag_changes_readers(ARRAY['indicators']) r(reader)
+        WHERE o.child_id IS DISTINCT FROM n.child_id;
+        INSERT INTO flag_changes (reader, child_id)
+        SELECT DISTINCT r.reader, c.child_id FROM old_rows o JOIN new_rows n ON n.record_id = o.record_id
         JOIN source_records sr ON sr.id = n.record_id
         CROSS JOIN LATERAL (VALUES (o.child_id), (n.child_id)) c(child_id)
-        CROSS JOIN LATERAL (VALUES (true, sr.facts ? 'school_name'), (false, sr.facts ? 'known_to_statutory_services')) t(for_teams, wanted)
-        WHERE t.wanted AND o.child_id IS DISTINCT FROM n.child_id;
+        CROSS JOIN flag_changes_readers(ARRAY['flags', 'teams']) r(reader)
+        WHERE o.child_id IS DISTINCT FROM n.child_id
+          AND sr.facts ? (CASE r.reader WHEN 'teams' THEN 'school_name' ELSE 'known_to_statutory_services' END);
     ELSE
+        INSERT INTO flag_changes (reader, record_id)
+        SELECT r.reader, o.record_id FROM old_rows o CROSS JOIN flag_changes_readers(ARRAY['indicators']) r(reader);
         -- An erasure may remove the record itself in the same transaction: note the child either way.
-        INSERT INTO flag_changes (for_teams, child_id)
-        SELECT t.for_teams, o.child_id FROM (SELECT DISTINCT child_id FROM old_rows) o CROSS JOIN (VALUES (false), (true)) t(for_teams);
+        INSERT INTO flag_changes (reader, child_id)
+        SELECT r.reader, o.child_id FROM (SELECT DISTINCT child_id FROM old_rows) o
+        CROSS JOIN flag_changes_readers(ARRAY['flags', 'teams']) r(reader);
     END IF;
     RETURN NULL;
 END
@@ -217,12 +240,25 @@ CREATE TRIGGER flag_changes_child_records_update AFTER UPDATE ON child_records
 CREATE TRIGGER flag_changes_child_records_delete AFTER DELETE ON child_records
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_child_records();
 
+-- An expectant parent's record is measured without being linked to a child: note it when loaded.
+CREATE FUNCTION flag_changes_expectant_records() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+BEGIN
+    IF NOT flag_changes_wanted('indicators') THEN RETURN NULL; END IF;
+    INSERT INTO flag_changes (reader, record_id) SELECT 'indicators', id FROM new_rows WHERE subject = 'expectant_parent';
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER flag_changes_expectant_records AFTER INSERT ON source_records
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_expectant_records();
+
 -- A table emptied at once tells nothing row by row: everything is evaluated again.
 CREATE FUNCTION flag_state_forget() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
     DELETE FROM flag_state;
     DELETE FROM team_state;
+    DELETE FROM indicator_state;
     RETURN NULL;
 END
 $$;
@@ -234,3 +270,7 @@ CREATE TRIGGER flag_state_forget AFTER TRUNCATE ON flag_evidence FOR EACH STATEM
 CREATE TRIGGER flag_state_forget AFTER TRUNCATE ON flag_rules FOR EACH STATEMENT EXECUTE FUNCTION flag_state_forget();
 CREATE TRIGGER flag_state_forget AFTER TRUNCATE ON flag_suppressions FOR EACH STATEMENT EXECUTE FUNCTION flag_state_forget();
 CREATE TRIGGER flag_state_forget AFTER TRUNCATE ON child_records FOR EACH STATEMENT EXECUTE FUNCTION flag_state_forget();
+CREATE TRIGGER flag_state_forget AFTER TRUNCATE ON source_records FOR EACH STATEMENT EXECUTE FUNCTION flag_state_forget();
+
+-- Changes before this migration were not noted: the next refresh measures everything once.
+DELETE FROM indicator_state;
