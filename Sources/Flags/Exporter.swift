@@ -90,6 +90,9 @@ public final class Exporter {
         do {
             return try connection.transaction { connection in
                 try connection.advisoryTransactionLock(Self.lockKey)
+                // Every read here goes through indexes, child by child; with a misestimate (statistics of
+                // tables loaded minutes ago) the planner JIT-compiles them, about 0.7 s a file for no gain.
+                try connection.execute("SET LOCAL jit = off")
                 var report = ExportReport()
                 report.dryRun = dryRun
                 report.asOf = asOf.iso8601

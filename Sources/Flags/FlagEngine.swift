@@ -202,6 +202,9 @@ public final class FlagEngine {
             let run = RunRow(connection: connection, asOf: asOf.iso8601, rules: rules.ruleVersionsJSON)
             // The run's own writes are the outcome of an evaluation, not changes to evaluate again (migration 0060).
             try connection.execute("SET LOCAL familyconnect.flag_run = 'on'")
+            // The reads of a run over some families go through indexes; JIT compilation (triggered by
+            // misestimates on freshly loaded tables) costs more than they do.
+            try connection.execute("SET LOCAL jit = off")
             let scope: FlagScope
             if evaluateEverything {
                 try connection.execute("DELETE FROM flag_changes WHERE reader = 'flags'")
