@@ -99,9 +99,10 @@ enum IndicatorScope {
     }
 
     /// Records what was measured: for each record measured (in scope and linked), the child it was
-    /// measured for; then the definitions and the as-of date.
+    /// measured for; then the definitions, the as-of date and the indicators in force by name (so
+    /// the next refresh counts them without reading every indicator).
     func remember(
-        _ measured: [(record: Int64, child: String?)], rules: RuleSet, asOf: CalendarDate,
+        _ measured: [(record: Int64, child: String?)], inForce: [String: Int], rules: RuleSet, asOf: CalendarDate,
         _ connection: PostgresConnection
     )
         throws
@@ -119,9 +120,15 @@ enum IndicatorScope {
         }
         try connection.execute(
             """
-            INSERT INTO indicator_state (definitions, as_of) VALUES ($1, $2::date)
-            ON CONFLICT (singleton) DO UPDATE SET definitions = excluded.definitions, as_of = excluded.as_of
-            WHERE (indicator_state.definitions, indicator_state.as_of) IS DISTINCT FROM (excluded.definitions, excluded.as_of)
-            """, [Self.fingerprint(rules), asOf.iso8601])
+            INSERT INTO indicator_state (definitions, as_of, in_force) VALUES ($1, $2::date, $3::jsonb)
+            ON CONFLICT (singleton) DO UPDATE SET definitions = excluded.definitions, as_of = excluded.as_of, in_force = excluded.in_force
+            WHERE (indicator_state.definitions, indicator_state.as_of, indicator_state.in_force)
+                IS DISTINCT FROM (excluded.definitions, excluded.as_of, excluded.in_force)
+            """,
+            [
+                Self.fingerprint(rules), asOf.iso8601,
+                "{" + inForce.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
+                    + "}",
+            ])
     }
 }

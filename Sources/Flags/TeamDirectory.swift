@@ -203,10 +203,10 @@ public struct TeamAssigner {
                 """
             ).rows.count
             if dirty == 0 { return [:] }
+            // Its size, so the reads below start from it (a merge with every member otherwise).
+            try connection.execute("ANALYZE team_dirty_families")
         }
-        let perTeam = try assign { column in
-            everything ? "true" : "\(column) IN (SELECT family_id FROM team_dirty_families)"
-        }
+        let perTeam = try assign(everything: everything)
         try connection.execute(
             """
             INSERT INTO team_state (fingerprint) VALUES ($1)
@@ -214,6 +214,33 @@ public struct TeamAssigner {
             """, [fingerprint])
         return perTeam
     }
+
+    /// Each member child's family and the school on its latest school record (by evidence date, then
+    /// record id): for every family, in one pass over the school records …
+    static let latestSchoolOfEveryChild = """
+        SELECT DISTINCT ON (cr.child_id) m.family_id, sr.facts->>'school_name'
+        FROM family_members m
+        JOIN child_records cr ON cr.child_id = m.child_id
+        JOIN source_records sr ON sr.id = cr.record_id
+        JOIN feed_batches b ON b.id = sr.batch_id
+        CROSS JOIN LATERAL record_evidence_period(sr.kind, sr.facts, b.committed_at) p
+        WHERE sr.facts ? 'school_name'
+        ORDER BY cr.child_id, p.ends_on DESC, sr.id DESC
+        """
+
+    /// … and for the families in `team_dirty_families`, child by child through the indexes.
+    static let latestSchoolOfMembersInScope = """
+        SELECT m.family_id, s.school
+        FROM team_dirty_families d JOIN family_members m ON m.family_id = d.family_id
+        JOIN LATERAL (
+            SELECT sr.facts->>'school_name' AS school
+            FROM child_records cr JOIN source_records sr ON sr.id = cr.record_id
+            JOIN feed_batches b ON b.id = sr.batch_id
+            CROSS JOIN LATERAL record_evidence_period(sr.kind, sr.facts, b.committed_at) p
+            WHERE cr.child_id = m.child_id AND sr.facts ? 'school_name'
+            ORDER BY p.ends_on DESC, sr.id DESC LIMIT 1) s ON true
+        WHERE m.child_id IS NOT NULL
+        """
 
     /// The directory into the database, only where it differs (an unchanged directory writes nothing).
     private func storeDirectory() throws {
@@ -253,9 +280,12 @@ public struct TeamAssigner {
         }
     }
 
-    /// Works out the team of each live family in scope (`inScope` makes the condition on a family id
-    /// column) and stores what differs; a family in scope with no team loses its row.
-    private func assign(inScope: (String) -> String) throws -> [String: Int] {
+    /// Works out the team of every live family, or of those in `team_dirty_families`, and stores what
+    /// differs; a family in scope with no team loses its row.
+    private func assign(everything: Bool) throws -> [String: Int] {
+        func inScope(_ column: String) -> String {
+            everything ? "true" : "\(column) IN (SELECT family_id FROM team_dirty_families)"
+        }
         var byDistrict: [String: String] = [:]
         var bySchool: [String: String] = [:]
         for team in directory.teams {
@@ -278,17 +308,7 @@ public struct TeamAssigner {
             families.append(family)
             if let district = try row.decode(String?.self, at: 1), !district.isEmpty { districts[family] = district }
         }
-        for row in try connection.query(
-            """
-            SELECT DISTINCT ON (cr.child_id) m.family_id, sr.facts->>'school_name'
-            FROM family_members m
-            JOIN child_records cr ON cr.child_id = m.child_id
-            JOIN source_records sr ON sr.id = cr.record_id
-            JOIN feed_batches b ON b.id = sr.batch_id
-            CROSS JOIN LATERAL record_evidence_period(sr.kind, sr.facts, b.committed_at) p
-            WHERE sr.facts ? 'school_name' AND \(inScope("m.family_id"))
-            ORDER BY cr.child_id, p.ends_on DESC, sr.id DESC
-            """)
+        for row in try connection.query(everything ? Self.latestSchoolOfEveryChild : Self.latestSchoolOfMembersInScope)
         {
             if let school = try row.decode(String?.self, at: 1) {
                 schools[try row.decode(String.self, at: 0), default: [:]][school, default: 0] += 1

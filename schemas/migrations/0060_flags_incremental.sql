@@ -274,3 +274,19 @@ CREATE TRIGGER flag_state_forget AFTER TRUNCATE ON source_records FOR EACH STATE
 
 -- Changes before this migration were not noted: the next refresh measures everything once.
 DELETE FROM indicator_state;
+
+-- The indicators in force by definition name after the last refresh (counts only), so the next one
+-- reports them without counting the table. Deleting indicators outside the refresh (erasure, purge)
+-- clears it: the next refresh counts again.
+ALTER TABLE indicator_state ADD COLUMN in_force jsonb;
+CREATE FUNCTION indicator_state_recount() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+BEGIN
+    UPDATE indicator_state SET in_force = NULL WHERE in_force IS NOT NULL;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER indicator_state_recount AFTER DELETE ON indicators FOR EACH STATEMENT EXECUTE FUNCTION indicator_state_recount();
+
+-- The expectant mothers whose reviews a refresh reads again, in proportion to them.
+CREATE INDEX source_records_expectant_mother ON source_records (carer_nhs_number) WHERE subject = 'expectant_parent';
