@@ -205,6 +205,9 @@ public final class FlagEngine {
             // The reads of a run over some families go through indexes; JIT compilation (triggered by
             // misestimates on freshly loaded tables) costs more than they do.
             try connection.execute("SET LOCAL jit = off")
+            // A first run (or a changed directory) sorts every child's school records for the team
+            // assignment: in memory, not in temporary files (measured 0.74 → 0.56 s at 130,000 records).
+            try connection.execute("SET LOCAL work_mem = '64MB'")
             let scope: FlagScope
             if evaluateEverything {
                 try connection.execute("DELETE FROM flag_changes WHERE reader = 'flags'")

@@ -189,12 +189,18 @@ public final class IndicatorBuilder {
             if let type = row.reviewType { completed.insert(reviewSubject(row) + "|" + type) }
         }
 
+        var wordsOfFeed: [String: String] = [:]
+        func feedWords(_ feed: String) -> String {
+            if let words = wordsOfFeed[feed] { return words }
+            let words = PlainEnglish.words(feed)
+            wordsOfFeed[feed] = words
+            return words
+        }
         var out: [Computed] = []
         for row in rows {
             for definition in rules.indicators where definition.kind.feedKind == row.kind {
-                var values: [String: String] = [
-                    "label": definition.label, "outcome": definition.outcome.name, "feed": PlainEnglish.words(row.feed),
-                ]
+                // Filled only once the record meets the definition: most records meet none.
+                var values: [String: String] = [:]
                 var measures: [(String, String)] = []
                 var start = row.start
                 var end = row.end
@@ -264,6 +270,9 @@ public final class IndicatorBuilder {
                         ? "child present"
                         : row.childPresent == false ? "child not present" : "child's presence not recorded"
                 }
+                values["label"] = definition.label
+                values["outcome"] = definition.outcome.name
+                values["feed"] = feedWords(row.feed)
                 let measuresJSON = "{" + measures.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
                 out.append(
                     Computed(
