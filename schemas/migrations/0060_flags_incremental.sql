@@ -252,6 +252,26 @@ $$;
 CREATE TRIGGER flag_changes_expectant_records AFTER INSERT ON source_records
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_expectant_records();
 
+-- A record changed in place (nothing in the service does; a repair by hand, or a fault, could): it is
+-- measured again, and the family of its child (or expectant parent, or home) evaluated and assigned
+-- again, as a run over everything would see it.
+CREATE FUNCTION flag_changes_updated_records() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+BEGIN
+    INSERT INTO flag_changes (reader, record_id)
+    SELECT r.reader, n.id FROM new_rows n CROSS JOIN flag_changes_readers(ARRAY['indicators']) r(reader);
+    INSERT INTO flag_changes (reader, child_id, record_id)
+    SELECT r.reader, cr.child_id, n.id FROM new_rows n LEFT JOIN child_records cr ON cr.record_id = n.id
+    CROSS JOIN flag_changes_readers(ARRAY['flags', 'teams']) r(reader);
+    INSERT INTO flag_changes (reader, family_id)
+    SELECT DISTINCT r.reader, f.family_id FROM new_rows n JOIN families f ON f.address_record_id = n.id
+    CROSS JOIN flag_changes_readers(ARRAY['flags', 'teams']) r(reader);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER flag_changes_updated_records AFTER UPDATE ON source_records
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION flag_changes_updated_records();
+
 -- A table emptied at once tells nothing row by row: everything is evaluated again.
 CREATE FUNCTION flag_state_forget() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
