@@ -211,9 +211,14 @@ public final class Exporter {
         var seen: Set<String> = []
         for row in try connection.query(
             """
-            SELECT e.flag_id, e.indicator_id, e.child_id, e.description, sr.feed, sr.record_number, sr.batch_id, i.starts_on
-            FROM flag_evidence e JOIN indicators i ON i.id = e.indicator_id JOIN source_records sr ON sr.id = i.record_id
-            WHERE e.flag_id = ANY($1::text[]) ORDER BY e.flag_id, i.starts_on, e.indicator_id
+            SELECT e.flag_id, e.indicator_id, e.child_id, e.description, x.feed, x.record_number, x.batch_id, x.starts_on
+            FROM flag_evidence e
+            CROSS JOIN LATERAL (
+                -- One indicator and its record by their keys (LIMIT keeps the planner from turning this into
+                -- a join over every indicator and record when its estimates are off).
+                SELECT sr.feed, sr.record_number, sr.batch_id, i.starts_on
+                FROM indicators i JOIN source_records sr ON sr.id = i.record_id WHERE i.id = e.indicator_id LIMIT 1) x
+            WHERE e.flag_id = ANY($1::text[]) ORDER BY e.flag_id, x.starts_on, e.indicator_id
             """, [flagIDs])
         {
             let flag = try row.decode(String.self, at: 0)
