@@ -65,6 +65,7 @@ enum IndicatorScope {
             SELECT sr.id FROM source_records sr
             WHERE sr.batch_id IN (SELECT id FROM feed_batches WHERE committed_at::date > $2::date) AND sr.kind = ANY($1::text[])
             """, [kinds, DayNumber.postgresDate(since).description])
+        try connection.execute("ANALYZE indicator_dirty")
         // The reviews of the children and mothers those records are about, before and now.
         try connection.execute(
             """

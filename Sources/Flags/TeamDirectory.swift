@@ -298,8 +298,8 @@ public struct TeamAssigner {
         var families: [String] = []
         for row in try connection.query(
             """
-            SELECT f.family_id, split_part(sr.postcode, ' ', 1)
-            FROM families f LEFT JOIN source_records sr ON sr.id = f.address_record_id
+            SELECT f.family_id, (SELECT split_part(sr.postcode, ' ', 1) FROM source_records sr WHERE sr.id = f.address_record_id)
+            FROM families f
             WHERE f.merged_into IS NULL AND f.retired_at IS NULL AND \(inScope("f.family_id"))
             ORDER BY f.family_id
             """)
