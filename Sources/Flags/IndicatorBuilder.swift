@@ -86,14 +86,15 @@ public final class IndicatorBuilder {
             let scope = try IndicatorScope.decide(connection, rules: rules, kinds: kinds, asOf: asOf)
             let (computed, measured) = try compute(scope, report: &report)
             try store(computed, scope: scope, report: &report)
-            try scope.remember(measured, rules: rules, asOf: asOf, connection)
+            try scope.remember(measured, inForce: report.byIndicator, rules: rules, asOf: asOf, connection)
             report.seconds = Date().timeIntervalSince(started)
             if report.changed {
                 try connection.execute(
                     """
                     UPDATE indicator_runs SET finished_at = now(), records_read = $2, added = $3, withdrawn = $4, restored = $5, updated = $6
                     WHERE id = $1
-                    """, [report.runID, report.recordsRead, report.added, report.withdrawn, report.restored, report.updated])
+                    """,
+                    [report.runID, report.recordsRead, report.added, report.withdrawn, report.restored, report.updated])
             }
             return report
         }
@@ -128,7 +129,9 @@ public final class IndicatorBuilder {
     private var kinds: [String] { Array(Set(rules.indicators.map(\.kind.feedKind))).sorted() }
 
     /// The indicators of the records in scope, and each record read with its child.
-    private func compute(_ scope: IndicatorScope, report: inout IndicatorReport) throws -> ([Computed], [(record: Int64, child: String?)]) {
+    private func compute(
+        _ scope: IndicatorScope, report: inout IndicatorReport
+    ) throws -> ([Computed], [(record: Int64, child: String?)]) {
         var rows: [Row] = []
         let asOfDay = asOf.dayNumber
         func day(_ text: String?) -> Int? {
@@ -162,10 +165,14 @@ public final class IndicatorBuilder {
                     sessions: try Self.sessions(
                         id: row.decode(Int64.self, at: 0), possible: row.decode(String?.self, at: 8),
                         attended: row.decode(String?.self, at: 9), report: &report),
-                    school: try row.decode(String?.self, at: 10), eligibleFrom: day(try row.decode(String?.self, at: 11)),
-                    eligibleTo: day(try row.decode(String?.self, at: 12)), reviewType: try row.decode(String?.self, at: 13),
-                    reviewDue: day(try row.decode(String?.self, at: 14)), reviewStatus: try row.decode(String?.self, at: 15),
-                    reviewDate: day(try row.decode(String?.self, at: 16)), incidentType: try row.decode(String?.self, at: 17),
+                    school: try row.decode(String?.self, at: 10),
+                    eligibleFrom: day(try row.decode(String?.self, at: 11)),
+                    eligibleTo: day(try row.decode(String?.self, at: 12)),
+                    reviewType: try row.decode(String?.self, at: 13),
+                    reviewDue: day(try row.decode(String?.self, at: 14)),
+                    reviewStatus: try row.decode(String?.self, at: 15),
+                    reviewDate: day(try row.decode(String?.self, at: 16)),
+                    incidentType: try row.decode(String?.self, at: 17),
                     incidentDay: day(try row.decode(String?.self, at: 18)),
                     childPresent: try row.decode(String?.self, at: 19).map { $0 == "true" }))
         }
@@ -182,12 +189,18 @@ public final class IndicatorBuilder {
             if let type = row.reviewType { completed.insert(reviewSubject(row) + "|" + type) }
         }
 
+        var wordsOfFeed: [String: String] = [:]
+        func feedWords(_ feed: String) -> String {
+            if let words = wordsOfFeed[feed] { return words }
+            let words = PlainEnglish.words(feed)
+            wordsOfFeed[feed] = words
+            return words
+        }
         var out: [Computed] = []
         for row in rows {
             for definition in rules.indicators where definition.kind.feedKind == row.kind {
-                var values: [String: String] = [
-                    "label": definition.label, "outcome": definition.outcome.name, "feed": PlainEnglish.words(row.feed),
-                ]
+                // Filled only once the record meets the definition: most records meet none.
+                var values: [String: String] = [:]
                 var measures: [(String, String)] = []
                 var start = row.start
                 var end = row.end
@@ -203,8 +216,10 @@ public final class IndicatorBuilder {
                     values["period_start"] = PlainEnglish.date(row.start)
                     values["period_end"] = PlainEnglish.date(row.end)
                     values["school"] = row.school ?? "school"
-                    measures = [("sessions_possible", String(possible)), ("sessions_attended", String(attended)),
-                                ("below_percent_tenths", String(tenths))]
+                    measures = [
+                        ("sessions_possible", String(possible)), ("sessions_attended", String(attended)),
+                        ("below_percent_tenths", String(tenths)),
+                    ]
                 case .fsmEligible:
                     guard let from = row.eligibleFrom, from <= row.reference else { continue }
                     if let to = row.eligibleTo, to < from { continue }
@@ -217,7 +232,8 @@ public final class IndicatorBuilder {
                         values["eligible_to"] = "still eligible at " + PlainEnglish.date(row.reference)
                     }
                 case .reviewStatus(let statuses, let types):
-                    guard let type = row.reviewType, types.contains(type), let status = row.reviewStatus, statuses.contains(status),
+                    guard let type = row.reviewType, types.contains(type), let status = row.reviewStatus,
+                        statuses.contains(status),
                         let due = row.reviewDue
                     else { continue }
                     let on = min(row.reviewDate ?? due, row.reference)
@@ -231,7 +247,9 @@ public final class IndicatorBuilder {
                     guard let type = row.reviewType, types.contains(type), let due = row.reviewDue else { continue }
                     // Not attended or declined is a missed review, not an overdue one.
                     guard row.reviewStatus == nil || row.reviewStatus == "scheduled" else { continue }
-                    guard row.reference - due > grace, !completed.contains(reviewSubject(row) + "|" + type) else { continue }
+                    guard row.reference - due > grace, !completed.contains(reviewSubject(row) + "|" + type) else {
+                        continue
+                    }
                     // It became overdue the day after the grace period ended.
                     let overdueFrom = due + grace + 1
                     (start, end) = (overdueFrom, overdueFrom)
@@ -248,8 +266,13 @@ public final class IndicatorBuilder {
                     values["incident_type"] = PlainEnglish.words(type)
                     values["incident_date"] = PlainEnglish.date(on)
                     values["child_present"] =
-                        row.childPresent == true ? "child present" : row.childPresent == false ? "child not present" : "child's presence not recorded"
+                        row.childPresent == true
+                        ? "child present"
+                        : row.childPresent == false ? "child not present" : "child's presence not recorded"
                 }
+                values["label"] = definition.label
+                values["outcome"] = definition.outcome.name
+                values["feed"] = feedWords(row.feed)
                 let measuresJSON = "{" + measures.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
                 out.append(
                     Computed(
@@ -288,8 +311,20 @@ public final class IndicatorBuilder {
 
     // MARK: Storing
 
-    /// Adds the indicators in force outside the scope (left as they are) to those computed in it.
-    private func countInForce(report: inout IndicatorReport) throws {
+    /// Adds the indicators in force outside the scope (left as they are) to those computed in it: the
+    /// counts the last refresh stored, less those of the records in scope as they were (`before`:
+    /// name → indicators in force, current versions); counted in the table when none are stored.
+    private func countInForce(before: [String: Int], report: inout IndicatorReport) throws {
+        if let stored = try connection.query("SELECT in_force::text FROM indicator_state WHERE in_force IS NOT NULL")
+            .first,
+            let counts = try JSONSerialization.jsonObject(with: Data(try stored.decode(String.self, at: 0).utf8))
+                as? [String: Int]
+        {
+            for (name, count) in counts where count - (before[name] ?? 0) != 0 {
+                report.byIndicator[name, default: 0] += count - (before[name] ?? 0)
+            }
+            return
+        }
         for row in try connection.query(
             """
             SELECT i.indicator, count(*)::int FROM indicators i
@@ -305,6 +340,8 @@ public final class IndicatorBuilder {
     private func store(_ computed: [Computed], scope: IndicatorScope, report: inout IndicatorReport) throws {
         struct Existing {
             var id: Int64
+            var name: String
+            var version: Int
             var child: String?
             var description: String
             var start: Int
@@ -318,11 +355,16 @@ public final class IndicatorBuilder {
             FROM indicators WHERE \(scope.condition("record_id"))
             """
         ) { row in
-            let key = "\(try row.decode(Int64.self, at: 1))|\(try row.decode(String.self, at: 2))|\(try row.decode(Int.self, at: 3))"
+            let key =
+                "\(try row.decode(Int64.self, at: 1))|\(try row.decode(String.self, at: 2))|\(try row.decode(Int.self, at: 3))"
             existing[key] = Existing(
-                id: try row.decode(Int64.self, at: 0), child: try row.decode(String?.self, at: 4),
-                description: try row.decode(String.self, at: 5), start: DayNumber.from(try row.decode(PostgresDate.self, at: 6)),
-                end: DayNumber.from(try row.decode(PostgresDate.self, at: 7)), withdrawn: try row.decode(Bool.self, at: 8))
+                id: try row.decode(Int64.self, at: 0), name: try row.decode(String.self, at: 2),
+                version: try row.decode(Int.self, at: 3),
+                child: try row.decode(String?.self, at: 4),
+                description: try row.decode(String.self, at: 5),
+                start: DayNumber.from(try row.decode(PostgresDate.self, at: 6)),
+                end: DayNumber.from(try row.decode(PostgresDate.self, at: 7)),
+                withdrawn: try row.decode(Bool.self, at: 8))
         }
         var fresh: [Computed] = []
         var changed: [(id: Int64, computed: Computed)] = []
@@ -336,14 +378,22 @@ public final class IndicatorBuilder {
                 continue
             }
             if old.withdrawn { restored.append(old.id) }
-            if old.withdrawn || old.child != item.child || old.description != item.description || old.start != item.start
+            if old.withdrawn || old.child != item.child || old.description != item.description
+                || old.start != item.start
                 || old.end != item.end
             {
                 changed.append((old.id, item))
             }
         }
         let withdrawn = existing.filter { !$0.value.withdrawn && !desired.contains($0.key) }.map(\.value.id)
-        if case .changed = scope { try countInForce(report: &report) }
+        if case .changed = scope {
+            let current = Dictionary(uniqueKeysWithValues: rules.indicators.map { ($0.name, $0.version) })
+            var before: [String: Int] = [:]
+            for old in existing.values where !old.withdrawn && current[old.name] == old.version {
+                before[old.name, default: 0] += 1
+            }
+            try countInForce(before: before, report: &report)
+        }
         report.active = report.byIndicator.values.reduce(0, +)
         report.added = fresh.count
         report.restored = restored.count
@@ -368,7 +418,8 @@ public final class IndicatorBuilder {
                 for item in fresh {
                     try writer.writeRow([
                         String(item.record), item.definition.name, String(item.definition.version),
-                        String(item.definition.outcome.rawValue), item.child, DayNumber.postgresDate(item.start).description,
+                        String(item.definition.outcome.rawValue), item.child,
+                        DayNumber.postgresDate(item.start).description,
                         DayNumber.postgresDate(item.end).description, item.description, item.measures, run,
                     ])
                 }

@@ -8,7 +8,9 @@ import Postgres
 /// with the as-of date, the definitions, and — for an overdue review — whether any record of the same
 /// child (or expectant mother) shows the review completed. So after the first refresh only these are
 /// read again (`indicator_measured` keeps what was measured, and for which child):
-/// - records not measured yet, or measured for another child, or no longer linked to one;
+/// - records linked to a child, moved to another or unlinked since the last refresh, and expectant
+///   parents' records loaded since (noted by triggers on `child_records` and `source_records`,
+///   migration 0060: no comparison of every record with what was measured);
 /// - records whose batch was committed after the earlier of the last and this as-of date (the
 ///   reference day of such a record moves with the as-of date);
 /// - every health visiting record of a child or mother one of those health visiting records
@@ -29,37 +31,41 @@ enum IndicatorScope {
             case .fsmEligible: kind = "fsm_eligible"
             case .reviewStatus(let statuses, let types): kind = "review_status \(statuses.sorted()) \(types.sorted())"
             case .reviewOverdue(let grace, let types): kind = "review_overdue \(grace) \(types.sorted())"
-            case .policeIncident(let types, let present): kind = "police_incident \(types.sorted()) \(String(describing: present))"
+            case .policeIncident(let types, let present):
+                kind = "police_incident \(types.sorted()) \(String(describing: present))"
             }
-            return [definition.name, String(definition.version), String(definition.outcome.rawValue), definition.label, kind,
-                    definition.description].joined(separator: "\u{1F}")
+            return [
+                definition.name, String(definition.version), String(definition.outcome.rawValue), definition.label,
+                kind,
+                definition.description,
+            ].joined(separator: "\u{1F}")
         }.joined(separator: "\u{1E}")
     }
 
     /// Decides the scope, and for `.changed` fills `indicator_dirty` (dropped at commit).
-    static func decide(_ connection: PostgresConnection, rules: RuleSet, kinds: [String], asOf: CalendarDate) throws -> IndicatorScope {
+    static func decide(
+        _ connection: PostgresConnection, rules: RuleSet, kinds: [String], asOf: CalendarDate
+    ) throws -> IndicatorScope {
         guard let state = try connection.query("SELECT definitions, as_of FROM indicator_state").first,
             try state.decode(String.self, at: 0) == fingerprint(rules)
-        else { return .everything }
+        else {
+            try connection.execute("DELETE FROM flag_changes WHERE reader = 'indicators'")
+            return .everything
+        }
         let since = min(DayNumber.from(try state.decode(PostgresDate.self, at: 1)), asOf.dayNumber)
         try connection.execute("CREATE TEMP TABLE indicator_dirty (record_id bigint PRIMARY KEY) ON COMMIT DROP")
+        // Records linked, moved or unlinked since (and new expectant parents' records), as noted by
+        // the triggers of migration 0060; and records whose reference day moves with the as-of date.
         try connection.execute(
             """
+            WITH taken AS (DELETE FROM flag_changes WHERE reader = 'indicators' RETURNING record_id)
             INSERT INTO indicator_dirty
-            SELECT sr.id FROM source_records sr
-            LEFT JOIN child_records cr ON cr.record_id = sr.id
-            LEFT JOIN indicator_measured m ON m.record_id = sr.id
-            WHERE sr.kind = ANY($1::text[]) AND (cr.child_id IS NOT NULL OR sr.subject = 'expectant_parent')
-              AND (m.record_id IS NULL OR m.child_id IS DISTINCT FROM cr.child_id)
-            UNION
-            SELECT m.record_id FROM indicator_measured m
-            JOIN source_records sr ON sr.id = m.record_id
-            LEFT JOIN child_records cr ON cr.record_id = m.record_id
-            WHERE cr.child_id IS NULL AND sr.subject <> 'expectant_parent'
+            SELECT sr.id FROM source_records sr WHERE sr.id IN (SELECT record_id FROM taken) AND sr.kind = ANY($1::text[])
             UNION
             SELECT sr.id FROM source_records sr
             WHERE sr.batch_id IN (SELECT id FROM feed_batches WHERE committed_at::date > $2::date) AND sr.kind = ANY($1::text[])
             """, [kinds, DayNumber.postgresDate(since).description])
+        try connection.execute("ANALYZE indicator_dirty")
         // The reviews of the children and mothers those records are about, before and now.
         try connection.execute(
             """
@@ -94,13 +100,19 @@ enum IndicatorScope {
     }
 
     /// Records what was measured: for each record measured (in scope and linked), the child it was
-    /// measured for; then the definitions and the as-of date.
-    func remember(_ measured: [(record: Int64, child: String?)], rules: RuleSet, asOf: CalendarDate, _ connection: PostgresConnection)
+    /// measured for; then the definitions, the as-of date and the indicators in force by name (so
+    /// the next refresh counts them without reading every indicator).
+    func remember(
+        _ measured: [(record: Int64, child: String?)], inForce: [String: Int], rules: RuleSet, asOf: CalendarDate,
+        _ connection: PostgresConnection
+    )
         throws
     {
         switch self {
         case .everything: try connection.execute("DELETE FROM indicator_measured")
-        case .changed: try connection.execute("DELETE FROM indicator_measured WHERE record_id IN (SELECT record_id FROM indicator_dirty)")
+        case .changed:
+            try connection.execute(
+                "DELETE FROM indicator_measured WHERE record_id IN (SELECT record_id FROM indicator_dirty)")
         }
         if !measured.isEmpty {
             try connection.copyIn("COPY indicator_measured (record_id, child_id) FROM STDIN") { writer in
@@ -109,9 +121,15 @@ enum IndicatorScope {
         }
         try connection.execute(
             """
-            INSERT INTO indicator_state (definitions, as_of) VALUES ($1, $2::date)
-            ON CONFLICT (singleton) DO UPDATE SET definitions = excluded.definitions, as_of = excluded.as_of
-            WHERE (indicator_state.definitions, indicator_state.as_of) IS DISTINCT FROM (excluded.definitions, excluded.as_of)
-            """, [Self.fingerprint(rules), asOf.iso8601])
+            INSERT INTO indicator_state (definitions, as_of, in_force) VALUES ($1, $2::date, $3::jsonb)
+            ON CONFLICT (singleton) DO UPDATE SET definitions = excluded.definitions, as_of = excluded.as_of, in_force = excluded.in_force
+            WHERE (indicator_state.definitions, indicator_state.as_of, indicator_state.in_force)
+                IS DISTINCT FROM (excluded.definitions, excluded.as_of, excluded.in_force)
+            """,
+            [
+                Self.fingerprint(rules), asOf.iso8601,
+                "{" + inForce.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
+                    + "}",
+            ])
     }
 }

@@ -1,6 +1,6 @@
 import Config
-import Feeds
 import Families
+import Feeds
 import Foundation
 import Postgres
 
@@ -32,7 +32,9 @@ public struct TeamDirectory: Sendable, Equatable {
 
     public func team(_ key: String) -> Team? { teams.first { $0.key == key } }
 
-    public static func load(path: String) throws(ConfigFile.Error) -> TeamDirectory { try read(SettingsReader(path: path)) }
+    public static func load(path: String) throws(ConfigFile.Error) -> TeamDirectory {
+        try read(SettingsReader(path: path))
+    }
 
     public static func parse(path: String, text: String) throws(ConfigFile.Error) -> TeamDirectory {
         try read(SettingsReader(ConfigFile(path: path, text: text)))
@@ -48,7 +50,8 @@ public struct TeamDirectory: Sendable, Equatable {
         for key in reader.sections(prefixed: "team.") {
             let s = "team." + key
             guard key.range(of: "^[a-z0-9_]+$", options: .regularExpression) != nil else {
-                throw reader.file.error(reader.file.entries(in: s).first, "a team key is lower-case letters, digits and _")
+                throw reader.file.error(
+                    reader.file.entries(in: s).first, "a team key is lower-case letters, digits and _")
             }
             let name = try reader.requiredString(s, "name").value
             var districts: [String] = []
@@ -56,7 +59,8 @@ public struct TeamDirectory: Sendable, Equatable {
                 for raw in values {
                     let district = raw.uppercased()
                     guard district.range(of: "^[A-Z]{1,2}[0-9][0-9A-Z]?$", options: .regularExpression) != nil else {
-                        throw reader.file.error(entry, "'\(raw)' is not a postcode district (the outward code, e.g. NR31)")
+                        throw reader.file.error(
+                            entry, "'\(raw)' is not a postcode district (the outward code, e.g. NR31)")
                     }
                     if let owner = districtOwner[district] {
                         throw reader.file.error(entry, "\(district) is already covered by team \(owner)")
@@ -76,24 +80,32 @@ public struct TeamDirectory: Sendable, Equatable {
                 }
             }
             let delivery = try readDelivery(&reader, section: s)
-            directory.teams.append(Team(key: key, name: name, postcodeDistricts: districts, schools: schools, delivery: delivery))
+            directory.teams.append(
+                Team(key: key, name: name, postcodeDistricts: districts, schools: schools, delivery: delivery))
         }
         if let (value, entry) = fallback {
-            guard directory.teams.contains(where: { $0.key == value }) else { throw reader.file.error(entry, "no [team.\(value)] section") }
+            guard directory.teams.contains(where: { $0.key == value }) else {
+                throw reader.file.error(entry, "no [team.\(value)] section")
+            }
             directory.fallbackTeam = value
         }
-        if directory.teams.isEmpty { throw ConfigFile.Error(file: reader.file.path, line: nil, key: nil, message: "no [team.KEY] sections") }
+        if directory.teams.isEmpty {
+            throw ConfigFile.Error(file: reader.file.path, line: nil, key: nil, message: "no [team.KEY] sections")
+        }
         try reader.finish { $0 == "export" || $0.hasPrefix("team.") }
         return directory
     }
 
     static let deliveryKeys = [
-        "delivery_method", "delivery_credentials", "delivery_ca_file", "delivery_client_certificate", "delivery_client_key",
+        "delivery_method", "delivery_credentials", "delivery_ca_file", "delivery_client_certificate",
+        "delivery_client_key",
         "delivery_ssh_private_key", "delivery_known_hosts", "delivery_timeout_seconds", "delivery_retries",
     ]
 
     /// `delivery = none | https://… | sftp://…` and its `delivery_*` keys.
-    private static func readDelivery(_ reader: inout SettingsReader, section s: String) throws(ConfigFile.Error) -> Delivery? {
+    private static func readDelivery(
+        _ reader: inout SettingsReader, section s: String
+    ) throws(ConfigFile.Error) -> Delivery? {
         guard let (value, entry) = reader.string(s, "delivery"), value != "none" else {
             if let stray = deliveryKeys.compactMap({ reader.file.entry(s, $0) }).first {
                 throw reader.file.error(stray, "only used with delivery = https://… or sftp://…")
@@ -107,17 +119,21 @@ public struct TeamDirectory: Sendable, Equatable {
         if let authority = value.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first,
             let at = authority.lastIndex(of: "@"), authority[..<at].contains(":")
         {
-            throw reader.file.error(entry, "put credentials in a credentials file (delivery_credentials), not in the URL")
+            throw reader.file.error(
+                entry, "put credentials in a credentials file (delivery_credentials), not in the URL")
         }
         var delivery = Delivery(remote: RemoteSourceSettings(url: value, timeoutSeconds: 300))
         if let (method, methodEntry) = reader.string(s, "delivery_method") {
             guard let parsed = RemoteFetcher.UploadMethod(rawValue: method), !sftp else {
-                throw reader.file.error(methodEntry, sftp ? "SFTP has no method (the file is uploaded, then renamed)" : "expected put or post")
+                throw reader.file.error(
+                    methodEntry,
+                    sftp ? "SFTP has no method (the file is uploaded, then renamed)" : "expected put or post")
             }
             delivery.method = parsed
         }
         if (sftp || delivery.method == .put) && !value.hasSuffix("/") {
-            throw reader.file.error(entry, "\(sftp ? "an sftp" : "a PUT") delivery names a folder: end the URL with '/'")
+            throw reader.file.error(
+                entry, "\(sftp ? "an sftp" : "a PUT") delivery names a folder: end the URL with '/'")
         }
         delivery.remote.credentials = reader.string(s, "delivery_credentials")?.value
         delivery.remote.caFile = reader.string(s, "delivery_ca_file")?.value
@@ -125,21 +141,28 @@ public struct TeamDirectory: Sendable, Equatable {
         delivery.remote.clientKey = reader.string(s, "delivery_client_key")?.value
         delivery.remote.sshPrivateKey = reader.string(s, "delivery_ssh_private_key")?.value
         delivery.remote.knownHosts = reader.string(s, "delivery_known_hosts")?.value
-        delivery.remote.timeoutSeconds = try reader.integer(s, "delivery_timeout_seconds", range: 1...86400) ?? delivery.remote.timeoutSeconds
+        delivery.remote.timeoutSeconds =
+            try reader.integer(s, "delivery_timeout_seconds", range: 1...86400) ?? delivery.remote.timeoutSeconds
         delivery.remote.retries = try reader.integer(s, "delivery_retries", range: 0...20) ?? delivery.remote.retries
         if sftp {
             guard delivery.remote.knownHosts != nil else {
-                throw reader.file.error(entry, "an sftp delivery needs delivery_known_hosts: the server's host key is always verified")
+                throw reader.file.error(
+                    entry, "an sftp delivery needs delivery_known_hosts: the server's host key is always verified")
             }
             guard delivery.remote.sshPrivateKey != nil || delivery.remote.credentials != nil else {
-                throw reader.file.error(entry, "an sftp delivery needs delivery_ssh_private_key or delivery_credentials")
+                throw reader.file.error(
+                    entry, "an sftp delivery needs delivery_ssh_private_key or delivery_credentials")
             }
         }
         return delivery
     }
 }
 
-/// Copies the team directory into the database and works out each live family's team.
+/// Copies the team directory into the database and works out each live family's team. After the
+/// first assignment with a directory, only families whose inputs changed are worked out again: a
+/// family's team depends only on its home and its children's latest school records, and triggers
+/// note every change to those (`flag_changes`, migration 0060). The result is what assigning every
+/// family would give.
 public struct TeamAssigner {
     let connection: PostgresConnection
     let directory: TeamDirectory
@@ -149,10 +172,78 @@ public struct TeamAssigner {
         self.directory = directory
     }
 
-    /// Returns families per team.
+    /// Everything in the directory the assignment reads, as text.
+    var fingerprint: String {
+        directory.teams.map { team in
+            [
+                team.key, team.postcodeDistricts.joined(separator: ","),
+                team.schools.map { $0.lowercased() }.joined(separator: ","),
+            ]
+            .joined(separator: "\u{1F}")
+        }.joined(separator: "\u{1E}") + "\u{1E}fallback=" + (directory.fallbackTeam ?? "")
+    }
+
+    /// Returns the families (re)assigned this time, per team.
     @discardableResult
     public func assign() throws -> [String: Int] {
-        // The directory into the database, only where it differs (an unchanged directory writes nothing).
+        try storeDirectory()
+        let everything =
+            try connection.query("SELECT fingerprint FROM team_state").first?.decode(String.self, at: 0) != fingerprint
+        if everything {
+            try connection.execute("DELETE FROM flag_changes WHERE reader = 'teams'")
+        } else {
+            try connection.execute("CREATE TEMP TABLE team_dirty_families (family_id text PRIMARY KEY) ON COMMIT DROP")
+            let dirty = try connection.execute(
+                """
+                WITH taken AS (DELETE FROM flag_changes WHERE reader = 'teams' RETURNING family_id, child_id)
+                INSERT INTO team_dirty_families
+                SELECT family_id FROM taken WHERE family_id IS NOT NULL
+                UNION SELECT m.family_id FROM taken t JOIN family_members m ON m.child_id = t.child_id
+                RETURNING family_id
+                """
+            ).rows.count
+            if dirty == 0 { return [:] }
+            // Its size, so the reads below start from it (a merge with every member otherwise).
+            try connection.execute("ANALYZE team_dirty_families")
+        }
+        let perTeam = try assign(everything: everything)
+        try connection.execute(
+            """
+            INSERT INTO team_state (fingerprint) VALUES ($1)
+            ON CONFLICT (singleton) DO UPDATE SET fingerprint = excluded.fingerprint WHERE team_state.fingerprint <> excluded.fingerprint
+            """, [fingerprint])
+        return perTeam
+    }
+
+    /// Each member child's family and the school on its latest school record (by evidence date, then
+    /// record id): for every family, in one pass over the school records …
+    static let latestSchoolOfEveryChild = """
+        SELECT DISTINCT ON (cr.child_id) m.family_id, sr.facts->>'school_name'
+        FROM family_members m
+        JOIN child_records cr ON cr.child_id = m.child_id
+        JOIN source_records sr ON sr.id = cr.record_id
+        JOIN feed_batches b ON b.id = sr.batch_id
+        CROSS JOIN LATERAL record_evidence_period(sr.kind, sr.facts, b.committed_at) p
+        WHERE sr.facts ? 'school_name'
+        ORDER BY cr.child_id, p.ends_on DESC, sr.id DESC
+        """
+
+    /// … and for the families in `team_dirty_families`, child by child through the indexes.
+    static let latestSchoolOfMembersInScope = """
+        SELECT m.family_id, s.school
+        FROM team_dirty_families d JOIN family_members m ON m.family_id = d.family_id
+        JOIN LATERAL (
+            SELECT sr.facts->>'school_name' AS school
+            FROM child_records cr JOIN source_records sr ON sr.id = cr.record_id
+            JOIN feed_batches b ON b.id = sr.batch_id
+            CROSS JOIN LATERAL record_evidence_period(sr.kind, sr.facts, b.committed_at) p
+            WHERE cr.child_id = m.child_id AND sr.facts ? 'school_name'
+            ORDER BY p.ends_on DESC, sr.id DESC LIMIT 1) s ON true
+        WHERE m.child_id IS NOT NULL
+        """
+
+    /// The directory into the database, only where it differs (an unchanged directory writes nothing).
+    private func storeDirectory() throws {
         var storedTeams: Set<String> = []
         for row in try connection.query("SELECT team || '|' || name || '|' || is_fallback::text FROM outreach_teams") {
             storedTeams.insert(try row.decode(String.self, at: 0))
@@ -162,26 +253,38 @@ public struct TeamAssigner {
             storedAreas.insert(try row.decode(String.self, at: 0))
         }
         let wantedTeams = Set(directory.teams.map { "\($0.key)|\($0.name)|\($0.key == directory.fallbackTeam)" })
-        let wantedAreas = Set(directory.teams.flatMap { team in
-            team.postcodeDistricts.map { "\(team.key)|postcode_district|\($0)" } + team.schools.map { "\(team.key)|school|\($0)" }
-        })
-        if storedTeams != wantedTeams || storedAreas != wantedAreas {
-            try connection.execute("DELETE FROM outreach_team_areas")
-            try connection.execute("DELETE FROM outreach_teams WHERE NOT (team = ANY($1::text[]))", [directory.teams.map(\.key)])
-            for team in directory.teams {
+        let wantedAreas = Set(
+            directory.teams.flatMap { team in
+                team.postcodeDistricts.map { "\(team.key)|postcode_district|\($0)" }
+                    + team.schools.map { "\(team.key)|school|\($0)" }
+            })
+        guard storedTeams != wantedTeams || storedAreas != wantedAreas else { return }
+        try connection.execute("DELETE FROM outreach_team_areas")
+        try connection.execute(
+            "DELETE FROM outreach_teams WHERE NOT (team = ANY($1::text[]))", [directory.teams.map(\.key)])
+        for team in directory.teams {
+            try connection.execute(
+                """
+                INSERT INTO outreach_teams (team, name, is_fallback) VALUES ($1, $2, $3)
+                ON CONFLICT (team) DO UPDATE SET name = excluded.name, is_fallback = excluded.is_fallback, updated_at = now()
+                """, [team.key, team.name, team.key == directory.fallbackTeam])
+            for district in team.postcodeDistricts {
                 try connection.execute(
-                    """
-                    INSERT INTO outreach_teams (team, name, is_fallback) VALUES ($1, $2, $3)
-                    ON CONFLICT (team) DO UPDATE SET name = excluded.name, is_fallback = excluded.is_fallback, updated_at = now()
-                    """, [team.key, team.name, team.key == directory.fallbackTeam])
-                for district in team.postcodeDistricts {
-                    try connection.execute(
-                        "INSERT INTO outreach_team_areas (team, kind, value) VALUES ($1, 'postcode_district', $2)", [team.key, district])
-                }
-                for school in team.schools {
-                    try connection.execute("INSERT INTO outreach_team_areas (team, kind, value) VALUES ($1, 'school', $2)", [team.key, school])
-                }
+                    "INSERT INTO outreach_team_areas (team, kind, value) VALUES ($1, 'postcode_district', $2)",
+                    [team.key, district])
             }
+            for school in team.schools {
+                try connection.execute(
+                    "INSERT INTO outreach_team_areas (team, kind, value) VALUES ($1, 'school', $2)", [team.key, school])
+            }
+        }
+    }
+
+    /// Works out the team of every live family, or of those in `team_dirty_families`, and stores what
+    /// differs; a family in scope with no team loses its row.
+    private func assign(everything: Bool) throws -> [String: Int] {
+        func inScope(_ column: String) -> String {
+            everything ? "true" : "\(column) IN (SELECT family_id FROM team_dirty_families)"
         }
         var byDistrict: [String: String] = [:]
         var bySchool: [String: String] = [:]
@@ -195,9 +298,9 @@ public struct TeamAssigner {
         var families: [String] = []
         for row in try connection.query(
             """
-            SELECT f.family_id, split_part(sr.postcode, ' ', 1)
-            FROM families f LEFT JOIN source_records sr ON sr.id = f.address_record_id
-            WHERE f.merged_into IS NULL AND f.retired_at IS NULL
+            SELECT f.family_id, (SELECT split_part(sr.postcode, ' ', 1) FROM source_records sr WHERE sr.id = f.address_record_id)
+            FROM families f
+            WHERE f.merged_into IS NULL AND f.retired_at IS NULL AND \(inScope("f.family_id"))
             ORDER BY f.family_id
             """)
         {
@@ -205,17 +308,7 @@ public struct TeamAssigner {
             families.append(family)
             if let district = try row.decode(String?.self, at: 1), !district.isEmpty { districts[family] = district }
         }
-        for row in try connection.query(
-            """
-            SELECT DISTINCT ON (cr.child_id) m.family_id, sr.facts->>'school_name'
-            FROM family_members m
-            JOIN child_records cr ON cr.child_id = m.child_id
-            JOIN source_records sr ON sr.id = cr.record_id
-            JOIN feed_batches b ON b.id = sr.batch_id
-            CROSS JOIN LATERAL record_evidence_period(sr.kind, sr.facts, b.committed_at) p
-            WHERE sr.facts ? 'school_name'
-            ORDER BY cr.child_id, p.ends_on DESC, sr.id DESC
-            """)
+        for row in try connection.query(everything ? Self.latestSchoolOfEveryChild : Self.latestSchoolOfMembersInScope)
         {
             if let school = try row.decode(String?.self, at: 1) {
                 schools[try row.decode(String.self, at: 0), default: [:]][school, default: 0] += 1
@@ -223,15 +316,20 @@ public struct TeamAssigner {
         }
         var perTeam: [String: Int] = [:]
         try connection.execute(
-            "CREATE TEMP TABLE family_teams_now (family_id text PRIMARY KEY, team text, basis text, detail text) ON COMMIT DROP")
+            "CREATE TEMP TABLE family_teams_now (family_id text PRIMARY KEY, team text, basis text, detail text) ON COMMIT DROP"
+        )
         try connection.copyIn("COPY family_teams_now FROM STDIN") { writer in
             for family in families {
                 var choice: (team: String, basis: String, detail: String?)?
                 if let district = districts[family], let team = byDistrict[district] {
                     choice = (team, "postcode_district", district)
                 } else if let attended = schools[family] {
-                    let matches = attended.compactMap { school, children in bySchool[school.lowercased()].map { (school, $0, children) } }
-                    if let best = matches.max(by: { ($0.2, $1.0) < ($1.2, $0.0) }) { choice = (best.1, "school", best.0) }
+                    let matches = attended.compactMap { school, children in
+                        bySchool[school.lowercased()].map { (school, $0, children) }
+                    }
+                    if let best = matches.max(by: { ($0.2, $1.0) < ($1.2, $0.0) }) {
+                        choice = (best.1, "school", best.0)
+                    }
                 }
                 if choice == nil, let fallback = directory.fallbackTeam { choice = (fallback, "fallback", nil) }
                 guard let choice else { continue }
@@ -239,7 +337,11 @@ public struct TeamAssigner {
                 try writer.writeRow([family, choice.team, choice.basis, choice.detail])
             }
         }
-        try connection.execute("DELETE FROM family_teams t WHERE NOT EXISTS (SELECT 1 FROM family_teams_now n WHERE n.family_id = t.family_id)")
+        try connection.execute(
+            """
+            DELETE FROM family_teams t WHERE \(inScope("t.family_id"))
+              AND NOT EXISTS (SELECT 1 FROM family_teams_now n WHERE n.family_id = t.family_id)
+            """)
         try connection.execute(
             """
             INSERT INTO family_teams (family_id, team, basis, detail) SELECT family_id, team, basis, detail FROM family_teams_now

@@ -13,26 +13,18 @@ import Testing
 /// exactly what a refresh of everything would: measured again from scratch, nothing differs.
 @Suite("Indicators: a refresh reads only what changed")
 struct IncrementalIndicatorTests {
-    @Test("new records, a record moved to another child, the next day: the refresh of everything afterwards finds nothing to change")
+    @Test(
+        "new records, a record moved to another child, the next day: the refresh of everything afterwards finds nothing to change"
+    )
     func incrementalEqualsEverything() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fc-incremental-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        // Dated today, as the service's feeds are: a batch committed today is not "later" than the as-of date.
-        let today = CalendarDate.today()
-        _ = try SyntheticFeedWriter.write(config: SynthConfig(children: 1500, seed: 8, asOf: today), to: folder)
-        let definitions = try FeedDefinition.loadAll(directory: TestDatabase.schemasDirectory + "/feeds")
+        let feeds = try TodaysSyntheticFeeds(children: 1500, seed: 8)
+        defer { feeds.remove() }
+        let today = feeds.today
         let rules = try Cycle.shippedRules()
 
         try TestDatabase.with(.migrated) { database in
             let connection = try database.connect()
-            func load(_ kinds: [FeedKind]) throws {
-                for kind in kinds {
-                    let definition = try #require(definitions.first { $0.name == kind.stem })
-                    _ = try FeedLoader(definition: definition, today: today).load(
-                        path: folder.appendingPathComponent(kind.fileName).path, connection: connection)
-                }
-                _ = try Resolver(connection: connection).resolveIncremental()
-            }
+            func load(_ kinds: [FeedKind]) throws { try feeds.load(kinds, into: connection) }
             func refresh(_ day: CalendarDate) throws -> IndicatorReport {
                 try IndicatorBuilder(connection: connection, rules: rules, asOf: day).refresh()
             }
