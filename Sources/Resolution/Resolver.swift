@@ -78,7 +78,8 @@ public final class Resolver {
                 // No model yet: the first run is a full one.
                 return try resolveFullLocked(started: started, startedAt: startedAt, batches: batches)
             }
-            let existing = try existingRecordsToReexamine(for: fresh, model: model, frequencies: frequencies, clock: clock)
+            let existing = try existingRecordsToReexamine(
+                for: fresh, model: model, frequencies: frequencies, clock: clock)
             let records = existing + fresh
             let decisions = try loadDecisions(records)
             // Existing children are the starting point: group their records by current child id.
@@ -155,7 +156,9 @@ public final class Resolver {
     /// key with `records`: the twin rule weighs the two sides of a join through the household keys
     /// of their records only, so a possible twin's child with none of those keys cannot change
     /// what it decides, and is not loaded.
-    private func childrenTheTwinRuleConsults(holding twins: [Int64], besides: Set<Int64>, among records: [MatchRecord])
+    private func childrenTheTwinRuleConsults(
+        holding twins: [Int64], besides: Set<Int64>, among records: [MatchRecord]
+    )
         throws -> [MatchRecord]
     {
         var childOf: [Int64: String] = [:]
@@ -171,7 +174,9 @@ public final class Resolver {
         let candidates = try MatchRecordLoader.load(connection, ids: childOf.keys.sorted())
         let households = Set(records.flatMap { Clusterer.householdKeys($0) })
         let consulted = Set(
-            candidates.filter { Clusterer.householdKeys($0).contains(where: households.contains) }.compactMap { childOf[$0.id] })
+            candidates.filter { Clusterer.householdKeys($0).contains(where: households.contains) }.compactMap {
+                childOf[$0.id]
+            })
         return candidates.filter { childOf[$0.id].map(consulted.contains) ?? false }
     }
 
@@ -231,6 +236,10 @@ public final class Resolver {
     /// before any wait, nor this machine's clock, which `finished_at` would not share.
     private func lockResolution() throws -> Date {
         try connection.advisoryTransactionLock(Self.lockKey)
+        // A run's statements join staged rows the planner has no statistics for, or scan millions
+        // of rows once: their estimates cross the JIT threshold, and compiling cost about 0.3 s a
+        // statement for no gain.
+        try connection.execute("SET LOCAL jit = off")
         return try connection.execute("SELECT clock_timestamp()").scalar(Date.self)
     }
 
@@ -248,13 +257,16 @@ public final class Resolver {
         let decisions = try loadDecisions(records)
         let stored = reestimate ? nil : try latestModel()
         clock.mark("load records")
+        let keys = BlockingKeysWriter(self, records: records)
         let result = linkage.run(
             records: records, model: stored.map { ($0.1, $0.2) }, decisions: decisions, clock: clock)
+        try keys.wait()
+        clock.mark("store: blocking keys (rest; written beside the linkage)")
         let modelID = try stored?.0 ?? storeModel(result)
         clock.mark("store: model")
         var report = try persist(
             result, records: records, mode: "full", modelID: modelID, scope: .everything, startedAt: startedAt,
-            clock: clock)
+            clock: clock, blockingKeysStored: true)
         report.seconds = Date().timeIntervalSince(started)
         try finishRun(report)
         try markExamined(batches, run: report.runID)
@@ -315,8 +327,10 @@ public final class Resolver {
         var frequencies = NameFrequencies()
         frequencies.total = try row.decode(Int.self, at: 2)
         // A model stored before priors were: its prior follows from what it stored.
-        model.prior = model.prior ?? MatchModel.prior(
-            matchProportion: model.matchProportion, pairs: model.pairsUsed, records: frequencies.total)
+        model.prior =
+            model.prior
+            ?? MatchModel.prior(
+                matchProportion: model.matchProportion, pairs: model.pairsUsed, records: frequencies.total)
         try connection.forEachRow(
             "SELECT name_kind, fingerprint, records FROM name_frequencies WHERE model_id = $1", [id]
         ) { row in

@@ -16,7 +16,8 @@ public struct MatchRecord: Sendable {
     public let preferredFamily: NameKey?
     /// Date of birth packed as YYYYMMDD; 0 when absent.
     public let dob: UInt32
-    /// Police extracts may give only an age: the age, and the year it was given in.
+    /// Police extracts may give only an age: the age, and the year it was given in (read only for
+    /// records with an age: 0 otherwise, and never used without one).
     public let approximateAge: Int16
     public let ageYear: Int16
     /// 0 unknown, 1 female, 2 male.
@@ -97,7 +98,8 @@ public enum MatchRecordLoader {
     static let columns = """
         sr.id, sr.kind, sr.nhs_number, sr.upn, sr.upn_temporary, sr.given_name, sr.preferred_given_name,
         sr.family_name, sr.preferred_family_name, sr.dob, sr.approximate_age,
-        left(coalesce(sr.facts->>'incident_at', sr.facts->>'period_end', ''), 4), sr.sex, sr.postcode,
+        CASE WHEN sr.approximate_age IS NOT NULL
+            THEN left(coalesce(sr.facts->>'incident_at', sr.facts->>'period_end', ''), 4) END, sr.sex, sr.postcode,
         sr.address_line1, sr.carer_nhs_number, \(SideBySide.keySQL)
         """
 
@@ -207,7 +209,8 @@ public enum SideBySide {
     static var keySQL: String {
         let cases = reports.map { report in
             let parts = report.parts.map(\.sql).joined(separator: ", ")
-            return "WHEN sr.kind = '\(report.kind)' AND \(report.parts[0].sql) IS NOT NULL THEN concat_ws('|', sr.feed, \(parts))"
+            return
+                "WHEN sr.kind = '\(report.kind)' AND \(report.parts[0].sql) IS NOT NULL THEN concat_ws('|', sr.feed, \(parts))"
         }
         return "CASE " + cases.joined(separator: " ") + " END"
     }
