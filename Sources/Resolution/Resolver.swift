@@ -122,7 +122,7 @@ public final class Resolver {
         let blocked = Set(holders.values.lazy.filter { $0.count <= self.settings.maxBlockSize }.joined())
             .subtracting(byIdentifier).sorted()
         clock.mark("find candidates by key")
-        let probe = try MatchRecordLoader.load(connection, ids: blocked)
+        let probe = try MatchRecordLoader.load(connection, ids: blocked, forComparisonOnly: true)
         clock.mark("load candidates")
         // Pairs straight from the shared keys: no need to re-block the candidates among themselves.
         var probeIndex: [Int64: Int] = [:]
@@ -365,26 +365,33 @@ public final class Resolver {
         }
         let nhs = fresh.compactMap { $0.nhs == 0 ? nil : String(format: "%010llu", $0.nhs) }
         var holders: [Int64: [Int64]] = [:]
-        // Hundreds of thousands of small rows: read in place rather than streamed row by row.
-        try connection.withRawResult(
-            "SELECT key, record_id FROM record_blocking_keys WHERE key = ANY($1::bigint[])", [keys.map { Int($0) }]
-        ) { result in
-            for row in 0..<result.rowCount {
-                guard let key = result.int64(row, 0), let record = result.int64(row, 1) else { continue }
-                holders[key, default: []].append(record)
-            }
-        }
         var byIdentifier: Set<Int64> = []
-        let upns = try connection.query(
-            "SELECT DISTINCT upn FROM source_records WHERE id = ANY($1::bigint[]) AND upn IS NOT NULL AND NOT upn_temporary",
-            [fresh.map { Int($0.id) }]
-        ).map { try $0.decode(String.self, at: 0) }
-        try connection.forEachRow(
-            """
-            SELECT sr.id FROM source_records sr JOIN child_records cr ON cr.record_id = sr.id
-            WHERE sr.nhs_number = ANY($1::text[]) OR (sr.upn = ANY($2::text[]) AND NOT sr.upn_temporary)
-            """, [nhs, upns]
-        ) { row in byIdentifier.insert(try row.decode(Int64.self, at: 0)) }
+        // Tens of thousands of keys and identifiers against millions of rows: by index, always.
+        try connection.withoutSequentialScans {
+            // Hundreds of thousands of small rows: read in place rather than streamed row by row.
+            try connection.withRawResult(
+                "SELECT key, record_id FROM record_blocking_keys WHERE key = ANY($1::bigint[])", [keys.map { Int($0) }]
+            ) { result in
+                for row in 0..<result.rowCount {
+                    guard let key = result.int64(row, 0), let record = result.int64(row, 1) else { continue }
+                    holders[key, default: []].append(record)
+                }
+            }
+            let upns = try connection.query(
+                "SELECT DISTINCT upn FROM source_records WHERE id = ANY($1::bigint[]) AND upn IS NOT NULL AND NOT upn_temporary",
+                [fresh.map { Int($0.id) }]
+            ).map { try $0.decode(String.self, at: 0) }
+            // Each identifier through its own index (an OR of the two scanned the whole table).
+            try connection.forEachRow(
+                """
+                SELECT sr.id FROM source_records sr JOIN child_records cr ON cr.record_id = sr.id
+                WHERE sr.nhs_number = ANY($1::text[])
+                UNION
+                SELECT sr.id FROM source_records sr JOIN child_records cr ON cr.record_id = sr.id
+                WHERE sr.upn = ANY($2::text[]) AND NOT sr.upn_temporary
+                """, [nhs, upns]
+            ) { row in byIdentifier.insert(try row.decode(Int64.self, at: 0)) }
+        }
         return (holders, freshKeys, byIdentifier)
     }
 

@@ -232,12 +232,13 @@ extension Resolver {
             }
         }
         let moved = changed.count
-        // The checks the foreign keys made row by row (migration 0022), as one query.
+        // The checks the foreign keys made row by row (migration 0022), as one query: two anti-joins
+        // (an OR of the two made hashed subplans that read every record and child, however few
+        // the assignments).
         let dangling = try connection.execute(
             """
-            SELECT count(*) FROM assign a
-            WHERE NOT EXISTS (SELECT 1 FROM source_records s WHERE s.id = a.record_id)
-               OR NOT EXISTS (SELECT 1 FROM children c WHERE c.child_id = a.child_id)
+            SELECT (SELECT count(*) FROM assign a WHERE NOT EXISTS (SELECT 1 FROM source_records s WHERE s.id = a.record_id))
+                 + (SELECT count(*) FROM assign a WHERE NOT EXISTS (SELECT 1 FROM children c WHERE c.child_id = a.child_id))
             """
         ).scalar(Int.self)
         if dangling > 0 { throw ResolutionStoreError(.danglingAssignment, count: dangling) }
@@ -296,9 +297,13 @@ extension Resolver {
             }
         }
         if let touched {
-            try connection.execute(
-                "DELETE FROM record_links WHERE record_a = ANY($1::bigint[]) OR record_b = ANY($1::bigint[])",
-                [touched.map { Int($0) }])
+            // Through each side's index (an OR of the two scanned every link).
+            try connection.withoutSequentialScans {
+                try connection.execute(
+                    "DELETE FROM record_links WHERE record_a = ANY($1::bigint[])", [touched.map { Int($0) }])
+                try connection.execute(
+                    "DELETE FROM record_links WHERE record_b = ANY($1::bigint[])", [touched.map { Int($0) }])
+            }
             try write(into: "record_links")
             return counts
         }
@@ -416,19 +421,16 @@ extension Resolver {
     /// `unassigned`: the records were in no child before this run, so they have no keys yet (keys
     /// are written in the run that assigns a record), and there is nothing to compare or delete.
     func storeBlockingKeys(of records: [MatchRecord], everything: Bool, unassigned: Bool = false) throws {
-        let keys = Self.blockingKeys(of: records, rules: settings.blockingRules, nicknames: linkage.nicknames)
         let stored: [Int64: Int64] = unassigned ? [:] : try storedDigests(of: everything ? nil : records)
-        var changed: [Int] = []
-        for (index, record) in records.enumerated() where stored[record.id] != keys[index].digest {
-            changed.append(index)
-        }
+        let (changed, rows) = Self.changedBlockingKeys(
+            of: records, stored: stored, rules: settings.blockingRules, nicknames: linkage.nicknames)
         if everything && stored.isEmpty {
             // Nothing to compare with (a first run, or keys stored before digests were): start afresh.
             try connection.execute("TRUNCATE record_blocking_keys")
         } else if !unassigned {
             // A changed record's old keys go (a record stored before digests were has keys but no
             // digest); with `everything`, so do the keys of records no longer resolved.
-            var replaced = changed.map { Int(records[$0].id) }
+            var replaced = changed.map { Int(records[$0.index].id) }
             if everything {
                 let current = Set(records.map(\.id))
                 replaced += stored.keys.filter { !current.contains($0) }.map { Int($0) }
@@ -442,14 +444,6 @@ extension Resolver {
             }
         }
         guard !changed.isEmpty else { return }
-        // In key order, so the key index grows page by page instead of at random places (a quarter
-        // less server time at 3M rows).
-        var rows: [(key: Int64, record: Int64)] = []
-        rows.reserveCapacity(changed.count * 8)
-        for index in changed {
-            for key in keys[index].keys { rows.append((Int64(bitPattern: key), records[index].id)) }
-        }
-        rows.sort { $0.key < $1.key || ($0.key == $1.key && $0.record < $1.record) }
         try connection.copyIn("COPY record_blocking_keys (key, record_id) FROM STDIN") { writer in
             var buffer = CopyTextBuffer(capacity: 1 << 20)
             for row in rows {
@@ -465,13 +459,53 @@ extension Resolver {
         }
         try connection.copyIn("COPY record_blocking_digests (record_id, digest) FROM STDIN") { writer in
             var rows = CopyTextBuffer(capacity: 1 << 20)
-            for index in changed {
-                rows.appendField(Int(records[index].id))
-                rows.appendField(Int(keys[index].digest))
+            for record in changed {
+                rows.appendField(Int(records[record.index].id))
+                rows.appendField(Int(record.digest))
                 rows.endRow()
             }
             try writer.write(rows)
         }
+    }
+
+    /// The records whose keys differ from their `stored` digest (index and new digest, in record
+    /// order) and their keys as rows, in key order, so the key index grows page by page instead of
+    /// at random places (a quarter less server time at 3M rows). Computed on all cores, and no
+    /// record's keys are kept beyond its rows (about 8M at 1M records: memory counts here, as this
+    /// runs beside the linkage).
+    static func changedBlockingKeys(
+        of records: [MatchRecord], stored: [Int64: Int64], rules: [BlockingRule], nicknames: NicknameTable
+    ) -> (changed: [(index: Int, digest: Int64)], rows: [(key: Int64, record: Int64)]) {
+        var slices = ParallelSlices.collect(records.count) { range in
+            var changed: [(index: Int, digest: Int64)] = []
+            var rows: [(key: Int64, record: Int64)] = []
+            for index in range {
+                let keys = CandidatePairs.keys(of: records[index], rules: rules, nicknames: nicknames)
+                let digest = Resolver.digest(of: keys)
+                guard stored[records[index].id] != digest else { continue }
+                changed.append((index, digest))
+                for key in keys { rows.append((Int64(bitPattern: key), records[index].id)) }
+            }
+            return (changed: changed, rows: rows)
+        }
+        var changed: [(index: Int, digest: Int64)] = []
+        var rows: [(key: Int64, record: Int64)] = []
+        rows.reserveCapacity(slices.reduce(0) { $0 + $1.rows.count })
+        for slice in slices.indices {
+            changed += slices[slice].changed
+            rows += slices[slice].rows
+            slices[slice].rows = []
+        }
+        rows.sort { $0.key < $1.key || ($0.key == $1.key && $0.record < $1.record) }
+        return (changed, rows)
+    }
+
+    /// A record's keys as one number: order-independent, and never 0 so that "no keys" still has a
+    /// digest to compare.
+    static func digest(of keys: [UInt64]) -> Int64 {
+        var digest: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for key in keys.sorted() { digest = (digest ^ key) &* 0x0000_0100_0000_01B3 }
+        return Int64(bitPattern: digest)
     }
 
     /// The stored key digest of every record (nil), or of these records.
@@ -489,23 +523,6 @@ extension Resolver {
             }
         }
         return stored
-    }
-
-    /// Every record's blocking keys and their digest, computed on all cores.
-    static func blockingKeys(
-        of records: [MatchRecord], rules: [BlockingRule], nicknames: NicknameTable
-    )
-        -> [(keys: [UInt64], digest: Int64)]
-    {
-        ParallelSlices.map(records.count) { range in
-            range.map { index in
-                let keys = CandidatePairs.keys(of: records[index], rules: rules, nicknames: nicknames)
-                // Order-independent, and never 0 so that "no keys" still has a digest to compare.
-                var digest: UInt64 = 0x9E37_79B9_7F4A_7C15
-                for key in keys.sorted() { digest = (digest ^ key) &* 0x0000_0100_0000_01B3 }
-                return (keys, Int64(bitPattern: digest))
-            }
-        }
     }
 }
 
