@@ -78,8 +78,7 @@ public final class Resolver {
                 // No model yet: the first run is a full one.
                 return try resolveFullLocked(started: started, startedAt: startedAt, batches: batches)
             }
-            let existing = try existingRecordsToReexamine(
-                for: fresh, model: model, frequencies: frequencies, clock: clock)
+            let existing = try existingRecordsToReexamine(for: fresh, model: model, frequencies: frequencies, clock: clock)
             let records = existing + fresh
             let decisions = try loadDecisions(records)
             // Existing children are the starting point: group their records by current child id.
@@ -156,9 +155,7 @@ public final class Resolver {
     /// key with `records`: the twin rule weighs the two sides of a join through the household keys
     /// of their records only, so a possible twin's child with none of those keys cannot change
     /// what it decides, and is not loaded.
-    private func childrenTheTwinRuleConsults(
-        holding twins: [Int64], besides: Set<Int64>, among records: [MatchRecord]
-    )
+    private func childrenTheTwinRuleConsults(holding twins: [Int64], besides: Set<Int64>, among records: [MatchRecord])
         throws -> [MatchRecord]
     {
         var childOf: [Int64: String] = [:]
@@ -174,9 +171,7 @@ public final class Resolver {
         let candidates = try MatchRecordLoader.load(connection, ids: childOf.keys.sorted())
         let households = Set(records.flatMap { Clusterer.householdKeys($0) })
         let consulted = Set(
-            candidates.filter { Clusterer.householdKeys($0).contains(where: households.contains) }.compactMap {
-                childOf[$0.id]
-            })
+            candidates.filter { Clusterer.householdKeys($0).contains(where: households.contains) }.compactMap { childOf[$0.id] })
         return candidates.filter { childOf[$0.id].map(consulted.contains) ?? false }
     }
 
@@ -327,10 +322,8 @@ public final class Resolver {
         var frequencies = NameFrequencies()
         frequencies.total = try row.decode(Int.self, at: 2)
         // A model stored before priors were: its prior follows from what it stored.
-        model.prior =
-            model.prior
-            ?? MatchModel.prior(
-                matchProportion: model.matchProportion, pairs: model.pairsUsed, records: frequencies.total)
+        model.prior = model.prior ?? MatchModel.prior(
+            matchProportion: model.matchProportion, pairs: model.pairsUsed, records: frequencies.total)
         try connection.forEachRow(
             "SELECT name_kind, fingerprint, records FROM name_frequencies WHERE model_id = $1", [id]
         ) { row in

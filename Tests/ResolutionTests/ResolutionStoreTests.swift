@@ -24,6 +24,11 @@ struct ResolutionStoreTests {
             _ = try ResolverTests.load(
                 children: 600, seed: 21, feeds: [.healthVisiting, .schoolAttendance], into: connection)
             let first = try Resolver(connection: connection).resolveFull()
+            // The first run wrote every assignment straight into child_records, each with its run.
+            #expect(first.recordsMoved == first.records)
+            #expect(
+                try connection.execute("SELECT count(*) FROM child_records WHERE assigned_by_run = $1", [first.runID])
+                    .scalar(Int.self) == first.records)
             // A record that has links: a new family name changes its keys (Soundex rules) and its evidence.
             let changed = try connection.execute(
                 """

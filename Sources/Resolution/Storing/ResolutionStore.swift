@@ -76,7 +76,8 @@ extension Resolver {
 
         try storeIDs(outcome, run: runID)
         clock.mark("store: ids and events")
-        report.recordsMoved = try storeAssignments(clusters, outcome, previous: previous, run: runID)
+        report.recordsMoved = try storeAssignments(
+            clusters, outcome, previous: previous, run: runID, tableEmpty: everything && previous.isEmpty)
         clock.mark("store: assignments")
         let counts = try storeLinks(result, records: records, touched: everything ? nil : touched, run: runID)
         (report.linksDeterministic, report.linksProbabilistic, report.linksVouchedByIncident, report.linksReview) =
@@ -202,12 +203,12 @@ extension Resolver {
     }
 
     /// Writes the assignments that changed (an unchanged re-run touches nothing); returns how many.
+    /// `tableEmpty`: no record is assigned yet (a first full run): the rows go straight into
+    /// `child_records`, without a staging table and a second pass over a million rows.
     private func storeAssignments(
-        _ clusters: [[Int64]], _ outcome: IdentityReconciler.Outcome, previous: [Int64: String], run runID: Int64
+        _ clusters: [[Int64]], _ outcome: IdentityReconciler.Outcome, previous: [Int64: String], run runID: Int64,
+        tableEmpty: Bool
     ) throws -> Int {
-        try connection.execute(
-            "CREATE TEMP TABLE assign (record_id bigint, child_id text, assigned bool) ON COMMIT DROP")
-        defer { _ = try? connection.execute("DROP TABLE IF EXISTS assign") }
         // In child id order: the index on child_id (text, compared by collation) then grows at its
         // end instead of at random pages (a third less server time on a first run).
         var changed: [(record: Int64, cluster: Int32, assigned: Bool)] = []
@@ -223,25 +224,33 @@ extension Resolver {
         var rank = [Int32](repeating: 0, count: childOrder.count)
         for (position, cluster) in childOrder.enumerated() { rank[cluster] = Int32(position) }
         changed.sort { (rank[Int($0.cluster)], $0.record) < (rank[Int($1.cluster)], $1.record) }
-        try connection.copyIn("COPY assign (record_id, child_id, assigned) FROM STDIN") { writer in
+        let table = tableEmpty ? "child_records" : "assign"
+        if !tableEmpty {
+            try connection.execute(
+                "CREATE TEMP TABLE assign (record_id bigint, child_id text, assigned bool) ON COMMIT DROP")
+        }
+        defer { if !tableEmpty { _ = try? connection.execute("DROP TABLE IF EXISTS assign") } }
+        let third = tableEmpty ? "assigned_by_run" : "assigned"
+        let run = String(runID)
+        try connection.copyIn("COPY \(table) (record_id, child_id, \(third)) FROM STDIN") { writer in
             for row in changed {
                 try writer.appendField(String(row.record))
                 try writer.appendField(outcome.clusterIDs[Int(row.cluster)])
-                try writer.appendField(row.assigned ? "t" : "f")
+                try writer.appendField(tableEmpty ? run : (row.assigned ? "t" : "f"))
                 try writer.endRow()
             }
         }
-        let moved = changed.count
         // The checks the foreign keys made row by row (migration 0022), as one query: two anti-joins
         // (an OR of the two made hashed subplans that read every record and child, however few
-        // the assignments).
+        // the assignments). The table checked holds only this run's rows.
         let dangling = try connection.execute(
             """
-            SELECT (SELECT count(*) FROM assign a WHERE NOT EXISTS (SELECT 1 FROM source_records s WHERE s.id = a.record_id))
-                 + (SELECT count(*) FROM assign a WHERE NOT EXISTS (SELECT 1 FROM children c WHERE c.child_id = a.child_id))
+            SELECT (SELECT count(*) FROM \(table) a WHERE NOT EXISTS (SELECT 1 FROM source_records s WHERE s.id = a.record_id))
+                 + (SELECT count(*) FROM \(table) a WHERE NOT EXISTS (SELECT 1 FROM children c WHERE c.child_id = a.child_id))
             """
         ).scalar(Int.self)
         if dangling > 0 { throw ResolutionStoreError(.danglingAssignment, count: dangling) }
+        if tableEmpty { return changed.count }
         // `previous` holds every written record's assignment (the run holds the lock): new ones are
         // inserted, moved ones updated, with no speculative insertion per row.
         try connection.execute(
@@ -252,7 +261,7 @@ extension Resolver {
             UPDATE child_records c SET child_id = a.child_id, assigned_by_run = $1
             FROM assign a WHERE a.assigned AND c.record_id = a.record_id
             """, [runID])
-        return moved
+        return changed.count
     }
 
     /// The links that hold each child together, with the evidence. A full run stages them and
