@@ -83,10 +83,12 @@ public final class Resolver {
             let decisions = try loadDecisions(records)
             // Existing children are the starting point: group their records by current child id.
             var childOf: [Int64: String] = [:]
-            try connection.forEachRow(
-                "SELECT record_id, child_id FROM child_records WHERE record_id = ANY($1::bigint[])",
-                [existing.map { Int($0.id) }]
-            ) { row in childOf[try row.decode(Int64.self, at: 0)] = try row.decode(String.self, at: 1) }
+            try connection.withoutSequentialScans {
+                try connection.forEachRow(
+                    "SELECT record_id, child_id FROM child_records WHERE record_id = ANY($1::bigint[])",
+                    [existing.map { Int($0.id) }]
+                ) { row in childOf[try row.decode(Int64.self, at: 0)] = try row.decode(String.self, at: 1) }
+            }
             var groups: [String: [Int]] = [:]
             for (index, record) in existing.enumerated() {
                 if let child = childOf[record.id] { groups[child, default: []].append(index) }
@@ -159,14 +161,16 @@ public final class Resolver {
         throws -> [MatchRecord]
     {
         var childOf: [Int64: String] = [:]
-        try connection.forEachRow(
-            """
-            SELECT cr.record_id, cr.child_id FROM child_records cr
-            WHERE cr.child_id IN (SELECT child_id FROM child_records WHERE record_id = ANY($1::bigint[]))
-            """, [twins.map { Int($0) }]
-        ) { row in
-            let record = try row.decode(Int64.self, at: 0)
-            if !besides.contains(record) { childOf[record] = try row.decode(String.self, at: 1) }
+        try connection.withoutSequentialScans {
+            try connection.forEachRow(
+                """
+                SELECT cr.record_id, cr.child_id FROM child_records cr
+                WHERE cr.child_id IN (SELECT child_id FROM child_records WHERE record_id = ANY($1::bigint[]))
+                """, [twins.map { Int($0) }]
+            ) { row in
+                let record = try row.decode(Int64.self, at: 0)
+                if !besides.contains(record) { childOf[record] = try row.decode(String.self, at: 1) }
+            }
         }
         let candidates = try MatchRecordLoader.load(connection, ids: childOf.keys.sorted())
         let households = Set(records.flatMap { Clusterer.householdKeys($0) })
@@ -391,13 +395,15 @@ public final class Resolver {
     /// Every record of every child that holds one of `recordIDs`.
     private func recordsOfChildren(holding recordIDs: [Int64]) throws -> [Int64] {
         guard !recordIDs.isEmpty else { return [] }
-        return try connection.query(
-            """
-            SELECT cr.record_id FROM child_records cr
-            WHERE cr.child_id IN (SELECT child_id FROM child_records WHERE record_id = ANY($1::bigint[]))
-            ORDER BY cr.record_id
-            """, [recordIDs.map { Int($0) }]
-        ).map { try $0.decode(Int64.self, at: 0) }
+        return try connection.withoutSequentialScans {
+            try connection.query(
+                """
+                SELECT cr.record_id FROM child_records cr
+                WHERE cr.child_id IN (SELECT child_id FROM child_records WHERE record_id = ANY($1::bigint[]))
+                ORDER BY cr.record_id
+                """, [recordIDs.map { Int($0) }]
+            ).map { try $0.decode(Int64.self, at: 0) }
+        }
     }
 
     // MARK: Writing

@@ -124,13 +124,17 @@ extension Resolver {
         } else {
             sql = "SELECT record_id, child_id FROM child_records"
         }
-        try connection.withRawResult(sql, parameters) { result in
-            previous.reserveCapacity(result.rowCount)
-            for row in 0..<result.rowCount {
-                guard let record = result.int64(row, 0), let child = result.string(row, 1) else { continue }
-                previous[record] = child
+        // Some records' assignments by index; every record's in one scan.
+        let read = {
+            try self.connection.withRawResult(sql, parameters) { result in
+                previous.reserveCapacity(result.rowCount)
+                for row in 0..<result.rowCount {
+                    guard let record = result.int64(row, 0), let child = result.string(row, 1) else { continue }
+                    previous[record] = child
+                }
             }
         }
+        if records == nil { try read() } else { try connection.withoutSequentialScans(read) }
         return previous
     }
 
@@ -524,13 +528,16 @@ extension Resolver {
             records == nil
             ? "SELECT record_id, digest FROM record_blocking_digests"
             : "SELECT record_id, digest FROM record_blocking_digests WHERE record_id = ANY($1::bigint[])"
-        try connection.withRawResult(sql, records.map { [$0.map { Int($0.id) }] } ?? []) { result in
-            stored.reserveCapacity(result.rowCount)
-            for row in 0..<result.rowCount {
-                guard let record = result.int64(row, 0), let digest = result.int64(row, 1) else { continue }
-                stored[record] = digest
+        let read = {
+            try self.connection.withRawResult(sql, records.map { [$0.map { Int($0.id) }] } ?? []) { result in
+                stored.reserveCapacity(result.rowCount)
+                for row in 0..<result.rowCount {
+                    guard let record = result.int64(row, 0), let digest = result.int64(row, 1) else { continue }
+                    stored[record] = digest
+                }
             }
         }
+        if records == nil { try read() } else { try connection.withoutSequentialScans(read) }
         return stored
     }
 }
