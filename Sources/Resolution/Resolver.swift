@@ -256,7 +256,7 @@ public final class Resolver {
         let decisions = try loadDecisions(records)
         let stored = reestimate ? nil : try latestModel()
         clock.mark("load records")
-        let keys = BlockingKeysWriter(self, records: records)
+        let keys = BackgroundWork { try self.storeBlockingKeys(of: records, everything: true) }
         let result = linkage.run(
             records: records, model: stored.map { ($0.1, $0.2) }, decisions: decisions, clock: clock)
         try keys.wait()

@@ -40,7 +40,7 @@ enum PersistScope {
 /// run that changes little writes little.
 extension Resolver {
     /// `blockingKeysStored`: the run already wrote the records' blocking keys (a full run writes
-    /// them beside the linkage, `BlockingKeysWriter`).
+    /// them beside the linkage, `BackgroundWork`).
     func persist(
         _ result: LinkageResult, records: [MatchRecord], mode: String, modelID: Int64, scope: PersistScope,
         startedAt: Date, clock: PhaseClock, blockingKeysStored: Bool = false
@@ -59,6 +59,8 @@ extension Resolver {
         report.pairsCompared = result.pairsCompared
         report.twinsKeptApart = result.refusedTwins
         report.oversizedBlocks = result.oversizedBlocks
+        let (applied, ids, model) = (result.applied, records.map(\.id), result.model)
+        let preparedLinks = BackgroundWork { PreparedLinks(applied, ids: ids, model: model) }
         let runID = try connection.execute(
             "INSERT INTO resolution_runs (mode, started_at, model_id) VALUES ($1, $2, $3) RETURNING id",
             [mode, startedAt, modelID]
@@ -79,7 +81,9 @@ extension Resolver {
         report.recordsMoved = try storeAssignments(
             clusters, outcome, previous: previous, run: runID, tableEmpty: everything && previous.isEmpty)
         clock.mark("store: assignments")
-        let counts = try storeLinks(result, records: records, touched: everything ? nil : touched, run: runID)
+        let counts = try storeLinks(
+            result, records: records, prepared: try preparedLinks.wait(), touched: everything ? nil : touched,
+            run: runID)
         (report.linksDeterministic, report.linksProbabilistic, report.linksVouchedByIncident, report.linksReview) =
             counts
         clock.mark("store: links")
@@ -272,7 +276,7 @@ extension Resolver {
     /// changes only the links that differ (an unchanged link keeps the run that made it); other
     /// runs replace the links of the records they touched. Returns the counts by kind.
     private func storeLinks(
-        _ result: LinkageResult, records: [MatchRecord], touched: [Int64]?, run runID: Int64
+        _ result: LinkageResult, records: [MatchRecord], prepared: PreparedLinks, touched: [Int64]?, run runID: Int64
     ) throws -> (identifier: Int, probabilistic: Int, vouchedByIncident: Int, review: Int) {
         let ids = records.map(\.id)
         var counts = (identifier: 0, probabilistic: 0, vouchedByIncident: 0, review: 0)
@@ -284,16 +288,8 @@ extension Resolver {
             case .review: counts.review += 1
             }
         }
-        let evidence = EvidenceWriter(model: result.model)
-        let texts = Self.evidenceTexts(result.applied, evidence)
+        let (texts, pairOrder) = (prepared.texts, prepared.order)
         let run = String(runID)
-        // In (record_a, record_b) order, so the primary key grows at its end.
-        let pairOrder = result.applied.indices.sorted {
-            let (x, y) = (result.applied[$0], result.applied[$1])
-            return (min(ids[x.a], ids[x.b]), max(ids[x.a], ids[x.b])) < (
-                min(ids[y.a], ids[y.b]), max(ids[y.a], ids[y.b])
-            )
-        }
         /// Writes the links at these positions of `result.applied` (all when nil), evidence and digest.
         func write(into table: String, only positions: [Int]? = nil) throws {
             try connection.copyIn(
@@ -542,28 +538,41 @@ extension Resolver {
     }
 }
 
-/// A full run's blocking keys, written on a thread of their own while the linkage runs: they
-/// depend on the records alone, and most of their cost is the server's (about 8M rows at 1M
-/// records), which then overlaps the linkage's single-threaded phases instead of following them.
-/// The linkage never touches the connection; `wait()` must return before anything else uses it.
-final class BlockingKeysWriter: @unchecked Sendable {
+/// Work on a thread of its own, its result collected by `wait()`. A full run writes its blocking
+/// keys so while the linkage runs (they depend on the records alone, and most of their cost is the
+/// server's: about 8M rows at 1M records), and every run builds its links' evidence so while the
+/// server stores ids and assignments. Work that uses the connection must be waited for before
+/// anything else uses it.
+final class BackgroundWork<T>: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
-    private var outcome: Result<Void, any Error> = .success(())
-    private let resolver: Resolver
-    private let records: [MatchRecord]
+    private var outcome: Result<T, any Error>?
+    private let work: () throws -> T
 
-    init(_ resolver: Resolver, records: [MatchRecord]) {
-        (self.resolver, self.records) = (resolver, records)
+    init(_ work: @escaping () throws -> T) {
+        self.work = work
         Thread.detachNewThread { [self] in
-            outcome = Result { try self.resolver.storeBlockingKeys(of: self.records, everything: true) }
+            outcome = Result { try self.work() }
             finished.signal()
         }
     }
 
-    /// Waits for the keys (the semaphore orders the thread's writes before this read).
-    func wait() throws {
+    /// The result (the semaphore orders the thread's writes before this read).
+    func wait() throws -> T {
         finished.wait()
-        try outcome.get()
+        return try outcome!.get()
+    }
+}
+
+/// A run's links as they are written: each link's evidence text and its digest, and the order
+/// to write them in, (record_a, record_b), so the primary key grows at its end.
+struct PreparedLinks: Sendable {
+    let texts: [(json: String, digest: Int64)]
+    let order: [Int]
+
+    init(_ links: [Link], ids: [Int64], model: MatchModel) {
+        texts = Resolver.evidenceTexts(links, EvidenceWriter(model: model))
+        func pair(_ link: Link) -> (Int64, Int64) { (min(ids[link.a], ids[link.b]), max(ids[link.a], ids[link.b])) }
+        order = links.indices.sorted { pair(links[$0]) < pair(links[$1]) }
     }
 }
 
