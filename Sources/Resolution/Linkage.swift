@@ -82,12 +82,15 @@ struct Linkage {
             model.weight(ComparisonVector(patternIndex: $0))
         }
         let decided = Dictionary(decisions.map { (Self.key($0.a, $0.b), $0.sameChild) }, uniquingKeysWith: { $1 })
+        let cannotReachReview = Self.patternsBelowReview(patternWeights, review: bands.review)
         // Each pair is scored on its own: slices run on all cores, their results joined in pair order.
         let scored = ParallelSlices.collect(candidates.packed.count) { range in
             var links: [Link] = []
             var review: [ReviewCandidate] = []
             var weak: [ReviewCandidate] = []
             for index in range {
+                // Most blocked pairs: skipped before their records are read (the test below would skip them too).
+                if cannotReachReview[Int(patterns[index])] { continue }
                 let pair = candidates.packed[index]
                 let a = Int(pair >> 32)
                 let b = Int(pair & 0xFFFF_FFFF)
@@ -191,6 +194,23 @@ struct Linkage {
             model: model, frequencies: frequencies, roots: roots, applied: clusterer.applied, review: open,
             pairsCompared: candidates.count, refusedTwins: clusterer.refused.filter { $0.reason == .twins }.count,
             oversizedBlocks: candidates.oversizedBlocks.values.reduce(0, +))
+    }
+
+    /// For each pattern, whether no pair with it can be linked, queued or vouched for: a pattern the
+    /// model never links, or one whose weight stays below the review band even with the largest
+    /// name-frequency adjustment on each exactly agreeing name, unless a police incident could vouch
+    /// for it below the band (`incidentCouldVouch`). Floating-point addition is monotone, so a pair's
+    /// weight (pattern weight + adjustments) is then below the band too: skipping it early changes
+    /// nothing the scoring loop decides.
+    static func patternsBelowReview(_ patternWeights: [Double], review: Double) -> [Bool] {
+        patternWeights.indices.map { index in
+            let vector = ComparisonVector(patternIndex: index)
+            if incidentCouldVouch(vector) { return false }
+            let most =
+                (vector[.givenName] == 0 ? NameFrequencies.adjustmentBound : 0)
+                + (vector[.familyName] == 0 ? NameFrequencies.adjustmentBound : 0)
+            return neverLink(vector) != nil || patternWeights[index] + most < review
+        }
     }
 
     /// Permanent UPNs that two rows of one report carry (two pupils of one term at one school): the

@@ -83,10 +83,12 @@ public final class Resolver {
             let decisions = try loadDecisions(records)
             // Existing children are the starting point: group their records by current child id.
             var childOf: [Int64: String] = [:]
-            try connection.forEachRow(
-                "SELECT record_id, child_id FROM child_records WHERE record_id = ANY($1::bigint[])",
-                [existing.map { Int($0.id) }]
-            ) { row in childOf[try row.decode(Int64.self, at: 0)] = try row.decode(String.self, at: 1) }
+            try connection.withoutSequentialScans {
+                try connection.forEachRow(
+                    "SELECT record_id, child_id FROM child_records WHERE record_id = ANY($1::bigint[])",
+                    [existing.map { Int($0.id) }]
+                ) { row in childOf[try row.decode(Int64.self, at: 0)] = try row.decode(String.self, at: 1) }
+            }
             var groups: [String: [Int]] = [:]
             for (index, record) in existing.enumerated() {
                 if let child = childOf[record.id] { groups[child, default: []].append(index) }
@@ -121,7 +123,7 @@ public final class Resolver {
         let blocked = Set(holders.values.lazy.filter { $0.count <= self.settings.maxBlockSize }.joined())
             .subtracting(byIdentifier).sorted()
         clock.mark("find candidates by key")
-        let probe = try MatchRecordLoader.load(connection, ids: blocked)
+        let probe = try MatchRecordLoader.load(connection, ids: blocked, forComparisonOnly: true)
         clock.mark("load candidates")
         // Pairs straight from the shared keys: no need to re-block the candidates among themselves.
         var probeIndex: [Int64: Int] = [:]
@@ -159,14 +161,16 @@ public final class Resolver {
         throws -> [MatchRecord]
     {
         var childOf: [Int64: String] = [:]
-        try connection.forEachRow(
-            """
-            SELECT cr.record_id, cr.child_id FROM child_records cr
-            WHERE cr.child_id IN (SELECT child_id FROM child_records WHERE record_id = ANY($1::bigint[]))
-            """, [twins.map { Int($0) }]
-        ) { row in
-            let record = try row.decode(Int64.self, at: 0)
-            if !besides.contains(record) { childOf[record] = try row.decode(String.self, at: 1) }
+        try connection.withoutSequentialScans {
+            try connection.forEachRow(
+                """
+                SELECT cr.record_id, cr.child_id FROM child_records cr
+                WHERE cr.child_id IN (SELECT child_id FROM child_records WHERE record_id = ANY($1::bigint[]))
+                """, [twins.map { Int($0) }]
+            ) { row in
+                let record = try row.decode(Int64.self, at: 0)
+                if !besides.contains(record) { childOf[record] = try row.decode(String.self, at: 1) }
+            }
         }
         let candidates = try MatchRecordLoader.load(connection, ids: childOf.keys.sorted())
         let households = Set(records.flatMap { Clusterer.householdKeys($0) })
@@ -231,6 +235,10 @@ public final class Resolver {
     /// before any wait, nor this machine's clock, which `finished_at` would not share.
     private func lockResolution() throws -> Date {
         try connection.advisoryTransactionLock(Self.lockKey)
+        // A run's statements join staged rows the planner has no statistics for, or scan millions
+        // of rows once: their estimates cross the JIT threshold, and compiling cost about 0.3 s a
+        // statement for no gain.
+        try connection.execute("SET LOCAL jit = off")
         return try connection.execute("SELECT clock_timestamp()").scalar(Date.self)
     }
 
@@ -248,13 +256,16 @@ public final class Resolver {
         let decisions = try loadDecisions(records)
         let stored = reestimate ? nil : try latestModel()
         clock.mark("load records")
+        let keys = BackgroundWork { try self.storeBlockingKeys(of: records, everything: true) }
         let result = linkage.run(
             records: records, model: stored.map { ($0.1, $0.2) }, decisions: decisions, clock: clock)
+        try keys.wait()
+        clock.mark("store: blocking keys (rest; written beside the linkage)")
         let modelID = try stored?.0 ?? storeModel(result)
         clock.mark("store: model")
         var report = try persist(
             result, records: records, mode: "full", modelID: modelID, scope: .everything, startedAt: startedAt,
-            clock: clock)
+            clock: clock, blockingKeysStored: true)
         report.seconds = Date().timeIntervalSince(started)
         try finishRun(report)
         try markExamined(batches, run: report.runID)
@@ -328,39 +339,48 @@ public final class Resolver {
         }
         let nhs = fresh.compactMap { $0.nhs == 0 ? nil : String(format: "%010llu", $0.nhs) }
         var holders: [Int64: [Int64]] = [:]
-        // Hundreds of thousands of small rows: read in place rather than streamed row by row.
-        try connection.withRawResult(
-            "SELECT key, record_id FROM record_blocking_keys WHERE key = ANY($1::bigint[])", [keys.map { Int($0) }]
-        ) { result in
-            for row in 0..<result.rowCount {
-                guard let key = result.int64(row, 0), let record = result.int64(row, 1) else { continue }
-                holders[key, default: []].append(record)
-            }
-        }
         var byIdentifier: Set<Int64> = []
-        let upns = try connection.query(
-            "SELECT DISTINCT upn FROM source_records WHERE id = ANY($1::bigint[]) AND upn IS NOT NULL AND NOT upn_temporary",
-            [fresh.map { Int($0.id) }]
-        ).map { try $0.decode(String.self, at: 0) }
-        try connection.forEachRow(
-            """
-            SELECT sr.id FROM source_records sr JOIN child_records cr ON cr.record_id = sr.id
-            WHERE sr.nhs_number = ANY($1::text[]) OR (sr.upn = ANY($2::text[]) AND NOT sr.upn_temporary)
-            """, [nhs, upns]
-        ) { row in byIdentifier.insert(try row.decode(Int64.self, at: 0)) }
+        // Tens of thousands of keys and identifiers against millions of rows: by index, always.
+        try connection.withoutSequentialScans {
+            // Hundreds of thousands of small rows: read in place rather than streamed row by row.
+            try connection.withRawResult(
+                "SELECT key, record_id FROM record_blocking_keys WHERE key = ANY($1::bigint[])", [keys.map { Int($0) }]
+            ) { result in
+                for row in 0..<result.rowCount {
+                    guard let key = result.int64(row, 0), let record = result.int64(row, 1) else { continue }
+                    holders[key, default: []].append(record)
+                }
+            }
+            let upns = try connection.query(
+                "SELECT DISTINCT upn FROM source_records WHERE id = ANY($1::bigint[]) AND upn IS NOT NULL AND NOT upn_temporary",
+                [fresh.map { Int($0.id) }]
+            ).map { try $0.decode(String.self, at: 0) }
+            // Each identifier through its own index (an OR of the two scanned the whole table).
+            try connection.forEachRow(
+                """
+                SELECT sr.id FROM source_records sr JOIN child_records cr ON cr.record_id = sr.id
+                WHERE sr.nhs_number = ANY($1::text[])
+                UNION
+                SELECT sr.id FROM source_records sr JOIN child_records cr ON cr.record_id = sr.id
+                WHERE sr.upn = ANY($2::text[]) AND NOT sr.upn_temporary
+                """, [nhs, upns]
+            ) { row in byIdentifier.insert(try row.decode(Int64.self, at: 0)) }
+        }
         return (holders, freshKeys, byIdentifier)
     }
 
     /// Every record of every child that holds one of `recordIDs`.
     private func recordsOfChildren(holding recordIDs: [Int64]) throws -> [Int64] {
         guard !recordIDs.isEmpty else { return [] }
-        return try connection.query(
-            """
-            SELECT cr.record_id FROM child_records cr
-            WHERE cr.child_id IN (SELECT child_id FROM child_records WHERE record_id = ANY($1::bigint[]))
-            ORDER BY cr.record_id
-            """, [recordIDs.map { Int($0) }]
-        ).map { try $0.decode(Int64.self, at: 0) }
+        return try connection.withoutSequentialScans {
+            try connection.query(
+                """
+                SELECT cr.record_id FROM child_records cr
+                WHERE cr.child_id IN (SELECT child_id FROM child_records WHERE record_id = ANY($1::bigint[]))
+                ORDER BY cr.record_id
+                """, [recordIDs.map { Int($0) }]
+            ).map { try $0.decode(Int64.self, at: 0) }
+        }
     }
 
     // MARK: Writing

@@ -283,12 +283,15 @@ public struct NameFrequencies: Sendable {
         return table.values.reduce(0) { $0 + (Double($1) / n) * (Double($1) / n) }
     }
 
+    /// The most an adjustment adds or takes away, in bits.
+    static let adjustmentBound = 4.0
+
     /// Weight correction for an exact agreement on this name: log2(average u / this name's frequency),
-    /// negative for a common name, positive for a rare one, bounded to ±4 bits.
+    /// negative for a common name, positive for a rare one, bounded to ±`adjustmentBound` bits.
     func adjustment(given isGiven: Bool, fingerprint: UInt64, averageU: Double) -> Double {
         guard total > 0, averageU > 0 else { return 0 }
         let count = (isGiven ? given : family)[fingerprint] ?? 1
         let frequency = Double(count) / Double(total)
-        return min(4, max(-4, log2(averageU / frequency)))
+        return min(Self.adjustmentBound, max(-Self.adjustmentBound, log2(averageU / frequency)))
     }
 }
