@@ -18,7 +18,10 @@ extension BenchCommand {
         "ingest": ["files", "rows_read", "rows_loaded", "rows_quarantined"],
         "resolve": ["records", "pairs_compared", "children", "minted", "merged", "records_moved"],
         "families": ["families", "minted", "joined", "moved", "merged"],
-        "flags": ["records", "active", "added", "updated", "withdrawn", "indicators_ms", "families", "raised", "evidence_attached", "flags_ms"],
+        "flags": [
+            "records", "active", "added", "updated", "withdrawn", "indicators_ms", "families", "families_evaluated", "raised",
+            "evidence_attached", "flags_ms",
+        ],
         "export": ["files", "flags_exported"],
     ]
 
