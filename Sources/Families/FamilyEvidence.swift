@@ -195,7 +195,7 @@ extension FamilyGrouper {
                 // Keys are made on both cores (a result is read-only once received: libpq lets threads
                 // share it); numbering them is one pass in row order, so it does not depend on threads.
                 let shared = SharedResult(result: result)
-                let parsed = Self.inSlices(result.rowCount) { rows in
+                let parsed = ParallelSlices.collect(result.rowCount) { rows in
                     rows.map { Self.parse(shared.result, $0, settings: settings, addressKinds: addressKinds) }
                 }
                 builder.evidence.observations.reserveCapacity(builder.evidence.observations.count + result.rowCount)
@@ -210,18 +210,6 @@ extension FamilyGrouper {
     /// A received result handed to the threads that read it; nothing writes it.
     private struct SharedResult: @unchecked Sendable {
         let result: PostgresRawResult
-    }
-
-    /// `body` on each core's share of `0..<count` (one share when there are few rows), results in order.
-    static func inSlices<T: Sendable>(_ count: Int, _ body: @Sendable (Range<Int>) -> T) -> [T] {
-        let slices = count < 4_096 ? 1 : max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
-        guard slices > 1 else { return [body(0..<count)] }
-        let size = (count + slices - 1) / slices
-        let slots = Slots<T>(count: slices)
-        DispatchQueue.concurrentPerform(iterations: slices) { slice in
-            slots.put(body((slice * size)..<min(count, (slice + 1) * size)), at: slice)
-        }
-        return slots.taken()
     }
 
     /// One record's keys, made from its columns (no numbering yet).
@@ -298,21 +286,4 @@ extension FamilyGrouper {
         }
         return ni.isEmpty ? nil : ni
     }
-}
-
-/// One slot per slice of work; each worker fills its own, and the caller takes them all once
-/// `concurrentPerform` has returned (which orders the writes before the reads).
-private final class Slots<T>: @unchecked Sendable {
-    private var values: [T?]
-    private let lock = NSLock()
-
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-
-    func put(_ value: T, at index: Int) {
-        lock.lock()
-        values[index] = value
-        lock.unlock()
-    }
-
-    func taken() -> [T] { values.map { $0! } }
 }
