@@ -45,11 +45,15 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "PostgresTestSupport"]),
         .testTarget(name: "IdentifiersTests", dependencies: ["Identifiers"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "Identifiers"]),
-        .testTarget(name: "FeedsTests", dependencies: ["Feeds", "Postgres", "PostgresTestSupport", "LoopbackTestSupport", "Synth"]),
+        .testTarget(
+            name: "FeedsTests",
+            dependencies: ["Feeds", "Postgres", "PostgresTestSupport", "LoopbackTestSupport", "Synth"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(
             name: "FamiliesTests",
-            dependencies: ["Families", "Resolution", "Feeds", "Postgres", "PostgresTestSupport", "ScenarioTestSupport", "Synth"]),
+            dependencies: [
+                "Families", "Resolution", "Feeds", "Postgres", "PostgresTestSupport", "ScenarioTestSupport", "Synth",
+            ]),
         .testTarget(
             name: "FlagsTests",
             dependencies: [
@@ -58,8 +62,13 @@ let package = Package(
             ]),
         .testTarget(
             name: "PrivacyTests",
-            dependencies: ["Feeds", "Resolution", "Families", "Flags", "Postgres", "PostgresTestSupport", "Synth", "Identifiers"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Feeds", "Postgres", "PostgresTestSupport", "Synth"]),
+            dependencies: [
+                "Feeds", "Resolution", "Families", "Flags", "Postgres", "PostgresTestSupport", "LoopbackTestSupport",
+                "Synth",
+                "Identifiers",
+            ]),
+        .testTarget(
+            name: "DaemonTests", dependencies: ["Daemon", "Feeds", "Postgres", "PostgresTestSupport", "Synth"]),
         .testTarget(
             name: "ResolutionTests", dependencies: ["Resolution", "Feeds", "Postgres", "PostgresTestSupport", "Synth"]),
     ]
