@@ -19,12 +19,14 @@ public struct ExportReport: Sendable, CustomStringConvertible {
     public var flagsExported: Int { files.map(\.rows).reduce(0, +) }
     /// Open flags whose family has no team (no district, school or fallback matched).
     public var flagsWithoutTeam = 0
+    /// Files an export that never committed left in the outbox, removed before writing.
+    public var unrecordedFilesRemoved = 0
 
     /// The counts by name, for a log line or metrics.
     public var counts: [String: Int] {
         [
             "files": files.count, "flags_exported": flagsExported, "flags_without_team": flagsWithoutTeam,
-            "dry_run": dryRun ? 1 : 0,
+            "dry_run": dryRun ? 1 : 0, "unrecorded_files_removed": unrecordedFilesRemoved,
         ]
     }
 
@@ -32,6 +34,9 @@ public struct ExportReport: Sendable, CustomStringConvertible {
         var text =
             "export\(dryRun ? " (dry run: nothing written)" : "") as of \(asOf): \(flagsExported) flags in \(files.count) files"
         if flagsWithoutTeam > 0 { text += "; \(flagsWithoutTeam) open flags have no team" }
+        if unrecordedFilesRemoved > 0 {
+            text += "; \(unrecordedFilesRemoved) files left in the outbox by an export that did not commit were removed"
+        }
         for file in files { text += "\n  \(file.team): \(file.rows) flags → \(file.path)" }
         return text
     }
@@ -120,6 +125,8 @@ public final class Exporter {
                 }
                 if !dryRun {
                     try FileManager.default.createDirectory(atPath: outbox, withIntermediateDirectories: true)
+                    report.unrecordedFilesRemoved = try ExportOutbox.removeUnrecordedFiles(
+                        in: outbox, connection: connection)
                 }
                 for team in pending.keys.sorted() {
                     let flags = pending[team]!

@@ -1,10 +1,10 @@
-import ScenarioTestSupport
 import Families
 import Feeds
 import Foundation
 import Identifiers
 import Postgres
 import PostgresTestSupport
+import ScenarioTestSupport
 import Testing
 
 @testable import Flags
@@ -31,11 +31,21 @@ struct ExportTests {
             let world = try TestWorld(try database.connect())
             let norwich = TestWorld.Address(line1: "Flat 2, 7 Elm Road", postcode: "NR2 4AB")
             let (child, sibling) = (try world.child(), try world.child())
-            try world.record(child, kind: "school_attendance", address: norwich, given: "Zoë", family: "O'Brien, Smith", dob: "2015-05-05",
-                facts: #"{"period_start":"2025-09-03","period_end":"2025-12-19","sessions_possible":100,"sessions_attended":80,"school_name":"Elm Primary"}"#)
-            try world.record(sibling, kind: "school_attendance", address: norwich, given: "=Sam", family: "O'Brien", dob: "2018-09-03",
-                facts: #"{"period_start":"2025-09-03","period_end":"2025-12-19","sessions_possible":100,"sessions_attended":99,"school_name":"Elm Primary"}"#)
-            try world.record(child, kind: "fsm", address: norwich, given: "Zoë", family: "O'Brien, Smith", facts: #"{"eligible_from":"2025-01-10"}"#)
+            try world.record(
+                child, kind: "school_attendance", address: norwich, given: "Zoë", family: "O'Brien, Smith",
+                dob: "2015-05-05",
+                facts:
+                    #"{"period_start":"2025-09-03","period_end":"2025-12-19","sessions_possible":100,"sessions_attended":80,"school_name":"Elm Primary"}"#
+            )
+            try world.record(
+                sibling, kind: "school_attendance", address: norwich, given: "=Sam", family: "O'Brien",
+                dob: "2018-09-03",
+                facts:
+                    #"{"period_start":"2025-09-03","period_end":"2025-12-19","sessions_possible":100,"sessions_attended":99,"school_name":"Elm Primary"}"#
+            )
+            try world.record(
+                child, kind: "fsm", address: norwich, given: "Zoë", family: "O'Brien, Smith",
+                facts: #"{"eligible_from":"2025-01-10"}"#)
             // A second family in the west team's area.
             let (other, _) = (try world.child(), try world.child())
             try world.school(other, at: .other, from: "2025-09-03", to: "2025-12-19", possible: 100, attended: 80)
@@ -46,7 +56,8 @@ struct ExportTests {
             let outbox = temporaryFolder()
             defer { try? FileManager.default.removeItem(atPath: outbox) }
             let exporter = Exporter(
-                connection: world.connection, teams: try Cycle.shippedTeams(), outbox: outbox, asOf: CalendarDate(iso8601: "2026-09-02")!)
+                connection: world.connection, teams: try Cycle.shippedTeams(), outbox: outbox,
+                asOf: CalendarDate(iso8601: "2026-09-02")!)
 
             // A dry run says what it would write, and writes nothing.
             let dry = try exporter.export(team: "norwich", dryRun: true)
@@ -62,7 +73,10 @@ struct ExportTests {
             #expect(Array(bytes.prefix(3)) == [0xEF, 0xBB, 0xBF])
             #expect(String(decoding: bytes, as: UTF8.self).contains("\r\n"))
             // Only the finished file is in the outbox: no temporary left behind.
-            #expect(try FileManager.default.contentsOfDirectory(atPath: outbox) == [(file.path as NSString).lastPathComponent])
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: outbox) == [
+                    (file.path as NSString).lastPathComponent
+                ])
             let rows = try readCSV(file.path)
             #expect(rows.count == 2)
             #expect(rows[0] == Exporter.columns)
@@ -88,6 +102,63 @@ struct ExportTests {
             #expect(try exporter.export().flagsExported == 0)
             #expect(try Cycle.count(world.connection, "SELECT count(*) FROM export_ledger") == 2)
             #expect(try Cycle.count(world.connection, "SELECT count(*) FROM export_files") == 2)
+        }
+    }
+
+    @Test("a file an export left without committing is removed by the next export; recorded and foreign files stay")
+    func unrecordedFilesRemoved() throws {
+        try TestDatabase.with(.migrated) { database in
+            let world = try TestWorld(try database.connect())
+            let child = try world.child()
+            try world.school(child, at: .other, from: "2025-09-03", to: "2025-12-19", possible: 100, attended: 80)
+            try world.fsm(child, from: "2025-01-10", at: .other)
+            try Cycle.run(world.connection, asOf: "2026-09-01")
+            let outbox = temporaryFolder()
+            try FileManager.default.createDirectory(atPath: outbox, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: outbox) }
+            let leftBehind = [
+                "familyconnect-north-east-20260901-987654.csv", ".familyconnect-west-20260901-987655.csv.tmp",
+            ]
+            let foreign = ["notes.txt", "familyconnect-west-latest.csv", "familyconnect-west-20260901-12.csv.bak"]
+            for name in leftBehind + foreign {
+                try "Flag ID\r\n".write(toFile: outbox + "/" + name, atomically: false, encoding: .utf8)
+            }
+            let exporter = Exporter(
+                connection: world.connection, teams: try Cycle.shippedTeams(), outbox: outbox,
+                asOf: CalendarDate(iso8601: "2026-09-02")!)
+
+            let dry = try exporter.export(dryRun: true)
+            #expect(dry.unrecordedFilesRemoved == 0)
+            #expect(Set(try FileManager.default.contentsOfDirectory(atPath: outbox)) == Set(leftBehind + foreign))
+
+            let report = try exporter.export()
+            #expect(report.unrecordedFilesRemoved == 2)
+            #expect(report.counts["unrecorded_files_removed"] == 2)
+            let written = try #require(report.files.first).path
+            #expect(
+                Set(try FileManager.default.contentsOfDirectory(atPath: outbox))
+                    == Set(foreign + [(written as NSString).lastPathComponent]))
+            // The recorded file is the ledger's: the next export keeps it.
+            #expect(try exporter.export().unrecordedFilesRemoved == 0)
+            #expect(FileManager.default.fileExists(atPath: written))
+        }
+    }
+
+    @Test("only names the exporter writes are read as export files")
+    func exportFileNames() {
+        #expect(
+            ExportOutbox.ExportFileName("familyconnect-west-20260901-42.csv") == .init(fileID: 42, isTemporary: false))
+        #expect(ExportOutbox.ExportFileName("familyconnect-north-east-20260901-7.csv")?.fileID == 7)
+        #expect(
+            ExportOutbox.ExportFileName(".familyconnect-west-20260901-42.csv.tmp")
+                == .init(fileID: 42, isTemporary: true))
+        for name in [
+            "familyconnect-west-latest.csv", "familyconnect-west-2026091-42.csv", "familyconnect-west-20260901-0.csv",
+            "familyconnect-west-20260901-42.csv.bak", "other-west-20260901-42.csv",
+            ".familyconnect-west-20260901-42.csv",
+            "familyconnect-20260901-42.csv",
+        ] {
+            #expect(ExportOutbox.ExportFileName(name) == nil, "\(name)")
         }
     }
 
