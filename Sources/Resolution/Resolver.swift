@@ -403,7 +403,10 @@ public final class Resolver {
         try connection.copyIn("COPY name_frequencies (model_id, name_kind, fingerprint, records) FROM STDIN") {
             writer in
             let model = String(id)
-            for (kind, table) in [("given", result.frequencies.given), ("family", result.frequencies.family)] {
+            for (kind, table) in [
+                ("given", result.frequencies.given), ("family", result.frequencies.family),
+                ("preferred_given", result.frequencies.preferredGiven),
+            ] {
                 for (fingerprint, count) in table {
                     try writer.writeRow([model, kind, String(Int64(bitPattern: fingerprint)), String(count)])
                 }

@@ -42,7 +42,7 @@ struct LinkageEvidenceTests {
         let records = [
             record(1, upn: 0x5012, given: "Ollie", preferred: "Oliver"),  // school: one twin
             record(2, upn: 0x5011, given: "Oliver", preferred: "Ollie"),  // school: the other
-            record(3, given: "Oliver"),  // a meals claim: either twin's preferred or legal name
+            record(3, given: "Oliver", kind: 2),  // a meals claim: either twin's preferred or legal name
         ]
         var clusterer = Clusterer(records: records, apart: [], nicknames: .standard, frequencies: NameFrequencies())
         clusterer.apply([

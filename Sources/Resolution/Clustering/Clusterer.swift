@@ -257,6 +257,7 @@ public struct Clusterer {
                     && bestFit(members[root], members[otherSide], scratch: &scratch) >= .close
                 if fits(record, members[couldBeIts], atLeast: lookAlike ? .close : join, scratch: &scratch)
                     && !(lookAlike && reportNamesItBetter(root, than: couldBeIts, scratch: &scratch))
+                    && !registeredNamesDecide(record, small, large, couldBeIts: couldBeIts)
                     && !(isUnidentified(root)
                         && fitsAnotherChild(
                             record, besides: [root, couldBeIts, otherSide], apartFrom: couldBeIts, keys: twinKeys,
@@ -285,6 +286,22 @@ public struct Clusterer {
             }
         }
         return false
+    }
+
+    /// Whether registered names settle which twin a side is: health and school records carry the
+    /// legal name as registered (a meals claim or a police row may name a twin by the other's). When
+    /// the join has two registered records of the same legal name, one on each side, and the other
+    /// child's record is registered under a legal name that no registered record of the side
+    /// shares, the side is not that child's, however its preferred name fits (twins Freddie, and
+    /// Frederick known as Freddie, at one school without UPNs: Freddie's rows of two terms join).
+    func registeredNamesDecide(_ record: MatchRecord, _ small: [Int32], _ large: [Int32], couldBeIts side: Int) -> Bool
+    {
+        guard !record.namesAsTold, let rivalName = record.given else { return false }
+        func legalNames(_ cluster: [Int32]) -> Set<NameKey> {
+            Set(cluster.compactMap { records[Int($0)].namesAsTold ? nil : records[Int($0)].given })
+        }
+        let sideNames = legalNames(members[side])
+        return !legalNames(small).isDisjoint(with: legalNames(large)) && !sideNames.contains(rivalName)
     }
 
     /// A record not yet joined to a child with an identifier: it could still be any child's.

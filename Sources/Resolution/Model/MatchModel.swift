@@ -251,11 +251,16 @@ public struct MatchModel: Sendable, Codable, Equatable {
 public struct NameFrequencies: Sendable {
     var given: [UInt64: Int] = [:]
     var family: [UInt64: Int] = [:]
+    /// Records giving each name as the preferred first name beside a different legal one (Tobes for
+    /// Tobias, Tilda for Matilda): a name in use, though not a registered one. Only the typo test
+    /// reads it: an exact agreement's weight stays that of the legal name.
+    var preferredGiven: [UInt64: Int] = [:]
     var total = 0
 
     init(records: [MatchRecord]) {
         for record in records {
             if let name = record.given { given[name.fingerprint, default: 0] += 1 }
+            if let name = record.preferredGiven { preferredGiven[name.fingerprint, default: 0] += 1 }
             if let name = record.family { family[name.fingerprint, default: 0] += 1 }
         }
         total = records.count
@@ -268,12 +273,20 @@ public struct NameFrequencies: Sendable {
 
     /// Of two close spellings, is one a slip of the other? A typo is rare where the name is common;
     /// two spellings that are both in use (Lily and Lila) are two names.
+    /// The slip is judged by how often it is written as a first name; the name it slipped from by how
+    /// often it is in use, as the legal or the preferred first name: a slip of a familiar form (Tikda
+    /// for Tilda, where Matilda is known as Tilda) is a slip too. Every pair that is a slip by legal
+    /// names alone still is.
     func isTypo(_ x: NameKey, _ y: NameKey) -> Bool {
-        let cx = given[x.fingerprint] ?? 0
-        let cy = given[y.fingerprint] ?? 0
-        let (rare, common) = cx <= cy ? (cx, cy) : (cy, cx)
-        return common > 0 && Double(max(rare, 1)) <= Double(common) * Self.typoShare
+        func slip(_ rare: NameKey, of common: NameKey) -> Bool {
+            let inUse = inUse(common.fingerprint)
+            return inUse > 0 && Double(max(given[rare.fingerprint] ?? 0, 1)) <= Double(inUse) * Self.typoShare
+        }
+        return slip(x, of: y) || slip(y, of: x)
     }
+
+    /// Records giving the name as their legal or preferred first name.
+    func inUse(_ fingerprint: UInt64) -> Int { (given[fingerprint] ?? 0) + (preferredGiven[fingerprint] ?? 0) }
 
     /// Average chance two random records share a name exactly (Σ f²), the model's u for `exact`.
     func averageU(given isGiven: Bool) -> Double {

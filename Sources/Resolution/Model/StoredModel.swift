@@ -22,10 +22,10 @@ enum StoredModel {
         ) { row in
             let fingerprint = UInt64(bitPattern: try row.decode(Int64.self, at: 1))
             let count = try row.decode(Int.self, at: 2)
-            if try row.decode(String.self, at: 0) == "given" {
-                frequencies.given[fingerprint] = count
-            } else {
-                frequencies.family[fingerprint] = count
+            switch try row.decode(String.self, at: 0) {
+            case "given": frequencies.given[fingerprint] = count
+            case "preferred_given": frequencies.preferredGiven[fingerprint] = count
+            default: frequencies.family[fingerprint] = count
             }
         }
         return (id, model, frequencies)

@@ -36,6 +36,7 @@ public struct MatchRecord: Sendable {
     public let periodKey: UInt64
 
     public static let kinds = ["health_visiting", "school_attendance", "fsm", "police"]
+    static let (healthVisitingKind, schoolKind): (UInt8, UInt8) = (0, 1)
 
     /// Whether the partner writes the child's name as it was told (FSM claims, police rows), which
     /// may be another form of the registered name (Jacob for Jake).

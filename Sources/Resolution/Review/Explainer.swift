@@ -101,15 +101,20 @@ public struct Explainer {
         let (ra, rb) = (records[0], records[1])
         for (kind, name) in [
             ("given", ra.given), ("family", ra.family), ("given", rb.given), ("given", ra.preferredGiven),
-            ("given", rb.preferredGiven),
+            ("given", rb.preferredGiven), ("preferred_given", ra.given), ("preferred_given", rb.given),
+            ("preferred_given", ra.preferredGiven), ("preferred_given", rb.preferredGiven),
         ] {
             guard let name else { continue }
             if let row = try connection.query(
                 "SELECT records FROM name_frequencies WHERE model_id = $1 AND name_kind = $2 AND fingerprint = $3",
                 [modelID, kind, Int64(bitPattern: name.fingerprint)]
             ).first {
-                if kind == "given" { frequencies.given[name.fingerprint] = try row.decode(Int.self, at: 0) }
-                else { frequencies.family[name.fingerprint] = try row.decode(Int.self, at: 0) }
+                let count = try row.decode(Int.self, at: 0)
+                switch kind {
+                case "given": frequencies.given[name.fingerprint] = count
+                case "preferred_given": frequencies.preferredGiven[name.fingerprint] = count
+                default: frequencies.family[name.fingerprint] = count
+                }
             }
         }
         var comparer = RecordComparer(frequencies: frequencies)
