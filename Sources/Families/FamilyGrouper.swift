@@ -30,6 +30,11 @@ public struct FamilyReport: Sendable, CustomStringConvertible {
     public var nameDOBKeysOfTwoPeople = 0
     /// False when the families were already up to date: nothing was written (and `runID` is 0).
     public var changed = false
+    /// Whether only the members connected to changed ones were regrouped; how many changed, how many
+    /// were regrouped.
+    public var incremental = false
+    public var changedMembers = 0
+    public var membersRegrouped = 0
     public var seconds = 0.0
     /// Where the time went: loading the evidence, grouping, comparing with and writing the stored families.
     public var phases: [(name: String, seconds: Double)] = []
@@ -41,7 +46,8 @@ public struct FamilyReport: Sendable, CustomStringConvertible {
             "families": families, "minted": minted, "merged": merged, "split": split, "retired": retired,
             "joined": joined,
             "moved": moved, "left": left, "links_superseded": linksSuperseded, "crowded_addresses": crowdedAddresses,
-            "name_dob_keys_of_two_people": nameDOBKeysOfTwoPeople,
+            "name_dob_keys_of_two_people": nameDOBKeysOfTwoPeople, "incremental": incremental ? 1 : 0,
+            "changed_members": changedMembers, "members_regrouped": membersRegrouped,
         ]
         for (basis, n) in linksByBasis { out["family_links_" + basis] = n }
         return out
@@ -77,21 +83,46 @@ public final class FamilyGrouper {
     /// Recomputes the families. When nothing differs from the stored families (no member joins,
     /// moves or leaves, no id changes, the same links and homes), nothing is written at all, not even
     /// a run row: `report.changed` is false and `report.runID` is 0.
-    public func regroup() throws -> FamilyReport {
+    ///
+    /// Only the members connected by shared grouping keys to a member whose evidence changed since the
+    /// last run are read and regrouped (FamilyGrouper+Incremental.swift), with the same result as a run
+    /// over every record; `everyone`, changed settings or a first run read every record.
+    public func regroup(everyone: Bool = false) throws -> FamilyReport {
         try connection.transaction { connection in
             try connection.advisoryTransactionLock(Self.lockKey)
+            // This run's own writes are not changes for the next one to regroup (migration 0080).
+            try connection.execute("SELECT set_config('familyconnect.family_run', 'on', true)")
             let started = Date()
             var report = FamilyReport()
-            let evidence = try loadEvidence()
-            let loaded = Date()
-            let result = FamilyGraph.group(evidence, settings: settings)
-            let grouped = Date()
-            try persist(result, report: &report)
+            let (scope, changed) = try plannedScope(forceEveryone: everyone)
+            report.incremental = true
+            var members: Set<String>? = nil
+            switch scope {
+            case .nothing:
+                try countEveryone(&report)
+                report.seconds = Date().timeIntervalSince(started)
+                return report
+            case .members:
+                let connected = try connectedMembers(of: changed)
+                report.changedMembers = changed.count
+                if connected.count <= Self.largestScope(try storedMemberCount()) { members = connected }
+            case .everyone:
+                break
+            }
+            let scoped = Date()
+            var phases: [(name: String, seconds: Double)] =
+                members == nil ? [] : [("scope", scoped.timeIntervalSince(started))]
+            do {
+                try groupAndStore(members, report: &report, phases: &phases)
+            } catch is ScopeNotClosed {
+                report = FamilyReport()
+                phases = []
+                members = nil
+                try groupAndStore(nil, report: &report, phases: &phases)
+            }
+            if members != nil { try countEveryone(&report) }
             report.seconds = Date().timeIntervalSince(started)
-            report.phases = [
-                ("load", loaded.timeIntervalSince(started)), ("group", grouped.timeIntervalSince(loaded)),
-                ("store", Date().timeIntervalSince(grouped)),
-            ]
+            report.phases = phases
             guard report.changed else { return report }
             var linkCounts = "{"
             for (index, (basis, n)) in report.linksByBasis.sorted(by: { $0.key < $1.key }).enumerated() {
@@ -111,6 +142,54 @@ public final class FamilyGrouper {
                 ])
             return report
         }
+    }
+
+    /// A scope larger than this regroups everyone instead (half the members: reading by key is then
+    /// no cheaper than reading every record in order).
+    static func largestScope(_ storedMembers: Int) -> Int { max(10_000, storedMembers / 2) }
+
+    /// Members and families over every family, for a run that read only some (a report says how
+    /// many families there are, as a run over every record does).
+    private func countEveryone(_ report: inout FamilyReport) throws {
+        let row = try connection.query(
+            "SELECT count(DISTINCT family_id), count(child_id), count(expectant_record_id) FROM family_members"
+        )[0]
+        report.families = try row.decode(Int.self, at: 0)
+        report.children = try row.decode(Int.self, at: 1)
+        report.expectantParents = try row.decode(Int.self, at: 2)
+    }
+
+    private func storedMemberCount() throws -> Int {
+        try connection.execute("SELECT count(*) FROM family_members").scalar(Int.self)
+    }
+
+    /// Reads the evidence of `members` (nil: of everyone), groups it and stores the result.
+    private func groupAndStore(
+        _ members: Set<String>?, report: inout FamilyReport, phases: inout [(name: String, seconds: Double)]
+    ) throws {
+        var started = Date()
+        func phase(_ name: String) {
+            phases.append((name, Date().timeIntervalSince(started)))
+            started = Date()
+        }
+        report.incremental = members != nil
+        report.membersRegrouped = members?.count ?? 0
+        let evidence: FamilyEvidence
+        var collector: KeyCollector? = nil
+        if let members {
+            try fillScope(members)
+            evidence = try loadEvidence(scoped: true)
+        } else {
+            let keys = KeyCollector()
+            evidence = try loadEvidence(visit: keys.visit)
+            collector = keys
+        }
+        phase("load")
+        let result = FamilyGraph.group(evidence, settings: settings)
+        phase("group")
+        try persist(result, report: &report, scope: members)
+        if let collector { try replaceAllKeys(collector) }
+        phase("store")
     }
 
     // MARK: Reading (FamilyEvidence.swift)
