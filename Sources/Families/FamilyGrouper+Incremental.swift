@@ -19,6 +19,34 @@ extension FamilyGrouper {
     /// Beyond this many noted changes a run regroups everyone (reading the notes would cost as much).
     static let incrementalChangeLimit = 100_000
 
+    /// Families, children and expectant parents over every family.
+    struct Totals: Equatable {
+        var families = 0
+        var children = 0
+        var expectantParents = 0
+
+        var members: Int { children + expectantParents }
+
+        init(families: Int = 0, children: Int = 0, expectantParents: Int = 0) {
+            (self.families, self.children, self.expectantParents) = (families, children, expectantParents)
+        }
+
+        init(_ report: FamilyReport) {
+            self.init(families: report.families, children: report.children, expectantParents: report.expectantParents)
+        }
+
+        /// These totals with the scope's stored part replaced by what the run made of it.
+        func replacing(_ old: Totals, with new: Totals) -> Totals {
+            Totals(
+                families: families - old.families + new.families, children: children - old.children + new.children,
+                expectantParents: expectantParents - old.expectantParents + new.expectantParents)
+        }
+
+        func write(to report: inout FamilyReport) {
+            (report.families, report.children, report.expectantParents) = (families, children, expectantParents)
+        }
+    }
+
     /// How a run was scoped.
     enum RunScope {
         /// Every record read, every key rebuilt.
@@ -71,12 +99,13 @@ extension FamilyGrouper {
             keysByMember[row.member, default: []].append(contentsOf: keys)
         }
 
-        /// (member, key) pairs, distinct, in primary-key order.
-        var pairs: [(member: String, key: Int64)] {
+        /// Each member's keys, distinct and sorted.
+        var distinctKeys: [String: [Int64]] { keysByMember.mapValues { Array(Set($0)).sorted() } }
+
+        /// (member, key) pairs in primary-key order.
+        static func pairs(_ keys: [String: [Int64]]) -> [(member: String, key: Int64)] {
             var out: [(member: String, key: Int64)] = []
-            for member in keysByMember.keys.sorted() {
-                for key in Set(keysByMember[member]!).sorted() { out.append((member, key)) }
-            }
+            for member in keys.keys.sorted() { for key in keys[member]! { out.append((member, key)) } }
             return out
         }
     }
@@ -85,16 +114,22 @@ extension FamilyGrouper {
 
     /// Whether this run can regroup only what changed, and if so the members whose evidence changed
     /// (the notes are consumed: this transaction deletes them).
-    func plannedScope(forceEveryone: Bool) throws -> (scope: RunScope, changed: Set<String>) {
-        let stored = try connection.query("SELECT fingerprint FROM family_state").first.map {
-            try $0.decode(String.self, at: 0)
+    func plannedScope(forceEveryone: Bool) throws -> (scope: RunScope, changed: Set<String>, totals: Totals) {
+        let state = try connection.query(
+            "SELECT fingerprint, families, children, expectant_parents FROM family_state"
+        ).first
+        let stored = try state?.decode(String.self, at: 0)
+        let totals = try state.map {
+            Totals(
+                families: try $0.decode(Int.self, at: 1), children: try $0.decode(Int.self, at: 2),
+                expectantParents: try $0.decode(Int.self, at: 3))
         }
         let noted = try connection.execute("SELECT count(*) FROM family_changes").scalar(Int.self)
-        if forceEveryone || stored != fingerprint || noted > Self.incrementalChangeLimit {
+        guard let totals, !forceEveryone, stored == fingerprint, noted <= Self.incrementalChangeLimit else {
             try connection.execute("DELETE FROM family_changes")
-            return (.everyone, [])
+            return (.everyone, [], Totals())
         }
-        guard noted > 0 else { return (.nothing, []) }
+        guard noted > 0 else { return (.nothing, [], totals) }
         var changed: Set<String> = []
         var records: [Int64] = []
         for row in try connection.query("DELETE FROM family_changes RETURNING member, record_id") {
@@ -108,7 +143,7 @@ extension FamilyGrouper {
                 changed.insert(try row.decode(String.self, at: 0))
             }
         }
-        return (changed.isEmpty ? .nothing : .members([]), changed)
+        return (changed.isEmpty ? .nothing : .members([]), changed, totals)
     }
 
     /// Replaces the keys of the changed members with those of their records now, and returns every
@@ -120,7 +155,7 @@ extension FamilyGrouper {
         let collector = KeyCollector()
         _ = try loadEvidence(scoped: true, visit: collector.visit)
         try connection.execute("DELETE FROM family_keys WHERE member = ANY($1::text[])", [changedList])
-        let newPairs = collector.pairs
+        let newPairs = KeyCollector.pairs(collector.distinctKeys)
         try writeKeys(newPairs)
 
         var members = changed
@@ -174,18 +209,39 @@ extension FamilyGrouper {
     }
 
     /// After a run over every record: every member's keys, and the fingerprint they were made with.
-    func replaceAllKeys(_ collector: KeyCollector) throws {
-        // DELETE, not TRUNCATE: the daemon's role owns no table (and a first run finds none to delete).
-        try connection.execute("DELETE FROM family_keys")
-        try writeKeys(collector.pairs)
-        try saveState()
+    /// Only the members whose keys differ from those stored are rewritten (none, on unchanged data).
+    func replaceAllKeys(_ collector: KeyCollector, totals: Totals) throws {
+        var fresh = collector.distinctKeys
+        var stale: [String] = []
+        var stored: (member: String, keys: [Int64])? = nil
+        func compare() {
+            guard let (member, keys) = stored else { return }
+            if fresh[member] == keys { fresh[member] = nil } else { stale.append(member) }
+        }
+        try fetchAll("SELECT member, key FROM family_keys ORDER BY member, key") { result, row in
+            let member = AddressKey.string(result.bytes(row, 0))
+            let key = result.int64(row, 1) ?? 0
+            if stored?.member == member {
+                stored!.keys.append(key)
+            } else {
+                compare()
+                stored = (member, [key])
+            }
+        }
+        compare()
+        if !stale.isEmpty {
+            try connection.execute("DELETE FROM family_keys WHERE member = ANY($1::text[])", [stale])
+        }
+        try writeKeys(KeyCollector.pairs(fresh))
+        try saveState(totals)
     }
 
-    func saveState() throws {
+    func saveState(_ totals: Totals) throws {
         try connection.execute(
             """
-            INSERT INTO family_state (fingerprint) VALUES ($1)
-            ON CONFLICT (singleton) DO UPDATE SET fingerprint = EXCLUDED.fingerprint
-            """, [fingerprint])
+            INSERT INTO family_state (fingerprint, families, children, expectant_parents) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (singleton) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, families = EXCLUDED.families,
+                children = EXCLUDED.children, expectant_parents = EXCLUDED.expectant_parents
+            """, [fingerprint, totals.families, totals.children, totals.expectantParents])
     }
 }

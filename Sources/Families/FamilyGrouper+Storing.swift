@@ -41,8 +41,16 @@ extension FamilyGrouper {
 
     /// Stores `result`. `scope`: the members a scoped run regrouped (every old family of theirs must
     /// lie within it); nil when every record was read.
-    func persist(_ result: FamilyGraph.Result, report: inout FamilyReport, scope: Set<String>? = nil) throws {
+    /// Returns the totals of the stored families it compared with (a scoped run's part of them).
+    @discardableResult
+    func persist(
+        _ result: FamilyGraph.Result, report: inout FamilyReport, scope: Set<String>? = nil
+    ) throws -> Totals {
         let stored = try StoredScope(scope, connection: self)
+        let storedPart = Totals(
+            families: stored.families?.count ?? Set(stored.previous.values).count,
+            children: stored.previous.keys.count { !$0.hasPrefix("E") },
+            expectantParents: stored.previous.keys.count { $0.hasPrefix("E") })
         let previous = stored.previous
         let members = result.members
         let outcome = try reconcile(result.groups.map { $0.map { members[Int($0)] } }, previous: previous, stored)
@@ -71,7 +79,7 @@ extension FamilyGrouper {
             || !membership.events.isEmpty || !linksGone.isEmpty || !linksNew.isEmpty || !spansGone.isEmpty
             || !spansNew.isEmpty
             || !homes.isEmpty
-        guard report.changed else { return }
+        guard report.changed else { return storedPart }
 
         // Something changed: record the run and write.
         let runID = try connection.execute(
@@ -84,6 +92,7 @@ extension FamilyGrouper {
         try writeSpans(gone: spansGone, new: spansNew, run: runID, dates: &dates)
         let minted = Set(outcome.minted)
         try writeHomes(homes.filter { !minted.contains($0.key) }, run: runID)
+        return storedPart
     }
 
     // MARK: Reading what is stored

@@ -50,6 +50,7 @@ public struct FamilyReport: Sendable, CustomStringConvertible {
             "changed_members": changedMembers, "members_regrouped": membersRegrouped,
         ]
         for (basis, n) in linksByBasis { out["family_links_" + basis] = n }
+        for (name, seconds) in phases { out[name + "_ms"] = Int(seconds * 1000) }
         return out
     }
 
@@ -61,6 +62,9 @@ public struct FamilyReport: Sendable, CustomStringConvertible {
             + linksByBasis.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             + "; \(linksSuperseded) address links superseded, \(crowdedAddresses) crowded addresses not used, "
             + "\(nameDOBKeysOfTwoPeople) carer names with dates of birth given with two NHS or NI numbers not used"
+            + (incremental
+                ? "; \(changedMembers) members' evidence changed, \(membersRegrouped) members connected to them regrouped"
+                : "; every record read")
     }
 }
 
@@ -94,33 +98,30 @@ public final class FamilyGrouper {
             try connection.execute("SELECT set_config('familyconnect.family_run', 'on', true)")
             let started = Date()
             var report = FamilyReport()
-            let (scope, changed) = try plannedScope(forceEveryone: everyone)
+            let (scope, changed, totals) = try plannedScope(forceEveryone: everyone)
             report.incremental = true
             var members: Set<String>? = nil
             switch scope {
             case .nothing:
-                try countEveryone(&report)
+                totals.write(to: &report)
                 report.seconds = Date().timeIntervalSince(started)
                 return report
             case .members:
                 let connected = try connectedMembers(of: changed)
                 report.changedMembers = changed.count
-                if connected.count <= Self.largestScope(try storedMemberCount()) { members = connected }
+                if connected.count <= Self.largestScope(totals.members) { members = connected }
             case .everyone:
                 break
             }
-            let scoped = Date()
             var phases: [(name: String, seconds: Double)] =
-                members == nil ? [] : [("scope", scoped.timeIntervalSince(started))]
+                members == nil ? [] : [("scope", Date().timeIntervalSince(started))]
             do {
-                try groupAndStore(members, report: &report, phases: &phases)
+                try groupAndStore(members, totals: totals, report: &report, phases: &phases)
             } catch is ScopeNotClosed {
                 report = FamilyReport()
                 phases = []
-                members = nil
-                try groupAndStore(nil, report: &report, phases: &phases)
+                try groupAndStore(nil, totals: totals, report: &report, phases: &phases)
             }
-            if members != nil { try countEveryone(&report) }
             report.seconds = Date().timeIntervalSince(started)
             report.phases = phases
             guard report.changed else { return report }
@@ -148,24 +149,11 @@ public final class FamilyGrouper {
     /// no cheaper than reading every record in order).
     static func largestScope(_ storedMembers: Int) -> Int { max(10_000, storedMembers / 2) }
 
-    /// Members and families over every family, for a run that read only some (a report says how
-    /// many families there are, as a run over every record does).
-    private func countEveryone(_ report: inout FamilyReport) throws {
-        let row = try connection.query(
-            "SELECT count(DISTINCT family_id), count(child_id), count(expectant_record_id) FROM family_members"
-        )[0]
-        report.families = try row.decode(Int.self, at: 0)
-        report.children = try row.decode(Int.self, at: 1)
-        report.expectantParents = try row.decode(Int.self, at: 2)
-    }
-
-    private func storedMemberCount() throws -> Int {
-        try connection.execute("SELECT count(*) FROM family_members").scalar(Int.self)
-    }
-
     /// Reads the evidence of `members` (nil: of everyone), groups it and stores the result.
+    /// `totals`: those stored before the run (a scoped run's report gives them with its part replaced).
     private func groupAndStore(
-        _ members: Set<String>?, report: inout FamilyReport, phases: inout [(name: String, seconds: Double)]
+        _ members: Set<String>?, totals: Totals, report: inout FamilyReport,
+        phases: inout [(name: String, seconds: Double)]
     ) throws {
         var started = Date()
         func phase(_ name: String) {
@@ -187,8 +175,14 @@ public final class FamilyGrouper {
         phase("load")
         let result = FamilyGraph.group(evidence, settings: settings)
         phase("group")
-        try persist(result, report: &report, scope: members)
-        if let collector { try replaceAllKeys(collector) }
+        let storedPart = try persist(result, report: &report, scope: members)
+        if let collector {
+            try replaceAllKeys(collector, totals: Totals(report))
+        } else {
+            let now = totals.replacing(storedPart, with: Totals(report))
+            now.write(to: &report)
+            if now != totals { try saveState(now) }
+        }
         phase("store")
     }
 

@@ -12,14 +12,23 @@
 -- or standing changed. Without state (the first run, changed settings or grouping code, a TRUNCATE)
 -- a run reads every record and rebuilds the keys.
 
+-- The three tables are UNLOGGED: no WAL for the million key rows a first run writes at county scale
+-- (measured in README "Speed"). Crash recovery empties every unlogged table together, and a standby or a base backup
+-- has them empty: then there is no state, and the next run reads every record, as a first run does.
+-- They can never be out of step with one another (all kept, or all emptied).
+
 -- One row: what the stored families and keys were computed with (settings and grouping version).
-CREATE TABLE family_state (
+-- With the totals after that run, so a run that reads only some members reports them without counting.
+CREATE UNLOGGED TABLE family_state (
     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-    fingerprint text NOT NULL
+    fingerprint text NOT NULL,
+    families integer NOT NULL,
+    children integer NOT NULL,
+    expectant_parents integer NOT NULL
 );
 
 -- Each member's grouping keys (hashes, no text): a child id, or 'E' || record id for an expectant parent.
-CREATE TABLE family_keys (
+CREATE UNLOGGED TABLE family_keys (
     member text NOT NULL,
     key bigint NOT NULL,
     PRIMARY KEY (member, key)
@@ -28,7 +37,7 @@ CREATE INDEX family_keys_key ON family_keys (key);
 
 -- Members whose evidence changed since the last families run (a member key), or records changed in
 -- place whose child is looked up when the run reads the note.
-CREATE TABLE family_changes (
+CREATE UNLOGGED TABLE family_changes (
     member text,
     record_id bigint
 );
@@ -126,9 +135,11 @@ $$;
 CREATE TRIGGER family_changes_batches_update AFTER UPDATE ON feed_batches
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION family_changes_batches();
 
--- What a run wrote, changed by anyone else (an erasure, a hand edit): the members concerned are
--- regrouped, so the next run writes their rows again as a run over every record would. A families
--- run sets familyconnect.family_run for its transaction: its own writes are not changes.
+-- What a run wrote, changed or deleted by anyone else (an erasure, a hand edit): the members
+-- concerned are regrouped, so the next run writes their rows again as a run over every record would.
+-- A families run sets familyconnect.family_run for its transaction: its own writes are not changes.
+-- No INSERT triggers: a transition table would capture every row a first run writes (rows added by
+-- hand are removed by `families --everyone`).
 CREATE FUNCTION family_changes_outputs_wanted() RETURNS boolean
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(current_setting('familyconnect.family_run', true), '') <> 'on' AND family_changes_wanted()
@@ -154,20 +165,14 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER family_changes_links_insert AFTER INSERT ON family_links
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION family_changes_outputs();
 CREATE TRIGGER family_changes_links_update AFTER UPDATE ON family_links
     REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION family_changes_outputs();
 CREATE TRIGGER family_changes_links_delete AFTER DELETE ON family_links
     REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION family_changes_outputs();
-CREATE TRIGGER family_changes_spans_insert AFTER INSERT ON family_member_addresses
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION family_changes_outputs();
 CREATE TRIGGER family_changes_spans_update AFTER UPDATE ON family_member_addresses
     REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION family_changes_outputs();
 CREATE TRIGGER family_changes_spans_delete AFTER DELETE ON family_member_addresses
     REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION family_changes_outputs();
-CREATE TRIGGER family_changes_members_insert AFTER INSERT ON family_members
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION family_changes_outputs();
 CREATE TRIGGER family_changes_members_update AFTER UPDATE ON family_members
     REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION family_changes_outputs();
 CREATE TRIGGER family_changes_members_delete AFTER DELETE ON family_members
