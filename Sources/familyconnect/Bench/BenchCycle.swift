@@ -19,6 +19,7 @@ extension BenchCommand {
         "resolve": ["records", "pairs_compared", "children", "minted", "merged", "records_moved"],
         "families": [
             "families", "minted", "joined", "moved", "merged", "incremental", "changed_members", "members_regrouped",
+            "scope_ms", "load_ms", "group_ms", "store_ms",
         ],
         "flags": [
             "records", "active", "added", "updated", "withdrawn", "indicators_ms", "families", "families_evaluated",
