@@ -101,6 +101,13 @@ extension FamilyGrouper {
 
         /// Each member's keys, distinct and sorted.
         var distinctKeys: [String: [Int64]] { keysByMember.mapValues { Array(Set($0)).sorted() } }
+
+        /// (member, key) pairs in primary-key order.
+        static func pairs(_ keys: [String: [Int64]]) -> [(member: String, key: Int64)] {
+            var out: [(member: String, key: Int64)] = []
+            for member in keys.keys.sorted() { for key in keys[member]! { out.append((member, key)) } }
+            return out
+        }
     }
 
     // MARK: Deciding the scope
@@ -148,11 +155,11 @@ extension FamilyGrouper {
         let collector = KeyCollector()
         _ = try loadEvidence(scoped: true, visit: collector.visit)
         try connection.execute("DELETE FROM family_keys WHERE member = ANY($1::text[])", [changedList])
-        let newKeys = collector.distinctKeys
-        try writeKeys(newKeys)
+        let newPairs = KeyCollector.pairs(collector.distinctKeys)
+        try writeKeys(newPairs)
 
         var members = changed
-        var seen = Set(oldKeys).union(newKeys.values.joined())
+        var seen = Set(oldKeys).union(newPairs.map(\.key))
         var keyFrontier = Array(seen)
         var memberFrontier: [String] = []
         while !keyFrontier.isEmpty {
@@ -165,13 +172,13 @@ extension FamilyGrouper {
     private func keys(of members: [String]) throws -> [Int64] {
         guard !members.isEmpty else { return [] }
         return try connection.query(
-            "SELECT DISTINCT unnest(keys) FROM family_keys WHERE member = ANY($1::text[])", [members]
+            "SELECT DISTINCT key FROM family_keys WHERE member = ANY($1::text[])", [members]
         ).map { try $0.decode(Int64.self, at: 0) }
     }
 
     private func holders(of keys: [Int64]) throws -> [String] {
         try connection.query(
-            "SELECT member FROM family_keys WHERE keys && $1::bigint[]", [keys]
+            "SELECT DISTINCT member FROM family_keys WHERE key = ANY($1::bigint[])", [keys]
         ).map { try $0.decode(String.self, at: 0) }
     }
 
@@ -193,13 +200,11 @@ extension FamilyGrouper {
 
     // MARK: Keeping the keys
 
-    /// Writes each member's keys (one row a member) with COPY, in member order.
-    func writeKeys(_ keys: [String: [Int64]]) throws {
-        guard !keys.isEmpty else { return }
-        try connection.copyIn("COPY family_keys (member, keys) FROM STDIN") { writer in
-            for member in keys.keys.sorted() {
-                try writer.writeRow([member, "{" + keys[member]!.map(String.init).joined(separator: ",") + "}"])
-            }
+    /// Writes (member, key) pairs with COPY.
+    func writeKeys(_ pairs: [(member: String, key: Int64)]) throws {
+        guard !pairs.isEmpty else { return }
+        try connection.copyIn("COPY family_keys (member, key) FROM STDIN") { writer in
+            for pair in pairs { try writer.writeRow([pair.member, String(pair.key)]) }
         }
     }
 
@@ -208,41 +213,27 @@ extension FamilyGrouper {
     func replaceAllKeys(_ collector: KeyCollector, totals: Totals) throws {
         var fresh = collector.distinctKeys
         var stale: [String] = []
-        try fetchAll("SELECT member, keys FROM family_keys") { result, row in
+        var stored: (member: String, keys: [Int64])? = nil
+        func compare() {
+            guard let (member, keys) = stored else { return }
+            if fresh[member] == keys { fresh[member] = nil } else { stale.append(member) }
+        }
+        try fetchAll("SELECT member, key FROM family_keys ORDER BY member, key") { result, row in
             let member = AddressKey.string(result.bytes(row, 0))
-            if let keys = fresh[member], keys == Self.parseKeys(result.bytes(row, 1)) {
-                fresh[member] = nil
+            let key = result.int64(row, 1) ?? 0
+            if stored?.member == member {
+                stored!.keys.append(key)
             } else {
-                stale.append(member)
+                compare()
+                stored = (member, [key])
             }
         }
+        compare()
         if !stale.isEmpty {
             try connection.execute("DELETE FROM family_keys WHERE member = ANY($1::text[])", [stale])
         }
-        try writeKeys(fresh)
+        try writeKeys(KeyCollector.pairs(fresh))
         try saveState(totals)
-    }
-
-    /// A bigint[] in PostgreSQL's text form (`{1,-2,3}`), in its order.
-    static func parseKeys(_ bytes: UnsafeBufferPointer<UInt8>) -> [Int64] {
-        var keys: [Int64] = []
-        var value: Int64 = 0
-        var negative = false
-        var inNumber = false
-        for byte in bytes {
-            switch byte {
-            case UInt8(ascii: "-"):
-                negative = true
-            case UInt8(ascii: "0")...UInt8(ascii: "9"):
-                // Wrapping: Int64.min's digits overflow the positive side by one before the sign.
-                value = value &* 10 &+ Int64(byte - UInt8(ascii: "0"))
-                inNumber = true
-            default:
-                if inNumber { keys.append(negative ? 0 &- value : value) }
-                (value, negative, inNumber) = (0, false, false)
-            }
-        }
-        return keys
     }
 
     func saveState(_ totals: Totals) throws {

@@ -107,6 +107,9 @@ public final class FamilyGrouper {
                 report.seconds = Date().timeIntervalSince(started)
                 return report
             case .members:
+                // Every read of a scoped run is by key; right after a bulk write the statistics may be
+                // stale (the service role may not ANALYZE) and plan a scan of a whole table for a few keys.
+                try connection.execute("SET LOCAL enable_seqscan = off")
                 let connected = try connectedMembers(of: changed)
                 report.changedMembers = changed.count
                 if connected.count <= Self.largestScope(totals.members) { members = connected }
@@ -162,6 +165,7 @@ public final class FamilyGrouper {
         }
         report.incremental = members != nil
         report.membersRegrouped = members?.count ?? 0
+        if members == nil { try connection.execute("SET LOCAL enable_seqscan = on") }
         let evidence: FamilyEvidence
         var collector: KeyCollector? = nil
         if let members {

@@ -50,7 +50,7 @@ struct IncrementalGroupingTests {
             SELECT concat_ws('|', family_id, merged_into, retired_at IS NULL, address_record_id, address_as_of)
             FROM families
             """)
-        state["keys"] = try rows("SELECT member || '|' || keys::text FROM family_keys")
+        state["keys"] = try rows("SELECT member || '|' || key FROM family_keys")
         return state
     }
 
@@ -87,9 +87,7 @@ struct IncrementalGroupingTests {
             try pipeline.ingestAndResolve(connection)
             let first = try FamilyGrouper(connection: connection).regroup()
             #expect(!first.incremental && first.changed)
-            #expect(
-                try connection.execute("SELECT sum(cardinality(keys)) FROM family_keys").scalar(Int.self)
-                    > first.children)
+            #expect(try connection.execute("SELECT count(*) FROM family_keys").scalar(Int.self) > first.children)
             let world = try TestWorld(connection)
 
             // Day 1, new records: a new child at an existing child's address, over the same terms (it
@@ -180,17 +178,11 @@ struct IncrementalGroupingTests {
             try world.connection.execute("TRUNCATE family_keys")
             #expect(!(try FamilyGrouper(connection: world.connection, settings: settings).regroup()).incremental)
             #expect(try world.connection.execute("SELECT count(*) FROM family_keys").scalar(Int.self) == 2)
-            #expect(
-                try world.connection.execute("SELECT sum(cardinality(keys)) FROM family_keys").scalar(Int.self) == 2,
-                "one address each")
         }
     }
 
-    @Test("grouping keys are stable numbers of their text, one space per kind of key; read back as stored")
+    @Test("grouping keys are stable numbers of their text, one space per kind of key")
     func keyHashes() {
-        var text = "{9223372036854775807,-9223372036854775808,0,-17,42}"
-        let parsed = text.withUTF8 { FamilyGrouper.parseKeys($0) }
-        #expect(parsed == [Int64.max, Int64.min, 0, -17, 42])
         var row = FamilyEvidence.ParsedRow(record: 1, member: "C1", kind: "school_attendance", start: 0, end: 0)
         row.address = "12 church lane|NR313FA"
         row.townAddress = "12 church lane|NR313FA"
