@@ -96,11 +96,16 @@ extension FamilyGrouper {
         func visit(_ row: FamilyEvidence.ParsedRow) {
             let keys = FamilyGrouper.groupingKeys(row)
             guard !keys.isEmpty else { return }
-            keysByMember[row.member, default: []].append(contentsOf: keys)
+            Self.addDistinct(keys, to: &keysByMember[row.member, default: []])
+        }
+
+        /// A member holds a handful of keys: a linear check, in place, beats a set per member.
+        private static func addDistinct(_ keys: [Int64], to held: inout [Int64]) {
+            for key in keys where !held.contains(key) { held.append(key) }
         }
 
         /// Each member's keys, distinct and sorted.
-        var distinctKeys: [String: [Int64]] { keysByMember.mapValues { Array(Set($0)).sorted() } }
+        var distinctKeys: [String: [Int64]] { keysByMember.mapValues { $0.sorted() } }
 
         /// (member, key) pairs in primary-key order.
         static func pairs(_ keys: [String: [Int64]]) -> [(member: String, key: Int64)] {
@@ -147,8 +152,9 @@ extension FamilyGrouper {
     }
 
     /// Replaces the keys of the changed members with those of their records now, and returns every
-    /// member connected to them by shared keys (before or after the change), to closure.
-    func connectedMembers(of changed: Set<String>) throws -> Set<String> {
+    /// member connected to them by shared keys (before or after the change), to closure; nil as soon
+    /// as they are more than `limit` (a run over every record is then cheaper).
+    func connectedMembers(of changed: Set<String>, limit: Int) throws -> Set<String>? {
         let changedList = changed.sorted()
         let oldKeys = try keys(of: changedList)
         try fillScope(changed)
@@ -164,6 +170,7 @@ extension FamilyGrouper {
         var memberFrontier: [String] = []
         while !keyFrontier.isEmpty {
             memberFrontier = try holders(of: keyFrontier).filter { members.insert($0).inserted }
+            if members.count > limit { return nil }
             keyFrontier = try keys(of: memberFrontier).filter { seen.insert($0).inserted }
         }
         return members

@@ -107,12 +107,11 @@ public final class FamilyGrouper {
                 report.seconds = Date().timeIntervalSince(started)
                 return report
             case .members:
-                // Every read of a scoped run is by key; right after a bulk write the statistics may be
-                // stale (the service role may not ANALYZE) and plan a scan of a whole table for a few keys.
-                try connection.execute("SET LOCAL enable_seqscan = off")
-                let connected = try connectedMembers(of: changed)
                 report.changedMembers = changed.count
-                if connected.count <= Self.largestScope(totals.members) { members = connected }
+                let limit = Self.largestScope(totals.members)
+                guard changed.count <= limit else { break }
+                try Self.planByKey(connection, true)
+                members = try connectedMembers(of: changed, limit: limit)
             case .everyone:
                 break
             }
@@ -148,6 +147,18 @@ public final class FamilyGrouper {
         }
     }
 
+    /// Every read of a scoped run is a few thousand look-ups by key, which the planner (with the
+    /// statistics of a table just written in bulk: the service role may not ANALYZE) turned into
+    /// scans of whole tables: the scoped evidence read walked every record in id order to meet the
+    /// scope's ids (at 60,000 children, the scan was half the read). Nested loops by index instead,
+    /// for this transaction; a run over every record plans freely.
+    static func planByKey(_ connection: PostgresConnection, _ byKey: Bool) throws {
+        let setting = byKey ? "off" : "on"
+        for name in ["enable_seqscan", "enable_mergejoin", "enable_hashjoin"] {
+            try connection.execute("SELECT set_config($1, $2, true)", [name, setting])
+        }
+    }
+
     /// A scope larger than this regroups everyone instead (half the members: reading by key is then
     /// no cheaper than reading every record in order).
     static func largestScope(_ storedMembers: Int) -> Int { max(10_000, storedMembers / 2) }
@@ -165,7 +176,7 @@ public final class FamilyGrouper {
         }
         report.incremental = members != nil
         report.membersRegrouped = members?.count ?? 0
-        if members == nil { try connection.execute("SET LOCAL enable_seqscan = on") }
+        if members == nil { try Self.planByKey(connection, false) }
         let evidence: FamilyEvidence
         var collector: KeyCollector? = nil
         if let members {
