@@ -2,6 +2,7 @@ import Foundation
 import Postgres
 import PostgresTestSupport
 import ScenarioTestSupport
+import Synth
 import Testing
 
 @testable import Families
@@ -78,9 +79,11 @@ struct IncrementalGroupingTests {
         #expect(again.families == full.families)
     }
 
-    @Test("after days of new, changed, moved and erased records, a run over every record writes nothing")
-    func incrementalEqualsFull() throws {
-        let pipeline = try SyntheticPipeline(children: 600, seed: 7)
+    @Test(
+        "after days of new, changed, moved and erased records, a run over every record writes nothing",
+        arguments: [("default", 7), ("harsh", 3)] as [(String, UInt64)])
+    func incrementalEqualsFull(profile: String, seed: UInt64) throws {
+        let pipeline = try SyntheticPipeline(children: 600, seed: seed, profile: NoiseProfile.named(profile)!)
         defer { pipeline.remove() }
         try TestDatabase.with(.migrated) { database in
             let connection = try database.connect()
