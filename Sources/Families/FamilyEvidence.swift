@@ -167,7 +167,12 @@ extension FamilyGrouper {
 
     /// Reads every live child's records and every antenatal record, in batches from a cursor, each
     /// field read in place from libpq's buffer.
-    func loadEvidence() throws -> FamilyEvidence {
+    ///
+    /// Hook for incremental runs (FamilyGrouper+Incremental.swift): `scoped` reads only the records
+    /// listed in the temporary table `family_scope_records`; `visit` sees each row's keys as text.
+    func loadEvidence(
+        scoped: Bool = false, visit: ((FamilyEvidence.ParsedRow) -> Void)? = nil
+    ) throws -> FamilyEvidence {
         var builder = FamilyEvidence.Builder()
         let addressKinds = settings.homeAddressKinds.union(settings.fallbackAddressKinds)
         // Every row will be read: plan for the whole result, not for the first rows (a cursor's default).
@@ -184,10 +189,12 @@ extension FamilyGrouper {
             CROSS JOIN LATERAL record_evidence_period(sr.kind, sr.facts, b.committed_at) p
             LEFT JOIN child_records cr ON cr.record_id = sr.id
             LEFT JOIN children c ON c.child_id = cr.child_id
-            WHERE (sr.subject = 'child' AND cr.child_id IS NOT NULL AND c.merged_into IS NULL AND c.retired_at IS NULL)
-               OR sr.subject = 'expectant_parent'
-            ORDER BY sr.id
-            """)
+            WHERE ((sr.subject = 'child' AND cr.child_id IS NOT NULL AND c.merged_into IS NULL AND c.retired_at IS NULL)
+               OR sr.subject = 'expectant_parent')
+            """ + (scoped ? " AND sr.id IN (SELECT record_id FROM family_scope_records)" : "") + """
+
+                ORDER BY sr.id
+                """)
         defer { _ = try? connection.execute("CLOSE family_evidence") }
         let settings = settings
         while true {
@@ -199,7 +206,12 @@ extension FamilyGrouper {
                     rows.map { Self.parse(shared.result, $0, settings: settings, addressKinds: addressKinds) }
                 }
                 builder.evidence.observations.reserveCapacity(builder.evidence.observations.count + result.rowCount)
-                for slice in parsed { for row in slice { builder.add(row) } }
+                for slice in parsed {
+                    for row in slice {
+                        builder.add(row)
+                        visit?(row)
+                    }
+                }
                 return result.rowCount
             }
             if fetched == 0 { break }

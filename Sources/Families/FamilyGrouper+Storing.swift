@@ -35,17 +35,25 @@ extension FamilyGrouper {
         var leaving: [String] = []
     }
 
-    func persist(_ result: FamilyGraph.Result, report: inout FamilyReport) throws {
-        let previous = try storedMemberships()
-        var generator = BufferedSystemRandom()
-        // Every id ever minted, read once (a failed read is thrown: taking a lost connection for "in use"
-        // minted forever), instead of one query per new family.
-        var taken: Set<String> = []
-        try connection.forEachRow("SELECT family_id FROM families") { taken.insert(try $0.decode(String.self, at: 0)) }
+    /// Thrown by a scoped run before it writes anything when the stored families of its members hold
+    /// members outside it (the stored families were not made by this code): the run regroups everyone.
+    struct ScopeNotClosed: Error {}
+
+    /// Stores `result`. `scope`: the members a scoped run regrouped (every old family of theirs must
+    /// lie within it); nil when every record was read.
+    /// Returns the totals of the stored families it compared with (a scoped run's part of them).
+    @discardableResult
+    func persist(
+        _ result: FamilyGraph.Result, report: inout FamilyReport, scope: Set<String>? = nil
+    ) throws -> Totals {
+        let stored = try StoredScope(scope, connection: self)
+        let storedPart = Totals(
+            families: stored.families?.count ?? Set(stored.previous.values).count,
+            children: stored.previous.keys.count { !$0.hasPrefix("E") },
+            expectantParents: stored.previous.keys.count { $0.hasPrefix("E") })
+        let previous = stored.previous
         let members = result.members
-        let outcome = FamilyReconciler.reconcile(
-            groups: result.groups.map { $0.map { members[Int($0)] } }, previous: previous, generator: &generator
-        ) { taken.contains($0) }
+        let outcome = try reconcile(result.groups.map { $0.map { members[Int($0)] } }, previous: previous, stored)
         report.families = result.groups.count
         report.minted = outcome.minted.count
         report.merged = outcome.merges.count
@@ -59,19 +67,19 @@ extension FamilyGrouper {
         let membership = try membershipChanges(
             result, outcome: outcome, previous: previous, dates: &dates, report: &report)
         let links = linkRows(result, outcome: outcome, report: &report)
-        let storedLinks = try storedLinkRows()
+        let storedLinks = try storedLinkRows(stored)
         let (linksGone, linksNew) = (storedLinks.subtracting(links), links.subtracting(storedLinks))
         let spans = spanRows(result, outcome: outcome)
-        let storedSpans = try storedSpanRows()
+        let storedSpans = try storedSpanRows(stored)
         let (spansGone, spansNew) = (storedSpans.subtracting(spans), spans.subtracting(storedSpans))
-        let homes = try changedHomes(result, outcome: outcome)
+        let homes = try changedHomes(result, outcome: outcome, scoped: scope != nil)
 
         report.changed =
             !outcome.minted.isEmpty || !outcome.merges.isEmpty || !outcome.splits.isEmpty || !outcome.retired.isEmpty
             || !membership.events.isEmpty || !linksGone.isEmpty || !linksNew.isEmpty || !spansGone.isEmpty
             || !spansNew.isEmpty
             || !homes.isEmpty
-        guard report.changed else { return }
+        guard report.changed else { return storedPart }
 
         // Something changed: record the run and write.
         let runID = try connection.execute(
@@ -84,14 +92,77 @@ extension FamilyGrouper {
         try writeSpans(gone: spansGone, new: spansNew, run: runID, dates: &dates)
         let minted = Set(outcome.minted)
         try writeHomes(homes.filter { !minted.contains($0.key) }, run: runID)
+        return storedPart
     }
 
     // MARK: Reading what is stored
 
-    /// Member key → family id.
-    private func storedMemberships() throws -> [String: String] {
+    /// What a run compares with: every stored family, or (a scoped run) the old families of its members.
+    struct StoredScope {
+        /// Member key → family id.
         var previous: [String: String] = [:]
-        try fetchAll("SELECT family_id, child_id, expectant_record_id FROM family_members") { result, row in
+        /// A scoped run's old family ids (nil: every family).
+        var families: [String]?
+        /// A scoped run's members.
+        var members: [String]?
+
+        init(_ scope: Set<String>?, connection grouper: FamilyGrouper) throws {
+            guard let scope else {
+                previous = try grouper.storedMemberships(families: nil)
+                return
+            }
+            let list = scope.sorted()
+            members = list
+            let children = list.filter { !$0.hasPrefix("E") }
+            let expectant = list.filter { $0.hasPrefix("E") }.map { String($0.dropFirst()) }
+            let families = try grouper.connection.query(
+                """
+                SELECT DISTINCT family_id FROM family_members
+                WHERE child_id = ANY($1::text[]) OR expectant_record_id = ANY($2::bigint[])
+                """, [children, expectant]
+            ).map { try $0.decode(String.self, at: 0) }.sorted()
+            self.families = families
+            previous = try grouper.storedMemberships(families: families)
+            if previous.keys.contains(where: { !scope.contains($0) }) { throw ScopeNotClosed() }
+        }
+    }
+
+    /// Gives the groups ids. A run over every family checks new ids against every id ever minted,
+    /// read once (a failed read is thrown: taking a lost connection for "in use" minted forever); a
+    /// scoped run checks only the ids it mints, and mints again in the unlikely case one is taken.
+    private func reconcile(
+        _ groups: [[String]], previous: [String: String], _ stored: StoredScope
+    ) throws -> FamilyReconciler.Outcome {
+        var generator = BufferedSystemRandom()
+        var taken: Set<String> = []
+        if stored.families == nil {
+            try connection.forEachRow("SELECT family_id FROM families") {
+                taken.insert(try $0.decode(String.self, at: 0))
+            }
+            return FamilyReconciler.reconcile(groups: groups, previous: previous, generator: &generator) {
+                taken.contains($0)
+            }
+        }
+        while true {
+            let outcome = FamilyReconciler.reconcile(groups: groups, previous: previous, generator: &generator) {
+                taken.contains($0)
+            }
+            guard !outcome.minted.isEmpty else { return outcome }
+            let clashes = try connection.query(
+                "SELECT family_id FROM families WHERE family_id = ANY($1::text[])", [outcome.minted]
+            ).map { try $0.decode(String.self, at: 0) }
+            if clashes.isEmpty { return outcome }
+            taken.formUnion(clashes)
+        }
+    }
+
+    /// Member key → family id, of every family or of these.
+    private func storedMemberships(families: [String]?) throws -> [String: String] {
+        var previous: [String: String] = [:]
+        let sql = "SELECT family_id, child_id, expectant_record_id FROM family_members"
+        try fetchAll(
+            families == nil ? sql : sql + " WHERE family_id = ANY($1::text[])", families.map { [$0] } ?? []
+        ) { result, row in
             let family = AddressKey.string(result.bytes(row, 0))
             if !result.isNull(row, 1) {
                 previous[AddressKey.string(result.bytes(row, 1))] = family
@@ -102,14 +173,16 @@ extension FamilyGrouper {
         return previous
     }
 
-    private func storedLinkRows() throws -> Set<LinkRow> {
+    private func storedLinkRows(_ stored: StoredScope) throws -> Set<LinkRow> {
         var rows: Set<LinkRow> = []
-        try fetchAll(
-            """
+        let sql = """
             SELECT family_id, member_a, member_b, basis, record_a, record_b, overlap_from - DATE '1970-01-01',
                    overlap_to - DATE '1970-01-01', rule
             FROM family_links
             """
+        try fetchAll(
+            stored.families == nil ? sql : sql + " WHERE family_id = ANY($1::text[])",
+            stored.families.map { [$0] } ?? []
         ) { result, row in
             rows.insert(
                 LinkRow(
@@ -123,13 +196,14 @@ extension FamilyGrouper {
         return rows
     }
 
-    private func storedSpanRows() throws -> Set<SpanRow> {
+    private func storedSpanRows(_ stored: StoredScope) throws -> Set<SpanRow> {
         var rows: Set<SpanRow> = []
-        try fetchAll(
-            """
+        let sql = """
             SELECT family_id, member, record_id, first_seen - DATE '1970-01-01', last_seen - DATE '1970-01-01', is_current
             FROM family_member_addresses
             """
+        try fetchAll(
+            stored.members == nil ? sql : sql + " WHERE member = ANY($1::text[])", stored.members.map { [$0] } ?? []
         ) { result, row in
             rows.insert(
                 SpanRow(
@@ -142,8 +216,10 @@ extension FamilyGrouper {
     }
 
     /// Runs `sql` through a cursor, a batch at a time, each row read in place.
-    func fetchAll(_ sql: String, _ body: (PostgresRawResult, Int) throws -> Void) throws {
-        try connection.execute("DECLARE family_rows NO SCROLL CURSOR FOR " + sql)
+    func fetchAll(
+        _ sql: String, _ parameters: [any PostgresEncodable] = [], _ body: (PostgresRawResult, Int) throws -> Void
+    ) throws {
+        try connection.execute("DECLARE family_rows NO SCROLL CURSOR FOR " + sql, parameters)
         defer { _ = try? connection.execute("CLOSE family_rows") }
         while try connection.withRawResult(
             "FETCH 50000 FROM family_rows", [],
@@ -250,14 +326,15 @@ extension FamilyGrouper {
     /// Family id → its home as it should be stored, for the families whose stored home differs (or
     /// which are retired and live again, or new).
     private func changedHomes(
-        _ result: FamilyGraph.Result, outcome: FamilyReconciler.Outcome
+        _ result: FamilyGraph.Result, outcome: FamilyReconciler.Outcome, scoped: Bool
     ) throws -> [String: (record: Int64, asOf: Int)?] {
         var stored: [String: (record: Int64?, asOf: Int?, retired: Bool)] = [:]
-        try fetchAll(
-            """
+        let sql = """
             SELECT family_id, address_record_id, address_as_of - DATE '1970-01-01', retired_at IS NOT NULL FROM families
             WHERE merged_into IS NULL
             """
+        try fetchAll(
+            scoped ? sql + " AND family_id = ANY($1::text[])" : sql, scoped ? [outcome.groupIDs.sorted()] : []
         ) { row, index in
             stored[AddressKey.string(row.bytes(index, 0))] = (
                 row.int64(index, 1), row.int64(index, 2).map(Int.init), row.bytes(index, 3).first == UInt8(ascii: "t")

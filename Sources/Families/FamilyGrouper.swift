@@ -30,6 +30,11 @@ public struct FamilyReport: Sendable, CustomStringConvertible {
     public var nameDOBKeysOfTwoPeople = 0
     /// False when the families were already up to date: nothing was written (and `runID` is 0).
     public var changed = false
+    /// Whether only the members connected to changed ones were regrouped; how many changed, how many
+    /// were regrouped.
+    public var incremental = false
+    public var changedMembers = 0
+    public var membersRegrouped = 0
     public var seconds = 0.0
     /// Where the time went: loading the evidence, grouping, comparing with and writing the stored families.
     public var phases: [(name: String, seconds: Double)] = []
@@ -41,9 +46,11 @@ public struct FamilyReport: Sendable, CustomStringConvertible {
             "families": families, "minted": minted, "merged": merged, "split": split, "retired": retired,
             "joined": joined,
             "moved": moved, "left": left, "links_superseded": linksSuperseded, "crowded_addresses": crowdedAddresses,
-            "name_dob_keys_of_two_people": nameDOBKeysOfTwoPeople,
+            "name_dob_keys_of_two_people": nameDOBKeysOfTwoPeople, "incremental": incremental ? 1 : 0,
+            "changed_members": changedMembers, "members_regrouped": membersRegrouped,
         ]
         for (basis, n) in linksByBasis { out["family_links_" + basis] = n }
+        for (name, seconds) in phases { out[name + "_ms"] = Int(seconds * 1000) }
         return out
     }
 
@@ -55,6 +62,9 @@ public struct FamilyReport: Sendable, CustomStringConvertible {
             + linksByBasis.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             + "; \(linksSuperseded) address links superseded, \(crowdedAddresses) crowded addresses not used, "
             + "\(nameDOBKeysOfTwoPeople) carer names with dates of birth given with two NHS or NI numbers not used"
+            + (incremental
+                ? "; \(changedMembers) members' evidence changed, \(membersRegrouped) members connected to them regrouped"
+                : "; every record read")
     }
 }
 
@@ -77,21 +87,45 @@ public final class FamilyGrouper {
     /// Recomputes the families. When nothing differs from the stored families (no member joins,
     /// moves or leaves, no id changes, the same links and homes), nothing is written at all, not even
     /// a run row: `report.changed` is false and `report.runID` is 0.
-    public func regroup() throws -> FamilyReport {
+    ///
+    /// Only the members connected by shared grouping keys to a member whose evidence changed since the
+    /// last run are read and regrouped (FamilyGrouper+Incremental.swift), with the same result as a run
+    /// over every record; `everyone`, changed settings or a first run read every record.
+    public func regroup(everyone: Bool = false) throws -> FamilyReport {
         try connection.transaction { connection in
             try connection.advisoryTransactionLock(Self.lockKey)
+            // This run's own writes are not changes for the next one to regroup (migration 0080).
+            try connection.execute("SELECT set_config('familyconnect.family_run', 'on', true)")
             let started = Date()
             var report = FamilyReport()
-            let evidence = try loadEvidence()
-            let loaded = Date()
-            let result = FamilyGraph.group(evidence, settings: settings)
-            let grouped = Date()
-            try persist(result, report: &report)
+            let (scope, changed, totals) = try plannedScope(forceEveryone: everyone)
+            report.incremental = true
+            var members: Set<String>? = nil
+            switch scope {
+            case .nothing:
+                totals.write(to: &report)
+                report.seconds = Date().timeIntervalSince(started)
+                return report
+            case .members:
+                report.changedMembers = changed.count
+                let limit = Self.largestScope(totals.members)
+                guard changed.count <= limit else { break }
+                try Self.planByKey(connection, true)
+                members = try connectedMembers(of: changed, limit: limit)
+            case .everyone:
+                break
+            }
+            var phases: [(name: String, seconds: Double)] =
+                members == nil ? [] : [("scope", Date().timeIntervalSince(started))]
+            do {
+                try groupAndStore(members, totals: totals, report: &report, phases: &phases)
+            } catch is ScopeNotClosed {
+                report = FamilyReport()
+                phases = []
+                try groupAndStore(nil, totals: totals, report: &report, phases: &phases)
+            }
             report.seconds = Date().timeIntervalSince(started)
-            report.phases = [
-                ("load", loaded.timeIntervalSince(started)), ("group", grouped.timeIntervalSince(loaded)),
-                ("store", Date().timeIntervalSince(grouped)),
-            ]
+            report.phases = phases
             guard report.changed else { return report }
             var linkCounts = "{"
             for (index, (basis, n)) in report.linksByBasis.sorted(by: { $0.key < $1.key }).enumerated() {
@@ -111,6 +145,60 @@ public final class FamilyGrouper {
                 ])
             return report
         }
+    }
+
+    /// Every read of a scoped run is a few thousand look-ups by key, which the planner (with the
+    /// statistics of a table just written in bulk: the service role may not ANALYZE) turned into
+    /// scans of whole tables: the scoped evidence read walked every record in id order to meet the
+    /// scope's ids (at 60,000 children, the scan was half the read). Nested loops by index instead,
+    /// for this transaction; a run over every record plans freely.
+    static func planByKey(_ connection: PostgresConnection, _ byKey: Bool) throws {
+        let setting = byKey ? "off" : "on"
+        for name in ["enable_seqscan", "enable_mergejoin", "enable_hashjoin"] {
+            try connection.execute("SELECT set_config($1, $2, true)", [name, setting])
+        }
+    }
+
+    /// A scope larger than this regroups everyone instead (half the members: reading by key is then
+    /// no cheaper than reading every record in order).
+    static func largestScope(_ storedMembers: Int) -> Int { max(10_000, storedMembers / 2) }
+
+    /// Reads the evidence of `members` (nil: of everyone), groups it and stores the result.
+    /// `totals`: those stored before the run (a scoped run's report gives them with its part replaced).
+    private func groupAndStore(
+        _ members: Set<String>?, totals: Totals, report: inout FamilyReport,
+        phases: inout [(name: String, seconds: Double)]
+    ) throws {
+        var started = Date()
+        func phase(_ name: String) {
+            phases.append((name, Date().timeIntervalSince(started)))
+            started = Date()
+        }
+        report.incremental = members != nil
+        report.membersRegrouped = members?.count ?? 0
+        if members == nil { try Self.planByKey(connection, false) }
+        let evidence: FamilyEvidence
+        var collector: KeyCollector? = nil
+        if let members {
+            try fillScope(members)
+            evidence = try loadEvidence(scoped: true)
+        } else {
+            let keys = KeyCollector()
+            evidence = try loadEvidence(visit: keys.visit)
+            collector = keys
+        }
+        phase("load")
+        let result = FamilyGraph.group(evidence, settings: settings)
+        phase("group")
+        let storedPart = try persist(result, report: &report, scope: members)
+        if let collector {
+            try replaceAllKeys(collector, totals: Totals(report))
+        } else {
+            let now = totals.replacing(storedPart, with: Totals(report))
+            now.write(to: &report)
+            if now != totals { try saveState(now) }
+        }
+        phase("store")
     }
 
     // MARK: Reading (FamilyEvidence.swift)

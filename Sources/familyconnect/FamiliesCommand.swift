@@ -5,12 +5,20 @@ import Postgres
 
 enum FamiliesCommand: Command {
     static let name = "families"
-    static let summary = "Group children into families ('group', the default: stable ids, links, membership history) or 'show' one."
-    static let synopsis = "[group] [--truth FILE] | show FAMILY_ID --reason TEXT  [--database CONNINFO] [--schemas DIR]"
-    static let options = DatabaseOptions.specs + [
-        SchemaLocation.spec, ReasonOption.spec,
-        .value("truth", "FILE", "After grouping, compare with a synthetic truth.csv: same-family pair precision and recall."),
-    ]
+    static let summary =
+        "Group children into families ('group', the default: stable ids, links, membership history) or 'show' one."
+    static let synopsis =
+        "[group] [--everyone] [--truth FILE] | show FAMILY_ID --reason TEXT  [--database CONNINFO] [--schemas DIR]"
+    static let options =
+        DatabaseOptions.specs + [
+            SchemaLocation.spec, ReasonOption.spec,
+            .value(
+                "truth", "FILE",
+                "After grouping, compare with a synthetic truth.csv: same-family pair precision and recall."),
+            .flag(
+                "everyone",
+                "Regroup every record (by default only the members connected to those whose records changed are read)."),
+        ]
 
     static func run(_ arguments: ParsedArguments) throws -> Int32 {
         let positionals = arguments.positionals
@@ -25,10 +33,12 @@ enum FamiliesCommand: Command {
         }
         let connection = try PostgresConnection.connect(DatabaseOptions.connectionString(arguments))
         let settings = try GroupingSettings.load(path: SchemaLocation.directory(arguments) + "/rules/families.conf")
-        let report = try FamilyGrouper(connection: connection, settings: settings).regroup()
+        let report = try FamilyGrouper(connection: connection, settings: settings).regroup(
+            everyone: arguments.has("everyone"))
         Console.print(
             report.description + String(format: " (%.1f s: ", report.seconds)
-                + report.phases.map { "\($0.name) \(String(format: "%.1f", $0.seconds)) s" }.joined(separator: ", ") + ")")
+                + report.phases.map { "\($0.name) \(String(format: "%.1f", $0.seconds)) s" }.joined(separator: ", ")
+                + ")")
         if let truth = arguments.value("truth") {
             Console.print(try FamilyEvaluation.evaluate(truthPath: truth, connection: connection).description)
         }
@@ -36,7 +46,10 @@ enum FamiliesCommand: Command {
     }
 
     static func show(_ asked: String, reason: String, _ connection: PostgresConnection) throws -> Int32 {
-        guard let row = try connection.query("SELECT resolves_to FROM family_id_resolution WHERE family_id = $1", [asked]).first else {
+        guard
+            let row = try connection.query("SELECT resolves_to FROM family_id_resolution WHERE family_id = $1", [asked])
+                .first
+        else {
             Console.error("no family \(asked)")
             return 1
         }
@@ -70,7 +83,8 @@ enum FamiliesCommand: Command {
             """, [family])
         {
             let rule = try link.decode(String?.self, at: 7).map { " rule \($0)" } ?? ""
-            var text = "  link \(try link.decode(String.self, at: 0)) – \(try link.decode(String.self, at: 1)): "
+            var text =
+                "  link \(try link.decode(String.self, at: 0)) – \(try link.decode(String.self, at: 1)): "
                 + "\(try link.decode(String.self, at: 2))\(rule) (records \(try link.decode(Int64.self, at: 3)) and \(try link.decode(Int64.self, at: 4)))"
             if let from = try link.decode(String?.self, at: 5), let to = try link.decode(String?.self, at: 6) {
                 text += ", together \(from) to \(to)"
@@ -97,7 +111,8 @@ enum FamiliesCommand: Command {
         {
             Console.print(
                 "  \(try event.decode(String.self, at: 0)) \(try event.decode(String.self, at: 1)) \(try event.decode(String.self, at: 2)): "
-                    + "\(try event.decode(String.self, at: 3)) → \(try event.decode(String.self, at: 4)) \(try event.decode(String.self, at: 5))")
+                    + "\(try event.decode(String.self, at: 3)) → \(try event.decode(String.self, at: 4)) \(try event.decode(String.self, at: 5))"
+            )
         }
         return 0
     }

@@ -12,9 +12,10 @@ struct SyntheticPipeline {
     let summary: SynthSummary
     var truthPath: String { folder.appendingPathComponent(SyntheticFeedWriter.truthFileName).path }
 
-    init(children: Int, seed: UInt64) throws {
+    init(children: Int, seed: UInt64, profile: NoiseProfile = .standard) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("fc-families-\(UUID().uuidString)")
-        summary = try SyntheticFeedWriter.write(config: SynthConfig(children: children, seed: seed), to: folder)
+        summary = try SyntheticFeedWriter.write(
+            config: SynthConfig(children: children, seed: seed, profile: profile), to: folder)
     }
 
     /// Loads every feed file (a file already loaded is skipped as a duplicate) and resolves.

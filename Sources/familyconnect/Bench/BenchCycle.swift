@@ -17,9 +17,13 @@ extension BenchCommand {
         "synth": ["feed_rows", "children"],
         "ingest": ["files", "rows_read", "rows_loaded", "rows_quarantined"],
         "resolve": ["records", "pairs_compared", "children", "minted", "merged", "records_moved"],
-        "families": ["families", "minted", "joined", "moved", "merged"],
+        "families": [
+            "families", "minted", "joined", "moved", "merged", "incremental", "changed_members", "members_regrouped",
+            "scope_ms", "load_ms", "group_ms", "store_ms",
+        ],
         "flags": [
-            "records", "active", "added", "updated", "withdrawn", "indicators_ms", "families", "families_evaluated", "raised",
+            "records", "active", "added", "updated", "withdrawn", "indicators_ms", "families", "families_evaluated",
+            "raised",
             "evidence_attached", "flags_ms",
         ],
         "export": ["files", "flags_exported"],
@@ -44,7 +48,8 @@ extension BenchCommand {
         let paths = OutreachPaths(rules: schemas + "/rules", outbox: folder + "/outbox")
         Console.print(
             "bench cycle: \(children) children; stages as the service runs them, on one connection; "
-                + (meter.server == nil ? "server CPU not readable here (db n/a)" : "db = the PostgreSQL server's processes")
+                + (meter.server == nil
+                    ? "server CPU not readable here (db n/a)" : "db = the PostgreSQL server's processes")
                 + "; peak = this process's VmHWM, reset at each stage's start")
 
         var figures: [StageFigures] = []
@@ -58,7 +63,8 @@ extension BenchCommand {
                 let summary = try SyntheticFeedWriter.write(
                     config: SynthConfig(children: children, seed: 42), to: URL(fileURLWithPath: folder + "/synth"))
                 batch = try NextDayBatch.split(
-                    source: folder + "/synth", dayOne: folder + "/day-one", nextDay: folder + "/next-day", share: nextDayShare)
+                    source: folder + "/synth", dayOne: folder + "/day-one", nextDay: folder + "/next-day",
+                    share: nextDayShare)
                 return ["feed_rows": summary.totalFeedRows, "children": summary.children]
             })
         Console.print(
@@ -69,13 +75,17 @@ extension BenchCommand {
 
         let days: [(name: String, files: (FeedKind) -> String?, asOf: CalendarDate)] = [
             ("day 1", { folder + "/day-one/" + $0.fileName }, dayOneAsOf),
-            ("next day", { kind in
-                let path = folder + "/next-day/" + NextDayBatch.nextDayFileName(kind)
-                return FileManager.default.fileExists(atPath: path) ? path : nil
-            }, dayOneAsOf.adding(days: 1)),
+            (
+                "next day",
+                { kind in
+                    let path = folder + "/next-day/" + NextDayBatch.nextDayFileName(kind)
+                    return FileManager.default.fileExists(atPath: path) ? path : nil
+                }, dayOneAsOf.adding(days: 1)
+            ),
         ]
         for day in days {
-            let stages = try dropFiles(day.files, into: folder + "/drop", definitions: definitions)
+            let stages =
+                try dropFiles(day.files, into: folder + "/drop", definitions: definitions)
                 + [
                     ResolveStage(), FamiliesStage(paths: paths), FlagsStage(paths: paths, asOf: day.asOf),
                     ExportStage(paths: paths, asOf: day.asOf),
@@ -96,11 +106,15 @@ extension BenchCommand {
             Console.print(
                 StageFigures.label(day.name, "cycle")
                     + String(
-                        format: "wall %7.2f s  cpu %6.2f s (app + db)  cores busy %3.0f%% of 2  peak %5d MiB (highest stage)",
-                        wall, cpu, wall > 0 ? cpu / wall / 2 * 100 : 0, (stagesOfDay.map(\.peakBytes).max() ?? 0) / 1_048_576))
+                        format:
+                            "wall %7.2f s  cpu %6.2f s (app + db)  cores busy %3.0f%% of 2  peak %5d MiB (highest stage)",
+                        wall, cpu, wall > 0 ? cpu / wall / 2 * 100 : 0,
+                        (stagesOfDay.map(\.peakBytes).max() ?? 0) / 1_048_576))
         }
         // Not ru_maxrss: on Linux it is the same high-water mark, so the resets above clear it too.
-        Console.print("process peak over the whole run (highest stage VmHWM): \((figures.map(\.peakBytes).max() ?? 0) / 1_048_576) MiB")
+        Console.print(
+            "process peak over the whole run (highest stage VmHWM): \((figures.map(\.peakBytes).max() ?? 0) / 1_048_576) MiB"
+        )
         return 0
     }
 
