@@ -169,7 +169,7 @@ struct FamilyGraph {
         }
 
         var (addressEdges, crowdedUsed) = Self.addressEdges(
-            stays, evidence: evidence, crowded: crowded, settings: settings, scratch: &scratch)
+            stays, evidence: evidence, crowded: crowded, surnames: surnames, settings: settings, scratch: &scratch)
         result.crowdedAddresses = crowdedUsed
         let staleEdges = Self.sameSurnameEdges(
             stays, evidence: evidence, crowded: crowded, surnames: surnames, known: addressEdges, settings: settings,
@@ -315,8 +315,8 @@ struct FamilyGraph {
 
     /// Homes: overlapping stays at the same address (the pair's most recent shared address kept).
     private static func addressEdges(
-        _ stays: [[Stay]], evidence: FamilyEvidence, crowded: [Bool], settings: GroupingSettings,
-        scratch: inout NameScratch
+        _ stays: [[Stay]], evidence: FamilyEvidence, crowded: [Bool], surnames: [Set<Int32>],
+        settings: GroupingSettings, scratch: inout NameScratch
     ) -> (edges: [Int: Edge], crowded: Int) {
         var addressEdges: [Int: Edge] = [:]  // key: a * count + b
         var crowdedCount = 0
@@ -332,17 +332,23 @@ struct FamilyGraph {
             if byTown && (!atAddress.contains(where: { !$0.exact }) || Set(atAddress.flatMap(\.primaries)).count > 1) {
                 continue
             }
-            let basis = evidence.addressIsUPRN[a] ? "same_uprn" : byTown ? "same_address_no_postcode" : "same_address"
+            let addressBasis =
+                evidence.addressIsUPRN[a] ? "same_uprn" : byTown ? "same_address_no_postcode" : "same_address"
             for i in sorted.indices {
                 for j in (i + 1)..<sorted.count {
                     if sorted[j].first > sorted[i].end { break }
                     // By town, only a record without a postcode is matched: two postcodes already said whether they agree.
                     if byTown && sorted[i].exact && sorted[j].exact { continue }
-                    // Two households behind one front door: each names its own mother (or father).
+                    // Two households behind one front door: each names its own mother (or father); unless
+                    // the children share a surname (one home, two mothers).
+                    var basis = addressBasis
                     if settings.differentCarerNoAddressLink
                         && Self.carersDiffer(sorted[i], sorted[j], scratch: &scratch)
                     {
-                        continue
+                        guard settings.differentCarersOneSurnameOneHousehold, !byTown,
+                            !surnames[sorted[i].member].isDisjoint(with: surnames[sorted[j].member])
+                        else { continue }
+                        basis = "same_address_one_surname"
                     }
                     let (x, y) = sorted[i].member < sorted[j].member ? (sorted[i], sorted[j]) : (sorted[j], sorted[i])
                     let edge = Edge(

@@ -89,6 +89,10 @@ public struct GroupingSettings: Sendable, Equatable {
     /// Two members at one address whose records there name different carers of one role (each its own
     /// mother) are not linked by the address alone: two households behind one front door.
     public var differentCarerNoAddressLink = true
+    /// …unless the two children share a surname: one home where the school names one child's mother and
+    /// the health visitor or another child's school names the other mother (a child with two mothers, a
+    /// step-mother), not two households behind one front door. The link is `same_address_one_surname`.
+    public var differentCarersOneSurnameOneHousehold = true
     /// An address whose children carry more surnames than this (a surname and its double-barrelled
     /// forms count once) gives no address-only link: flats behind one front door, a house in
     /// multiple occupation, a hostel.
@@ -151,6 +155,9 @@ public struct GroupingSettings: Sendable, Equatable {
             try reader.boolean(s, "different_carer_ends_household") ?? settings.differentCarerEndsHousehold
         settings.differentCarerNoAddressLink =
             try reader.boolean(s, "different_carer_no_address_link") ?? settings.differentCarerNoAddressLink
+        settings.differentCarersOneSurnameOneHousehold =
+            try reader.boolean(s, "different_carers_one_surname_one_household")
+            ?? settings.differentCarersOneSurnameOneHousehold
         settings.maxSurnamesPerAddress =
             try reader.integer(s, "max_surnames_per_address", range: 1...1000) ?? settings.maxSurnamesPerAddress
         settings.maxCarersPerAddress =
@@ -191,7 +198,9 @@ public struct GroupingSettings: Sendable, Equatable {
             + "\"max_members_per_address\":\(maxMembersPerAddress),"
             + "\"same_surname_at_address_within_days\":\(sameSurnameAtAddressWithinDays),\"same_incident_types\":\(list(sameIncidentTypes)),"
             + "\"different_carer_ends_household\":\(differentCarerEndsHousehold),"
-            + "\"different_carer_no_address_link\":\(differentCarerNoAddressLink),\"max_surnames_per_address\":\(maxSurnamesPerAddress),"
+            + "\"different_carer_no_address_link\":\(differentCarerNoAddressLink),"
+            + "\"different_carers_one_surname_one_household\":\(differentCarersOneSurnameOneHousehold),"
+            + "\"max_surnames_per_address\":\(maxSurnamesPerAddress),"
             + "\"max_carers_per_address\":\(maxCarersPerAddress),"
             + "\"name_dob_with_two_numbers_links_nothing\":\(nameDOBWithTwoNumbersLinksNothing),\"carer_name_rules\":["
             + carerNameRules.map {

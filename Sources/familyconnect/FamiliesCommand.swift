@@ -10,6 +10,7 @@ enum FamiliesCommand: Command {
     static let options = DatabaseOptions.specs + [
         SchemaLocation.spec, ReasonOption.spec,
         .value("truth", "FILE", "After grouping, compare with a synthetic truth.csv: same-family pair precision and recall."),
+        .flag("splits", "With --truth: classify the split true families by the evidence their parts share (ids and counts only)."),
     ]
 
     static func run(_ arguments: ParsedArguments) throws -> Int32 {
@@ -31,6 +32,10 @@ enum FamiliesCommand: Command {
                 + report.phases.map { "\($0.name) \(String(format: "%.1f", $0.seconds)) s" }.joined(separator: ", ") + ")")
         if let truth = arguments.value("truth") {
             Console.print(try FamilyEvaluation.evaluate(truthPath: truth, connection: connection).description)
+            if arguments.has("splits") {
+                let splits = try FamilySplitAnalysis.analyse(truthPath: truth, connection: connection, settings: settings)
+                Console.print(splits.description)
+            }
         }
         return 0
     }

@@ -257,6 +257,46 @@ struct CarerNameScenarioTests {
         }
     }
 
+    @Test(
+        "two mothers in one home: children at one address at the same time whose records name different mothers join when they share a surname, and only then"
+    )
+    func twoMothersOneSurname() throws {
+        try TestDatabase.with(.migrated) { database in
+            let world = try TestWorld(try database.connect())
+            let home = Self.address(1)
+            let flat = TestWorld.Address(line1: "Flat 2, 9 Quay Side", postcode: "NR30 2BB")
+            let (a1, a2, b1, b2) = (try world.child(), try world.child(), try world.child(), try world.child())
+            for term in Terms.year(2025) {
+                // One surname, each child's school naming a different mother.
+                try Self.school(
+                    world, a1, at: home, from: term.0, to: term.1, family: "Owen",
+                    contact: ("Leah", "Williams", relationship: "Mother"))
+                try Self.school(
+                    world, a2, at: home, from: term.0, to: term.1, family: "Owen",
+                    contact: ("Leanne", "Owen", relationship: "Mother"))
+                // The same, but the children's surnames differ: two households behind one front door.
+                try Self.school(
+                    world, b1, at: flat, from: term.0, to: term.1, family: "Owen",
+                    contact: ("Leah", "Williams", relationship: "Mother"))
+                try Self.school(
+                    world, b2, at: flat, from: term.0, to: term.1, family: "Jones",
+                    contact: ("Kate", "Jones", relationship: "Mother"))
+            }
+            var settings = GroupingSettings()
+            _ = try FamilyGrouper(connection: world.connection, settings: settings).regroup()
+            #expect(try world.family(of: a1) == world.family(of: a2))
+            #expect(try world.family(of: b1) != world.family(of: b2))
+            let bases = try world.connection.query(
+                "SELECT basis FROM family_links WHERE (member_a, member_b) IN (($1, $2), ($2, $1))", [a1, a2]
+            ).map { try $0.decode(String.self, at: 0) }
+            #expect(bases == ["same_address_one_surname"])
+            // Switched off, the two mothers are two households.
+            settings.differentCarersOneSurnameOneHousehold = false
+            _ = try FamilyGrouper(connection: world.connection, settings: settings).regroup()
+            #expect(try world.family(of: a1) != world.family(of: a2))
+        }
+    }
+
     @Test("a crowded address gives no address-only link: surnames and carers, either side of each limit")
     func crowdedAddress() throws {
         try TestDatabase.with(.migrated) { database in
