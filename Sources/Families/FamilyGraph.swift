@@ -339,6 +339,12 @@ struct FamilyGraph {
                     if sorted[j].first > sorted[i].end { break }
                     // By town, only a record without a postcode is matched: two postcodes already said whether they agree.
                     if byTown && sorted[i].exact && sorted[j].exact { continue }
+                    // …and only children who share a surname: a house number and street recur across a town.
+                    if byTown && settings.noPostcodeAddressNeedsSurname
+                        && Self.surnamesDiffer(surnames[sorted[i].member], surnames[sorted[j].member])
+                    {
+                        continue
+                    }
                     // Two households behind one front door: each names its own mother (or father); unless
                     // the children share a surname (one home, two mothers).
                     var basis = addressBasis
@@ -368,6 +374,11 @@ struct FamilyGraph {
             }
         }
         return (addressEdges, crowdedCount)
+    }
+
+    /// Both members' surnames are known and they share no form of one.
+    static func surnamesDiffer(_ x: Set<Int32>, _ y: Set<Int32>) -> Bool {
+        !x.isEmpty && !y.isEmpty && x.isDisjoint(with: y)
     }
 
     /// A family that moved, and a partner not told: same address, stays apart in time, same surname.

@@ -93,6 +93,10 @@ public struct GroupingSettings: Sendable, Equatable {
     /// the health visitor or another child's school names the other mother (a child with two mothers, a
     /// step-mother), not two households behind one front door. The link is `same_address_one_surname`.
     public var differentCarersOneSurnameOneHousehold = true
+    /// A record with no postcode, matched to an address by premises and town, links only children who
+    /// share a surname (either's unknown: no objection): a house number and street recur across a
+    /// town's postcodes, so the weaker match needs a second piece of evidence.
+    public var noPostcodeAddressNeedsSurname = true
     /// An address whose children carry more surnames than this (a surname and its double-barrelled
     /// forms count once) gives no address-only link: flats behind one front door, a house in
     /// multiple occupation, a hostel.
@@ -158,6 +162,8 @@ public struct GroupingSettings: Sendable, Equatable {
         settings.differentCarersOneSurnameOneHousehold =
             try reader.boolean(s, "different_carers_one_surname_one_household")
             ?? settings.differentCarersOneSurnameOneHousehold
+        settings.noPostcodeAddressNeedsSurname =
+            try reader.boolean(s, "no_postcode_address_needs_surname") ?? settings.noPostcodeAddressNeedsSurname
         settings.maxSurnamesPerAddress =
             try reader.integer(s, "max_surnames_per_address", range: 1...1000) ?? settings.maxSurnamesPerAddress
         settings.maxCarersPerAddress =
@@ -200,6 +206,7 @@ public struct GroupingSettings: Sendable, Equatable {
             + "\"different_carer_ends_household\":\(differentCarerEndsHousehold),"
             + "\"different_carer_no_address_link\":\(differentCarerNoAddressLink),"
             + "\"different_carers_one_surname_one_household\":\(differentCarersOneSurnameOneHousehold),"
+            + "\"no_postcode_address_needs_surname\":\(noPostcodeAddressNeedsSurname),"
             + "\"max_surnames_per_address\":\(maxSurnamesPerAddress),"
             + "\"max_carers_per_address\":\(maxCarersPerAddress),"
             + "\"name_dob_with_two_numbers_links_nothing\":\(nameDOBWithTwoNumbersLinksNothing),\"carer_name_rules\":["

@@ -297,6 +297,28 @@ struct CarerNameScenarioTests {
         }
     }
 
+    @Test("a record with no postcode matched by premises and town links a child of the same surname, not another")
+    func noPostcodeNeedsSurname() throws {
+        try TestDatabase.with(.migrated) { database in
+            let world = try TestWorld(try database.connect())
+            let here = TestWorld.Address(line1: "58 Falcon Mews", postcode: "NR31 8GS", town: "Gorleston")
+            let noPostcode = TestWorld.Address(line1: "58 Falcon Mews", postcode: nil, town: "Gorleston")
+            let (a, b, c) = (try world.child(), try world.child(), try world.child())
+            for term in Terms.year(2025) {
+                try world.school(a, at: here, from: term.0, to: term.1, family: "Green")
+                try world.school(b, at: noPostcode, from: term.0, to: term.1, family: "Johnson")
+                try world.school(c, at: noPostcode, from: term.0, to: term.1, family: "Green-Wright")
+            }
+            var settings = GroupingSettings()
+            _ = try FamilyGrouper(connection: world.connection, settings: settings).regroup()
+            #expect(try world.family(of: a) == world.family(of: c))
+            #expect(try world.family(of: a) != world.family(of: b))
+            settings.noPostcodeAddressNeedsSurname = false
+            _ = try FamilyGrouper(connection: world.connection, settings: settings).regroup()
+            #expect(try world.family(of: a) == world.family(of: b))
+        }
+    }
+
     @Test("a crowded address gives no address-only link: surnames and carers, either side of each limit")
     func crowdedAddress() throws {
         try TestDatabase.with(.migrated) { database in
