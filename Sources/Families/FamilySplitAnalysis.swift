@@ -15,6 +15,9 @@ import Resolution
 ///   one side, the father or a grandmother on the other), at different addresses;
 /// - `child_surname_only`: only the children's surname in common;
 /// - `nothing`: none of these.
+/// Separately, from the truth alone (what the generator did, not what the records show): how many of
+/// those part pairs hold a record the generator gave an old or previous address (`old_address`,
+/// `previous_address` noise tags): a family that moved, with some records at each address.
 /// Output: counts and member ids only (no names, dates or addresses).
 public struct FamilySplitAnalysis: Sendable, CustomStringConvertible {
     public var splitFamilies = 0
@@ -27,11 +30,17 @@ public struct FamilySplitAnalysis: Sendable, CustomStringConvertible {
     public var signatures: [String: Int] = [:]
     /// Per class: up to a few example pairs of member ids (one from each part).
     public var examples: [String: [String]] = [:]
+    /// Per class: part pairs, and member pairs, where the generator gave a record an old address.
+    public var movedPartPairs: [String: Int] = [:]
+    public var movedMemberPairs: [String: Int] = [:]
 
     public var description: String {
         var lines = ["split families: \(splitFamilies)"]
         for (key, n) in partPairs.sorted(by: { $0.key < $1.key }) {
-            lines.append("  \(key): \(n) part pairs, \(memberPairs[key] ?? 0) member pairs apart")
+            lines.append(
+                "  \(key): \(n) part pairs, \(memberPairs[key] ?? 0) member pairs apart; truth: \(movedPartPairs[key] ?? 0) "
+                    + "part pairs, \(movedMemberPairs[key] ?? 0) member pairs, of a family that moved (a record at an old address)"
+            )
             for (signature, count) in signatures.filter({ $0.key.hasPrefix(key + ": ") }).sorted(by: {
                 ($1.value, $0.key) < ($0.value, $1.key)
             }).prefix(6) {
@@ -57,18 +66,27 @@ public struct FamilySplitAnalysis: Sendable, CustomStringConvertible {
         return classify(evidence, result, trueFamilyOfRecord: trueFamilyOfRecord)
     }
 
+    /// A record's true family, and whether the generator gave it an old or previous address.
+    struct TrueRecord {
+        var family: String
+        var oldAddress: Bool
+    }
+
     /// Source record id → true family, from truth.csv (keyed by feed and row number).
-    static func trueFamilies(truthPath: String, connection: PostgresConnection) throws -> [Int64: String] {
+    static func trueFamilies(truthPath: String, connection: PostgresConnection) throws -> [Int64: TrueRecord] {
         guard let text = try? String(contentsOfFile: truthPath, encoding: .utf8) else {
             throw PostgresError(.misuse, message: "cannot read the ground-truth file", context: truthPath)
         }
-        var byRow: [String: String] = [:]
+        var byRow: [String: TrueRecord] = [:]
         for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).dropFirst() {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             guard fields.count >= 4 else { continue }
-            byRow["\(fields[0])#\(fields[1])"] = String(fields[3])
+            let noise = fields.count >= 6 ? fields[5] : ""
+            byRow["\(fields[0])#\(fields[1])"] = TrueRecord(
+                family: String(fields[3]),
+                oldAddress: noise.contains("old_address") || noise.contains("previous_address"))
         }
-        var out: [Int64: String] = [:]
+        var out: [Int64: TrueRecord] = [:]
         try connection.forEachRow("SELECT id, feed, record_number FROM source_records") { row in
             let key = "\(try row.decode(String.self, at: 1))#\(try row.decode(Int.self, at: 2))"
             if let family = byRow[key] { out[try row.decode(Int64.self, at: 0)] = family }
@@ -84,17 +102,21 @@ public struct FamilySplitAnalysis: Sendable, CustomStringConvertible {
     }
 
     static func classify(
-        _ evidence: FamilyEvidence, _ result: FamilyGraph.Result, trueFamilyOfRecord: [Int64: String]
+        _ evidence: FamilyEvidence, _ result: FamilyGraph.Result, trueFamilyOfRecord: [Int64: TrueRecord]
     ) -> FamilySplitAnalysis {
         let count = evidence.members.count
         var keys = [MemberKeys](repeating: MemberKeys(), count: count)
         var votes = [[String: Int]](repeating: [:], count: count)
+        var moved = [Bool](repeating: false, count: count)
         for o in evidence.observations {
             let m = Int(o.member)
             if o.address >= 0 { keys[m].addresses.insert(o.address) }
             if o.carerName >= 0, !keys[m].carerNames.contains(o.carerName) { keys[m].carerNames.append(o.carerName) }
             keys[m].kinds.insert(o.kind)
-            if let family = trueFamilyOfRecord[o.record] { votes[m][family, default: 0] += 1 }
+            if let truth = trueFamilyOfRecord[o.record] {
+                votes[m][truth.family, default: 0] += 1
+                moved[m] = moved[m] || truth.oldAddress
+            }
         }
         let trueFamily = votes.map { $0.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key }
         // True family → its parts (each a computed family's members of it).
@@ -114,6 +136,10 @@ public struct FamilySplitAnalysis: Sendable, CustomStringConvertible {
                     let kind = Self.classOf(split[i], split[j], keys: keys, evidence: evidence, scratch: &scratch)
                     analysis.partPairs[kind, default: 0] += 1
                     analysis.memberPairs[kind, default: 0] += split[i].count * split[j].count
+                    if (split[i] + split[j]).contains(where: { moved[$0] }) {
+                        analysis.movedPartPairs[kind, default: 0] += 1
+                        analysis.movedMemberPairs[kind, default: 0] += split[i].count * split[j].count
+                    }
                     let signature = [split[i], split[j]].map { Self.signature($0, keys: keys, evidence: evidence) }
                         .sorted().joined(separator: " | ")
                     analysis.signatures[kind + ": " + signature, default: 0] += 1
