@@ -452,7 +452,16 @@ struct FamilyGraph {
             }
         }
         let keyed = holders.map { (key: $0.kind << 32 | Int($0.key), member: $0.member, record: $0.record) }
-        return hubEdges(keyed, count: evidence.members.count) { CarerKeyKind.allCases[$0 >> 32].basis }
+        let acrossNumbers =
+            settings.nameDOBAcrossNumbersNeedsAddressOrSurname
+            ? NameDOBAcrossNumbers(evidence, byMember: byMember, settings: settings) : nil
+        let nameDOB = CarerKeyKind.nameAndDOB.ordinal
+        return hubEdges(
+            keyed, count: evidence.members.count,
+            refuse: acrossNumbers.map { guardian in
+                { key, a, b in key >> 32 == nameDOB && guardian.refuses(a, b, key: Int32(truncatingIfNeeded: key)) }
+            }
+        ) { CarerKeyKind.allCases[$0 >> 32].basis }
     }
 
     /// The name-and-date-of-birth keys that records give beside two different NHS numbers, or two
@@ -491,8 +500,11 @@ struct FamilyGraph {
 
     /// Members holding one key are linked to the first of them (by member number, then record): a
     /// star, not every pair. A pair linked through two keys of one basis keeps the first key's link.
+    /// A pair `refuse` refuses (key, member, member) is not linked: the member is linked instead to the
+    /// first holder before it that is not refused, if any.
     private static func hubEdges(
-        _ holders: [(key: Int, member: Int, record: Int64)], count: Int, basis: (Int) -> String
+        _ holders: [(key: Int, member: Int, record: Int64)], count: Int,
+        refuse: ((Int, Int, Int) -> Bool)? = nil, basis: (Int) -> String
     ) -> [Edge] {
         let holders = holders.sorted { ($0.key, $0.member, $0.record) < ($1.key, $1.member, $1.record) }
         var edges: [Edge] = []
@@ -503,8 +515,14 @@ struct FamilyGraph {
             while end < holders.count && holders[end].key == holders[start].key { end += 1 }
             let hub = holders[start]
             let linkBasis = basis(hub.key)
-            for other in holders[(start + 1)..<end] where other.member != hub.member {
-                let (x, y) = hub.member < other.member ? (hub, other) : (other, hub)
+            for k in (start + 1)..<end where holders[k].member != hub.member {
+                let other = holders[k]
+                guard
+                    let partner = holders[start..<k].first(where: {
+                        $0.member != other.member && !(refuse?(hub.key, $0.member, other.member) ?? false)
+                    })
+                else { continue }
+                let (x, y) = partner.member < other.member ? (partner, other) : (other, partner)
                 guard pairs.insert((x.member * count + y.member) * 8 + hub.key >> 32).inserted else { continue }
                 edges.append(
                     Edge(

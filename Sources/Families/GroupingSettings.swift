@@ -107,6 +107,11 @@ public struct GroupingSettings: Sendable, Equatable {
     /// different NI numbers, is two people who share them (two mothers called Sarah Smith born on one
     /// day): the name and date of birth then link nobody; their numbers still do.
     public var nameDOBWithTwoNumbersLinksNothing = true
+    /// A carer's name and date of birth given beside an NHS number only on one child's records (the
+    /// health visitor's mother) and beside an NI number only on the other's (the meals claimant) links
+    /// the two only when they share an address or a surname: two women of one name and date of birth,
+    /// one known to each service, are more common at county scale than one woman with no other trace.
+    public var nameDOBAcrossNumbersNeedsAddressOrSurname = true
 
     public init() {}
 
@@ -171,6 +176,9 @@ public struct GroupingSettings: Sendable, Equatable {
         settings.nameDOBWithTwoNumbersLinksNothing =
             try reader.boolean(s, "name_dob_with_two_numbers_links_nothing")
             ?? settings.nameDOBWithTwoNumbersLinksNothing
+        settings.nameDOBAcrossNumbersNeedsAddressOrSurname =
+            try reader.boolean(s, "name_dob_across_numbers_needs_address_or_surname")
+            ?? settings.nameDOBAcrossNumbersNeedsAddressOrSurname
         // No [carer_name.*] section: no carer-name rules (a file from before they existed links as it did).
         settings.carerNameRules = []
         let prefix = "carer_name."
@@ -209,7 +217,9 @@ public struct GroupingSettings: Sendable, Equatable {
             + "\"no_postcode_address_needs_surname\":\(noPostcodeAddressNeedsSurname),"
             + "\"max_surnames_per_address\":\(maxSurnamesPerAddress),"
             + "\"max_carers_per_address\":\(maxCarersPerAddress),"
-            + "\"name_dob_with_two_numbers_links_nothing\":\(nameDOBWithTwoNumbersLinksNothing),\"carer_name_rules\":["
+            + "\"name_dob_with_two_numbers_links_nothing\":\(nameDOBWithTwoNumbersLinksNothing),"
+            + "\"name_dob_across_numbers_needs_address_or_surname\":\(nameDOBAcrossNumbersNeedsAddressOrSurname),"
+            + "\"carer_name_rules\":["
             + carerNameRules.map {
                 "{\"name\":\"\($0.name)\",\"kinds\":[\"\($0.kinds[0])\",\"\($0.kinds[1])\"],\"within_days\":\($0.withinDays)}"
             }

@@ -454,6 +454,53 @@ struct CarerNameScenarioTests {
         #expect(!off.nameDOBWithTwoNumbersLinksNothing)
     }
 
+    @Test(
+        "a name and date of birth beside an NHS number on one child's records and an NI number on the other's links them only with an address or a surname in common"
+    )
+    func nameAndDOBAcrossNumbers() throws {
+        try TestDatabase.with(.migrated) { database in
+            let world = try TestWorld(try database.connect())
+            func mother(
+                _ child: String, _ n: Int, nhs: String?, ni: String?, name: (String, String, String), surname: String,
+                on day: String = "2025-03-01"
+            ) throws {
+                try world.record(
+                    child, kind: nhs == nil ? "fsm" : "health_visiting", address: Self.address(n), carerNHS: nhs,
+                    carer: (name.0, name.1, name.2, ni), family: surname,
+                    facts: nhs == nil
+                        ? #"{"eligible_from":"2025-01-06"}"# : #"{"review_type":"12_month","review_due":"\#(day)"}"#)
+            }
+            // The health visitor's Sarah Smith and a meals claimant Sarah Smith born the same day: no address,
+            // no surname in common.
+            let sarah = ("Sarah", "Smith", "1990-02-03")
+            let (a, b) = (try world.child(), try world.child())
+            try mother(a, 1, nhs: "9434765919", ni: nil, name: sarah, surname: "Brown")
+            try mother(b, 2, nhs: nil, ni: "AB123456C", name: sarah, surname: "Jones")
+            // The same at two addresses, the children of one surname.
+            let kate = ("Kate", "Hill", "1991-03-04")
+            let (c, d) = (try world.child(), try world.child())
+            try mother(c, 3, nhs: "9434765870", ni: nil, name: kate, surname: "Brown")
+            try mother(d, 4, nhs: nil, ni: "CD654321A", name: kate, surname: "Brown")
+            // Two surnames, one address years apart (too far apart for the address alone to link them).
+            let amy = ("Amy", "Cole", "1992-04-05")
+            let (e, f) = (try world.child(), try world.child())
+            try mother(e, 5, nhs: "9434765862", ni: nil, name: amy, surname: "Brown", on: "2020-03-01")
+            try mother(f, 5, nhs: nil, ni: "EF123456B", name: amy, surname: "Jones")
+            var settings = GroupingSettings()
+            _ = try FamilyGrouper(connection: world.connection, settings: settings).regroup()
+            #expect(try world.family(of: a) != world.family(of: b))
+            #expect(try world.family(of: c) == world.family(of: d))
+            #expect(try world.family(of: e) == world.family(of: f))
+            let bases = try world.connection.query(
+                "SELECT basis FROM family_links WHERE (member_a, member_b) IN (($1, $2), ($2, $1))", [e, f]
+            ).map { try $0.decode(String.self, at: 0) }
+            #expect(bases == ["carer_name_dob"])
+            settings.nameDOBAcrossNumbersNeedsAddressOrSurname = false
+            _ = try FamilyGrouper(connection: world.connection, settings: settings).regroup()
+            #expect(try world.family(of: a) == world.family(of: b))
+        }
+    }
+
     @Test("carer-name rules in the settings file: read in order; a bad rule names its section")
     func rulesFile() throws {
         let settings = try GroupingSettings.parse(
