@@ -222,3 +222,43 @@ extension FamilyGraph {
         }
     }
 }
+
+extension FamilyGraph {
+    /// The guard `name_dob_across_numbers_needs_address_or_surname`: a carer's name and date of birth
+    /// given beside an NHS number only (the health visitor's mother) on one member's records and beside
+    /// an NI number only (the meals claimant) on the other's could be two women; they link the two
+    /// members only when these share an address (postcode or UPRN, at any time) or a surname (either's
+    /// unknown, as for an antenatal record: no objection).
+    struct NameDOBAcrossNumbers {
+        /// Per member and name-and-DOB key (member << 32 | key): 1 when its records give that key beside
+        /// an NHS number, 2 beside an NI number, 3 both.
+        private var numbers: [Int: UInt8] = [:]
+        private let evidence: FamilyEvidence
+        private let byMember: [[Int]]
+        private let isHomeKind: [Bool]
+
+        init(_ evidence: FamilyEvidence, byMember: [[Int]], settings: GroupingSettings) {
+            (self.evidence, self.byMember) = (evidence, byMember)
+            isHomeKind = evidence.kinds.map { settings.homeAddressKinds.contains($0) }
+            for o in evidence.observations where o.nameDOBCarer >= 0 && (o.nhsCarer >= 0 || o.niCarer >= 0) {
+                let bits: UInt8 = (o.nhsCarer >= 0 ? 1 : 0) | (o.niCarer >= 0 ? 2 : 0)
+                numbers[Int(o.member) << 32 | Int(o.nameDOBCarer), default: 0] |= bits
+            }
+        }
+
+        func refuses(_ a: Int, _ b: Int, key: Int32) -> Bool {
+            let (x, y) = (numbers[a << 32 | Int(key)] ?? 0, numbers[b << 32 | Int(key)] ?? 0)
+            guard (x == 1 && y == 2) || (x == 2 && y == 1) else { return false }
+            return FamilyGraph.surnamesDiffer(Set(evidence.surnames[a]), Set(evidence.surnames[b]))
+                && addresses(a).isDisjoint(with: addresses(b))
+        }
+
+        private func addresses(_ m: Int) -> Set<Int32> {
+            Set(
+                byMember[m].lazy.map { evidence.observations[$0] }.filter {
+                    $0.address >= 0 && isHomeKind[Int($0.kind)]
+                }
+                .map(\.address))
+        }
+    }
+}

@@ -169,7 +169,7 @@ struct FamilyGraph {
         }
 
         var (addressEdges, crowdedUsed) = Self.addressEdges(
-            stays, evidence: evidence, crowded: crowded, settings: settings, scratch: &scratch)
+            stays, evidence: evidence, crowded: crowded, surnames: surnames, settings: settings, scratch: &scratch)
         result.crowdedAddresses = crowdedUsed
         let staleEdges = Self.sameSurnameEdges(
             stays, evidence: evidence, crowded: crowded, surnames: surnames, known: addressEdges, settings: settings,
@@ -315,8 +315,8 @@ struct FamilyGraph {
 
     /// Homes: overlapping stays at the same address (the pair's most recent shared address kept).
     private static func addressEdges(
-        _ stays: [[Stay]], evidence: FamilyEvidence, crowded: [Bool], settings: GroupingSettings,
-        scratch: inout NameScratch
+        _ stays: [[Stay]], evidence: FamilyEvidence, crowded: [Bool], surnames: [Set<Int32>],
+        settings: GroupingSettings, scratch: inout NameScratch
     ) -> (edges: [Int: Edge], crowded: Int) {
         var addressEdges: [Int: Edge] = [:]  // key: a * count + b
         var crowdedCount = 0
@@ -332,17 +332,29 @@ struct FamilyGraph {
             if byTown && (!atAddress.contains(where: { !$0.exact }) || Set(atAddress.flatMap(\.primaries)).count > 1) {
                 continue
             }
-            let basis = evidence.addressIsUPRN[a] ? "same_uprn" : byTown ? "same_address_no_postcode" : "same_address"
+            let addressBasis =
+                evidence.addressIsUPRN[a] ? "same_uprn" : byTown ? "same_address_no_postcode" : "same_address"
             for i in sorted.indices {
                 for j in (i + 1)..<sorted.count {
                     if sorted[j].first > sorted[i].end { break }
                     // By town, only a record without a postcode is matched: two postcodes already said whether they agree.
                     if byTown && sorted[i].exact && sorted[j].exact { continue }
-                    // Two households behind one front door: each names its own mother (or father).
+                    // …and only children who share a surname: a house number and street recur across a town.
+                    if byTown && settings.noPostcodeAddressNeedsSurname
+                        && Self.surnamesDiffer(surnames[sorted[i].member], surnames[sorted[j].member])
+                    {
+                        continue
+                    }
+                    // Two households behind one front door: each names its own mother (or father); unless
+                    // the children share a surname (one home, two mothers).
+                    var basis = addressBasis
                     if settings.differentCarerNoAddressLink
                         && Self.carersDiffer(sorted[i], sorted[j], scratch: &scratch)
                     {
-                        continue
+                        guard settings.differentCarersOneSurnameOneHousehold, !byTown,
+                            !surnames[sorted[i].member].isDisjoint(with: surnames[sorted[j].member])
+                        else { continue }
+                        basis = "same_address_one_surname"
                     }
                     let (x, y) = sorted[i].member < sorted[j].member ? (sorted[i], sorted[j]) : (sorted[j], sorted[i])
                     let edge = Edge(
@@ -362,6 +374,11 @@ struct FamilyGraph {
             }
         }
         return (addressEdges, crowdedCount)
+    }
+
+    /// Both members' surnames are known and they share no form of one.
+    static func surnamesDiffer(_ x: Set<Int32>, _ y: Set<Int32>) -> Bool {
+        !x.isEmpty && !y.isEmpty && x.isDisjoint(with: y)
     }
 
     /// A family that moved, and a partner not told: same address, stays apart in time, same surname.
@@ -435,7 +452,16 @@ struct FamilyGraph {
             }
         }
         let keyed = holders.map { (key: $0.kind << 32 | Int($0.key), member: $0.member, record: $0.record) }
-        return hubEdges(keyed, count: evidence.members.count) { CarerKeyKind.allCases[$0 >> 32].basis }
+        let acrossNumbers =
+            settings.nameDOBAcrossNumbersNeedsAddressOrSurname
+            ? NameDOBAcrossNumbers(evidence, byMember: byMember, settings: settings) : nil
+        let nameDOB = CarerKeyKind.nameAndDOB.ordinal
+        return hubEdges(
+            keyed, count: evidence.members.count,
+            refuse: acrossNumbers.map { guardian in
+                { key, a, b in key >> 32 == nameDOB && guardian.refuses(a, b, key: Int32(truncatingIfNeeded: key)) }
+            }
+        ) { CarerKeyKind.allCases[$0 >> 32].basis }
     }
 
     /// The name-and-date-of-birth keys that records give beside two different NHS numbers, or two
@@ -474,8 +500,11 @@ struct FamilyGraph {
 
     /// Members holding one key are linked to the first of them (by member number, then record): a
     /// star, not every pair. A pair linked through two keys of one basis keeps the first key's link.
+    /// A pair `refuse` refuses (key, member, member) is not linked: the member is linked instead to the
+    /// first holder before it that is not refused, if any.
     private static func hubEdges(
-        _ holders: [(key: Int, member: Int, record: Int64)], count: Int, basis: (Int) -> String
+        _ holders: [(key: Int, member: Int, record: Int64)], count: Int,
+        refuse: ((Int, Int, Int) -> Bool)? = nil, basis: (Int) -> String
     ) -> [Edge] {
         let holders = holders.sorted { ($0.key, $0.member, $0.record) < ($1.key, $1.member, $1.record) }
         var edges: [Edge] = []
@@ -486,8 +515,14 @@ struct FamilyGraph {
             while end < holders.count && holders[end].key == holders[start].key { end += 1 }
             let hub = holders[start]
             let linkBasis = basis(hub.key)
-            for other in holders[(start + 1)..<end] where other.member != hub.member {
-                let (x, y) = hub.member < other.member ? (hub, other) : (other, hub)
+            for k in (start + 1)..<end where holders[k].member != hub.member {
+                let other = holders[k]
+                guard
+                    let partner = holders[start..<k].first(where: {
+                        $0.member != other.member && !(refuse?(hub.key, $0.member, other.member) ?? false)
+                    })
+                else { continue }
+                let (x, y) = partner.member < other.member ? (partner, other) : (other, partner)
                 guard pairs.insert((x.member * count + y.member) * 8 + hub.key >> 32).inserted else { continue }
                 edges.append(
                     Edge(

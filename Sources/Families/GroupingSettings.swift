@@ -89,6 +89,14 @@ public struct GroupingSettings: Sendable, Equatable {
     /// Two members at one address whose records there name different carers of one role (each its own
     /// mother) are not linked by the address alone: two households behind one front door.
     public var differentCarerNoAddressLink = true
+    /// …unless the two children share a surname: one home where the school names one child's mother and
+    /// the health visitor or another child's school names the other mother (a child with two mothers, a
+    /// step-mother), not two households behind one front door. The link is `same_address_one_surname`.
+    public var differentCarersOneSurnameOneHousehold = true
+    /// A record with no postcode, matched to an address by premises and town, links only children who
+    /// share a surname (either's unknown: no objection): a house number and street recur across a
+    /// town's postcodes, so the weaker match needs a second piece of evidence.
+    public var noPostcodeAddressNeedsSurname = true
     /// An address whose children carry more surnames than this (a surname and its double-barrelled
     /// forms count once) gives no address-only link: flats behind one front door, a house in
     /// multiple occupation, a hostel.
@@ -99,6 +107,11 @@ public struct GroupingSettings: Sendable, Equatable {
     /// different NI numbers, is two people who share them (two mothers called Sarah Smith born on one
     /// day): the name and date of birth then link nobody; their numbers still do.
     public var nameDOBWithTwoNumbersLinksNothing = true
+    /// A carer's name and date of birth given beside an NHS number only on one child's records (the
+    /// health visitor's mother) and beside an NI number only on the other's (the meals claimant) links
+    /// the two only when they share an address or a surname: two women of one name and date of birth,
+    /// one known to each service, are more common at county scale than one woman with no other trace.
+    public var nameDOBAcrossNumbersNeedsAddressOrSurname = true
 
     public init() {}
 
@@ -151,6 +164,11 @@ public struct GroupingSettings: Sendable, Equatable {
             try reader.boolean(s, "different_carer_ends_household") ?? settings.differentCarerEndsHousehold
         settings.differentCarerNoAddressLink =
             try reader.boolean(s, "different_carer_no_address_link") ?? settings.differentCarerNoAddressLink
+        settings.differentCarersOneSurnameOneHousehold =
+            try reader.boolean(s, "different_carers_one_surname_one_household")
+            ?? settings.differentCarersOneSurnameOneHousehold
+        settings.noPostcodeAddressNeedsSurname =
+            try reader.boolean(s, "no_postcode_address_needs_surname") ?? settings.noPostcodeAddressNeedsSurname
         settings.maxSurnamesPerAddress =
             try reader.integer(s, "max_surnames_per_address", range: 1...1000) ?? settings.maxSurnamesPerAddress
         settings.maxCarersPerAddress =
@@ -158,6 +176,9 @@ public struct GroupingSettings: Sendable, Equatable {
         settings.nameDOBWithTwoNumbersLinksNothing =
             try reader.boolean(s, "name_dob_with_two_numbers_links_nothing")
             ?? settings.nameDOBWithTwoNumbersLinksNothing
+        settings.nameDOBAcrossNumbersNeedsAddressOrSurname =
+            try reader.boolean(s, "name_dob_across_numbers_needs_address_or_surname")
+            ?? settings.nameDOBAcrossNumbersNeedsAddressOrSurname
         // No [carer_name.*] section: no carer-name rules (a file from before they existed links as it did).
         settings.carerNameRules = []
         let prefix = "carer_name."
@@ -191,9 +212,14 @@ public struct GroupingSettings: Sendable, Equatable {
             + "\"max_members_per_address\":\(maxMembersPerAddress),"
             + "\"same_surname_at_address_within_days\":\(sameSurnameAtAddressWithinDays),\"same_incident_types\":\(list(sameIncidentTypes)),"
             + "\"different_carer_ends_household\":\(differentCarerEndsHousehold),"
-            + "\"different_carer_no_address_link\":\(differentCarerNoAddressLink),\"max_surnames_per_address\":\(maxSurnamesPerAddress),"
+            + "\"different_carer_no_address_link\":\(differentCarerNoAddressLink),"
+            + "\"different_carers_one_surname_one_household\":\(differentCarersOneSurnameOneHousehold),"
+            + "\"no_postcode_address_needs_surname\":\(noPostcodeAddressNeedsSurname),"
+            + "\"max_surnames_per_address\":\(maxSurnamesPerAddress),"
             + "\"max_carers_per_address\":\(maxCarersPerAddress),"
-            + "\"name_dob_with_two_numbers_links_nothing\":\(nameDOBWithTwoNumbersLinksNothing),\"carer_name_rules\":["
+            + "\"name_dob_with_two_numbers_links_nothing\":\(nameDOBWithTwoNumbersLinksNothing),"
+            + "\"name_dob_across_numbers_needs_address_or_surname\":\(nameDOBAcrossNumbersNeedsAddressOrSurname),"
+            + "\"carer_name_rules\":["
             + carerNameRules.map {
                 "{\"name\":\"\($0.name)\",\"kinds\":[\"\($0.kinds[0])\",\"\($0.kinds[1])\"],\"within_days\":\($0.withinDays)}"
             }

@@ -8,13 +8,16 @@ enum FamiliesCommand: Command {
     static let summary =
         "Group children into families ('group', the default: stable ids, links, membership history) or 'show' one."
     static let synopsis =
-        "[group] [--everyone] [--truth FILE] | show FAMILY_ID --reason TEXT  [--database CONNINFO] [--schemas DIR]"
+        "[group] [--everyone] [--truth FILE [--splits]] | show FAMILY_ID --reason TEXT  [--database CONNINFO] [--schemas DIR]"
     static let options =
         DatabaseOptions.specs + [
             SchemaLocation.spec, ReasonOption.spec,
             .value(
                 "truth", "FILE",
                 "After grouping, compare with a synthetic truth.csv: same-family pair precision and recall."),
+            .flag(
+                "splits",
+                "With --truth: classify the split true families by the evidence their parts share (ids and counts only)."),
             .flag(
                 "everyone",
                 "Regroup every record (by default only the members connected to those whose records changed are read)."),
@@ -41,6 +44,10 @@ enum FamiliesCommand: Command {
                 + ")")
         if let truth = arguments.value("truth") {
             Console.print(try FamilyEvaluation.evaluate(truthPath: truth, connection: connection).description)
+            if arguments.has("splits") {
+                let splits = try FamilySplitAnalysis.analyse(truthPath: truth, connection: connection, settings: settings)
+                Console.print(splits.description)
+            }
         }
         return 0
     }

@@ -257,6 +257,68 @@ struct CarerNameScenarioTests {
         }
     }
 
+    @Test(
+        "two mothers in one home: children at one address at the same time whose records name different mothers join when they share a surname, and only then"
+    )
+    func twoMothersOneSurname() throws {
+        try TestDatabase.with(.migrated) { database in
+            let world = try TestWorld(try database.connect())
+            let home = Self.address(1)
+            let flat = TestWorld.Address(line1: "Flat 2, 9 Quay Side", postcode: "NR30 2BB")
+            let (a1, a2, b1, b2) = (try world.child(), try world.child(), try world.child(), try world.child())
+            for term in Terms.year(2025) {
+                // One surname, each child's school naming a different mother.
+                try Self.school(
+                    world, a1, at: home, from: term.0, to: term.1, family: "Owen",
+                    contact: ("Leah", "Williams", relationship: "Mother"))
+                try Self.school(
+                    world, a2, at: home, from: term.0, to: term.1, family: "Owen",
+                    contact: ("Leanne", "Owen", relationship: "Mother"))
+                // The same, but the children's surnames differ: two households behind one front door.
+                try Self.school(
+                    world, b1, at: flat, from: term.0, to: term.1, family: "Owen",
+                    contact: ("Leah", "Williams", relationship: "Mother"))
+                try Self.school(
+                    world, b2, at: flat, from: term.0, to: term.1, family: "Jones",
+                    contact: ("Kate", "Jones", relationship: "Mother"))
+            }
+            var settings = GroupingSettings()
+            _ = try FamilyGrouper(connection: world.connection, settings: settings).regroup()
+            #expect(try world.family(of: a1) == world.family(of: a2))
+            #expect(try world.family(of: b1) != world.family(of: b2))
+            let bases = try world.connection.query(
+                "SELECT basis FROM family_links WHERE (member_a, member_b) IN (($1, $2), ($2, $1))", [a1, a2]
+            ).map { try $0.decode(String.self, at: 0) }
+            #expect(bases == ["same_address_one_surname"])
+            // Switched off, the two mothers are two households.
+            settings.differentCarersOneSurnameOneHousehold = false
+            _ = try FamilyGrouper(connection: world.connection, settings: settings).regroup()
+            #expect(try world.family(of: a1) != world.family(of: a2))
+        }
+    }
+
+    @Test("a record with no postcode matched by premises and town links a child of the same surname, not another")
+    func noPostcodeNeedsSurname() throws {
+        try TestDatabase.with(.migrated) { database in
+            let world = try TestWorld(try database.connect())
+            let here = TestWorld.Address(line1: "58 Falcon Mews", postcode: "NR31 8GS", town: "Gorleston")
+            let noPostcode = TestWorld.Address(line1: "58 Falcon Mews", postcode: nil, town: "Gorleston")
+            let (a, b, c) = (try world.child(), try world.child(), try world.child())
+            for term in Terms.year(2025) {
+                try world.school(a, at: here, from: term.0, to: term.1, family: "Green")
+                try world.school(b, at: noPostcode, from: term.0, to: term.1, family: "Johnson")
+                try world.school(c, at: noPostcode, from: term.0, to: term.1, family: "Green-Wright")
+            }
+            var settings = GroupingSettings()
+            _ = try FamilyGrouper(connection: world.connection, settings: settings).regroup()
+            #expect(try world.family(of: a) == world.family(of: c))
+            #expect(try world.family(of: a) != world.family(of: b))
+            settings.noPostcodeAddressNeedsSurname = false
+            _ = try FamilyGrouper(connection: world.connection, settings: settings).regroup()
+            #expect(try world.family(of: a) == world.family(of: b))
+        }
+    }
+
     @Test("a crowded address gives no address-only link: surnames and carers, either side of each limit")
     func crowdedAddress() throws {
         try TestDatabase.with(.migrated) { database in
@@ -390,6 +452,53 @@ struct CarerNameScenarioTests {
         let off = try GroupingSettings.parse(
             path: "families.conf", text: "[grouping]\nversion = 1\nname_dob_with_two_numbers_links_nothing = false\n")
         #expect(!off.nameDOBWithTwoNumbersLinksNothing)
+    }
+
+    @Test(
+        "a name and date of birth beside an NHS number on one child's records and an NI number on the other's links them only with an address or a surname in common"
+    )
+    func nameAndDOBAcrossNumbers() throws {
+        try TestDatabase.with(.migrated) { database in
+            let world = try TestWorld(try database.connect())
+            func mother(
+                _ child: String, _ n: Int, nhs: String?, ni: String?, name: (String, String, String), surname: String,
+                on day: String = "2025-03-01"
+            ) throws {
+                try world.record(
+                    child, kind: nhs == nil ? "fsm" : "health_visiting", address: Self.address(n), carerNHS: nhs,
+                    carer: (name.0, name.1, name.2, ni), family: surname,
+                    facts: nhs == nil
+                        ? #"{"eligible_from":"2025-01-06"}"# : #"{"review_type":"12_month","review_due":"\#(day)"}"#)
+            }
+            // The health visitor's Sarah Smith and a meals claimant Sarah Smith born the same day: no address,
+            // no surname in common.
+            let sarah = ("Sarah", "Smith", "1990-02-03")
+            let (a, b) = (try world.child(), try world.child())
+            try mother(a, 1, nhs: "9434765919", ni: nil, name: sarah, surname: "Brown")
+            try mother(b, 2, nhs: nil, ni: "AB123456C", name: sarah, surname: "Jones")
+            // The same at two addresses, the children of one surname.
+            let kate = ("Kate", "Hill", "1991-03-04")
+            let (c, d) = (try world.child(), try world.child())
+            try mother(c, 3, nhs: "9434765870", ni: nil, name: kate, surname: "Brown")
+            try mother(d, 4, nhs: nil, ni: "CD654321A", name: kate, surname: "Brown")
+            // Two surnames, one address years apart (too far apart for the address alone to link them).
+            let amy = ("Amy", "Cole", "1992-04-05")
+            let (e, f) = (try world.child(), try world.child())
+            try mother(e, 5, nhs: "9434765862", ni: nil, name: amy, surname: "Brown", on: "2020-03-01")
+            try mother(f, 5, nhs: nil, ni: "EF123456B", name: amy, surname: "Jones")
+            var settings = GroupingSettings()
+            _ = try FamilyGrouper(connection: world.connection, settings: settings).regroup()
+            #expect(try world.family(of: a) != world.family(of: b))
+            #expect(try world.family(of: c) == world.family(of: d))
+            #expect(try world.family(of: e) == world.family(of: f))
+            let bases = try world.connection.query(
+                "SELECT basis FROM family_links WHERE (member_a, member_b) IN (($1, $2), ($2, $1))", [e, f]
+            ).map { try $0.decode(String.self, at: 0) }
+            #expect(bases == ["carer_name_dob"])
+            settings.nameDOBAcrossNumbersNeedsAddressOrSurname = false
+            _ = try FamilyGrouper(connection: world.connection, settings: settings).regroup()
+            #expect(try world.family(of: a) == world.family(of: b))
+        }
     }
 
     @Test("carer-name rules in the settings file: read in order; a bad rule names its section")
