@@ -567,30 +567,34 @@ public final class FlagEngine {
                 JOIN indicators i ON i.record_id = m.expectant_record_id WHERE i.withdrawn_at IS NULL))
             """
         var indicators: [String: [FamilyIndicator]] = [:]
-        try connection.forEachRow(
+        var names = InternedTexts()
+        // A batch at a time from a cursor, read in place (dates as day numbers).
+        try connection.forEachBatch(
             """
-            SELECT i.id, i.indicator, i.version, i.outcome, i.starts_on, i.ends_on, i.child_id,
-                   coalesce(mc.family_id, me.family_id)
+            SELECT i.id, i.indicator, i.version, i.outcome, i.starts_on - DATE '1970-01-01', i.ends_on - DATE '1970-01-01',
+                   i.child_id, coalesce(mc.family_id, me.family_id)
             FROM \(candidates) i
             LEFT JOIN family_members mc ON mc.child_id = i.child_id
             LEFT JOIN family_members me ON me.expectant_record_id = i.record_id
             WHERE i.withdrawn_at IS NULL AND coalesce(mc.family_id, me.family_id) IS NOT NULL
               AND \(scope.condition("coalesce(mc.family_id, me.family_id)"))
             ORDER BY i.id
-            """
-        ) { row in
-            let name = try row.decode(String.self, at: 1)
-            guard current[name] == (try row.decode(Int.self, at: 2)),
-                let outcome = SupportingFamiliesOutcome(rawValue: try row.decode(Int.self, at: 3))
-            else { return }
-            indicators[try row.decode(String.self, at: 7), default: []].append(
-                FamilyIndicator(
-                    id: try row.decode(Int64.self, at: 0), name: name, outcome: outcome,
-                    start: DayNumber.from(try row.decode(PostgresDate.self, at: 4)),
-                    end: DayNumber.from(try row.decode(PostgresDate.self, at: 5)),
-                    child: try row.decode(String?.self, at: 6),
-                    // Read below for the indicators that become evidence, not for every one.
-                    description: ""))
+            """, cursor: "family_indicators"
+        ) { result in
+            for row in 0..<result.rowCount {
+                let name = names.intern(result.bytes(row, 1))
+                guard let version = result.int64(row, 2), current[name] == Int(version),
+                    let outcome = result.int64(row, 3).flatMap({ SupportingFamiliesOutcome(rawValue: Int($0)) }),
+                    let family = result.string(row, 7)
+                else { continue }
+                indicators[family, default: []].append(
+                    FamilyIndicator(
+                        id: result.int64(row, 0) ?? 0, name: name, outcome: outcome,
+                        start: Int(result.int64(row, 4) ?? 0), end: Int(result.int64(row, 5) ?? 0),
+                        child: result.string(row, 6),
+                        // Read below for the indicators that become evidence, not for every one.
+                        description: ""))
+            }
         }
         return indicators
     }

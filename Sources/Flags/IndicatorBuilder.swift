@@ -138,9 +138,13 @@ public final class IndicatorBuilder {
             guard let text, let date = CalendarDate(iso8601: text.prefix(10)) else { return nil }
             return date.dayNumber
         }
-        try connection.forEachRow(
+        // Every record in scope, a batch at a time from a cursor, each column read in place from
+        // libpq's buffer (dates as day numbers): no array of strings per row.
+        var texts = InternedTexts()
+        try connection.forEachBatch(
             """
-            SELECT sr.id, sr.kind, sr.feed, cr.child_id, sr.carer_nhs_number, b.committed_at::date, p.starts_on, p.ends_on,
+            SELECT sr.id, sr.kind, sr.feed, cr.child_id, sr.carer_nhs_number, b.committed_at::date - DATE '1970-01-01',
+                   p.starts_on - DATE '1970-01-01', p.ends_on - DATE '1970-01-01',
                    sr.facts->>'sessions_possible', sr.facts->>'sessions_attended', sr.facts->>'school_name',
                    sr.facts->>'eligible_from', sr.facts->>'eligible_to', sr.facts->>'review_type', sr.facts->>'review_due',
                    sr.facts->>'review_status', sr.facts->>'review_date', sr.facts->>'incident_type', sr.facts->>'incident_at',
@@ -152,29 +156,25 @@ public final class IndicatorBuilder {
             WHERE sr.kind = ANY($1::text[]) AND (cr.child_id IS NOT NULL OR sr.subject = 'expectant_parent')
               AND \(scope.condition("sr.id"))
             ORDER BY sr.id
-            """, [kinds]
-        ) { row in
-            let committed = DayNumber.from(try row.decode(PostgresDate.self, at: 5))
-            rows.append(
-                Row(
-                    id: try row.decode(Int64.self, at: 0), kind: try row.decode(String.self, at: 1),
-                    feed: try row.decode(String.self, at: 2), child: try row.decode(String?.self, at: 3),
-                    carerNHS: try row.decode(String?.self, at: 4), reference: min(asOfDay, committed),
-                    start: DayNumber.from(try row.decode(PostgresDate.self, at: 6)),
-                    end: DayNumber.from(try row.decode(PostgresDate.self, at: 7)),
-                    sessions: try Self.sessions(
-                        id: row.decode(Int64.self, at: 0), possible: row.decode(String?.self, at: 8),
-                        attended: row.decode(String?.self, at: 9), report: &report),
-                    school: try row.decode(String?.self, at: 10),
-                    eligibleFrom: day(try row.decode(String?.self, at: 11)),
-                    eligibleTo: day(try row.decode(String?.self, at: 12)),
-                    reviewType: try row.decode(String?.self, at: 13),
-                    reviewDue: day(try row.decode(String?.self, at: 14)),
-                    reviewStatus: try row.decode(String?.self, at: 15),
-                    reviewDate: day(try row.decode(String?.self, at: 16)),
-                    incidentType: try row.decode(String?.self, at: 17),
-                    incidentDay: day(try row.decode(String?.self, at: 18)),
-                    childPresent: try row.decode(String?.self, at: 19).map { $0 == "true" }))
+            """, [kinds], cursor: "indicator_records"
+        ) { result in
+            rows.reserveCapacity(rows.count + result.rowCount)
+            for index in 0..<result.rowCount {
+                func text(_ column: Int) -> String? { result.string(index, column) }
+                func number(_ column: Int) -> Int { Int(result.int64(index, column) ?? 0) }
+                let id = result.int64(index, 0) ?? 0
+                rows.append(
+                    Row(
+                        id: id, kind: texts.intern(result.bytes(index, 1)), feed: texts.intern(result.bytes(index, 2)),
+                        child: text(3), carerNHS: text(4), reference: min(asOfDay, number(5)), start: number(6),
+                        end: number(7),
+                        sessions: Self.sessions(id: id, possible: text(8), attended: text(9), report: &report),
+                        school: text(10), eligibleFrom: day(text(11)), eligibleTo: day(text(12)),
+                        reviewType: text(13), reviewDue: day(text(14)), reviewStatus: text(15),
+                        reviewDate: day(text(16)),
+                        incidentType: text(17), incidentDay: day(text(18)), childPresent: text(19).map { $0 == "true" })
+                )
+            }
         }
         report.recordsRead = rows.count
 
@@ -196,9 +196,10 @@ public final class IndicatorBuilder {
             wordsOfFeed[feed] = words
             return words
         }
+        let templates = rules.indicators.map { DescriptionTemplate($0.description) }
         var out: [Computed] = []
         for row in rows {
-            for definition in rules.indicators where definition.kind.feedKind == row.kind {
+            for (number, definition) in rules.indicators.enumerated() where definition.kind.feedKind == row.kind {
                 // Filled only once the record meets the definition: most records meet none.
                 var values: [String: String] = [:]
                 var measures: [(String, String)] = []
@@ -277,7 +278,7 @@ public final class IndicatorBuilder {
                 out.append(
                     Computed(
                         record: row.id, definition: definition, child: row.child, start: start, end: max(start, end),
-                        description: definition.render(values), measures: measuresJSON))
+                        description: templates[number].render(values), measures: measuresJSON))
             }
         }
         return (out, rows.map { ($0.id, $0.child) })
@@ -408,6 +409,12 @@ public final class IndicatorBuilder {
         report.runID = runID
         let run = String(runID)
 
+        // A first fill (no indicator stored yet) builds the secondary indexes once, after the COPY,
+        // instead of row by row (migration 0085).
+        var firstFill = false
+        if !fresh.isEmpty && existing.isEmpty && scope.isEverything {
+            firstFill = try connection.execute("SELECT indicators_first_fill_begin()").scalar(Bool.self)
+        }
         if !fresh.isEmpty {
             try connection.copyIn(
                 """
@@ -415,16 +422,23 @@ public final class IndicatorBuilder {
                                  created_by_run) FROM STDIN
                 """
             ) { writer in
+                // Field by field: no array per row (a first refresh writes every indicator).
                 for item in fresh {
-                    try writer.writeRow([
-                        String(item.record), item.definition.name, String(item.definition.version),
-                        String(item.definition.outcome.rawValue), item.child,
-                        DayNumber.postgresDate(item.start).description,
-                        DayNumber.postgresDate(item.end).description, item.description, item.measures, run,
-                    ])
+                    try writer.appendField(String(item.record))
+                    try writer.appendField(item.definition.name)
+                    try writer.appendField(String(item.definition.version))
+                    try writer.appendField(String(item.definition.outcome.rawValue))
+                    try writer.appendField(item.child)
+                    try writer.appendField(DayNumber.postgresDate(item.start).description)
+                    try writer.appendField(DayNumber.postgresDate(item.end).description)
+                    try writer.appendField(item.description)
+                    try writer.appendField(item.measures)
+                    try writer.appendField(run)
+                    try writer.endRow()
                 }
             }
         }
+        if firstFill { try connection.execute("SELECT indicators_first_fill_end()") }
         if !changed.isEmpty {
             try connection.execute(
                 """
@@ -452,5 +466,19 @@ public final class IndicatorBuilder {
                 "UPDATE indicators SET withdrawn_at = now(), withdrawn_by_run = $2 WHERE id = ANY($1::bigint[])",
                 [withdrawn, runID])
         }
+    }
+}
+
+/// The few distinct texts a column repeats on every row (feed kinds, feed names), made into a
+/// `String` once each instead of once a row.
+struct InternedTexts {
+    private var known: [(bytes: [UInt8], text: String)] = []
+
+    mutating func intern(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        for entry in known where entry.bytes.elementsEqual(bytes) { return entry.text }
+        let text = String(decoding: bytes, as: UTF8.self)
+        // Only a handful are expected; past that each is made afresh rather than searched for.
+        if known.count < 32 { known.append((Array(bytes), text)) }
+        return text
     }
 }

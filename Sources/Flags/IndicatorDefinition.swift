@@ -1,6 +1,6 @@
-import Foundation
 import Config
 import Families
+import Foundation
 
 /// One indicator definition from `schemas/rules/indicators.conf`: which partner records count,
 /// the Supporting Families outcome they map to, and the plain-English sentence that says why.
@@ -43,7 +43,8 @@ public struct IndicatorDefinition: Sendable, Equatable {
         /// Placeholders its description may use (besides the common ones).
         var placeholders: Set<String> {
             switch self {
-            case .attendanceBelow: return ["rate", "attended", "possible", "threshold", "period_start", "period_end", "school"]
+            case .attendanceBelow:
+                return ["rate", "attended", "possible", "threshold", "period_start", "period_end", "school"]
             case .fsmEligible: return ["eligible_from", "eligible_to"]
             case .reviewStatus: return ["review", "due", "status", "reviewed_on"]
             case .reviewOverdue: return ["review", "due", "grace_days", "days_overdue", "as_of"]
@@ -67,18 +68,7 @@ public struct IndicatorDefinition: Sendable, Equatable {
     static let reviewStatuses = ["not_attended", "declined", "scheduled"]
 
     /// Fills the template. Unknown placeholders were refused when the file was read.
-    func render(_ values: [String: String]) -> String {
-        var out = ""
-        var rest = Substring(description)
-        while let open = rest.firstIndex(of: "{") {
-            out += rest[..<open]
-            guard let close = rest[open...].firstIndex(of: "}") else { break }
-            let key = String(rest[rest.index(after: open)..<close])
-            out += values[key] ?? ""
-            rest = rest[rest.index(after: close)...]
-        }
-        return out + rest
-    }
+    func render(_ values: [String: String]) -> String { DescriptionTemplate(description).render(values) }
 
     static func placeholders(in template: String) -> [String]? {
         var found: [String] = []
@@ -99,7 +89,8 @@ public struct IndicatorDefinition: Sendable, Equatable {
         for name in reader.sections(prefixed: "indicator.") {
             let s = "indicator." + name
             guard name.range(of: "^[a-z][a-z0-9_]*$", options: .regularExpression) != nil else {
-                throw reader.file.error(reader.file.entries(in: s).first, "an indicator name is lower-case letters, digits and _")
+                throw reader.file.error(
+                    reader.file.entries(in: s).first, "an indicator name is lower-case letters, digits and _")
             }
             let version = try reader.requiredInteger(s, "version", range: 1...1_000_000)
             let outcomeNumber = try reader.requiredInteger(s, "outcome", range: 1...10)
@@ -110,18 +101,23 @@ public struct IndicatorDefinition: Sendable, Equatable {
             case "attendance_below":
                 let (text, entry) = try reader.requiredString(s, "below_percent")
                 guard text.range(of: #"^[0-9]{1,3}(\.[0-9])?$"#, options: .regularExpression) != nil else {
-                    throw reader.file.error(entry, "expected a percentage with at most one decimal place, e.g. 90 or 89.5")
+                    throw reader.file.error(
+                        entry, "expected a percentage with at most one decimal place, e.g. 90 or 89.5")
                 }
                 let parts = text.split(separator: ".")
                 let tenths = Int(parts[0])! * 10 + (parts.count > 1 ? Int(parts[1])! : 0)
-                guard tenths > 0 && tenths <= 1000 else { throw reader.file.error(entry, "must be above 0 and at most 100") }
+                guard tenths > 0 && tenths <= 1000 else {
+                    throw reader.file.error(entry, "must be above 0 and at most 100")
+                }
                 let minimum = try reader.integer(s, "min_sessions_possible", range: 1...10_000) ?? 1
                 kind = .attendanceBelow(thresholdTenths: tenths, minSessionsPossible: minimum)
             case "fsm_eligible":
                 kind = .fsmEligible
             case "review_status":
                 guard let statuses = try reader.list(s, "statuses", allowed: reviewStatuses), !statuses.isEmpty else {
-                    throw ConfigFile.Error(file: reader.file.path, line: typeEntry.line, key: s + ".statuses", message: "required key is missing")
+                    throw ConfigFile.Error(
+                        file: reader.file.path, line: typeEntry.line, key: s + ".statuses",
+                        message: "required key is missing")
                 }
                 let types = try reader.list(s, "review_types", allowed: reviewTypes) ?? reviewTypes
                 kind = .reviewStatus(statuses: Set(statuses), reviewTypes: Set(types))
@@ -131,10 +127,13 @@ public struct IndicatorDefinition: Sendable, Equatable {
                 kind = .reviewOverdue(graceDays: grace, reviewTypes: Set(types))
             case "police_incident":
                 guard let types = reader.list(s, "incident_types"), !types.values.isEmpty else {
-                    throw ConfigFile.Error(file: reader.file.path, line: typeEntry.line, key: s + ".incident_types", message: "required key is missing")
+                    throw ConfigFile.Error(
+                        file: reader.file.path, line: typeEntry.line, key: s + ".incident_types",
+                        message: "required key is missing")
                 }
                 for value in types.values where value.range(of: "^[a-z0-9_]+$", options: .regularExpression) == nil {
-                    throw reader.file.error(types.entry, "'\(value)' is not a normalised incident type (lower case, digits, _)")
+                    throw reader.file.error(
+                        types.entry, "'\(value)' is not a normalised incident type (lower case, digits, _)")
                 }
                 var present: Bool?
                 if let (text, entry) = reader.string(s, "child_present") {
@@ -156,13 +155,52 @@ public struct IndicatorDefinition: Sendable, Equatable {
             let allowed = kind.placeholders.union(commonPlaceholders)
             for placeholder in used where !allowed.contains(placeholder) {
                 throw reader.file.error(
-                    templateEntry, "unknown placeholder {\(placeholder)}; a \(type) description may use "
+                    templateEntry,
+                    "unknown placeholder {\(placeholder)}; a \(type) description may use "
                         + allowed.sorted().map { "{\($0)}" }.joined(separator: ", "))
             }
             out.append(
                 IndicatorDefinition(
-                    name: name, version: version, outcome: SupportingFamiliesOutcome(rawValue: outcomeNumber)!, label: label,
+                    name: name, version: version, outcome: SupportingFamiliesOutcome(rawValue: outcomeNumber)!,
+                    label: label,
                     kind: kind, description: template))
+        }
+        return out
+    }
+}
+
+/// A description template cut once into its text and its placeholders, so that filling it for
+/// every indicator of a run does not search the template again each time.
+struct DescriptionTemplate {
+    private enum Part {
+        case text(String)
+        case value(String)
+    }
+
+    private let parts: [Part]
+
+    init(_ template: String) {
+        var parts: [Part] = []
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{") {
+            parts.append(.text(String(rest[..<open])))
+            // An unclosed brace (refused when the file is read) leaves the rest as text, brace and all.
+            guard let close = rest[open...].firstIndex(of: "}") else { break }
+            parts.append(.value(String(rest[rest.index(after: open)..<close])))
+            rest = rest[rest.index(after: close)...]
+        }
+        parts.append(.text(String(rest)))
+        self.parts = parts
+    }
+
+    /// The template with each placeholder replaced by its value (an unknown one by nothing).
+    func render(_ values: [String: String]) -> String {
+        var out = ""
+        for part in parts {
+            switch part {
+            case .text(let text): out += text
+            case .value(let key): out += values[key] ?? ""
+            }
         }
         return out
     }

@@ -91,6 +91,11 @@ enum IndicatorScope {
         return .changed(records: try connection.execute("SELECT count(*) FROM indicator_dirty").scalar(Int.self))
     }
 
+    var isEverything: Bool {
+        if case .everything = self { return true }
+        return false
+    }
+
     /// The SQL condition limiting a query's `alias.column` (a record id) to the scope.
     func condition(_ column: String) -> String {
         switch self {
@@ -116,7 +121,12 @@ enum IndicatorScope {
         }
         if !measured.isEmpty {
             try connection.copyIn("COPY indicator_measured (record_id, child_id) FROM STDIN") { writer in
-                for item in measured { try writer.writeRow([String(item.record), item.child]) }
+                // Field by field: no array per row (a first refresh writes one row per record).
+                for item in measured {
+                    try writer.appendField(String(item.record))
+                    try writer.appendField(item.child)
+                    try writer.endRow()
+                }
             }
         }
         try connection.execute(

@@ -315,10 +315,21 @@ public struct TeamAssigner {
             }
         }
         var perTeam: [String: Int] = [:]
-        try connection.execute(
-            "CREATE TEMP TABLE family_teams_now (family_id text PRIMARY KEY, team text, basis text, detail text) ON COMMIT DROP"
-        )
-        try connection.copyIn("COPY family_teams_now FROM STDIN") { writer in
+        // A first assignment (no team stored) writes the teams straight into their table: there is
+        // nothing to compare with or to remove.
+        var firstFill = false
+        if everything {
+            firstFill = try connection.execute("SELECT NOT EXISTS (SELECT 1 FROM family_teams)").scalar(Bool.self)
+        }
+        if !firstFill {
+            try connection.execute(
+                "CREATE TEMP TABLE family_teams_now (family_id text PRIMARY KEY, team text, basis text, detail text) ON COMMIT DROP"
+            )
+        }
+        try connection.copyIn(
+            firstFill
+                ? "COPY family_teams (family_id, team, basis, detail) FROM STDIN" : "COPY family_teams_now FROM STDIN"
+        ) { writer in
             for family in families {
                 var choice: (team: String, basis: String, detail: String?)?
                 if let district = districts[family], let team = byDistrict[district] {
@@ -337,6 +348,7 @@ public struct TeamAssigner {
                 try writer.writeRow([family, choice.team, choice.basis, choice.detail])
             }
         }
+        if firstFill { return perTeam }
         try connection.execute(
             """
             DELETE FROM family_teams t WHERE \(inScope("t.family_id"))

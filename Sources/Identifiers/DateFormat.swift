@@ -47,6 +47,11 @@ public struct DateFormat: Sendable, Hashable, CustomStringConvertible {
     @usableFromInline
     let timeStart: Int
 
+    /// The pattern is YYYY-MM-DD and nothing else: `parseBuffer` reads such dates without going
+    /// through the tokens (most feeds' dates; the result is the same).
+    @usableFromInline
+    let isISODate: Bool
+
     /// True when the pattern has a time part.
     public var hasTime: Bool { timeStart < tokens.count }
 
@@ -126,6 +131,11 @@ public struct DateFormat: Sendable, Hashable, CustomStringConvertible {
         self.pattern = pattern
         self.tokens = tokens
         self.timeStart = tokens.firstIndex(where: { $0.isTime }) != nil ? lastDate + 1 : tokens.count
+        isISODate =
+            tokens == [
+                .year4, .literal(UInt8(ascii: "-")), .month(variable: false), .literal(UInt8(ascii: "-")),
+                .day(variable: false),
+            ]
     }
 
     public static func == (a: DateFormat, b: DateFormat) -> Bool { a.pattern == b.pattern }
@@ -174,6 +184,7 @@ public struct DateFormat: Sendable, Hashable, CustomStringConvertible {
     @usableFromInline
     func parseBuffer(_ buf: UnsafeBufferPointer<UInt8>) -> DateTime? {
         let range = buf.trimmedRange()
+        if isISODate { return Self.isoDate(buf, range) }
         var i = range.lowerBound
         let end = range.upperBound
         var year = -1, month = -1, day = -1, hour = -1, minute = -1, second = -1
@@ -209,6 +220,23 @@ public struct DateFormat: Sendable, Hashable, CustomStringConvertible {
         guard i == end, let date = CalendarDate(year: year, month: month, day: day) else { return nil }
         let minuteOfDay = hour >= 0 && minute >= 0 ? hour * 60 + minute : nil
         return DateTime(date: date, minuteOfDay: minuteOfDay, second: second >= 0 ? second : nil)
+    }
+
+    /// YYYY-MM-DD exactly (ten bytes once trimmed), as the tokens of that pattern read it.
+    @inline(__always)
+    static func isoDate(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> DateTime? {
+        guard range.count == 10 else { return nil }
+        let s = range.lowerBound
+        func digit(_ offset: Int) -> Int? {
+            let byte = buf[s + offset]
+            return ASCII.isDigit(byte) ? Int(byte &- ASCII.zero) : nil
+        }
+        guard buf[s + 4] == UInt8(ascii: "-"), buf[s + 7] == UInt8(ascii: "-"),
+            let y0 = digit(0), let y1 = digit(1), let y2 = digit(2), let y3 = digit(3),
+            let m0 = digit(5), let m1 = digit(6), let d0 = digit(8), let d1 = digit(9),
+            let date = CalendarDate(year: y0 * 1000 + y1 * 100 + y2 * 10 + y3, month: m0 * 10 + m1, day: d0 * 10 + d1)
+        else { return nil }
+        return DateTime(date: date, minuteOfDay: nil, second: nil)
     }
 
     @inline(__always)

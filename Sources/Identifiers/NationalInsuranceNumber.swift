@@ -72,7 +72,12 @@ public struct NationalInsuranceNumber: Hashable, Sendable, CustomStringConvertib
 
     @usableFromInline
     static func parseBuffer(_ buf: UnsafeBufferPointer<UInt8>) -> Result<NationalInsuranceNumber, IdentifierError> {
-        var c = [UInt8](repeating: 0, count: 9)
+        withZeroedStackBytes(9) { parseBuffer(buf, scratch: $0) }
+    }
+
+    private static func parseBuffer(
+        _ buf: UnsafeBufferPointer<UInt8>, scratch c: UnsafeMutableBufferPointer<UInt8>
+    ) -> Result<NationalInsuranceNumber, IdentifierError> {
         var n = 0
         for b in buf where !ASCII.isBlank(b) {
             if n < 9 { c[n] = ASCII.upper(b) }
@@ -94,6 +99,6 @@ public struct NationalInsuranceNumber: Hashable, Sendable, CustomStringConvertib
         guard prefixAllowed(c[0], c[1]) else {
             return .failure(IdentifierError(.badPrefix, "the two-letter prefix is not one HMRC allocates"))
         }
-        return .success(NationalInsuranceNumber(uncheckedValue: String(asciiBytes: c)))
+        return .success(NationalInsuranceNumber(uncheckedValue: String(asciiBytes: UnsafeBufferPointer(c))))
     }
 }

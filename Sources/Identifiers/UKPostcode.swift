@@ -64,8 +64,14 @@ public struct UKPostcode: Hashable, Sendable, Comparable, CustomStringConvertibl
 
     @usableFromInline
     static func parseBuffer(_ buf: UnsafeBufferPointer<UInt8>) -> Result<UKPostcode, IdentifierError> {
+        withZeroedStackBytes(9) { parseBuffer(buf, scratch: $0) }
+    }
+
+    /// `scratch` holds at least 9 bytes: the 8 characters looked at, then the result with its space.
+    private static func parseBuffer(
+        _ buf: UnsafeBufferPointer<UInt8>, scratch c: UnsafeMutableBufferPointer<UInt8>
+    ) -> Result<UKPostcode, IdentifierError> {
         // Collect the non-blank characters, upper-cased. At most 7 are meaningful.
-        var c = [UInt8](repeating: 0, count: 8)
         var n = 0
         for b in buf where !ASCII.isBlank(b) {
             if n < 8 { c[n] = ASCII.upper(b) }
@@ -100,12 +106,12 @@ public struct UKPostcode: Hashable, Sendable, Comparable, CustomStringConvertibl
                 guard ASCII.isDigit(c[3]) || fourthLettersAA9A[Int(c[3])] else { return .failure(bad) }
             }
         }
-        var out = [UInt8]()
-        out.reserveCapacity(n + 1)
-        out.append(contentsOf: c[0..<outLen])
-        out.append(ASCII.space)
-        out.append(contentsOf: c[outLen..<n])
+        // The inward code moves one place right to make room for the space (n ≤ 7, so it fits in 9).
+        for index in stride(from: n - 1, through: outLen, by: -1) { c[index + 1] = c[index] }
+        c[outLen] = ASCII.space
         return .success(
-            UKPostcode(value: String(asciiBytes: out), outwardLength: UInt8(outLen), areaLength: UInt8(areaLen)))
+            UKPostcode(
+                value: String(asciiBytes: UnsafeBufferPointer(rebasing: c[0..<(n + 1)])), outwardLength: UInt8(outLen),
+                areaLength: UInt8(areaLen)))
     }
 }

@@ -116,8 +116,11 @@ public struct UniquePupilNumber: Hashable, Sendable, CustomStringConvertible {
         guard let index = checkIndex(buf, from: s + 1), Int(letterIndex[Int(first)]) == index else {
             return .failure(IdentifierError(.badCheckLetter, "the check letter does not match"))
         }
-        var bytes = [UInt8](repeating: 0, count: 13)
-        for k in 0..<13 { bytes[k] = ASCII.upper(buf[s + k]) }
-        return .success(UniquePupilNumber(uncheckedValue: String(asciiBytes: bytes)))
+        // Thirteen ASCII bytes: a small string, built without a heap array (this runs for every school row).
+        let value = String(unsafeUninitializedCapacity: 13) { bytes in
+            for k in 0..<13 { bytes[k] = ASCII.upper(buf[s + k]) }
+            return 13
+        }
+        return .success(UniquePupilNumber(uncheckedValue: value))
     }
 }

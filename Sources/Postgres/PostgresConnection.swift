@@ -260,6 +260,76 @@ public final class PostgresConnection {
         return loaded
     }
 
+    // MARK: Batches from a cursor, the next fetched while one is handled
+
+    /// Runs a query through a cursor and hands each batch of up to `batchSize` rows to `body`, read
+    /// in place (see `PostgresRawResult`): memory stays in proportion to two batches, and no row
+    /// costs an array of strings. The next batch is asked for before `body` handles the current
+    /// one, so the server reads it meanwhile (both cores busy, not one after the other). Must run
+    /// inside a transaction (the cursor closes with it at the latest); `cursor` names it, unique
+    /// among the cursors open on this connection. Every row is planned to be read
+    /// (`cursor_tuple_fraction` 1 for the transaction), not the first few.
+    public func forEachBatch(
+        _ sql: String, _ parameters: [any PostgresEncodable] = [], cursor: String, batchSize: Int = 50_000,
+        _ body: (PostgresRawResult) throws -> Void
+    ) throws {
+        try execute("SET LOCAL cursor_tuple_fraction = 1")
+        try execute("DECLARE \(cursor) NO SCROLL CURSOR FOR " + sql, parameters)
+        let fetch = "FETCH \(batchSize) FROM \(cursor)"
+        var pending = false
+        defer {
+            // A batch asked for and not received (the body failed) must be drained before CLOSE.
+            if pending, let result = try? receiveWhole(fetch) { PQclear(result) }
+            _ = try? execute("CLOSE \(cursor)")
+        }
+        try send(fetch)
+        pending = true
+        while true {
+            let result = try receiveWhole(fetch)
+            pending = false
+            defer { PQclear(result) }
+            let rows = Int(PQntuples(result))
+            if rows == 0 { break }
+            if rows == batchSize {
+                try send(fetch)
+                pending = true
+            }
+            try body(PostgresRawResult(result: result))
+            if !pending { break }
+        }
+    }
+
+    /// Sends a statement without parameters and returns at once; `receiveWhole` waits for its result.
+    private func send(_ sql: String) throws(PostgresError) {
+        let handle = try liveHandle()
+        guard PQsendQueryParams(handle, sql, 0, nil, nil, nil, nil, 0) == 1 else {
+            throw PostgresError(.connection, message: Self.libpqMessage(handle), context: sql)
+        }
+    }
+
+    /// The rows of the statement last sent, once all have arrived (the caller clears the result).
+    private func receiveWhole(_ sql: String) throws(PostgresError) -> OpaquePointer {
+        let handle = try liveHandle()
+        var kept: OpaquePointer?
+        var firstError: PostgresError?
+        // Every result must be drained, even after an error, or the connection stays busy.
+        while let result = PQgetResult(handle) {
+            if kept == nil && firstError == nil {
+                do throws(PostgresError) {
+                    try check(result, sql: sql, accepting: [PGRES_TUPLES_OK])
+                    kept = result
+                    continue
+                } catch {
+                    firstError = error
+                }
+            }
+            PQclear(result)
+        }
+        if let firstError { throw firstError }
+        guard let kept else { throw PostgresError(.connection, message: Self.libpqMessage(handle), context: sql) }
+        return kept
+    }
+
     // MARK: Internals
 
     private func liveHandle() throws(PostgresError) -> OpaquePointer {

@@ -117,7 +117,7 @@ extension RecordNormaliser {
         name(.carerSurname, into: .carerFamilyName)
 
         if let raw = value(slot(.childSex)) {
-            let mapped = scratch.upperCased(raw) { sexValues[$0] }
+            let mapped = scratch.mapped(-1, raw) { sexValues[$0] }
             scratch.set(.sex, mapped ?? "U")
             count(slot(.childSex), present: true, valid: mapped != nil)
         } else {
@@ -166,7 +166,8 @@ extension RecordNormaliser {
         let ageText = value(slot(.childAge)).map { String(decoding: $0, as: UTF8.self) }
         let age = ageText.flatMap { Int($0) }
         count(slot(.childAge), present: ageText != nil, valid: age.map { definition.childAges.contains($0) } ?? false)
-        let hasChild = scratch.isSet(.givenName) || scratch.isSet(.familyName) || childDOBRaw != nil || hasNHSNumber
+        let hasChild =
+            scratch.isSet(.givenName) || scratch.isSet(.familyName) || childDOBRaw != nil || hasNHSNumber
             || hasUPN
         // An antenatal row (no child) is the reference's.
         guard hasChild || definition.kind != .healthVisiting else { return false }
@@ -205,7 +206,7 @@ extension RecordNormaliser {
             switch plan.type {
             case .text:
                 if plan.hasValueMap, let map = factPlans[key].valueMap {
-                    guard let canonical = scratch.upperCased(raw, { map[$0] }) else { return false }
+                    guard let canonical = scratch.mapped(key, raw, { map[$0] }) else { return false }
                     scratch.appendFact(key, text: canonical)
                 } else {
                     guard scratch.appendFact(key, collapsing: raw) else { return false }
@@ -217,10 +218,12 @@ extension RecordNormaliser {
                 if plan.role == .sessionsAttended { sessionsAttended = number }
             case .boolean:
                 let map = factPlans[key].valueMap ?? Self.defaultBooleanValues
-                guard let word = scratch.upperCased(raw, { map[$0] }) else { return false }
+                guard let word = scratch.mapped(key, raw, { map[$0] }) else { return false }
                 scratch.appendFact(key, boolean: word == "true")
             case .date:
-                guard let date = factPlans[key].format.parse(raw), date >= plan.earliest, date <= plan.latest else { return false }
+                guard let date = factPlans[key].format.parse(raw), date >= plan.earliest, date <= plan.latest else {
+                    return false
+                }
                 scratch.appendFact(key, date: date, minutes: nil, withTime: false)
                 switch plan.role {
                 case .periodStart: periodStart = date
@@ -289,6 +292,8 @@ struct CommonRowScratch {
     private var name: [UInt8] = []
     private var factCount = 0
     private var upper: [UInt8] = []
+    /// What `mapped` answered, by map and bytes sent.
+    private var mappedSeen: [(map: Int, bytes: [UInt8], value: String?)] = []
     var deltas: [FieldQuality] = []
     var upnTemporary = false
     var approximateAge: Int?
@@ -395,11 +400,21 @@ struct CommonRowScratch {
         return !previousSpace
     }
 
-    /// Looks up the upper-cased ASCII value (the reference's `uppercased()` of an ASCII string).
-    mutating func upperCased<T>(_ raw: UnsafeBufferPointer<UInt8>, _ lookUp: (String) -> T?) -> T? {
+    /// Looks up the upper-cased ASCII value (the reference's `uppercased()` of an ASCII string) in
+    /// value map `map` (any number naming the map: the lookup must be the same on every row). A feed
+    /// sends a handful of spellings per column, so the answers are kept by the bytes sent.
+    mutating func mapped(
+        _ map: Int, _ raw: UnsafeBufferPointer<UInt8>, _ lookUp: (String) -> String?
+    ) -> String? {
+        for entry in mappedSeen where entry.map == map && entry.bytes.count == raw.count {
+            if entry.bytes.withUnsafeBufferPointer({ $0.elementsEqual(raw) }) { return entry.value }
+        }
         upper.removeAll(keepingCapacity: true)
         for byte in raw { upper.append(byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte) }
-        return lookUp(String(decoding: upper, as: UTF8.self))
+        let value = lookUp(String(decoding: upper, as: UTF8.self))
+        // Bounded: a column of many different values is looked up afresh past that.
+        if mappedSeen.count < 64 { mappedSeen.append((map, Array(raw), value)) }
+        return value
     }
 
     /// A value of digits only, as `Int(_:)` reads it; nil for anything else (signs, overflow), which
@@ -638,6 +653,11 @@ struct RowBytes {
 
     /// One field in COPY text, escaped as `CopyTextBuffer.appendField` escapes it; false on a NUL byte.
     mutating func appendCopyField(_ field: UnsafeBufferPointer<UInt8>) -> Bool {
+        // Almost every value has nothing to escape: found eight bytes at a time, then copied whole.
+        if !Self.mayNeedEscaping(field) {
+            append(field)
+            return true
+        }
         // At most two bytes out for each byte in, written through the pointer.
         reserve(field.count * 2)
         var out = pointer + count
@@ -653,6 +673,34 @@ struct RowBytes {
         }
         count = pointer.distance(to: out)
         return true
+    }
+
+    /// False only when no byte of `field` is one COPY text escapes or refuses (backslash, or a
+    /// control byte up to CR: NUL, tab, LF, CR); true may also mean another control byte, which the
+    /// byte-by-byte loop then copies as it is.
+    @inline(__always)
+    static func mayNeedEscaping(_ field: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = field.baseAddress else { return false }
+        let raw = UnsafeRawPointer(base)
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var offset = 0
+        // Word tests without false negatives: a byte below 0x0E, or a byte equal to 0x5C (a zero byte
+        // of word ^ 0x5C5C…), sets a high bit.
+        while offset + 8 <= field.count {
+            let word = raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            let below = (word &- ones &* 0x0E) & ~word & highs
+            let backslashes = word ^ (ones &* 0x5C)
+            let equal = (backslashes &- ones) & ~backslashes & highs
+            if below | equal != 0 { return true }
+            offset += 8
+        }
+        while offset < field.count {
+            let byte = base[offset]
+            if byte <= 0x0D || byte == 0x5C { return true }
+            offset += 1
+        }
+        return false
     }
 
     /// "2019-03-07", as `CalendarDate.appendISO8601` writes it (years 0…9999).
