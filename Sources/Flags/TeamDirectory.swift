@@ -228,10 +228,17 @@ public struct TeamAssigner {
         ORDER BY cr.child_id, p.ends_on DESC, sr.id DESC
         """
 
-    /// … and for the families in `team_dirty_families`, child by child through the indexes.
+    /// … and for the families in `team_dirty_families`, child by child through the indexes. The
+    /// members in scope are fixed first (a materialised CTE): with statistics a day-one write left
+    /// stale, the planner otherwise looked up the latest school of every member of every family and
+    /// only then kept those in scope (9 s instead of a fraction of one at 1M records).
     static let latestSchoolOfMembersInScope = """
+        WITH scope AS MATERIALIZED (
+            SELECT m.family_id, m.child_id
+            FROM team_dirty_families d JOIN family_members m ON m.family_id = d.family_id
+            WHERE m.child_id IS NOT NULL)
         SELECT m.family_id, s.school
-        FROM team_dirty_families d JOIN family_members m ON m.family_id = d.family_id
+        FROM scope m
         JOIN LATERAL (
             SELECT sr.facts->>'school_name' AS school
             FROM child_records cr JOIN source_records sr ON sr.id = cr.record_id
@@ -239,7 +246,6 @@ public struct TeamAssigner {
             CROSS JOIN LATERAL record_evidence_period(sr.kind, sr.facts, b.committed_at) p
             WHERE cr.child_id = m.child_id AND sr.facts ? 'school_name'
             ORDER BY p.ends_on DESC, sr.id DESC LIMIT 1) s ON true
-        WHERE m.child_id IS NOT NULL
         """
 
     /// The directory into the database, only where it differs (an unchanged directory writes nothing).
