@@ -250,7 +250,8 @@ public enum SideBySide {
 
     /// Feed kind → the parts that identify one report (the first must be present).
     public static let reports: [(kind: String, parts: [Part])] = [
-        ("school_attendance", [.fact("period_start"), .fact("period_end"), .fact("school_name")]),
+        // One school's term in one file: a later file may send the pupil's row again, corrected.
+        ("school_attendance", [.fact("period_start"), .fact("period_end"), .fact("school_name"), .column("batch_id")]),
         ("police", [.fact("incident_ref")]),
         // One parent's claim in one file: a later file may list the same child again.
         ("fsm", [.column("carer_ni_number"), .fact("eligible_from"), .column("batch_id")]),
@@ -262,9 +263,11 @@ public enum SideBySide {
 
     /// Feed kind → the parts of a period in which a child is reported once, whichever partner office
     /// reports it: a pupil is on one school's roll in a term, so two schools' rows of one term are two
-    /// pupils (a pupil who moves mid-term keeps the UPN, which links the rows first).
+    /// pupils (a pupil who moves mid-term keeps the UPN, which links the rows first). In one file: a
+    /// later file that sends a term's rows again (corrected attendance, a new address) reports the
+    /// same pupils, not new ones.
     public static let periods: [(kind: String, parts: [Part])] = [
-        ("school_attendance", [.fact("period_start"), .fact("period_end")])
+        ("school_attendance", [.fact("period_start"), .fact("period_end"), .column("batch_id")])
     ]
 
     /// SQL over `source_records sr`: the period's identity as text (feed and parts), or NULL.
