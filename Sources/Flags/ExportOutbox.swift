@@ -1,4 +1,5 @@
 import Foundation
+import Identifiers
 import Postgres
 
 /// Files in the outbox that no committed export recorded.
@@ -10,7 +11,13 @@ import Postgres
 /// with any temporary file an interrupted write left behind. Only names this exporter writes are
 /// touched; anything else in the folder is someone else's.
 enum ExportOutbox {
-    /// `familyconnect-<team>-<yyyymmdd>-<id>.csv`, or its `.<name>.tmp` while being written.
+    /// The name an export file is written under: `familyconnect-<team>-<yyyymmdd>-<id>.csv`
+    /// (`Exporter.writeAtomically` writes it as `.<name>.tmp` first). `ExportFileName` reads it back.
+    static func fileName(team: String, asOf: CalendarDate, fileID: Int64) -> String {
+        "familyconnect-\(team)-\(asOf.iso8601.replacingOccurrences(of: "-", with: ""))-\(fileID).csv"
+    }
+
+    /// A name `fileName` made, or its temporary while being written.
     struct ExportFileName: Equatable {
         let fileID: Int64
         let isTemporary: Bool
@@ -28,9 +35,9 @@ enum ExportOutbox {
             }
             guard stem.hasPrefix("familyconnect-"), stem.hasSuffix(".csv") else { return nil }
             let parts = stem.dropLast(4).split(separator: "-")
-            guard parts.count >= 4, let id = Int64(parts[parts.count - 1]), id > 0,
-                parts[parts.count - 2].count == 8, parts[parts.count - 2].allSatisfy(\.isASCII),
-                Int(parts[parts.count - 2]) != nil
+            let date = parts.count >= 4 ? parts[parts.count - 2] : ""
+            guard let id = Int64(parts[parts.count - 1]), id > 0, date.count == 8,
+                date.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
             else { return nil }
             fileID = id
         }

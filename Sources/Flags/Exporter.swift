@@ -145,8 +145,7 @@ public final class Exporter {
                             teams.team(team)?.delivery.map { RemoteSource.safeTarget($0.remote.url) },
                         ]
                     ).scalar(Int64.self)
-                    let stamp = asOf.iso8601.replacingOccurrences(of: "-", with: "")
-                    let name = "familyconnect-\(team)-\(stamp)-\(fileID).csv"
+                    let name = ExportOutbox.fileName(team: team, asOf: asOf, fileID: fileID)
                     let path = (outbox as NSString).appendingPathComponent(name)
                     try connection.execute("UPDATE export_files SET file_name = $2 WHERE id = $1", [fileID, name])
                     try connection.copyIn("COPY export_ledger (flag_id, team, export_file_id) FROM STDIN") { ledger in

@@ -146,8 +146,9 @@ struct ExportTests {
 
     @Test("only names the exporter writes are read as export files")
     func exportFileNames() {
-        #expect(
-            ExportOutbox.ExportFileName("familyconnect-west-20260901-42.csv") == .init(fileID: 42, isTemporary: false))
+        let written = ExportOutbox.fileName(team: "west", asOf: CalendarDate(iso8601: "2026-09-01")!, fileID: 42)
+        #expect(written == "familyconnect-west-20260901-42.csv")
+        #expect(ExportOutbox.ExportFileName(written) == .init(fileID: 42, isTemporary: false))
         #expect(ExportOutbox.ExportFileName("familyconnect-north-east-20260901-7.csv")?.fileID == 7)
         #expect(
             ExportOutbox.ExportFileName(".familyconnect-west-20260901-42.csv.tmp")
@@ -156,7 +157,7 @@ struct ExportTests {
             "familyconnect-west-latest.csv", "familyconnect-west-2026091-42.csv", "familyconnect-west-20260901-0.csv",
             "familyconnect-west-20260901-42.csv.bak", "other-west-20260901-42.csv",
             ".familyconnect-west-20260901-42.csv",
-            "familyconnect-20260901-42.csv",
+            "familyconnect-20260901-42.csv", "familyconnect-west-+2026090-42.csv",
         ] {
             #expect(ExportOutbox.ExportFileName(name) == nil, "\(name)")
         }
