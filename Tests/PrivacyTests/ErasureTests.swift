@@ -1,3 +1,4 @@
+import Families
 import Feeds
 import Foundation
 import Identifiers
@@ -194,6 +195,15 @@ struct ErasureTests {
 
             // Erasure, through the command.
             let flagsBefore = try world.count("SELECT count(*) FROM flags")
+            #expect(try world.count("SELECT count(*) FROM family_keys WHERE member = $1", [child]) > 0)
+            let sharingKeys = Set(
+                try connection.query(
+                    """
+                    SELECT DISTINCT sharing.member FROM family_keys held JOIN family_keys sharing ON sharing.key = held.key
+                    WHERE held.member = $1 AND sharing.member <> $1
+                    """, [child]
+                ).map { try $0.decode(String.self, at: 0) })
+            #expect(!sharingKeys.isEmpty, "the child lives at a family's home")
             let erase = try FamilyConnectBinary.run([
                 "erase", child, "--reason", "erasure request 2026/118 upheld", "--database", database.connectionString,
             ])
@@ -210,6 +220,12 @@ struct ErasureTests {
             #expect(try world.count("SELECT count(*) FROM family_members WHERE child_id = $1", [child]) == 0)
             #expect(
                 try world.count("SELECT count(*) FROM family_links WHERE member_a = $1 OR member_b = $1", [child]) == 0)
+            #expect(try world.count("SELECT count(*) FROM family_keys WHERE member = $1", [child]) == 0)
+            let noted = Set(
+                try connection.query("SELECT member FROM family_changes WHERE member IS NOT NULL").map {
+                    try $0.decode(String.self, at: 0)
+                })
+            #expect(sharingKeys.isSubset(of: noted), "whoever shared a key is regrouped at the next families run")
             #expect(try world.count("SELECT count(*) FROM indicators WHERE child_id = $1", [child]) == 0)
             #expect(try world.count("SELECT count(*) FROM flag_evidence WHERE child_id = $1", [child]) == 0)
             #expect(
@@ -234,6 +250,8 @@ struct ErasureTests {
             // The pipeline runs on without the child and without errors.
             try world.cycle()
             #expect(try Self.search(connection, for: Planted.needles).isEmpty)
+            let everyone = try FamilyGrouper(connection: connection).regroup(everyone: true)
+            #expect(!everyone.changed, "after the erasure, the incremental families run left what a full run gives")
 
             // The partner sends the child again (a new file, so not a duplicate), with a new pupil beside her.
             let resend = world.folder.appendingPathComponent("resend-school.csv")

@@ -176,6 +176,13 @@ struct RetentionTests {
                     [batch])
             }
 
+            // Families' grouping keys (hashes of personal data): x and y lose records; z shares y's
+            // key; o shares none.
+            try connection.execute("INSERT INTO family_state VALUES (true, 'test', 2, 4, 0)")
+            for (member, key) in [(x, 1), (y, 2), (z, 2), (o, 3)] {
+                try connection.execute("INSERT INTO family_keys (member, key) VALUES ($1, $2)", [member, key])
+            }
+
             let expired: Set<Int64> = [x1, x2, y2, a1, v1]
             let kept: Set<Int64> = [y1, y3, z1, zHome, v2, o1]
             let totalBefore = try connection.execute("SELECT count(*) FROM source_records").scalar(Int.self)
@@ -203,6 +210,12 @@ struct RetentionTests {
             #expect(report.deleted["flags"] == 1 && report.deleted["flag_rules"] == 1 && report.deleted["flag_events"] == 1)
             #expect(report.deleted["quarantined_rows"] == 2)
             #expect(report.deleted["children (retired)"] == 2, "x and a have nothing left")
+            #expect(report.deleted["family_keys"] == 2, "the keys of x and y go with their records")
+            let keysLeft = try connection.query("SELECT member FROM family_keys ORDER BY member").map { try $0.decode(String.self, at: 0) }
+            #expect(keysLeft == [z, o].sorted())
+            let noted = Set(try connection.query("SELECT member FROM family_changes WHERE member IS NOT NULL").map { try $0.decode(String.self, at: 0) })
+            #expect(noted.contains(z), "z shared a removed key: the next families run regroups it")
+            #expect(!noted.contains(o))
             #expect(try connection.execute("SELECT count(*) FROM flags WHERE flag_id = $1", [openFlag]).scalar(Int.self) == 1)
             #expect(try connection.execute("SELECT count(*) FROM flags WHERE flag_id = $1", [closedFlag]).scalar(Int.self) == 0)
             #expect(try connection.execute("SELECT count(*) FROM flag_evidence WHERE flag_id = $1", [openFlag]).scalar(Int.self) == 1)

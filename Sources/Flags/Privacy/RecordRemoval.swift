@@ -10,7 +10,8 @@ import Postgres
 /// - the indicators read from R (and those about C), their rows in `flag_evidence`, the
 ///   suppressions that rest on them, and every flag left with no evidence at all (with its rules,
 ///   events, export-ledger and outreach rows);
-/// - family links resting on R (or joining C), antenatal members and their membership events
+/// - the grouping keys of the members R belonged to (and of C); family links resting on R (or
+///   joining C), antenatal members and their membership events
 ///   (and C's memberships and membership history); a family's home is cleared if it was on R;
 /// - record links, review pairs and decisions and blocking keys (and their digests) of R; R's child assignments; R.
 /// Children left with no records are retired (the id stays, never reused: it is not personal data
@@ -41,7 +42,8 @@ enum RecordRemoval {
         let evidenceAboutChildren = children ? " OR e.child_id IN (SELECT child_id FROM privacy_children)" : ""
         let evidence = "e.indicator_id IN (SELECT id FROM privacy_indicators)" + evidenceAboutChildren
         try connection.execute(
-            "CREATE TEMP TABLE privacy_flags ON COMMIT DROP AS SELECT DISTINCT e.flag_id FROM flag_evidence e WHERE \(evidence)")
+            "CREATE TEMP TABLE privacy_flags ON COMMIT DROP AS SELECT DISTINCT e.flag_id FROM flag_evidence e WHERE \(evidence)"
+        )
         try run("flag_evidence", "DELETE FROM flag_evidence e WHERE \(evidence)")
         try connection.execute(
             """
@@ -64,6 +66,7 @@ enum RecordRemoval {
         try run("indicators", "DELETE FROM indicators WHERE id IN (SELECT id FROM privacy_indicators)")
 
         // Families.
+        counts["family_keys"] = try forgetFamilyKeys(connection, children: children)
         try connection.execute(
             """
             CREATE TEMP TABLE privacy_families ON COMMIT DROP AS
@@ -72,7 +75,8 @@ enum RecordRemoval {
             """)
         let linkAboutChildren =
             children
-            ? " OR member_a IN (SELECT child_id FROM privacy_children) OR member_b IN (SELECT child_id FROM privacy_children)" : ""
+            ? " OR member_a IN (SELECT child_id FROM privacy_children) OR member_b IN (SELECT child_id FROM privacy_children)"
+            : ""
         try run(
             "family_links",
             """
@@ -94,10 +98,12 @@ enum RecordRemoval {
         let memberAboutChildren = children ? " OR child_id IN (SELECT child_id FROM privacy_children)" : ""
         try run(
             "family_members",
-            "DELETE FROM family_members WHERE expectant_record_id IN (SELECT id FROM privacy_records)\(memberAboutChildren)")
+            "DELETE FROM family_members WHERE expectant_record_id IN (SELECT id FROM privacy_records)\(memberAboutChildren)"
+        )
         try run(
             "family_membership_events",
-            "DELETE FROM family_membership_events WHERE expectant_record_id IN (SELECT id FROM privacy_records)\(memberAboutChildren)")
+            "DELETE FROM family_membership_events WHERE expectant_record_id IN (SELECT id FROM privacy_records)\(memberAboutChildren)"
+        )
         if children {
             // What outreach teams were sent keeps the flag, without this child.
             try run(
@@ -113,13 +119,17 @@ enum RecordRemoval {
         // Resolution.
         let pair = "record_a IN (SELECT id FROM privacy_records) OR record_b IN (SELECT id FROM privacy_records)"
         // A link the incident rule made rests on its companion record too (`vouched_by`).
-        try run("record_links", "DELETE FROM record_links WHERE \(pair) OR vouched_by IN (SELECT id FROM privacy_records)")
+        try run(
+            "record_links", "DELETE FROM record_links WHERE \(pair) OR vouched_by IN (SELECT id FROM privacy_records)")
         try run("review_pairs", "DELETE FROM review_pairs WHERE \(pair)")
         try run("review_decisions", "DELETE FROM review_decisions WHERE \(pair)")
         // No foreign key here (migration 0007): deleted explicitly.
-        try run("record_blocking_keys", "DELETE FROM record_blocking_keys WHERE record_id IN (SELECT id FROM privacy_records)")
         try run(
-            "record_blocking_digests", "DELETE FROM record_blocking_digests WHERE record_id IN (SELECT id FROM privacy_records)")
+            "record_blocking_keys",
+            "DELETE FROM record_blocking_keys WHERE record_id IN (SELECT id FROM privacy_records)")
+        try run(
+            "record_blocking_digests",
+            "DELETE FROM record_blocking_digests WHERE record_id IN (SELECT id FROM privacy_records)")
         try connection.execute(
             """
             CREATE TEMP TABLE privacy_affected_children ON COMMIT DROP AS
@@ -127,7 +137,8 @@ enum RecordRemoval {
             """)
         if children {
             try connection.execute(
-                "INSERT INTO privacy_affected_children SELECT child_id FROM privacy_children EXCEPT SELECT child_id FROM privacy_affected_children")
+                "INSERT INTO privacy_affected_children SELECT child_id FROM privacy_children EXCEPT SELECT child_id FROM privacy_affected_children"
+            )
         }
         try run("child_records", "DELETE FROM child_records WHERE record_id IN (SELECT id FROM privacy_records)")
         try run("source_records", "DELETE FROM source_records WHERE id IN (SELECT id FROM privacy_records)")
@@ -161,9 +172,26 @@ enum RecordRemoval {
                 [emptied])
         }
         counts["families (retired)"] = emptied.count
-        for table in ["privacy_indicators", "privacy_flags", "privacy_flags_gone", "privacy_families", "privacy_affected_children"] {
+        for table in [
+            "privacy_indicators", "privacy_flags", "privacy_flags_gone", "privacy_families",
+            "privacy_affected_children",
+        ] {
             try connection.execute("DROP TABLE \(table)")  // fixed names above, never input
         }
         return counts.filter { $0.value > 0 }
+    }
+
+    /// The grouping keys of every member the records belonged to (hashes made from their personal
+    /// data) go now, not at the next families run; `family_keys_forget` notes who shared them first,
+    /// so that run still regroups everything they connected.
+    private static func forgetFamilyKeys(_ connection: PostgresConnection, children: Bool) throws -> Int {
+        try connection.execute(
+            """
+            SELECT family_keys_forget(ARRAY(
+                SELECT 'E' || id FROM privacy_records
+                UNION SELECT child_id FROM child_records WHERE record_id IN (SELECT id FROM privacy_records)\(
+                    children ? " UNION SELECT child_id FROM privacy_children" : "")))
+            """
+        ).scalar(Int.self)
     }
 }
