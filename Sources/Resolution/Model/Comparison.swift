@@ -171,7 +171,16 @@ public struct RecordComparer {
         }
     }
 
-    func dateLevel(_ a: MatchRecord, _ b: MatchRecord) -> UInt8 {
+    /// Whether two records' dates of birth (or ages) agree at a level the model counts in favour:
+    /// exact, swapped, one digit, a year apart on the same day, or an age consistent with the date.
+    static func datesAgree(_ a: MatchRecord, _ b: MatchRecord) -> Bool {
+        let level = birthDateLevel(a, b)
+        return level <= DateLevel.withinOneYearSameDayMonth.rawValue || level == 5
+    }
+
+    func dateLevel(_ a: MatchRecord, _ b: MatchRecord) -> UInt8 { Self.birthDateLevel(a, b) }
+
+    static func birthDateLevel(_ a: MatchRecord, _ b: MatchRecord) -> UInt8 {
         if a.dob != 0 && b.dob != 0 { return DateComparison.compare(packed: a.dob, packed: b.dob).rawValue }
         // One side has only an age (police): is the date of birth consistent with it?
         let (dated, aged) = a.dob != 0 ? (a, b) : (b, a)
