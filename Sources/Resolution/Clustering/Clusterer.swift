@@ -519,7 +519,10 @@ public struct Clusterer {
         case .nickname, .jaroWinkler95: .close
         case .jaroWinkler88, .editDistance1or2: isTypo(x, y) ? .typo : .different
         case .different:
-            NameComparison.isShortNameSlip(x, y, scratch: &scratch) && isTypo(x, y) ? .typo : .different
+            (NameComparison.isShortNameSlip(x, y, scratch: &scratch) && isTypo(x, y))
+                || NameComparison.isSlipOfAForm(x, y, nicknames: nicknames, scratch: &scratch) {
+                    frequencies.isSlip($0, ofForm: $1)
+                } ? .typo : .different
         case .initial, .missing: .different
         }
     }

@@ -112,6 +112,29 @@ public enum NameComparison {
         }
     }
 
+    /// A slip of another form of the name (Cahrlie for Charlotte, known as Charlie; Jsmes for Jamie,
+    /// through James; Olloe for Oliver): one name is within the edit allowance of a name sharing a
+    /// nickname group with the other (at least 4 letters, one edit; Jaro–Winkler ≥ 0.88 counts too)
+    /// and, by `isSlip`, is a slip of that form, not a name of its own. Only for names the comparator
+    /// calls different.
+    public static func isSlipOfAForm(
+        _ a: NameKey, _ b: NameKey, nicknames: NicknameTable, scratch: inout NameScratch,
+        isSlip: (NameKey, [UInt8]) -> Bool
+    ) -> Bool {
+        func slips(_ slip: NameKey, of named: NameKey, scratch: inout NameScratch) -> Bool {
+            nicknames.anyForm(of: named) { form in
+                guard abs(form.count - slip.bytes.count) <= 1, min(form.count, slip.bytes.count) >= 4 else {
+                    return false
+                }
+                let close = slip.bytes.withUnsafeBufferPointer { ps in
+                    form.withUnsafeBufferPointer { pf in similarity(ps, pf, scratch: &scratch) < 3 }
+                }
+                return close && isSlip(slip, form)
+            }
+        }
+        return slips(a, of: b, scratch: &scratch) || slips(b, of: a, scratch: &scratch)
+    }
+
     /// Compares two family names; see `FamilyNameLevel` for the rules.
     public static func compareFamilyNames(
         _ a: NameKey?, _ b: NameKey?, scratch: inout NameScratch

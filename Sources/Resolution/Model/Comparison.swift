@@ -118,17 +118,22 @@ public struct RecordComparer {
     }
 
     /// The comparator's level, with a familiar form (Mia for Amelia, the nickname table's `@familiar`
-    /// part) counted as a nickname, and a slip of a short name (Lwo for Leo) as an edit when the
-    /// frequencies say one spelling is a slip of the other.
+    /// part) counted as a nickname, and a slip of a short name (Lwo for Leo) or of another form of the
+    /// name (Cahrlie for Charlotte, known as Charlie: `NameComparison.isSlipOfAForm`) as an edit when
+    /// the frequencies say one spelling is a slip of the other.
     mutating func givenLevel(_ x: NameKey?, _ y: NameKey?) -> NameLevel {
         let level = NameComparison.compareGivenNames(x, y, nicknames: nicknames, scratch: &scratch)
         if Self.rank(level) > Self.rank(.nickname), let x, let y, nicknames.areEquivalentIncludingFamiliarForms(x, y) {
             return .nickname
         }
-        guard level == .different, let frequencies, let x, let y,
-            NameComparison.isShortNameSlip(x, y, scratch: &scratch), frequencies.isTypo(x, y)
-        else { return level }
-        return .editDistance1or2
+        guard level == .different, let frequencies, let x, let y else { return level }
+        if NameComparison.isShortNameSlip(x, y, scratch: &scratch) && frequencies.isTypo(x, y) {
+            return .editDistance1or2
+        }
+        let slipOfAForm = NameComparison.isSlipOfAForm(x, y, nicknames: nicknames, scratch: &scratch) {
+            frequencies.isSlip($0, ofForm: $1)
+        }
+        return slipOfAForm ? .editDistance1or2 : level
     }
 
     mutating func bestFamily(_ a: MatchRecord, _ b: MatchRecord) -> FamilyNameLevel {
