@@ -214,3 +214,47 @@ struct EachSideFitsAnotherTwinTests {
         #expect(Self.joins(namedTogether: false))
     }
 }
+
+/// Twins Harrison (known as Harry at school) and Harry, known only to the police. One incident names
+/// "Harry" with the twins' date of birth and a "Harriison" aged 16: the "Harry" fits Harrison only
+/// by the name he goes by, the "Harriison" fits his legal name, so the "Harry" may be the other twin.
+@Suite("A report's other child against a preferred name")
+struct PreferredNameCompanionTests {
+    static func record(
+        _ id: Int64, _ given: String, preferred: String? = nil, kind: UInt8, age: Int16 = -1, upn: UInt64 = 0
+    )
+        -> MatchRecord
+    {
+        MatchRecord(
+            id: id, kind: kind, nhs: 0, upn: upn, given: NameKey(given),
+            preferredGiven: preferred.flatMap { NameKey($0) },
+            family: NameKey("Hall"), preferredFamily: nil, dob: age >= 0 ? 0 : 20100305, approximateAge: age,
+            ageYear: age >= 0 ? 2026 : 0, sex: 2, postcode: PostcodeKey("NR2 1AB"), addressKey: 146, carerNHS: 0,
+            sideBySideKey: kind == 3 ? 0x835 : 0)
+    }
+
+    static func harryJoins(companion: MatchRecord) -> Bool {
+        let records = [
+            record(1, "Harrison", preferred: "Harry", kind: 1, upn: 0x48),
+            record(2, "Harrison", preferred: "Harry", kind: 1, upn: 0x48),
+            record(3, "Harry", kind: 3), companion,
+        ]
+        var clusterer = Clusterer(records: records, apart: [], nicknames: .standard)
+        clusterer.apply([
+            Link(a: 0, b: 1, method: .upn, weight: 60, vector: nil),
+            Link(a: 0, b: 2, method: .probabilistic, weight: 35, vector: nil),
+        ])
+        let roots = clusterer.roots()
+        return roots[2] == roots[0]
+    }
+
+    @Test("a Harriison of the twins' age in the same incident keeps the police Harry out of Harrison")
+    func legalNameCompanion() {
+        #expect(!Self.harryJoins(companion: Self.record(4, "Harriison", kind: 3, age: 16)))
+    }
+
+    @Test("a companion that fits neither name (Sophie, 16) leaves the Harry to join Harrison")
+    func unrelatedCompanion() {
+        #expect(Self.harryJoins(companion: Self.record(4, "Sophie", kind: 3, age: 16)))
+    }
+}

@@ -321,19 +321,20 @@ public struct Clusterer {
     /// the other side's name, at least as a typo, and its date of birth or age (the incident's
     /// "Tommy" aged 13, or its "Tojmy"), at most one of the two is the other side's child and nothing
     /// says which: the join is refused (the twins Thomas and Tommy, named together). A join by the
-    /// same name is not held back: the companion is then the sibling. A companion already joined to
+    /// same name is not held back: the companion is then the sibling; a join only by the name the
+    /// child goes by is (`fitToWrittenNames`). A companion already joined to
     /// a child that cannot be the other side's says nothing, nor does one that fits another child
     /// better than it fits the other side (`hasHomeElsewhere`: the incident's "Oliver" beside an
     /// "Ollei", when the twin Oliver has records of his own).
     mutating func reportNamesAnotherChildThatFits(_ smallRoot: Int, _ largeRoot: Int) -> Bool {
         var scratch = NameScratch()
-        var joinFit: FirstNameAgreement?
         for (side, other) in [(smallRoot, largeRoot), (largeRoot, smallRoot)] {
+            var joinFit: FirstNameAgreement?
             for x in members[side] where records[Int(x)].namesAsTold {
                 guard let report = reportMembers[records[Int(x)].sideBySideKey] else { continue }
-                let join = joinFit ?? bestFit(members[smallRoot], members[largeRoot], scratch: &scratch)
+                let join = joinFit ?? fitToWrittenNames(members[side], members[other], scratch: &scratch)
                 joinFit = join
-                if join == .exact { return false }
+                if join == .exact { break }
                 for companion in report where companion != x {
                     let root = find(Int(companion))
                     guard root != side, root != other, !isAnotherChild(root, other) else { continue }
@@ -351,6 +352,26 @@ public struct Clusterer {
             }
         }
         return false
+    }
+
+    /// How well a side's names fit the first names the other side's records are written under (the
+    /// legal name, for health and school records), leaving out their preferred names: a record named
+    /// as told that fits a child only by the name the child goes by ("Harry", for Harrison known as
+    /// Harry) is no surer of that child than a companion that fits its legal name (a "Harriison").
+    func fitToWrittenNames(_ side: [Int32], _ other: [Int32], scratch: inout NameScratch) -> FirstNameAgreement {
+        var best = FirstNameAgreement.different
+        for y in other {
+            guard let written = records[Int(y)].given else { continue }
+            for x in side {
+                for name in [records[Int(x)].given, records[Int(x)].preferredGiven] {
+                    guard let name else { continue }
+                    let level = agreement(name, written, scratch: &scratch)
+                    best = max(best, level == .familiar ? .close : level)
+                    if best == .exact { return best }
+                }
+            }
+        }
+        return best
     }
 
     /// Whether each side fits a child of the twins' date better than the two sides fit each other,
