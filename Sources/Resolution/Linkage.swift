@@ -197,7 +197,7 @@ struct Linkage {
         clock?.mark("link: cluster")
         return LinkageResult(
             model: model, frequencies: frequencies, roots: roots, applied: clusterer.applied, review: open,
-            pairsCompared: candidates.count, refusedTwins: clusterer.refused.filter { $0.reason == .twins }.count,
+            pairsCompared: candidates.count, refusedTwins: clusterer.refused.filter { $0.reason.keepsTwinsApart }.count,
             oversizedBlocks: candidates.oversizedBlocks.values.reduce(0, +))
     }
 

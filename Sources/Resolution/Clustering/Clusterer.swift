@@ -45,6 +45,11 @@ public enum LinkRefusal: String, Sendable {
         "possible twins: same date of birth and household, and no first name the two share (or a twin of that date is known and only a nickname or spelling is shared)"
     case samePeriodInOneFeed =
         "one partner reported both side by side (one school term, one police incident): two children"
+    case anotherChildOfTheReport =
+        "the report naming one side by another form of the name names a second child who fits the other side too: which one is the other side's child is a guess"
+
+    /// Refusals that keep a sibling or twin apart (counted as such in the run's figures).
+    var keepsTwinsApart: Bool { self == .twins || self == .anotherChildOfTheReport }
 }
 
 /// How well the first names of two records agree, as the twin rule weighs them.
@@ -91,6 +96,10 @@ public struct Clusterer {
     private let twinHouseholds: [UInt64: [Int32]]
     /// The records of each side-by-side report (`MatchRecord.sideBySideKey`) with more than one record.
     private let reportMembers: [UInt64: [Int32]]
+
+    /// For records of a multi-child report written as told: the records the model proposed to link
+    /// them with (`apply(_:)`), where such a record may have a home of its own.
+    private var proposedPartners: [Int32: [Int32]] = [:]
 
     public private(set) var applied: [Link] = []
     public private(set) var refused: [(link: Link, reason: LinkRefusal)] = []
@@ -154,9 +163,10 @@ public struct Clusterer {
         let ordered = links.sorted {
             ($0.method.priority, -$0.weight, $0.a, $0.b) < ($1.method.priority, -$1.weight, $1.a, $1.b)
         }
+        noteProposedPartners(links)
         let refusedBefore = refused.count
         for link in ordered { apply(link) }
-        let retry = refused[refusedBefore...].filter { $0.reason == .twins }.map(\.link)
+        let retry = refused[refusedBefore...].filter { $0.reason.keepsTwinsApart }.map(\.link)
         guard !retry.isEmpty else { return }
         let (appliedBefore, refusedAfter) = (applied.count, refused.count)
         for link in retry { apply(link) }
@@ -164,6 +174,20 @@ public struct Clusterer {
         refused.removeSubrange(refusedAfter...)
         let joined = Set(applied[appliedBefore...].map { Linkage.key($0.a, $0.b) })
         if !joined.isEmpty { refused.removeAll { joined.contains(Linkage.key($0.link.a, $0.link.b)) } }
+    }
+
+    /// Keeps, for each record of a multi-child report written as told, the records the model proposes
+    /// to link it with (`hasHomeElsewhere`).
+    mutating func noteProposedPartners(_ links: [Link]) {
+        for link in links where link.method.answersToTheModelRules {
+            for (x, y) in [(link.a, link.b), (link.b, link.a)] where isNamedInAReportAsTold(x) {
+                proposedPartners[Int32(x), default: []].append(Int32(y))
+            }
+        }
+    }
+
+    func isNamedInAReportAsTold(_ index: Int) -> Bool {
+        records[index].namesAsTold && reportMembers[records[index].sideBySideKey] != nil
     }
 
     mutating func apply(_ link: Link) {
@@ -214,13 +238,20 @@ public struct Clusterer {
                         twinKeys += (Self.householdKeys(a) + Self.householdKeys(b)).filter { twinHouseholds[$0] != nil }
                     }
                     confusable = true
+                } else if !confusable,
+                    let keys = knownTwinKeys(ofDated: a, agedOnly: b) ?? knownTwinKeys(ofDated: b, agedOnly: a)
+                {
+                    twinKeys += keys
+                    confusable = true
                 }
             }
         }
+        if reportNamesAnotherChildThatFits(smallRoot, largeRoot) { return .anotherChildOfTheReport }
         guard confusable else { return nil }
         let best = bestAgreement(small, large, enough: twinKeys.isEmpty ? .typo : .exact)
         if best < .typo { return .twins }
         guard !twinKeys.isEmpty else { return nil }
+        if best < .exact && eachSideFitsAnotherTwin(smallRoot, largeRoot, keys: twinKeys, best: best) { return .twins }
         // A second child of this date is known here: the join must not be one a record of another
         // child fits better (Alfie joining Alfred while an Alfred of the same date is apart from him),
         // nor one where a side fits that other child as well as it fits the join: then it could be
@@ -269,6 +300,116 @@ public struct Clusterer {
             }
         }
         return nil
+    }
+
+    /// A police row with only an age cannot show that it shares the twins' date of birth, but in a
+    /// household where two children of one date are known it could be either twin's (twins Oliver and
+    /// Ollie, both called "Ollie" in one incident, with ages that fit neither exactly): the twin rule
+    /// weighs it as one of that date. The age must leave a birth year within two of the date's, and
+    /// the two records must share a household. Nil when it does not apply.
+    func knownTwinKeys(ofDated dated: MatchRecord, agedOnly aged: MatchRecord) -> [UInt64]? {
+        guard dated.dob != 0, aged.dob == 0, aged.approximateAge >= 0, aged.ageYear > 0,
+            abs(aged.birthYear - dated.birthYear) <= 2, Self.sameHousehold(dated, aged)
+        else { return nil }
+        let keys = Self.householdKeys(dated).filter { twinHouseholds[$0] != nil }
+        return keys.isEmpty ? nil : keys
+    }
+
+    /// A report names each of its children once (a police incident, a meals claim). When a record of
+    /// such a report, written as told, would join the other side by a form short of the same name
+    /// (a police "Thomas" joining a school's Tommy) while another child of the same report also fits
+    /// the other side's name, at least as a typo, and its date of birth or age (the incident's
+    /// "Tommy" aged 13, or its "Tojmy"), at most one of the two is the other side's child and nothing
+    /// says which: the join is refused (the twins Thomas and Tommy, named together). A join by the
+    /// same name is not held back: the companion is then the sibling; a join only by the name the
+    /// child goes by is (`fitToWrittenNames`). A companion already joined to
+    /// a child that cannot be the other side's says nothing, nor does one that fits another child
+    /// better than it fits the other side (`hasHomeElsewhere`: the incident's "Oliver" beside an
+    /// "Ollei", when the twin Oliver has records of his own).
+    mutating func reportNamesAnotherChildThatFits(_ smallRoot: Int, _ largeRoot: Int) -> Bool {
+        var scratch = NameScratch()
+        for (side, other) in [(smallRoot, largeRoot), (largeRoot, smallRoot)] {
+            var joinFit: FirstNameAgreement?
+            for x in members[side] where records[Int(x)].namesAsTold {
+                guard let report = reportMembers[records[Int(x)].sideBySideKey] else { continue }
+                let join = joinFit ?? fitToWrittenNames(members[side], members[other], scratch: &scratch)
+                joinFit = join
+                if join == .exact { break }
+                for companion in report where companion != x {
+                    let root = find(Int(companion))
+                    guard root != side, root != other, !isAnotherChild(root, other) else { continue }
+                    let named = records[Int(companion)]
+                    var fitsOther = FirstNameAgreement.different
+                    for held in members[other] where RecordComparer.datesAgree(named, records[Int(held)]) {
+                        fitsOther = max(fitsOther, fit(named, records[Int(held)], scratch: &scratch))
+                    }
+                    if fitsOther >= .typo
+                        && !hasHomeElsewhere(companion, fitting: fitsOther, besides: [side, other], scratch: &scratch)
+                    {
+                        return true
+                    }
+                }
+            }
+        }
+        return false
+    }
+
+    /// How well a side's names fit the first names the other side's records are written under (the
+    /// legal name, for health and school records), leaving out their preferred names: a record named
+    /// as told that fits a child only by the name the child goes by ("Harry", for Harrison known as
+    /// Harry) is no surer of that child than a companion that fits its legal name (a "Harriison").
+    func fitToWrittenNames(_ side: [Int32], _ other: [Int32], scratch: inout NameScratch) -> FirstNameAgreement {
+        var best = FirstNameAgreement.different
+        for y in other {
+            guard let written = records[Int(y)].given else { continue }
+            for x in side {
+                for name in [records[Int(x)].given, records[Int(x)].preferredGiven] {
+                    guard let name else { continue }
+                    let level = agreement(name, written, scratch: &scratch)
+                    best = max(best, level == .familiar ? .close : level)
+                    if best == .exact { return best }
+                }
+            }
+        }
+        return best
+    }
+
+    /// Whether each side fits a child of the twins' date better than the two sides fit each other,
+    /// and those two children are apart (two NHS numbers or UPNs, or named side by side): then the
+    /// sides are those two children's records, and the join would make one child of the twins (a
+    /// police "Louis" and an incident's "Louie" aged 8, when Louis and Louie each have records).
+    mutating func eachSideFitsAnotherTwin(
+        _ smallRoot: Int, _ largeRoot: Int, keys: [UInt64], best: FirstNameAgreement
+    ) -> Bool {
+        var others: [Int] = []
+        for key in keys {
+            for other in twinHouseholds[key] ?? [] {
+                let root = find(Int(other))
+                if root != smallRoot && root != largeRoot && !others.contains(root) { others.append(root) }
+            }
+        }
+        guard others.count >= 2 else { return false }
+        let fitsSmall = others.filter { bestAgreement(members[$0], members[smallRoot], enough: .exact) > best }
+        guard !fitsSmall.isEmpty else { return false }
+        let fitsLarge = others.filter { bestAgreement(members[$0], members[largeRoot], enough: .exact) > best }
+        for x in fitsSmall {
+            for y in fitsLarge where x != y && isAnotherChild(x, y) { return true }
+        }
+        return false
+    }
+
+    /// Whether a record fits a child other than `besides` better than `level`: a record of its own
+    /// child (already joined), or one the model proposes to link it with. Then it is that child's
+    /// (the incident's "Oliver" when the twin Oliver has health records), not a rival for the join.
+    mutating func hasHomeElsewhere(
+        _ index: Int32, fitting level: FirstNameAgreement, besides roots: [Int], scratch: inout NameScratch
+    ) -> Bool {
+        let record = records[Int(index)]
+        let own = members[find(Int(index))].filter { $0 != index }
+        for home in own + (proposedPartners[index] ?? []) where !roots.contains(find(Int(home))) {
+            if fit(record, records[Int(home)], scratch: &scratch) > level { return true }
+        }
+        return false
     }
 
     /// Whether the report that names a side (`than`) also names another record that fits the child
@@ -399,7 +540,10 @@ public struct Clusterer {
         case .nickname, .jaroWinkler95: .close
         case .jaroWinkler88, .editDistance1or2: isTypo(x, y) ? .typo : .different
         case .different:
-            NameComparison.isShortNameSlip(x, y, scratch: &scratch) && isTypo(x, y) ? .typo : .different
+            (NameComparison.isShortNameSlip(x, y, scratch: &scratch) && isTypo(x, y))
+                || NameComparison.isSlipOfAForm(x, y, nicknames: nicknames, scratch: &scratch) {
+                    frequencies.isSlip($0, ofForm: $1)
+                } ? .typo : .different
         case .initial, .missing: .different
         }
     }

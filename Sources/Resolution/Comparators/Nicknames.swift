@@ -369,6 +369,8 @@ public struct NicknameTable: Sendable {
     private let membershipEnd: [Int32]
     /// Group ids per name, ascending within each name's range.
     private let memberships: [UInt32]
+    /// Per name (index into `names`): the other names sharing a group with it, familiar forms included.
+    private let forms: [[Int32]]
     /// Open addressing: name index + 1, 0 for an empty slot.
     private let slots: [Int32]
     private let slotShift: UInt64
@@ -435,6 +437,21 @@ public struct NicknameTable: Sendable {
             var slot = Int(NicknameTable.mix(fingerprint) >> shift)
             while slots[slot] != 0 { slot = (slot + 1) & mask }
             slots[slot] = Int32(index + 1)
+        }
+        var indexOfName: [[UInt8]: Int32] = [:]
+        for (index, name) in names.enumerated() { indexOfName[name] = Int32(index) }
+        var membersOfGroup: [UInt32: [Int32]] = [:]
+        for (name, groups) in groupsByName {
+            for group in groups { membersOfGroup[group, default: []].append(indexOfName[name]!) }
+        }
+        self.forms = names.indices.map { index in
+            var others: [Int32] = []
+            for group in memberships[Int(starts[index])..<Int(ends[index])] {
+                for other in membersOfGroup[group] ?? [] where other != Int32(index) && !others.contains(other) {
+                    others.append(other)
+                }
+            }
+            return others.sorted()
         }
         self.names = names
         self.fingerprints = fingerprints
@@ -511,6 +528,13 @@ public struct NicknameTable: Sendable {
 
     /// True when the name is in some group.
     public func contains(_ key: NameKey) -> Bool { index(of: key) != nil }
+
+    /// Calls `body` with the letters of each other form of the name (the names sharing a group with
+    /// it, familiar forms included) until it returns true; whether one did.
+    public func anyForm(of key: NameKey, where body: ([UInt8]) -> Bool) -> Bool {
+        guard let i = index(of: key) else { return false }
+        return forms[i].contains { body(names[Int($0)]) }
+    }
 }
 
 extension StringProtocol {

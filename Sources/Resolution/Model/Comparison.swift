@@ -118,17 +118,22 @@ public struct RecordComparer {
     }
 
     /// The comparator's level, with a familiar form (Mia for Amelia, the nickname table's `@familiar`
-    /// part) counted as a nickname, and a slip of a short name (Lwo for Leo) as an edit when the
-    /// frequencies say one spelling is a slip of the other.
+    /// part) counted as a nickname, and a slip of a short name (Lwo for Leo) or of another form of the
+    /// name (Cahrlie for Charlotte, known as Charlie: `NameComparison.isSlipOfAForm`) as an edit when
+    /// the frequencies say one spelling is a slip of the other.
     mutating func givenLevel(_ x: NameKey?, _ y: NameKey?) -> NameLevel {
         let level = NameComparison.compareGivenNames(x, y, nicknames: nicknames, scratch: &scratch)
         if Self.rank(level) > Self.rank(.nickname), let x, let y, nicknames.areEquivalentIncludingFamiliarForms(x, y) {
             return .nickname
         }
-        guard level == .different, let frequencies, let x, let y,
-            NameComparison.isShortNameSlip(x, y, scratch: &scratch), frequencies.isTypo(x, y)
-        else { return level }
-        return .editDistance1or2
+        guard level == .different, let frequencies, let x, let y else { return level }
+        if NameComparison.isShortNameSlip(x, y, scratch: &scratch) && frequencies.isTypo(x, y) {
+            return .editDistance1or2
+        }
+        let slipOfAForm = NameComparison.isSlipOfAForm(x, y, nicknames: nicknames, scratch: &scratch) {
+            frequencies.isSlip($0, ofForm: $1)
+        }
+        return slipOfAForm ? .editDistance1or2 : level
     }
 
     mutating func bestFamily(_ a: MatchRecord, _ b: MatchRecord) -> FamilyNameLevel {
@@ -171,7 +176,16 @@ public struct RecordComparer {
         }
     }
 
-    func dateLevel(_ a: MatchRecord, _ b: MatchRecord) -> UInt8 {
+    /// Whether two records' dates of birth (or ages) agree at a level the model counts in favour:
+    /// exact, swapped, one digit, a year apart on the same day, or an age consistent with the date.
+    static func datesAgree(_ a: MatchRecord, _ b: MatchRecord) -> Bool {
+        let level = birthDateLevel(a, b)
+        return level <= DateLevel.withinOneYearSameDayMonth.rawValue || level == 5
+    }
+
+    func dateLevel(_ a: MatchRecord, _ b: MatchRecord) -> UInt8 { Self.birthDateLevel(a, b) }
+
+    static func birthDateLevel(_ a: MatchRecord, _ b: MatchRecord) -> UInt8 {
         if a.dob != 0 && b.dob != 0 { return DateComparison.compare(packed: a.dob, packed: b.dob).rawValue }
         // One side has only an age (police): is the date of birth consistent with it?
         let (dated, aged) = a.dob != 0 ? (a, b) : (b, a)

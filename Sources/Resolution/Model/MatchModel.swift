@@ -278,11 +278,14 @@ public struct NameFrequencies: Sendable {
     /// for Tilda, where Matilda is known as Tilda) is a slip too. Every pair that is a slip by legal
     /// names alone still is.
     func isTypo(_ x: NameKey, _ y: NameKey) -> Bool {
-        func slip(_ rare: NameKey, of common: NameKey) -> Bool {
-            let inUse = inUse(common.fingerprint)
-            return inUse > 0 && Double(max(given[rare.fingerprint] ?? 0, 1)) <= Double(inUse) * Self.typoShare
-        }
-        return slip(x, of: y) || slip(y, of: x)
+        isSlip(x, ofForm: y.bytes) || isSlip(y, ofForm: x.bytes)
+    }
+
+    /// Whether `slip` is a slip of the name written `form` (`isTypo`'s test, one way round): the
+    /// form is in use and the slip at most a tenth as often written as a first name.
+    func isSlip(_ slip: NameKey, ofForm form: [UInt8]) -> Bool {
+        let inUse = inUse(NameKey.fnv1a(form))
+        return inUse > 0 && Double(max(given[slip.fingerprint] ?? 0, 1)) <= Double(inUse) * Self.typoShare
     }
 
     /// Records giving the name as their legal or preferred first name.
