@@ -1,3 +1,4 @@
+import Postgres
 import Resolution
 
 /// Measured, never applied: would a carer's name join members seen at two different addresses (a
@@ -38,11 +39,16 @@ extension FamilySplitAnalysis {
     /// - `concurrent` (the two records' dates overlap: a stale address beside the current one) or
     ///   `sequential` (one side's evidence ends before the other's begins: a move in time order);
     /// - `mover` when some member (of any family), or some carer key (an NHS or NI number, a name and
-    ///   date of birth, a contact phone), was seen at both addresses: a move in the records.
+    ///   date of birth, a contact phone), was seen at both addresses: a move in the records;
+    /// - `one school` when a school record of each names the same school.
     static func acrossAddressCandidates(
-        _ evidence: FamilyEvidence, groupOf: [Int], trueFamily: [String?]
+        _ evidence: FamilyEvidence, groupOf: [Int], trueFamily: [String?], schoolOfRecord: [Int64: Int32]
     ) -> [String: CandidateCount] {
         let count = evidence.members.count
+        var schools = [Set<Int32>](repeating: [], count: count)
+        for o in evidence.observations {
+            if let school = schoolOfRecord[o.record] { schools[Int(o.member)].insert(school) }
+        }
         var byName: [ExactName: [NamedAt]] = [:]
         var phones = [Set<Int32>](repeating: [], count: count)
         var addressesOf = [Set<Int32>](repeating: [], count: count)
@@ -82,8 +88,10 @@ extension FamilySplitAnalysis {
                     else { continue }
                     let concurrent = max(x.first, y.first) <= min(x.last, y.last)
                     let mover = moves.contains(Self.pairKey(x.address, y.address))
+                    let school = schools[x.member].isDisjoint(with: schools[y.member]) ? "" : ", one school"
                     let label =
-                        rarity + (concurrent ? ", concurrent" : ", sequential") + (mover ? ", mover" : ", no mover")
+                        rarity + (concurrent ? ", concurrent" : ", sequential") + school
+                        + (mover ? ", mover" : ", no mover")
                     counts[label, default: CandidateCount()].links += 1
                     guard let a = trueFamily[x.member], let b = trueFamily[y.member] else { continue }
                     if a == b {
@@ -95,6 +103,22 @@ extension FamilySplitAnalysis {
             }
         }
         return counts
+    }
+
+    /// Each school record's school, numbered by name (read apart from the grouping evidence: only this
+    /// measurement uses it).
+    static func schoolOfRecord(_ connection: PostgresConnection) throws -> [Int64: Int32] {
+        var numbers: [String: Int32] = [:]
+        var out: [Int64: Int32] = [:]
+        try connection.forEachRow(
+            "SELECT id, facts->>'school_name' FROM source_records WHERE kind = 'school_attendance' AND facts ? 'school_name'"
+        ) { row in
+            let name = try row.decode(String.self, at: 1).uppercased()
+            let number = numbers[name] ?? Int32(numbers.count)
+            numbers[name] = number
+            out[try row.decode(Int64.self, at: 0)] = number
+        }
+        return out
     }
 
     static func pairKey(_ a: Int32, _ b: Int32) -> Int { Int(min(a, b)) << 32 | Int(max(a, b)) }

@@ -104,7 +104,8 @@ public struct FamilySplitAnalysis: Sendable, CustomStringConvertible {
             return (evidence, FamilyGraph.group(evidence, settings: settings))
         }
         let trueFamilyOfRecord = try trueFamilies(truthPath: truthPath, connection: connection)
-        return classify(evidence, result, trueFamilyOfRecord: trueFamilyOfRecord)
+        return classify(
+            evidence, result, trueFamilyOfRecord: trueFamilyOfRecord, schoolOfRecord: try schoolOfRecord(connection))
     }
 
     /// A record's true family, and whether the generator gave it an old or previous address.
@@ -143,7 +144,8 @@ public struct FamilySplitAnalysis: Sendable, CustomStringConvertible {
     }
 
     static func classify(
-        _ evidence: FamilyEvidence, _ result: FamilyGraph.Result, trueFamilyOfRecord: [Int64: TrueRecord]
+        _ evidence: FamilyEvidence, _ result: FamilyGraph.Result, trueFamilyOfRecord: [Int64: TrueRecord],
+        schoolOfRecord: [Int64: Int32] = [:]
     ) -> FamilySplitAnalysis {
         let count = evidence.members.count
         var keys = [MemberKeys](repeating: MemberKeys(), count: count)
@@ -170,7 +172,8 @@ public struct FamilySplitAnalysis: Sendable, CustomStringConvertible {
         var analysis = FamilySplitAnalysis()
         var groupOf = [Int](repeating: -1, count: count)
         for (g, group) in result.groups.enumerated() { for m in group { groupOf[Int(m)] = g } }
-        analysis.candidates = acrossAddressCandidates(evidence, groupOf: groupOf, trueFamily: trueFamily)
+        analysis.candidates = acrossAddressCandidates(
+            evidence, groupOf: groupOf, trueFamily: trueFamily, schoolOfRecord: schoolOfRecord)
         var membersOfTrue: [String: Int] = [:]
         for t in trueFamily.compactMap({ $0 }) { membersOfTrue[t, default: 0] += 1 }
         analysis.trueMemberPairs = membersOfTrue.values.map { $0 * ($0 - 1) / 2 }.reduce(0, +)

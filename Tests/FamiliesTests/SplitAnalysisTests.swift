@@ -21,21 +21,23 @@ struct SplitAnalysisTests {
         var carer: (String, String)? = nil
         var phone: String? = nil
         var carerNHS: String? = nil
+        var school: Int32? = nil
     }
 
     /// A pupil's school year 2025 at `address`.
     static func thisYear(
         _ member: String, _ family: String, at address: String, surname: String, carer: (String, String)? = nil,
-        phone: String? = nil
+        phone: String? = nil, school: Int32 = 1
     ) -> Row {
         Row(
             member: member, trueFamily: family, address: address, from: year2025, to: year2025 + 200, surname: surname,
-            carer: carer, phone: phone)
+            carer: carer, phone: phone, school: school)
     }
 
     static func analyse(_ rows: [Row]) -> FamilySplitAnalysis {
         var builder = FamilyEvidence.Builder()
         var truth: [Int64: FamilySplitAnalysis.TrueRecord] = [:]
+        var schoolOfRecord: [Int64: Int32] = [:]
         for (index, row) in rows.enumerated() {
             let record = Int64(index + 1)
             var parsed = FamilyEvidence.ParsedRow(
@@ -50,10 +52,12 @@ struct SplitAnalysisTests {
             if let phone = row.phone, let carer = row.carer { parsed.phoneCarer = phone + "|" + carer.1.uppercased() }
             builder.add(parsed)
             truth[record] = FamilySplitAnalysis.TrueRecord(family: row.trueFamily, oldAddress: false)
+            schoolOfRecord[record] = row.school
         }
         let evidence = builder.evidence
         let result = FamilyGraph.group(evidence, settings: GroupingSettings())
-        return FamilySplitAnalysis.classify(evidence, result, trueFamilyOfRecord: truth)
+        return FamilySplitAnalysis.classify(
+            evidence, result, trueFamilyOfRecord: truth, schoolOfRecord: schoolOfRecord)
     }
 
     @Test(
@@ -73,7 +77,7 @@ struct SplitAnalysisTests {
                 member: "M", trueFamily: "T3", address: "2 B ROAD", from: Self.year2021, to: Self.year2021 + 30,
                 surname: "OTHER"),
             // A namesake mother of a Smith child elsewhere, with a phone.
-            Self.thisYear("C3", "T2", at: "4 D ROAD", surname: "SMITH", carer: sarah, phone: "07700900003"),
+            Self.thisYear("C3", "T2", at: "4 D ROAD", surname: "SMITH", carer: sarah, phone: "07700900003", school: 2),
             // A namesake mother of a Jones child: the children's surnames differ.
             Self.thisYear("C4", "T4", at: "5 E ROAD", surname: "JONES", carer: sarah),
             // A namesake whose phone is not C3's: refused against C3 only.
@@ -105,9 +109,11 @@ struct SplitAnalysisTests {
         #expect(
             analysis.candidates == [
                 // C1–C2 (A and B: M moved between them).
-                "at 3-5 addresses, concurrent, mover": Count(links: 1, right: 1, wrong: 0),
-                // C1–C3, C2–C3, C1–C5, C2–C5; not C3–C5 (phones differ), nor any pair with C4 (Jones).
-                "at 3-5 addresses, concurrent, no mover": Count(links: 4, right: 0, wrong: 4),
+                "at 3-5 addresses, concurrent, one school, mover": Count(links: 1, right: 1, wrong: 0),
+                // C1–C5, C2–C5 (all three at school 1); C1–C3, C2–C3 (C3 at school 2); not C3–C5 (phones
+                // differ), nor any pair with C4 (Jones).
+                "at 3-5 addresses, concurrent, one school, no mover": Count(links: 2, right: 0, wrong: 2),
+                "at 3-5 addresses, concurrent, no mover": Count(links: 2, right: 0, wrong: 2),
                 // C7–C8 (G and H: one mother's NHS number was given at both).
                 "at 2 addresses, sequential, mover": Count(links: 1, right: 1, wrong: 0),
             ])
