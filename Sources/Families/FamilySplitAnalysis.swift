@@ -59,17 +59,20 @@ public struct FamilySplitAnalysis: Sendable, CustomStringConvertible {
     }
 
     /// How far recall (over member pairs) could rise if every split with an address or a carer's name
-    /// in common were joined, and none other.
+    /// in common were joined, and none other; and if those sharing only a carer's surname were too.
     var ceilingLines: [String] {
         let apart = memberPairs.values.reduce(0, +)
         let joinable = Self.classesWithEvidence.map { memberPairs[$0] ?? 0 }.reduce(0, +)
+        let bySurname = memberPairs["carer_surname_two_addresses"] ?? 0
         func recall(_ pairsApart: Int) -> String {
             trueMemberPairs == 0 ? "-" : String(format: "%.4f", 1 - Double(pairsApart) / Double(trueMemberPairs))
         }
         return [
             "ceiling: \(trueMemberPairs) true member pairs, \(apart) apart (member-pair recall \(recall(apart))); "
                 + "\(joinable) of them in splits whose parts share an address or a carer's name: joining every one "
-                + "of those and nothing else leaves \(apart - joinable) apart (recall \(recall(apart - joinable)))"
+                + "of those and nothing else leaves \(apart - joinable) apart (recall \(recall(apart - joinable)))",
+            "ceiling with a carer's surname: joining as well the \(bySurname) in splits whose parts share only a "
+                + "carer's surname leaves \(apart - joinable - bySurname) apart (recall \(recall(apart - joinable - bySurname)))",
         ]
     }
 
