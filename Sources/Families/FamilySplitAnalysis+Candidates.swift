@@ -75,6 +75,15 @@ extension FamilySplitAnalysis {
         for list in byName.values {
             let addresses = Set(list.map(\.address)).count
             guard addresses >= 2 else { continue }
+            // Pairs grow with the square of a name's mentions: the commonest names are counted, not paired.
+            guard list.count <= Self.mentionsPairedPerName else {
+                counts[
+                    "named by more than \(Self.mentionsPairedPerName) members at addresses: not paired",
+                    default: CandidateCount()
+                ]
+                .links += list.count
+                continue
+            }
             let rarity = addresses == 2 ? "at 2 addresses" : addresses <= 5 ? "at 3-5 addresses" : "at 6+ addresses"
             for i in list.indices {
                 for j in list.indices where j > i {
@@ -120,6 +129,11 @@ extension FamilySplitAnalysis {
         }
         return out
     }
+
+    /// A carer's name mentioned by more members at addresses than this is not paired (a bound on the
+    /// time at county scale; such a name is given at hundreds of addresses, and almost every pair of
+    /// them is two families).
+    static let mentionsPairedPerName = 400
 
     static func pairKey(_ a: Int32, _ b: Int32) -> Int { Int(min(a, b)) << 32 | Int(max(a, b)) }
 

@@ -133,6 +133,24 @@ struct SplitAnalysisTests {
         #expect(analysis.ceilingLines[1].contains("leaves 1 apart (recall 0.8000)"))
     }
 
+    @Test("a name mentioned by more members than the bound is counted, not paired; at the bound it is paired")
+    func commonestNamesNotPaired() {
+        func namesakes(_ n: Int) -> [Row] {
+            (0..<n).map {
+                Self.thisYear("C\($0)", "T\($0)", at: "\($0) A ROAD", surname: "SMITH", carer: ("Sarah", "Smith"))
+            }
+        }
+        let bound = FamilySplitAnalysis.mentionsPairedPerName
+        let over = Self.analyse(namesakes(bound + 1)).candidates
+        #expect(over.count == 1)
+        #expect(over.values.first?.links == bound + 1)
+        #expect(over.keys.first?.hasSuffix("not paired") == true)
+        let at = Self.analyse(namesakes(bound)).candidates
+        #expect(
+            at["at 6+ addresses, concurrent, one school, no mover"]
+                == .init(links: bound * (bound - 1) / 2, right: 0, wrong: bound * (bound - 1) / 2))
+    }
+
     @Test("members already in one computed family are no candidates: a shared address links C1 and C2 first")
     func alreadyJoined() {
         let sarah = ("Sarah", "Smith")
