@@ -33,6 +33,12 @@ public struct FamilySplitAnalysis: Sendable, CustomStringConvertible {
     /// Per class: part pairs, and member pairs, where the generator gave a record an old address.
     public var movedPartPairs: [String: Int] = [:]
     public var movedMemberPairs: [String: Int] = [:]
+    /// Pairs of members the truth puts in one family (each member's true family: most of its records').
+    public var trueMemberPairs = 0
+    /// The candidate rule "the same carer's name at two addresses", by label (`acrossAddressCandidates`).
+    public var candidates: [String: CandidateCount] = [:]
+    /// Classes with evidence that could join the parts: an address, or a carer's name, in common.
+    static let classesWithEvidence = ["address_no_carer_name", "carer_name_and_address", "carer_name_two_addresses"]
 
     public var description: String {
         var lines = ["split families: \(splitFamilies)"]
@@ -48,7 +54,45 @@ public struct FamilySplitAnalysis: Sendable, CustomStringConvertible {
             }
             lines.append("      e.g. " + (examples[key] ?? []).joined(separator: "; "))
         }
+        lines.append(contentsOf: ceilingLines + candidateLines)
         return lines.joined(separator: "\n")
+    }
+
+    /// How far recall (over member pairs) could rise if every split with an address or a carer's name
+    /// in common were joined, and none other; and if those sharing only a carer's surname were too.
+    var ceilingLines: [String] {
+        let apart = memberPairs.values.reduce(0, +)
+        let joinable = Self.classesWithEvidence.map { memberPairs[$0] ?? 0 }.reduce(0, +)
+        let bySurname = memberPairs["carer_surname_two_addresses"] ?? 0
+        func recall(_ pairsApart: Int) -> String {
+            trueMemberPairs == 0 ? "-" : String(format: "%.4f", 1 - Double(pairsApart) / Double(trueMemberPairs))
+        }
+        return [
+            "ceiling: \(trueMemberPairs) true member pairs, \(apart) apart (member-pair recall \(recall(apart))); "
+                + "\(joinable) of them in splits whose parts share an address or a carer's name: joining every one "
+                + "of those and nothing else leaves \(apart - joinable) apart (recall \(recall(apart - joinable)))",
+            "ceiling with a carer's surname: joining as well the \(bySurname) in splits whose parts share only a "
+                + "carer's surname leaves \(apart - joinable - bySurname) apart (recall \(recall(apart - joinable - bySurname)))",
+        ]
+    }
+
+    var candidateLines: [String] {
+        guard !candidates.isEmpty else {
+            return ["candidate rule, the same carer's name at two addresses: no pairs"]
+        }
+        var lines = [
+            "candidate rule, the same carer's name at two addresses (same role, children's surname shared, "
+                + "phones not conflicting; links between different computed families, right / wrong by the truth):"
+        ]
+        var total = CandidateCount()
+        for (label, count) in candidates.sorted(by: { $0.key < $1.key }) {
+            lines.append("  \(label): \(count.links) links, \(count.right) right, \(count.wrong) wrong")
+            total.links += count.links
+            total.right += count.right
+            total.wrong += count.wrong
+        }
+        lines.append("  all: \(total.links) links, \(total.right) right, \(total.wrong) wrong")
+        return lines
     }
 
     /// Groups with `settings` (nothing stored) and classifies the splits against `truthPath`.
@@ -63,7 +107,8 @@ public struct FamilySplitAnalysis: Sendable, CustomStringConvertible {
             return (evidence, FamilyGraph.group(evidence, settings: settings))
         }
         let trueFamilyOfRecord = try trueFamilies(truthPath: truthPath, connection: connection)
-        return classify(evidence, result, trueFamilyOfRecord: trueFamilyOfRecord)
+        return classify(
+            evidence, result, trueFamilyOfRecord: trueFamilyOfRecord, schoolOfRecord: try schoolOfRecord(connection))
     }
 
     /// A record's true family, and whether the generator gave it an old or previous address.
@@ -102,7 +147,8 @@ public struct FamilySplitAnalysis: Sendable, CustomStringConvertible {
     }
 
     static func classify(
-        _ evidence: FamilyEvidence, _ result: FamilyGraph.Result, trueFamilyOfRecord: [Int64: TrueRecord]
+        _ evidence: FamilyEvidence, _ result: FamilyGraph.Result, trueFamilyOfRecord: [Int64: TrueRecord],
+        schoolOfRecord: [Int64: Int32] = [:]
     ) -> FamilySplitAnalysis {
         let count = evidence.members.count
         var keys = [MemberKeys](repeating: MemberKeys(), count: count)
@@ -127,6 +173,13 @@ public struct FamilySplitAnalysis: Sendable, CustomStringConvertible {
             for (t, members) in here { parts[t, default: []].append(members) }
         }
         var analysis = FamilySplitAnalysis()
+        var groupOf = [Int](repeating: -1, count: count)
+        for (g, group) in result.groups.enumerated() { for m in group { groupOf[Int(m)] = g } }
+        analysis.candidates = acrossAddressCandidates(
+            evidence, groupOf: groupOf, trueFamily: trueFamily, schoolOfRecord: schoolOfRecord)
+        var membersOfTrue: [String: Int] = [:]
+        for t in trueFamily.compactMap({ $0 }) { membersOfTrue[t, default: 0] += 1 }
+        analysis.trueMemberPairs = membersOfTrue.values.map { $0 * ($0 - 1) / 2 }.reduce(0, +)
         var scratch = NameScratch()
         for t in parts.keys.sorted() where parts[t]!.count > 1 {
             analysis.splitFamilies += 1
