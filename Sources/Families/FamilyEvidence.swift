@@ -175,11 +175,11 @@ extension FamilyGrouper {
     ) throws -> FamilyEvidence {
         var builder = FamilyEvidence.Builder()
         let addressKinds = settings.homeAddressKinds.union(settings.fallbackAddressKinds)
-        // Every row will be read: plan for the whole result, not for the first rows (a cursor's default).
-        try connection.execute("SET LOCAL cursor_tuple_fraction = 1")
-        try connection.execute(
+        let settings = settings
+        // A batch at a time from a cursor planned for the whole result; the server reads the next
+        // batch while this one is parsed (`forEachBatch` asks for it before handing this one over).
+        try connection.forEachBatch(
             """
-            DECLARE family_evidence NO SCROLL CURSOR FOR
             SELECT sr.id, cr.child_id, sr.subject = 'child', sr.kind, sr.address_line1, sr.address_line2, sr.postcode, sr.uprn,
                    sr.carer_nhs_number, sr.carer_given_name, sr.carer_family_name, sr.carer_dob - DATE '1970-01-01', sr.carer_ni_number,
                    p.starts_on - DATE '1970-01-01', p.ends_on - DATE '1970-01-01', sr.facts->>'incident_ref', sr.facts->>'incident_type',
@@ -194,27 +194,21 @@ extension FamilyGrouper {
             """ + (scoped ? " AND sr.id IN (SELECT record_id FROM family_scope_records)" : "") + """
 
                 ORDER BY sr.id
-                """)
-        defer { _ = try? connection.execute("CLOSE family_evidence") }
-        let settings = settings
-        while true {
-            let fetched = try connection.withRawResult("FETCH 50000 FROM family_evidence") { result in
-                // Keys are made on both cores (a result is read-only once received: libpq lets threads
-                // share it); numbering them is one pass in row order, so it does not depend on threads.
-                let shared = SharedResult(result: result)
-                let parsed = ParallelSlices.collect(result.rowCount) { rows in
-                    rows.map { Self.parse(shared.result, $0, settings: settings, addressKinds: addressKinds) }
-                }
-                builder.evidence.observations.reserveCapacity(builder.evidence.observations.count + result.rowCount)
-                for slice in parsed {
-                    for row in slice {
-                        builder.add(row)
-                        visit?(row)
-                    }
-                }
-                return result.rowCount
+                """, cursor: "family_evidence"
+        ) { result in
+            // Keys are made on both cores (a result is read-only once received: libpq lets threads
+            // share it); numbering them is one pass in row order, so it does not depend on threads.
+            let shared = SharedResult(result: result)
+            let parsed = ParallelSlices.collect(result.rowCount) { rows in
+                rows.map { Self.parse(shared.result, $0, settings: settings, addressKinds: addressKinds) }
             }
-            if fetched == 0 { break }
+            builder.evidence.observations.reserveCapacity(builder.evidence.observations.count + result.rowCount)
+            for slice in parsed {
+                for row in slice {
+                    builder.add(row)
+                    visit?(row)
+                }
+            }
         }
         return builder.evidence
     }

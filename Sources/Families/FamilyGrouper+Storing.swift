@@ -215,19 +215,14 @@ extension FamilyGrouper {
         return rows
     }
 
-    /// Runs `sql` through a cursor, a batch at a time, each row read in place.
+    /// Runs `sql` through a cursor, a batch at a time (the next one read while this one is), each
+    /// row read in place.
     func fetchAll(
         _ sql: String, _ parameters: [any PostgresEncodable] = [], _ body: (PostgresRawResult, Int) throws -> Void
     ) throws {
-        try connection.execute("DECLARE family_rows NO SCROLL CURSOR FOR " + sql, parameters)
-        defer { _ = try? connection.execute("CLOSE family_rows") }
-        while try connection.withRawResult(
-            "FETCH 50000 FROM family_rows", [],
-            { result in
-                for row in 0..<result.rowCount { try body(result, row) }
-                return result.rowCount
-            }) > 0
-        {}
+        try connection.forEachBatch(sql, parameters, cursor: "family_rows") { result in
+            for row in 0..<result.rowCount { try body(result, row) }
+        }
     }
 
     // MARK: Comparing

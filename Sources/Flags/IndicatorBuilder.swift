@@ -128,7 +128,8 @@ public final class IndicatorBuilder {
     /// The feed kinds the definitions read.
     private var kinds: [String] { Array(Set(rules.indicators.map(\.kind.feedKind))).sorted() }
 
-    /// The indicators of the records in scope, and each record read with its child.
+    /// The indicators of the records in scope, and each record read whose child the next scope
+    /// needs (`IndicatorScope.childReadBack`) with that child.
     private func compute(
         _ scope: IndicatorScope, report: inout IndicatorReport
     ) throws -> ([Computed], [(record: Int64, child: String?)]) {
@@ -281,7 +282,9 @@ public final class IndicatorBuilder {
                         description: templates[number].render(values), measures: measuresJSON))
             }
         }
-        return (out, rows.map { ($0.id, $0.child) })
+        // Only the child of a record whose kind the next scope reads back is kept (IndicatorScope.remember).
+        let remembered = rows.lazy.filter { IndicatorScope.childReadBack.contains($0.kind) }.map { ($0.id, $0.child) }
+        return (out, Array(remembered))
     }
 
     /// The sessions of a record, or nil when it has none; a record whose sessions are not whole

@@ -14,7 +14,8 @@ import Postgres
 /// - records whose batch was committed after the earlier of the last and this as-of date (the
 ///   reference day of such a record moves with the as-of date);
 /// - every health visiting record of a child or mother one of those health visiting records
-///   belongs to, or belonged to.
+///   belongs to, or belonged to (`indicator_measured` keeps the child of health visiting records
+///   only: no other record's measured child is ever read back).
 /// When the definitions differ from those of the stored state (or there is none), everything is
 /// measured again. Either way the indicators written are those a refresh of everything would write.
 enum IndicatorScope {
@@ -41,6 +42,11 @@ enum IndicatorScope {
             ].joined(separator: "\u{1F}")
         }.joined(separator: "\u{1E}")
     }
+
+    /// The feed kinds whose measured child the scope reads back (the reviews of the child a health
+    /// visiting record belonged to). `indicator_measured` holds rows of these kinds only: at 1M
+    /// records, writing every record's row was most of a first refresh's writes.
+    static let childReadBack: Set<String> = ["health_visiting"]
 
     /// Decides the scope, and for `.changed` fills `indicator_dirty` (dropped at commit).
     static func decide(
@@ -104,8 +110,8 @@ enum IndicatorScope {
         }
     }
 
-    /// Records what was measured: for each record measured (in scope and linked), the child it was
-    /// measured for; then the definitions, the as-of date and the indicators in force by name (so
+    /// Records what was measured: for each record measured (in scope and linked) of a kind in
+    /// `childReadBack`, the child it was measured for; then the definitions, the as-of date and the indicators in force by name (so
     /// the next refresh counts them without reading every indicator).
     func remember(
         _ measured: [(record: Int64, child: String?)], inForce: [String: Int], rules: RuleSet, asOf: CalendarDate,

@@ -184,6 +184,55 @@ struct IncrementalGroupingTests {
         }
     }
 
+    /// A secondary (not unique) index of a table a families run writes.
+    struct SecondaryIndex: Equatable {
+        var definition: String
+        var relation: Int64
+    }
+
+    static func secondaryIndexes(_ connection: PostgresConnection) throws -> [String: SecondaryIndex] {
+        var out: [String: SecondaryIndex] = [:]
+        for row in try connection.query(
+            """
+            SELECT c.relname::text, pg_get_indexdef(c.oid), c.oid::bigint
+            FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+            WHERE t.relname IN ('family_keys', 'family_members', 'family_membership_events', 'family_id_events',
+                                'family_links', 'family_member_addresses')
+              AND NOT i.indisunique AND t.relnamespace = to_regnamespace(current_schema())
+            """)
+        {
+            out[try row.decode(String.self, at: 0)] = SecondaryIndex(
+                definition: try row.decode(String.self, at: 1), relation: try row.decode(Int64.self, at: 2))
+        }
+        return out
+    }
+
+    @Test(
+        "a first run into empty tables builds their secondary indexes after its writes, as the migrations define them")
+    func firstFillBuildsIndexesAfterwards() throws {
+        try TestDatabase.with(.migrated) { database in
+            let world = try TestWorld(try database.connect())
+            let migrated = try Self.secondaryIndexes(world.connection)
+            #expect(migrated.count == 9)
+            let home = TestWorld.Address(line1: "12 Church Lane", postcode: "NR31 3FA")
+            let (a, b) = (try world.child(), try world.child())
+            for term in Terms.year(2024) {
+                for child in [a, b] { try world.school(child, at: home, from: term.0, to: term.1) }
+            }
+            let first = try FamilyGrouper(connection: world.connection).regroup()
+            #expect(first.changed && !first.incremental)
+            #expect(try world.family(of: a) == world.family(of: b))
+            let built = try Self.secondaryIndexes(world.connection)
+            #expect(built.mapValues(\.definition) == migrated.mapValues(\.definition))
+            // Dropped while the tables were empty and built again afterwards: new relations.
+            for (name, index) in built { #expect(index.relation != migrated[name]?.relation, "\(name)") }
+            // Into filled tables, a run over every record leaves them alone.
+            let again = try FamilyGrouper(connection: world.connection).regroup(everyone: true)
+            #expect(!again.incremental && !again.changed)
+            #expect(try Self.secondaryIndexes(world.connection) == built)
+        }
+    }
+
     @Test("grouping keys are stable numbers of their text, one space per kind of key")
     func keyHashes() {
         var row = FamilyEvidence.ParsedRow(record: 1, member: "C1", kind: "school_attendance", start: 0, end: 0)

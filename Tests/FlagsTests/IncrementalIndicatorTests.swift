@@ -38,6 +38,15 @@ struct IncrementalIndicatorTests {
             let first = try refresh(today.adding(days: 1))
             let measured = try Cycle.count(connection, inScope)
             #expect(first.changed && first.recordsRead == measured)
+            // Only the measured child of a health visiting record is ever read back (the reviews of
+            // the child it belonged to): only those are kept, one row each.
+            let keptKinds = try connection.query(
+                "SELECT DISTINCT sr.kind FROM indicator_measured m JOIN source_records sr ON sr.id = m.record_id"
+            ).map { try $0.decode(String.self, at: 0) }
+            #expect(keptKinds == ["health_visiting"])
+            #expect(
+                try Cycle.count(connection, "SELECT count(*) FROM indicator_measured")
+                    == Cycle.count(connection, inScope + " AND sr.kind = 'health_visiting'"))
             #expect(try refresh(today.adding(days: 1)).recordsRead == 0, "nothing changed, nothing read")
 
             // New records, and a completed review moved to another child (whose overdue review it
