@@ -78,7 +78,8 @@ public final class Resolver {
                 // No model yet: the first run is a full one.
                 return try resolveFullLocked(started: started, startedAt: startedAt, batches: batches)
             }
-            let existing = try existingRecordsToReexamine(for: fresh, model: model, frequencies: frequencies, clock: clock)
+            let existing = try existingRecordsToReexamine(
+                for: fresh, model: model, frequencies: frequencies, clock: clock)
             let records = existing + fresh
             let decisions = try loadDecisions(records)
             // Existing children are the starting point: group their records by current child id.
@@ -157,7 +158,9 @@ public final class Resolver {
     /// key with `records`: the twin rule weighs the two sides of a join through the household keys
     /// of their records only, so a possible twin's child with none of those keys cannot change
     /// what it decides, and is not loaded.
-    private func childrenTheTwinRuleConsults(holding twins: [Int64], besides: Set<Int64>, among records: [MatchRecord])
+    private func childrenTheTwinRuleConsults(
+        holding twins: [Int64], besides: Set<Int64>, among records: [MatchRecord]
+    )
         throws -> [MatchRecord]
     {
         var childOf: [Int64: String] = [:]
@@ -175,7 +178,9 @@ public final class Resolver {
         let candidates = try MatchRecordLoader.load(connection, ids: childOf.keys.sorted())
         let households = Set(records.flatMap { Clusterer.householdKeys($0) })
         let consulted = Set(
-            candidates.filter { Clusterer.householdKeys($0).contains(where: households.contains) }.compactMap { childOf[$0.id] })
+            candidates.filter { Clusterer.householdKeys($0).contains(where: households.contains) }.compactMap {
+                childOf[$0.id]
+            })
         return candidates.filter { childOf[$0.id].map(consulted.contains) ?? false }
     }
 
@@ -256,10 +261,12 @@ public final class Resolver {
         let decisions = try loadDecisions(records)
         let stored = reestimate ? nil : try latestModel()
         clock.mark("load records")
-        let keys = BackgroundWork { try self.storeBlockingKeys(of: records, everything: true) }
+        let keys = RecordKeys(records: records, rules: settings.blockingRules, nicknames: linkage.nicknames)
+        clock.mark("blocking keys")
+        let storing = BackgroundWork { try self.storeBlockingKeys(of: records, everything: true, keys: keys) }
         let result = linkage.run(
-            records: records, model: stored.map { ($0.1, $0.2) }, decisions: decisions, clock: clock)
-        try keys.wait()
+            records: records, keys: keys, model: stored.map { ($0.1, $0.2) }, decisions: decisions, clock: clock)
+        try storing.wait()
         clock.mark("store: blocking keys (rest; written beside the linkage)")
         let modelID = try stored?.0 ?? storeModel(result)
         clock.mark("store: model")
