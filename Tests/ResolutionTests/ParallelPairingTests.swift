@@ -7,21 +7,9 @@ import Testing
 /// core gives, on inputs large enough to be split.
 @Suite("Parallel pairing")
 struct ParallelPairingTests {
-    /// A small deterministic generator, so a failure can be replayed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test("sorting in slices then merging equals one sort, with many equal keys")
     func sortEqualsSequential() {
-        var generator = SplitMix(state: 7)
+        var generator = ComparatorSplitMix64(seed: 7)
         let values: [(key: UInt64, record: Int64)] = (0..<300_000).map { _ in
             (UInt64.random(in: 0..<5_000, using: &generator), Int64.random(in: 0..<50, using: &generator))
         }
@@ -39,7 +27,7 @@ struct ParallelPairingTests {
 
     /// Records whose names and birth dates repeat, so blocks of every size occur.
     func records(_ count: Int) -> [MatchRecord] {
-        var generator = SplitMix(state: 11)
+        var generator = ComparatorSplitMix64(seed: 11)
         let given = ["Amelia", "Oliver", "Isla", "Harry", "Ava", "Jack", "Mia", "Noah", "Zara", "Leo"]
         let family = ["Smith", "Jones", "Taylor", "Brown", "Wilson", "Evans", "Patel", "Khan"]
         return (0..<count).map { index in
