@@ -175,6 +175,17 @@ public struct CandidatePairs: Sendable {
     /// blocks are then split between the cores at block boundaries, each core pairing its blocks and
     /// sorting its pairs, and the sorted runs are merged without repeats.
     init(keys: RecordKeys, firstNew: Int = 0, maxBlock: Int) {
+        // The sorted entries are gone (end of the function below) before the runs are merged.
+        let runs = Self.sortedRuns(keys: keys, firstNew: firstNew, maxBlock: maxBlock)
+        let oversized = runs.reduce(0) { $0 + $1.oversized }
+        self.packed = Self.mergeUnique(runs.map(\.pairs))
+        self.oversizedBlocks = oversized > 0 ? ["blocks": oversized] : [:]
+    }
+
+    /// Each slice's pairs (sorted, unique) and oversized blocks, the slices in key order.
+    private static func sortedRuns(
+        keys: RecordKeys, firstNew: Int, maxBlock: Int
+    ) -> [(pairs: [UInt64], oversized: Int)] {
         var keyed: [(key: UInt64, index: UInt32)] = []
         keyed.reserveCapacity(keys.keys.count)
         for record in 0..<keys.recordCount {
@@ -191,16 +202,13 @@ public struct CandidatePairs: Sendable {
         }
         cuts.append(keyed.count)
         let (sorted, blockCuts) = (keyed, cuts)
-        let runs = ParallelSlices.collect(blockCuts.count - 1, minimumSlice: 1) { sliceRange in
+        return ParallelSlices.collect(blockCuts.count - 1, minimumSlice: 1) { sliceRange in
             sliceRange.map { slice in
                 Self.pairs(
                     in: sorted, from: blockCuts[slice], to: blockCuts[slice + 1], firstNew: firstNew,
                     maxBlock: maxBlock)
             }
         }.flatMap { $0 }
-        self.packed = Self.mergeUnique(runs.map(\.pairs))
-        let oversized = runs.reduce(0) { $0 + $1.oversized }
-        self.oversizedBlocks = oversized > 0 ? ["blocks": oversized] : [:]
     }
 
     /// The pairs of the blocks in `keyed[from..<to]` (whole blocks), sorted and unique, and how many
@@ -229,10 +237,14 @@ public struct CandidatePairs: Sendable {
             start = end
         }
         pairs.sort()
-        var unique: [UInt64] = []
-        unique.reserveCapacity(pairs.count)
-        for pair in pairs where unique.last != pair { unique.append(pair) }
-        return (unique, oversized)
+        // Repeats removed in place: no second array as large as the first.
+        var kept = 0
+        for position in pairs.indices where kept == 0 || pairs[kept - 1] != pairs[position] {
+            pairs[kept] = pairs[position]
+            kept += 1
+        }
+        pairs.removeSubrange(kept...)
+        return (pairs, oversized)
     }
 
     /// Sorted runs merged into one sorted run without repeats.
