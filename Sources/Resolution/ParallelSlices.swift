@@ -13,7 +13,7 @@ package enum ParallelSlices {
     }
 
     /// Sorts `values`: each slice in place on its own core, then the sorted slices merged pairwise
-    /// (one extra copy of the array at a time). `less` must be a strict total order up to values
+    /// in place (a copy of one slice at a time). `less` must be a strict total order up to values
     /// that are equal in every respect; the result is then exactly what `sort(by: less)` gives.
     package static func sort<T: Sendable>(
         _ values: inout [T], minimumSlice: Int = 65_536, by less: @Sendable (T, T) -> Bool
@@ -36,33 +36,41 @@ package enum ParallelSlices {
         }
         var runs = (0..<slices).map { ($0 * size)..<min(count, ($0 + 1) * size) }
         while runs.count > 1 {
-            var merged: [T] = []
-            merged.reserveCapacity(count)
             var next: [Range<Int>] = []
             for pair in stride(from: 0, to: runs.count, by: 2) {
-                let start = merged.count
-                if pair + 1 == runs.count {
-                    merged += values[runs[pair]]
-                } else {
-                    var (i, j) = (runs[pair].lowerBound, runs[pair + 1].lowerBound)
-                    let (iEnd, jEnd) = (runs[pair].upperBound, runs[pair + 1].upperBound)
-                    while i < iEnd && j < jEnd {
-                        // Ties take the left run first, as a stable sort would.
-                        if less(values[j], values[i]) {
-                            merged.append(values[j])
-                            j += 1
-                        } else {
-                            merged.append(values[i])
-                            i += 1
-                        }
-                    }
-                    merged += values[i..<iEnd]
-                    merged += values[j..<jEnd]
+                guard pair + 1 < runs.count else {
+                    next.append(runs[pair])
+                    continue
                 }
-                next.append(start..<merged.count)
+                mergeAdjacent(&values, left: runs[pair], right: runs[pair + 1], by: less)
+                next.append(runs[pair].lowerBound..<runs[pair + 1].upperBound)
             }
-            values = merged
             runs = next
+        }
+    }
+
+    /// Merges two adjacent sorted runs in place, with a copy of the left run only (half the extra
+    /// memory of merging into a new array): the write position never passes the right run's read
+    /// position. Ties take the left run first, as a stable sort would.
+    private static func mergeAdjacent<T>(
+        _ values: inout [T], left: Range<Int>, right: Range<Int>, by less: (T, T) -> Bool
+    ) {
+        let head = Array(values[left])
+        var (i, j, write) = (0, right.lowerBound, left.lowerBound)
+        while i < head.count && j < right.upperBound {
+            if less(values[j], head[i]) {
+                values[write] = values[j]
+                j += 1
+            } else {
+                values[write] = head[i]
+                i += 1
+            }
+            write += 1
+        }
+        while i < head.count {
+            values[write] = head[i]
+            i += 1
+            write += 1
         }
     }
 
