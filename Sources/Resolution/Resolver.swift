@@ -66,17 +66,20 @@ public final class Resolver {
             let clock = PhaseClock(serverCPU: serverCPU)
             // The batches first, then their records: a batch that commits in between waits for the next run.
             let batches = try Self.pendingBatches(connection)
-            let fresh = try MatchRecordLoader.loadUnassigned(connection, batches: batches)
+            let stored = try latestModel()
+            // No model yet: the first run is a full one, which reads every record itself (reading
+            // the new ones first, as records, would read a first day's million records twice).
+            let freshIDs = try MatchRecordLoader.unassignedIDs(connection, batches: batches)
+            if !freshIDs.isEmpty && stored == nil {
+                return try resolveFullLocked(started: started, startedAt: startedAt, batches: batches)
+            }
+            let fresh = try MatchRecordLoader.load(connection, ids: freshIDs)
             clock.mark("load new records")
-            if fresh.isEmpty {
+            guard let (modelID, model, frequencies) = stored, !fresh.isEmpty else {
                 try markExamined(batches, run: nil)
                 var report = ResolutionReport()
                 report.mode = "incremental"
                 return report
-            }
-            guard let (modelID, model, frequencies) = try latestModel() else {
-                // No model yet: the first run is a full one.
-                return try resolveFullLocked(started: started, startedAt: startedAt, batches: batches)
             }
             let existing = try existingRecordsToReexamine(
                 for: fresh, model: model, frequencies: frequencies, clock: clock)

@@ -168,6 +168,11 @@ public enum MatchRecordLoader {
     /// first, found through the batch index, then the records by id: one query ordered by id made
     /// the planner walk the whole primary key, filtering on the batch (0.2 s at 250k records).
     public static func loadUnassigned(_ connection: PostgresConnection, batches: [Int64]) throws -> [MatchRecord] {
+        try load(connection, ids: unassignedIDs(connection, batches: batches))
+    }
+
+    /// The ids of child records of these batches that no child holds yet, in id order.
+    static func unassignedIDs(_ connection: PostgresConnection, batches: [Int64]) throws -> [Int64] {
         guard !batches.isEmpty else { return [] }
         let ids = try connection.withoutSequentialScans {
             try connection.query(
@@ -178,7 +183,7 @@ public enum MatchRecordLoader {
                 """, [batches.map { Int($0) }]
             ).map { try $0.decode(Int64.self, at: 0) }
         }
-        return try load(connection, ids: ids.sorted())
+        return ids.sorted()
     }
 
     /// Reads through a cursor, a batch of rows at a time, each batch parsed in place from libpq's
