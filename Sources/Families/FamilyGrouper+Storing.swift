@@ -1,3 +1,4 @@
+import Identifiers
 import Postgres
 
 /// Storing a grouping: the result is compared in memory with what is stored, and only the rows that

@@ -35,14 +35,15 @@ struct Linkage {
     /// Incremental runs pass `firstNew` and `seeds`: records before `firstNew` are already resolved,
     /// `seeds` holds them grouped by their current child, and only pairs involving a new record are
     /// compared. Clusters then grow from the existing children instead of being rebuilt.
+    /// `keys`: the records' blocking keys, when the caller has computed them already.
     func run(
-        records: [MatchRecord], model existing: (MatchModel, NameFrequencies)?,
+        records: [MatchRecord], keys: RecordKeys? = nil, model existing: (MatchModel, NameFrequencies)?,
         decisions: [(a: Int, b: Int, sameChild: Bool)], firstNew: Int = 0, seeds: [[Int]] = [],
         clock: PhaseClock? = nil
     ) -> LinkageResult {
         let candidates = CandidatePairs(
-            records: records, firstNew: firstNew, rules: settings.blockingRules, nicknames: nicknames,
-            maxBlock: settings.maxBlockSize)
+            keys: keys ?? RecordKeys(records: records, rules: settings.blockingRules, nicknames: nicknames),
+            firstNew: firstNew, maxBlock: settings.maxBlockSize)
         clock?.mark("link: block")
         // A full run's name counts come from its records; the comparison needs them (short-name slips).
         let frequencies = existing?.1 ?? NameFrequencies(records: records)
@@ -431,21 +432,29 @@ struct Linkage {
         let threads = max(1, min(settings.threads, pairs.count / 10_000 + 1))
         let chunk = (pairs.count + threads - 1) / max(threads, 1)
         let results = ResultSlots(count: threads)
-        DispatchQueue.concurrentPerform(iterations: threads) { thread in
-            var comparer = RecordComparer(nicknames: nicknames, frequencies: frequencies)
-            let start = thread * chunk
-            let end = min(pairs.count, start + chunk)
-            var local: [UInt16] = []
-            local.reserveCapacity(max(0, end - start))
-            if start < end {
-                for index in start..<end {
-                    let pair = pairs[index]
-                    local.append(
-                        UInt16(
-                            comparer.compare(records[Int(pair >> 32)], records[Int(pair & 0xFFFF_FFFF)]).patternIndex))
+        // Both cores read the same records: a strong reference per read would count each record up
+        // and down atomically from both at once. `records` holds them for the whole loop.
+        let unretained = records.map { Unmanaged.passUnretained($0) }
+        withExtendedLifetime(records) {
+            DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                var comparer = RecordComparer(nicknames: nicknames, frequencies: frequencies)
+                let start = thread * chunk
+                let end = min(pairs.count, start + chunk)
+                var local: [UInt16] = []
+                local.reserveCapacity(max(0, end - start))
+                if start < end {
+                    for index in start..<end {
+                        let pair = pairs[index]
+                        let pattern = unretained[Int(pair >> 32)]._withUnsafeGuaranteedRef { a in
+                            unretained[Int(pair & 0xFFFF_FFFF)]._withUnsafeGuaranteedRef { b in
+                                comparer.compare(a, b).patternIndex
+                            }
+                        }
+                        local.append(UInt16(pattern))
+                    }
                 }
+                results.store(local, at: thread)
             }
-            results.store(local, at: thread)
         }
         return results.joined()
     }

@@ -66,19 +66,23 @@ public final class Resolver {
             let clock = PhaseClock(serverCPU: serverCPU)
             // The batches first, then their records: a batch that commits in between waits for the next run.
             let batches = try Self.pendingBatches(connection)
-            let fresh = try MatchRecordLoader.loadUnassigned(connection, batches: batches)
+            let stored = try latestModel()
+            // No model yet: the first run is a full one, which reads every record itself (reading
+            // the new ones first, as records, would read a first day's million records twice).
+            let freshIDs = try MatchRecordLoader.unassignedIDs(connection, batches: batches)
+            if !freshIDs.isEmpty && stored == nil {
+                return try resolveFullLocked(started: started, startedAt: startedAt, batches: batches)
+            }
+            let fresh = try MatchRecordLoader.load(connection, ids: freshIDs)
             clock.mark("load new records")
-            if fresh.isEmpty {
+            guard let (modelID, model, frequencies) = stored, !fresh.isEmpty else {
                 try markExamined(batches, run: nil)
                 var report = ResolutionReport()
                 report.mode = "incremental"
                 return report
             }
-            guard let (modelID, model, frequencies) = try latestModel() else {
-                // No model yet: the first run is a full one.
-                return try resolveFullLocked(started: started, startedAt: startedAt, batches: batches)
-            }
-            let existing = try existingRecordsToReexamine(for: fresh, model: model, frequencies: frequencies, clock: clock)
+            let existing = try existingRecordsToReexamine(
+                for: fresh, model: model, frequencies: frequencies, clock: clock)
             let records = existing + fresh
             let decisions = try loadDecisions(records)
             // Existing children are the starting point: group their records by current child id.
@@ -157,7 +161,9 @@ public final class Resolver {
     /// key with `records`: the twin rule weighs the two sides of a join through the household keys
     /// of their records only, so a possible twin's child with none of those keys cannot change
     /// what it decides, and is not loaded.
-    private func childrenTheTwinRuleConsults(holding twins: [Int64], besides: Set<Int64>, among records: [MatchRecord])
+    private func childrenTheTwinRuleConsults(
+        holding twins: [Int64], besides: Set<Int64>, among records: [MatchRecord]
+    )
         throws -> [MatchRecord]
     {
         var childOf: [Int64: String] = [:]
@@ -175,7 +181,9 @@ public final class Resolver {
         let candidates = try MatchRecordLoader.load(connection, ids: childOf.keys.sorted())
         let households = Set(records.flatMap { Clusterer.householdKeys($0) })
         let consulted = Set(
-            candidates.filter { Clusterer.householdKeys($0).contains(where: households.contains) }.compactMap { childOf[$0.id] })
+            candidates.filter { Clusterer.householdKeys($0).contains(where: households.contains) }.compactMap {
+                childOf[$0.id]
+            })
         return candidates.filter { childOf[$0.id].map(consulted.contains) ?? false }
     }
 
@@ -256,10 +264,12 @@ public final class Resolver {
         let decisions = try loadDecisions(records)
         let stored = reestimate ? nil : try latestModel()
         clock.mark("load records")
-        let keys = BackgroundWork { try self.storeBlockingKeys(of: records, everything: true) }
+        let keys = RecordKeys(records: records, rules: settings.blockingRules, nicknames: linkage.nicknames)
+        clock.mark("blocking keys")
+        let storing = BackgroundWork { try self.storeBlockingKeys(of: records, everything: true, keys: keys) }
         let result = linkage.run(
-            records: records, model: stored.map { ($0.1, $0.2) }, decisions: decisions, clock: clock)
-        try keys.wait()
+            records: records, keys: keys, model: stored.map { ($0.1, $0.2) }, decisions: decisions, clock: clock)
+        try storing.wait()
         clock.mark("store: blocking keys (rest; written beside the linkage)")
         let modelID = try stored?.0 ?? storeModel(result)
         clock.mark("store: model")

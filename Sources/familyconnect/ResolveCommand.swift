@@ -6,19 +6,28 @@ enum ResolveCommand: Command {
     static let name = "resolve"
     static let summary = "Link child records to stable child ids: new records only, or everything with --full."
     static let synopsis = "[--full] [--database CONNINFO]"
-    static let options = DatabaseOptions.specs + [
-        .flag("full", "Recompute every child from scratch (ids are kept where the children are the same)."),
-        .flag("reestimate", "With --full: estimate a new model (m and u) from the data instead of reusing the stored one."),
-        .value("link-probability", "P", "Link automatically at or above this match probability (default 0.5)."),
-        .value(
-            "review-probability", "P",
-            "Send pairs at or above this match probability, below --link-probability, to clerical review (default 0.2)."),
-    ]
+    static let options =
+        DatabaseOptions.specs + [
+            .flag("full", "Recompute every child from scratch (ids are kept where the children are the same)."),
+            .flag(
+                "reestimate",
+                "With --full: estimate a new model (m and u) from the data instead of reusing the stored one."),
+            .value("link-probability", "P", "Link automatically at or above this match probability (default 0.5)."),
+            .value(
+                "review-probability", "P",
+                "Send pairs at or above this match probability, below --link-probability, to clerical review (default 0.2)."
+            ),
+            .flag(
+                "phases",
+                "Also print where the time went: each phase's wall time, this process's CPU and the database's."),
+        ]
 
     static func run(_ arguments: ParsedArguments) throws -> Int32 {
         let connection = try PostgresConnection.connect(DatabaseOptions.connectionString(arguments))
         var settings = ResolutionSettings()
-        for (option, path) in [("link-probability", \ResolutionSettings.linkProbability), ("review-probability", \.reviewProbability)] {
+        for (option, path) in [
+            ("link-probability", \ResolutionSettings.linkProbability), ("review-probability", \.reviewProbability),
+        ] {
             guard let text = arguments.value(option) else { continue }
             guard let value = Double(text), value > 0, value < 1 else {
                 throw UsageError(description: "--\(option) expects a probability between 0 and 1, e.g. 0.5")
@@ -29,12 +38,15 @@ enum ResolveCommand: Command {
             throw UsageError(description: "--review-probability must not be above --link-probability")
         }
         let resolver = Resolver(connection: connection, settings: settings)
+        if arguments.has("phases") { resolver.serverCPU = BackendCPU(connection).seconds }
         if arguments.has("reestimate") && !arguments.has("full") {
             throw UsageError(description: "--reestimate goes with --full")
         }
-        let report = arguments.has("full")
+        let report =
+            arguments.has("full")
             ? try resolver.resolveFull(reestimate: arguments.has("reestimate")) : try resolver.resolveIncremental()
         print(report)
+        if arguments.has("phases") { Console.print(BenchCommand.phaseTable(report.phases)) }
         return 0
     }
 
@@ -61,7 +73,8 @@ enum EvaluateCommand: Command {
             for entry in classes {
                 let examples = entry.examples.map { "\($0.0)/\($0.1)" }.joined(separator: " ")
                 Console.print(
-                    "    \(entry.count)\(pairs ? " parts, \(entry.pairs) pairs" : " links"): \(entry.name)  e.g. \(examples)")
+                    "    \(entry.count)\(pairs ? " parts, \(entry.pairs) pairs" : " links"): \(entry.name)  e.g. \(examples)"
+                )
             }
         }
         table("missed (split parts by the best pair across them)", diagnosis.missed, pairs: true)
@@ -69,9 +82,11 @@ enum EvaluateCommand: Command {
     }
 
     static let name = "evaluate"
-    static let summary = "Compare resolved children with a synthetic ground truth: pairwise precision, recall, F1, false merges, twins."
+    static let summary =
+        "Compare resolved children with a synthetic ground truth: pairwise precision, recall, F1, false merges, twins."
     static let synopsis = "--truth FILE [--database CONNINFO]"
-    static let options = DatabaseOptions.specs + [.value("truth", "FILE", "The truth.csv written by 'familyconnect synth'.")]
+    static let options =
+        DatabaseOptions.specs + [.value("truth", "FILE", "The truth.csv written by 'familyconnect synth'.")]
 
     static func run(_ arguments: ParsedArguments) throws -> Int32 {
         let connection = try PostgresConnection.connect(DatabaseOptions.connectionString(arguments))

@@ -114,6 +114,46 @@ public enum BlockingRule: String, CaseIterable, Sendable {
     }
 }
 
+/// Every record's blocking keys, as the rules emit them (a key may repeat), computed once on all
+/// cores: a full run both pairs records by them and stores them for the next batch.
+struct RecordKeys: Sendable {
+    /// The keys of record `i` are `keys[start[i]..<start[i + 1]]`.
+    let keys: [UInt64]
+    let start: [Int]
+
+    init(records: [MatchRecord], rules: [BlockingRule], nicknames: NicknameTable) {
+        let slices = ParallelSlices.collect(records.count) { range in
+            var keys: [UInt64] = []
+            var counts: [Int] = []
+            keys.reserveCapacity(range.count * 8)
+            counts.reserveCapacity(range.count)
+            for index in range {
+                let before = keys.count
+                for rule in rules { rule.keys(records[index], nicknames: nicknames, into: &keys) }
+                counts.append(keys.count - before)
+            }
+            return (keys: keys, counts: counts)
+        }
+        var keys: [UInt64] = []
+        keys.reserveCapacity(slices.reduce(0) { $0 + $1.keys.count })
+        var start: [Int] = [0]
+        start.reserveCapacity(records.count + 1)
+        for slice in slices {
+            keys += slice.keys
+            for count in slice.counts { start.append(start[start.count - 1] + count) }
+        }
+        self.keys = keys
+        self.start = start
+    }
+
+    var recordCount: Int { start.count - 1 }
+
+    func of(_ record: Int) -> ArraySlice<UInt64> { keys[start[record]..<start[record + 1]] }
+
+    /// A record's keys without repeats, in the order the rules emit them (the stored keys).
+    func unique(_ record: Int) -> [UInt64] { CandidatePairs.unique(of(record)) }
+}
+
 /// Candidate pairs (indices into a record array, `i < j`) from the union of the rules.
 public struct CandidatePairs: Sendable {
     /// Each pair packed as `i << 32 | j`, sorted and unique.
@@ -123,51 +163,122 @@ public struct CandidatePairs: Sendable {
 
     public var count: Int { packed.count }
 
-    /// All pairs among `records`.
     /// All pairs among `records`; with `firstNew`, only pairs with at least one record at index ≥
     /// `firstNew` (incremental: new records against new and old, never old against old).
     init(records: [MatchRecord], firstNew: Int = 0, rules: [BlockingRule], nicknames: NicknameTable, maxBlock: Int) {
-        var entries: [(key: UInt64, index: UInt32)] = []
-        entries.reserveCapacity(records.count * rules.count * 2)
-        var keys: [UInt64] = []
-        for (index, record) in records.enumerated() {
-            keys.removeAll(keepingCapacity: true)
-            for rule in rules { rule.keys(record, nicknames: nicknames, into: &keys) }
-            for key in keys { entries.append((key, UInt32(index))) }
+        self.init(
+            keys: RecordKeys(records: records, rules: rules, nicknames: nicknames), firstNew: firstNew,
+            maxBlock: maxBlock)
+    }
+
+    /// The pairs from keys already computed. Entries (key, record) are sorted on all cores; the
+    /// blocks are then split between the cores at block boundaries, each core pairing its blocks and
+    /// sorting its pairs, and the sorted runs are merged without repeats.
+    init(keys: RecordKeys, firstNew: Int = 0, maxBlock: Int) {
+        // The sorted entries are gone (end of the function below) before the runs are merged.
+        let runs = Self.sortedRuns(keys: keys, firstNew: firstNew, maxBlock: maxBlock)
+        let oversized = runs.reduce(0) { $0 + $1.oversized }
+        self.packed = Self.mergeUnique(runs.map(\.pairs))
+        self.oversizedBlocks = oversized > 0 ? ["blocks": oversized] : [:]
+    }
+
+    /// Each slice's pairs (sorted, unique) and oversized blocks, the slices in key order.
+    private static func sortedRuns(
+        keys: RecordKeys, firstNew: Int, maxBlock: Int
+    ) -> [(pairs: [UInt64], oversized: Int)] {
+        var keyed: [(key: UInt64, index: UInt32)] = []
+        keyed.reserveCapacity(keys.keys.count)
+        for record in 0..<keys.recordCount {
+            for key in keys.of(record) { keyed.append((key, UInt32(record))) }
         }
-        entries.sort { $0.key < $1.key || ($0.key == $1.key && $0.index < $1.index) }
+        ParallelSlices.sort(&keyed) { $0.key < $1.key || ($0.key == $1.key && $0.index < $1.index) }
+        // Block boundaries, then slices of whole blocks with about as many entries each.
+        let sliceCount = max(1, min(ParallelSlices.cores, keyed.count / 65_536))
+        var cuts = [0]
+        for slice in 1..<max(1, sliceCount) {
+            var cut = max(cuts[cuts.count - 1], keyed.count * slice / sliceCount)
+            while cut > 0 && cut < keyed.count && keyed[cut].key == keyed[cut - 1].key { cut += 1 }
+            cuts.append(cut)
+        }
+        cuts.append(keyed.count)
+        let (sorted, blockCuts) = (keyed, cuts)
+        return ParallelSlices.collect(blockCuts.count - 1, minimumSlice: 1) { sliceRange in
+            sliceRange.map { slice in
+                Self.pairs(
+                    in: sorted, from: blockCuts[slice], to: blockCuts[slice + 1], firstNew: firstNew,
+                    maxBlock: maxBlock)
+            }
+        }.flatMap { $0 }
+    }
+
+    /// The pairs of the blocks in `keyed[from..<to]` (whole blocks), sorted and unique, and how many
+    /// blocks were over the cap.
+    private static func pairs(
+        in keyed: [(key: UInt64, index: UInt32)], from: Int, to: Int, firstNew: Int, maxBlock: Int
+    ) -> (pairs: [UInt64], oversized: Int) {
         var pairs: [UInt64] = []
-        var oversized: [String: Int] = [:]
-        var start = 0
-        while start < entries.count {
+        var oversized = 0
+        var start = from
+        while start < to {
             var end = start + 1
-            while end < entries.count && entries[end].key == entries[start].key { end += 1 }
+            while end < to && keyed[end].key == keyed[start].key { end += 1 }
             let size = end - start
             if size > maxBlock {
-                oversized["blocks", default: 0] += 1
+                oversized += 1
             } else if size > 1 {
                 for a in start..<(end - 1) {
                     // Entries are sorted by index within a block: once `b` is old, so is `a`.
                     for b in (a + 1)..<end
-                    where entries[a].index != entries[b].index && Int(entries[b].index) >= firstNew {
-                        pairs.append(UInt64(entries[a].index) << 32 | UInt64(entries[b].index))
+                    where keyed[a].index != keyed[b].index && Int(keyed[b].index) >= firstNew {
+                        pairs.append(UInt64(keyed[a].index) << 32 | UInt64(keyed[b].index))
                     }
                 }
             }
             start = end
         }
         pairs.sort()
-        var unique: [UInt64] = []
-        unique.reserveCapacity(pairs.count)
-        for pair in pairs where unique.last != pair { unique.append(pair) }
-        self.packed = unique
-        self.oversizedBlocks = oversized
+        // Repeats removed in place: no second array as large as the first.
+        var kept = 0
+        for position in pairs.indices where kept == 0 || pairs[kept - 1] != pairs[position] {
+            pairs[kept] = pairs[position]
+            kept += 1
+        }
+        pairs.removeSubrange(kept...)
+        return (pairs, oversized)
+    }
+
+    /// Sorted runs merged into one sorted run without repeats.
+    static func mergeUnique(_ runs: [[UInt64]]) -> [UInt64] {
+        guard var merged = runs.first else { return [] }
+        for run in runs.dropFirst() {
+            var out: [UInt64] = []
+            out.reserveCapacity(merged.count + run.count)
+            var (i, j) = (0, 0)
+            while i < merged.count || j < run.count {
+                let next: UInt64
+                if j == run.count || (i < merged.count && merged[i] <= run[j]) {
+                    next = merged[i]
+                    i += 1
+                } else {
+                    next = run[j]
+                    j += 1
+                }
+                if out.last != next { out.append(next) }
+            }
+            merged = out
+        }
+        return merged
     }
 
     /// Every blocking key of a record, for the incremental candidate index in PostgreSQL.
     static func keys(of record: MatchRecord, rules: [BlockingRule], nicknames: NicknameTable) -> [UInt64] {
         var keys: [UInt64] = []
         for rule in rules { rule.keys(record, nicknames: nicknames, into: &keys) }
+        return unique(keys[...])
+    }
+
+    /// Keys without repeats, first occurrence first.
+    static func unique(_ keys: ArraySlice<UInt64>) -> [UInt64] {
         var unique: [UInt64] = []
         for key in keys where !unique.contains(key) { unique.append(key) }
         return unique

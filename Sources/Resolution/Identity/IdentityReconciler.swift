@@ -38,6 +38,11 @@ struct IdentityReconciler {
             outcome.clusterIDs[overlap.cluster] = overlap.id
             usedIDs.insert(overlap.id)
         }
+        // The largest overlap of each cluster (the first in sorted order): a split's origin.
+        var largestOverlap: [Int: String] = [:]
+        for overlap in overlaps where largestOverlap[overlap.cluster] == nil {
+            largestOverlap[overlap.cluster] = overlap.id
+        }
         var newlyMinted: Set<String> = []
         for index in clusters.indices where outcome.clusterIDs[index].isEmpty {
             var id: String
@@ -46,7 +51,7 @@ struct IdentityReconciler {
             outcome.clusterIDs[index] = id
             outcome.minted.append(id)
             // Which surviving id did it take most records from? That is the split's origin.
-            if let origin = overlaps.filter({ $0.cluster == index }).first { outcome.splits.append((id, origin.id)) }
+            if let origin = largestOverlap[index] { outcome.splits.append((id, origin)) }
         }
         // Old ids that kept no cluster merge into the cluster holding most of their records.
         for (id, _) in recordsPerOldID.sorted(by: { $0.key < $1.key }) where !usedIDs.contains(id) {

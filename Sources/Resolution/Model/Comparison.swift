@@ -109,11 +109,17 @@ public struct RecordComparer {
     mutating func bestGiven(_ a: MatchRecord, _ b: MatchRecord) -> NameLevel {
         var best = givenLevel(a.given, b.given)
         if best == .exact { return best }
-        for (x, y) in [(a.preferredGiven, b.given), (a.given, b.preferredGiven), (a.preferredGiven, b.preferredGiven)]
-        where x != nil && y != nil {
+        // Most records have no preferred name: then there is nothing else to try. (The other
+        // combinations, in this order, without building an array of them for every pair.)
+        guard a.preferredGiven != nil || b.preferredGiven != nil else { return best }
+        func consider(_ x: NameKey?, _ y: NameKey?) {
+            guard x != nil && y != nil else { return }
             let level = givenLevel(x, y)
             if Self.rank(level) < Self.rank(best) { best = level }
         }
+        consider(a.preferredGiven, b.given)
+        consider(a.given, b.preferredGiven)
+        consider(a.preferredGiven, b.preferredGiven)
         return best
     }
 
@@ -139,13 +145,15 @@ public struct RecordComparer {
     mutating func bestFamily(_ a: MatchRecord, _ b: MatchRecord) -> FamilyNameLevel {
         var best = NameComparison.compareFamilyNames(a.family, b.family, scratch: &scratch)
         if best == .exact { return best }
-        for (x, y) in [
-            (a.preferredFamily, b.family), (a.family, b.preferredFamily), (a.preferredFamily, b.preferredFamily),
-        ]
-        where x != nil && y != nil {
+        guard a.preferredFamily != nil || b.preferredFamily != nil else { return best }
+        func consider(_ x: NameKey?, _ y: NameKey?) {
+            guard x != nil && y != nil else { return }
             let level = NameComparison.compareFamilyNames(x, y, scratch: &scratch)
             if level.rawValue < best.rawValue || best == .missing { best = level }
         }
+        consider(a.preferredFamily, b.family)
+        consider(a.family, b.preferredFamily)
+        consider(a.preferredFamily, b.preferredFamily)
         return best
     }
 

@@ -68,7 +68,6 @@ public struct MatchModel: Sendable, Codable, Equatable {
     ) -> [[Double]] {
         var counts = MatchField.allCases.map { [Double](repeating: 0, count: $0.levelCount) }
         guard records.count > 1 else { return counts.map { $0.map { _ in 0.5 } } }
-        var comparer = RecordComparer(frequencies: frequencies)
         var state = seed | 1
         func next() -> Int {
             state ^= state << 13
@@ -76,18 +75,32 @@ public struct MatchModel: Sendable, Codable, Equatable {
             state ^= state << 17
             return Int(state % UInt64(records.count))
         }
-        var taken = 0
-        while taken < samples {
+        // The pairs are drawn in order, then compared on all cores: the counts are whole numbers,
+        // so any order of adding them gives the same totals.
+        var pairs: [(Int, Int)] = []
+        pairs.reserveCapacity(samples)
+        while pairs.count < samples {
             let i = next()
             let j = next()
             if i == j { continue }
-            let a = records[i]
-            let b = records[j]
             // A pair that shares an NHS number is not a random non-match.
-            if a.nhs != 0 && a.nhs == b.nhs { continue }
-            let vector = comparer.compare(a, b)
-            for field in MatchField.allCases { counts[field.rawValue][Int(vector[field])] += 1 }
-            taken += 1
+            if records[i].nhs != 0 && records[i].nhs == records[j].nhs { continue }
+            pairs.append((i, j))
+        }
+        let sampled = pairs
+        let sliceCounts = ParallelSlices.collect(sampled.count) { range in
+            var comparer = RecordComparer(frequencies: frequencies)
+            var counts = MatchField.allCases.map { [Double](repeating: 0, count: $0.levelCount) }
+            for index in range {
+                let vector = comparer.compare(records[sampled[index].0], records[sampled[index].1])
+                for field in MatchField.allCases { counts[field.rawValue][Int(vector[field])] += 1 }
+            }
+            return counts
+        }
+        for slice in sliceCounts {
+            for (field, row) in slice.enumerated() {
+                for (level, count) in row.enumerated() { counts[field][level] += count }
+            }
         }
         return counts.enumerated().map { index, row in
             let field = MatchField.allCases[index]

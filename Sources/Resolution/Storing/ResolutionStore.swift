@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Identifiers
 import Postgres
 
 /// Why storing a run's result failed, without personal data.
@@ -147,7 +148,7 @@ extension Resolver {
     /// collision is minted again.
     private func reconcileIDs(clusters: [[Int64]], previous: [Int64: String]) throws -> IdentityReconciler.Outcome {
         var taken: Set<String> = []
-        var generator = SystemRandomNumberGenerator()
+        var generator = BufferedSystemRandom()
         while true {
             let outcome = IdentityReconciler.reconcile(
                 clusters: clusters, previous: previous, generator: &generator, isTaken: { taken.contains($0) })
@@ -429,10 +430,13 @@ extension Resolver {
     /// resolved lose theirs.
     /// `unassigned`: the records were in no child before this run, so they have no keys yet (keys
     /// are written in the run that assigns a record), and there is nothing to compare or delete.
-    func storeBlockingKeys(of records: [MatchRecord], everything: Bool, unassigned: Bool = false) throws {
+    /// `keys`: the records' keys, when the run has computed them already.
+    func storeBlockingKeys(
+        of records: [MatchRecord], everything: Bool, unassigned: Bool = false, keys: RecordKeys? = nil
+    ) throws {
         let stored: [Int64: Int64] = unassigned ? [:] : try storedDigests(of: everything ? nil : records)
         let (changed, rows) = Self.changedBlockingKeys(
-            of: records, stored: stored, rules: settings.blockingRules, nicknames: linkage.nicknames)
+            of: records, stored: stored, rules: settings.blockingRules, nicknames: linkage.nicknames, keys: keys)
         if everything && stored.isEmpty {
             // Nothing to compare with (a first run, or keys stored before digests were): start afresh.
             try connection.execute("TRUNCATE record_blocking_keys")
@@ -483,13 +487,16 @@ extension Resolver {
     /// record's keys are kept beyond its rows (about 8M at 1M records: memory counts here, as this
     /// runs beside the linkage).
     static func changedBlockingKeys(
-        of records: [MatchRecord], stored: [Int64: Int64], rules: [BlockingRule], nicknames: NicknameTable
+        of records: [MatchRecord], stored: [Int64: Int64], rules: [BlockingRule], nicknames: NicknameTable,
+        keys computed: RecordKeys? = nil
     ) -> (changed: [(index: Int, digest: Int64)], rows: [(key: Int64, record: Int64)]) {
         var slices = ParallelSlices.collect(records.count) { range in
             var changed: [(index: Int, digest: Int64)] = []
             var rows: [(key: Int64, record: Int64)] = []
             for index in range {
-                let keys = CandidatePairs.keys(of: records[index], rules: rules, nicknames: nicknames)
+                let keys =
+                    computed?.unique(index)
+                    ?? CandidatePairs.keys(of: records[index], rules: rules, nicknames: nicknames)
                 let digest = Resolver.digest(of: keys)
                 guard stored[records[index].id] != digest else { continue }
                 changed.append((index, digest))
@@ -505,7 +512,7 @@ extension Resolver {
             rows += slices[slice].rows
             slices[slice].rows = []
         }
-        rows.sort { $0.key < $1.key || ($0.key == $1.key && $0.record < $1.record) }
+        ParallelSlices.sort(&rows) { $0.key < $1.key || ($0.key == $1.key && $0.record < $1.record) }
         return (changed, rows)
     }
 
