@@ -15,11 +15,11 @@ extension RecordNormaliser {
         scratch: inout CommonRowScratch, into rows: inout CopyTextBuffer
     ) -> Bool {
         guard record.isASCIIOnly else { return false }
-        scratch.startRow(slots: positions.count)
+        scratch.startRow(slots: positions.count, copyEscapes: record.mayNeedCopyEscaping)
         guard fillCommonRow(record, scratch: &scratch),
             scratch.encodeLine(feed: feed, kind: kind, batch: batch, recordNumber: recordNumber, lineNumber: lineNumber)
         else { return false }
-        for slot in 0..<positions.count { counters[slot].add(scratch.deltas[slot]) }
+        scratch.addDeltas(to: &counters)
         scratch.emitLine(into: &rows)
         return true
     }
@@ -30,12 +30,16 @@ extension RecordNormaliser {
         let positions = self.positions
         let fieldSlots = self.fieldSlots
         let today = self.today
+        // Closures below use these locals, never `self`: capturing `self` copied the whole
+        // normaliser (its dictionaries and arrays retained and released) on every row.
+        let sexValues = self.sexValues
         var unusual = false
+        let fields = record.inPlaceFields()
         /// The field's bytes, nil when blank; flags a value the reference must see (spaces to trim,
         /// doubled quotes).
         func value(_ slot: Int) -> UnsafeBufferPointer<UInt8>? {
-            guard slot >= 0, positions[slot] < record.fieldCount else { return nil }
-            guard let bytes = record.bytesInPlace(positions[slot]) else {
+            guard slot >= 0, positions[slot] < fields.count else { return nil }
+            guard let bytes = fields.bytes(positions[slot]) else {
                 unusual = true
                 return nil
             }
@@ -66,37 +70,44 @@ extension RecordNormaliser {
         }
         func identifier(
             _ field: CanonicalField, raw rawColumn: Column, clean cleanColumn: Column,
-            _ parse: (UnsafeBufferPointer<UInt8>) -> String?
+            _ parse: (UnsafeBufferPointer<UInt8>, UnsafeMutableBufferPointer<UInt8>) -> Int?
         ) -> Bool {
             guard let raw = value(slot(field)) else {
                 count(slot(field), present: false, valid: false)
                 return false
             }
             scratch.set(rawColumn, raw)
-            let clean = parse(raw)
-            if let clean { scratch.set(cleanColumn, clean) }
-            count(slot(field), present: true, valid: clean != nil)
+            let valid = scratch.setWriting(cleanColumn, maxCount: 16) { parse(raw, $0) }
+            count(slot(field), present: true, valid: valid)
             return true
         }
 
         text(.partnerRef, into: .partnerRef)
         var upnTemporary = false
-        let hasNHSNumber = identifier(.childNHSNumber, raw: .nhsNumberRaw, clean: .nhsNumber) { raw in
-            if case .success(let number) = NHSNumber.parse(utf8: raw) { return number.digits }
+        // The parsers' normalised values are written straight into the row (letters, digits and
+        // spaces only: nothing COPY text escapes).
+        let hasNHSNumber = identifier(.childNHSNumber, raw: .nhsNumberRaw, clean: .nhsNumber) { raw, out in
+            if case .success(let number) = NHSNumber.parse(utf8: raw) {
+                return CommonRowScratch.copy(number.digits, to: out)
+            }
             return nil
         }
-        let hasUPN = identifier(.childUPN, raw: .upnRaw, clean: .upn) { raw in
-            guard case .success(let upn) = UniquePupilNumber.parse(utf8: raw) else { return nil }
+        let hasUPN = identifier(.childUPN, raw: .upnRaw, clean: .upn) { raw, out in
+            guard let upn = UniquePupilNumber.normalised(utf8: raw, into: out) else { return nil }
             upnTemporary = upn.isTemporary
-            return upn.value
+            return upn.count
         }
         scratch.upnTemporary = upnTemporary
-        _ = identifier(.carerNHSNumber, raw: .carerNHSNumberRaw, clean: .carerNHSNumber) { raw in
-            if case .success(let number) = NHSNumber.parse(utf8: raw) { return number.digits }
+        _ = identifier(.carerNHSNumber, raw: .carerNHSNumberRaw, clean: .carerNHSNumber) { raw, out in
+            if case .success(let number) = NHSNumber.parse(utf8: raw) {
+                return CommonRowScratch.copy(number.digits, to: out)
+            }
             return nil
         }
-        _ = identifier(.carerNINumber, raw: .carerNINumberRaw, clean: .carerNINumber) { raw in
-            if case .success(let number) = NationalInsuranceNumber.parse(utf8: raw) { return number.value }
+        _ = identifier(.carerNINumber, raw: .carerNINumberRaw, clean: .carerNINumber) { raw, out in
+            if case .success(let number) = NationalInsuranceNumber.parse(utf8: raw) {
+                return CommonRowScratch.copy(number.value, to: out)
+            }
             return nil
         }
         // One-column names are split by the reference's own function (a string for that field only).
@@ -138,8 +149,7 @@ extension RecordNormaliser {
         collapsed(.town, into: .town)
         text(.uprn, into: .uprn)
         if let raw = value(slot(.postcode)) {
-            if case .success(let postcode) = UKPostcode.parse(utf8: raw) {
-                scratch.set(.postcode, postcode.value)
+            if scratch.setWriting(.postcode, maxCount: 9, { UKPostcode.normalised(utf8: raw, into: $0) }) {
                 count(slot(.postcode), present: true, valid: true)
             } else {
                 scratch.set(.postcodeRaw, raw)
@@ -196,50 +206,60 @@ extension RecordNormaliser {
         var eligibleFrom: CalendarDate?
         var eligibleTo: CalendarDate?
         scratch.startFacts(plans: factPlans, extras: extraPlans)
-        for key in scratch.lanePlans.indices {
-            let plan = scratch.lanePlans[key]
-            guard let raw = value(plan.slot) else {
-                scratch.count(plan.slot, present: false, valid: false)
-                if plan.required { return false }
-                continue
+        let lanePlans = scratch.lanePlans
+        // Borrowed in place: reading `factPlans[key]` copied the plan (retaining its strings).
+        let accepted = factPlans.withUnsafeBufferPointer { factPlans in
+            for key in lanePlans.indices {
+                let plan = lanePlans[key]
+                guard let raw = value(plan.slot) else {
+                    scratch.count(plan.slot, present: false, valid: false)
+                    if plan.required { return false }
+                    continue
+                }
+                switch plan.type {
+                case .text:
+                    if plan.hasValueMap {
+                        guard let canonical = scratch.mapped(key, raw, { factPlans[key].valueMap![$0] }) else {
+                            return false
+                        }
+                        scratch.appendFact(key, text: canonical)
+                    } else {
+                        guard scratch.appendFact(key, collapsing: raw) else { return false }
+                    }
+                case .integer:
+                    guard let number = CommonRowScratch.plainInteger(raw) else { return false }
+                    scratch.appendFact(key, integer: number)
+                    if plan.role == .sessionsPossible { sessionsPossible = number }
+                    if plan.role == .sessionsAttended { sessionsAttended = number }
+                case .boolean:
+                    guard
+                        let word = scratch.mapped(
+                            key, raw, { (factPlans[key].valueMap ?? Self.defaultBooleanValues)[$0] })
+                    else { return false }
+                    scratch.appendFact(key, boolean: word == "true")
+                case .date:
+                    guard let date = factPlans[key].format.parse(raw), date >= plan.earliest, date <= plan.latest else {
+                        return false
+                    }
+                    scratch.appendFact(key, date: date, minutes: nil, withTime: false)
+                    switch plan.role {
+                    case .periodStart: periodStart = date
+                    case .periodEnd: periodEnd = date
+                    case .eligibleFrom: eligibleFrom = date
+                    case .eligibleTo: eligibleTo = date
+                    default: break
+                    }
+                case .datetime:
+                    guard let stamp = factPlans[key].format.parseDateTime(raw), stamp.date >= plan.earliest,
+                        stamp.date <= plan.latest
+                    else { return false }
+                    scratch.appendFact(key, date: stamp.date, minutes: stamp.minuteOfDay, withTime: true)
+                }
+                scratch.count(plan.slot, present: true, valid: true)
             }
-            switch plan.type {
-            case .text:
-                if plan.hasValueMap, let map = factPlans[key].valueMap {
-                    guard let canonical = scratch.mapped(key, raw, { map[$0] }) else { return false }
-                    scratch.appendFact(key, text: canonical)
-                } else {
-                    guard scratch.appendFact(key, collapsing: raw) else { return false }
-                }
-            case .integer:
-                guard let number = CommonRowScratch.plainInteger(raw) else { return false }
-                scratch.appendFact(key, integer: number)
-                if plan.role == .sessionsPossible { sessionsPossible = number }
-                if plan.role == .sessionsAttended { sessionsAttended = number }
-            case .boolean:
-                let map = factPlans[key].valueMap ?? Self.defaultBooleanValues
-                guard let word = scratch.mapped(key, raw, { map[$0] }) else { return false }
-                scratch.appendFact(key, boolean: word == "true")
-            case .date:
-                guard let date = factPlans[key].format.parse(raw), date >= plan.earliest, date <= plan.latest else {
-                    return false
-                }
-                scratch.appendFact(key, date: date, minutes: nil, withTime: false)
-                switch plan.role {
-                case .periodStart: periodStart = date
-                case .periodEnd: periodEnd = date
-                case .eligibleFrom: eligibleFrom = date
-                case .eligibleTo: eligibleTo = date
-                default: break
-                }
-            case .datetime:
-                guard let stamp = factPlans[key].format.parseDateTime(raw), stamp.date >= plan.earliest,
-                    stamp.date <= plan.latest
-                else { return false }
-                scratch.appendFact(key, date: stamp.date, minutes: stamp.minuteOfDay, withTime: true)
-            }
-            scratch.count(plan.slot, present: true, valid: true)
+            return true
         }
+        guard accepted else { return false }
         // Facts checked against each other (the reference's refusals).
         let periodInOrder = periodStart == nil || periodEnd == nil || periodStart! <= periodEnd!
         guard periodInOrder else { return false }
@@ -278,12 +298,19 @@ struct CommonRowScratch {
     }
 
     private var arena = RowBytes(capacity: 4096)
-    private var starts = [Int](repeating: 0, count: Column.allCases.count)
-    /// -1: NULL.
-    private var lengths = [Int](repeating: -1, count: Column.allCases.count)
+    /// Each column's start in `arena` and length (-1: NULL), then each slot's quality counts for
+    /// the row: written through pointers (arrays checked their uniqueness on every write).
+    private var tables = RowTables(columns: Column.allCases.count, slots: 0)
+    /// Whether some value of the row may hold a byte COPY text escapes: then every column is
+    /// escaped as `CopyTextBuffer.appendField` escapes it; otherwise each is copied as it is.
+    private var copyEscapes = true
     private var json = RowBytes(capacity: 1024)
     /// `"name":` of each fact plan, then of each extra, as JSON (made on the first row).
-    private var factKeys: [[UInt8]] = []
+    private var factKeys = RowBytes(capacity: 256)
+    /// Where each key lies in `factKeys`.
+    private var factKeyRanges: [Range<Int>] = []
+    /// Whether some key holds a byte COPY text escapes (a fact named with a backslash).
+    private var factKeysNeedCopyEscaping = false
     /// The facts' plans without their strings (copied per row without reference counting).
     private(set) var lanePlans: [LaneFact] = []
     /// `batch\tfeed\tkind`, the same on every row of the batch.
@@ -294,7 +321,6 @@ struct CommonRowScratch {
     private var upper: [UInt8] = []
     /// What `mapped` answered, by map and bytes sent.
     private var mappedSeen: [(map: Int, bytes: [UInt8], value: String?)] = []
-    var deltas: [FieldQuality] = []
     var upnTemporary = false
     var approximateAge: Int?
 
@@ -303,40 +329,83 @@ struct CommonRowScratch {
         name.reserveCapacity(64)
     }
 
-    mutating func startRow(slots: Int) {
+    /// `copyEscapes`: whether the record's fields may hold bytes COPY text escapes
+    /// (`CSVRecord.mayNeedCopyEscaping`).
+    mutating func startRow(slots: Int, copyEscapes: Bool) {
         arena.removeAll()
-        for index in lengths.indices { lengths[index] = -1 }
-        if deltas.count != slots { deltas = [FieldQuality](repeating: FieldQuality(), count: slots) }
-        for index in deltas.indices { deltas[index] = FieldQuality() }
+        if tables.slots != slots { tables = RowTables(columns: Column.allCases.count, slots: slots) }
+        tables.startRow()
+        self.copyEscapes = copyEscapes
         upnTemporary = false
         approximateAge = nil
     }
 
     /// Counts one field of the row (applied to the batch's quality only if the row is encoded).
+    /// `mutating` although it writes through a pointer: the normaliser's closures hold the scratch
+    /// `inout`, and a non-mutating call through such a capture copied the whole scratch.
+    @inline(__always)
     mutating func count(_ slot: Int, present: Bool, valid: Bool) {
         guard slot >= 0 else { return }
-        deltas[slot].rows += 1
-        if present { deltas[slot].present += 1 }
-        if present && valid { deltas[slot].valid += 1 }
+        let delta = tables.deltas + slot
+        delta.pointee.rows += 1
+        if present { delta.pointee.present += 1 }
+        if present && valid { delta.pointee.valid += 1 }
     }
 
-    func isSet(_ column: Column) -> Bool { lengths[column.rawValue] >= 0 }
+    /// Adds the row's counts to the batch's.
+    func addDeltas(to counters: inout [FieldQuality]) {
+        counters.withUnsafeMutableBufferPointer { counters in
+            for slot in counters.indices { counters[slot].add(tables.deltas[slot]) }
+        }
+    }
 
+    /// `mutating` for the reason `count` is.
+    mutating func isSet(_ column: Column) -> Bool { tables.lengths[column.rawValue] >= 0 }
+
+    /// Bytes of the record (already known to need COPY escaping only if `copyEscapes`).
     mutating func set(_ column: Column, _ bytes: UnsafeBufferPointer<UInt8>) {
-        starts[column.rawValue] = arena.count
+        tables.starts[column.rawValue] = arena.count
         arena.append(bytes)
-        lengths[column.rawValue] = bytes.count
+        tables.lengths[column.rawValue] = bytes.count
     }
 
     mutating func set(_ column: Column, _ date: CalendarDate) {
-        starts[column.rawValue] = arena.count
+        tables.starts[column.rawValue] = arena.count
         arena.appendISO8601(date)
-        lengths[column.rawValue] = 10
+        tables.lengths[column.rawValue] = 10
     }
 
+    /// The bytes `write` puts in at most `maxCount` bytes (it returns how many, or nil to leave the
+    /// column NULL); false when it gave nil. For values made of the record's bytes, or of letters,
+    /// digits and spaces (nothing COPY text escapes).
+    mutating func setWriting(
+        _ column: Column, maxCount: Int, _ write: (UnsafeMutableBufferPointer<UInt8>) -> Int?
+    ) -> Bool {
+        let start = arena.count
+        guard let count = arena.appendWriting(maxCount: maxCount, write) else { return false }
+        tables.starts[column.rawValue] = start
+        tables.lengths[column.rawValue] = count
+        return true
+    }
+
+    /// Copies an ASCII `text` into `out` (which must hold it); returns its length.
+    static func copy(_ text: String, to out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var text = text
+        return text.withUTF8 { bytes in
+            precondition(bytes.count <= out.count, "an identifier longer than its column's scratch")
+            if let base = bytes.baseAddress { out.baseAddress!.update(from: base, count: bytes.count) }
+            return bytes.count
+        }
+    }
+
+    /// A value made here or taken from the definition (not the record's bytes): checked for bytes
+    /// COPY text escapes.
     mutating func set(_ column: Column, _ text: String) {
         var text = text
-        text.withUTF8 { set(column, $0) }
+        text.withUTF8 { bytes in
+            if RowBytes.mayNeedEscaping(bytes) { copyEscapes = true }
+            set(column, bytes)
+        }
     }
 
     /// `NameCleaning.clean` of an ASCII name; false (the column left NULL) when nothing is left.
@@ -348,8 +417,8 @@ struct CommonRowScratch {
             name.withUnsafeBufferPointer { arena.append($0) }
         }
         guard arena.count > start else { return false }
-        starts[column.rawValue] = start
-        lengths[column.rawValue] = arena.count - start
+        tables.starts[column.rawValue] = start
+        tables.lengths[column.rawValue] = arena.count - start
         return true
     }
 
@@ -358,8 +427,8 @@ struct CommonRowScratch {
     mutating func setCollapsed(_ column: Column, _ raw: UnsafeBufferPointer<UInt8>) -> Bool {
         let start = arena.count
         guard Self.appendCollapsed(raw, to: &arena), arena.count > start else { return false }
-        starts[column.rawValue] = start
-        lengths[column.rawValue] = arena.count - start
+        tables.starts[column.rawValue] = start
+        tables.lengths[column.rawValue] = arena.count - start
         return true
     }
 
@@ -386,14 +455,17 @@ struct CommonRowScratch {
     }
 
     /// Whether `raw` (not blank, no spaces at its ends) has only single spaces between words: then
-    /// collapsing leaves it as it is.
-    static func isCollapsed(_ raw: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// collapsing leaves it as it is. With `plainJSON`, also whether it holds nothing a JSON string
+    /// escapes (a quote, a backslash; control bytes are refused either way): both in one pass.
+    @inline(__always)
+    static func isCollapsed(_ raw: UnsafeBufferPointer<UInt8>, plainJSON: Bool = false) -> Bool {
         var previousSpace = false
         for byte in raw {
             if byte <= 0x20 {
                 if byte != 0x20 || previousSpace { return false }
                 previousSpace = true
             } else {
+                if plainJSON && (byte == 0x22 || byte == 0x5C) { return false }
                 previousSpace = false
             }
         }
@@ -433,14 +505,19 @@ struct CommonRowScratch {
 
     mutating func startFacts(plans: [RecordNormaliser.FactPlan], extras: [(name: String, slot: Int)]) {
         if lanePlans.isEmpty && !plans.isEmpty { lanePlans = plans.map(LaneFact.init) }
-        if factKeys.isEmpty {
+        if factKeyRanges.isEmpty {
             for name in plans.map(\.name) + extras.map(\.name) {
                 var key: [UInt8] = []
                 CanonicalRecord.appendJSONString(name, to: &key)
                 key.append(UInt8(ascii: ":"))
-                factKeys.append(key)
+                key.withUnsafeBufferPointer { key in
+                    if RowBytes.mayNeedEscaping(key) { factKeysNeedCopyEscaping = true }
+                    factKeyRanges.append(factKeys.count..<(factKeys.count + key.count))
+                    factKeys.append(key)
+                }
             }
         }
+        if factKeysNeedCopyEscaping { copyEscapes = true }
         json.removeAll()
         json.append(UInt8(ascii: "{"))
         factCount = 0
@@ -452,31 +529,45 @@ struct CommonRowScratch {
     private mutating func factName(_ key: Int) {
         if factCount > 0 { json.append(UInt8(ascii: ",")) }
         factCount += 1
-        factKeys[key].withUnsafeBufferPointer { json.append($0) }
+        let range = factKeyRanges[key]
+        json.append(UnsafeBufferPointer(start: factKeys.baseAddress! + range.lowerBound, count: range.count))
+    }
+
+    /// `text` as a JSON string into `json`; one that needed JSON escapes now holds backslashes.
+    private mutating func appendJSON(_ text: UnsafeBufferPointer<UInt8>) {
+        if !json.appendJSONString(text) { copyEscapes = true }
     }
 
     mutating func appendFact(_ key: Int, text: String) {
         factName(key)
         var text = text
-        text.withUTF8 { json.appendJSONString($0) }
+        text.withUTF8 { appendJSON($0) }
     }
 
     mutating func appendFact(_ key: Int, raw: UnsafeBufferPointer<UInt8>) {
         factName(key)
-        json.appendJSONString(raw)
+        appendJSON(raw)
     }
 
     /// A text fact, white space collapsed; false when the reference must decide (line breaks).
     mutating func appendFact(_ key: Int, collapsing raw: UnsafeBufferPointer<UInt8>) -> Bool {
+        if Self.isCollapsed(raw, plainJSON: true) {
+            // One pass decided both: written as it is, between quotes.
+            factName(key)
+            json.append(UInt8(ascii: "\""))
+            json.append(raw)
+            json.append(UInt8(ascii: "\""))
+            return true
+        }
         if Self.isCollapsed(raw) {
             factName(key)
-            json.appendJSONString(raw)
+            appendJSON(raw)
             return true
         }
         var collapsed = RowBytes(capacity: raw.count)
         guard Self.appendCollapsed(raw, to: &collapsed), collapsed.count > 0 else { return false }
         factName(key)
-        collapsed.withBuffer { json.appendJSONString($0) }
+        collapsed.withBuffer { appendJSON($0) }
         return true
     }
 
@@ -526,6 +617,9 @@ struct CommonRowScratch {
         line.append(0x09)
         line.appendDecimal(lineNumber)
         return arena.withBuffer { arena in
+            let copyEscapes = self.copyEscapes
+            let starts = tables.starts
+            let lengths = tables.lengths
             func column(_ column: Column) -> Bool {
                 line.append(0x09)
                 let length = lengths[column.rawValue]
@@ -534,8 +628,12 @@ struct CommonRowScratch {
                     line.append(0x4E)
                     return true
                 }
-                let start = starts[column.rawValue]
-                return line.appendCopyField(UnsafeBufferPointer(rebasing: arena[start..<(start + length)]))
+                let value = UnsafeBufferPointer(start: arena.baseAddress! + starts[column.rawValue], count: length)
+                guard copyEscapes else {
+                    line.append(value)
+                    return true
+                }
+                return line.appendCopyField(value)
             }
             func literal(_ text: StaticString) {
                 line.append(0x09)
@@ -560,7 +658,9 @@ struct CommonRowScratch {
                 column(.carerNINumberRaw)
             else { return false }
             line.append(0x09)
-            guard json.withBuffer({ line.appendCopyField($0) }) else { return false }
+            guard json.withBuffer({ copyEscapes ? line.appendCopyField($0) : (line.append($0), true).1 }) else {
+                return false
+            }
             line.append(0x0A)
             return true
         }
@@ -593,6 +693,42 @@ struct LaneFact {
     }
 }
 
+/// The per-row tables of a `CommonRowScratch`, in memory of their own: each column's start and
+/// length in the arena, and each slot's counts. Written through pointers, so that the hot path
+/// does no uniqueness check (an array's) per write. Belongs to one scratch, on one thread.
+final class RowTables {
+    // Constants only (`let`): a `var` of a class is checked for exclusive access at run time.
+    let starts: UnsafeMutablePointer<Int>
+    /// -1: NULL.
+    let lengths: UnsafeMutablePointer<Int>
+    let deltas: UnsafeMutablePointer<FieldQuality>
+    let columns: Int
+    let slots: Int
+
+    init(columns: Int, slots: Int) {
+        self.columns = columns
+        self.slots = slots
+        starts = .allocate(capacity: columns)
+        starts.initialize(repeating: 0, count: columns)
+        lengths = .allocate(capacity: columns)
+        lengths.initialize(repeating: -1, count: columns)
+        deltas = .allocate(capacity: slots)
+        deltas.initialize(repeating: FieldQuality(), count: slots)
+    }
+
+    deinit {
+        starts.deallocate()
+        lengths.deallocate()
+        deltas.deallocate()
+    }
+
+    /// Every column NULL, every count zero.
+    func startRow() {
+        lengths.update(repeating: -1, count: columns)
+        deltas.update(repeating: FieldQuality(), count: slots)
+    }
+}
+
 /// Bytes of one row being built: a growable buffer written through a pointer (no uniqueness
 /// check per byte, as an array append has). Belongs to one `CommonRowScratch`, on one thread.
 struct RowBytes {
@@ -606,6 +742,8 @@ struct RowBytes {
 
     private let owner: Owner
     private var pointer: UnsafeMutablePointer<UInt8>
+    /// The first byte; valid until the next append.
+    var baseAddress: UnsafeMutablePointer<UInt8>? { pointer }
     private var capacity: Int
     private(set) var count = 0
 
@@ -637,6 +775,21 @@ struct RowBytes {
         reserve(1)
         pointer[count] = byte
         count += 1
+    }
+
+    /// Lets `write` fill up to `maxCount` bytes at the end; keeps the number it returns (nothing
+    /// when it returns nil).
+    @inline(__always)
+    mutating func appendWriting(
+        maxCount: Int, _ write: (UnsafeMutableBufferPointer<UInt8>) -> Int?
+    ) -> Int? {
+        reserve(maxCount)
+        guard let written = write(UnsafeMutableBufferPointer(start: pointer + count, count: maxCount)) else {
+            return nil
+        }
+        precondition(written <= maxCount)
+        count += written
+        return written
     }
 
     @inline(__always)
@@ -724,23 +877,29 @@ struct RowBytes {
     /// The decimal digits of a number that is not negative.
     mutating func appendDecimal(_ value: Int) {
         precondition(value >= 0)
+        // At most 19 digits (Int.max); counted by comparison, written back to front.
         var digits = 1
-        var rest = value
-        while rest >= 10 {
-            rest /= 10
+        var threshold = 10
+        while digits < 19 && value >= threshold {
             digits += 1
+            threshold &*= 10
         }
         reserve(digits)
         var magnitude = value
-        for index in stride(from: count + digits - 1, through: count, by: -1) {
-            pointer[index] = UInt8(truncatingIfNeeded: 0x30 + magnitude % 10)
-            magnitude /= 10
-        }
+        var index = count + digits
+        repeat {
+            index -= 1
+            let (quotient, digit) = magnitude.quotientAndRemainder(dividingBy: 10)
+            pointer[index] = UInt8(truncatingIfNeeded: 0x30 + digit)
+            magnitude = quotient
+        } while magnitude > 0
         count += digits
     }
 
-    /// `text` as a JSON string, as `CanonicalRecord.appendJSONString` writes it.
-    mutating func appendJSONString(_ text: UnsafeBufferPointer<UInt8>) {
+    /// `text` as a JSON string, as `CanonicalRecord.appendJSONString` writes it; false when it
+    /// needed escapes (backslashes were written).
+    @discardableResult
+    mutating func appendJSONString(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
         var plain = true
         for byte in text where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
             plain = false
@@ -755,6 +914,7 @@ struct RowBytes {
             escaped.withUnsafeBufferPointer { append(UnsafeBufferPointer(rebasing: $0.dropFirst().dropLast())) }
         }
         append(UInt8(ascii: "\""))
+        return plain
     }
 
     /// A name of ASCII letters only, cleaned as `NameCleaning.cleanASCII` cleans it (Title Case when
