@@ -428,14 +428,23 @@ public final class CSVReader {
                 let limit = recStart + min(fieldStart + maxField, maxRecord)
                 let scanEnd = min(end, limit)
                 var p = pos
-                // Eight bytes at a time while none of them can stop the scan, then byte by byte.
+                var stopFound = false
+                // Eight bytes at a time: a word with a byte that stops the scan moves `p` straight
+                // to the first such byte. Byte by byte only for the last few before `scanEnd`.
                 while p &+ 8 <= scanEnd {
-                    let word = UnsafeRawPointer(buf + p).loadUnaligned(as: UInt64.self)
-                    if CSVReader.mayStopUnquoted(word, delimiter: delimiterWord, quote: quoteWord) { break }
+                    let word = ByteWords.load(buf + p)
+                    let stops = CSVReader.unquotedStops(word, delimiter: delimiterWord, quote: quoteWord)
+                    if stops != 0 {
+                        let before = stops.trailingZeroBitCount &>> 3  // bytes before the first stop (0…7)
+                        wordUnion |= word & ((1 &<< (UInt64(before) &* 8)) &- 1)
+                        p &+= before
+                        stopFound = true
+                        break
+                    }
                     wordUnion |= word
                     p &+= 8
                 }
-                while p < scanEnd {
+                while !stopFound && p < scanEnd {
                     let byte = buf[p]
                     if outside[Int(byte)] != 0 { break }
                     byteUnion |= byte
@@ -597,19 +606,16 @@ public final class CSVReader {
                 mayNeedCopyEscaping: copyEscapes))
     }
 
-    private static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let ones = ByteWords.ones
 
-    /// False only when no byte of `word` has a class other than plain outside quotes: none is below
-    /// 0x0E (NUL, the line breaks, the control bytes COPY escapes), a backslash, the delimiter or
-    /// the quote (`delimiter` and `quote` repeated in every byte). Each test is exact: a byte below
-    /// n, or a zero byte of `word ^ x`, sets a high bit, and no high bit is set otherwise.
+    /// The high bit of each byte of `word` (first byte lowest) that is not plain outside quotes:
+    /// below 0x0E (NUL, the line breaks, the control bytes COPY escapes), a backslash, the delimiter
+    /// or the quote (`delimiter` and `quote` repeated in every byte), and of no other byte. Exact per
+    /// byte: the sums below never carry from one byte into the next.
     @inline(__always)
-    static func mayStopUnquoted(_ word: UInt64, delimiter: UInt64, quote: UInt64) -> Bool {
-        let highs = ones &* 0x80
-        @inline(__always) func hasZeroByte(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
-        let below = (word &- ones &* 0x0E) & ~word & highs
-        return below | hasZeroByte(word ^ delimiter) | hasZeroByte(word ^ quote) | hasZeroByte(word ^ (ones &* 0x5C))
-            != 0
+    static func unquotedStops(_ word: UInt64, delimiter: UInt64, quote: UInt64) -> UInt64 {
+        ByteWords.below(word, 0x0E) | ByteWords.below(word ^ delimiter, 1) | ByteWords.below(word ^ quote, 1)
+            | ByteWords.equal(word, 0x5C)
     }
 
     /// Doubles the span storage, keeping its contents; returns the new storage.

@@ -166,7 +166,7 @@ extension RecordNormaliser {
             guard let dob = parsed, dob <= today, dob.age(on: today) >= 10, dob.age(on: today) <= 90 else {
                 return false
             }
-            scratch.set(.carerDOB, dob)
+            scratch.set(.carerDOB, dob, raw: raw, rawIsISO: carerDOBFormat.readsISODatesOnly)
         } else {
             count(slot(.carerDOB), present: false, valid: false)
         }
@@ -185,7 +185,7 @@ extension RecordNormaliser {
             guard let dob = childDOB, dob <= today, definition.childAges.contains(dob.age(on: today)) else {
                 return false
             }
-            scratch.set(.dob, dob)
+            scratch.set(.dob, dob, raw: childDOBRaw!, rawIsISO: childDOBFormat.readsISODatesOnly)
         } else {
             guard ageText != nil, let age, definition.childAges.contains(age) else { return false }
             scratch.approximateAge = age
@@ -241,7 +241,11 @@ extension RecordNormaliser {
                     guard let date = factPlans[key].format.parse(raw), date >= plan.earliest, date <= plan.latest else {
                         return false
                     }
-                    scratch.appendFact(key, date: date, minutes: nil, withTime: false)
+                    if plan.readsISODatesOnly {
+                        scratch.appendFact(key, isoDate: raw)
+                    } else {
+                        scratch.appendFact(key, date: date, minutes: nil, withTime: false)
+                    }
                     switch plan.role {
                     case .periodStart: periodStart = date
                     case .periodEnd: periodEnd = date
@@ -375,6 +379,17 @@ struct CommonRowScratch {
         tables.lengths[column.rawValue] = 10
     }
 
+    /// `date`, read from `raw`; when the format reads ISO dates only (`YYYY-MM-DD`, which the value
+    /// matched with nothing around it), `raw` is already the ISO text `set(_:_:)` would write.
+    mutating func set(_ column: Column, _ date: CalendarDate, raw: UnsafeBufferPointer<UInt8>, rawIsISO: Bool) {
+        if rawIsISO {
+            assert(raw.count == 10)
+            set(column, raw)
+        } else {
+            set(column, date)
+        }
+    }
+
     /// The bytes `write` puts in at most `maxCount` bytes (it returns how many, or nil to leave the
     /// column NULL); false when it gave nil. For values made of the record's bytes, or of letters,
     /// digits and spaces (nothing COPY text escapes).
@@ -459,8 +474,20 @@ struct CommonRowScratch {
     /// escapes (a quote, a backslash; control bytes are refused either way): both in one pass.
     @inline(__always)
     static func isCollapsed(_ raw: UnsafeBufferPointer<UInt8>, plainJSON: Bool = false) -> Bool {
+        guard let base = raw.baseAddress else { return true }
         var previousSpace = false
-        for byte in raw {
+        var offset = 0
+        // Eight bytes at a time (a control byte, or a space after a space, in or across words).
+        while offset + 8 <= raw.count {
+            let word = ByteWords.load(base + offset)
+            var refused = ByteWords.below(word, 0x20)
+            if plainJSON { refused |= ByteWords.equal(word, 0x22) | ByteWords.equal(word, 0x5C) }
+            let spaces = ByteWords.equal(word, 0x20)
+            if refused | (spaces & (spaces &>> 8)) != 0 || (previousSpace && spaces & 0x80 != 0) { return false }
+            previousSpace = spaces &>> 63 != 0
+            offset += 8
+        }
+        for byte in UnsafeBufferPointer(rebasing: raw[offset...]) {
             if byte <= 0x20 {
                 if byte != 0x20 || previousSpace { return false }
                 previousSpace = true
@@ -569,6 +596,15 @@ struct CommonRowScratch {
         factName(key)
         collapsed.withBuffer { appendJSON($0) }
         return true
+    }
+
+    /// A date fact whose value was read by a format of ISO dates only: the bytes as sent (see
+    /// `set(_:_:raw:rawIsISO:)`).
+    mutating func appendFact(_ key: Int, isoDate raw: UnsafeBufferPointer<UInt8>) {
+        factName(key)
+        json.append(UInt8(ascii: "\""))
+        json.append(raw)
+        json.append(UInt8(ascii: "\""))
     }
 
     mutating func appendFact(_ key: Int, integer: Int) {
@@ -681,6 +717,7 @@ struct LaneFact {
     var hasValueMap: Bool
     var earliest: CalendarDate
     var latest: CalendarDate
+    var readsISODatesOnly: Bool
 
     init(_ plan: RecordNormaliser.FactPlan) {
         slot = plan.slot
@@ -690,6 +727,7 @@ struct LaneFact {
         hasValueMap = plan.valueMap != nil
         earliest = plan.earliest
         latest = plan.latest
+        readsISODatesOnly = plan.format.readsISODatesOnly
     }
 }
 
@@ -796,8 +834,32 @@ struct RowBytes {
     mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         reserve(bytes.count)
-        (pointer + count).update(from: base, count: bytes.count)
+        Self.copy(from: base, to: pointer + count, count: bytes.count)
         count += bytes.count
+    }
+
+    /// Copies `count` bytes between buffers that do not overlap. Most values are a few bytes long:
+    /// up to 16 they are moved as two (possibly overlapping) words, without a call to memmove.
+    @inline(__always)
+    static func copy(from source: UnsafePointer<UInt8>, to target: UnsafeMutablePointer<UInt8>, count: Int) {
+        let from = UnsafeRawPointer(source)
+        let to = UnsafeMutableRawPointer(target)
+        switch count {
+        case 8...16:
+            let head = from.loadUnaligned(as: UInt64.self)
+            let tail = from.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            to.storeBytes(of: head, as: UInt64.self)
+            to.storeBytes(of: tail, toByteOffset: count - 8, as: UInt64.self)
+        case 4..<8:
+            let head = from.loadUnaligned(as: UInt32.self)
+            let tail = from.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+            to.storeBytes(of: head, as: UInt32.self)
+            to.storeBytes(of: tail, toByteOffset: count - 4, as: UInt32.self)
+        case 1..<4:
+            for index in 0..<count { target[index] = source[index] }
+        default:
+            target.update(from: source, count: count)
+        }
     }
 
     func withBuffer<R, E: Error>(_ body: (UnsafeBufferPointer<UInt8>) throws(E) -> R) throws(E) -> R {
@@ -920,9 +982,25 @@ struct RowBytes {
     /// A name of ASCII letters only, cleaned as `NameCleaning.cleanASCII` cleans it (Title Case when
     /// it is all in one case); false, appending nothing, when it has anything but letters.
     mutating func appendLettersOnlyName(_ raw: UnsafeBufferPointer<UInt8>) -> Bool {
-        var hasUpper = false
-        var hasLower = false
-        for byte in raw {
+        guard let base = raw.baseAddress else { return true }
+        var offset = 0
+        // Eight bytes at a time: folded to lower case (| 0x20 makes a letter of a letter only),
+        // each must lie in a…z; bit 0x20 tells the case.
+        let caseBits = ByteWords.ones &* 0x20
+        var lowerBits: UInt64 = 0
+        var upperBits: UInt64 = 0
+        while offset + 8 <= raw.count {
+            let word = ByteWords.load(base + offset)
+            let folded = word | caseBits
+            let outside = ByteWords.below(folded, 0x61) | (ByteWords.highs & ~ByteWords.below(folded, 0x7B))
+            if outside != 0 { return false }
+            lowerBits |= word & caseBits
+            upperBits |= ~word & caseBits
+            offset += 8
+        }
+        var hasUpper = upperBits != 0
+        var hasLower = lowerBits != 0
+        for byte in UnsafeBufferPointer(rebasing: raw[offset...]) {
             switch byte {
             case 0x41...0x5A: hasUpper = true
             case 0x61...0x7A: hasLower = true
