@@ -110,13 +110,11 @@ extension RecordNormaliser {
             }
             return nil
         }
-        // One-column names are split by the reference's own function (a string for that field only).
+        // One-column names are split as `NameCleaning.split(fullName:)` splits them, over bytes.
         func fullName(_ field: CanonicalField, given: Column, family: Column, needsForename: Bool) {
             guard let full = value(slot(field)) else { return count(slot(field), present: false, valid: false) }
-            let parts = NameCleaning.split(fullName: String(decoding: full, as: UTF8.self))
-            if let forename = parts.forename { scratch.set(given, forename) }
-            if let surname = parts.surname { scratch.set(family, surname) }
-            count(slot(field), present: true, valid: parts.surname != nil && (parts.forename != nil || !needsForename))
+            let parts = scratch.setSplitFullName(full, given: given, family: family)
+            count(slot(field), present: true, valid: parts.surname && (parts.forename || !needsForename))
         }
         fullName(.childFullName, given: .givenName, family: .familyName, needsForename: true)
         name(.childForename, into: .givenName)
@@ -434,6 +432,47 @@ struct CommonRowScratch {
         guard arena.count > start else { return false }
         tables.starts[column.rawValue] = start
         tables.lengths[column.rawValue] = arena.count - start
+        return true
+    }
+
+    /// `NameCleaning.split(fullName:)` of an ASCII value (`SURNAME, Forename Middle` or `Forename
+    /// Middle Surname`), its parts cleaned by the same `NameCleaning.cleanASCII`, into `given` and
+    /// `family`; which of the two it found. (A comma is one byte and one Character in ASCII text.)
+    mutating func setSplitFullName(
+        _ full: UnsafeBufferPointer<UInt8>, given: Column, family: Column
+    ) -> (forename: Bool, surname: Bool) {
+        if let comma = full.firstIndex(of: UInt8(ascii: ",")) {
+            let surname = setCleanedASCII(family, UnsafeBufferPointer(rebasing: full[..<comma]), firstWordOnly: false)
+            let forename = setCleanedASCII(
+                given, UnsafeBufferPointer(rebasing: full[(comma + 1)...]), firstWordOnly: true)
+            return (forename, surname)
+        }
+        name.removeAll(keepingCapacity: true)
+        _ = NameCleaning.cleanASCII(full, appendingTo: &name)
+        guard let firstSpace = name.firstIndex(of: 0x20) else {
+            guard !name.isEmpty else { return (false, false) }
+            name.withUnsafeBufferPointer { set(family, $0) }
+            return (false, true)
+        }
+        let lastSpace = name.lastIndex(of: 0x20)!
+        name.withUnsafeBufferPointer { cleaned in
+            set(given, UnsafeBufferPointer(rebasing: cleaned[..<firstSpace]))
+            set(family, UnsafeBufferPointer(rebasing: cleaned[(lastSpace + 1)...]))
+        }
+        return (true, true)
+    }
+
+    /// `NameCleaning.cleanASCII` of `raw` into `column` (its first word only, when `firstWordOnly`);
+    /// false, the column left as it was, when nothing is left.
+    private mutating func setCleanedASCII(
+        _ column: Column, _ raw: UnsafeBufferPointer<UInt8>, firstWordOnly: Bool
+    ) -> Bool {
+        name.removeAll(keepingCapacity: true)
+        _ = NameCleaning.cleanASCII(raw, appendingTo: &name)
+        guard !name.isEmpty else { return false }
+        // The cleaned name's words are separated by single spaces, with none at its ends.
+        let end = firstWordOnly ? (name.firstIndex(of: 0x20) ?? name.count) : name.count
+        name.withUnsafeBufferPointer { set(column, UnsafeBufferPointer(rebasing: $0[..<end])) }
         return true
     }
 
