@@ -52,6 +52,10 @@ public struct DateFormat: Sendable, Hashable, CustomStringConvertible {
     @usableFromInline
     let isISODate: Bool
 
+    /// Whether the pattern is `YYYY-MM-DD` alone: then a value it reads (with no spaces around it)
+    /// is already the date's ISO 8601 text, byte for byte.
+    public var readsISODatesOnly: Bool { isISODate }
+
     /// True when the pattern has a time part.
     public var hasTime: Bool { timeStart < tokens.count }
 

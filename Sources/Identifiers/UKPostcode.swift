@@ -64,13 +64,33 @@ public struct UKPostcode: Hashable, Sendable, Comparable, CustomStringConvertibl
 
     @usableFromInline
     static func parseBuffer(_ buf: UnsafeBufferPointer<UInt8>) -> Result<UKPostcode, IdentifierError> {
-        withZeroedStackBytes(9) { parseBuffer(buf, scratch: $0) }
+        withZeroedStackBytes(9) { scratch in
+            normalise(buf, into: scratch).map { shape in
+                UKPostcode(
+                    value: String(asciiBytes: UnsafeBufferPointer(rebasing: scratch[0..<shape.count])),
+                    outwardLength: UInt8(shape.outward), areaLength: UInt8(shape.area))
+            }
+        }
     }
 
-    /// `scratch` holds at least 9 bytes: the 8 characters looked at, then the result with its space.
-    private static func parseBuffer(
-        _ buf: UnsafeBufferPointer<UInt8>, scratch c: UnsafeMutableBufferPointer<UInt8>
-    ) -> Result<UKPostcode, IdentifierError> {
+    /// The normalised postcode (`value`) written into `out`, which holds at least 9 bytes; returns
+    /// its length, or nil where `parse` fails. For the loader, which copies it into a row's bytes
+    /// without making a string.
+    public static func normalised(
+        utf8 buf: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>
+    )
+        -> Int?
+    {
+        precondition(out.count >= 9, "UKPostcode.normalised needs 9 bytes")
+        out.initialize(repeating: 0)
+        guard case .success(let shape) = normalise(buf, into: out) else { return nil }
+        return shape.count
+    }
+
+    /// `c` holds at least 9 bytes (zeroed): the 8 characters looked at, then the result with its space.
+    private static func normalise(
+        _ buf: UnsafeBufferPointer<UInt8>, into c: UnsafeMutableBufferPointer<UInt8>
+    ) -> Result<(count: Int, outward: Int, area: Int), IdentifierError> {
         // Collect the non-blank characters, upper-cased. At most 7 are meaningful.
         var n = 0
         for b in buf where !ASCII.isBlank(b) {
@@ -109,9 +129,6 @@ public struct UKPostcode: Hashable, Sendable, Comparable, CustomStringConvertibl
         // The inward code moves one place right to make room for the space (n ≤ 7, so it fits in 9).
         for index in stride(from: n - 1, through: outLen, by: -1) { c[index + 1] = c[index] }
         c[outLen] = ASCII.space
-        return .success(
-            UKPostcode(
-                value: String(asciiBytes: UnsafeBufferPointer(rebasing: c[0..<(n + 1)])), outwardLength: UInt8(outLen),
-                areaLength: UInt8(areaLen)))
+        return .success((n + 1, outLen, areaLen))
     }
 }

@@ -94,6 +94,31 @@ public struct UniquePupilNumber: Hashable, Sendable, CustomStringConvertible {
 
     @usableFromInline
     static func parseBuffer(_ buf: UnsafeBufferPointer<UInt8>) -> Result<UniquePupilNumber, IdentifierError> {
+        validatedStart(buf).map { s in
+            // Thirteen ASCII bytes: a small string, built without a heap array (this runs for every school row).
+            let value = String(unsafeUninitializedCapacity: 13) { bytes in
+                for k in 0..<13 { bytes[k] = ASCII.upper(buf[s + k]) }
+                return 13
+            }
+            return UniquePupilNumber(uncheckedValue: value)
+        }
+    }
+
+    /// The UPN (`value`, thirteen bytes) written into `out`; returns whether it is temporary, or nil
+    /// where `parse` fails. For the loader, which copies it into a row's bytes without making a string.
+    public static func normalised(
+        utf8 buf: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>
+    )
+        -> (count: Int, isTemporary: Bool)?
+    {
+        precondition(out.count >= 13, "UniquePupilNumber.normalised needs 13 bytes")
+        guard case .success(let s) = validatedStart(buf) else { return nil }
+        for k in 0..<13 { out[k] = ASCII.upper(buf[s + k]) }
+        return (13, ASCII.isUpper(out[12]))
+    }
+
+    /// Where the thirteen characters of a valid UPN start in `buf` (after blanks), or why it is not one.
+    static func validatedStart(_ buf: UnsafeBufferPointer<UInt8>) -> Result<Int, IdentifierError> {
         let range = buf.trimmedRange()
         if range.isEmpty { return .failure(IdentifierError(.empty, "no UPN given")) }
         guard range.count == 13 else {
@@ -116,11 +141,6 @@ public struct UniquePupilNumber: Hashable, Sendable, CustomStringConvertible {
         guard let index = checkIndex(buf, from: s + 1), Int(letterIndex[Int(first)]) == index else {
             return .failure(IdentifierError(.badCheckLetter, "the check letter does not match"))
         }
-        // Thirteen ASCII bytes: a small string, built without a heap array (this runs for every school row).
-        let value = String(unsafeUninitializedCapacity: 13) { bytes in
-            for k in 0..<13 { bytes[k] = ASCII.upper(buf[s + k]) }
-            return 13
-        }
-        return .success(UniquePupilNumber(uncheckedValue: value))
+        return .success(s)
     }
 }

@@ -627,4 +627,62 @@ private func temporaryPath(_ name: String) -> String {
             _ = first.field(0)
         }
     }
+
+    @Test("the eight-byte scan stops on every special byte wherever it falls, and notes what COPY must escape")
+    func wordScanAndCopyEscapes() throws {
+        let plain = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        for offset in 0...plain.count {
+            for special in [",", "\\", "\t", "\u{01}", "\u{0D}", "é", "\n", ";"] {
+                var field = plain
+                field.insert(contentsOf: Array(special.utf8), at: offset)
+                let text = String(decoding: plain[..<offset], as: UTF8.self)
+                let rest = String(decoding: plain[offset...], as: UTF8.self)
+                let reader = CSVReader(bytes: Array("x,".utf8) + field + Array(",y\n".utf8))
+                guard case .record(let record) = try reader.next() else {
+                    Issue.record("no record for \(special.debugDescription) at \(offset)")
+                    continue
+                }
+                let context = "\(special.debugDescription) at \(offset)"
+                switch special {
+                case ",":
+                    #expect(record.fields == ["x", text, rest, "y"], "\(context)")
+                    #expect(!record.mayNeedCopyEscaping && record.isASCIIOnly, "\(context)")
+                case "\n", "\u{0D}":
+                    #expect(record.fields == ["x", text], "\(context)")
+                    #expect(!record.mayNeedCopyEscaping, "\(context)")
+                case "é":
+                    #expect(record.fields == ["x", text + special + rest, "y"], "\(context)")
+                    #expect(!record.isASCIIOnly && !record.mayNeedCopyEscaping, "\(context)")
+                case ";":
+                    #expect(record.fields == ["x", text + special + rest, "y"], "\(context)")
+                    #expect(!record.mayNeedCopyEscaping && record.isASCIIOnly, "\(context)")
+                default:
+                    #expect(record.fields == ["x", text + special + rest, "y"], "\(context)")
+                    #expect(record.mayNeedCopyEscaping && record.isASCIIOnly, "\(context)")
+                }
+            }
+        }
+        // Inside quotes: a line break, a tab or a backslash is content COPY escapes; a doubled quote is not.
+        for (line, escapes) in [
+            ("a,\"b\r\nc\",d\n", true), ("a,\"b\tc\",d\n", true), ("a,\"b\\c\",d\n", true),
+            ("a,\"b\"\"c\",d\n", false), ("a,\"bc\",d\n", false),
+        ] {
+            let reader = CSVReader(bytes: Array(line.utf8))
+            guard case .record(let record) = try reader.next() else {
+                Issue.record("no record for \(line.debugDescription)")
+                continue
+            }
+            #expect(record.fieldCount == 3, "\(line.debugDescription)")
+            #expect(record.mayNeedCopyEscaping == escapes, "\(line.debugDescription)")
+        }
+        // A tab delimiter separates fields and is not content.
+        let tabs = CSVReader(
+            bytes: Array("abcdefghij\tklmnopqrstu\tv\n".utf8), dialect: CSVDialect(delimiter: UInt8(ascii: "\t")))
+        guard case .record(let record) = try tabs.next() else {
+            Issue.record("no tab-separated record")
+            return
+        }
+        #expect(record.fields == ["abcdefghij", "klmnopqrstu", "v"])
+        #expect(!record.mayNeedCopyEscaping)
+    }
 }

@@ -91,6 +91,9 @@ public final class CSVReader {
     private static let lineFeedClass: UInt8 = 3
     private static let carriageReturnClass: UInt8 = 4
     private static let nulClass: UInt8 = 5
+    /// Content that COPY text would have to escape (a backslash, or a control byte up to CR): the
+    /// scan stops on it only to note it (`CSVRecord.mayNeedCopyEscaping`), then goes on.
+    private static let copyEscapeClass: UInt8 = 6
 
     // The current record's fields, valid while the generation is unchanged. Kept in manually managed memory
     // (like the window) so that the hot loops touch no class properties and records need no array copies.
@@ -157,6 +160,8 @@ public final class CSVReader {
         classes.initialize(repeating: CSVReader.plain, count: 512)
         // First table: outside quotes. Second: inside quotes (the delimiter is plain there).
         for table in [classes, classes + 256] {
+            for byte in 0x01...0x0D { table[byte] = CSVReader.copyEscapeClass }
+            table[0x5C] = CSVReader.copyEscapeClass
             table[Int(dialect.quote)] = CSVReader.quoteClass
             table[0x0A] = CSVReader.lineFeedClass
             table[0x0D] = CSVReader.carriageReturnClass
@@ -343,6 +348,13 @@ public final class CSVReader {
         var fieldStart = 0  // relative to recStart
         var escaped = false
         var byteUnion: UInt8 = 0  // OR of all content bytes: < 0x80 means ASCII only
+        var wordUnion: UInt64 = 0  // the same, of the bytes scanned eight at a time
+        let delimiterWord = UInt64(delimiter) &* CSVReader.ones
+        let quoteWord = UInt64(quote) &* CSVReader.ones
+        // Whether some content byte is one COPY text escapes (see `copyEscapeClass`); a doubled
+        // quote stands for one quote byte of content, which may be one too.
+        var copyEscapes = false
+        let quoteNeedsCopyEscape = quote == 0x5C || quote <= 0x0D
         var recordEnd = 0  // absolute, set when the record is complete
         var endLine = 0
 
@@ -416,7 +428,23 @@ public final class CSVReader {
                 let limit = recStart + min(fieldStart + maxField, maxRecord)
                 let scanEnd = min(end, limit)
                 var p = pos
-                while p < scanEnd {
+                var stopFound = false
+                // Eight bytes at a time: a word with a byte that stops the scan moves `p` straight
+                // to the first such byte. Byte by byte only for the last few before `scanEnd`.
+                while p &+ 8 <= scanEnd {
+                    let word = ByteWords.load(buf + p)
+                    let stops = CSVReader.unquotedStops(word, delimiter: delimiterWord, quote: quoteWord)
+                    if stops != 0 {
+                        let before = stops.trailingZeroBitCount &>> 3  // bytes before the first stop (0…7)
+                        wordUnion |= word & ((1 &<< (UInt64(before) &* 8)) &- 1)
+                        p &+= before
+                        stopFound = true
+                        break
+                    }
+                    wordUnion |= word
+                    p &+= 8
+                }
+                while !stopFound && p < scanEnd {
                     let byte = buf[p]
                     if outside[Int(byte)] != 0 { break }
                     byteUnion |= byte
@@ -446,6 +474,10 @@ public final class CSVReader {
                     return try malformed(CSVError(code: .unexpectedQuote, line: line, field: spanCount + 1))
                 case CSVReader.nulClass:
                     return try malformed(CSVError(code: .nulByte, line: line, field: spanCount + 1))
+                case CSVReader.copyEscapeClass where p < scanEnd:
+                    // Content like any other (the scan stopped on it, not at a limit): noted, then kept.
+                    copyEscapes = true
+                    pos = p + 1
                 default:
                     return try malformed(sizeError(at: p, content: true))
                 }
@@ -481,6 +513,7 @@ public final class CSVReader {
                         return unterminatedQuote(field: spanCount + 1, recordNumber: recordNumber, startLine: startLine)
                     }
                     if isOverLimit(p, content: true) { return try malformed(sizeError(at: p, content: true)) }
+                    copyEscapes = true
                     // A LF right after a CR in the field completes a CRLF already counted.
                     if !(p > recStart + fieldStart && buf[p - 1] == 0x0D) { line += 1 }
                     pos = p + 1
@@ -490,10 +523,14 @@ public final class CSVReader {
                         return unterminatedQuote(field: spanCount + 1, recordNumber: recordNumber, startLine: startLine)
                     }
                     if isOverLimit(p, content: true) { return try malformed(sizeError(at: p, content: true)) }
+                    copyEscapes = true
                     line += 1
                     pos = p + 1
                 case CSVReader.nulClass:
                     return try malformed(CSVError(code: .nulByte, line: line, field: spanCount + 1))
+                case CSVReader.copyEscapeClass where p < scanEnd:
+                    copyEscapes = true
+                    pos = p + 1
                 default:
                     return try malformed(sizeError(at: p, content: true))
                 }
@@ -512,6 +549,7 @@ public final class CSVReader {
                     // The second quote of a doubled quote: the pair is two bytes of content.
                     if isOverLimit(pos, content: true) { return try malformed(sizeError(at: pos, content: true)) }
                     escaped = true
+                    if quoteNeedsCopyEscape { copyEscapes = true }
                     pos += 1
                     state = .quoted
                 } else if byte == delimiter {
@@ -543,7 +581,7 @@ public final class CSVReader {
                     startLine: startLine, rawBytes: Array(UnsafeBufferPointer(rebasing: raw[0..<maxRecord])),
                     rawTruncated: true, rawLength: rawLength, encoding: dialect.encoding))
         }
-        let isASCII = byteUnion < 0x80
+        let isASCII = byteUnion < 0x80 && wordUnion & (CSVReader.ones &* 0x80) == 0
         if !isASCII && dialect.encoding == .utf8 {
             if let bad = CSVText.firstInvalidUTF8Offset(raw) {
                 // The field holding the bad byte: the last one starting at or before it.
@@ -564,7 +602,20 @@ public final class CSVReader {
             CSVRecord(
                 reader: self, generation: generationCell.pointee, base: UnsafePointer(buf + recStart),
                 spans: UnsafePointer(spanStore), fieldCount: spanCount, recordNumber: recordNumber,
-                startLine: startLine, lineCount: endLine - startLine + 1, rawByteCount: rawLength, isASCII: isASCII))
+                startLine: startLine, lineCount: endLine - startLine + 1, rawByteCount: rawLength, isASCII: isASCII,
+                mayNeedCopyEscaping: copyEscapes))
+    }
+
+    private static let ones = ByteWords.ones
+
+    /// The high bit of each byte of `word` (first byte lowest) that is not plain outside quotes:
+    /// below 0x0E (NUL, the line breaks, the control bytes COPY escapes), a backslash, the delimiter
+    /// or the quote (`delimiter` and `quote` repeated in every byte), and of no other byte. Exact per
+    /// byte: the sums below never carry from one byte into the next.
+    @inline(__always)
+    static func unquotedStops(_ word: UInt64, delimiter: UInt64, quote: UInt64) -> UInt64 {
+        ByteWords.below(word, 0x0E) | ByteWords.below(word ^ delimiter, 1) | ByteWords.below(word ^ quote, 1)
+            | ByteWords.equal(word, 0x5C)
     }
 
     /// Doubles the span storage, keeping its contents; returns the new storage.

@@ -45,10 +45,15 @@ public struct CSVRecord {
     /// Length of the record as it is in the file, without its line ending.
     public let rawByteCount: Int
     private let isASCII: Bool
+    /// False only when no field's content holds a byte that COPY text escapes (a backslash, or a
+    /// control byte up to CR: tab, LF, CR…): then any part of any field can be written to COPY
+    /// text as it is.
+    let mayNeedCopyEscaping: Bool
 
     init(
         reader: CSVReader, generation: UInt64, base: UnsafePointer<UInt8>, spans: UnsafePointer<CSVReader.FieldSpan>,
-        fieldCount: Int, recordNumber: Int, startLine: Int, lineCount: Int, rawByteCount: Int, isASCII: Bool
+        fieldCount: Int, recordNumber: Int, startLine: Int, lineCount: Int, rawByteCount: Int, isASCII: Bool,
+        mayNeedCopyEscaping: Bool = true
     ) {
         self.reader = reader
         self.generation = generation
@@ -60,6 +65,7 @@ public struct CSVRecord {
         self.lineCount = lineCount
         self.rawByteCount = rawByteCount
         self.isASCII = isASCII
+        self.mayNeedCopyEscaping = mayNeedCopyEscaping
     }
 
     @inline(__always)
@@ -125,6 +131,13 @@ public struct CSVRecord {
         return UnsafeBufferPointer(start: base + Int(span.start), count: Int(span.end) - Int(span.start))
     }
 
+    /// The record's fields where they lie in the reader's buffer, checked valid once: for code that
+    /// reads many fields of one record (the loader's lane). Valid until the next `CSVReader.next()`.
+    func inPlaceFields() -> InPlaceFields {
+        reader.checkValid(generation)
+        return InPlaceFields(base: base, spans: spans, count: fieldCount)
+    }
+
     /// Number of bytes of field `index` (0-based), after undoubling quotes.
     public func fieldByteCount(_ index: Int) -> Int {
         withFieldBytes(index) { $0.count }
@@ -147,6 +160,23 @@ public struct CSVRecord {
         reader.checkValid(generation)
         return CSVText.quarantineText(
             UnsafeBufferPointer(start: base, count: rawByteCount), policy: reader.dialect.encoding)
+    }
+}
+
+/// The fields of one record, read in place (see `CSVRecord.inPlaceFields`).
+struct InPlaceFields {
+    let base: UnsafePointer<UInt8>
+    let spans: UnsafePointer<CSVReader.FieldSpan>
+    let count: Int
+
+    /// Field `index`'s bytes, as `CSVRecord.bytesInPlace` gives them: nil when the field holds
+    /// doubled quotes.
+    @inline(__always)
+    func bytes(_ index: Int) -> UnsafeBufferPointer<UInt8>? {
+        precondition(index >= 0 && index < count, "CSV field index \(index) out of range 0..<\(count)")
+        let span = spans[index]
+        if span.escaped { return nil }
+        return UnsafeBufferPointer(start: base + Int(span.start), count: Int(span.end) - Int(span.start))
     }
 }
 

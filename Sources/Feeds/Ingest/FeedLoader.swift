@@ -194,9 +194,7 @@ public struct FeedLoader {
             definition: definition, today: today, path: path, name: (path as NSString).lastPathComponent, batchID: 0,
             tombstones: nil)
         return try reading.read(into: CopyTextBuffer(capacity: Self.bufferBytes * 5 / 4)) { rows in
-            var rows = rows
             rows.removeAll()
-            return rows
         }.rowsRead
     }
 
@@ -210,7 +208,7 @@ public struct FeedLoader {
         var buffers: [CopyTextBuffer] = []
         _ = try reading.read(into: CopyTextBuffer(capacity: Self.bufferBytes * 5 / 4)) { rows in
             buffers.append(rows)
-            return CopyTextBuffer(capacity: Self.bufferBytes * 5 / 4)
+            rows = CopyTextBuffer(capacity: Self.bufferBytes * 5 / 4)
         }
         return buffers
     }

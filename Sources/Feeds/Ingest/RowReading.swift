@@ -41,15 +41,16 @@ struct RowReading: Sendable {
     var usesCommonLane = true
 
     func run(sendingTo handoff: RowHandoff<ReadSummary>) throws -> ReadSummary {
-        try read(into: handoff.emptyBuffer()) { full in
-            try handoff.send(full)
-            return handoff.emptyBuffer()
+        try read(into: handoff.emptyBuffer()) { rows in
+            try handoff.send(rows)
+            rows = handoff.emptyBuffer()
         }
     }
 
     /// Reads the whole file, encoding rows into `buffer`; `flush` takes each full buffer (and the
-    /// last one, if it holds rows) and returns an empty one.
-    func read(into buffer: CopyTextBuffer, flush: (CopyTextBuffer) throws -> CopyTextBuffer) throws -> ReadSummary {
+    /// last one, if it holds rows) and leaves an empty one in its place. In place, so that a
+    /// buffer emptied there (`removeAll`) is still the only reference to its memory and keeps it.
+    func read(into buffer: CopyTextBuffer, flush: (inout CopyTextBuffer) throws -> Void) throws -> ReadSummary {
         let reader: CSVReader
         do {
             reader = try CSVReader(path: path, dialect: definition.dialect)
@@ -58,6 +59,8 @@ struct RowReading: Sendable {
         }
         var summary = ReadSummary()
         var normaliser: RecordNormaliser?
+        // Read once: `normaliser!.headerCount` on every row copied the whole normaliser.
+        var headerCount = 0
         var rows = buffer
         var scratch: [UInt8] = []
         var common = CommonRowScratch()
@@ -81,12 +84,12 @@ struct RowReading: Sendable {
             case .record(let record):
                 guard normaliser != nil else {
                     normaliser = try bindHeader(record.fields, line: record.startLine)
+                    headerCount = normaliser!.headerCount
                     continue
                 }
                 summary.rowsRead += 1
                 let dataNumber = record.recordNumber - 1
                 // A stray delimiter shifts every later value into the wrong column: refuse the row.
-                let headerCount = normaliser!.headerCount
                 if record.fieldCount != headerCount {
                     summary.quarantine.append(
                         QuarantinedRow(
@@ -105,7 +108,7 @@ struct RowReading: Sendable {
                         kind: kind, scratch: &common, into: &rows)
                 {
                     summary.laneRows += 1
-                    if rows.bytes.count >= FeedLoader.bufferBytes { rows = try flush(rows) }
+                    if rows.bytes.count >= FeedLoader.bufferBytes { try flush(&rows) }
                     continue
                 }
                 let fields = record.fields
@@ -125,12 +128,12 @@ struct RowReading: Sendable {
                                 raw: ErasureTombstones.withheldText, rawBytes: record.rawByteCount))
                     } else {
                         try Self.encode(canonical, batch: batch, feed: feed, kind: kind, into: &rows, scratch: &scratch)
-                        if rows.bytes.count >= FeedLoader.bufferBytes { rows = try flush(rows) }
+                        if rows.bytes.count >= FeedLoader.bufferBytes { try flush(&rows) }
                     }
                 }
             }
         }
-        if rows.rows > 0 { _ = try flush(rows) }
+        if rows.rows > 0 { try flush(&rows) }
         guard let normaliser else {
             throw FeedBatchError(.empty, "the file is empty: no header row", file: name)
         }

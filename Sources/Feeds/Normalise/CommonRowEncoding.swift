@@ -15,11 +15,11 @@ extension RecordNormaliser {
         scratch: inout CommonRowScratch, into rows: inout CopyTextBuffer
     ) -> Bool {
         guard record.isASCIIOnly else { return false }
-        scratch.startRow(slots: positions.count)
+        scratch.startRow(slots: positions.count, copyEscapes: record.mayNeedCopyEscaping)
         guard fillCommonRow(record, scratch: &scratch),
             scratch.encodeLine(feed: feed, kind: kind, batch: batch, recordNumber: recordNumber, lineNumber: lineNumber)
         else { return false }
-        for slot in 0..<positions.count { counters[slot].add(scratch.deltas[slot]) }
+        scratch.addDeltas(to: &counters)
         scratch.emitLine(into: &rows)
         return true
     }
@@ -30,12 +30,16 @@ extension RecordNormaliser {
         let positions = self.positions
         let fieldSlots = self.fieldSlots
         let today = self.today
+        // Closures below use these locals, never `self`: capturing `self` copied the whole
+        // normaliser (its dictionaries and arrays retained and released) on every row.
+        let sexValues = self.sexValues
         var unusual = false
+        let fields = record.inPlaceFields()
         /// The field's bytes, nil when blank; flags a value the reference must see (spaces to trim,
         /// doubled quotes).
         func value(_ slot: Int) -> UnsafeBufferPointer<UInt8>? {
-            guard slot >= 0, positions[slot] < record.fieldCount else { return nil }
-            guard let bytes = record.bytesInPlace(positions[slot]) else {
+            guard slot >= 0, positions[slot] < fields.count else { return nil }
+            guard let bytes = fields.bytes(positions[slot]) else {
                 unusual = true
                 return nil
             }
@@ -66,46 +70,51 @@ extension RecordNormaliser {
         }
         func identifier(
             _ field: CanonicalField, raw rawColumn: Column, clean cleanColumn: Column,
-            _ parse: (UnsafeBufferPointer<UInt8>) -> String?
+            _ parse: (UnsafeBufferPointer<UInt8>, UnsafeMutableBufferPointer<UInt8>) -> Int?
         ) -> Bool {
             guard let raw = value(slot(field)) else {
                 count(slot(field), present: false, valid: false)
                 return false
             }
             scratch.set(rawColumn, raw)
-            let clean = parse(raw)
-            if let clean { scratch.set(cleanColumn, clean) }
-            count(slot(field), present: true, valid: clean != nil)
+            let valid = scratch.setWriting(cleanColumn, maxCount: 16) { parse(raw, $0) }
+            count(slot(field), present: true, valid: valid)
             return true
         }
 
         text(.partnerRef, into: .partnerRef)
         var upnTemporary = false
-        let hasNHSNumber = identifier(.childNHSNumber, raw: .nhsNumberRaw, clean: .nhsNumber) { raw in
-            if case .success(let number) = NHSNumber.parse(utf8: raw) { return number.digits }
+        // The parsers' normalised values are written straight into the row (letters, digits and
+        // spaces only: nothing COPY text escapes).
+        let hasNHSNumber = identifier(.childNHSNumber, raw: .nhsNumberRaw, clean: .nhsNumber) { raw, out in
+            if case .success(let number) = NHSNumber.parse(utf8: raw) {
+                return CommonRowScratch.copy(number.digits, to: out)
+            }
             return nil
         }
-        let hasUPN = identifier(.childUPN, raw: .upnRaw, clean: .upn) { raw in
-            guard case .success(let upn) = UniquePupilNumber.parse(utf8: raw) else { return nil }
+        let hasUPN = identifier(.childUPN, raw: .upnRaw, clean: .upn) { raw, out in
+            guard let upn = UniquePupilNumber.normalised(utf8: raw, into: out) else { return nil }
             upnTemporary = upn.isTemporary
-            return upn.value
+            return upn.count
         }
         scratch.upnTemporary = upnTemporary
-        _ = identifier(.carerNHSNumber, raw: .carerNHSNumberRaw, clean: .carerNHSNumber) { raw in
-            if case .success(let number) = NHSNumber.parse(utf8: raw) { return number.digits }
+        _ = identifier(.carerNHSNumber, raw: .carerNHSNumberRaw, clean: .carerNHSNumber) { raw, out in
+            if case .success(let number) = NHSNumber.parse(utf8: raw) {
+                return CommonRowScratch.copy(number.digits, to: out)
+            }
             return nil
         }
-        _ = identifier(.carerNINumber, raw: .carerNINumberRaw, clean: .carerNINumber) { raw in
-            if case .success(let number) = NationalInsuranceNumber.parse(utf8: raw) { return number.value }
+        _ = identifier(.carerNINumber, raw: .carerNINumberRaw, clean: .carerNINumber) { raw, out in
+            if case .success(let number) = NationalInsuranceNumber.parse(utf8: raw) {
+                return CommonRowScratch.copy(number.value, to: out)
+            }
             return nil
         }
-        // One-column names are split by the reference's own function (a string for that field only).
+        // One-column names are split as `NameCleaning.split(fullName:)` splits them, over bytes.
         func fullName(_ field: CanonicalField, given: Column, family: Column, needsForename: Bool) {
             guard let full = value(slot(field)) else { return count(slot(field), present: false, valid: false) }
-            let parts = NameCleaning.split(fullName: String(decoding: full, as: UTF8.self))
-            if let forename = parts.forename { scratch.set(given, forename) }
-            if let surname = parts.surname { scratch.set(family, surname) }
-            count(slot(field), present: true, valid: parts.surname != nil && (parts.forename != nil || !needsForename))
+            let parts = scratch.setSplitFullName(full, given: given, family: family)
+            count(slot(field), present: true, valid: parts.surname && (parts.forename || !needsForename))
         }
         fullName(.childFullName, given: .givenName, family: .familyName, needsForename: true)
         name(.childForename, into: .givenName)
@@ -138,8 +147,7 @@ extension RecordNormaliser {
         collapsed(.town, into: .town)
         text(.uprn, into: .uprn)
         if let raw = value(slot(.postcode)) {
-            if case .success(let postcode) = UKPostcode.parse(utf8: raw) {
-                scratch.set(.postcode, postcode.value)
+            if scratch.setWriting(.postcode, maxCount: 9, { UKPostcode.normalised(utf8: raw, into: $0) }) {
                 count(slot(.postcode), present: true, valid: true)
             } else {
                 scratch.set(.postcodeRaw, raw)
@@ -156,7 +164,7 @@ extension RecordNormaliser {
             guard let dob = parsed, dob <= today, dob.age(on: today) >= 10, dob.age(on: today) <= 90 else {
                 return false
             }
-            scratch.set(.carerDOB, dob)
+            scratch.set(.carerDOB, dob, raw: raw, rawIsISO: carerDOBFormat.readsISODatesOnly)
         } else {
             count(slot(.carerDOB), present: false, valid: false)
         }
@@ -175,7 +183,7 @@ extension RecordNormaliser {
             guard let dob = childDOB, dob <= today, definition.childAges.contains(dob.age(on: today)) else {
                 return false
             }
-            scratch.set(.dob, dob)
+            scratch.set(.dob, dob, raw: childDOBRaw!, rawIsISO: childDOBFormat.readsISODatesOnly)
         } else {
             guard ageText != nil, let age, definition.childAges.contains(age) else { return false }
             scratch.approximateAge = age
@@ -196,50 +204,64 @@ extension RecordNormaliser {
         var eligibleFrom: CalendarDate?
         var eligibleTo: CalendarDate?
         scratch.startFacts(plans: factPlans, extras: extraPlans)
-        for key in scratch.lanePlans.indices {
-            let plan = scratch.lanePlans[key]
-            guard let raw = value(plan.slot) else {
-                scratch.count(plan.slot, present: false, valid: false)
-                if plan.required { return false }
-                continue
+        let lanePlans = scratch.lanePlans
+        // Borrowed in place: reading `factPlans[key]` copied the plan (retaining its strings).
+        let accepted = factPlans.withUnsafeBufferPointer { factPlans in
+            for key in lanePlans.indices {
+                let plan = lanePlans[key]
+                guard let raw = value(plan.slot) else {
+                    scratch.count(plan.slot, present: false, valid: false)
+                    if plan.required { return false }
+                    continue
+                }
+                switch plan.type {
+                case .text:
+                    if plan.hasValueMap {
+                        guard let canonical = scratch.mapped(key, raw, { factPlans[key].valueMap![$0] }) else {
+                            return false
+                        }
+                        scratch.appendFact(key, text: canonical)
+                    } else {
+                        guard scratch.appendFact(key, collapsing: raw) else { return false }
+                    }
+                case .integer:
+                    guard let number = CommonRowScratch.plainInteger(raw) else { return false }
+                    scratch.appendFact(key, integer: number)
+                    if plan.role == .sessionsPossible { sessionsPossible = number }
+                    if plan.role == .sessionsAttended { sessionsAttended = number }
+                case .boolean:
+                    guard
+                        let word = scratch.mapped(
+                            key, raw, { (factPlans[key].valueMap ?? Self.defaultBooleanValues)[$0] })
+                    else { return false }
+                    scratch.appendFact(key, boolean: word == "true")
+                case .date:
+                    guard let date = factPlans[key].format.parse(raw), date >= plan.earliest, date <= plan.latest else {
+                        return false
+                    }
+                    if plan.readsISODatesOnly {
+                        scratch.appendFact(key, isoDate: raw)
+                    } else {
+                        scratch.appendFact(key, date: date, minutes: nil, withTime: false)
+                    }
+                    switch plan.role {
+                    case .periodStart: periodStart = date
+                    case .periodEnd: periodEnd = date
+                    case .eligibleFrom: eligibleFrom = date
+                    case .eligibleTo: eligibleTo = date
+                    default: break
+                    }
+                case .datetime:
+                    guard let stamp = factPlans[key].format.parseDateTime(raw), stamp.date >= plan.earliest,
+                        stamp.date <= plan.latest
+                    else { return false }
+                    scratch.appendFact(key, date: stamp.date, minutes: stamp.minuteOfDay, withTime: true)
+                }
+                scratch.count(plan.slot, present: true, valid: true)
             }
-            switch plan.type {
-            case .text:
-                if plan.hasValueMap, let map = factPlans[key].valueMap {
-                    guard let canonical = scratch.mapped(key, raw, { map[$0] }) else { return false }
-                    scratch.appendFact(key, text: canonical)
-                } else {
-                    guard scratch.appendFact(key, collapsing: raw) else { return false }
-                }
-            case .integer:
-                guard let number = CommonRowScratch.plainInteger(raw) else { return false }
-                scratch.appendFact(key, integer: number)
-                if plan.role == .sessionsPossible { sessionsPossible = number }
-                if plan.role == .sessionsAttended { sessionsAttended = number }
-            case .boolean:
-                let map = factPlans[key].valueMap ?? Self.defaultBooleanValues
-                guard let word = scratch.mapped(key, raw, { map[$0] }) else { return false }
-                scratch.appendFact(key, boolean: word == "true")
-            case .date:
-                guard let date = factPlans[key].format.parse(raw), date >= plan.earliest, date <= plan.latest else {
-                    return false
-                }
-                scratch.appendFact(key, date: date, minutes: nil, withTime: false)
-                switch plan.role {
-                case .periodStart: periodStart = date
-                case .periodEnd: periodEnd = date
-                case .eligibleFrom: eligibleFrom = date
-                case .eligibleTo: eligibleTo = date
-                default: break
-                }
-            case .datetime:
-                guard let stamp = factPlans[key].format.parseDateTime(raw), stamp.date >= plan.earliest,
-                    stamp.date <= plan.latest
-                else { return false }
-                scratch.appendFact(key, date: stamp.date, minutes: stamp.minuteOfDay, withTime: true)
-            }
-            scratch.count(plan.slot, present: true, valid: true)
+            return true
         }
+        guard accepted else { return false }
         // Facts checked against each other (the reference's refusals).
         let periodInOrder = periodStart == nil || periodEnd == nil || periodStart! <= periodEnd!
         guard periodInOrder else { return false }
@@ -278,12 +300,19 @@ struct CommonRowScratch {
     }
 
     private var arena = RowBytes(capacity: 4096)
-    private var starts = [Int](repeating: 0, count: Column.allCases.count)
-    /// -1: NULL.
-    private var lengths = [Int](repeating: -1, count: Column.allCases.count)
+    /// Each column's start in `arena` and length (-1: NULL), then each slot's quality counts for
+    /// the row: written through pointers (arrays checked their uniqueness on every write).
+    private var tables = RowTables(columns: Column.allCases.count, slots: 0)
+    /// Whether some value of the row may hold a byte COPY text escapes: then every column is
+    /// escaped as `CopyTextBuffer.appendField` escapes it; otherwise each is copied as it is.
+    private var copyEscapes = true
     private var json = RowBytes(capacity: 1024)
     /// `"name":` of each fact plan, then of each extra, as JSON (made on the first row).
-    private var factKeys: [[UInt8]] = []
+    private var factKeys = RowBytes(capacity: 256)
+    /// Where each key lies in `factKeys`.
+    private var factKeyRanges: [Range<Int>] = []
+    /// Whether some key holds a byte COPY text escapes (a fact named with a backslash).
+    private var factKeysNeedCopyEscaping = false
     /// The facts' plans without their strings (copied per row without reference counting).
     private(set) var lanePlans: [LaneFact] = []
     /// `batch\tfeed\tkind`, the same on every row of the batch.
@@ -294,7 +323,6 @@ struct CommonRowScratch {
     private var upper: [UInt8] = []
     /// What `mapped` answered, by map and bytes sent.
     private var mappedSeen: [(map: Int, bytes: [UInt8], value: String?)] = []
-    var deltas: [FieldQuality] = []
     var upnTemporary = false
     var approximateAge: Int?
 
@@ -303,40 +331,94 @@ struct CommonRowScratch {
         name.reserveCapacity(64)
     }
 
-    mutating func startRow(slots: Int) {
+    /// `copyEscapes`: whether the record's fields may hold bytes COPY text escapes
+    /// (`CSVRecord.mayNeedCopyEscaping`).
+    mutating func startRow(slots: Int, copyEscapes: Bool) {
         arena.removeAll()
-        for index in lengths.indices { lengths[index] = -1 }
-        if deltas.count != slots { deltas = [FieldQuality](repeating: FieldQuality(), count: slots) }
-        for index in deltas.indices { deltas[index] = FieldQuality() }
+        if tables.slots != slots { tables = RowTables(columns: Column.allCases.count, slots: slots) }
+        tables.startRow()
+        self.copyEscapes = copyEscapes
         upnTemporary = false
         approximateAge = nil
     }
 
     /// Counts one field of the row (applied to the batch's quality only if the row is encoded).
+    /// `mutating` although it writes through a pointer: the normaliser's closures hold the scratch
+    /// `inout`, and a non-mutating call through such a capture copied the whole scratch.
+    @inline(__always)
     mutating func count(_ slot: Int, present: Bool, valid: Bool) {
         guard slot >= 0 else { return }
-        deltas[slot].rows += 1
-        if present { deltas[slot].present += 1 }
-        if present && valid { deltas[slot].valid += 1 }
+        let delta = tables.deltas + slot
+        delta.pointee.rows += 1
+        if present { delta.pointee.present += 1 }
+        if present && valid { delta.pointee.valid += 1 }
     }
 
-    func isSet(_ column: Column) -> Bool { lengths[column.rawValue] >= 0 }
+    /// Adds the row's counts to the batch's.
+    func addDeltas(to counters: inout [FieldQuality]) {
+        counters.withUnsafeMutableBufferPointer { counters in
+            for slot in counters.indices { counters[slot].add(tables.deltas[slot]) }
+        }
+    }
 
+    /// `mutating` for the reason `count` is.
+    mutating func isSet(_ column: Column) -> Bool { tables.lengths[column.rawValue] >= 0 }
+
+    /// Bytes of the record (already known to need COPY escaping only if `copyEscapes`).
     mutating func set(_ column: Column, _ bytes: UnsafeBufferPointer<UInt8>) {
-        starts[column.rawValue] = arena.count
+        tables.starts[column.rawValue] = arena.count
         arena.append(bytes)
-        lengths[column.rawValue] = bytes.count
+        tables.lengths[column.rawValue] = bytes.count
     }
 
     mutating func set(_ column: Column, _ date: CalendarDate) {
-        starts[column.rawValue] = arena.count
+        tables.starts[column.rawValue] = arena.count
         arena.appendISO8601(date)
-        lengths[column.rawValue] = 10
+        tables.lengths[column.rawValue] = 10
     }
 
+    /// `date`, read from `raw`; when the format reads ISO dates only (`YYYY-MM-DD`, which the value
+    /// matched with nothing around it), `raw` is already the ISO text `set(_:_:)` would write.
+    mutating func set(_ column: Column, _ date: CalendarDate, raw: UnsafeBufferPointer<UInt8>, rawIsISO: Bool) {
+        if rawIsISO {
+            assert(raw.count == 10)
+            set(column, raw)
+        } else {
+            set(column, date)
+        }
+    }
+
+    /// The bytes `write` puts in at most `maxCount` bytes (it returns how many, or nil to leave the
+    /// column NULL); false when it gave nil. For values made of the record's bytes, or of letters,
+    /// digits and spaces (nothing COPY text escapes).
+    mutating func setWriting(
+        _ column: Column, maxCount: Int, _ write: (UnsafeMutableBufferPointer<UInt8>) -> Int?
+    ) -> Bool {
+        let start = arena.count
+        guard let count = arena.appendWriting(maxCount: maxCount, write) else { return false }
+        tables.starts[column.rawValue] = start
+        tables.lengths[column.rawValue] = count
+        return true
+    }
+
+    /// Copies an ASCII `text` into `out` (which must hold it); returns its length.
+    static func copy(_ text: String, to out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var text = text
+        return text.withUTF8 { bytes in
+            precondition(bytes.count <= out.count, "an identifier longer than its column's scratch")
+            if let base = bytes.baseAddress { out.baseAddress!.update(from: base, count: bytes.count) }
+            return bytes.count
+        }
+    }
+
+    /// A value made here or taken from the definition (not the record's bytes): checked for bytes
+    /// COPY text escapes.
     mutating func set(_ column: Column, _ text: String) {
         var text = text
-        text.withUTF8 { set(column, $0) }
+        text.withUTF8 { bytes in
+            if RowBytes.mayNeedEscaping(bytes) { copyEscapes = true }
+            set(column, bytes)
+        }
     }
 
     /// `NameCleaning.clean` of an ASCII name; false (the column left NULL) when nothing is left.
@@ -348,8 +430,49 @@ struct CommonRowScratch {
             name.withUnsafeBufferPointer { arena.append($0) }
         }
         guard arena.count > start else { return false }
-        starts[column.rawValue] = start
-        lengths[column.rawValue] = arena.count - start
+        tables.starts[column.rawValue] = start
+        tables.lengths[column.rawValue] = arena.count - start
+        return true
+    }
+
+    /// `NameCleaning.split(fullName:)` of an ASCII value (`SURNAME, Forename Middle` or `Forename
+    /// Middle Surname`), its parts cleaned by the same `NameCleaning.cleanASCII`, into `given` and
+    /// `family`; which of the two it found. (A comma is one byte and one Character in ASCII text.)
+    mutating func setSplitFullName(
+        _ full: UnsafeBufferPointer<UInt8>, given: Column, family: Column
+    ) -> (forename: Bool, surname: Bool) {
+        if let comma = full.firstIndex(of: UInt8(ascii: ",")) {
+            let surname = setCleanedASCII(family, UnsafeBufferPointer(rebasing: full[..<comma]), firstWordOnly: false)
+            let forename = setCleanedASCII(
+                given, UnsafeBufferPointer(rebasing: full[(comma + 1)...]), firstWordOnly: true)
+            return (forename, surname)
+        }
+        name.removeAll(keepingCapacity: true)
+        _ = NameCleaning.cleanASCII(full, appendingTo: &name)
+        guard let firstSpace = name.firstIndex(of: 0x20) else {
+            guard !name.isEmpty else { return (false, false) }
+            name.withUnsafeBufferPointer { set(family, $0) }
+            return (false, true)
+        }
+        let lastSpace = name.lastIndex(of: 0x20)!
+        name.withUnsafeBufferPointer { cleaned in
+            set(given, UnsafeBufferPointer(rebasing: cleaned[..<firstSpace]))
+            set(family, UnsafeBufferPointer(rebasing: cleaned[(lastSpace + 1)...]))
+        }
+        return (true, true)
+    }
+
+    /// `NameCleaning.cleanASCII` of `raw` into `column` (its first word only, when `firstWordOnly`);
+    /// false, the column left as it was, when nothing is left.
+    private mutating func setCleanedASCII(
+        _ column: Column, _ raw: UnsafeBufferPointer<UInt8>, firstWordOnly: Bool
+    ) -> Bool {
+        name.removeAll(keepingCapacity: true)
+        _ = NameCleaning.cleanASCII(raw, appendingTo: &name)
+        guard !name.isEmpty else { return false }
+        // The cleaned name's words are separated by single spaces, with none at its ends.
+        let end = firstWordOnly ? (name.firstIndex(of: 0x20) ?? name.count) : name.count
+        name.withUnsafeBufferPointer { set(column, UnsafeBufferPointer(rebasing: $0[..<end])) }
         return true
     }
 
@@ -358,8 +481,8 @@ struct CommonRowScratch {
     mutating func setCollapsed(_ column: Column, _ raw: UnsafeBufferPointer<UInt8>) -> Bool {
         let start = arena.count
         guard Self.appendCollapsed(raw, to: &arena), arena.count > start else { return false }
-        starts[column.rawValue] = start
-        lengths[column.rawValue] = arena.count - start
+        tables.starts[column.rawValue] = start
+        tables.lengths[column.rawValue] = arena.count - start
         return true
     }
 
@@ -386,14 +509,29 @@ struct CommonRowScratch {
     }
 
     /// Whether `raw` (not blank, no spaces at its ends) has only single spaces between words: then
-    /// collapsing leaves it as it is.
-    static func isCollapsed(_ raw: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// collapsing leaves it as it is. With `plainJSON`, also whether it holds nothing a JSON string
+    /// escapes (a quote, a backslash; control bytes are refused either way): both in one pass.
+    @inline(__always)
+    static func isCollapsed(_ raw: UnsafeBufferPointer<UInt8>, plainJSON: Bool = false) -> Bool {
+        guard let base = raw.baseAddress else { return true }
         var previousSpace = false
-        for byte in raw {
+        var offset = 0
+        // Eight bytes at a time (a control byte, or a space after a space, in or across words).
+        while offset + 8 <= raw.count {
+            let word = ByteWords.load(base + offset)
+            var refused = ByteWords.below(word, 0x20)
+            if plainJSON { refused |= ByteWords.equal(word, 0x22) | ByteWords.equal(word, 0x5C) }
+            let spaces = ByteWords.equal(word, 0x20)
+            if refused | (spaces & (spaces &>> 8)) != 0 || (previousSpace && spaces & 0x80 != 0) { return false }
+            previousSpace = spaces &>> 63 != 0
+            offset += 8
+        }
+        for byte in UnsafeBufferPointer(rebasing: raw[offset...]) {
             if byte <= 0x20 {
                 if byte != 0x20 || previousSpace { return false }
                 previousSpace = true
             } else {
+                if plainJSON && (byte == 0x22 || byte == 0x5C) { return false }
                 previousSpace = false
             }
         }
@@ -433,14 +571,19 @@ struct CommonRowScratch {
 
     mutating func startFacts(plans: [RecordNormaliser.FactPlan], extras: [(name: String, slot: Int)]) {
         if lanePlans.isEmpty && !plans.isEmpty { lanePlans = plans.map(LaneFact.init) }
-        if factKeys.isEmpty {
+        if factKeyRanges.isEmpty {
             for name in plans.map(\.name) + extras.map(\.name) {
                 var key: [UInt8] = []
                 CanonicalRecord.appendJSONString(name, to: &key)
                 key.append(UInt8(ascii: ":"))
-                factKeys.append(key)
+                key.withUnsafeBufferPointer { key in
+                    if RowBytes.mayNeedEscaping(key) { factKeysNeedCopyEscaping = true }
+                    factKeyRanges.append(factKeys.count..<(factKeys.count + key.count))
+                    factKeys.append(key)
+                }
             }
         }
+        if factKeysNeedCopyEscaping { copyEscapes = true }
         json.removeAll()
         json.append(UInt8(ascii: "{"))
         factCount = 0
@@ -452,32 +595,55 @@ struct CommonRowScratch {
     private mutating func factName(_ key: Int) {
         if factCount > 0 { json.append(UInt8(ascii: ",")) }
         factCount += 1
-        factKeys[key].withUnsafeBufferPointer { json.append($0) }
+        let range = factKeyRanges[key]
+        json.append(UnsafeBufferPointer(start: factKeys.baseAddress! + range.lowerBound, count: range.count))
+    }
+
+    /// `text` as a JSON string into `json`; one that needed JSON escapes now holds backslashes.
+    private mutating func appendJSON(_ text: UnsafeBufferPointer<UInt8>) {
+        if !json.appendJSONString(text) { copyEscapes = true }
     }
 
     mutating func appendFact(_ key: Int, text: String) {
         factName(key)
         var text = text
-        text.withUTF8 { json.appendJSONString($0) }
+        text.withUTF8 { appendJSON($0) }
     }
 
     mutating func appendFact(_ key: Int, raw: UnsafeBufferPointer<UInt8>) {
         factName(key)
-        json.appendJSONString(raw)
+        appendJSON(raw)
     }
 
     /// A text fact, white space collapsed; false when the reference must decide (line breaks).
     mutating func appendFact(_ key: Int, collapsing raw: UnsafeBufferPointer<UInt8>) -> Bool {
+        if Self.isCollapsed(raw, plainJSON: true) {
+            // One pass decided both: written as it is, between quotes.
+            factName(key)
+            json.append(UInt8(ascii: "\""))
+            json.append(raw)
+            json.append(UInt8(ascii: "\""))
+            return true
+        }
         if Self.isCollapsed(raw) {
             factName(key)
-            json.appendJSONString(raw)
+            appendJSON(raw)
             return true
         }
         var collapsed = RowBytes(capacity: raw.count)
         guard Self.appendCollapsed(raw, to: &collapsed), collapsed.count > 0 else { return false }
         factName(key)
-        collapsed.withBuffer { json.appendJSONString($0) }
+        collapsed.withBuffer { appendJSON($0) }
         return true
+    }
+
+    /// A date fact whose value was read by a format of ISO dates only: the bytes as sent (see
+    /// `set(_:_:raw:rawIsISO:)`).
+    mutating func appendFact(_ key: Int, isoDate raw: UnsafeBufferPointer<UInt8>) {
+        factName(key)
+        json.append(UInt8(ascii: "\""))
+        json.append(raw)
+        json.append(UInt8(ascii: "\""))
     }
 
     mutating func appendFact(_ key: Int, integer: Int) {
@@ -526,6 +692,9 @@ struct CommonRowScratch {
         line.append(0x09)
         line.appendDecimal(lineNumber)
         return arena.withBuffer { arena in
+            let copyEscapes = self.copyEscapes
+            let starts = tables.starts
+            let lengths = tables.lengths
             func column(_ column: Column) -> Bool {
                 line.append(0x09)
                 let length = lengths[column.rawValue]
@@ -534,8 +703,12 @@ struct CommonRowScratch {
                     line.append(0x4E)
                     return true
                 }
-                let start = starts[column.rawValue]
-                return line.appendCopyField(UnsafeBufferPointer(rebasing: arena[start..<(start + length)]))
+                let value = UnsafeBufferPointer(start: arena.baseAddress! + starts[column.rawValue], count: length)
+                guard copyEscapes else {
+                    line.append(value)
+                    return true
+                }
+                return line.appendCopyField(value)
             }
             func literal(_ text: StaticString) {
                 line.append(0x09)
@@ -560,7 +733,9 @@ struct CommonRowScratch {
                 column(.carerNINumberRaw)
             else { return false }
             line.append(0x09)
-            guard json.withBuffer({ line.appendCopyField($0) }) else { return false }
+            guard json.withBuffer({ copyEscapes ? line.appendCopyField($0) : (line.append($0), true).1 }) else {
+                return false
+            }
             line.append(0x0A)
             return true
         }
@@ -581,6 +756,7 @@ struct LaneFact {
     var hasValueMap: Bool
     var earliest: CalendarDate
     var latest: CalendarDate
+    var readsISODatesOnly: Bool
 
     init(_ plan: RecordNormaliser.FactPlan) {
         slot = plan.slot
@@ -590,6 +766,43 @@ struct LaneFact {
         hasValueMap = plan.valueMap != nil
         earliest = plan.earliest
         latest = plan.latest
+        readsISODatesOnly = plan.format.readsISODatesOnly
+    }
+}
+
+/// The per-row tables of a `CommonRowScratch`, in memory of their own: each column's start and
+/// length in the arena, and each slot's counts. Written through pointers, so that the hot path
+/// does no uniqueness check (an array's) per write. Belongs to one scratch, on one thread.
+final class RowTables {
+    // Constants only (`let`): a `var` of a class is checked for exclusive access at run time.
+    let starts: UnsafeMutablePointer<Int>
+    /// -1: NULL.
+    let lengths: UnsafeMutablePointer<Int>
+    let deltas: UnsafeMutablePointer<FieldQuality>
+    let columns: Int
+    let slots: Int
+
+    init(columns: Int, slots: Int) {
+        self.columns = columns
+        self.slots = slots
+        starts = .allocate(capacity: columns)
+        starts.initialize(repeating: 0, count: columns)
+        lengths = .allocate(capacity: columns)
+        lengths.initialize(repeating: -1, count: columns)
+        deltas = .allocate(capacity: slots)
+        deltas.initialize(repeating: FieldQuality(), count: slots)
+    }
+
+    deinit {
+        starts.deallocate()
+        lengths.deallocate()
+        deltas.deallocate()
+    }
+
+    /// Every column NULL, every count zero.
+    func startRow() {
+        lengths.update(repeating: -1, count: columns)
+        deltas.update(repeating: FieldQuality(), count: slots)
     }
 }
 
@@ -606,6 +819,8 @@ struct RowBytes {
 
     private let owner: Owner
     private var pointer: UnsafeMutablePointer<UInt8>
+    /// The first byte; valid until the next append.
+    var baseAddress: UnsafeMutablePointer<UInt8>? { pointer }
     private var capacity: Int
     private(set) var count = 0
 
@@ -639,12 +854,51 @@ struct RowBytes {
         count += 1
     }
 
+    /// Lets `write` fill up to `maxCount` bytes at the end; keeps the number it returns (nothing
+    /// when it returns nil).
+    @inline(__always)
+    mutating func appendWriting(
+        maxCount: Int, _ write: (UnsafeMutableBufferPointer<UInt8>) -> Int?
+    ) -> Int? {
+        reserve(maxCount)
+        guard let written = write(UnsafeMutableBufferPointer(start: pointer + count, count: maxCount)) else {
+            return nil
+        }
+        precondition(written <= maxCount)
+        count += written
+        return written
+    }
+
     @inline(__always)
     mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         reserve(bytes.count)
-        (pointer + count).update(from: base, count: bytes.count)
+        Self.copy(from: base, to: pointer + count, count: bytes.count)
         count += bytes.count
+    }
+
+    /// Copies `count` bytes between buffers that do not overlap. Most values are a few bytes long:
+    /// up to 16 they are moved as two (possibly overlapping) words, without a call to memmove.
+    @inline(__always)
+    static func copy(from source: UnsafePointer<UInt8>, to target: UnsafeMutablePointer<UInt8>, count: Int) {
+        let from = UnsafeRawPointer(source)
+        let to = UnsafeMutableRawPointer(target)
+        switch count {
+        case 8...16:
+            let head = from.loadUnaligned(as: UInt64.self)
+            let tail = from.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            to.storeBytes(of: head, as: UInt64.self)
+            to.storeBytes(of: tail, toByteOffset: count - 8, as: UInt64.self)
+        case 4..<8:
+            let head = from.loadUnaligned(as: UInt32.self)
+            let tail = from.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+            to.storeBytes(of: head, as: UInt32.self)
+            to.storeBytes(of: tail, toByteOffset: count - 4, as: UInt32.self)
+        case 1..<4:
+            for index in 0..<count { target[index] = source[index] }
+        default:
+            target.update(from: source, count: count)
+        }
     }
 
     func withBuffer<R, E: Error>(_ body: (UnsafeBufferPointer<UInt8>) throws(E) -> R) throws(E) -> R {
@@ -724,23 +978,29 @@ struct RowBytes {
     /// The decimal digits of a number that is not negative.
     mutating func appendDecimal(_ value: Int) {
         precondition(value >= 0)
+        // At most 19 digits (Int.max); counted by comparison, written back to front.
         var digits = 1
-        var rest = value
-        while rest >= 10 {
-            rest /= 10
+        var threshold = 10
+        while digits < 19 && value >= threshold {
             digits += 1
+            threshold &*= 10
         }
         reserve(digits)
         var magnitude = value
-        for index in stride(from: count + digits - 1, through: count, by: -1) {
-            pointer[index] = UInt8(truncatingIfNeeded: 0x30 + magnitude % 10)
-            magnitude /= 10
-        }
+        var index = count + digits
+        repeat {
+            index -= 1
+            let (quotient, digit) = magnitude.quotientAndRemainder(dividingBy: 10)
+            pointer[index] = UInt8(truncatingIfNeeded: 0x30 + digit)
+            magnitude = quotient
+        } while magnitude > 0
         count += digits
     }
 
-    /// `text` as a JSON string, as `CanonicalRecord.appendJSONString` writes it.
-    mutating func appendJSONString(_ text: UnsafeBufferPointer<UInt8>) {
+    /// `text` as a JSON string, as `CanonicalRecord.appendJSONString` writes it; false when it
+    /// needed escapes (backslashes were written).
+    @discardableResult
+    mutating func appendJSONString(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
         var plain = true
         for byte in text where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
             plain = false
@@ -755,14 +1015,31 @@ struct RowBytes {
             escaped.withUnsafeBufferPointer { append(UnsafeBufferPointer(rebasing: $0.dropFirst().dropLast())) }
         }
         append(UInt8(ascii: "\""))
+        return plain
     }
 
     /// A name of ASCII letters only, cleaned as `NameCleaning.cleanASCII` cleans it (Title Case when
     /// it is all in one case); false, appending nothing, when it has anything but letters.
     mutating func appendLettersOnlyName(_ raw: UnsafeBufferPointer<UInt8>) -> Bool {
-        var hasUpper = false
-        var hasLower = false
-        for byte in raw {
+        guard let base = raw.baseAddress else { return true }
+        var offset = 0
+        // Eight bytes at a time: folded to lower case (| 0x20 makes a letter of a letter only),
+        // each must lie in a…z; bit 0x20 tells the case.
+        let caseBits = ByteWords.ones &* 0x20
+        var lowerBits: UInt64 = 0
+        var upperBits: UInt64 = 0
+        while offset + 8 <= raw.count {
+            let word = ByteWords.load(base + offset)
+            let folded = word | caseBits
+            let outside = ByteWords.below(folded, 0x61) | (ByteWords.highs & ~ByteWords.below(folded, 0x7B))
+            if outside != 0 { return false }
+            lowerBits |= word & caseBits
+            upperBits |= ~word & caseBits
+            offset += 8
+        }
+        var hasUpper = upperBits != 0
+        var hasLower = lowerBits != 0
+        for byte in UnsafeBufferPointer(rebasing: raw[offset...]) {
             switch byte {
             case 0x41...0x5A: hasUpper = true
             case 0x61...0x7A: hasLower = true
