@@ -16,6 +16,15 @@ import Testing
 /// family ids are minted at random, so rows are compared by the lowest source record id behind them.
 @Suite("Flags: incremental runs and runs over everything give the same flags")
 struct FullAndIncrementalTests {
+    /// Synthetic feeds of today, and a folder for a team directory; both removed afterwards.
+    static func withFeeds(children: Int, seed: UInt64, _ body: (TodaysSyntheticFeeds, URL) throws -> Void) throws {
+        let feeds = try TodaysSyntheticFeeds(children: children, seed: seed)
+        defer { feeds.remove() }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fc-teams-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try body(feeds, folder)
+    }
+
     /// A directory where districts decide for some families and schools for the others.
     static func schoolAndDistrictTeams(schools: [String], folder: URL) throws -> TeamDirectory {
         let half = schools.count / 2
@@ -131,57 +140,53 @@ struct FullAndIncrementalTests {
 
     @Test("three days of feeds: the same flags, rules, evidence, suppressions and teams either way")
     func sameFlagsEitherWay() throws {
-        let feeds = try TodaysSyntheticFeeds(children: 1500, seed: 11)
-        defer { feeds.remove() }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fc-teams-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: folder) }
+        try Self.withFeeds(children: 1500, seed: 11) { feeds, folder in
+            let incremental = try Self.days(overEverything: false, feeds: feeds, folder: folder)
+            let everything = try Self.days(overEverything: true, feeds: feeds, folder: folder)
 
-        let incremental = try Self.days(overEverything: false, feeds: feeds, folder: folder)
-        let everything = try Self.days(overEverything: true, feeds: feeds, folder: folder)
-
-        // The service's runs after the first were scoped: they are what is being compared.
-        #expect(incremental.reports[0].familiesEvaluated == incremental.reports[0].families)
-        for report in incremental.reports.dropFirst() {
-            #expect(report.familiesEvaluated < report.families, "\(report)")
-        }
-        for report in everything.reports { #expect(report.familiesEvaluated == report.families, "\(report)") }
-        for (day, (scoped, whole)) in zip(incremental.snapshots, everything.snapshots).enumerated() {
-            #expect(scoped.contains { $0.hasPrefix("flag|") } && scoped.contains { $0.hasPrefix("evidence|") })
-            // Both ways of choosing a team were used.
-            #expect(scoped.contains { $0.hasPrefix("team|") && $0.contains("|school|") }, "day \(day)")
-            #expect(scoped.contains { $0.hasPrefix("team|") && $0.contains("|postcode_district|") }, "day \(day)")
-            let onlyScoped = Set(scoped).subtracting(whole).sorted().prefix(5)
-            let onlyWhole = Set(whole).subtracting(scoped).sorted().prefix(5)
-            #expect(scoped == whole, "day \(day): only incremental \(onlyScoped); only over everything \(onlyWhole)")
+            // The service's runs after the first were scoped: they are what is being compared.
+            #expect(incremental.reports[0].familiesEvaluated == incremental.reports[0].families)
+            for report in incremental.reports.dropFirst() {
+                #expect(report.familiesEvaluated < report.families, "\(report)")
+            }
+            for report in everything.reports { #expect(report.familiesEvaluated == report.families, "\(report)") }
+            for (day, (scoped, whole)) in zip(incremental.snapshots, everything.snapshots).enumerated() {
+                #expect(scoped.contains { $0.hasPrefix("flag|") } && scoped.contains { $0.hasPrefix("evidence|") })
+                // Both ways of choosing a team were used.
+                #expect(scoped.contains { $0.hasPrefix("team|") && $0.contains("|school|") }, "day \(day)")
+                #expect(scoped.contains { $0.hasPrefix("team|") && $0.contains("|postcode_district|") }, "day \(day)")
+                let onlyScoped = Set(scoped).subtracting(whole).sorted().prefix(5)
+                let onlyWhole = Set(whole).subtracting(scoped).sorted().prefix(5)
+                #expect(
+                    scoped == whole, "day \(day): only incremental \(onlyScoped); only over everything \(onlyWhole)")
+            }
         }
     }
 
     @Test("latest schools read in one pass or child by child: the same teams")
     func schoolLookUpsAgree() throws {
-        let feeds = try TodaysSyntheticFeeds(children: 800, seed: 12)
-        defer { feeds.remove() }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fc-teams-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try TestDatabase.with(.migrated) { database in
-            let connection = try database.connect()
-            try feeds.load([.healthVisiting, .schoolAttendance], into: connection)
-            _ = try FamilyGrouper(connection: connection).regroup()
-            let teams = try Self.schoolAndDistrictTeams(schools: try Self.schoolNames(connection), folder: folder)
-            func assigned(onePassAbove threshold: Int) throws -> [String] {
-                try connection.execute("DELETE FROM family_teams")
-                try connection.execute("DELETE FROM team_state")
-                _ = try connection.transaction { connection in
-                    try TeamAssigner(connection: connection, directory: teams, onePassAbove: threshold).assign()
+        try Self.withFeeds(children: 800, seed: 12) { feeds, folder in
+            try TestDatabase.with(.migrated) { database in
+                let connection = try database.connect()
+                try feeds.load([.healthVisiting, .schoolAttendance], into: connection)
+                _ = try FamilyGrouper(connection: connection).regroup()
+                let teams = try Self.schoolAndDistrictTeams(schools: try Self.schoolNames(connection), folder: folder)
+                func assigned(onePassAbove threshold: Int) throws -> [String] {
+                    try connection.execute("DELETE FROM family_teams")
+                    try connection.execute("DELETE FROM team_state")
+                    _ = try connection.transaction { connection in
+                        try TeamAssigner(connection: connection, directory: teams, onePassAbove: threshold).assign()
+                    }
+                    return try connection.query(
+                        "SELECT family_id || '|' || team || '|' || basis || '|' || coalesce(detail, '') FROM family_teams ORDER BY 1"
+                    ).map { try $0.decode(String.self, at: 0) }
                 }
-                return try connection.query(
-                    "SELECT family_id || '|' || team || '|' || basis || '|' || coalesce(detail, '') FROM family_teams ORDER BY 1"
-                ).map { try $0.decode(String.self, at: 0) }
+                let childByChild = try assigned(onePassAbove: Int.max)
+                let onePass = try assigned(onePassAbove: 0)
+                #expect(childByChild.filter { $0.contains("|school|") }.count > 10)
+                #expect(childByChild.contains { $0.contains("|postcode_district|") })
+                #expect(onePass == childByChild)
             }
-            let childByChild = try assigned(onePassAbove: Int.max)
-            let onePass = try assigned(onePassAbove: 0)
-            #expect(childByChild.filter { $0.contains("|school|") }.count > 10)
-            #expect(childByChild.contains { $0.contains("|postcode_district|") })
-            #expect(onePass == childByChild)
         }
     }
 }

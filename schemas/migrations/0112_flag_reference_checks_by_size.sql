@@ -6,10 +6,12 @@
 -- indicators, evidence and teams). Counting the rows that refer to nothing lets the planner cost the
 -- whole batch: a hash anti join for a large one, index probes for a small one. The statements are
 -- run through EXECUTE so that each batch is planned on its own size (a cached plan would keep the
--- first batch's). Same rules, same errors: only how the check is run changes.
+-- first batch's). Costed whole, a check of a large batch passed the JIT threshold and spent longer
+-- compiling (0.88 s for 39,858 indicators at 50,000 children, loaded machine) than checking. Same
+-- rules, same errors: only how the check is run changes.
 
 CREATE OR REPLACE FUNCTION indicators_check_references() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT SET jit = off AS $$
 DECLARE
     missing bigint;
 BEGIN
@@ -40,7 +42,7 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION indicator_measured_check_references() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT SET jit = off AS $$
 DECLARE
     missing bigint;
 BEGIN
@@ -54,7 +56,7 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION flag_evidence_check_references() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT SET jit = off AS $$
 DECLARE
     missing bigint;
 BEGIN
@@ -83,7 +85,7 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION family_teams_check_references() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT SET jit = off AS $$
 DECLARE
     missing bigint;
 BEGIN
