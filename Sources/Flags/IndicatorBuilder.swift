@@ -87,6 +87,9 @@ public final class IndicatorBuilder {
             let (computed, measured) = try compute(scope, report: &report)
             try store(computed, scope: scope, report: &report)
             try scope.remember(measured, inForce: report.byIndicator, rules: rules, asOf: asOf, connection)
+            // Every indicator was written: the next (scoped) refreshes and flag runs are planned on the
+            // table as it is now, not as it was before (migration 0111).
+            if scope.isEverything && report.changed { try connection.execute("SELECT indicator_tables_analyze()") }
             report.seconds = Date().timeIntervalSince(started)
             if report.changed {
                 try connection.execute(
