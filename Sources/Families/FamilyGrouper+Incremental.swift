@@ -163,7 +163,10 @@ extension FamilyGrouper {
     /// as they are more than `limit` (a run over every record is then cheaper).
     func connectedMembers(of changed: Set<String>, limit: Int) throws -> ConnectedScope? {
         let changedList = changed.sorted()
-        let oldKeys = try keys(of: changedList)
+        // Their old keys go, and are followed too (one pass over their keys: delete and read).
+        let oldKeys = try connection.query(
+            "DELETE FROM family_keys WHERE member = ANY($1::text[]) RETURNING key", [changedList]
+        ).map { try $0.decode(Int64.self, at: 0) }
         try fillScope(changed)
         let collector = KeyCollector()
         var changedRows: [FamilyEvidence.ParsedRow] = []
@@ -171,7 +174,6 @@ extension FamilyGrouper {
             collector.visit(row)
             changedRows.append(row)
         }
-        try connection.execute("DELETE FROM family_keys WHERE member = ANY($1::text[])", [changedList])
         let newPairs = KeyCollector.pairs(collector.distinctKeys)
         try writeKeys(newPairs)
 
