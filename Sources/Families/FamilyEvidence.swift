@@ -169,32 +169,30 @@ extension FamilyGrouper {
     /// field read in place from libpq's buffer.
     ///
     /// Hook for incremental runs (FamilyGrouper+Incremental.swift): `scoped` reads only the records
-    /// listed in the temporary table `family_scope_records`; `visit` sees each row's keys as text.
+    /// listed in the temporary table `family_scope_records`; `visit` sees each row's keys as text;
+    /// `alreadyRead` (rows this transaction read before, in record order, none of them listed) are
+    /// taken in among the rows read, in record order, so the evidence is as one read of both makes it.
     func loadEvidence(
-        scoped: Bool = false, visit: ((FamilyEvidence.ParsedRow) -> Void)? = nil
+        scoped: Bool = false, alreadyRead: [FamilyEvidence.ParsedRow] = [],
+        visit: ((FamilyEvidence.ParsedRow) -> Void)? = nil
     ) throws -> FamilyEvidence {
         var builder = FamilyEvidence.Builder()
+        var earlier = alreadyRead.makeIterator()
+        var nextEarlier = earlier.next()
+        /// Adds the rows read before that come ahead of record `record` (all of them: `Int64.max`).
+        func addEarlier(before record: Int64) {
+            while let row = nextEarlier, row.record < record {
+                builder.add(row)
+                visit?(row)
+                nextEarlier = earlier.next()
+            }
+        }
         let addressKinds = settings.homeAddressKinds.union(settings.fallbackAddressKinds)
         let settings = settings
         // A batch at a time from a cursor planned for the whole result; the server reads the next
         // batch while this one is parsed (`forEachBatch` asks for it before handing this one over).
         try connection.forEachBatch(
-            """
-            SELECT sr.id, cr.child_id, sr.subject = 'child', sr.kind, sr.address_line1, sr.address_line2, sr.postcode, sr.uprn,
-                   sr.carer_nhs_number, sr.carer_given_name, sr.carer_family_name, sr.carer_dob - DATE '1970-01-01', sr.carer_ni_number,
-                   p.starts_on - DATE '1970-01-01', p.ends_on - DATE '1970-01-01', sr.facts->>'incident_ref', sr.facts->>'incident_type',
-                   sr.town, sr.family_name, sr.facts->>'extra.contact_relationship', sr.facts->>'extra.contact_phone'
-            FROM source_records sr
-            JOIN feed_batches b ON b.id = sr.batch_id
-            CROSS JOIN LATERAL record_evidence_period(sr.kind, sr.facts, b.committed_at) p
-            LEFT JOIN child_records cr ON cr.record_id = sr.id
-            LEFT JOIN children c ON c.child_id = cr.child_id
-            WHERE ((sr.subject = 'child' AND cr.child_id IS NOT NULL AND c.merged_into IS NULL AND c.retired_at IS NULL)
-               OR sr.subject = 'expectant_parent')
-            """ + (scoped ? " AND sr.id IN (SELECT record_id FROM family_scope_records)" : "") + """
-
-                ORDER BY sr.id
-                """, cursor: "family_evidence"
+            scoped ? Self.scopedEvidenceQuery : Self.everyRecordEvidenceQuery, cursor: "family_evidence"
         ) { result in
             // Keys are made on both cores (a result is read-only once received: libpq lets threads
             // share it); numbering them is one pass in row order, so it does not depend on threads.
@@ -205,13 +203,57 @@ extension FamilyGrouper {
             builder.evidence.observations.reserveCapacity(builder.evidence.observations.count + result.rowCount)
             for slice in parsed {
                 for row in slice {
+                    addEarlier(before: row.record)
                     builder.add(row)
                     visit?(row)
                 }
             }
         }
+        addEarlier(before: Int64.max)
         return builder.evidence
     }
+
+    /// The columns of the evidence query (`Column`) from `sr` (the record), `b` (its batch) and
+    /// `child` (the record's child id); `condition` says when a child's record counts (its child live).
+    private static func evidenceQuery(child: String, from: String, where condition: String) -> String {
+        """
+        SELECT sr.id, \(child), sr.subject = 'child', sr.kind, sr.address_line1, sr.address_line2, sr.postcode, sr.uprn,
+               sr.carer_nhs_number, sr.carer_given_name, sr.carer_family_name, sr.carer_dob - DATE '1970-01-01', sr.carer_ni_number,
+               p.starts_on - DATE '1970-01-01', p.ends_on - DATE '1970-01-01', sr.facts->>'incident_ref', sr.facts->>'incident_type',
+               sr.town, sr.family_name, sr.facts->>'extra.contact_relationship', sr.facts->>'extra.contact_phone'
+        \(from)
+        CROSS JOIN LATERAL record_evidence_period(sr.kind, sr.facts, b.committed_at) p
+        WHERE (sr.subject = 'child' AND \(condition)) OR sr.subject = 'expectant_parent'
+        ORDER BY sr.id
+        """
+    }
+
+    /// Every live child's records and every antenatal record. Records and their children's ids are
+    /// both read in record order (two primary keys, merged); a child is live unless it is one of the
+    /// few merged away or retired, held in one hash. Joining `children` instead read `child_records`
+    /// by child and sorted all 980,869 rows back into record order (0.65 s at 1M records).
+    private static let everyRecordEvidenceQuery = evidenceQuery(
+        child: "cr.child_id",
+        from: """
+            FROM source_records sr
+            JOIN feed_batches b ON b.id = sr.batch_id
+            LEFT JOIN child_records cr ON cr.record_id = sr.id
+            """,
+        where: """
+            cr.child_id IS NOT NULL
+                AND cr.child_id NOT IN (SELECT child_id FROM children WHERE merged_into IS NOT NULL OR retired_at IS NOT NULL)
+            """)
+
+    /// The same rows for the records `fillScope` listed, each with its live child found there: two
+    /// index probes a record instead of four.
+    private static let scopedEvidenceQuery = evidenceQuery(
+        child: "s.child_id",
+        from: """
+            FROM family_scope_records s
+            JOIN source_records sr ON sr.id = s.record_id
+            JOIN feed_batches b ON b.id = sr.batch_id
+            """,
+        where: "s.child_id IS NOT NULL")
 
     /// A received result handed to the threads that read it; nothing writes it.
     private struct SharedResult: @unchecked Sendable {

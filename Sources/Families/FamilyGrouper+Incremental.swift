@@ -151,16 +151,29 @@ extension FamilyGrouper {
         return (changed.isEmpty ? .nothing : .members([]), changed, totals)
     }
 
+    /// The members a scoped run regroups, and the records of the changed ones among them, already
+    /// read (in record order) to find their keys: the run reads only the others' records.
+    struct ConnectedScope {
+        var members: Set<String>
+        var changedRows: [FamilyEvidence.ParsedRow]
+    }
+
     /// Replaces the keys of the changed members with those of their records now, and returns every
     /// member connected to them by shared keys (before or after the change), to closure; nil as soon
     /// as they are more than `limit` (a run over every record is then cheaper).
-    func connectedMembers(of changed: Set<String>, limit: Int) throws -> Set<String>? {
+    func connectedMembers(of changed: Set<String>, limit: Int) throws -> ConnectedScope? {
         let changedList = changed.sorted()
-        let oldKeys = try keys(of: changedList)
+        // Their old keys go, and are followed too (one pass over their keys: delete and read).
+        let oldKeys = try connection.query(
+            "DELETE FROM family_keys WHERE member = ANY($1::text[]) RETURNING key", [changedList]
+        ).map { try $0.decode(Int64.self, at: 0) }
         try fillScope(changed)
         let collector = KeyCollector()
-        _ = try loadEvidence(scoped: true, visit: collector.visit)
-        try connection.execute("DELETE FROM family_keys WHERE member = ANY($1::text[])", [changedList])
+        var changedRows: [FamilyEvidence.ParsedRow] = []
+        _ = try loadEvidence(scoped: true) { row in
+            collector.visit(row)
+            changedRows.append(row)
+        }
         let newPairs = KeyCollector.pairs(collector.distinctKeys)
         try writeKeys(newPairs)
 
@@ -173,7 +186,7 @@ extension FamilyGrouper {
             if members.count > limit { return nil }
             keyFrontier = try keys(of: memberFrontier).filter { seen.insert($0).inserted }
         }
-        return members
+        return ConnectedScope(members: members, changedRows: changedRows)
     }
 
     private func keys(of members: [String]) throws -> [Int64] {
@@ -189,19 +202,36 @@ extension FamilyGrouper {
         ).map { try $0.decode(String.self, at: 0) }
     }
 
-    /// Lists the records of `members` in the temporary table `loadEvidence(scoped:)` reads.
+    /// Lists the records of `members` in the temporary table `loadEvidence(scoped:)` reads, each
+    /// with the child it belongs to when that child is live (not merged away or retired), as the
+    /// read over every record decides it: the scoped read then needs no look-up of either.
     func fillScope(_ members: Set<String>) throws {
         try connection.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS family_scope_records (record_id bigint PRIMARY KEY) ON COMMIT DROP")
+            """
+            CREATE TEMP TABLE IF NOT EXISTS family_scope_records (record_id bigint PRIMARY KEY, child_id text)
+            ON COMMIT DROP
+            """)
         try connection.execute("TRUNCATE family_scope_records")
         let children = members.filter { !$0.hasPrefix("E") }.sorted()
         let expectant = members.filter { $0.hasPrefix("E") }.compactMap { Int64($0.dropFirst()) }
         try connection.execute(
             """
-            INSERT INTO family_scope_records
-            SELECT record_id FROM child_records WHERE child_id = ANY($1::text[])
-            UNION SELECT id FROM source_records WHERE id = ANY($2::bigint[])
-            """, [children, expectant])
+            INSERT INTO family_scope_records (record_id, child_id)
+            SELECT cr.record_id, CASE WHEN c.merged_into IS NULL AND c.retired_at IS NULL THEN cr.child_id END
+            FROM child_records cr LEFT JOIN children c ON c.child_id = cr.child_id
+            WHERE cr.child_id = ANY($1::text[])
+            """, [children])
+        // An antenatal record is read whoever it belongs to; a record listed twice is the same row.
+        try connection.execute(
+            """
+            INSERT INTO family_scope_records (record_id, child_id)
+            SELECT sr.id, CASE WHEN c.merged_into IS NULL AND c.retired_at IS NULL THEN cr.child_id END
+            FROM source_records sr
+            LEFT JOIN child_records cr ON cr.record_id = sr.id
+            LEFT JOIN children c ON c.child_id = cr.child_id
+            WHERE sr.id = ANY($1::bigint[])
+            ON CONFLICT (record_id) DO NOTHING
+            """, [expectant])
         try connection.execute("ANALYZE family_scope_records")
     }
 

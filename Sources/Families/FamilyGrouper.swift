@@ -100,7 +100,7 @@ public final class FamilyGrouper {
             var report = FamilyReport()
             let (scope, changed, totals) = try plannedScope(forceEveryone: everyone)
             report.incremental = true
-            var members: Set<String>? = nil
+            var scoped: ConnectedScope? = nil
             switch scope {
             case .nothing:
                 totals.write(to: &report)
@@ -111,14 +111,14 @@ public final class FamilyGrouper {
                 let limit = Self.largestScope(totals.members)
                 guard changed.count <= limit else { break }
                 try Self.planByKey(connection, true)
-                members = try connectedMembers(of: changed, limit: limit)
+                scoped = try connectedMembers(of: changed, limit: limit)
             case .everyone:
                 break
             }
             var phases: [(name: String, seconds: Double)] =
-                members == nil ? [] : [("scope", Date().timeIntervalSince(started))]
+                scoped == nil ? [] : [("scope", Date().timeIntervalSince(started))]
             do {
-                try groupAndStore(members, totals: totals, report: &report, phases: &phases)
+                try groupAndStore(scoped, totals: totals, report: &report, phases: &phases)
             } catch is ScopeNotClosed {
                 report = FamilyReport()
                 phases = []
@@ -180,12 +180,13 @@ public final class FamilyGrouper {
     /// no cheaper than reading every record in order).
     static func largestScope(_ storedMembers: Int) -> Int { max(10_000, storedMembers / 2) }
 
-    /// Reads the evidence of `members` (nil: of everyone), groups it and stores the result.
+    /// Reads the evidence of the scope's members (nil: of everyone), groups it and stores the result.
     /// `totals`: those stored before the run (a scoped run's report gives them with its part replaced).
     private func groupAndStore(
-        _ members: Set<String>?, totals: Totals, report: inout FamilyReport,
+        _ scoped: ConnectedScope?, totals: Totals, report: inout FamilyReport,
         phases: inout [(name: String, seconds: Double)]
     ) throws {
+        let members = scoped?.members
         var started = Date()
         func phase(_ name: String) {
             phases.append((name, Date().timeIntervalSince(started)))
@@ -201,9 +202,11 @@ public final class FamilyGrouper {
         }
         let evidence: FamilyEvidence
         var collector: KeyCollector? = nil
-        if let members {
-            try fillScope(members)
-            evidence = try loadEvidence(scoped: true)
+        if let scoped {
+            // The changed members' records were read when their keys were replaced: read the rest.
+            let changed = Set(scoped.changedRows.lazy.map(\.member))
+            try fillScope(scoped.members.filter { !changed.contains($0) })
+            evidence = try loadEvidence(scoped: true, alreadyRead: scoped.changedRows)
         } else {
             let keys = KeyCollector()
             evidence = try Self.streamingInRecordOrder(connection) { try loadEvidence(visit: keys.visit) }
