@@ -87,10 +87,7 @@ extension RecordNormaliser {
         // The parsers' normalised values are written straight into the row (letters, digits and
         // spaces only: nothing COPY text escapes).
         let hasNHSNumber = identifier(.childNHSNumber, raw: .nhsNumberRaw, clean: .nhsNumber) { raw, out in
-            if case .success(let number) = NHSNumber.parse(utf8: raw) {
-                return CommonRowScratch.copy(number.digits, to: out)
-            }
-            return nil
+            NHSNumber.normalised(utf8: raw, into: out)
         }
         let hasUPN = identifier(.childUPN, raw: .upnRaw, clean: .upn) { raw, out in
             guard let upn = UniquePupilNumber.normalised(utf8: raw, into: out) else { return nil }
@@ -99,10 +96,7 @@ extension RecordNormaliser {
         }
         scratch.upnTemporary = upnTemporary
         _ = identifier(.carerNHSNumber, raw: .carerNHSNumberRaw, clean: .carerNHSNumber) { raw, out in
-            if case .success(let number) = NHSNumber.parse(utf8: raw) {
-                return CommonRowScratch.copy(number.digits, to: out)
-            }
-            return nil
+            NHSNumber.normalised(utf8: raw, into: out)
         }
         _ = identifier(.carerNINumber, raw: .carerNINumberRaw, clean: .carerNINumber) { raw, out in
             if case .success(let number) = NationalInsuranceNumber.parse(utf8: raw) {
@@ -321,7 +315,6 @@ struct CommonRowScratch {
     /// `batch\tfeed\tkind`, the same on every row of the batch.
     private var prefix = RowBytes(capacity: 128)
     private var line = RowBytes(capacity: 4096)
-    private var name: [UInt8] = []
     private var factCount = 0
     private var upper: [UInt8] = []
     /// What `mapped` answered, by map and bytes sent.
@@ -331,7 +324,6 @@ struct CommonRowScratch {
 
     init() {
         upper.reserveCapacity(64)
-        name.reserveCapacity(64)
     }
 
     /// `copyEscapes`: whether the record's fields may hold bytes COPY text escapes
@@ -478,20 +470,33 @@ struct CommonRowScratch {
     /// `NameCleaning.clean` of an ASCII name; false (the column left NULL) when nothing is left.
     mutating func setCleanedName(_ column: Column, _ raw: UnsafeBufferPointer<UInt8>) -> Bool {
         let start = arena.count
-        if !arena.appendLettersOnlyName(raw) {
-            name.removeAll(keepingCapacity: true)
-            _ = NameCleaning.cleanASCII(raw, appendingTo: &name)
-            name.withUnsafeBufferPointer { arena.append($0) }
-        }
+        if !arena.appendLettersOnlyName(raw) { _ = appendCleanedASCII(raw) }
         guard arena.count > start else { return false }
         tables.starts[column.rawValue] = start
         tables.lengths[column.rawValue] = arena.count - start
         return true
     }
 
+    /// `NameCleaning.cleanASCII` of `raw`, written straight into the arena; where it starts there.
+    /// (An ASCII value: the lane takes no other.) The cleaned name's words are separated by single
+    /// spaces, with none at its ends.
+    private mutating func appendCleanedASCII(_ raw: UnsafeBufferPointer<UInt8>) -> Int {
+        let start = arena.count
+        let written = NameCleaning.cleanASCII(raw, into: arena.reserveTail(raw.count))
+        arena.extend(by: written ?? 0)
+        return start
+    }
+
+    /// Points `column` at `count` bytes of the arena from `start`.
+    private mutating func setArenaRange(_ column: Column, start: Int, count: Int) {
+        tables.starts[column.rawValue] = start
+        tables.lengths[column.rawValue] = count
+    }
+
     /// `NameCleaning.split(fullName:)` of an ASCII value (`SURNAME, Forename Middle` or `Forename
     /// Middle Surname`), its parts cleaned by the same `NameCleaning.cleanASCII`, into `given` and
     /// `family`; which of the two it found. (A comma is one byte and one Character in ASCII text.)
+    /// The parts are cleaned into the arena and the columns point at the words kept.
     mutating func setSplitFullName(
         _ full: UnsafeBufferPointer<UInt8>, given: Column, family: Column
     ) -> (forename: Bool, surname: Bool) {
@@ -501,18 +506,16 @@ struct CommonRowScratch {
                 given, UnsafeBufferPointer(rebasing: full[(comma + 1)...]), firstWordOnly: true)
             return (forename, surname)
         }
-        name.removeAll(keepingCapacity: true)
-        _ = NameCleaning.cleanASCII(full, appendingTo: &name)
-        guard let firstSpace = name.firstIndex(of: 0x20) else {
-            guard !name.isEmpty else { return (false, false) }
-            name.withUnsafeBufferPointer { set(family, $0) }
+        let start = appendCleanedASCII(full)
+        let cleaned = UnsafeBufferPointer(start: arena.baseAddress! + start, count: arena.count - start)
+        guard let firstSpace = cleaned.firstIndex(of: 0x20) else {
+            guard !cleaned.isEmpty else { return (false, false) }
+            setArenaRange(family, start: start, count: cleaned.count)
             return (false, true)
         }
-        let lastSpace = name.lastIndex(of: 0x20)!
-        name.withUnsafeBufferPointer { cleaned in
-            set(given, UnsafeBufferPointer(rebasing: cleaned[..<firstSpace]))
-            set(family, UnsafeBufferPointer(rebasing: cleaned[(lastSpace + 1)...]))
-        }
+        let lastSpace = cleaned.lastIndex(of: 0x20)!
+        setArenaRange(given, start: start, count: firstSpace)
+        setArenaRange(family, start: start + lastSpace + 1, count: cleaned.count - lastSpace - 1)
         return (true, true)
     }
 
@@ -521,12 +524,11 @@ struct CommonRowScratch {
     private mutating func setCleanedASCII(
         _ column: Column, _ raw: UnsafeBufferPointer<UInt8>, firstWordOnly: Bool
     ) -> Bool {
-        name.removeAll(keepingCapacity: true)
-        _ = NameCleaning.cleanASCII(raw, appendingTo: &name)
-        guard !name.isEmpty else { return false }
-        // The cleaned name's words are separated by single spaces, with none at its ends.
-        let end = firstWordOnly ? (name.firstIndex(of: 0x20) ?? name.count) : name.count
-        name.withUnsafeBufferPointer { set(column, UnsafeBufferPointer(rebasing: $0[..<end])) }
+        let start = appendCleanedASCII(raw)
+        let cleaned = UnsafeBufferPointer(start: arena.baseAddress! + start, count: arena.count - start)
+        guard !cleaned.isEmpty else { return false }
+        let end = firstWordOnly ? (cleaned.firstIndex(of: 0x20) ?? cleaned.count) : cleaned.count
+        setArenaRange(column, start: start, count: end)
         return true
     }
 
