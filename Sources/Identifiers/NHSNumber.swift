@@ -76,6 +76,26 @@ public struct NHSNumber: Hashable, Sendable, CustomStringConvertible {
 
     @usableFromInline
     static func parseBuffer(_ buf: UnsafeBufferPointer<UInt8>) -> Result<NHSNumber, IdentifierError> {
+        validatedDigits(buf).map { digits in
+            withUnsafeBytes(of: digits) { NHSNumber(uncheckedDigits: String(decoding: $0, as: UTF8.self)) }
+        }
+    }
+
+    /// The ten digits of a valid NHS number in `buf` written to `out` (room for at least 10), as
+    /// `parse` would keep them, without making a string; 10, or nil when the number is not valid.
+    public static func normalised(
+        utf8 buf: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>
+    )
+        -> Int?
+    {
+        guard case .success(let digits) = validatedDigits(buf) else { return nil }
+        precondition(out.count >= 10)
+        withUnsafeBytes(of: digits) { _ = out.initialize(from: $0) }
+        return 10
+    }
+
+    /// The ten ASCII digits of a valid NHS number in `buf`, or why it is not one.
+    static func validatedDigits(_ buf: UnsafeBufferPointer<UInt8>) -> Result<TenDigits, IdentifierError> {
         let range = buf.trimmedRange()
         if range.isEmpty { return .failure(IdentifierError(.empty, "no NHS number given")) }
         var d = (UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0))
@@ -110,7 +130,7 @@ public struct NHSNumber: Hashable, Sendable, CustomStringConvertible {
         guard n == 10 else {
             return .failure(IdentifierError(.wrongLength, "expected 10 digits, found \(n)"))
         }
-        return withUnsafeBytes(of: &d) { raw -> Result<NHSNumber, IdentifierError> in
+        return withUnsafeBytes(of: d) { raw -> Result<TenDigits, IdentifierError> in
             var sum = 0
             var allSame = true
             for i in 0..<9 {
@@ -132,9 +152,10 @@ public struct NHSNumber: Hashable, Sendable, CustomStringConvertible {
             if allSame {
                 return .failure(IdentifierError(.allSameDigits, "all ten digits are the same"))
             }
-            return .success(
-                NHSNumber(
-                    uncheckedDigits: String(decoding: UnsafeRawBufferPointer(rebasing: raw[0..<10]), as: UTF8.self)))
+            return .success(d)
         }
     }
+
+    /// Ten ASCII digits, kept without a heap allocation.
+    typealias TenDigits = (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)
 }

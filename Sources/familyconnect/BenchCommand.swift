@@ -11,13 +11,17 @@ enum BenchCommand: Command {
     static let summary =
         "Measure speed and memory: 'ingest' (a generated feed file vs plain COPY of the same rows), 'resolve' (full and incremental), 'families' (grouping, then again unchanged), 'cycle' (every stage, then the next day)."
     static let synopsis =
-        "ingest [--rows N] [--normaliser-only] | resolve [--children N] [--increment N] | families [--children N] [--noise P] [--resolved] | cycle [--children N]  [--database CONNINFO]"
+        "ingest [--rows N | --file CSV [--kind KIND]] [--normaliser-only] | resolve [--children N] [--increment N] | families [--children N] [--noise P] [--resolved] | cycle [--children N]  [--database CONNINFO]"
     static let options =
         DatabaseOptions.specs + [
             SchemaLocation.spec,
             .value("rows", "N", "Rows in the generated feed file (default 1000000)."),
             .value("keep", "DIR", "Keep the generated file in DIR instead of a temporary folder."),
-            .value("file", "CSV", "ingest: load this school attendance file instead of generating one."),
+            .value("file", "CSV", "ingest: load this feed file instead of generating school attendance rows."),
+            .value(
+                "kind", "KIND",
+                "ingest: the feed kind of --file (school_attendance, health_visiting, fsm or police; default school_attendance)."
+            ),
             .flag(
                 "normaliser-only",
                 "ingest: time only the normaliser (no database), three times over, and report the fastest; on a shared machine the fastest is the one least disturbed."

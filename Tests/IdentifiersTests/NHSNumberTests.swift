@@ -86,6 +86,36 @@ struct TestLCG {
         #expect(valid > 1200 && valid < 2400)
     }
 
+    /// The in-place form the loader's lane uses writes exactly the digits `parse` keeps, and
+    /// nothing for what `parse` refuses (separators, blanks, bad check digits, all one digit).
+    @Test func normalisedInPlaceMatchesParse() {
+        var rng = TestLCG(state: 777)
+        var samples = [
+            "943 476 5919", "943-476-5919", "  9434765919 ", "943--476-5919", "1111111111", "", " ", "94347659",
+        ]
+        for _ in 0..<5_000 {
+            let digits = String((0..<10).map { _ in Character(String(rng.below(10))) })
+            samples.append(rng.below(3) == 0 ? String(digits.prefix(3)) + " " + String(digits.dropFirst(3)) : digits)
+        }
+        var valid = 0
+        for text in samples {
+            var out = [UInt8](repeating: 0x2A, count: 16)
+            let written = Array(text.utf8).withUnsafeBufferPointer { raw in
+                out.withUnsafeMutableBufferPointer { NHSNumber.normalised(utf8: raw, into: $0) }
+            }
+            switch NHSNumber.parse(text) {
+            case .success(let number):
+                valid += 1
+                #expect(written == 10)
+                #expect(String(decoding: out.prefix(10), as: UTF8.self) == number.digits)
+                #expect(out[10] == 0x2A, "nothing written past the ten digits")
+            case .failure:
+                #expect(written == nil)
+            }
+        }
+        #expect(valid > 300, "the sample holds valid numbers")
+    }
+
     @Test func withCheckDigitBuildsValidNumbers() {
         var rng = TestLCG(state: 99)
         var built = 0

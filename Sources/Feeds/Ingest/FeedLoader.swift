@@ -187,15 +187,23 @@ public struct FeedLoader {
     /// Size of the buffers of COPY text handed from the reading thread to the connection's.
     static let bufferBytes = 1 << 18
 
+    /// Rows read by `normaliseOnly`, and how many of them the byte-level lane decided (the rest
+    /// took the reference normaliser).
+    public struct NormalisedCount: Sendable {
+        public var rows: Int
+        public var laneRows: Int
+    }
+
     /// Reads, normalises and encodes a file as the loader does, without touching the database
-    /// (for benchmarks); returns rows read.
-    public func normaliseOnly(path: String) throws -> Int {
+    /// (for benchmarks).
+    public func normaliseOnly(path: String) throws -> NormalisedCount {
         let reading = RowReading(
             definition: definition, today: today, path: path, name: (path as NSString).lastPathComponent, batchID: 0,
             tombstones: nil)
-        return try reading.read(into: CopyTextBuffer(capacity: Self.bufferBytes * 5 / 4)) { rows in
+        let summary = try reading.read(into: CopyTextBuffer(capacity: Self.bufferBytes * 5 / 4)) { rows in
             rows.removeAll()
-        }.rowsRead
+        }
+        return NormalisedCount(rows: summary.rowsRead, laneRows: summary.laneRows)
     }
 
     /// The rows of a file as the loader would COPY them into `source_records` for batch `batchID`

@@ -87,10 +87,7 @@ extension RecordNormaliser {
         // The parsers' normalised values are written straight into the row (letters, digits and
         // spaces only: nothing COPY text escapes).
         let hasNHSNumber = identifier(.childNHSNumber, raw: .nhsNumberRaw, clean: .nhsNumber) { raw, out in
-            if case .success(let number) = NHSNumber.parse(utf8: raw) {
-                return CommonRowScratch.copy(number.digits, to: out)
-            }
-            return nil
+            NHSNumber.normalised(utf8: raw, into: out)
         }
         let hasUPN = identifier(.childUPN, raw: .upnRaw, clean: .upn) { raw, out in
             guard let upn = UniquePupilNumber.normalised(utf8: raw, into: out) else { return nil }
@@ -99,10 +96,7 @@ extension RecordNormaliser {
         }
         scratch.upnTemporary = upnTemporary
         _ = identifier(.carerNHSNumber, raw: .carerNHSNumberRaw, clean: .carerNHSNumber) { raw, out in
-            if case .success(let number) = NHSNumber.parse(utf8: raw) {
-                return CommonRowScratch.copy(number.digits, to: out)
-            }
-            return nil
+            NHSNumber.normalised(utf8: raw, into: out)
         }
         _ = identifier(.carerNINumber, raw: .carerNINumberRaw, clean: .carerNINumber) { raw, out in
             if case .success(let number) = NationalInsuranceNumber.parse(utf8: raw) {
@@ -134,11 +128,8 @@ extension RecordNormaliser {
         }
 
         if let full = value(slot(.addressFull)) {
-            let parts = NameCleaning.split(fullAddress: String(decoding: full, as: UTF8.self))
-            if let line1 = parts.line1 { scratch.set(.addressLine1, line1) }
-            if let line2 = parts.line2 { scratch.set(.addressLine2, line2) }
-            if let town = parts.town { scratch.set(.town, town) }
-            count(slot(.addressFull), present: true, valid: parts.line1 != nil)
+            let hasLine1 = scratch.setSplitFullAddress(full)
+            count(slot(.addressFull), present: true, valid: hasLine1)
         } else {
             count(slot(.addressFull), present: false, valid: false)
         }
@@ -171,8 +162,8 @@ extension RecordNormaliser {
         let childDOBRaw = value(slot(.childDOB))
         let childDOB = childDOBRaw.flatMap { childDOBFormat.parse($0) }
         count(slot(.childDOB), present: childDOBRaw != nil, valid: childDOB != nil && childDOB! <= today)
-        let ageText = value(slot(.childAge)).map { String(decoding: $0, as: UTF8.self) }
-        let age = ageText.flatMap { Int($0) }
+        let ageText = value(slot(.childAge))
+        let age = ageText.flatMap(Self.integer)
         count(slot(.childAge), present: ageText != nil, valid: age.map { definition.childAges.contains($0) } ?? false)
         let hasChild =
             scratch.isSet(.givenName) || scratch.isSet(.familyName) || childDOBRaw != nil || hasNHSNumber
@@ -191,6 +182,12 @@ extension RecordNormaliser {
         guard scratch.isSet(.familyName) else { return false }
         if unusual { return false }
         return fillCommonFacts(value: value, scratch: &scratch) && !unusual
+    }
+
+    /// `Int(_:)` of an ASCII value: digits only are read here; anything else (a sign) as the
+    /// reference reads it, through a string (rare).
+    private static func integer(_ raw: UnsafeBufferPointer<UInt8>) -> Int? {
+        CommonRowScratch.plainInteger(raw) ?? Int(String(decoding: raw, as: UTF8.self))
     }
 
     /// The facts, then the extras, as the reference reads and checks them; false when one is refused.
@@ -318,7 +315,6 @@ struct CommonRowScratch {
     /// `batch\tfeed\tkind`, the same on every row of the batch.
     private var prefix = RowBytes(capacity: 128)
     private var line = RowBytes(capacity: 4096)
-    private var name: [UInt8] = []
     private var factCount = 0
     private var upper: [UInt8] = []
     /// What `mapped` answered, by map and bytes sent.
@@ -328,7 +324,6 @@ struct CommonRowScratch {
 
     init() {
         upper.reserveCapacity(64)
-        name.reserveCapacity(64)
     }
 
     /// `copyEscapes`: whether the record's fields may hold bytes COPY text escapes
@@ -421,23 +416,87 @@ struct CommonRowScratch {
         }
     }
 
+    /// `NameCleaning.split(fullAddress:)` of an ASCII value, over bytes: its comma-separated parts,
+    /// trimmed of spaces and tabs, the empty ones dropped; the first is line 1, the last (of two or
+    /// more) the town, and those between line 2, joined by ", ". Whether it found line 1. (In ASCII
+    /// text a comma, a space and a tab are each one byte and one Character.)
+    mutating func setSplitFullAddress(_ full: UnsafeBufferPointer<UInt8>) -> Bool {
+        var first = 0..<0
+        var last = 0..<0
+        var parts = 0
+        Self.forEachAddressPart(full) { part in
+            if parts == 0 { first = part }
+            last = part
+            parts += 1
+        }
+        guard parts > 0 else { return false }
+        set(.addressLine1, UnsafeBufferPointer(rebasing: full[first]))
+        guard parts > 1 else { return true }
+        if parts > 2 {
+            let start = arena.count
+            var index = 0
+            Self.forEachAddressPart(full) { part in
+                defer { index += 1 }
+                guard index > 0 && index < parts - 1 else { return }
+                if index > 1 {
+                    arena.append(UInt8(ascii: ","))
+                    arena.append(0x20)
+                }
+                arena.append(UnsafeBufferPointer(rebasing: full[part]))
+            }
+            tables.starts[Column.addressLine2.rawValue] = start
+            tables.lengths[Column.addressLine2.rawValue] = arena.count - start
+        }
+        set(.town, UnsafeBufferPointer(rebasing: full[last]))
+        return true
+    }
+
+    /// Calls `body` with each comma-separated part of `full` that is not blank, trimmed of spaces
+    /// and tabs, in order.
+    private static func forEachAddressPart(_ full: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void) {
+        var partStart = 0
+        while partStart <= full.count {
+            var partEnd = partStart
+            while partEnd < full.count && full[partEnd] != UInt8(ascii: ",") { partEnd += 1 }
+            var lower = partStart
+            var upper = partEnd
+            while lower < upper && (full[lower] == 0x20 || full[lower] == 0x09) { lower += 1 }
+            while upper > lower && (full[upper - 1] == 0x20 || full[upper - 1] == 0x09) { upper -= 1 }
+            if lower < upper { body(lower..<upper) }
+            partStart = partEnd + 1
+        }
+    }
+
     /// `NameCleaning.clean` of an ASCII name; false (the column left NULL) when nothing is left.
     mutating func setCleanedName(_ column: Column, _ raw: UnsafeBufferPointer<UInt8>) -> Bool {
         let start = arena.count
-        if !arena.appendLettersOnlyName(raw) {
-            name.removeAll(keepingCapacity: true)
-            _ = NameCleaning.cleanASCII(raw, appendingTo: &name)
-            name.withUnsafeBufferPointer { arena.append($0) }
-        }
+        if !arena.appendLettersOnlyName(raw) { _ = appendCleanedASCII(raw) }
         guard arena.count > start else { return false }
         tables.starts[column.rawValue] = start
         tables.lengths[column.rawValue] = arena.count - start
         return true
     }
 
+    /// `NameCleaning.cleanASCII` of `raw`, written straight into the arena; where it starts there.
+    /// (An ASCII value: the lane takes no other.) The cleaned name's words are separated by single
+    /// spaces, with none at its ends.
+    private mutating func appendCleanedASCII(_ raw: UnsafeBufferPointer<UInt8>) -> Int {
+        let start = arena.count
+        let written = NameCleaning.cleanASCII(raw, into: arena.reserveTail(raw.count))
+        arena.extend(by: written ?? 0)
+        return start
+    }
+
+    /// Points `column` at `count` bytes of the arena from `start`.
+    private mutating func setArenaRange(_ column: Column, start: Int, count: Int) {
+        tables.starts[column.rawValue] = start
+        tables.lengths[column.rawValue] = count
+    }
+
     /// `NameCleaning.split(fullName:)` of an ASCII value (`SURNAME, Forename Middle` or `Forename
     /// Middle Surname`), its parts cleaned by the same `NameCleaning.cleanASCII`, into `given` and
     /// `family`; which of the two it found. (A comma is one byte and one Character in ASCII text.)
+    /// The parts are cleaned into the arena and the columns point at the words kept.
     mutating func setSplitFullName(
         _ full: UnsafeBufferPointer<UInt8>, given: Column, family: Column
     ) -> (forename: Bool, surname: Bool) {
@@ -447,18 +506,16 @@ struct CommonRowScratch {
                 given, UnsafeBufferPointer(rebasing: full[(comma + 1)...]), firstWordOnly: true)
             return (forename, surname)
         }
-        name.removeAll(keepingCapacity: true)
-        _ = NameCleaning.cleanASCII(full, appendingTo: &name)
-        guard let firstSpace = name.firstIndex(of: 0x20) else {
-            guard !name.isEmpty else { return (false, false) }
-            name.withUnsafeBufferPointer { set(family, $0) }
+        let start = appendCleanedASCII(full)
+        let cleaned = UnsafeBufferPointer(start: arena.baseAddress! + start, count: arena.count - start)
+        guard let firstSpace = cleaned.firstIndex(of: 0x20) else {
+            guard !cleaned.isEmpty else { return (false, false) }
+            setArenaRange(family, start: start, count: cleaned.count)
             return (false, true)
         }
-        let lastSpace = name.lastIndex(of: 0x20)!
-        name.withUnsafeBufferPointer { cleaned in
-            set(given, UnsafeBufferPointer(rebasing: cleaned[..<firstSpace]))
-            set(family, UnsafeBufferPointer(rebasing: cleaned[(lastSpace + 1)...]))
-        }
+        let lastSpace = cleaned.lastIndex(of: 0x20)!
+        setArenaRange(given, start: start, count: firstSpace)
+        setArenaRange(family, start: start + lastSpace + 1, count: cleaned.count - lastSpace - 1)
         return (true, true)
     }
 
@@ -467,12 +524,11 @@ struct CommonRowScratch {
     private mutating func setCleanedASCII(
         _ column: Column, _ raw: UnsafeBufferPointer<UInt8>, firstWordOnly: Bool
     ) -> Bool {
-        name.removeAll(keepingCapacity: true)
-        _ = NameCleaning.cleanASCII(raw, appendingTo: &name)
-        guard !name.isEmpty else { return false }
-        // The cleaned name's words are separated by single spaces, with none at its ends.
-        let end = firstWordOnly ? (name.firstIndex(of: 0x20) ?? name.count) : name.count
-        name.withUnsafeBufferPointer { set(column, UnsafeBufferPointer(rebasing: $0[..<end])) }
+        let start = appendCleanedASCII(raw)
+        let cleaned = UnsafeBufferPointer(start: arena.baseAddress! + start, count: arena.count - start)
+        guard !cleaned.isEmpty else { return false }
+        let end = firstWordOnly ? (cleaned.firstIndex(of: 0x20) ?? cleaned.count) : cleaned.count
+        setArenaRange(column, start: start, count: end)
         return true
     }
 
@@ -662,11 +718,17 @@ struct CommonRowScratch {
         json.append(UInt8(ascii: "\""))
         json.appendISO8601(date)
         if withTime, let minutes {
+            // `THH:MM:00`, byte by byte (an array literal here was a heap allocation per row).
             let hh = minutes / 60, mm = minutes % 60
-            for byte in [
-                UInt8(ascii: "T"), UInt8(0x30 + hh / 10), UInt8(0x30 + hh % 10), UInt8(ascii: ":"),
-                UInt8(0x30 + mm / 10), UInt8(0x30 + mm % 10), UInt8(ascii: ":"), 0x30, 0x30,
-            ] { json.append(byte) }
+            json.append(UInt8(ascii: "T"))
+            json.append(UInt8(truncatingIfNeeded: 0x30 + hh / 10))
+            json.append(UInt8(truncatingIfNeeded: 0x30 + hh % 10))
+            json.append(UInt8(ascii: ":"))
+            json.append(UInt8(truncatingIfNeeded: 0x30 + mm / 10))
+            json.append(UInt8(truncatingIfNeeded: 0x30 + mm % 10))
+            json.append(UInt8(ascii: ":"))
+            json.append(0x30)
+            json.append(0x30)
         }
         json.append(UInt8(ascii: "\""))
     }
@@ -686,59 +748,89 @@ struct CommonRowScratch {
             }
         }
         line.removeAll()
-        prefix.withBuffer { line.append($0) }
-        line.append(0x09)
-        line.appendDecimal(recordNumber)
-        line.append(0x09)
-        line.appendDecimal(lineNumber)
-        return arena.withBuffer { arena in
-            let copyEscapes = self.copyEscapes
-            let starts = tables.starts
-            let lengths = tables.lengths
-            func column(_ column: Column) -> Bool {
-                line.append(0x09)
-                let length = lengths[column.rawValue]
-                guard length >= 0 else {
-                    line.append(0x5C)
-                    line.append(0x4E)
-                    return true
+        // Room for the whole line is made once, then it is written through one pointer (an append
+        // per value checked the capacity and stored the count each time). Every value at most
+        // doubles when escaped; numbers take at most 20 bytes.
+        let valueBytes = arena.count + json.count
+        let maxCount =
+            prefix.count + 3 * 21 + 3 * Column.allCases.count + 32 + (copyEscapes ? 2 * valueBytes : valueBytes)
+        let out = line.reserveTail(maxCount)
+        let written = arena.withBuffer { arena in
+            json.withBuffer { json in
+                prefix.withBuffer { prefix in
+                    writeLine(
+                        to: out, prefix: prefix, arena: arena, json: json, recordNumber: recordNumber,
+                        lineNumber: lineNumber)
                 }
-                let value = UnsafeBufferPointer(start: arena.baseAddress! + starts[column.rawValue], count: length)
-                guard copyEscapes else {
-                    line.append(value)
-                    return true
-                }
-                return line.appendCopyField(value)
             }
-            func literal(_ text: StaticString) {
-                line.append(0x09)
-                line.append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+        guard let written else { return false }
+        precondition(written <= maxCount)
+        line.extend(by: written)
+        return true
+    }
+
+    /// Writes the line from `out` on; its length, or nil when a value holds a NUL byte.
+    private func writeLine(
+        to start: UnsafeMutablePointer<UInt8>, prefix: UnsafeBufferPointer<UInt8>, arena: UnsafeBufferPointer<UInt8>,
+        json: UnsafeBufferPointer<UInt8>, recordNumber: Int, lineNumber: Int
+    ) -> Int? {
+        var out = start
+        let copyEscapes = self.copyEscapes
+        let starts = tables.starts
+        let lengths = tables.lengths
+        func bytes(_ value: UnsafeBufferPointer<UInt8>) {
+            RowBytes.copy(from: value.baseAddress!, to: out, count: value.count)
+            out += value.count
+        }
+        func field(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
+            out.pointee = 0x09
+            out += 1
+            guard copyEscapes else {
+                bytes(value)
+                return true
             }
-            guard column(.partnerRef) else { return false }
-            literal("child")
-            guard column(.nhsNumber), column(.nhsNumberRaw), column(.upn), column(.upnRaw) else { return false }
-            literal(upnTemporary ? "t" : "f")
-            guard column(.givenName), column(.familyName), column(.preferredGivenName), column(.preferredFamilyName),
-                column(.dob)
-            else { return false }
-            if let approximateAge {
-                line.append(0x09)
-                line.appendDecimal(approximateAge)
-            } else {
-                literal("\\N")
-            }
-            guard column(.sex), column(.addressLine1), column(.addressLine2), column(.town), column(.postcode),
-                column(.postcodeRaw), column(.uprn), column(.carerNHSNumber), column(.carerNHSNumberRaw),
-                column(.carerGivenName), column(.carerFamilyName), column(.carerDOB), column(.carerNINumber),
-                column(.carerNINumberRaw)
-            else { return false }
-            line.append(0x09)
-            guard json.withBuffer({ copyEscapes ? line.appendCopyField($0) : (line.append($0), true).1 }) else {
-                return false
-            }
-            line.append(0x0A)
+            guard let end = RowBytes.writeCopyField(value, to: out) else { return false }
+            out = end
             return true
         }
+        func column(_ column: Column) -> Bool {
+            let length = lengths[column.rawValue]
+            guard length >= 0 else {
+                literal("\\N")
+                return true
+            }
+            return field(UnsafeBufferPointer(start: arena.baseAddress! + starts[column.rawValue], count: length))
+        }
+        func literal(_ text: StaticString) {
+            out.pointee = 0x09
+            out += 1
+            bytes(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+        func decimal(_ value: Int) {
+            out.pointee = 0x09
+            out += 1
+            out += RowBytes.writeDecimal(value, to: out)
+        }
+        bytes(prefix)
+        decimal(recordNumber)
+        decimal(lineNumber)
+        guard column(.partnerRef) else { return nil }
+        literal("child")
+        guard column(.nhsNumber), column(.nhsNumberRaw), column(.upn), column(.upnRaw) else { return nil }
+        literal(upnTemporary ? "t" : "f")
+        guard column(.givenName), column(.familyName), column(.preferredGivenName), column(.preferredFamilyName),
+            column(.dob)
+        else { return nil }
+        if let approximateAge { decimal(approximateAge) } else { literal("\\N") }
+        guard column(.sex), column(.addressLine1), column(.addressLine2), column(.town), column(.postcode),
+            column(.postcodeRaw), column(.uprn), column(.carerNHSNumber), column(.carerNHSNumberRaw),
+            column(.carerGivenName), column(.carerFamilyName), column(.carerDOB), column(.carerNINumber),
+            column(.carerNINumberRaw), field(json)
+        else { return nil }
+        out.pointee = 0x0A
+        out += 1
+        return start.distance(to: out)
     }
 
     /// Appends the encoded line to `rows`.
@@ -869,6 +961,19 @@ struct RowBytes {
         return written
     }
 
+    /// Makes room for `maxCount` more bytes and returns where they go; `extend(by:)` then keeps
+    /// those written.
+    mutating func reserveTail(_ maxCount: Int) -> UnsafeMutablePointer<UInt8> {
+        reserve(maxCount)
+        return pointer + count
+    }
+
+    /// Keeps `written` bytes written at `reserveTail`'s pointer.
+    mutating func extend(by written: Int) {
+        precondition(count + written <= capacity)
+        count += written
+    }
+
     @inline(__always)
     mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
@@ -914,19 +1019,40 @@ struct RowBytes {
         }
         // At most two bytes out for each byte in, written through the pointer.
         reserve(field.count * 2)
-        var out = pointer + count
+        guard let end = Self.writeEscaped(field, to: pointer + count) else { return false }
+        count = pointer.distance(to: end)
+        return true
+    }
+
+    /// `field` in COPY text at `out` (room for twice its length), as `appendCopyField` writes it;
+    /// where it ends, or nil on a NUL byte.
+    @inline(__always)
+    static func writeCopyField(
+        _ field: UnsafeBufferPointer<UInt8>, to out: UnsafeMutablePointer<UInt8>
+    ) -> UnsafeMutablePointer<UInt8>? {
+        guard mayNeedEscaping(field) else {
+            if let base = field.baseAddress { copy(from: base, to: out, count: field.count) }
+            return out + field.count
+        }
+        return writeEscaped(field, to: out)
+    }
+
+    /// Every byte of `field` at `out`, escaped for COPY text; where it ends, or nil on a NUL byte.
+    private static func writeEscaped(
+        _ field: UnsafeBufferPointer<UInt8>, to start: UnsafeMutablePointer<UInt8>
+    ) -> UnsafeMutablePointer<UInt8>? {
+        var out = start
         for byte in field {
             switch byte {
             case 0x5C: out[0] = 0x5C; out[1] = 0x5C; out += 2
             case 0x09: out[0] = 0x5C; out[1] = 0x74; out += 2
             case 0x0A: out[0] = 0x5C; out[1] = 0x6E; out += 2
             case 0x0D: out[0] = 0x5C; out[1] = 0x72; out += 2
-            case 0x00: return false
+            case 0x00: return nil
             default: out[0] = byte; out += 1
             }
         }
-        count = pointer.distance(to: out)
-        return true
+        return out
     }
 
     /// False only when no byte of `field` is one COPY text escapes or refuses (backslash, or a
@@ -977,6 +1103,13 @@ struct RowBytes {
 
     /// The decimal digits of a number that is not negative.
     mutating func appendDecimal(_ value: Int) {
+        reserve(19)
+        count += Self.writeDecimal(value, to: pointer + count)
+    }
+
+    /// The decimal digits of a number that is not negative at `out` (room for 19); how many.
+    @inline(__always)
+    static func writeDecimal(_ value: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
         precondition(value >= 0)
         // At most 19 digits (Int.max); counted by comparison, written back to front.
         var digits = 1
@@ -985,16 +1118,15 @@ struct RowBytes {
             digits += 1
             threshold &*= 10
         }
-        reserve(digits)
         var magnitude = value
-        var index = count + digits
+        var index = digits
         repeat {
             index -= 1
             let (quotient, digit) = magnitude.quotientAndRemainder(dividingBy: 10)
-            pointer[index] = UInt8(truncatingIfNeeded: 0x30 + digit)
+            out[index] = UInt8(truncatingIfNeeded: 0x30 + digit)
             magnitude = quotient
         } while magnitude > 0
-        count += digits
+        return digits
     }
 
     /// `text` as a JSON string, as `CanonicalRecord.appendJSONString` writes it; false when it

@@ -1,4 +1,5 @@
 import Config
+
 /// Cleans a name for storage and display, keeping what carries information.
 ///
 /// - white space trimmed and collapsed;
@@ -89,54 +90,65 @@ public enum NameCleaning {
     /// `cleanASCII` over bytes, appending the cleaned name to `out` (nothing when nothing is left).
     /// Returns false, leaving `out` as it was, when the name has non-ASCII bytes.
     static func cleanASCII(_ raw: UnsafeBufferPointer<UInt8>, appendingTo out: inout [UInt8]) -> Bool {
+        guard !raw.isEmpty else { return true }
         let base = out.count
-        out.reserveCapacity(base + raw.count)
+        // Room for the name (cleaning never lengthens it), then cut to what was written.
+        out.append(contentsOf: repeatElement(0, count: raw.count))
+        let written = out.withUnsafeMutableBufferPointer { cleanASCII(raw, into: $0.baseAddress! + base) }
+        out.removeSubrange((base + (written ?? 0))...)
+        return written != nil
+    }
+
+    /// `cleanASCII` over bytes, written at `out` (room for `raw.count` bytes: cleaning never
+    /// lengthens a name); how many bytes it wrote (0 when nothing is left), or nil when the name
+    /// has non-ASCII bytes. Through a pointer: the lane cleans names straight into its row.
+    static func cleanASCII(_ raw: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) -> Int? {
+        var count = 0
         var hasUpper = false
         var hasLower = false
-        var wordStart = base
+        var wordStart = 0
         func closeWord() {
             // Trim hyphens and apostrophes at the ends of the word just finished.
-            var end = out.count
+            var end = count
             while end > wordStart && (out[end - 1] == 0x2D || out[end - 1] == 0x27) { end -= 1 }
             var start = wordStart
             while start < end && (out[start] == 0x2D || out[start] == 0x27) { start += 1 }
-            if start > wordStart || end < out.count {
-                let word = Array(out[start..<end])
-                out.removeSubrange(wordStart...)
-                out.append(contentsOf: word)
-            }
+            // Moved down byte by byte, front first (the ranges may overlap).
+            for index in 0..<(end - start) { out[wordStart + index] = out[start + index] }
+            count = wordStart + (end - start)
         }
         for byte in raw {
-            guard byte < 0x80 else {
-                out.removeSubrange(base...)
-                return false
-            }
+            guard byte < 0x80 else { return nil }
             switch byte {
             case 0x20, 0x09, 0x0A, 0x0D:
-                if out.count > wordStart {
+                if count > wordStart {
                     closeWord()
-                    if out.count > wordStart {
-                        out.append(0x20)
-                        wordStart = out.count
+                    if count > wordStart {
+                        out[count] = 0x20
+                        count += 1
+                        wordStart = count
                     }
                 }
             case 0x2D, 0x27:
-                out.append(byte)
+                out[count] = byte
+                count += 1
             case 0x41...0x5A:
                 hasUpper = true
-                out.append(byte)
+                out[count] = byte
+                count += 1
             case 0x61...0x7A:
                 hasLower = true
-                out.append(byte)
+                out[count] = byte
+                count += 1
             default:
                 continue
             }
         }
-        if out.count > wordStart { closeWord() }
-        while out.count > base && out.last == 0x20 { out.removeLast() }
+        if count > wordStart { closeWord() }
+        while count > 0 && out[count - 1] == 0x20 { count -= 1 }
         if hasUpper != hasLower {
             var startOfWord = true
-            for index in base..<out.count {
+            for index in 0..<count {
                 let byte = out[index]
                 if byte == 0x20 || byte == 0x2D || byte == 0x27 {
                     startOfWord = true
@@ -147,7 +159,7 @@ public enum NameCleaning {
                 }
             }
         }
-        return true
+        return count
     }
 
     static func titleCased(_ name: String) -> String {
@@ -168,8 +180,10 @@ public enum NameCleaning {
     /// Splits a one-column name: `SURNAME, Forename Middle` or `Forename Middle Surname`.
     public static func split(fullName raw: String) -> (forename: String?, surname: String?) {
         if let comma = raw.firstIndex(of: ",") {
-            return (clean(String(raw[raw.index(after: comma)...]))?.split(separator: " ").first.map(String.init),
-                clean(String(raw[..<comma])))
+            return (
+                clean(String(raw[raw.index(after: comma)...]))?.split(separator: " ").first.map(String.init),
+                clean(String(raw[..<comma]))
+            )
         }
         guard let cleaned = clean(raw) else { return (nil, nil) }
         let words = cleaned.split(separator: " ")

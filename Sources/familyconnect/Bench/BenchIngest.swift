@@ -23,8 +23,17 @@ extension BenchCommand {
         }
         let bytes = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.intValue ?? 0
         let definitions = try FeedDefinition.loadAll(directory: SchemaLocation.directory(arguments) + "/feeds")
-        guard let definition = definitions.first(where: { $0.kind == .schoolAttendance }) else {
-            throw UsageError(description: "no school_attendance feed definition found")
+        let kindName = arguments.value("kind") ?? PartnerKind.schoolAttendance.rawValue
+        guard let kind = PartnerKind(rawValue: kindName) else {
+            let known = PartnerKind.allCases.map(\.rawValue).joined(separator: ", ")
+            throw UsageError(description: "unknown feed kind '\(kindName)' (expected one of \(known))")
+        }
+        guard arguments.value("file") != nil || kind == .schoolAttendance else {
+            throw UsageError(
+                description: "--kind other than school_attendance needs --file (only school rows are generated)")
+        }
+        guard let definition = definitions.first(where: { $0.kind == kind }) else {
+            throw UsageError(description: "no \(kind.rawValue) feed definition found")
         }
         if arguments.has("normaliser-only") {
             return try normaliserOnly(file: file, megabytes: Double(bytes) / 1_048_576, definition: definition)
@@ -38,7 +47,7 @@ extension BenchCommand {
         let megabytes = Double(bytes) / 1_048_576
 
         // 1. The normaliser alone, on this thread (which also brings the file into the page cache).
-        let alone = try IngestStopwatch.measure(server: nil) { try loader.normaliseOnly(path: file) }
+        let alone = try IngestStopwatch.measure(server: nil) { try loader.normaliseOnly(path: file).rows }
         let aloneCPU = alone.threadCPU
         Console.print(
             """
@@ -89,10 +98,11 @@ extension BenchCommand {
         var rows = 0
         for run in 1...3 {
             let alone = try IngestStopwatch.measure(server: nil) { try loader.normaliseOnly(path: file) }
-            rows = alone.value
+            rows = alone.value.rows
             fastest = min(fastest, alone.threadCPU)
             Console.print(
-                "normaliser alone, run \(run): \(rows) rows in \(seconds(alone.wall)) s wall, \(seconds(alone.threadCPU)) s CPU "
+                "normaliser alone, run \(run): \(rows) rows (\(alone.value.laneRows) by the byte lane) in "
+                    + "\(seconds(alone.wall)) s wall, \(seconds(alone.threadCPU)) s CPU "
                     + "on one thread = \(Int(Double(rows) / alone.threadCPU)) rows per CPU second")
         }
         Console.print(
