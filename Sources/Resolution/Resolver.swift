@@ -171,7 +171,7 @@ public final class Resolver {
             try connection.forEachRow(
                 """
                 SELECT cr.record_id, cr.child_id FROM child_records cr
-                WHERE cr.child_id IN (SELECT child_id FROM child_records WHERE record_id = ANY($1::bigint[]))
+                WHERE cr.child_id = ANY(\(Self.childrenOfRecords))
                 """, [twins.map { Int($0) }]
             ) { row in
                 let record = try row.decode(Int64.self, at: 0)
@@ -386,12 +386,19 @@ public final class Resolver {
             try connection.query(
                 """
                 SELECT cr.record_id FROM child_records cr
-                WHERE cr.child_id IN (SELECT child_id FROM child_records WHERE record_id = ANY($1::bigint[]))
+                WHERE cr.child_id = ANY(\(Self.childrenOfRecords))
                 ORDER BY cr.record_id
                 """, [recordIDs.map { Int($0) }]
             ).map { try $0.decode(Int64.self, at: 0) }
         }
     }
+
+    /// The child ids of the records in $1, as an array computed once (an init plan): the
+    /// children's records are then found through the index on child_id, a probe per child. The
+    /// same condition as `IN (SELECT …)` was planned as a hash semi-join over every assignment
+    /// (all of child_records read twice, 0.2 s at 266k records and growing with the county).
+    static let childrenOfRecords =
+        "ARRAY(SELECT child_id FROM child_records WHERE record_id = ANY($1::bigint[]))"
 
     // MARK: Writing
 

@@ -178,6 +178,11 @@ struct ErasureTests {
                     (($0["record"] as? [String: Any])?["family_name"] as? String) == Planted.family
                 })
             #expect((document["record_links"] as? [Any])?.count ?? 0 >= 3)
+            // Each link shows its field-by-field comparison, rebuilt from its stored levels (migration 0130).
+            #expect(
+                (document["record_links"] as? [[String: Any]] ?? []).allSatisfy {
+                    (($0["comparison"] as? [String: Any])?["given_name"] as? [String: Any])?["level"] is String
+                })
             #expect((document["families"] as? [Any])?.count ?? 0 >= 1)
             #expect((document["indicators"] as? [Any])?.count ?? 0 >= 1)
             #expect(

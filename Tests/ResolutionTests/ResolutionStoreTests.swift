@@ -13,7 +13,7 @@ struct ResolutionStoreTests {
     }
 
     static let linksSQL =
-        "SELECT record_a || '-' || record_b || ' ' || method || ' ' || weight || ' ' || comparison::text || ' ' || coalesce(vouched_by::text, '') FROM record_links ORDER BY 1"
+        "SELECT record_a || '-' || record_b || ' ' || method || ' ' || weight || ' ' || record_link_comparison(l)::text || ' ' || coalesce(vouched_by::text, '') FROM record_links l ORDER BY 1"
     static let keysSQL = "SELECT key || ':' || record_id FROM record_blocking_keys ORDER BY 1"
 
     @Test(
@@ -88,7 +88,7 @@ struct ResolutionStoreTests {
             try connection.execute(
                 "UPDATE record_links SET evidence_digest = NULL WHERE (record_a % 5) = 0")
             try connection.execute(
-                "UPDATE record_links SET evidence_digest = evidence_digest + 1, comparison = '{}' WHERE (record_a % 5) = 1"
+                "UPDATE record_links SET evidence_digest = evidence_digest + 1, levels = NULL WHERE (record_a % 5) = 1"
             )
             let stale = try connection.execute("SELECT count(*) FROM record_links WHERE (record_a % 5) IN (0, 1)")
                 .scalar(Int.self)

@@ -163,7 +163,7 @@ struct ResolverTests {
                 ).scalar(Int.self) > 0, "links the second run left as they were keep the first run's id")
             // The stored state equals what one fresh full run computes from the same records.
             let links = try rows(
-                "SELECT record_a || '-' || record_b || ' ' || method || ' ' || weight || ' ' || comparison::text FROM record_links ORDER BY 1"
+                "SELECT record_a || '-' || record_b || ' ' || method || ' ' || weight || ' ' || record_link_comparison(l)::text FROM record_links l ORDER BY 1"
             )
             let review = try rows(
                 "SELECT record_a || '-' || record_b || ' ' || status || ' ' || weight FROM review_pairs ORDER BY 1")
@@ -173,7 +173,7 @@ struct ResolverTests {
             _ = try Resolver(connection: connection).resolveFull()
             #expect(
                 try rows(
-                    "SELECT record_a || '-' || record_b || ' ' || method || ' ' || weight || ' ' || comparison::text FROM record_links ORDER BY 1"
+                    "SELECT record_a || '-' || record_b || ' ' || method || ' ' || weight || ' ' || record_link_comparison(l)::text FROM record_links l ORDER BY 1"
                 )
                     == links)
             #expect(
@@ -445,7 +445,7 @@ struct ResolverTests {
             _ = try Resolver(connection: connection).resolveFull()
             let link = try #require(
                 try connection.query(
-                    "SELECT record_a, record_b, weight, comparison::text FROM record_links WHERE method = 'probabilistic' ORDER BY weight LIMIT 1"
+                    "SELECT record_a, record_b, weight, record_link_comparison(l)::text FROM record_links l WHERE method = 'probabilistic' ORDER BY weight LIMIT 1"
                 ).first)
             let a = try link.decode(Int64.self, at: 0)
             let b = try link.decode(Int64.self, at: 1)

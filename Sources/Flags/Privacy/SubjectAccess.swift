@@ -101,7 +101,7 @@ public struct SubjectAccess {
                                             ORDER BY q.id)
                                          FROM quarantined_rows q WHERE \(quarantine)),
                     'record_links', (SELECT json_agg(json_build_object('record_a', l.record_a, 'record_b', l.record_b,
-                                        'method', l.method, 'vouched_by', l.vouched_by, 'weight', l.weight, 'comparison', l.comparison, 'run_id', l.run_id)
+                                        'method', l.method, 'vouched_by', l.vouched_by, 'weight', l.weight, 'comparison', record_link_comparison(l), 'run_id', l.run_id)
                                         ORDER BY l.record_a, l.record_b)
                                      FROM record_links l WHERE l.record_a IN (SELECT id FROM recs) OR l.record_b IN (SELECT id FROM recs)),
                     'review_pairs', (SELECT json_agg(row_to_json(p) ORDER BY p.id) FROM review_pairs p WHERE p.id IN (SELECT id FROM pairs)),

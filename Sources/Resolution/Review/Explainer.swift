@@ -27,9 +27,11 @@ public struct ChildExplanation: Sendable {
     public var childID: String
     public var records: [RecordView]
     /// `vouchedBy`: for a link the incident rule made, the record of the incident that vouched.
-    public var links: [(
-        a: Int64, b: Int64, method: String, weight: Double?, steps: [(field: String, level: String, weight: Double)], vouchedBy: Int64?
-    )]
+    public var links:
+        [(
+            a: Int64, b: Int64, method: String, weight: Double?,
+            steps: [(field: String, level: String, weight: Double)], vouchedBy: Int64?
+        )]
     public var history: [(at: Date, event: String, other: String?)]
     /// The current model's prior, for the links' match probabilities.
     public var prior: Double?
@@ -42,9 +44,11 @@ public struct Explainer {
 
     /// Everything that made a child: its records, the links between them, its id's history. Audited.
     public func explain(child asked: String, reason: String) throws -> ChildExplanation {
-        guard let resolved = try connection.query(
-            "SELECT resolves_to FROM child_id_resolution WHERE child_id = $1", [asked.uppercased()]
-        ).first else { throw ReviewError(description: "no child id \(asked)") }
+        guard
+            let resolved = try connection.query(
+                "SELECT resolves_to FROM child_id_resolution WHERE child_id = $1", [asked.uppercased()]
+            ).first
+        else { throw ReviewError(description: "no child id \(asked)") }
         let childID = try resolved.decode(String.self, at: 0)
         try AccessAudit.record(connection, action: "explain", subjects: [childID], reason: reason)
         let ids = try connection.query(
@@ -53,13 +57,15 @@ public struct Explainer {
         let records = try ids.map { try RecordViews.load(connection, id: $0) }
         let links = try connection.query(
             """
-            SELECT record_a, record_b, method, weight, comparison::text, vouched_by FROM record_links
+            SELECT record_a, record_b, method, weight, record_link_comparison(l)::text, vouched_by FROM record_links l
             WHERE record_a = ANY($1::bigint[]) AND record_b = ANY($1::bigint[]) ORDER BY method, weight DESC NULLS LAST
             """, [ids.map { Int($0) }]
         ).map {
-            (try $0.decode(Int64.self, at: 0), try $0.decode(Int64.self, at: 1), try $0.decode(String.self, at: 2),
-             try $0.decode(Double?.self, at: 3), ComparisonEvidence.parse(try $0.decode(String.self, at: 4)),
-             try $0.decode(Int64?.self, at: 5))
+            (
+                try $0.decode(Int64.self, at: 0), try $0.decode(Int64.self, at: 1), try $0.decode(String.self, at: 2),
+                try $0.decode(Double?.self, at: 3), ComparisonEvidence.parse(try $0.decode(String.self, at: 4)),
+                try $0.decode(Int64?.self, at: 5)
+            )
         }
         let history = try connection.query(
             """
@@ -67,34 +73,44 @@ public struct Explainer {
             WHERE child_id IN (SELECT child_id FROM child_id_resolution WHERE resolves_to = $1)
             ORDER BY at, id
             """, [childID]
-        ).map { (try $0.decode(Date.self, at: 0), try $0.decode(String.self, at: 1), try $0.decode(String?.self, at: 2)) }
+        ).map {
+            (try $0.decode(Date.self, at: 0), try $0.decode(String.self, at: 1), try $0.decode(String?.self, at: 2))
+        }
         let prior = try connection.query(
             "SELECT prior, parameters::text, records FROM match_models ORDER BY id DESC LIMIT 1"
         ).first.flatMap { row -> Double? in
             if let stored = try row.decode(Double?.self, at: 0) { return stored }
             let model = try MatchModel.fromJSON(try row.decode(String.self, at: 1))
             return MatchModel.prior(
-                matchProportion: model.matchProportion, pairs: model.pairsUsed, records: try row.decode(Int.self, at: 2))
+                matchProportion: model.matchProportion, pairs: model.pairsUsed, records: try row.decode(Int.self, at: 2)
+            )
         }
         return ChildExplanation(
             askedFor: asked, childID: childID, records: records, links: links, history: history, prior: prior)
     }
 
     /// Compares any two records with the current model, as a resolution run would. Audited.
-    public func explain(pair a: Int64, _ b: Int64, reason: String, settings: ResolutionSettings = ResolutionSettings())
+    public func explain(
+        pair a: Int64, _ b: Int64, reason: String, settings: ResolutionSettings = ResolutionSettings()
+    )
         throws -> PairExplanation
     {
         let records = try MatchRecordLoader.load(connection, ids: [a, b])
         guard records.count == 2 else { throw ReviewError(description: "both records must exist and be about a child") }
-        guard let modelRow = try connection.query(
-            "SELECT id, parameters::text, records, upper_threshold, lower_threshold FROM match_models ORDER BY id DESC LIMIT 1"
-        ).first else { throw ReviewError(description: "no model yet: run 'familyconnect resolve --full' first") }
-        try AccessAudit.record(connection, action: "explain_pair", subjects: ["record:\(a)", "record:\(b)"], reason: reason)
+        guard
+            let modelRow = try connection.query(
+                "SELECT id, parameters::text, records, upper_threshold, lower_threshold FROM match_models ORDER BY id DESC LIMIT 1"
+            ).first
+        else { throw ReviewError(description: "no model yet: run 'familyconnect resolve --full' first") }
+        try AccessAudit.record(
+            connection, action: "explain_pair", subjects: ["record:\(a)", "record:\(b)"], reason: reason)
         var model = try MatchModel.fromJSON(try modelRow.decode(String.self, at: 1))
         var frequencies = NameFrequencies()
         frequencies.total = try modelRow.decode(Int.self, at: 2)
-        model.prior = model.prior ?? MatchModel.prior(
-            matchProportion: model.matchProportion, pairs: model.pairsUsed, records: frequencies.total)
+        model.prior =
+            model.prior
+            ?? MatchModel.prior(
+                matchProportion: model.matchProportion, pairs: model.pairsUsed, records: frequencies.total)
         let prior = model.prior ?? MatchModel.fallbackPrior
         let bands = settings.bands(prior: prior)
         let modelID = try modelRow.decode(Int64.self, at: 0)
@@ -124,14 +140,24 @@ public struct Explainer {
         }
         var tf: [(String, Double)] = []
         if vector[.givenName] == 0, let name = ra.given, name == rb.given {
-            tf.append(("given name frequency", frequencies.adjustment(given: true, fingerprint: name.fingerprint, averageU: model.averageExactU[0])))
+            tf.append(
+                (
+                    "given name frequency",
+                    frequencies.adjustment(given: true, fingerprint: name.fingerprint, averageU: model.averageExactU[0])
+                ))
         }
         if vector[.familyName] == 0, let name = ra.family, name == rb.family {
-            tf.append(("family name frequency", frequencies.adjustment(given: false, fingerprint: name.fingerprint, averageU: model.averageExactU[1])))
+            tf.append(
+                (
+                    "family name frequency",
+                    frequencies.adjustment(
+                        given: false, fingerprint: name.fingerprint, averageU: model.averageExactU[1])
+                ))
         }
         let total = Linkage.weight(vector, ra, rb, model: model, frequencies: frequencies)
         var verdict = Self.words(
-            PairVerdict.of(ra, rb, vector: vector, weight: total, bands: bands, frequencies: frequencies), settings: settings)
+            PairVerdict.of(ra, rb, vector: vector, weight: total, bands: bands, frequencies: frequencies),
+            settings: settings)
         // The incident rule links a pair the model alone would queue: the stored link says it did.
         if let voucher = try connection.query(
             "SELECT vouched_by FROM record_links WHERE record_a = $1 AND record_b = $2 AND method = $3",
@@ -142,7 +168,8 @@ public struct Explainer {
         return PairExplanation(
             recordA: a, recordB: b, steps: steps, termFrequency: tf, total: total,
             upperThreshold: bands.link, lowerThreshold: bands.review, prior: prior,
-            probability: MatchProbability.posterior(weight: total, prior: prior), linkProbability: settings.linkProbability,
+            probability: MatchProbability.posterior(weight: total, prior: prior),
+            linkProbability: settings.linkProbability,
             reviewProbability: settings.reviewProbability, verdict: verdict)
     }
 
@@ -157,7 +184,8 @@ public struct Explainer {
             "never linked automatically: one partner reported both side by side (one term, one incident), or two schools each in one term"
         case .possibleTwins:
             "never linked automatically: possible twins (same date of birth and household, different first names)"
-        case .neverLinked(let reason): "no link, not queued: \(reason); only an identifier or a data officer can join these"
+        case .neverLinked(let reason):
+            "no link, not queued: \(reason); only an identifier or a data officer can join these"
         case .heldBack(let reason): "review, not linked: \(reason)"
         case .linked: "linked: match probability at or above \(settings.linkProbability)"
         case .review: "review: match probability between \(settings.reviewProbability) and \(settings.linkProbability)"
@@ -175,12 +203,16 @@ public struct Explainer {
 
 /// Text rendering shared by the CLI commands: a waterfall of weights, one field a line.
 public enum Waterfall {
-    public static func render(_ steps: [(field: String, level: String, weight: Double)], extra: [(name: String, weight: Double)] = [])
+    public static func render(
+        _ steps: [(field: String, level: String, weight: Double)], extra: [(name: String, weight: Double)] = []
+    )
         -> [String]
     {
         var lines: [String] = []
         var running = 0.0
-        for (field, level, weight) in steps.map({ ($0.field, $0.level, $0.weight) }) + extra.map({ ($0.name, "", $0.weight) }) {
+        for (field, level, weight) in steps.map({ ($0.field, $0.level, $0.weight) })
+            + extra.map({ ($0.name, "", $0.weight) })
+        {
             running += weight
             let bar = String(repeating: weight >= 0 ? "+" : "-", count: min(30, Int(abs(weight).rounded())))
             lines.append(

@@ -60,8 +60,8 @@ extension Resolver {
         report.pairsCompared = result.pairsCompared
         report.twinsKeptApart = result.refusedTwins
         report.oversizedBlocks = result.oversizedBlocks
-        let (applied, ids, model) = (result.applied, records.map(\.id), result.model)
-        let preparedLinks = BackgroundWork { PreparedLinks(applied, ids: ids, model: model) }
+        let (applied, ids) = (result.applied, records.map(\.id))
+        let preparedLinks = BackgroundWork { PreparedLinks(applied, ids: ids, modelID: modelID) }
         let runID = try connection.execute(
             "INSERT INTO resolution_runs (mode, started_at, model_id) VALUES ($1, $2, $3) RETURNING id",
             [mode, startedAt, modelID]
@@ -77,6 +77,7 @@ extension Resolver {
         report.merged = outcome.merges.count
         report.split = outcome.splits.count
 
+        try storeLevelWeights(of: result.model, id: modelID)
         try storeIDs(outcome, run: runID)
         clock.mark("store: ids and events")
         report.recordsMoved = try storeAssignments(
@@ -289,19 +290,21 @@ extension Resolver {
             case .review: counts.review += 1
             }
         }
-        let (texts, pairOrder) = (prepared.texts, prepared.order)
+        let (digests, pairOrder) = (prepared.digests, prepared.order)
         let run = String(runID)
-        /// Writes the links at these positions of `result.applied` (all when nil), evidence and digest.
+        /// Writes the links at these positions of `result.applied` (all when nil): the comparison
+        /// levels stand for the evidence, which `record_link_comparison` rebuilds (migration 0130).
         func write(into table: String, only positions: [Int]? = nil) throws {
             try connection.copyIn(
-                "COPY \(table) (record_a, record_b, method, weight, comparison, run_id, vouched_by, evidence_digest) FROM STDIN"
+                "COPY \(table) (record_a, record_b, method, weight, levels, run_id, vouched_by, evidence_digest) FROM STDIN"
             ) { writer in
                 for position in positions ?? pairOrder {
                     let link = result.applied[position]
                     let (a, b) = (min(ids[link.a], ids[link.b]), max(ids[link.a], ids[link.b]))
                     try writer.writeRow([
-                        String(a), String(b), link.method.rawValue, String(link.weight), texts[position].json, run,
-                        link.vouchedBy.map { String(ids[$0]) }, String(texts[position].digest),
+                        String(a), String(b), link.method.rawValue, String(link.weight),
+                        link.vector.map { String(Int64(bitPattern: $0.packed)) }, run,
+                        link.vouchedBy.map { String(ids[$0]) }, String(digests[position]),
                     ])
                 }
             }
@@ -321,15 +324,15 @@ extension Resolver {
             try write(into: "record_links")
             return counts
         }
-        try replaceDifferingLinks(result, ids: ids, texts: texts) { try write(into: "record_links", only: $0) }
+        try replaceDifferingLinks(result, ids: ids, digests: digests) { try write(into: "record_links", only: $0) }
         return counts
     }
 
-    /// A full run over stored links: the links are staged without their evidence (its digest
-    /// stands for it, so no JSON is parsed for a link that did not change); stored links that
-    /// differ are deleted, and `insert` writes, with evidence, the staged ones no longer stored.
+    /// A full run over stored links: the links are staged with a digest of their evidence (the
+    /// levels and the model); stored links that differ are deleted, and `insert` writes the staged
+    /// ones no longer stored.
     private func replaceDifferingLinks(
-        _ result: LinkageResult, ids: [Int64], texts: [(json: String, digest: Int64)], insert: ([Int]) throws -> Void
+        _ result: LinkageResult, ids: [Int64], digests: [Int64], insert: ([Int]) throws -> Void
     ) throws {
         try connection.execute(
             """
@@ -344,7 +347,7 @@ extension Resolver {
                 let (a, b) = (min(ids[link.a], ids[link.b]), max(ids[link.a], ids[link.b]))
                 try writer.writeRow([
                     String(position), String(a), String(b), link.method.rawValue, String(link.weight),
-                    link.vouchedBy.map { String(ids[$0]) }, String(texts[position].digest),
+                    link.vouchedBy.map { String(ids[$0]) }, String(digests[position]),
                 ])
             }
         }
@@ -366,14 +369,28 @@ extension Resolver {
         if !missing.isEmpty { try insert(missing) }
     }
 
-    /// Each link's evidence as JSON and a digest of that text, built on all cores.
-    static func evidenceTexts(_ links: [Link], _ evidence: EvidenceWriter) -> [(json: String, digest: Int64)] {
-        ParallelSlices.map(links.count) { range in
-            range.map { position in
-                let json = links[position].vector.map { evidence.json($0, total: links[position].weight) } ?? "{}"
-                return (json, Int64(bitPattern: NameKey.fnv1a(json.utf8)))
+    /// What a link's evidence depends on, as one number: its levels under the model (the weight
+    /// is compared on its own). The same levels under another model are other evidence, so a link
+    /// is kept across runs only under the model its explanation is rebuilt with. 0 for a link with
+    /// no comparison (an identifier link), whatever the model.
+    static func evidenceDigest(_ vector: ComparisonVector?, modelID: Int64) -> Int64 {
+        guard let vector else { return 0 }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(16)
+        for value in [vector.packed, UInt64(bitPattern: modelID)] {
+            for shift in stride(from: 0, to: 64, by: 8) {
+                bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
             }
         }
+        return Int64(bitPattern: NameKey.fnv1a(bytes))
+    }
+
+    /// The model's level names and weights (`match_models.level_weights`, from which
+    /// `record_link_comparison` rebuilds a link's evidence), unless stored already.
+    private func storeLevelWeights(of model: MatchModel, id: Int64) throws {
+        try connection.execute(
+            "UPDATE match_models SET level_weights = $2::jsonb WHERE id = $1 AND level_weights IS NULL",
+            [id, EvidenceWriter(model: model).levelWeightsJSON])
     }
 
     /// The review queue: open pairs this run no longer proposes are superseded; proposed pairs are
@@ -570,14 +587,14 @@ final class BackgroundWork<T>: @unchecked Sendable {
     }
 }
 
-/// A run's links as they are written: each link's evidence text and its digest, and the order
-/// to write them in, (record_a, record_b), so the primary key grows at its end.
+/// A run's links as they are written: each link's evidence digest, and the order to write them
+/// in, (record_a, record_b), so the primary key grows at its end.
 struct PreparedLinks: Sendable {
-    let texts: [(json: String, digest: Int64)]
+    let digests: [Int64]
     let order: [Int]
 
-    init(_ links: [Link], ids: [Int64], model: MatchModel) {
-        texts = Resolver.evidenceTexts(links, EvidenceWriter(model: model))
+    init(_ links: [Link], ids: [Int64], modelID: Int64) {
+        digests = links.map { Resolver.evidenceDigest($0.vector, modelID: modelID) }
         func pair(_ link: Link) -> (Int64, Int64) { (min(ids[link.a], ids[link.b]), max(ids[link.a], ids[link.b])) }
         order = links.indices.sorted { pair(links[$0]) < pair(links[$1]) }
     }
@@ -585,7 +602,9 @@ struct PreparedLinks: Sendable {
 
 /// The evidence of a pair as JSON, `{"given_name": {"level": "nickname", "weight": 5.200}, …}`.
 /// Each field's text depends only on its level under the model, so it is built once per level;
-/// a pair then only joins its fields' texts.
+/// a pair then only joins its fields' texts. Review pairs store this text; links store their
+/// levels, and `record_link_comparison` (migration 0130) rebuilds the same evidence from
+/// `levelWeightsJSON`.
 struct EvidenceWriter {
     let model: MatchModel
     private let fieldText: [[String]]
@@ -594,11 +613,25 @@ struct EvidenceWriter {
         self.model = model
         fieldText = MatchField.allCases.map { field in
             field.levels.indices.map { level in
-                let weight = model.weight(field, UInt8(level))
-                return
-                    "\"\(field.name)\":{\"level\":\"\(field.levels[level])\",\"weight\":\(String(format: "%.3f", weight))}"
+                "\"\(field.name)\":{\"level\":\"\(field.levels[level])\",\"weight\":\(Self.shown(model.weight(field, UInt8(level))))}"
             }
         }
+    }
+
+    /// A weight as the evidence shows it.
+    static func shown(_ weight: Double) -> String { String(format: "%.3f", weight) }
+
+    /// Every field's levels in field order, each with its name, its weight as shown and unrounded
+    /// (`match_models.level_weights`).
+    var levelWeightsJSON: String {
+        let fields = MatchField.allCases.map { field in
+            let levels = field.levels.indices.map { level in
+                let weight = model.weight(field, UInt8(level))
+                return "{\"level\":\"\(field.levels[level])\",\"weight\":\(Self.shown(weight)),\"raw\":\(weight)}"
+            }
+            return "{\"field\":\"\(field.name)\",\"levels\":[\(levels.joined(separator: ","))]}"
+        }
+        return "[" + fields.joined(separator: ",") + "]"
     }
 
     func json(_ vector: ComparisonVector, total: Double) -> String {
@@ -606,7 +639,7 @@ struct EvidenceWriter {
         // What the fields do not explain is the name-frequency adjustment: stored so the waterfall adds up.
         let adjustment = total - model.weight(vector)
         if abs(adjustment) > 0.0005 {
-            text += "\"name_frequency\":{\"level\":\"adjustment\",\"weight\":\(String(format: "%.3f", adjustment))},"
+            text += "\"name_frequency\":{\"level\":\"adjustment\",\"weight\":\(Self.shown(adjustment))},"
         }
         for (position, field) in MatchField.allCases.enumerated() {
             if position > 0 { text += "," }
