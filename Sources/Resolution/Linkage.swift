@@ -295,19 +295,22 @@ struct Linkage {
     }
 
     /// Pairs of a record with only an approximate age (held back at another address, a family that
-    /// moved, between the bands, or below them with both names agreeing: `incidentCouldVouch`) that
-    /// the rest of the report vouches for. A police incident
+    /// moved, between the bands, or below them with both names agreeing: `incidentCouldVouch`), or of
+    /// a police record with a date of birth queued between the bands and not yet joined to a child
+    /// (`reportedSides`), that the rest of the report vouches for. A police incident
     /// that names two children of a family names them together: when another child of the incident
     /// belongs, or could belong, to a child who shares a home (an address or a mother) with this
     /// pair's child, the two records back each other, which a stranger of the same name and age
     /// would not. Only a record with exactly one such child is linked; the clusterer's rules still apply.
     /// The links say so (`.vouchedByIncident`, with the companion record that vouched), for `explain`.
     static func vouchedForByTheReport(_ review: [ReviewCandidate], records: [MatchRecord], roots: [Int]) -> [Link] {
-        // The aged record → its queued pairs with a consistent age (held back, or between the bands).
+        // The reported record → its queued pairs the incident could vouch for (`reportedSides`).
         var heldBack: [Int: [ReviewCandidate]] = [:]
-        for candidate in review where candidate.vector[.dateOfBirth] == 5 {
-            let aged = records[candidate.a].dob == 0 ? candidate.a : candidate.b
-            if records[aged].sideBySideKey != 0 { heldBack[aged, default: []].append(candidate) }
+        var childSizes: [Int32] = []
+        for candidate in review {
+            for reported in reportedSides(candidate, records: records, roots: roots, childSizes: &childSizes) {
+                heldBack[reported, default: []].append(candidate)
+            }
         }
         // Any queued pair of a companion says which child it could be.
         var queued: [Int: [ReviewCandidate]] = [:]
@@ -316,50 +319,52 @@ struct Linkage {
             queued[candidate.b, default: []].append(candidate)
         }
         guard !heldBack.isEmpty else { return [] }
-        func other(_ candidate: ReviewCandidate, _ aged: Int) -> Int { candidate.a == aged ? candidate.b : candidate.a }
+        func other(_ candidate: ReviewCandidate, _ reported: Int) -> Int {
+            candidate.a == reported ? candidate.b : candidate.a
+        }
         var reports: [UInt64: [Int]] = [:]  // each held-back record's report → the records it names
-        for aged in heldBack.keys { reports[records[aged].sideBySideKey] = [] }
+        for reported in heldBack.keys { reports[records[reported].sideBySideKey] = [] }
         for (index, record) in records.enumerated() where reports[record.sideBySideKey] != nil {
             reports[record.sideBySideKey]!.append(index)
         }
         // The children each held-back record's companions in its report are, or could be, each with
         // the companion that names it (the lowest record, so the explanation is the same every run).
         var companionChildren: [Int: [Int: Int]] = [:]
-        for aged in heldBack.keys {
+        for reported in heldBack.keys {
             var children: [Int: Int] = [:]
             func named(_ child: Int, by companion: Int) {
                 children[child] = min(children[child] ?? companion, companion)
             }
-            for companion in reports[records[aged].sideBySideKey] ?? [] where companion != aged {
+            for companion in reports[records[reported].sideBySideKey] ?? [] where companion != reported {
                 named(roots[companion], by: companion)
                 for candidate in queued[companion] ?? [] { named(roots[other(candidate, companion)], by: companion) }
             }
-            children[roots[aged]] = nil
-            if !children.isEmpty { companionChildren[aged] = children }
+            children[roots[reported]] = nil
+            if !children.isEmpty { companionChildren[reported] = children }
         }
         guard !companionChildren.isEmpty else { return [] }
         // Homes (addresses and mothers) of the children that matter here only.
         var homes: [Int: Set<UInt64>] = [:]
-        for (aged, children) in companionChildren {
+        for (reported, children) in companionChildren {
             for child in children.keys { homes[child] = [] }
-            for candidate in heldBack[aged] ?? [] { homes[roots[other(candidate, aged)]] = [] }
+            for candidate in heldBack[reported] ?? [] { homes[roots[other(candidate, reported)]] = [] }
         }
         for (index, record) in records.enumerated() where homes[roots[index]] != nil {
             if record.addressKey != 0 { homes[roots[index]]!.insert(record.addressKey) }
             if record.carerNHS != 0 { homes[roots[index]]!.insert(record.carerNHS &* 0x9E37_79B9_7F4A_7C15 | 1) }
         }
         var links: [Link] = []
-        for (aged, companions) in companionChildren {
+        for (reported, companions) in companionChildren {
             // The companion records whose child shares a home with the child of `candidate`.
             func vouchers(_ candidate: ReviewCandidate) -> [Int] {
-                let child = roots[other(candidate, aged)]
+                let child = roots[other(candidate, reported)]
                 guard let home = homes[child] else { return [] }
                 return companions.compactMap {
                     $0.key != child && !(homes[$0.key] ?? []).isDisjoint(with: home) ? $0.value : nil
                 }
             }
-            let backed = (heldBack[aged] ?? []).filter { !vouchers($0).isEmpty }
-            guard Set(backed.map { roots[other($0, aged)] }).count == 1,
+            let backed = (heldBack[reported] ?? []).filter { !vouchers($0).isEmpty }
+            guard Set(backed.map { roots[other($0, reported)] }).count == 1,
                 let best = backed.max(by: { $0.weight < $1.weight })
             else { continue }
             links.append(
@@ -369,6 +374,37 @@ struct Linkage {
         }
         return links
     }
+
+    /// The records of a queued pair whose police incident may vouch for it (`vouchedForByTheReport`):
+    /// - a record with only an age consistent with the other's date of birth (held back at another
+    ///   address, between the bands, or below them with both names agreeing);
+    /// - a police record with a date of birth that agrees, queued between the bands (the family moved
+    ///   and the incident names the child by a nickname or a slip: Ollie at the new address, Oliver at
+    ///   the old), while it has no child of its own yet. A police record already joined to a child is
+    ///   not moved by its companions: its own records placed it.
+    /// `childSizes` is filled on first use: how many records each root holds.
+    static func reportedSides(
+        _ candidate: ReviewCandidate, records: [MatchRecord], roots: [Int], childSizes: inout [Int32]
+    ) -> [Int] {
+        let date = candidate.vector[.dateOfBirth]
+        if date == 5 {
+            let aged = records[candidate.a].dob == 0 ? candidate.a : candidate.b
+            return records[aged].sideBySideKey != 0 ? [aged] : []
+        }
+        guard date <= DateLevel.withinOneYearSameDayMonth.rawValue else { return [] }
+        let reported = [candidate.a, candidate.b].filter {
+            records[$0].kind == policeKind && records[$0].sideBySideKey != 0
+        }
+        guard !reported.isEmpty else { return [] }
+        if childSizes.isEmpty {
+            childSizes = [Int32](repeating: 0, count: records.count)
+            for root in roots { childSizes[root] += 1 }
+        }
+        return reported.filter { childSizes[roots[$0]] == 1 }
+    }
+
+    /// `MatchRecord.kinds`' police records.
+    static let policeKind = UInt8(MatchRecord.kinds.firstIndex(of: "police")!)
 
     /// Old records (index < `firstNew`) that a new record could join (`matches`: a pair weight at
     /// or above the review band); and, apart from those, possible twins of a new record (same date

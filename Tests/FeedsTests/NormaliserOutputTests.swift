@@ -12,16 +12,18 @@ import Testing
 /// that alters one canonical byte, one count or one refusal fails here, whichever path it is in.
 @Suite("Normaliser output unchanged")
 struct NormaliserOutputTests {
-    /// Digests recorded by this test on the code before the change, by noise and feed.
+    /// Digests recorded by this test on the code before the change, by noise and feed. The harsh ones
+    /// were recorded again when the generator stopped giving a child a sibling's name as its familiar
+    /// form (the input changed, the normaliser did not: the default digests stayed as they were).
     static let recorded: [String: String] = [
         "default/fsm_eligibility": "1bba688286a21fb3d5eed70e6c218b15d56e72605ddf01eda02bf33098a76d46",
         "default/health_visiting": "b6d04ef863caa4ddf567abe16aa258af1756d3f6264f3ea44c206325bb56d744",
         "default/police_notifications": "990f40bf830143c5f5b822c2d38f85ca532953ad03e5607102fe3e858f0e5fe3",
         "default/school_attendance": "8d6662bb5b68cb0b3f0595b50b3db5a1327f69ee4b712adef84a4ae7fc3ec277",
-        "harsh/fsm_eligibility": "93f06382e1feab8d26435cf15aeee351988e070e0cad53e5d1fe8a155316a0e3",
-        "harsh/health_visiting": "b2be8a1c1c9f287f0da67267e6089772507e69f1ea59d44e2b08fe72daa78e0c",
-        "harsh/police_notifications": "8179b00348fff954d63ad029ca07223532251ad9e9939ce8f02ecde6f348ecbc",
-        "harsh/school_attendance": "0e846ea37e9ca0aba5420a6044efa44ad30a7c51385ea8c6026383373556ca91",
+        "harsh/fsm_eligibility": "8e77dc0aa050fc48253171fbcc3cb2ab9adb1124d58bbcd8454e1dccc7f534be",
+        "harsh/health_visiting": "e3e53eef7efd2baac0b84ad219da48499e59e3ef609cde16b8a315caf91d0432",
+        "harsh/police_notifications": "691475257bc47ada7fe12291e491b57342e610f192504c1621de11a63fe4cdb6",
+        "harsh/school_attendance": "b50a7189357f93f0251b17bbc367b741a7965facdf0daf36276e845b2f6afd41",
     ]
 
     /// One digest over everything the reading thread hands on.

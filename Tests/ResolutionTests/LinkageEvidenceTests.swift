@@ -315,4 +315,50 @@ struct LinkageEvidenceTests {
         let vouched = Linkage.vouchedForByTheReport(ambiguous, records: twoSkyes, roots: Array(twoSkyes.indices))
         #expect(vouched.isEmpty)
     }
+
+    @Test(
+        "a police incident vouches for a dated record it names by a nickname at a new address, while that record has no child yet; a meals claim does not"
+    )
+    func incidentVouchesForADatedRecord() {
+        // Oliver and his sister Skye at the old address (7); one incident at the new address (9) names
+        // "Ollie" with Oliver's date of birth, and Skye, whose police row has joined her school record.
+        func police(_ id: Int64, _ given: String, dob: UInt32, kind: UInt8 = 3) -> MatchRecord {
+            record(
+                id, given: given, family: "Lambert", dob: dob, postcode: "NR11 8SY", address: 9, sideBySide: 55,
+                kind: kind)
+        }
+        let records = [
+            record(1, upn: 0x7004, given: "Oliver", family: "Lambert", dob: 20130802, address: 7, kind: 1),
+            record(2, given: "Skye", family: "Lambert", dob: 20151112, address: 7, kind: 1),
+            police(3, "Ollie", dob: 20130802),
+            police(4, "Skye", dob: 20151112),
+        ]
+        // A nickname, the same family name and date of birth, another address: between the bands.
+        let betweenTheBands = ReviewCandidate(
+            a: 0, b: 2, weight: 15, vector: ComparisonVector(levels: [1, 0, 0, 2, 4, 2]),
+            reason: "match probability between the bands")
+        let skyeJoined = [0, 1, 2, 1]
+        let links = Linkage.vouchedForByTheReport([betweenTheBands], records: records, roots: skyeJoined)
+        #expect(links.map { Linkage.key($0.a, $0.b) } == [Linkage.key(0, 2)])
+        #expect(links.first?.method == .vouchedByIncident)
+        #expect(links.first?.vouchedBy == 3)
+        // Alone in the incident (Skye's row names another family's child), nothing vouches.
+        let stranger =
+            records.dropLast() + [
+                record(5, given: "Skye", family: "Ward", dob: 20151112, address: 21, sideBySide: 55, kind: 3)
+            ]
+        #expect(
+            Linkage.vouchedForByTheReport([betweenTheBands], records: Array(stranger), roots: [0, 1, 2, 3]).isEmpty)
+        // "Ollie" already joined to a child of its own (a health record at the new address): its
+        // companions do not move it, though Skye still vouches.
+        let withOwnChild = records + [record(6, given: "Oliver", family: "Lambert", dob: 20130802, address: 9)]
+        let ollieJoined = [0, 1, 2, 1, 2]
+        #expect(Linkage.vouchedForByTheReport([betweenTheBands], records: withOwnChild, roots: ollieJoined).isEmpty)
+        // A meals claim naming the two children: the rule is the police incident's.
+        let claim = [
+            records[0], records[1], police(3, "Ollie", dob: 20130802, kind: 2),
+            police(4, "Skye", dob: 20151112, kind: 2),
+        ]
+        #expect(Linkage.vouchedForByTheReport([betweenTheBands], records: claim, roots: skyeJoined).isEmpty)
+    }
 }

@@ -83,6 +83,34 @@ import Testing
         expectNear(movedShare(.standard), 0.10, within: 0.02, "standard families moved")
     }
 
+    @Test("a family calls no two children by one name: no familiar form is a sibling's forename or form")
+    func familiarFormsAreNotASiblingsName() {
+        let names = NameTables.shared
+        let pop = Population(children: 30_000, seed: 9, asOf: SynthConfig.defaultAsOf, profile: .harsh)
+        let forms = FeedRenderer.familiarForms(pop, seed: 9)
+        var lookAlikeFamiliesWithForms = 0
+        for f in pop.families {
+            let kids = Array(f.children)
+            for a in kids {
+                for b in kids where a != b {
+                    let formA = forms[a].lowercased()
+                    guard !formA.isEmpty else { continue }
+                    #expect(formA != names.forenames[Int(pop.children[b].forename)].lowercased())
+                    #expect(formA != forms[b].lowercased())
+                }
+            }
+            let alike = kids.contains { a in
+                kids.contains { names.lookAlikes(pop.children[a].forename).contains(pop.children[$0].forename) }
+            }
+            if alike && kids.allSatisfy({ !forms[$0].isEmpty }) { lookAlikeFamiliesWithForms += 1 }
+        }
+        // Children with look-alike names still have familiar forms of their own (Eleanor known as Nell).
+        #expect(lookAlikeFamiliesWithForms > 20, "\(lookAlikeFamiliesWithForms)")
+        // Most children keep a familiar form: only collisions lose theirs.
+        let withForm = forms.filter { !$0.isEmpty }.count
+        #expect(Double(withForm) / Double(forms.count) > 0.5, "\(withForm) of \(forms.count)")
+    }
+
     @Test func twinsAndSiblingsWithLookAlikeNames() {
         let names = NameTables.shared
         func lookAlikeShares(_ profile: NoiseProfile) -> (twins: Double, twinPairs: Int, siblingFamilies: Int) {

@@ -439,7 +439,8 @@ struct ReportPage {
         content.append(figure(
             id: "fig-links", title: "How the links holding children together were made",
             notes: ["Deterministic: the same valid NHS number or permanent UPN. Probabilistic: the model's weight at or above the link threshold. "
-                + "Vouched by a police incident: a record with only an approximate age, queued for review, linked because another child "
+                + "Vouched by a police incident: a police record queued for review (only an approximate age, or between the bands), "
+                + "linked because another child "
                 + "named in the same incident shares a home with the child. "
                 + "Review: a data officer decided the two records are the same child."],
             graphic: [Charts.bars(

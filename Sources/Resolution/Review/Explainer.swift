@@ -195,7 +195,8 @@ public struct Explainer {
 
     /// The incident rule (`Linkage.vouchedForByTheReport`) in plain words, with the record that vouched.
     public static func incidentRule(vouchedBy voucher: Int64) -> String {
-        "linked by the incident rule, not by the match probability: one record has only an approximate age, and "
+        "linked by the incident rule, not by the match probability: one record, named in a police incident, has only an "
+            + "approximate age or was queued between the bands, and "
             + "record \(voucher), named with it in the same police incident, is (or could be) a child who shares a home "
             + "(an address or a mother) with this child; no other child was so backed"
     }
