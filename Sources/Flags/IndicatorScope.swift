@@ -72,10 +72,14 @@ enum IndicatorScope {
             WHERE sr.batch_id IN (SELECT id FROM feed_batches WHERE committed_at::date > $2::date) AND sr.kind = ANY($1::text[])
             """, [kinds, DayNumber.postgresDate(since).description])
         try connection.execute("ANALYZE indicator_dirty")
-        // The reviews of the children and mothers those records are about, before and now.
+        // The reviews of the children and mothers those records are about, before and now. The
+        // children and mothers are collected into arrays first (init plans), so each is looked up
+        // through its index: written as `IN (SELECT …)`, with statistics the day-one bulk write left
+        // stale, the planner hash-joined every health visiting record (0.78 s at 1M records for a
+        // next day of a few thousand).
         try connection.execute(
             """
-            WITH touched AS (
+            WITH touched AS MATERIALIZED (
                 SELECT cr.child_id, m.child_id AS measured_child, sr.carer_nhs_number
                 FROM indicator_dirty d JOIN source_records sr ON sr.id = d.record_id
                 LEFT JOIN child_records cr ON cr.record_id = sr.id
@@ -83,14 +87,15 @@ enum IndicatorScope {
                 WHERE sr.kind = 'health_visiting'),
             children AS (SELECT child_id FROM touched WHERE child_id IS NOT NULL
                          UNION SELECT measured_child FROM touched WHERE measured_child IS NOT NULL),
-            mothers AS (SELECT carer_nhs_number FROM touched WHERE carer_nhs_number IS NOT NULL)
+            mothers AS (SELECT DISTINCT carer_nhs_number FROM touched WHERE carer_nhs_number IS NOT NULL)
             INSERT INTO indicator_dirty
             SELECT cr.record_id FROM child_records cr JOIN source_records sr ON sr.id = cr.record_id
-            WHERE cr.child_id IN (SELECT child_id FROM children) AND sr.kind = 'health_visiting'
+            WHERE cr.child_id = ANY(ARRAY(SELECT child_id FROM children)) AND sr.kind = 'health_visiting'
             UNION
-            SELECT sr.id FROM source_records sr LEFT JOIN child_records cr ON cr.record_id = sr.id
-            WHERE sr.kind = 'health_visiting' AND cr.child_id IS NULL AND sr.subject = 'expectant_parent'
-              AND sr.carer_nhs_number IN (SELECT carer_nhs_number FROM mothers)
+            SELECT sr.id FROM source_records sr
+            WHERE sr.subject = 'expectant_parent' AND sr.kind = 'health_visiting'
+              AND sr.carer_nhs_number = ANY(ARRAY(SELECT carer_nhs_number FROM mothers))
+              AND NOT EXISTS (SELECT 1 FROM child_records cr WHERE cr.record_id = sr.id)
             ON CONFLICT DO NOTHING
             """)
         try connection.execute("ANALYZE indicator_dirty")
