@@ -168,6 +168,18 @@ public struct DateFormat: Sendable, Hashable, CustomStringConvertible {
         withContiguousBytes(bytes) { parseBuffer($0)?.date }
     }
 
+    /// `parse` of bytes already in one buffer (the loader's lane): calls the parser without the
+    /// closure of the generic version, which copied the format (retaining its pattern and tokens)
+    /// on every call.
+    public func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> CalendarDate? {
+        parseBuffer(bytes)?.date
+    }
+
+    /// `parseDateTime` of bytes already in one buffer, for the reason `parse(_:)` of a buffer has.
+    public func parseDateTime(_ bytes: UnsafeBufferPointer<UInt8>) -> DateTime? {
+        parseBuffer(bytes)
+    }
+
     /// Parses a date and, when present, the time of day.
     @inlinable
     public func parseDateTime(_ text: some StringProtocol) -> DateTime? {

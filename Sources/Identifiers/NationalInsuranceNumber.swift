@@ -78,27 +78,46 @@ public struct NationalInsuranceNumber: Hashable, Sendable, CustomStringConvertib
     private static func parseBuffer(
         _ buf: UnsafeBufferPointer<UInt8>, scratch c: UnsafeMutableBufferPointer<UInt8>
     ) -> Result<NationalInsuranceNumber, IdentifierError> {
+        if let error = validate(buf, into: c) { return .failure(error) }
+        return .success(NationalInsuranceNumber(uncheckedValue: String(asciiBytes: UnsafeBufferPointer(c))))
+    }
+
+    /// The nine characters of a valid number in `buf` written to `out` (room for at least 9), as
+    /// `parse` would keep them (`value`), without making a string; 9, or nil when the number is not
+    /// valid.
+    public static func normalised(
+        utf8 buf: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>
+    ) -> Int? {
+        precondition(out.count >= 9)
+        return validate(buf, into: UnsafeMutableBufferPointer(rebasing: out[0..<9])) == nil ? 9 : nil
+    }
+
+    /// Writes the number in `buf`, upper case without spaces, to `c` (9 bytes); nil when it is
+    /// valid, otherwise why not (then `c` holds no meaning).
+    private static func validate(
+        _ buf: UnsafeBufferPointer<UInt8>, into c: UnsafeMutableBufferPointer<UInt8>
+    ) -> IdentifierError? {
         var n = 0
         for b in buf where !ASCII.isBlank(b) {
             if n < 9 { c[n] = ASCII.upper(b) }
             n += 1
         }
-        if n == 0 { return .failure(IdentifierError(.empty, "no National Insurance number given")) }
+        if n == 0 { return IdentifierError(.empty, "no National Insurance number given") }
         guard n == 9 else {
-            return .failure(IdentifierError(.wrongLength, "expected 9 characters ignoring spaces, found \(n)"))
+            return IdentifierError(.wrongLength, "expected 9 characters ignoring spaces, found \(n)")
         }
         guard ASCII.isUpper(c[0]), ASCII.isUpper(c[1]) else {
-            return .failure(IdentifierError(.badFormat, "the first two characters must be letters"))
+            return IdentifierError(.badFormat, "the first two characters must be letters")
         }
         for k in 2..<8 where !ASCII.isDigit(c[k]) {
-            return .failure(IdentifierError(.notDigits, "characters 3–8 must be digits"))
+            return IdentifierError(.notDigits, "characters 3–8 must be digits")
         }
         guard c[8] >= UInt8(ascii: "A"), c[8] <= UInt8(ascii: "D") else {
-            return .failure(IdentifierError(.badFormat, "the suffix must be a letter A–D"))
+            return IdentifierError(.badFormat, "the suffix must be a letter A–D")
         }
         guard prefixAllowed(c[0], c[1]) else {
-            return .failure(IdentifierError(.badPrefix, "the two-letter prefix is not one HMRC allocates"))
+            return IdentifierError(.badPrefix, "the two-letter prefix is not one HMRC allocates")
         }
-        return .success(NationalInsuranceNumber(uncheckedValue: String(asciiBytes: UnsafeBufferPointer(c))))
+        return nil
     }
 }

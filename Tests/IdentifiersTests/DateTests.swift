@@ -93,6 +93,28 @@ func independentDaysInMonth(_ y: Int, _ m: Int) -> Int {
 }
 
 @Suite struct DateFormatTests {
+    /// The buffer overloads (the loader's lane) read exactly what the string ones read, dates and
+    /// times, accepted or refused.
+    @Test func bufferOverloadsMatchStrings() throws {
+        let samples = [
+            "2019-03-07", " 2019-03-07 ", "2019-02-29", "2020-02-29", "07/03/2019", "7/3/2019", "20190307 14:05",
+            "20190307", "2019-3-7", "", "x", "2019-03-07T10:00",
+        ]
+        var accepted = 0
+        for pattern in ["YYYY-MM-DD", "DD/MM/YYYY", "D/M/YYYY", "YYYYMMDD hh:mm"] {
+            let format = try DateFormat(pattern: pattern)
+            for text in samples {
+                let (date, stamp) = Array(text.utf8).withUnsafeBufferPointer {
+                    (format.parse($0), format.parseDateTime($0))
+                }
+                #expect(date == format.parse(text), "\(pattern)")
+                #expect(stamp == format.parseDateTime(text), "\(pattern)")
+                if date != nil { accepted += 1 }
+            }
+        }
+        #expect(accepted >= 6, "some samples are dates")
+    }
+
     @Test func dayMonthYear() throws {
         let f = try DateFormat(pattern: "DD/MM/YYYY")
         #expect(f.parse("07/03/2019") == CalendarDate(year: 2019, month: 3, day: 7))

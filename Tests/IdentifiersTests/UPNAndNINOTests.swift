@@ -104,6 +104,42 @@ func independentUPNValid(_ upn: String) -> Bool {
 }
 
 @Suite struct NationalInsuranceNumberTests {
+    /// `normalised(utf8:into:)` writes, without a string, exactly the `value` `parse` keeps, and
+    /// nothing for what `parse` refuses (wrong length, digits out of place, bad suffix or prefix).
+    @Test func normalisedInPlaceMatchesParse() {
+        var rng = TestLCG(state: 4242)
+        var samples = ["ab 12 34 56 c", "JH123456A", " jh123456a ", "QQ123456C", "ZZ123456A", "JH12345A", "", "  "]
+        let letters = Array("ABCDEFGHJKLMNOPQRSTWXYZ abcdz")
+        let digits = Array("0123456789 ")
+        for _ in 0..<5_000 {
+            var text = ""
+            for _ in 0..<2 { text.append(letters[rng.below(letters.count)]) }
+            for _ in 0..<(5 + rng.below(3)) { text.append(digits[rng.below(digits.count)]) }
+            text.append(Array("ABCDEab ")[rng.below(8)])
+            samples.append(text)
+        }
+        var valid = 0
+        var refused = 0
+        for text in samples {
+            var out = [UInt8](repeating: 0x2A, count: 16)
+            let written = Array(text.utf8).withUnsafeBufferPointer { raw in
+                out.withUnsafeMutableBufferPointer { NationalInsuranceNumber.normalised(utf8: raw, into: $0) }
+            }
+            switch NationalInsuranceNumber.parse(text) {
+            case .success(let number):
+                valid += 1
+                #expect(written == 9)
+                #expect(String(decoding: out.prefix(9), as: UTF8.self) == number.value)
+                #expect(out[9] == 0x2A, "nothing written past the nine characters")
+            case .failure:
+                refused += 1
+                #expect(written == nil)
+            }
+        }
+        #expect(valid > 300, "the sample holds valid numbers")
+        #expect(refused > 300, "the sample holds numbers parse refuses")
+    }
+
     @Test func normalises() throws {
         let n = try NationalInsuranceNumber.parse("ab 12 34 56 c").get()
         #expect(n.value == "AB123456C")

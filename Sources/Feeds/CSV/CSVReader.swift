@@ -50,9 +50,15 @@ public final class CSVReader {
     public let dialect: CSVDialect
 
     /// Number of records returned so far (good and malformed), which is the `recordNumber` of the last one.
-    public private(set) var recordCount = 0
+    public private(set) var recordCount: Int {
+        get { cursor.pointee.recordCount }
+        set { cursor.pointee.recordCount = newValue }
+    }
     /// Bytes read from the source so far (for progress reporting).
-    public private(set) var bytesRead: Int64 = 0
+    public private(set) var bytesRead: Int64 {
+        get { cursor.pointee.bytesRead }
+        set { cursor.pointee.bytesRead = newValue }
+    }
     /// 1-based physical line at which the reader now stands.
     public var currentLine: Int { line }
 
@@ -65,23 +71,78 @@ public final class CSVReader {
     }
 
     private let source: Source
-    private var sourceOffset = 0  // for .bytes
     private let chunkSize: Int
 
-    // The window: buffer[0..<end] holds file bytes; the current record starts at recordStart and the parser
-    // stands at position. Bytes before recordStart are discarded at the next fill.
-    private var buffer: UnsafeMutablePointer<UInt8>
-    private var capacity: Int
-    private var end = 0
-    private var position = 0
-    private var recordStart = 0
-    private var sourceExhausted = false
-    private var finished = false
+    /// Everything about the reader that changes as it reads, in memory of its own. A stored `var` of a
+    /// class is checked for exclusive access at run time (`swift_beginAccess`) on every read and write,
+    /// and these are read and written on every record; through a pointer held in a `let` they are not.
+    /// The properties below stand for its fields.
+    private struct Cursor {
+        var sourceOffset = 0  // for .bytes
+        // The window: buffer[0..<end] holds file bytes; the current record starts at recordStart and the
+        // parser stands at position. Bytes before recordStart are discarded at the next fill.
+        var buffer: UnsafeMutablePointer<UInt8>
+        var capacity: Int
+        var end = 0
+        var position = 0
+        var recordStart = 0
+        var sourceExhausted = false
+        var finished = false
+        var line = 1
+        /// The last line ending was a CR: a LF right after it belongs to the same line ending.
+        var pendingLF = false
+        var atFileStart = true
+        var spans: UnsafeMutablePointer<FieldSpan>
+        var spanCapacity: Int
+        var recordCount = 0
+        var bytesRead: Int64 = 0
+    }
+    private let cursor: UnsafeMutablePointer<Cursor>
 
-    private var line = 1
-    /// The last line ending was a CR: a LF right after it belongs to the same line ending.
-    private var pendingLF = false
-    private var atFileStart = true
+    private var sourceOffset: Int {
+        get { cursor.pointee.sourceOffset }
+        set { cursor.pointee.sourceOffset = newValue }
+    }
+    private var buffer: UnsafeMutablePointer<UInt8> {
+        get { cursor.pointee.buffer }
+        set { cursor.pointee.buffer = newValue }
+    }
+    private var capacity: Int {
+        get { cursor.pointee.capacity }
+        set { cursor.pointee.capacity = newValue }
+    }
+    private var end: Int {
+        get { cursor.pointee.end }
+        set { cursor.pointee.end = newValue }
+    }
+    private var position: Int {
+        get { cursor.pointee.position }
+        set { cursor.pointee.position = newValue }
+    }
+    private var recordStart: Int {
+        get { cursor.pointee.recordStart }
+        set { cursor.pointee.recordStart = newValue }
+    }
+    private var sourceExhausted: Bool {
+        get { cursor.pointee.sourceExhausted }
+        set { cursor.pointee.sourceExhausted = newValue }
+    }
+    private var finished: Bool {
+        get { cursor.pointee.finished }
+        set { cursor.pointee.finished = newValue }
+    }
+    private var line: Int {
+        get { cursor.pointee.line }
+        set { cursor.pointee.line = newValue }
+    }
+    private var pendingLF: Bool {
+        get { cursor.pointee.pendingLF }
+        set { cursor.pointee.pendingLF = newValue }
+    }
+    private var atFileStart: Bool {
+        get { cursor.pointee.atFileStart }
+        set { cursor.pointee.atFileStart = newValue }
+    }
 
     // Byte classes for the scanning loops (256 entries each).
     private let classes: UnsafeMutablePointer<UInt8>
@@ -103,8 +164,15 @@ public final class CSVReader {
         var quoted: Bool
         var escaped: Bool  // contains doubled quotes
     }
-    private var spans: UnsafeMutablePointer<FieldSpan>
-    private var spanCapacity = 64
+    private var spans: UnsafeMutablePointer<FieldSpan> {
+        get { cursor.pointee.spans }
+        set { cursor.pointee.spans = newValue }
+    }
+    private var spanCapacity: Int {
+        get { cursor.pointee.spanCapacity }
+        set { cursor.pointee.spanCapacity = newValue }
+    }
+    private static let initialSpanCapacity = 64
     /// Incremented by every call to `next()`; records remember the value they were made with.
     let generationCell: UnsafeMutablePointer<UInt64>
 
@@ -154,8 +222,11 @@ public final class CSVReader {
         self.source = source
         self.dialect = dialect
         self.chunkSize = chunkSize
-        capacity = chunkSize
-        buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        cursor = .allocate(capacity: 1)
+        cursor.initialize(
+            to: Cursor(
+                buffer: .allocate(capacity: chunkSize), capacity: chunkSize,
+                spans: .allocate(capacity: CSVReader.initialSpanCapacity), spanCapacity: CSVReader.initialSpanCapacity))
         classes = UnsafeMutablePointer<UInt8>.allocate(capacity: 512)
         classes.initialize(repeating: CSVReader.plain, count: 512)
         // First table: outside quotes. Second: inside quotes (the delimiter is plain there).
@@ -168,7 +239,6 @@ public final class CSVReader {
             table[0x00] = CSVReader.nulClass
         }
         classes[Int(dialect.delimiter)] = CSVReader.delimiterClass
-        spans = UnsafeMutablePointer<FieldSpan>.allocate(capacity: spanCapacity)
         generationCell = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
         generationCell.initialize(to: 0)
     }
@@ -178,6 +248,7 @@ public final class CSVReader {
         classes.deallocate()
         spans.deallocate()
         generationCell.deallocate()
+        cursor.deallocate()  // plain values and pointers: nothing to deinitialise
         if case .descriptor(let fd, owned: true) = source { close(fd) }
     }
 
@@ -262,6 +333,30 @@ public final class CSVReader {
         case fieldStart, unquoted, quoted, afterQuote
     }
 
+    /// Stores the parser's position (kept in `readRecord`'s locals while it scans).
+    @inline(__always)
+    private func saveCursor(position: Int, recordStart: Int, line: Int) {
+        self.position = position
+        self.recordStart = recordStart
+        self.line = line
+    }
+
+    /// Stores the parser's position, reads more (`fill`) and gives back the moved window; false at
+    /// the end of the source.
+    @inline(__always)
+    private func refill(
+        buffer: inout UnsafeMutablePointer<UInt8>, end: inout Int, position: inout Int, recordStart: inout Int,
+        line: Int
+    ) throws(CSVError) -> Bool {
+        saveCursor(position: position, recordStart: recordStart, line: line)
+        let count = try fill()
+        buffer = self.buffer
+        end = self.end
+        position = self.position
+        recordStart = self.recordStart
+        return count > 0
+    }
+
     private func readRecord() throws(CSVError) -> CSVReadResult? {
         if atFileStart {
             atFileStart = false
@@ -280,27 +375,16 @@ public final class CSVReader {
         var pos = position
         var recStart = recordStart
         var line = self.line
-        @inline(__always) func save() {
-            position = pos
-            recordStart = recStart
-            self.line = line
-        }
-        func more() throws(CSVError) -> Bool {
-            save()
-            let count = try fill()
-            buf = buffer
-            end = self.end
-            pos = position
-            recStart = recordStart
-            return count > 0
-        }
+        // Saving, refilling and the helpers below are methods given these locals, not nested
+        // functions that capture them: with such captures the compiler checked accesses to the
+        // locals for exclusivity at run time (swift_beginAccess) on every record.
 
         // Skip empty lines.
         var pending = pendingLF
         while true {
             if pos == end {
                 recStart = pos
-                if try !more() {
+                if try !refill(buffer: &buf, end: &end, position: &pos, recordStart: &recStart, line: line) {
                     pendingLF = pending
                     return nil
                 }
@@ -329,7 +413,7 @@ public final class CSVReader {
         if spanCapacity > 4096 {
             // Do not keep the memory of one record with very many fields.
             spans.deallocate()
-            spanCapacity = 64
+            spanCapacity = CSVReader.initialSpanCapacity
             spans = UnsafeMutablePointer<FieldSpan>.allocate(capacity: spanCapacity)
         }
         var spanStore = spans
@@ -358,64 +442,38 @@ public final class CSVReader {
         var recordEnd = 0  // absolute, set when the record is complete
         var endLine = 0
 
-        @inline(__always) func addField(endingAt absoluteEnd: Int, quoted: Bool) {
-            if spanCount == spanLimit {
-                spanStore = growSpans()
-                spanLimit = spanCapacity
-            }
-            (spanStore + spanCount).initialize(
-                to: FieldSpan(
-                    start: UInt32(truncatingIfNeeded: fieldStart),
-                    end: UInt32(truncatingIfNeeded: absoluteEnd - recStart),
-                    quoted: quoted, escaped: escaped))
-            spanCount += 1
-        }
-        @inline(__always) func endRecord(at absoluteEnd: Int, lineEnding byte: UInt8?) {
-            recordEnd = absoluteEnd
-            endLine = line
-            if let byte {
-                pos += 1
-                line += 1
-                pending = byte == 0x0D
-            }
-        }
-        func malformed(_ error: CSVError) throws(CSVError) -> CSVReadResult {
-            save()
-            return try malformedSkippingLine(error, recordNumber: recordNumber, startLine: startLine)
-        }
         // Limits. The scanning loops stop at them for ordinary bytes; the special bytes that the parser consumes
         // as part of the record (delimiters, quotes, line breaks inside quotes) are checked one by one, so that no
         // input, not even a line of only delimiters, makes the window grow past maxRecordBytes.
-        @inline(__always) func isOverLimit(_ index: Int, content: Bool) -> Bool {
-            index - recStart >= maxRecord || (content && index - recStart - fieldStart >= maxField)
-        }
-        /// The error for the byte at `index` going past a limit: fieldTooLarge if it is field content beyond
-        /// maxFieldBytes, recordTooLarge otherwise.
-        func sizeError(at index: Int, content: Bool) -> CSVError {
-            pos = index
-            if content && index - recStart - fieldStart >= maxField {
-                return CSVError(code: .fieldTooLarge, line: line, field: spanCount + 1)
-            }
-            return CSVError(code: .recordTooLarge, line: line)
-        }
+        // (The helpers below are methods given the locals they use, for the reason given above.)
 
         parse: while true {
             switch state {
             case .fieldStart:
                 if pos == end {
-                    if try !more() {
+                    if try !refill(buffer: &buf, end: &end, position: &pos, recordStart: &recStart, line: line) {
                         // End of file right after a delimiter: an empty last field.
                         fieldStart = pos - recStart
                         escaped = false
-                        addField(endingAt: pos, quoted: false)
-                        endRecord(at: pos, lineEnding: nil)
+                        addSpan(
+                            end: pos - recStart, quoted: false, start: fieldStart, escaped: escaped, store: &spanStore,
+                            count: &spanCount, limit: &spanLimit)
+                        Self.endRecord(
+                            at: pos, lineEnding: nil, recordEnd: &recordEnd, endLine: &endLine, position: &pos,
+                            line: &line, pendingLF: &pending)
                         break parse
                     }
                     continue parse
                 }
                 escaped = false
                 if buf[pos] == quote {
-                    if isOverLimit(pos, content: false) { return try malformed(sizeError(at: pos, content: false)) }
+                    if Self.isOverLimit(
+                        pos - recStart, fieldStart: fieldStart, content: false, maxRecord: maxRecord, maxField: maxField
+                    ) {
+                        return try malformedSize(
+                            at: pos, content: false, recordStart: recStart, fieldStart: fieldStart, line: line,
+                            field: spanCount + 1, recordNumber: recordNumber, startLine: startLine)
+                    }
                     pos += 1
                     fieldStart = pos - recStart
                     state = .quoted
@@ -452,9 +510,13 @@ public final class CSVReader {
                 }
                 pos = p
                 if p == end {
-                    if try !more() {
-                        addField(endingAt: pos, quoted: false)
-                        endRecord(at: pos, lineEnding: nil)
+                    if try !refill(buffer: &buf, end: &end, position: &pos, recordStart: &recStart, line: line) {
+                        addSpan(
+                            end: pos - recStart, quoted: false, start: fieldStart, escaped: escaped, store: &spanStore,
+                            count: &spanCount, limit: &spanLimit)
+                        Self.endRecord(
+                            at: pos, lineEnding: nil, recordEnd: &recordEnd, endLine: &endLine, position: &pos,
+                            line: &line, pendingLF: &pending)
                         break parse
                     }
                     continue parse
@@ -462,24 +524,42 @@ public final class CSVReader {
                 let byte = buf[p]
                 switch outside[Int(byte)] {
                 case CSVReader.delimiterClass:
-                    if isOverLimit(p, content: false) { return try malformed(sizeError(at: p, content: false)) }
-                    addField(endingAt: p, quoted: false)
+                    if Self.isOverLimit(
+                        p - recStart, fieldStart: fieldStart, content: false, maxRecord: maxRecord, maxField: maxField)
+                    {
+                        return try malformedSize(
+                            at: p, content: false, recordStart: recStart, fieldStart: fieldStart, line: line,
+                            field: spanCount + 1, recordNumber: recordNumber, startLine: startLine)
+                    }
+                    addSpan(
+                        end: p - recStart, quoted: false, start: fieldStart, escaped: escaped, store: &spanStore,
+                        count: &spanCount, limit: &spanLimit)
                     pos = p + 1
                     state = .fieldStart
                 case CSVReader.lineFeedClass, CSVReader.carriageReturnClass:
-                    addField(endingAt: p, quoted: false)
-                    endRecord(at: p, lineEnding: byte)
+                    addSpan(
+                        end: p - recStart, quoted: false, start: fieldStart, escaped: escaped, store: &spanStore,
+                        count: &spanCount, limit: &spanLimit)
+                    Self.endRecord(
+                        at: p, lineEnding: byte, recordEnd: &recordEnd, endLine: &endLine, position: &pos, line: &line,
+                        pendingLF: &pending)
                     break parse
                 case CSVReader.quoteClass:
-                    return try malformed(CSVError(code: .unexpectedQuote, line: line, field: spanCount + 1))
+                    return try reportMalformed(
+                        CSVError(code: .unexpectedQuote, line: line, field: spanCount + 1), position: pos,
+                        recordStart: recStart, line: line, recordNumber: recordNumber, startLine: startLine)
                 case CSVReader.nulClass:
-                    return try malformed(CSVError(code: .nulByte, line: line, field: spanCount + 1))
+                    return try reportMalformed(
+                        CSVError(code: .nulByte, line: line, field: spanCount + 1), position: pos,
+                        recordStart: recStart, line: line, recordNumber: recordNumber, startLine: startLine)
                 case CSVReader.copyEscapeClass where p < scanEnd:
                     // Content like any other (the scan stopped on it, not at a limit): noted, then kept.
                     copyEscapes = true
                     pos = p + 1
                 default:
-                    return try malformed(sizeError(at: p, content: true))
+                    return try malformedSize(
+                        at: p, content: true, recordStart: recStart, fieldStart: fieldStart, line: line,
+                        field: spanCount + 1, recordNumber: recordNumber, startLine: startLine)
                 }
 
             case .quoted:
@@ -494,8 +574,8 @@ public final class CSVReader {
                 }
                 pos = p
                 if p == end {
-                    if try !more() {
-                        save()
+                    if try !refill(buffer: &buf, end: &end, position: &pos, recordStart: &recStart, line: line) {
+                        saveCursor(position: pos, recordStart: recStart, line: line)
                         return unterminatedQuote(field: spanCount + 1, recordNumber: recordNumber, startLine: startLine)
                     }
                     continue parse
@@ -504,42 +584,68 @@ public final class CSVReader {
                 switch inside[Int(byte)] {
                 case CSVReader.quoteClass:
                     // A closing quote, or the first of a doubled quote (checked as content in .afterQuote).
-                    if isOverLimit(p, content: false) { return try malformed(sizeError(at: p, content: false)) }
+                    if Self.isOverLimit(
+                        p - recStart, fieldStart: fieldStart, content: false, maxRecord: maxRecord, maxField: maxField)
+                    {
+                        return try malformedSize(
+                            at: p, content: false, recordStart: recStart, fieldStart: fieldStart, line: line,
+                            field: spanCount + 1, recordNumber: recordNumber, startLine: startLine)
+                    }
                     pos = p + 1
                     state = .afterQuote
                 case CSVReader.lineFeedClass:
                     if !spanLines {
-                        save()
+                        saveCursor(position: pos, recordStart: recStart, line: line)
                         return unterminatedQuote(field: spanCount + 1, recordNumber: recordNumber, startLine: startLine)
                     }
-                    if isOverLimit(p, content: true) { return try malformed(sizeError(at: p, content: true)) }
+                    if Self.isOverLimit(
+                        p - recStart, fieldStart: fieldStart, content: true, maxRecord: maxRecord, maxField: maxField)
+                    {
+                        return try malformedSize(
+                            at: p, content: true, recordStart: recStart, fieldStart: fieldStart, line: line,
+                            field: spanCount + 1, recordNumber: recordNumber, startLine: startLine)
+                    }
                     copyEscapes = true
                     // A LF right after a CR in the field completes a CRLF already counted.
                     if !(p > recStart + fieldStart && buf[p - 1] == 0x0D) { line += 1 }
                     pos = p + 1
                 case CSVReader.carriageReturnClass:
                     if !spanLines {
-                        save()
+                        saveCursor(position: pos, recordStart: recStart, line: line)
                         return unterminatedQuote(field: spanCount + 1, recordNumber: recordNumber, startLine: startLine)
                     }
-                    if isOverLimit(p, content: true) { return try malformed(sizeError(at: p, content: true)) }
+                    if Self.isOverLimit(
+                        p - recStart, fieldStart: fieldStart, content: true, maxRecord: maxRecord, maxField: maxField)
+                    {
+                        return try malformedSize(
+                            at: p, content: true, recordStart: recStart, fieldStart: fieldStart, line: line,
+                            field: spanCount + 1, recordNumber: recordNumber, startLine: startLine)
+                    }
                     copyEscapes = true
                     line += 1
                     pos = p + 1
                 case CSVReader.nulClass:
-                    return try malformed(CSVError(code: .nulByte, line: line, field: spanCount + 1))
+                    return try reportMalformed(
+                        CSVError(code: .nulByte, line: line, field: spanCount + 1), position: pos,
+                        recordStart: recStart, line: line, recordNumber: recordNumber, startLine: startLine)
                 case CSVReader.copyEscapeClass where p < scanEnd:
                     copyEscapes = true
                     pos = p + 1
                 default:
-                    return try malformed(sizeError(at: p, content: true))
+                    return try malformedSize(
+                        at: p, content: true, recordStart: recStart, fieldStart: fieldStart, line: line,
+                        field: spanCount + 1, recordNumber: recordNumber, startLine: startLine)
                 }
 
             case .afterQuote:
                 if pos == end {
-                    if try !more() {
-                        addField(endingAt: pos - 1, quoted: true)
-                        endRecord(at: pos, lineEnding: nil)
+                    if try !refill(buffer: &buf, end: &end, position: &pos, recordStart: &recStart, line: line) {
+                        addSpan(
+                            end: pos - 1 - recStart, quoted: true, start: fieldStart, escaped: escaped,
+                            store: &spanStore, count: &spanCount, limit: &spanLimit)
+                        Self.endRecord(
+                            at: pos, lineEnding: nil, recordEnd: &recordEnd, endLine: &endLine, position: &pos,
+                            line: &line, pendingLF: &pending)
                         break parse
                     }
                     continue parse
@@ -547,27 +653,47 @@ public final class CSVReader {
                 let byte = buf[pos]
                 if byte == quote {
                     // The second quote of a doubled quote: the pair is two bytes of content.
-                    if isOverLimit(pos, content: true) { return try malformed(sizeError(at: pos, content: true)) }
+                    if Self.isOverLimit(
+                        pos - recStart, fieldStart: fieldStart, content: true, maxRecord: maxRecord, maxField: maxField)
+                    {
+                        return try malformedSize(
+                            at: pos, content: true, recordStart: recStart, fieldStart: fieldStart, line: line,
+                            field: spanCount + 1, recordNumber: recordNumber, startLine: startLine)
+                    }
                     escaped = true
                     if quoteNeedsCopyEscape { copyEscapes = true }
                     pos += 1
                     state = .quoted
                 } else if byte == delimiter {
-                    if isOverLimit(pos, content: false) { return try malformed(sizeError(at: pos, content: false)) }
-                    addField(endingAt: pos - 1, quoted: true)
+                    if Self.isOverLimit(
+                        pos - recStart, fieldStart: fieldStart, content: false, maxRecord: maxRecord, maxField: maxField
+                    ) {
+                        return try malformedSize(
+                            at: pos, content: false, recordStart: recStart, fieldStart: fieldStart, line: line,
+                            field: spanCount + 1, recordNumber: recordNumber, startLine: startLine)
+                    }
+                    addSpan(
+                        end: pos - 1 - recStart, quoted: true, start: fieldStart, escaped: escaped, store: &spanStore,
+                        count: &spanCount, limit: &spanLimit)
                     pos += 1
                     state = .fieldStart
                 } else if byte == 0x0A || byte == 0x0D {
-                    addField(endingAt: pos - 1, quoted: true)
-                    endRecord(at: pos, lineEnding: byte)
+                    addSpan(
+                        end: pos - 1 - recStart, quoted: true, start: fieldStart, escaped: escaped, store: &spanStore,
+                        count: &spanCount, limit: &spanLimit)
+                    Self.endRecord(
+                        at: pos, lineEnding: byte, recordEnd: &recordEnd, endLine: &endLine, position: &pos,
+                        line: &line, pendingLF: &pending)
                     break parse
                 } else {
                     let code: CSVError.Code = byte == 0 ? .nulByte : .textAfterClosingQuote
-                    return try malformed(CSVError(code: code, line: line, field: spanCount + 1))
+                    return try reportMalformed(
+                        CSVError(code: code, line: line, field: spanCount + 1), position: pos, recordStart: recStart,
+                        line: line, recordNumber: recordNumber, startLine: startLine)
                 }
             }
         }
-        save()
+        saveCursor(position: pos, recordStart: recStart, line: line)
         pendingLF = pending
 
         // The record is complete: buf[recStart..<recordEnd], the line ending (if any) consumed.
@@ -607,6 +733,69 @@ public final class CSVReader {
     }
 
     private static let ones = ByteWords.ones
+
+    /// Adds the span of a field to the record's table (grown when full).
+    @inline(__always)
+    private func addSpan(
+        end: Int, quoted: Bool, start: Int, escaped: Bool, store: inout UnsafeMutablePointer<FieldSpan>,
+        count: inout Int, limit: inout Int
+    ) {
+        if count == limit {
+            store = growSpans()
+            limit = spanCapacity
+        }
+        (store + count).initialize(
+            to: FieldSpan(
+                start: UInt32(truncatingIfNeeded: start), end: UInt32(truncatingIfNeeded: end), quoted: quoted,
+                escaped: escaped))
+        count += 1
+    }
+
+    /// Ends the record at `absoluteEnd`, consuming its line ending `byte` (CR or LF) if there is one.
+    @inline(__always)
+    private static func endRecord(
+        at absoluteEnd: Int, lineEnding byte: UInt8?, recordEnd: inout Int, endLine: inout Int, position: inout Int,
+        line: inout Int, pendingLF: inout Bool
+    ) {
+        recordEnd = absoluteEnd
+        endLine = line
+        if let byte {
+            position += 1
+            line += 1
+            pendingLF = byte == 0x0D
+        }
+    }
+
+    /// Whether the byte at `offset` from the record start goes past a limit (`content`: as field
+    /// content, which `maxField` also bounds).
+    @inline(__always)
+    private static func isOverLimit(
+        _ offset: Int, fieldStart: Int, content: Bool, maxRecord: Int, maxField: Int
+    ) -> Bool {
+        offset >= maxRecord || (content && offset - fieldStart >= maxField)
+    }
+
+    /// Reports the record as malformed, the parser standing at `position`, and skips the rest of its line.
+    private func reportMalformed(
+        _ error: CSVError, position: Int, recordStart: Int, line: Int, recordNumber: Int, startLine: Int
+    ) throws(CSVError) -> CSVReadResult {
+        saveCursor(position: position, recordStart: recordStart, line: line)
+        return try malformedSkippingLine(error, recordNumber: recordNumber, startLine: startLine)
+    }
+
+    /// Reports the byte at `index` going past a limit: fieldTooLarge if it is field content beyond
+    /// maxFieldBytes, recordTooLarge otherwise.
+    private func malformedSize(
+        at index: Int, content: Bool, recordStart: Int, fieldStart: Int, line: Int, field: Int, recordNumber: Int,
+        startLine: Int
+    ) throws(CSVError) -> CSVReadResult {
+        let error =
+            content && index - recordStart - fieldStart >= dialect.maxFieldBytes
+            ? CSVError(code: .fieldTooLarge, line: line, field: field) : CSVError(code: .recordTooLarge, line: line)
+        return try reportMalformed(
+            error, position: index, recordStart: recordStart, line: line, recordNumber: recordNumber,
+            startLine: startLine)
+    }
 
     /// The high bit of each byte of `word` (first byte lowest) that is not plain outside quotes:
     /// below 0x0E (NUL, the line breaks, the control bytes COPY escapes), a backslash, the delimiter

@@ -99,10 +99,7 @@ extension RecordNormaliser {
             NHSNumber.normalised(utf8: raw, into: out)
         }
         _ = identifier(.carerNINumber, raw: .carerNINumberRaw, clean: .carerNINumber) { raw, out in
-            if case .success(let number) = NationalInsuranceNumber.parse(utf8: raw) {
-                return CommonRowScratch.copy(number.value, to: out)
-            }
-            return nil
+            NationalInsuranceNumber.normalised(utf8: raw, into: out)
         }
         // One-column names are split as `NameCleaning.split(fullName:)` splits them, over bytes.
         func fullName(_ field: CanonicalField, given: Column, family: Column, needsForename: Bool) {
@@ -394,16 +391,6 @@ struct CommonRowScratch {
         tables.starts[column.rawValue] = start
         tables.lengths[column.rawValue] = count
         return true
-    }
-
-    /// Copies an ASCII `text` into `out` (which must hold it); returns its length.
-    static func copy(_ text: String, to out: UnsafeMutableBufferPointer<UInt8>) -> Int {
-        var text = text
-        return text.withUTF8 { bytes in
-            precondition(bytes.count <= out.count, "an identifier longer than its column's scratch")
-            if let base = bytes.baseAddress { out.baseAddress!.update(from: base, count: bytes.count) }
-            return bytes.count
-        }
     }
 
     /// A value made here or taken from the definition (not the record's bytes): checked for bytes
