@@ -200,7 +200,8 @@ extension FamilyGrouper {
             let parsed = ParallelSlices.collect(result.rowCount) { rows in
                 rows.map { Self.parse(shared.result, $0, settings: settings, addressKinds: addressKinds) }
             }
-            builder.evidence.observations.reserveCapacity(builder.evidence.observations.count + result.rowCount)
+            // No `reserveCapacity(count + batch)` here: it reserves exactly that, so every batch copied
+            // all observations read so far into a new buffer; appending grows it geometrically.
             for slice in parsed {
                 for row in slice {
                     addEarlier(before: row.record)
