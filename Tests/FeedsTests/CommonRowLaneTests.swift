@@ -156,4 +156,79 @@ struct CommonRowLaneTests {
             #expect(lane.summary.laneRows < rows.count, "the lane leaves refusals and non-ASCII rows to the reference")
         }
     }
+
+    /// School rows the lane takes since norm10: names with non-ASCII letters (cleaned as text by the
+    /// reference's calls), including mixed scripts, combining marks and padding, and ASCII values
+    /// padded with spaces and tabs; then two it leaves to the reference.
+    static let nonASCIIAndPaddedSchoolRows: [String] = [
+        ",Zoë,Wiśniewski,Zoë,Wiśniewski,2016-05-05,F,1 Road,,Norwich,NR1 1AA,Riverside,2025-09-01,2025-12-19,140,130,"
+            + "\"WIŚNIEWSKI, Zoë\",Mother",
+        ",SEÁN,o'brien,seán,,2016-05-05,M,1 Road,,Norwich,NR1 1AA,Riverside,2025-09-01,2025-12-19,140,130,"
+            + "Siobhán Robinson,Mother",
+        ",Ann,Jоnes,,,2016-05-05,F,1 Road,,Norwich,NR1 1AA,Riverside,2025-09-01,2025-12-19,140,130,Jоnes,Father",
+        ",  Seán ,Jose\u{301},\u{301}Ann,,2016-05-05,F,1 Road,,Norwich,NR1 1AA,Riverside,2025-09-01,2025-12-19,140,130,"
+            + " \u{301}Zoë Lee ,Mother",
+        " A123456789012 ,\tAnn,Lee ,,,2016-05-05 ,f ,1 Road ,,Norwich,NR1 1AA, Riverside,2025-09-01,2025-12-19, 140,130 ,"
+            + " Jane Lee ,Mother\t",
+        // The reference's: a non-ASCII town, and a blank surname (refused).
+        ",Zoë,Lee,,,2016-05-05,F,1 Road,,Kraków,NR1 1AA,Riverside,2025-09-01,2025-12-19,140,130,Jane Lee,Mother",
+        ",Zoë,,,,2016-05-05,F,1 Road,,Norwich,NR1 1AA,Riverside,2025-09-01,2025-12-19,140,130,Jane Lee,Mother",
+    ]
+
+    @Test("non-ASCII names and padded values take the lane and read the same", arguments: ["\n", "\r\n"])
+    func nonASCIINamesAndPaddedValues(lineEnding: String) throws {
+        let definition = try #require(try Self.definitions().first { $0.kind == .schoolAttendance })
+        let header = Self.schoolHeader + ",PrimaryContactName,PrimaryContactRelationship"
+        let rows = Self.nonASCIIAndPaddedSchoolRows
+        let text = header + lineEnding + rows.joined(separator: lineEnding) + lineEnding
+        let path = try Self.write(Array(text.utf8))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let lane = try Self.expectSame(path, definition, today: Self.today)
+        #expect(lane.summary.rowsRead == rows.count)
+        #expect(lane.summary.quarantine.count == 1)
+        #expect(lane.summary.laneRows == rows.count - 2, "all but the non-ASCII town and the refusal")
+        // Mixed scripts are kept but counted as not valid (row 3's surname and contact).
+        #expect(
+            lane.summary.quality["child.surname"]?.valid == (lane.summary.quality["child.surname"]?.present ?? 0) - 1)
+    }
+
+    static let healthVisitingHeader =
+        "RecordID,ChildNHSNumber,ChildForename,ChildSurname,ChildDOB,ChildSex,AddressLine1,AddressLine2,Town,Postcode,"
+        + "MotherNHSNumber,MotherForename,MotherSurname,MotherDOB,ReviewType,ReviewDueDate,ReviewStatus"
+
+    @Test("antenatal health visiting rows take the lane and read the same, a Windows-1252 name too")
+    func antenatalRows() throws {
+        let definition = try #require(try Self.definitions().first { $0.kind == .healthVisiting })
+        let rows: [[UInt8]] = [
+            // The lane's: named or identified mothers; blank required facts are allowed antenatally.
+            Array(
+                "HV1,,,,,,20 Threshing Close,,King's Lynn,PE30 4XE,7540828323,Kimberley,Marsh,21/12/1987,Antenatal,26/07/2026,Completed"
+                    .utf8),
+            Array(
+                "HV2,,,,,,4 Poppyfield Lane,,Norwich,NR3 9XT,7331738321,Joanne,,11/09/1987,Antenatal,04/08/2026,".utf8),
+            Array("HV3,,,,,,4 Poppyfield Lane,,Norwich,NR3 9XT,1234567890,,WARD,,Antenatal,04/08/2026,".utf8),
+            Array("HV5,,,,,,26 Elmstead Lane,,Fakenham,NR21 3RT,4421704067,VICKY,KING,11/07/2002,,,".utf8),
+            Array("HV6,,,,,,1 Road,,Norwich,NR1 1AA,6050659184,Ren".utf8) + [0xE9]
+                + Array("e,Evans,31/08/1998,Antenatal,06/07/2026,Completed".utf8),
+            Array(
+                "HV7,6150201287,Zoë,Jones,26/06/2025,F,1 Road,,Norwich,NR1 1AA,6050659184,Laura,Jones,31/08/1998,New Birth,06/07/2025,Completed"
+                    .utf8),
+            // The reference's: neither the mother's surname nor a valid NHS number; a bad date.
+            Array("HV4,,,,,,4 Poppyfield Lane,,Norwich,NR3 9XT,1234567890,Joanne,,,Antenatal,04/08/2026,".utf8),
+            Array(
+                "HV8,,,,,,1 Road,,Norwich,NR1 1AA,6050659184,Laura,Jones,31/08/1998,Antenatal,31/02/2026,Completed".utf8
+            ),
+        ]
+        var bytes = Array((Self.healthVisitingHeader + "\n").utf8)
+        for row in rows { bytes += row + [0x0A] }
+        let path = try Self.write(bytes)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let lane = try Self.expectSame(path, definition, today: Self.today)
+        #expect(lane.summary.rowsRead == rows.count)
+        #expect(lane.summary.quarantine.count == 2)
+        #expect(lane.summary.laneRows == rows.count - 2)
+        let copyText = String(decoding: lane.copyText, as: UTF8.self)
+        #expect(copyText.components(separatedBy: "\texpectant_parent\t").count - 1 == 5)
+        #expect(copyText.contains("\tRenée\t"), "the Windows-1252 name decoded as the reference decodes it")
+    }
 }

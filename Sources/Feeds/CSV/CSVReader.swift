@@ -486,22 +486,8 @@ public final class CSVReader {
                 let limit = recStart + min(fieldStart + maxField, maxRecord)
                 let scanEnd = min(end, limit)
                 var p = pos
-                var stopFound = false
-                // Eight bytes at a time: a word with a byte that stops the scan moves `p` straight
-                // to the first such byte. Byte by byte only for the last few before `scanEnd`.
-                while p &+ 8 <= scanEnd {
-                    let word = ByteWords.load(buf + p)
-                    let stops = CSVReader.unquotedStops(word, delimiter: delimiterWord, quote: quoteWord)
-                    if stops != 0 {
-                        let before = stops.trailingZeroBitCount &>> 3  // bytes before the first stop (0…7)
-                        wordUnion |= word & ((1 &<< (UInt64(before) &* 8)) &- 1)
-                        p &+= before
-                        stopFound = true
-                        break
-                    }
-                    wordUnion |= word
-                    p &+= 8
-                }
+                let stopFound = Self.scanWords(
+                    buf, from: &p, to: scanEnd, delimiter: delimiterWord, quote: quoteWord, union: &wordUnion)
                 while !stopFound && p < scanEnd {
                     let byte = buf[p]
                     if outside[Int(byte)] != 0 { break }
@@ -522,8 +508,10 @@ public final class CSVReader {
                     continue parse
                 }
                 let byte = buf[p]
-                switch outside[Int(byte)] {
-                case CSVReader.delimiterClass:
+                // Most stops are the delimiter: tested first, without the class table and the jump
+                // through the switch. When the next field is unquoted and already in the window, its
+                // scan starts at once, as `.fieldStart` would start it.
+                if byte == delimiter {
                     if Self.isOverLimit(
                         p - recStart, fieldStart: fieldStart, content: false, maxRecord: maxRecord, maxField: maxField)
                     {
@@ -535,7 +523,15 @@ public final class CSVReader {
                         end: p - recStart, quoted: false, start: fieldStart, escaped: escaped, store: &spanStore,
                         count: &spanCount, limit: &spanLimit)
                     pos = p + 1
-                    state = .fieldStart
+                    if pos < end && buf[pos] != quote {
+                        escaped = false
+                        fieldStart = pos - recStart
+                    } else {
+                        state = .fieldStart
+                    }
+                    continue parse
+                }
+                switch outside[Int(byte)] {
                 case CSVReader.lineFeedClass, CSVReader.carriageReturnClass:
                     addSpan(
                         end: p - recStart, quoted: false, start: fieldStart, escaped: escaped, store: &spanStore,
@@ -566,7 +562,11 @@ public final class CSVReader {
                 let limit = recStart + min(fieldStart + maxField, maxRecord)
                 let scanEnd = min(end, limit)
                 var p = pos
-                while p < scanEnd {
+                // Inside quotes the delimiter is plain: the stops are the quote, line breaks and the
+                // bytes COPY escapes, so the quote stands in the delimiter's place.
+                let stopFound = Self.scanWords(
+                    buf, from: &p, to: scanEnd, delimiter: quoteWord, quote: quoteWord, union: &wordUnion)
+                while !stopFound && p < scanEnd {
                     let byte = buf[p]
                     if inside[Int(byte)] != 0 { break }
                     byteUnion |= byte
@@ -795,6 +795,30 @@ public final class CSVReader {
         return try reportMalformed(
             error, position: index, recordStart: recordStart, line: line, recordNumber: recordNumber,
             startLine: startLine)
+    }
+
+    /// Scans eight bytes at a time from `p` while a whole word fits before `scanEnd`: a word with a
+    /// byte that stops the scan (`unquotedStops`) moves `p` straight to the first such byte and
+    /// returns true; the bytes passed are OR-ed into `union`. False leaves the last few bytes before
+    /// `scanEnd` to the caller's byte-by-byte loop.
+    @inline(__always)
+    private static func scanWords(
+        _ buf: UnsafeMutablePointer<UInt8>, from p: inout Int, to scanEnd: Int, delimiter: UInt64, quote: UInt64,
+        union: inout UInt64
+    ) -> Bool {
+        while p &+ 8 <= scanEnd {
+            let word = ByteWords.load(buf + p)
+            let stops = unquotedStops(word, delimiter: delimiter, quote: quote)
+            if stops != 0 {
+                let before = stops.trailingZeroBitCount &>> 3  // bytes before the first stop (0…7)
+                union |= word & ((1 &<< (UInt64(before) &* 8)) &- 1)
+                p &+= before
+                return true
+            }
+            union |= word
+            p &+= 8
+        }
+        return false
     }
 
     /// The high bit of each byte of `word` (first byte lowest) that is not plain outside quotes:

@@ -1,10 +1,13 @@
+import Config
 import Identifiers
 import Postgres
 
-/// The loader's fast lane: a row that is plain ASCII and that the rules accept is taken from the
-/// CSV bytes straight to COPY text, with no `String` per field and no `CanonicalRecord`. Anything
-/// else (a non-ASCII byte, a value with spaces to trim or doubled quotes, any rule the row breaks) is left to `normalise(_:recordNumber:lineNumber:)`, the
-/// reference, which decides and explains it. The lane applies the same rules through the same
+/// The loader's fast lane: a row that the rules accept is taken from the CSV bytes straight to COPY
+/// text, with no `String` per field and no `CanonicalRecord`. Values are trimmed of spaces and tabs
+/// as the reference trims them. A name holding non-ASCII bytes is read and cleaned as a `String`,
+/// by the reference's own `NameCleaning` calls (only such names: a feed sends a few in a hundred).
+/// Anything else (a non-ASCII byte outside a name, doubled quotes, any rule the row breaks) is left
+/// to `normalise(_:recordNumber:lineNumber:)`, the reference, which decides and explains it. The lane applies the same rules through the same
 /// functions (identifier parsers, `NameCleaning`, date formats, `FactRanges`), and writes the same
 /// bytes as `RowReading.encode` of the reference's record: a test compares the two on tricky rows.
 extension RecordNormaliser {
@@ -14,7 +17,6 @@ extension RecordNormaliser {
         _ record: CSVRecord, recordNumber: Int, lineNumber: Int, batch: Int, feed: String, kind: String,
         scratch: inout CommonRowScratch, into rows: inout CopyTextBuffer
     ) -> Bool {
-        guard record.isASCIIOnly else { return false }
         scratch.startRow(slots: positions.count, copyEscapes: record.mayNeedCopyEscaping)
         guard fillCommonRow(record, scratch: &scratch),
             scratch.encodeLine(feed: feed, kind: kind, batch: batch, recordNumber: recordNumber, lineNumber: lineNumber)
@@ -35,21 +37,34 @@ extension RecordNormaliser {
         let sexValues = self.sexValues
         var unusual = false
         let fields = record.inPlaceFields()
-        /// The field's bytes, nil when blank; flags a value the reference must see (spaces to trim,
-        /// doubled quotes).
+        let asciiOnly = record.isASCIIOnly
+        /// The field's bytes, trimmed of spaces and tabs, nil when blank; flags a value the
+        /// reference must see (doubled quotes, a non-ASCII byte).
         func value(_ slot: Int) -> UnsafeBufferPointer<UInt8>? {
             guard slot >= 0, positions[slot] < fields.count else { return nil }
             guard let bytes = fields.bytes(positions[slot]) else {
                 unusual = true
                 return nil
             }
-            guard let first = bytes.first else { return nil }
-            let last = bytes[bytes.count - 1]
-            if first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 {
+            // Checked before trimming: the reference trims Characters, and a space followed by a
+            // combining mark is one Character, not a space.
+            if !asciiOnly && !Self.isASCII(bytes) {
                 unusual = true
                 return nil
             }
-            return bytes
+            return Self.trimmedSpaces(bytes)
+        }
+        /// A name field: its bytes as `value` gives them when ASCII, else the field as the reference
+        /// reads it (decoded under the feed's encoding, trimmed as `trimmingSpaces` trims).
+        func nameValue(_ slot: Int) -> NameValue? {
+            guard slot >= 0, positions[slot] < fields.count else { return nil }
+            guard let bytes = fields.bytes(positions[slot]) else {
+                unusual = true
+                return nil
+            }
+            if asciiOnly || Self.isASCII(bytes) { return Self.trimmedSpaces(bytes).map(NameValue.ascii) }
+            let text = record.field(positions[slot]).trimmingSpaces
+            return text.isEmpty ? nil : .text(text)
         }
         func slot(_ field: CanonicalField) -> Int { fieldSlots[field.ordinal] }
         func count(_ slot: Int, present: Bool, valid: Bool) { scratch.count(slot, present: present, valid: valid) }
@@ -64,9 +79,18 @@ extension RecordNormaliser {
             if let raw, !scratch.setCollapsed(column, raw) { unusual = true }
         }
         func name(_ field: CanonicalField, into column: Column) {
-            guard let raw = value(slot(field)) else { return count(slot(field), present: false, valid: false) }
-            let kept = scratch.setCleanedName(column, raw)
-            count(slot(field), present: true, valid: kept)
+            switch nameValue(slot(field)) {
+            case nil:
+                count(slot(field), present: false, valid: false)
+            case .ascii(let raw):
+                let kept = scratch.setCleanedName(column, raw)
+                count(slot(field), present: true, valid: kept)
+            case .text(let raw):
+                // As the reference's `name`: kept as cleaned, valid unless it mixes scripts.
+                let cleaned = NameCleaning.cleanChecked(raw)
+                if let name = cleaned.name { scratch.set(column, name) }
+                count(slot(field), present: true, valid: cleaned.name != nil && !cleaned.mixedScripts)
+            }
         }
         func identifier(
             _ field: CanonicalField, raw rawColumn: Column, clean cleanColumn: Column,
@@ -103,9 +127,21 @@ extension RecordNormaliser {
         }
         // One-column names are split as `NameCleaning.split(fullName:)` splits them, over bytes.
         func fullName(_ field: CanonicalField, given: Column, family: Column, needsForename: Bool) {
-            guard let full = value(slot(field)) else { return count(slot(field), present: false, valid: false) }
-            let parts = scratch.setSplitFullName(full, given: given, family: family)
-            count(slot(field), present: true, valid: parts.surname && (parts.forename || !needsForename))
+            switch nameValue(slot(field)) {
+            case nil:
+                count(slot(field), present: false, valid: false)
+            case .ascii(let full):
+                let parts = scratch.setSplitFullName(full, given: given, family: family)
+                count(slot(field), present: true, valid: parts.surname && (parts.forename || !needsForename))
+            case .text(let full):
+                let parts = NameCleaning.split(fullName: full)
+                if let forename = parts.forename { scratch.set(given, forename) }
+                if let surname = parts.surname { scratch.set(family, surname) }
+                count(
+                    slot(field), present: true,
+                    valid: parts.surname != nil && (parts.forename != nil || !needsForename)
+                        && !NameCleaning.mixesScripts(full))
+            }
         }
         fullName(.childFullName, given: .givenName, family: .familyName, needsForename: true)
         name(.childForename, into: .givenName)
@@ -165,9 +201,13 @@ extension RecordNormaliser {
         let hasChild =
             scratch.isSet(.givenName) || scratch.isSet(.familyName) || childDOBRaw != nil || hasNHSNumber
             || hasUPN
-        // An antenatal row (no child) is the reference's.
-        guard hasChild || definition.kind != .healthVisiting else { return false }
-        if childDOBRaw != nil {
+        // A health visiting row naming no child is antenatal: about the expectant mother, who must
+        // be named or identified; no date of birth, age or surname of a child is asked of it.
+        let isChild = hasChild || definition.kind != .healthVisiting
+        scratch.isAntenatal = !isChild
+        if !isChild {
+            guard scratch.isSet(.carerFamilyName) || scratch.isSet(.carerNHSNumber) else { return false }
+        } else if childDOBRaw != nil {
             guard let dob = childDOB, dob <= today, definition.childAges.contains(dob.age(on: today)) else {
                 return false
             }
@@ -176,9 +216,9 @@ extension RecordNormaliser {
             guard ageText != nil, let age, definition.childAges.contains(age) else { return false }
             scratch.approximateAge = age
         }
-        guard scratch.isSet(.familyName) else { return false }
+        guard !isChild || scratch.isSet(.familyName) else { return false }
         if unusual { return false }
-        return fillCommonFacts(value: value, scratch: &scratch) && !unusual
+        return fillCommonFacts(value: value, requiringFacts: isChild, scratch: &scratch) && !unusual
     }
 
     /// `Int(_:)` of an ASCII value: digits only are read here; anything else (a sign) as the
@@ -187,9 +227,47 @@ extension RecordNormaliser {
         CommonRowScratch.plainInteger(raw) ?? Int(String(decoding: raw, as: UTF8.self))
     }
 
+    /// A name field's value: ASCII bytes (cleaned over bytes), or a non-ASCII name as text.
+    private enum NameValue {
+        case ascii(UnsafeBufferPointer<UInt8>)
+        case text(String)
+    }
+
+    /// `bytes` without the spaces and tabs at its ends (as `trimmingSpaces` trims an ASCII value),
+    /// nil when nothing is left.
+    @inline(__always)
+    private static func trimmedSpaces(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
+        guard let base = bytes.baseAddress else { return nil }
+        var lower = 0
+        var upper = bytes.count
+        while lower < upper && (base[lower] == 0x20 || base[lower] == 0x09) { lower += 1 }
+        while upper > lower && (base[upper - 1] == 0x20 || base[upper - 1] == 0x09) { upper -= 1 }
+        guard lower < upper else { return nil }
+        return UnsafeBufferPointer(start: base + lower, count: upper - lower)
+    }
+
+    /// Whether every byte of `bytes` is ASCII (eight at a time).
+    private static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        var union: UInt64 = 0
+        var offset = 0
+        while offset + 8 <= bytes.count {
+            union |= ByteWords.load(base + offset)
+            offset += 8
+        }
+        var tail: UInt8 = 0
+        while offset < bytes.count {
+            tail |= base[offset]
+            offset += 1
+        }
+        return union & ByteWords.highs == 0 && tail < 0x80
+    }
+
     /// The facts, then the extras, as the reference reads and checks them; false when one is refused.
+    /// `requiringFacts`: whether a blank required fact refuses the row (a child's row; an antenatal
+    /// row may leave them blank).
     private func fillCommonFacts(
-        value: (Int) -> UnsafeBufferPointer<UInt8>?, scratch: inout CommonRowScratch
+        value: (Int) -> UnsafeBufferPointer<UInt8>?, requiringFacts: Bool, scratch: inout CommonRowScratch
     ) -> Bool {
         var sessionsPossible: Int?
         var sessionsAttended: Int?
@@ -205,7 +283,7 @@ extension RecordNormaliser {
                 let plan = lanePlans[key]
                 guard let raw = value(plan.slot) else {
                     scratch.count(plan.slot, present: false, valid: false)
-                    if plan.required { return false }
+                    if plan.required && requiringFacts { return false }
                     continue
                 }
                 switch plan.type {
@@ -318,6 +396,8 @@ struct CommonRowScratch {
     private var mappedSeen: [(map: Int, bytes: [UInt8], value: String?)] = []
     var upnTemporary = false
     var approximateAge: Int?
+    /// Whether the row is about an expectant parent (`RecordSubject.expectantParent`), not a child.
+    var isAntenatal = false
 
     init() {
         upper.reserveCapacity(64)
@@ -332,6 +412,7 @@ struct CommonRowScratch {
         self.copyEscapes = copyEscapes
         upnTemporary = false
         approximateAge = nil
+        isAntenatal = false
     }
 
     /// Counts one field of the row (applied to the batch's quality only if the row is encoded).
@@ -803,7 +884,7 @@ struct CommonRowScratch {
         decimal(recordNumber)
         decimal(lineNumber)
         guard column(.partnerRef) else { return nil }
-        literal("child")
+        if isAntenatal { literal("expectant_parent") } else { literal("child") }
         guard column(.nhsNumber), column(.nhsNumberRaw), column(.upn), column(.upnRaw) else { return nil }
         literal(upnTemporary ? "t" : "f")
         guard column(.givenName), column(.familyName), column(.preferredGivenName), column(.preferredFamilyName),

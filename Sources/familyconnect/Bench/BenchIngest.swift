@@ -15,6 +15,8 @@ extension BenchCommand {
         let rows = try arguments.integer("rows", default: 1_000_000, range: 1...50_000_000)
         let folder = arguments.value("keep") ?? NSTemporaryDirectory() + "fc-bench-\(getpid())"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        // Every path out of this function, `--normaliser-only` included, removes the generated folder.
+        defer { if arguments.value("keep") == nil { try? FileManager.default.removeItem(atPath: folder) } }
         let file = arguments.value("file") ?? folder + "/school_attendance.csv"
         if arguments.value("file") == nil {
             Console.print("bench ingest: generating \(rows) school attendance rows …")
@@ -39,10 +41,7 @@ extension BenchCommand {
             return try normaliserOnly(file: file, megabytes: Double(bytes) / 1_048_576, definition: definition)
         }
         let scratch = try scratchDatabase(arguments, migrate: true)
-        defer {
-            _ = try? scratch.admin.execute("DROP DATABASE IF EXISTS \(scratch.name) WITH (FORCE)")
-            if arguments.value("keep") == nil { try? FileManager.default.removeItem(atPath: folder) }
-        }
+        defer { _ = try? scratch.admin.execute("DROP DATABASE IF EXISTS \(scratch.name) WITH (FORCE)") }
         let loader = FeedLoader(definition: definition, today: SynthConfig.defaultAsOf)
         let megabytes = Double(bytes) / 1_048_576
 
