@@ -260,16 +260,19 @@ public final class Resolver {
     {
         let clock = PhaseClock(serverCPU: serverCPU)
         let batches = try batches ?? Self.pendingBatches(connection)
-        let records = try MatchRecordLoader.loadAll(connection)
+        let (records, keys) = try MatchRecordLoader.loadAllWithKeys(
+            connection, rules: settings.blockingRules, nicknames: linkage.nicknames)
         let decisions = try loadDecisions(records)
         let stored = reestimate ? nil : try latestModel()
-        clock.mark("load records")
-        let keys = RecordKeys(records: records, rules: settings.blockingRules, nicknames: linkage.nicknames)
-        clock.mark("blocking keys")
-        let storing = BackgroundWork { try self.storeBlockingKeys(of: records, everything: true, keys: keys) }
+        clock.mark("load records and their blocking keys")
+        // The keys are written beside the linkage's one-core part (identifiers, clustering): during
+        // comparison and estimation both cores are the linkage's, and the server's COPY only slowed it.
+        let storeKeys = { try self.storeBlockingKeys(of: records, everything: true, keys: keys) }
+        var storing: BackgroundWork<Void>?
         let result = linkage.run(
-            records: records, keys: keys, model: stored.map { ($0.1, $0.2) }, decisions: decisions, clock: clock)
-        try storing.wait()
+            records: records, keys: keys, model: stored.map { ($0.1, $0.2) }, decisions: decisions, clock: clock,
+            whenScored: { storing = BackgroundWork(storeKeys) })
+        if let storing { try storing.wait() } else { try storeKeys() }
         clock.mark("store: blocking keys (rest; written beside the linkage)")
         let modelID = try stored?.0 ?? storeModel(result)
         clock.mark("store: model")
