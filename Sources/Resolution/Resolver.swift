@@ -68,11 +68,11 @@ public final class Resolver {
             let batches = try Self.pendingBatches(connection)
             let stored = try latestModel()
             // No model yet: the first run is a full one, which reads every record itself (reading
-            // the new ones first, as records, would read a first day's million records twice).
-            let freshIDs = try MatchRecordLoader.unassignedIDs(connection, batches: batches)
-            if !freshIDs.isEmpty && stored == nil {
+            // the new ones first, as records or ids, would read a first day's million records twice).
+            if stored == nil, try MatchRecordLoader.hasUnassigned(connection, batches: batches) {
                 return try resolveFullLocked(started: started, startedAt: startedAt, batches: batches)
             }
+            let freshIDs = try MatchRecordLoader.unassignedIDs(connection, batches: batches)
             let fresh = try MatchRecordLoader.load(connection, ids: freshIDs)
             clock.mark("load new records")
             guard let (modelID, model, frequencies) = stored, !fresh.isEmpty else {

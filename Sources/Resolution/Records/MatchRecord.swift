@@ -188,15 +188,29 @@ public enum MatchRecordLoader {
         guard !batches.isEmpty else { return [] }
         let ids = try connection.withoutSequentialScans {
             try connection.query(
-                """
-                SELECT sr.id FROM source_records sr
-                WHERE sr.batch_id = ANY($1::bigint[]) AND sr.subject = 'child'
-                  AND NOT EXISTS (SELECT 1 FROM child_records cr WHERE cr.record_id = sr.id)
-                """, [batches.map { Int($0) }]
+                "SELECT sr.id FROM source_records sr WHERE \(unassignedInBatches)", [batches.map { Int($0) }]
             ).map { try $0.decode(Int64.self, at: 0) }
         }
         return ids.sorted()
     }
+
+    /// Whether these batches hold a child record that no child holds yet: a first run needs only
+    /// to know that, not the ids of a first day's records (0.65 s to read at 266k, load 18).
+    static func hasUnassigned(_ connection: PostgresConnection, batches: [Int64]) throws -> Bool {
+        guard !batches.isEmpty else { return false }
+        return try connection.withoutSequentialScans {
+            try connection.execute(
+                "SELECT EXISTS (SELECT 1 FROM source_records sr WHERE \(unassignedInBatches))",
+                [batches.map { Int($0) }]
+            ).scalar(Bool.self)
+        }
+    }
+
+    /// Over `source_records sr`: a child record of the batches in $1 that no child holds.
+    private static let unassignedInBatches = """
+        sr.batch_id = ANY($1::bigint[]) AND sr.subject = 'child'
+          AND NOT EXISTS (SELECT 1 FROM child_records cr WHERE cr.record_id = sr.id)
+        """
 
     /// Reads through a cursor, a batch of rows at a time, each batch parsed in place from libpq's
     /// buffer: memory stays bounded for a full run, and no row costs a result or an array of its own.
