@@ -36,10 +36,12 @@ struct Linkage {
     /// `seeds` holds them grouped by their current child, and only pairs involving a new record are
     /// compared. Clusters then grow from the existing children instead of being rebuilt.
     /// `keys`: the records' blocking keys, when the caller has computed them already.
+    /// `whenScored` runs once every pair is scored: from there to the end the pass works on one
+    /// core, so a caller starts work of its own on the other there.
     func run(
         records: [MatchRecord], keys: RecordKeys? = nil, model existing: (MatchModel, NameFrequencies)?,
         decisions: [(a: Int, b: Int, sameChild: Bool)], firstNew: Int = 0, seeds: [[Int]] = [],
-        clock: PhaseClock? = nil
+        clock: PhaseClock? = nil, whenScored: () -> Void = {}
     ) -> LinkageResult {
         let candidates = CandidatePairs(
             keys: keys ?? RecordKeys(records: records, rules: settings.blockingRules, nicknames: nicknames),
@@ -136,6 +138,7 @@ struct Linkage {
         let weak = scored.flatMap(\.weak)
 
         clock?.mark("link: score pairs")
+        whenScored()
 
         // Deterministic links: the same valid NHS number, then the same permanent UPN. Each record
         // is joined to the first of its group; a shared number with a conflicting date of birth

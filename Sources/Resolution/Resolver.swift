@@ -68,11 +68,11 @@ public final class Resolver {
             let batches = try Self.pendingBatches(connection)
             let stored = try latestModel()
             // No model yet: the first run is a full one, which reads every record itself (reading
-            // the new ones first, as records, would read a first day's million records twice).
-            let freshIDs = try MatchRecordLoader.unassignedIDs(connection, batches: batches)
-            if !freshIDs.isEmpty && stored == nil {
+            // the new ones first, as records or ids, would read a first day's million records twice).
+            if stored == nil, try MatchRecordLoader.hasUnassigned(connection, batches: batches) {
                 return try resolveFullLocked(started: started, startedAt: startedAt, batches: batches)
             }
+            let freshIDs = try MatchRecordLoader.unassignedIDs(connection, batches: batches)
             let fresh = try MatchRecordLoader.load(connection, ids: freshIDs)
             clock.mark("load new records")
             guard let (modelID, model, frequencies) = stored, !fresh.isEmpty else {
@@ -260,16 +260,19 @@ public final class Resolver {
     {
         let clock = PhaseClock(serverCPU: serverCPU)
         let batches = try batches ?? Self.pendingBatches(connection)
-        let records = try MatchRecordLoader.loadAll(connection)
+        let (records, keys) = try MatchRecordLoader.loadAllWithKeys(
+            connection, rules: settings.blockingRules, nicknames: linkage.nicknames)
         let decisions = try loadDecisions(records)
         let stored = reestimate ? nil : try latestModel()
-        clock.mark("load records")
-        let keys = RecordKeys(records: records, rules: settings.blockingRules, nicknames: linkage.nicknames)
-        clock.mark("blocking keys")
-        let storing = BackgroundWork { try self.storeBlockingKeys(of: records, everything: true, keys: keys) }
+        clock.mark("load records and their blocking keys")
+        // The keys are written beside the linkage's one-core part (identifiers, clustering): during
+        // comparison and estimation both cores are the linkage's, and the server's COPY only slowed it.
+        let storeKeys = { try self.storeBlockingKeys(of: records, everything: true, keys: keys) }
+        var storing: BackgroundWork<Void>?
         let result = linkage.run(
-            records: records, keys: keys, model: stored.map { ($0.1, $0.2) }, decisions: decisions, clock: clock)
-        try storing.wait()
+            records: records, keys: keys, model: stored.map { ($0.1, $0.2) }, decisions: decisions, clock: clock,
+            whenScored: { storing = BackgroundWork(storeKeys) })
+        if let storing { try storing.wait() } else { try storeKeys() }
         clock.mark("store: blocking keys (rest; written beside the linkage)")
         let modelID = try stored?.0 ?? storeModel(result)
         clock.mark("store: model")

@@ -184,27 +184,12 @@ struct IncrementalGroupingTests {
         }
     }
 
-    /// A secondary (not unique) index of a table a families run writes.
-    struct SecondaryIndex: Equatable {
-        var definition: String
-        var relation: Int64
-    }
-
     static func secondaryIndexes(_ connection: PostgresConnection) throws -> [String: SecondaryIndex] {
-        var out: [String: SecondaryIndex] = [:]
-        for row in try connection.query(
-            """
-            SELECT c.relname::text, pg_get_indexdef(c.oid), c.oid::bigint
-            FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
-            WHERE t.relname IN ('family_keys', 'family_members', 'family_membership_events', 'family_id_events',
-                                'family_links', 'family_member_addresses')
-              AND NOT i.indisunique AND t.relnamespace = to_regnamespace(current_schema())
-            """)
-        {
-            out[try row.decode(String.self, at: 0)] = SecondaryIndex(
-                definition: try row.decode(String.self, at: 1), relation: try row.decode(Int64.self, at: 2))
-        }
-        return out
+        try SecondaryIndex.of(
+            tables: [
+                "family_keys", "family_members", "family_membership_events", "family_id_events", "family_links",
+                "family_member_addresses",
+            ], connection)
     }
 
     @Test(

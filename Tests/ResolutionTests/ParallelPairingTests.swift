@@ -75,4 +75,20 @@ struct ParallelPairingTests {
             #expect(pairs.count > 10_000)
         }
     }
+
+    @Test("keys computed batch by batch as records load, then joined, equal the keys of all records at once")
+    func joinedKeysEqualWhole() {
+        let records = records(50_000)
+        let whole = RecordKeys(records: records, rules: BlockingRule.allCases, nicknames: .standard)
+        // Batches of the loader's size, a last short one, and an empty one.
+        let cuts = [0, 20_000, 40_000, 40_000, 50_000]
+        let parts = zip(cuts, cuts.dropFirst()).map {
+            RecordKeys(records: Array(records[$0..<$1]), rules: BlockingRule.allCases, nicknames: .standard)
+        }
+        let joined = RecordKeys(joining: parts)
+        #expect(joined.recordCount == records.count)
+        #expect(joined.keys == whole.keys)
+        #expect(joined.start == whole.start)
+        #expect(whole.keys.count > records.count)
+    }
 }

@@ -65,6 +65,36 @@ struct ResolverTests {
         }
     }
 
+    @Test(
+        "a first full run builds the secondary indexes of the tables it fills after its writes, as migration 0003 defines them"
+    )
+    func firstFillBuildsIndexesAfterwards() throws {
+        try TestDatabase.with(.migrated) { database in
+            let connection = try database.connect()
+            let tables = ["record_blocking_keys", "child_records", "record_links"]
+            let migrated = try SecondaryIndex.of(tables: tables, connection)
+            #expect(migrated.count == 3)
+            _ = try Self.load(children: 400, seed: 3, into: connection)
+            let first = try Resolver(connection: connection).resolveFull()
+            #expect(first.records > 0 && first.linksDeterministic + first.linksProbabilistic > 0)
+            let built = try SecondaryIndex.of(tables: tables, connection)
+            #expect(built.mapValues(\.definition) == migrated.mapValues(\.definition))
+            // Dropped while the tables were empty and built again afterwards: new relations.
+            for (name, index) in built { #expect(index.relation != migrated[name]?.relation, "\(name)") }
+            func count(_ sql: String) throws -> Int { try connection.execute(sql).scalar(Int.self) }
+            #expect(try count("SELECT count(*) FROM child_records") == first.records)
+            let links =
+                first.linksDeterministic + first.linksProbabilistic + first.linksVouchedByIncident + first.linksReview
+            #expect(try count("SELECT count(*) FROM record_links") == links)
+            // Into filled tables, a full run leaves the indexes alone, and moves nothing.
+            let before = try Self.assignments(connection)
+            let again = try Resolver(connection: connection).resolveFull()
+            #expect(again.recordsMoved == 0)
+            #expect(try Self.assignments(connection) == before)
+            #expect(try SecondaryIndex.of(tables: tables, connection) == built)
+        }
+    }
+
     @Test("incremental linking of a new batch gives the same children as a full recomputation")
     func incrementalEqualsFull() throws {
         try TestDatabase.with(.migrated) { database in

@@ -146,6 +146,21 @@ struct RecordKeys: Sendable {
         self.start = start
     }
 
+    /// The keys of consecutive runs of records, as one (each part's records follow the previous part's).
+    init(joining parts: [RecordKeys]) {
+        var keys: [UInt64] = []
+        keys.reserveCapacity(parts.reduce(0) { $0 + $1.keys.count })
+        var start: [Int] = [0]
+        start.reserveCapacity(parts.reduce(1) { $0 + $1.recordCount })
+        for part in parts {
+            let offset = keys.count
+            keys += part.keys
+            for index in 1..<part.start.count { start.append(offset + part.start[index]) }
+        }
+        self.keys = keys
+        self.start = start
+    }
+
     var recordCount: Int { start.count - 1 }
 
     func of(_ record: Int) -> ArraySlice<UInt64> { keys[start[record]..<start[record + 1]] }

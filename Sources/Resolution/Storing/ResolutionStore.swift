@@ -230,10 +230,17 @@ extension Resolver {
             }
         }
         guard !changed.isEmpty else { return 0 }
-        let childOrder = outcome.clusterIDs.indices.sorted { outcome.clusterIDs[$0] < outcome.clusterIDs[$1] }
-        var rank = [Int32](repeating: 0, count: childOrder.count)
-        for (position, cluster) in childOrder.enumerated() { rank[cluster] = Int32(position) }
-        changed.sort { (rank[Int($0.cluster)], $0.record) < (rank[Int($1.cluster)], $1.record) }
+        // A first fill builds the child_id index afterwards (migration 0140): then the rows go in
+        // record order, so the primary key grows at its end instead.
+        let firstFill = try tableEmpty && beginFirstFill(of: "child_records")
+        if firstFill {
+            changed.sort { $0.record < $1.record }
+        } else {
+            let childOrder = outcome.clusterIDs.indices.sorted { outcome.clusterIDs[$0] < outcome.clusterIDs[$1] }
+            var rank = [Int32](repeating: 0, count: childOrder.count)
+            for (position, cluster) in childOrder.enumerated() { rank[cluster] = Int32(position) }
+            changed.sort { (rank[Int($0.cluster)], $0.record) < (rank[Int($1.cluster)], $1.record) }
+        }
         let table = tableEmpty ? "child_records" : "assign"
         if !tableEmpty {
             try connection.execute(
@@ -260,6 +267,7 @@ extension Resolver {
             """
         ).scalar(Int.self)
         if dangling > 0 { throw ResolutionStoreError(.danglingAssignment, count: dangling) }
+        if firstFill { try endFirstFill(of: "child_records") }
         if tableEmpty { return changed.count }
         // `previous` holds every written record's assignment (the run holds the lock): new ones are
         // inserted, moved ones updated, with no speculative insertion per row.
@@ -320,8 +328,12 @@ extension Resolver {
             try write(into: "record_links")
             return counts
         }
-        if try connection.execute("SELECT NOT EXISTS (SELECT 1 FROM record_links)").scalar(Bool.self) {
+        // Only an empty table is locked and loses its index (a first fill, migration 0140).
+        if try connection.execute("SELECT NOT EXISTS (SELECT 1 FROM record_links)").scalar(Bool.self),
+            try beginFirstFill(of: "record_links")
+        {
             try write(into: "record_links")
+            try endFirstFill(of: "record_links")
             return counts
         }
         try replaceDifferingLinks(result, ids: ids, digests: digests) { try write(into: "record_links", only: $0) }
@@ -454,9 +466,11 @@ extension Resolver {
         let stored: [Int64: Int64] = unassigned ? [:] : try storedDigests(of: everything ? nil : records)
         let (changed, rows) = Self.changedBlockingKeys(
             of: records, stored: stored, rules: settings.blockingRules, nicknames: linkage.nicknames, keys: keys)
+        var firstFill = false
         if everything && stored.isEmpty {
             // Nothing to compare with (a first run, or keys stored before digests were): start afresh.
             try connection.execute("TRUNCATE record_blocking_keys")
+            firstFill = try beginFirstFill(of: "record_blocking_keys")
         } else if !unassigned {
             // A changed record's old keys go (a record stored before digests were has keys but no
             // digest); with `everything`, so do the keys of records no longer resolved.
@@ -473,7 +487,10 @@ extension Resolver {
                     "DELETE FROM record_blocking_digests WHERE record_id = ANY($1::bigint[])", [replaced])
             }
         }
-        guard !changed.isEmpty else { return }
+        guard !changed.isEmpty else {
+            if firstFill { try endFirstFill(of: "record_blocking_keys") }
+            return
+        }
         try connection.copyIn("COPY record_blocking_keys (key, record_id) FROM STDIN") { writer in
             var buffer = CopyTextBuffer(capacity: 1 << 20)
             for row in rows {
@@ -496,6 +513,19 @@ extension Resolver {
             }
             try writer.write(rows)
         }
+        if firstFill { try endFirstFill(of: "record_blocking_keys") }
+    }
+
+    /// Drops the secondary indexes of `table` if it is empty, for a first fill (migration 0140):
+    /// one sort afterwards (`endFirstFill`) costs about half of growing them row by row. Returns
+    /// whether it did; the same transaction must then call `endFirstFill`.
+    func beginFirstFill(of table: String) throws -> Bool {
+        try connection.execute("SELECT resolution_first_fill_begin($1)", [table]).scalar(Bool.self)
+    }
+
+    /// Builds the indexes `beginFirstFill` dropped.
+    func endFirstFill(of table: String) throws {
+        try connection.execute("SELECT resolution_first_fill_end($1)", [table])
     }
 
     /// The records whose keys differ from their `stored` digest (index and new digest, in record
@@ -563,8 +593,8 @@ extension Resolver {
 }
 
 /// Work on a thread of its own, its result collected by `wait()`. A full run writes its blocking
-/// keys so while the linkage runs (they depend on the records alone, and most of their cost is the
-/// server's: about 8M rows at 1M records), and every run builds its links' evidence so while the
+/// keys so while the linkage clusters (they depend on the records alone, and most of their cost is
+/// the server's: about 8M rows at 1M records), and every run builds its links' evidence so while the
 /// server stores ids and assignments. Work that uses the connection must be waited for before
 /// anything else uses it.
 final class BackgroundWork<T>: @unchecked Sendable {
