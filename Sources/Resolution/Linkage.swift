@@ -304,12 +304,16 @@ struct Linkage {
     static let belowBands = "match probability below the review band"
     static let betweenTheBands = "match probability between the bands"
 
-    /// A record with only an approximate age that agrees with the other on both names (a nickname
-    /// or a near spelling of the first), whatever the weight: at another address such a pair is
-    /// often below the review band, yet the police incident that names it may vouch for it
-    /// (`vouchedForByTheReport`), as it does for a queued pair. Never queued for itself.
+    /// A pair that agrees on both names (a nickname or a near spelling of the first) and whose record
+    /// has only an approximate age, or whose dates of birth agree or are a slip of each other (swapped,
+    /// one digit, a year apart), whatever the weight: at another address such a pair is often below
+    /// the review band, yet the police incident or meals claim that names it may vouch for it
+    /// (`vouchedForByTheReport`: dated rows only while they have no child of their own), as it does
+    /// for a queued pair. Never queued for itself.
     static func incidentCouldVouch(_ vector: ComparisonVector) -> Bool {
-        vector[.dateOfBirth] == 5 && vector[.givenName] <= NameLevel.jaroWinkler95.rawValue
+        let date = vector[.dateOfBirth]
+        return (date == 5 || date <= DateLevel.withinOneYearSameDayMonth.rawValue)
+            && vector[.givenName] <= NameLevel.jaroWinkler95.rawValue
             && vector[.familyName] <= FamilyNameLevel.hyphenPart.rawValue
     }
 

@@ -364,6 +364,41 @@ struct LinkageEvidenceTests {
         #expect(claimLinks.map(\.method) == [.vouchedByClaim])
     }
 
+    @Test(
+        "below the band, a report may vouch for a pair whose names agree and whose dates are one or a slip; not for other dates or names"
+    )
+    func reportCouldVouchBelowTheBand() {
+        // Levels: given, family, date of birth, sex, location, carer.
+        func couldVouch(given: UInt8 = 0, family: UInt8 = 0, date: UInt8) -> Bool {
+            Linkage.incidentCouldVouch(ComparisonVector(levels: [given, family, date, 2, 4, 2]))
+        }
+        #expect(couldVouch(date: DateLevel.oneDigitTypo.rawValue))
+        #expect(couldVouch(date: DateLevel.dayMonthSwapped.rawValue))
+        #expect(couldVouch(given: NameLevel.nickname.rawValue, date: DateLevel.exact.rawValue))
+        #expect(couldVouch(date: 5))  // an approximate age, as before
+        #expect(!couldVouch(date: DateLevel.different.rawValue))
+        #expect(!couldVouch(date: 6))  // an age that does not fit
+        #expect(!couldVouch(given: NameLevel.different.rawValue, date: DateLevel.oneDigitTypo.rawValue))
+        #expect(!couldVouch(family: FamilyNameLevel.different.rawValue, date: DateLevel.oneDigitTypo.rawValue))
+
+        // A claim from the new address names Oliver with one digit of his date mistyped, and Skye: below
+        // the band, the claim vouches for it as for a queued pair.
+        let records = [
+            record(1, upn: 0x7004, given: "Oliver", family: "Lambert", dob: 20130802, address: 7, kind: 1),
+            record(2, upn: 0x7005, given: "Skye", family: "Lambert", dob: 20151112, address: 7, kind: 1),
+            record(3, given: "Oliver", family: "Lambert", dob: 20130803, address: 9, sideBySide: 77, kind: 2),
+            record(4, given: "Skye", family: "Lambert", dob: 20151112, address: 9, sideBySide: 77, kind: 2),
+        ]
+        let below = ReviewCandidate(
+            a: 0, b: 2, weight: 9, vector: ComparisonVector(levels: [0, 0, 2, 2, 4, 2]), reason: Linkage.belowBands)
+        let links = Linkage.vouchedForByTheReport([below], records: records, roots: [0, 1, 2, 1])
+        #expect(links.map { Linkage.key($0.a, $0.b) } == [Linkage.key(0, 2)])
+        #expect(links.first?.method == .vouchedByClaim)
+        // The same row joined to a child of its own (a health record at the new address) is not moved.
+        let withOwnChild = records + [record(5, given: "Oliver", family: "Lambert", dob: 20130803, address: 9)]
+        #expect(Linkage.vouchedForByTheReport([below], records: withOwnChild, roots: [0, 1, 2, 1, 2]).isEmpty)
+    }
+
     @Test("without a postcode on one side, two written first address lines that differ are a different location")
     func addressLinesWithoutPostcode() {
         let school = record(1, given: "Jacob", family: "Miller", dob: 20190519, postcode: "NR32 6AF", address: 40)
