@@ -38,6 +38,7 @@ public struct ResolveStage: CycleStage {
             "run": Int(report.runID), "records": report.records, "pairs_compared": report.pairsCompared,
             "links_deterministic": report.linksDeterministic, "links_probabilistic": report.linksProbabilistic,
             "links_vouched_by_incident": report.linksVouchedByIncident,
+            "links_vouched_by_claim": report.linksVouchedByClaim,
             "links_review": report.linksReview, "review_pairs": report.reviewPairs, "children": report.children,
             "minted": report.minted, "merged": report.merged, "split": report.split,
             "records_moved": report.recordsMoved,

@@ -11,6 +11,8 @@ public struct ResolutionReport: Sendable {
     public var linksProbabilistic = 0
     /// Links the incident rule made (`LinkMethod.vouchedByIncident`), not counted in `linksProbabilistic`.
     public var linksVouchedByIncident = 0
+    /// Links the claim rule made (`LinkMethod.vouchedByClaim`), not counted in `linksProbabilistic`.
+    public var linksVouchedByClaim = 0
     public var linksReview = 0
     public var reviewPairs = 0
     public var children = 0
@@ -441,14 +443,14 @@ public final class Resolver {
             """
             UPDATE resolution_runs SET finished_at = clock_timestamp(), records = $2, pairs_compared = $3, links_deterministic = $4,
                 links_probabilistic = $5, links_review = $6, review_pairs = $7, children = $8, ids_minted = $9,
-                ids_merged = $10, ids_split = $11, links_vouched_by_incident = $12
+                ids_merged = $10, ids_split = $11, links_vouched_by_incident = $12, links_vouched_by_claim = $13
             WHERE id = $1
             """,
             [
                 report.runID, report.records, report.pairsCompared, report.linksDeterministic,
                 report.linksProbabilistic,
                 report.linksReview, report.reviewPairs, report.children, report.minted, report.merged, report.split,
-                report.linksVouchedByIncident,
+                report.linksVouchedByIncident, report.linksVouchedByClaim,
             ])
     }
 }

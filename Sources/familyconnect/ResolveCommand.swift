@@ -57,6 +57,7 @@ enum ResolveCommand: Command {
             in \(String(format: "%.1f", report.seconds)) s
               links: \(report.linksDeterministic) by identifier, \(report.linksProbabilistic) probabilistic, \
             \(report.linksVouchedByIncident) vouched by a police incident, \
+            \(report.linksVouchedByClaim) vouched by a meals claim, \
             \(report.linksReview) by review decision; \(report.twinsKeptApart) links refused as possible twins
               children: \(report.children) (\(report.minted) ids minted, \(report.merged) merged, \(report.split) split, \
             \(report.recordsMoved) records assigned or moved)

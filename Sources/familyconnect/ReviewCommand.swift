@@ -129,7 +129,9 @@ enum ExplainCommand: Command {
             Console.print(
                 "  \(link.a) — \(link.b): \(link.method)" + (link.weight.map { String(format: ", weight %.2f", $0) } ?? "")
                     + (byEvidence ? probability.map { String(format: ", match probability %.4f", $0) } ?? "" : ""))
-            if let voucher = link.vouchedBy { Console.print("    " + Explainer.incidentRule(vouchedBy: voucher)) }
+            if let voucher = link.vouchedBy {
+                Console.print("    " + Explainer.vouchingRule(method: link.method, vouchedBy: voucher))
+            }
             if byEvidence || link.method == "review" {
                 for line in Waterfall.render(link.steps) { Console.print(line) }
             }

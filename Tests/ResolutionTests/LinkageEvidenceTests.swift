@@ -317,7 +317,7 @@ struct LinkageEvidenceTests {
     }
 
     @Test(
-        "a police incident vouches for a dated record it names by a nickname at a new address, while that record has no child yet; a meals claim does not"
+        "a police incident vouches for a dated record it names by a nickname at a new address, while that record has no child yet; a meals claim vouches under its own method"
     )
     func incidentVouchesForADatedRecord() {
         // Oliver and his sister Skye at the old address (7); one incident at the new address (9) names
@@ -354,11 +354,111 @@ struct LinkageEvidenceTests {
         let withOwnChild = records + [record(6, given: "Oliver", family: "Lambert", dob: 20130802, address: 9)]
         let ollieJoined = [0, 1, 2, 1, 2]
         #expect(Linkage.vouchedForByTheReport([betweenTheBands], records: withOwnChild, roots: ollieJoined).isEmpty)
-        // A meals claim naming the two children: the rule is the police incident's.
+        // A meals claim naming the two children vouches too, under the claim rule's own method
+        // (`claimVouchesForADatedRecord`): the link never says an incident vouched.
         let claim = [
             records[0], records[1], police(3, "Ollie", dob: 20130802, kind: 2),
             police(4, "Skye", dob: 20151112, kind: 2),
         ]
-        #expect(Linkage.vouchedForByTheReport([betweenTheBands], records: claim, roots: skyeJoined).isEmpty)
+        let claimLinks = Linkage.vouchedForByTheReport([betweenTheBands], records: claim, roots: skyeJoined)
+        #expect(claimLinks.map(\.method) == [.vouchedByClaim])
+    }
+
+    @Test(
+        "below the band, a report may vouch for a pair whose names agree and whose dates are one or a slip; not for other dates or names"
+    )
+    func reportCouldVouchBelowTheBand() {
+        // Levels: given, family, date of birth, sex, location, carer.
+        func couldVouch(given: UInt8 = 0, family: UInt8 = 0, date: UInt8) -> Bool {
+            Linkage.incidentCouldVouch(ComparisonVector(levels: [given, family, date, 2, 4, 2]))
+        }
+        #expect(couldVouch(date: DateLevel.oneDigitTypo.rawValue))
+        #expect(couldVouch(date: DateLevel.dayMonthSwapped.rawValue))
+        #expect(couldVouch(given: NameLevel.nickname.rawValue, date: DateLevel.exact.rawValue))
+        #expect(couldVouch(date: 5))  // an approximate age, as before
+        #expect(!couldVouch(date: DateLevel.different.rawValue))
+        #expect(!couldVouch(date: 6))  // an age that does not fit
+        #expect(!couldVouch(given: NameLevel.different.rawValue, date: DateLevel.oneDigitTypo.rawValue))
+        #expect(!couldVouch(family: FamilyNameLevel.different.rawValue, date: DateLevel.oneDigitTypo.rawValue))
+
+        // A claim from the new address names Oliver with one digit of his date mistyped, and Skye: below
+        // the band, the claim vouches for it as for a queued pair.
+        let records = [
+            record(1, upn: 0x7004, given: "Oliver", family: "Lambert", dob: 20130802, address: 7, kind: 1),
+            record(2, upn: 0x7005, given: "Skye", family: "Lambert", dob: 20151112, address: 7, kind: 1),
+            record(3, given: "Oliver", family: "Lambert", dob: 20130803, address: 9, sideBySide: 77, kind: 2),
+            record(4, given: "Skye", family: "Lambert", dob: 20151112, address: 9, sideBySide: 77, kind: 2),
+        ]
+        let below = ReviewCandidate(
+            a: 0, b: 2, weight: 9, vector: ComparisonVector(levels: [0, 0, 2, 2, 4, 2]), reason: Linkage.belowBands)
+        let links = Linkage.vouchedForByTheReport([below], records: records, roots: [0, 1, 2, 1])
+        #expect(links.map { Linkage.key($0.a, $0.b) } == [Linkage.key(0, 2)])
+        #expect(links.first?.method == .vouchedByClaim)
+        // The same row joined to a child of its own (a health record at the new address) is not moved.
+        let withOwnChild = records + [record(5, given: "Oliver", family: "Lambert", dob: 20130803, address: 9)]
+        #expect(Linkage.vouchedForByTheReport([below], records: withOwnChild, roots: [0, 1, 2, 1, 2]).isEmpty)
+    }
+
+    @Test("without a postcode on one side, two written first address lines that differ are a different location")
+    func addressLinesWithoutPostcode() {
+        let school = record(1, given: "Jacob", family: "Miller", dob: 20190519, postcode: "NR32 6AF", address: 40)
+        func police(address: UInt64) -> MatchRecord {
+            record(2, given: "Jacob", family: "Miller", dob: 20190519, postcode: "", address: address, kind: 3)
+        }
+        func level(_ a: MatchRecord, _ b: MatchRecord) -> String {
+            MatchField.location.levels[Int(RecordComparer.location(a, b))]
+        }
+        #expect(level(school, police(address: 56)) == "different")
+        #expect(level(school, police(address: 40)) == "same_address")
+        // No address line either: nothing to compare, so missing (no evidence either way).
+        #expect(level(school, police(address: 0)) == "missing")
+        // With both postcodes the postcode decides as before: another line in the same postcode.
+        let neighbour = record(3, given: "Jacob", family: "Miller", dob: 20190519, postcode: "NR32 6AF", address: 41)
+        #expect(level(school, neighbour) == "same_postcode")
+    }
+
+    @Test(
+        "a meals claim vouches for a child it names by a nickname at a new address, as an incident does, under its own method; not for a row with a child of its own, a lone claim, or two candidates"
+    )
+    func claimVouchesForADatedRecord() {
+        // Oliver and his sister Skye at the old address (7), known to a school; one parent's claim
+        // from the new address (9) names "Ollie" with Oliver's date of birth, and Skye.
+        func claimRow(_ id: Int64, _ given: String, dob: UInt32, claim: UInt64 = 77) -> MatchRecord {
+            record(
+                id, given: given, family: "Lambert", dob: dob, postcode: "NR11 8SY", address: 9, sideBySide: claim,
+                kind: 2)
+        }
+        let records = [
+            record(1, upn: 0x7004, given: "Oliver", family: "Lambert", dob: 20130802, address: 7, kind: 1),
+            record(2, upn: 0x7005, given: "Skye", family: "Lambert", dob: 20151112, address: 7, kind: 1),
+            claimRow(3, "Ollie", dob: 20130802),
+            claimRow(4, "Skye", dob: 20151112),
+        ]
+        func queued(_ a: Int, _ b: Int) -> ReviewCandidate {
+            // A nickname, the same family name and date of birth, another address: between the bands.
+            ReviewCandidate(
+                a: a, b: b, weight: 15, vector: ComparisonVector(levels: [1, 0, 0, 2, 4, 2]),
+                reason: "match probability between the bands")
+        }
+        let skyeJoined = [0, 1, 2, 1]
+        let links = Linkage.vouchedForByTheReport([queued(0, 2)], records: records, roots: skyeJoined)
+        #expect(links.map { Linkage.key($0.a, $0.b) } == [Linkage.key(0, 2)])
+        #expect(links.first?.method == .vouchedByClaim)
+        #expect(links.first?.vouchedBy == 3)
+        #expect(links.first.map { $0.method.answersToTheModelRules } == true)
+
+        // Skye on another claim: "Ollie" is alone in its claim, and nothing vouches.
+        let loneClaim = Array(records.dropLast()) + [claimRow(5, "Skye", dob: 20151112, claim: 78)]
+        #expect(Linkage.vouchedForByTheReport([queued(0, 2)], records: loneClaim, roots: [0, 1, 2, 3]).isEmpty)
+        // "Ollie" already joined to a child of its own: the claim does not move it.
+        let withOwnChild = records + [record(6, given: "Oliver", family: "Lambert", dob: 20130802, address: 9)]
+        #expect(
+            Linkage.vouchedForByTheReport([queued(0, 2)], records: withOwnChild, roots: [0, 1, 2, 1, 2]).isEmpty)
+        // Two Olivers of that date the claim's Skye could vouch for (a second at the old home): which is a guess.
+        let twoOlivers = records + [record(7, given: "Oliver", family: "Lambert", dob: 20130802, address: 7)]
+        #expect(
+            Linkage.vouchedForByTheReport(
+                [queued(0, 2), queued(4, 2)], records: twoOlivers, roots: [0, 1, 2, 1, 4]
+            ).isEmpty)
     }
 }

@@ -329,6 +329,41 @@ struct LinkageRulesResolverTests {
     }
 
     @Test(
+        "a link the claim rule made is stored under its own method, must name the record that vouched, and explain names the claim rule"
+    )
+    func explainsClaimVouchedLinks() throws {
+        try Self.withResolvedWorldWithoutPolice { connection, _ in
+            // Two meals rows of one claim and a school record of another child: the link as the claim rule
+            // stores it (`Linkage.vouchedForByTheReport` decides when; `claimVouchesForADatedRecord`).
+            let rows = try connection.query(
+                """
+                SELECT a.id, b.id, (SELECT min(s.id) FROM source_records s WHERE s.kind = 'school_attendance')
+                FROM source_records a JOIN source_records b ON a.carer_ni_number = b.carer_ni_number AND a.id < b.id
+                WHERE a.kind = 'fsm' AND b.kind = 'fsm' ORDER BY a.id, b.id LIMIT 1
+                """)
+            let row = try #require(rows.first)
+            let (voucher, claimed, school) = (
+                try row.decode(Int64.self, at: 0), try row.decode(Int64.self, at: 1), try row.decode(Int64.self, at: 2)
+            )
+            let (a, b) = (min(claimed, school), max(claimed, school))
+            try connection.execute("DELETE FROM record_links WHERE record_a = $1 AND record_b = $2", [a, b])
+            // The method must name its voucher, as the incident rule's does.
+            #expect(throws: PostgresError.self) {
+                try connection.execute(
+                    "INSERT INTO record_links (record_a, record_b, method, weight) VALUES ($1, $2, 'vouched_by_claim', 15)",
+                    [a, b])
+            }
+            try connection.execute(
+                "INSERT INTO record_links (record_a, record_b, method, weight, vouched_by) VALUES ($1, $2, 'vouched_by_claim', 15, $3)",
+                [a, b, voucher])
+            let explanation = try Explainer(connection: connection).explain(pair: a, b, reason: "test")
+            #expect(explanation.verdict.hasPrefix("linked by the claim rule"), "\(explanation.verdict)")
+            #expect(explanation.verdict.contains("record \(voucher), named in the same claim"))
+            #expect(!explanation.verdict.contains("incident"))
+        }
+    }
+
+    @Test(
         "a link the incident rule made is stored as such, counted apart, and explain names the rule and the record that vouched"
     )
     func explainsIncidentVouchedLinks() throws {

@@ -55,6 +55,25 @@ struct ReviewQueueRulesTests {
         #expect(Self.queued([Self.pupil(1, upn: 11), visit(2, 0)]) == [[1, 2]])
     }
 
+    @Test(
+        "a pair whose two records each belong to a child of several records is not queued; a record with no child of its own is"
+    )
+    func twoMadeChildrenNotQueued() {
+        func health(_ id: Int64, nhs: UInt64) -> MatchRecord {
+            MatchRecord(
+                id: id, kind: 0, nhs: nhs, upn: 0, given: NameKey("Harvey"), preferredGiven: nil,
+                family: NameKey("Dunmore"), preferredFamily: nil, dob: 20170412, approximateAge: -1, ageYear: 0, sex: 0,
+                postcode: PostcodeKey("NR1 1AA"), addressKey: UInt64(id) * 7, carerNHS: 0)
+        }
+        // A pupil of two terms (one UPN) and a child of two health visiting rows (one NHS number): every
+        // pair between them is between the bands, and each side is a child its identifier made.
+        let pupil = [Self.pupil(1, upn: 11), Self.pupil(2, upn: 11)]
+        let twoMade = pupil + [health(3, nhs: 4_010_232_137), health(4, nhs: 4_010_232_137)]
+        #expect(Self.queued(twoMade).isEmpty)
+        // A health visiting row with no child of its own yet: its pairs with the pupil are queued.
+        #expect(Self.queued(pupil + [health(3, nhs: 4_010_232_137)]) == [[1, 3], [2, 3]])
+    }
+
     @Test("a UPN one school gave two pupils of one term says nothing: its pairs are queued as before")
     func sharedUPNStillQueued() {
         // Pupils 1 and 2 carry UPN 11 in one term (keyed twice); pupil 3 is pupil 2 with its own UPN.

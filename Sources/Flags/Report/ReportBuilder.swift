@@ -435,6 +435,7 @@ struct ReportPage {
         let deterministic = (matching.linksByMethod["nhs_number"] ?? 0) + (matching.linksByMethod["upn"] ?? 0)
         let probabilistic = matching.linksByMethod["probabilistic"] ?? 0
         let vouched = matching.linksByMethod["vouched_by_incident"] ?? 0
+        let vouchedByClaim = matching.linksByMethod["vouched_by_claim"] ?? 0
         let reviewed = matching.linksByMethod["review"] ?? 0
         content.append(figure(
             id: "fig-links", title: "How the links holding children together were made",
@@ -442,11 +443,12 @@ struct ReportPage {
                 + "Vouched by a police incident: a police record queued for review (only an approximate age, or between the bands), "
                 + "linked because another child "
                 + "named in the same incident shares a home with the child. "
+                + "Vouched by a meals claim: the same rule for a free-school-meals claim row queued between the bands. "
                 + "Review: a data officer decided the two records are the same child."],
             graphic: [Charts.bars(
                 id: "c-links", title: "Links by how they were made", description: "The numbers are in the table 'Links by method' beside the chart.",
-                labels: ["deterministic (identifier)", "probabilistic (match model)", "vouched by a police incident", "decided by review"],
-                values: [Double(deterministic), Double(probabilistic), Double(vouched), Double(reviewed)], colour: Palette.green,
+                labels: ["deterministic (identifier)", "probabilistic (match model)", "vouched by a police incident", "vouched by a meals claim", "decided by review"],
+                values: [Double(deterministic), Double(probabilistic), Double(vouched), Double(vouchedByClaim), Double(reviewed)], colour: Palette.green,
                 labelWidth: 190)],
             table: table(
                 id: "t-links", caption: "Links by method",
@@ -457,6 +459,7 @@ struct ReportPage {
                     ["  of which UPN", ReportFormat.count(matching.linksByMethod["upn"] ?? 0)],
                     ["probabilistic (match model)", ReportFormat.count(probabilistic)],
                     ["vouched by a police incident", ReportFormat.count(vouched)],
+                    ["vouched by a meals claim", ReportFormat.count(vouchedByClaim)],
                     ["decided by review", ReportFormat.count(reviewed)],
                 ])))
 

@@ -76,7 +76,7 @@ struct ReportData: Sendable {
         /// Count of pairs per whole-bit weight bin: probabilistic links and review pairs.
         var linkWeights: [Int: Int]
         var reviewWeights: [Int: Int]
-        /// record_links by method (nhs_number, upn, probabilistic, vouched_by_incident, review).
+        /// record_links by method (nhs_number, upn, probabilistic, vouched_by_incident, vouched_by_claim, review).
         var linksByMethod: [String: Int]
         /// review_pairs by status.
         var reviewByStatus: [String: Int]

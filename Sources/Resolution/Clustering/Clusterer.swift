@@ -7,6 +7,10 @@ public enum LinkMethod: String, Sendable {
     /// A pair of the review queue linked because the police incident that names its record with
     /// only an approximate age also names a child of the same home (`Linkage.vouchedForByTheReport`).
     case vouchedByIncident = "vouched_by_incident"
+    /// The same rule for a free-school-meals claim: a claim row queued between the bands, with no
+    /// child of its own yet, linked because another child of the same claim shares a home with the
+    /// pair's child (`Linkage.vouchedForByTheReport`).
+    case vouchedByClaim = "vouched_by_claim"
 
     /// Order in which links are applied: identifiers and people first, then the model by weight.
     /// Vouched links are applied after all the others, in a second pass (they depend on its children).
@@ -15,13 +19,16 @@ public enum LinkMethod: String, Sendable {
         case .review: 0
         case .nhsNumber: 1
         case .upn: 2
-        case .probabilistic, .vouchedByIncident: 3
+        case .probabilistic, .vouchedByIncident, .vouchedByClaim: 3
         }
     }
 
     /// Links that rest on the model's evidence, not an identifier or a person: the side-by-side and
     /// twin rules apply to them.
-    var answersToTheModelRules: Bool { self == .probabilistic || self == .vouchedByIncident }
+    var answersToTheModelRules: Bool { self == .probabilistic || isVouched }
+
+    /// Links a report's other child vouched for (they name the record that vouched).
+    public var isVouched: Bool { self == .vouchedByIncident || self == .vouchedByClaim }
 }
 
 /// A proposed link between two records (indices into the record array).
@@ -31,7 +38,7 @@ public struct Link: Sendable {
     public var method: LinkMethod
     public var weight: Double
     public var vector: ComparisonVector?
-    /// For `.vouchedByIncident`: the record (an index, as `a` and `b`) of the same incident whose
+    /// For `.vouchedByIncident` and `.vouchedByClaim`: the record (an index, as `a` and `b`) of the same report whose
     /// child, or possible child, shares a home with this pair's child.
     public var vouchedBy: Int? = nil
 }

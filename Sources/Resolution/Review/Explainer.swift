@@ -159,11 +159,13 @@ public struct Explainer {
             PairVerdict.of(ra, rb, vector: vector, weight: total, bands: bands, frequencies: frequencies),
             settings: settings)
         // The incident rule links a pair the model alone would queue: the stored link says it did.
-        if let voucher = try connection.query(
-            "SELECT vouched_by FROM record_links WHERE record_a = $1 AND record_b = $2 AND method = $3",
-            [min(a, b), max(a, b), LinkMethod.vouchedByIncident.rawValue]
-        ).first.map({ try $0.decode(Int64.self, at: 0) }) {
-            verdict = "\(Self.incidentRule(vouchedBy: voucher)) (the model alone: \(verdict))"
+        if let vouched = try connection.query(
+            "SELECT method, vouched_by FROM record_links WHERE record_a = $1 AND record_b = $2 AND vouched_by IS NOT NULL",
+            [min(a, b), max(a, b)]
+        ).first {
+            let rule = Self.vouchingRule(
+                method: try vouched.decode(String.self, at: 0), vouchedBy: try vouched.decode(Int64.self, at: 1))
+            verdict = "\(rule) (the model alone: \(verdict))"
         }
         return PairExplanation(
             recordA: a, recordB: b, steps: steps, termFrequency: tf, total: total,
@@ -191,6 +193,18 @@ public struct Explainer {
         case .review: "review: match probability between \(settings.reviewProbability) and \(settings.linkProbability)"
         case .belowReview: "no link: match probability below \(settings.reviewProbability)"
         }
+    }
+
+    /// The rule that made a vouched link (`record_links.method`), in plain words.
+    public static func vouchingRule(method: String, vouchedBy voucher: Int64) -> String {
+        method == LinkMethod.vouchedByClaim.rawValue ? claimRule(vouchedBy: voucher) : incidentRule(vouchedBy: voucher)
+    }
+
+    /// The claim rule (`Linkage.vouchedForByTheReport`, `LinkMethod.vouchedByClaim`) in plain words.
+    public static func claimRule(vouchedBy voucher: Int64) -> String {
+        "linked by the claim rule, not by the match probability: one record, a free-school-meals claim row, was queued "
+            + "between the bands and had no child of its own, and record \(voucher), named in the same claim, is (or "
+            + "could be) a child who shares a home (an address or a mother) with this child; no other child was so backed"
     }
 
     /// The incident rule (`Linkage.vouchedForByTheReport`) in plain words, with the record that vouched.

@@ -86,8 +86,10 @@ extension Resolver {
         let counts = try storeLinks(
             result, records: records, prepared: try preparedLinks.wait(), touched: everything ? nil : touched,
             run: runID)
-        (report.linksDeterministic, report.linksProbabilistic, report.linksVouchedByIncident, report.linksReview) =
-            counts
+        (
+            report.linksDeterministic, report.linksProbabilistic, report.linksVouchedByIncident,
+            report.linksVouchedByClaim, report.linksReview
+        ) = counts
         clock.mark("store: links")
         report.reviewPairs = try storeReview(result, records: records, touched: everything ? nil : touched, run: runID)
         clock.mark("store: review queue")
@@ -287,14 +289,15 @@ extension Resolver {
     /// runs replace the links of the records they touched. Returns the counts by kind.
     private func storeLinks(
         _ result: LinkageResult, records: [MatchRecord], prepared: PreparedLinks, touched: [Int64]?, run runID: Int64
-    ) throws -> (identifier: Int, probabilistic: Int, vouchedByIncident: Int, review: Int) {
+    ) throws -> (identifier: Int, probabilistic: Int, vouchedByIncident: Int, vouchedByClaim: Int, review: Int) {
         let ids = records.map(\.id)
-        var counts = (identifier: 0, probabilistic: 0, vouchedByIncident: 0, review: 0)
+        var counts = (identifier: 0, probabilistic: 0, vouchedByIncident: 0, vouchedByClaim: 0, review: 0)
         for link in result.applied {
             switch link.method {
             case .nhsNumber, .upn: counts.identifier += 1
             case .probabilistic: counts.probabilistic += 1
             case .vouchedByIncident: counts.vouchedByIncident += 1
+            case .vouchedByClaim: counts.vouchedByClaim += 1
             case .review: counts.review += 1
             }
         }

@@ -49,7 +49,7 @@ extension BenchCommand {
             full resolution:        \(full.records) records, \(full.pairsCompared) pairs compared, \(full.children) children, \
             wall \(String(format: "%.1f", full.seconds)) s (target ≤ 45 s), peak memory \(fullPeak / 1_048_576) MiB (target ≤ 1536 MiB)
               links \(full.linksDeterministic) by identifier + \(full.linksProbabilistic) probabilistic \
-            + \(full.linksVouchedByIncident) vouched by an incident; review queue \(full.reviewPairs)
+            + \(full.linksVouchedByIncident) vouched by an incident, \(full.linksVouchedByClaim) by a claim; review queue \(full.reviewPairs)
             \(phaseTable(full.phases))
             """)
 
