@@ -8,7 +8,7 @@ import Testing
 @Suite("Siblings who share only a home stay apart")
 struct SiblingRuleTests {
     static func record(
-        _ id: Int64, kind: UInt8, given: String, preferred: String? = nil, dob: Int32, nhs: UInt64 = 0
+        _ id: Int64, kind: UInt8, given: String, preferred: String? = nil, dob: UInt32, nhs: UInt64 = 0
     ) -> MatchRecord {
         MatchRecord(
             id: id, kind: kind, nhs: nhs, upn: 0, given: NameKey(given),
