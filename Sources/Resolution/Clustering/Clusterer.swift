@@ -52,11 +52,13 @@ public enum LinkRefusal: String, Sendable {
         "possible twins: same date of birth and household, and no first name the two share (or a twin of that date is known and only a nickname or spelling is shared)"
     case samePeriodInOneFeed =
         "one partner reported both side by side (one school term, one police incident): two children"
+    case possibleSiblings =
+        "possible siblings: one household, dates of birth two births apart, and no first name the two share (only a form of it)"
     case anotherChildOfTheReport =
         "the report naming one side by another form of the name names a second child who fits the other side too: which one is the other side's child is a guess"
 
     /// Refusals that keep a sibling or twin apart (counted as such in the run's figures).
-    var keepsTwinsApart: Bool { self == .twins || self == .anotherChildOfTheReport }
+    var keepsTwinsApart: Bool { self == .twins || self == .anotherChildOfTheReport || self == .possibleSiblings }
 }
 
 /// How well the first names of two records agree, as the twin rule weighs them.
@@ -87,7 +89,9 @@ enum FirstNameAgreement: Int, Comparable {
 /// across them. One mistyped record does not make a child a stranger to itself; a twin known to
 /// exist at that date of birth (two NHS numbers, two UPNs, two rows of one term or incident)
 /// raises the bar: a join short of the same first name is refused when a record of another child
-/// of that date fits either side's name better than the two sides fit each other.
+/// of that date fits either side's name better than the two sides fit each other. The sibling rule
+/// (`shareOnlyAHome`) keeps apart two clusters of one household whose dates of birth are two births
+/// apart and whose first names are nowhere written the same.
 public struct Clusterer {
     let records: [MatchRecord]
     let nicknames: NicknameTable
@@ -233,6 +237,11 @@ public struct Clusterer {
         let large = members[largeRoot]
         var confusable = false
         var twinKeys: [UInt64] = []
+        // Whether every pair of dated records across the sides is two births apart (`couldBeSiblings`).
+        var datedPair = false
+        var datesOfTwoBirths = true
+        // Records of either side that share the date of birth with one of the other's in one household.
+        var sameDateInAHousehold: Set<Int32> = []
         for x in small {
             let a = records[Int(x)]
             for y in large {
@@ -240,10 +249,13 @@ public struct Clusterer {
                 // A school reports a pupil once a term, the police a child once an incident: two
                 // rows of one are two children, even twins whose names are spellings of one name.
                 if a.reportedApart(from: b) { return .samePeriodInOneFeed }
+                if a.dob != 0 && b.dob != 0 {
+                    datedPair = true
+                    datesOfTwoBirths = datesOfTwoBirths && Self.couldBeSiblings(a.dob, b.dob)
+                }
                 if a.dob != 0 && a.dob == b.dob && Self.sameHousehold(a, b) {
-                    if !confusable {
-                        twinKeys += (Self.householdKeys(a) + Self.householdKeys(b)).filter { twinHouseholds[$0] != nil }
-                    }
+                    sameDateInAHousehold.insert(x)
+                    sameDateInAHousehold.insert(y)
                     confusable = true
                 } else if !confusable,
                     let keys = knownTwinKeys(ofDated: a, agedOnly: b) ?? knownTwinKeys(ofDated: b, agedOnly: a)
@@ -253,8 +265,11 @@ public struct Clusterer {
                 }
             }
         }
+        twinKeys += knownTwinKeys(of: sameDateInAHousehold)
         if reportNamesAnotherChildThatFits(smallRoot, largeRoot) { return .anotherChildOfTheReport }
-        guard confusable else { return nil }
+        guard confusable else {
+            return datedPair && datesOfTwoBirths && shareOnlyAHome(small, large) ? .possibleSiblings : nil
+        }
         let best = bestAgreement(small, large, enough: twinKeys.isEmpty ? .typo : .exact)
         if best < .typo { return .twins }
         guard !twinKeys.isEmpty else { return nil }
@@ -293,7 +308,8 @@ public struct Clusterer {
                 let lookAlike =
                     join == .exact && members[couldBeIts].allSatisfy { records[Int($0)].namesAsTold }
                     && bestFit(members[root], members[otherSide], scratch: &scratch) >= .close
-                if fits(record, members[couldBeIts], atLeast: lookAlike ? .close : join, scratch: &scratch)
+                if fits(
+                    record, members[couldBeIts], atLeast: lookAlike ? .close : Self.rivalBar(join), scratch: &scratch)
                     && !(lookAlike && reportNamesItBetter(root, than: couldBeIts, scratch: &scratch))
                     && !registeredNamesDecide(record, small, large, couldBeIts: couldBeIts)
                     && !(isUnidentified(root)
@@ -307,6 +323,45 @@ public struct Clusterer {
             }
         }
         return nil
+    }
+
+    /// The sibling rule: a home, a family name and a mother are a household's, shared by every child
+    /// in it; what tells its children apart is the date of birth and the first name. Two children's
+    /// records, dated on both sides, whose dates of birth are all far enough apart to be two births
+    /// (`couldBeSiblings`) and with no first name written the same (legal or preferred; a nickname or
+    /// a slip is not the same), share only the household: a meals claim's "Tilly" born 2023 and a
+    /// health visitor's newborn Matilda born 2026 at the same address are sisters as likely as one
+    /// child with a mistyped year. Only an identifier, a reviewed decision, or a record that agrees
+    /// on one of the two joins them.
+    func shareOnlyAHome(_ small: [Int32], _ large: [Int32]) -> Bool {
+        guard bestAgreement(small, large, enough: .exact) < .exact else { return false }
+        for x in small {
+            for y in large where Self.sameHousehold(records[Int(x)], records[Int(y)]) { return true }
+        }
+        return false
+    }
+
+    /// How well a record of the other known child of the twins' date must fit a side to make a join of
+    /// that level a guess. A near-certain slip of a name is that name written wrongly, as good a form of
+    /// it as a nickname: when the join rests on a nickname (Alfie joining Alfred) and the other child's
+    /// record is a slip of a side's name (an "Alfir" reviewed beside Alfred, so not his), the side may
+    /// be that child's as well as the join's, and the join is refused. A join by the same name keeps
+    /// its bar: a slip does not make an exact join a guess.
+    static func rivalBar(_ join: FirstNameAgreement) -> FirstNameAgreement {
+        join == .close ? .typo : join
+    }
+
+    /// The households, at their dates of birth, of these records where two children of that date are
+    /// known. Every record that meets the other side at its date counts, not only the first pair found:
+    /// a child's records may sit at two homes (a family that moved), and the twin may be known at
+    /// either (Oliver's school row at the old address beside the twin Ollie's, in one term, while a
+    /// meals claim's "Ollie" at the new address asks to join Oliver).
+    func knownTwinKeys(of indices: Set<Int32>) -> [UInt64] {
+        var keys: Set<UInt64> = []
+        for index in indices {
+            for key in Self.householdKeys(records[Int(index)]) where twinHouseholds[key] != nil { keys.insert(key) }
+        }
+        return keys.sorted()
     }
 
     /// A police row with only an age cannot show that it shares the twins' date of birth, but in a
@@ -627,6 +682,24 @@ public struct Clusterer {
         guard a.dob != 0, a.dob == b.dob, a.given != nil, b.given != nil, sameHousehold(a, b) else { return false }
         let clusterer = Clusterer(records: [a, b], apart: [], nicknames: nicknames, frequencies: frequencies)
         return clusterer.bestAgreement([0], [1], enough: .typo) < .typo
+    }
+
+    /// Whether two dates of birth (`yyyymmdd`) are far enough apart for two births of one mother: eight
+    /// calendar months or more. Closer dates that differ are one child's, one of them mistyped (a day
+    /// slip, or a day and month swapped within the year), or twins' (the same date, the twin rule's).
+    static func couldBeSiblings(_ a: UInt32, _ b: UInt32) -> Bool {
+        func months(_ date: UInt32) -> Int { Int(date / 10000 * 12 + date / 100 % 100) }
+        return abs(months(a) - months(b)) >= 8
+    }
+
+    /// Pairwise form of the sibling rule (`shareOnlyAHome`), for `explain-pair`: both dated, dates of
+    /// birth two births apart, one household, and no first name written the same.
+    static func looksLikeSiblings(
+        _ a: MatchRecord, _ b: MatchRecord, _ nicknames: NicknameTable, frequencies: NameFrequencies = NameFrequencies()
+    ) -> Bool {
+        guard a.dob != 0, b.dob != 0, couldBeSiblings(a.dob, b.dob) else { return false }
+        let clusterer = Clusterer(records: [a, b], apart: [], nicknames: nicknames, frequencies: frequencies)
+        return clusterer.shareOnlyAHome([0], [1])
     }
 
     /// The root of each record's child.

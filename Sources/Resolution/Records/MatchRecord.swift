@@ -300,6 +300,15 @@ public enum SideBySide {
         ("police", [.fact("incident_ref")]),
         // One parent's claim in one file: a later file may list the same child again.
         ("fsm", [.column("carer_ni_number"), .fact("eligible_from"), .column("batch_id")]),
+        // A claim whose rows lack the parent's NI number is the same claim by the parent's date of
+        // birth and name (twins Oliver and Ollie on one claim with no NI number were joined as one).
+        (
+            "fsm",
+            [
+                .column("carer_dob"), .column("carer_given_name"), .column("carer_family_name"),
+                .fact("eligible_from"), .column("batch_id"),
+            ]
+        ),
         // Each mandated review is held once for a child: two rows of one review type falling due on
         // one day in one file are two children (twins' reviews fall due together). A later file may
         // list the review again, with its new status.

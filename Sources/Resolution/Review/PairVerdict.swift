@@ -7,6 +7,7 @@ enum PairVerdict: Equatable {
     case differentUPNs
     case sideBySide
     case possibleTwins
+    case possibleSiblings
     case neverLinked(String)
     case heldBack(String)
     case linked
@@ -24,6 +25,7 @@ enum PairVerdict: Equatable {
         if a.reportedApart(from: b) { return .sideBySide }
         if Clusterer.looksLikeTwins(a, b, .standard, frequencies: frequencies) { return .possibleTwins }
         if let reason = Linkage.neverLink(vector) { return .neverLinked(reason) }
+        if Clusterer.looksLikeSiblings(a, b, .standard, frequencies: frequencies) { return .possibleSiblings }
         if weight >= bands.link { return Linkage.holdBack(vector).map { .heldBack($0) } ?? .linked }
         return weight >= bands.review ? .review : .belowReview
     }
@@ -37,6 +39,7 @@ enum PairVerdict: Equatable {
         case .differentUPNs: "different UPNs"
         case .sideBySide: "side by side"
         case .possibleTwins: "possible twins (pairwise)"
+        case .possibleSiblings: "possible siblings (pairwise)"
         case .neverLinked(let reason): "never linked: \(reason)"
         case .heldBack(let reason): "held back: \(reason)"
         case .linked: "link band (refused by the clusterer)"
