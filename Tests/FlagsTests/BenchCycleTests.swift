@@ -86,5 +86,10 @@ struct BenchCycleTests {
         #expect(count("indicators_beside_failed", in: nextDayFamilies) == nil, "\(nextDayFamilies)")
         #expect(count("indicators_beside_ms", in: try stageLine("day 1", "families")) == nil)
         #expect(count("records", in: try stageLine("next day", "flags")) == 0)
+        // The team assignment runs beside the flag rules on a next day, inside the flag run on day 1.
+        let nextDayFlags = try stageLine("next day", "flags")
+        #expect(count("teams_beside_assigned", in: nextDayFlags) != nil, "\(nextDayFlags)")
+        #expect(count("teams_beside_failed", in: nextDayFlags) == nil, "\(nextDayFlags)")
+        #expect(count("teams_beside_assigned", in: try stageLine("day 1", "flags")) == nil)
     }
 }

@@ -24,7 +24,7 @@ extension BenchCommand {
         "flags": [
             "records", "active", "added", "updated", "withdrawn", "indicators_ms", "families", "families_evaluated",
             "raised",
-            "evidence_attached", "flags_ms",
+            "evidence_attached", "flags_ms", "teams_beside_assigned", "teams_beside_failed",
         ],
         "export": ["files", "flags_exported"],
     ]
@@ -47,8 +47,8 @@ extension BenchCommand {
         let meter = StageMeter(server: ServerCPU(connection: connection))
         let paths = OutreachPaths(rules: schemas + "/rules", outbox: folder + "/outbox")
         Console.print(
-            "bench cycle: \(children) children; stages as the service runs them, on one connection (and on a "
-                + "second for the indicators beside the families, once both have state); "
+            "bench cycle: \(children) children; stages as the service runs them, on one connection (on a next "
+                + "day a second refreshes the indicators beside the families and assigns teams beside the flag rules); "
                 + (meter.server == nil
                     ? "server CPU not readable here (db n/a)" : "db = the PostgreSQL server's processes")
                 + "; peak = this process's VmHWM, reset at each stage's start")
