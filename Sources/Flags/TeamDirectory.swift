@@ -191,6 +191,21 @@ public struct TeamAssigner {
         }.joined(separator: "\u{1E}") + "\u{1E}fallback=" + (directory.fallbackTeam ?? "")
     }
 
+    /// Assigns in a transaction of its own, under the export's lock (an export assigns too, just
+    /// before it reads the teams): for the flags stage, which runs it beside the flag rules on a
+    /// second connection. It reads families, their members and school records, and writes only the
+    /// team tables, which the flag rules never read. The settings are those of a flag run's.
+    public static func assignOnItsOwn(
+        _ connection: PostgresConnection, directory: TeamDirectory
+    ) throws -> [String: Int] {
+        try connection.transaction { connection in
+            try connection.advisoryTransactionLock(Exporter.lockKey)
+            try connection.execute("SET LOCAL jit = off")
+            try connection.execute("SET LOCAL work_mem = '256MB'")
+            return try TeamAssigner(connection: connection, directory: directory).assign()
+        }
+    }
+
     /// Returns the families (re)assigned this time, per team.
     @discardableResult
     public func assign() throws -> [String: Int] {

@@ -59,6 +59,37 @@ public final class PostgresConnection {
         return connection
     }
 
+    /// The parameters this connection was opened with, as a libpq connection string (libpq's
+    /// `PQconninfo`): to open a second connection to the same database as the same role, with the
+    /// same password file, for work that runs beside this connection's on another thread. Never
+    /// log it: it holds a password when the caller's connection string did.
+    public func connectionParameters() throws(PostgresError) -> String {
+        let handle = try liveHandle()
+        guard let options = PQconninfo(handle) else {
+            throw PostgresError(.connection, message: "libpq could not list the connection's parameters")
+        }
+        defer { PQconninfoFree(options) }
+        var parts: [String] = []
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val, value.pointee != 0 {
+                parts.append(String(cString: keyword) + "=" + Self.quotedParameter(String(cString: value)))
+            }
+            option += 1
+        }
+        return parts.joined(separator: " ")
+    }
+
+    /// A value as libpq's connection strings quote it: in single quotes, `\` and `'` escaped by a backslash.
+    static func quotedParameter(_ value: String) -> String {
+        var quoted = "'"
+        for character in value {
+            if character == "\\" || character == "'" { quoted.append("\\") }
+            quoted.append(character)
+        }
+        return quoted + "'"
+    }
+
     /// Closes the connection now rather than at deinit.
     public func close() {
         if let handle { PQfinish(handle) }

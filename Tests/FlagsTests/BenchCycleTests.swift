@@ -14,10 +14,14 @@ struct BenchCycleTests {
         let admin = try #require(
             ProcessInfo.processInfo.environment["FAMILYCONNECT_TEST_DATABASE"],
             "FAMILYCONNECT_TEST_DATABASE is not set: run deploy/dev/test, which starts PostgreSQL and sets it")
-        let keep = FileManager.default.temporaryDirectory.appendingPathComponent("fc-bench-cycle-\(UUID().uuidString)").path
+        let keep = FileManager.default.temporaryDirectory.appendingPathComponent("fc-bench-cycle-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: keep) }
         let result = try FamilyConnectBinary.run(
-            ["bench", "cycle", "--children", "1500", "--keep", keep, "--database", admin, "--schemas", TestDatabase.schemasDirectory])
+            [
+                "bench", "cycle", "--children", "1500", "--keep", keep, "--database", admin, "--schemas",
+                TestDatabase.schemasDirectory,
+            ])
         try #require(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
 
@@ -43,7 +47,9 @@ struct BenchCycleTests {
         let numbers = batchLine.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
         // "N rows = A rows of C new children (… feed counts …) + B changed school rows (X corrected…, Y new address); day one has D rows"
         let (total, newRows, dayOne) = (numbers[0], numbers[1], numbers[numbers.count - 1])
-        let (changed, corrected, moved) = (numbers[numbers.count - 4], numbers[numbers.count - 3], numbers[numbers.count - 2])
+        let (changed, corrected, moved) = (
+            numbers[numbers.count - 4], numbers[numbers.count - 3], numbers[numbers.count - 2]
+        )
         #expect(total == newRows + changed && changed == corrected + moved)
         #expect(newRows > 0 && corrected > 0 && moved > 0)
         #expect(abs(total - Int((Double(dayOne + newRows) * 0.01).rounded())) <= 1, "\(batchLine)")
@@ -57,7 +63,8 @@ struct BenchCycleTests {
         var nextDayFileRows = 0
         for feed in try FileManager.default.contentsOfDirectory(atPath: keep + "/drop") {
             let processed = keep + "/drop/" + feed + "/processed"
-            for name in try FileManager.default.contentsOfDirectory(atPath: processed) where name.hasSuffix("-next-day.csv") {
+            for name in try FileManager.default.contentsOfDirectory(atPath: processed)
+            where name.hasSuffix("-next-day.csv") {
                 let reader = try CSVReader(path: processed + "/" + name)
                 while try reader.next() != nil { nextDayFileRows += 1 }
                 nextDayFileRows -= 1  // the header
@@ -70,5 +77,19 @@ struct BenchCycleTests {
         #expect((count("records", in: try stageLine("next day", "resolve")) ?? 0) > 0)
         #expect((count("records", in: try stageLine("day 1", "flags")) ?? 0) > 0)
         #expect((count("raised", in: try stageLine("day 1", "flags")) ?? 0) > 0)
+
+        // The next day refreshes the indicators beside the families, on a second connection; the
+        // flags stage's own refresh then finds nothing left to read. Day 1 runs them one after the
+        // other (a first grouping and a first refresh each read every record).
+        let nextDayFamilies = try stageLine("next day", "families")
+        #expect(count("indicators_beside_ms", in: nextDayFamilies) != nil, "\(nextDayFamilies)")
+        #expect(count("indicators_beside_failed", in: nextDayFamilies) == nil, "\(nextDayFamilies)")
+        #expect(count("indicators_beside_ms", in: try stageLine("day 1", "families")) == nil)
+        #expect(count("records", in: try stageLine("next day", "flags")) == 0)
+        // The team assignment runs beside the flag rules on a next day, inside the flag run on day 1.
+        let nextDayFlags = try stageLine("next day", "flags")
+        #expect(count("teams_beside_assigned", in: nextDayFlags) != nil, "\(nextDayFlags)")
+        #expect(count("teams_beside_failed", in: nextDayFlags) == nil, "\(nextDayFlags)")
+        #expect(count("teams_beside_assigned", in: try stageLine("day 1", "flags")) == nil)
     }
 }

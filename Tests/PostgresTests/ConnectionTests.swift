@@ -1,7 +1,7 @@
 import Foundation
-import Synchronization
 import Postgres
 import PostgresTestSupport
+import Synchronization
 import Testing
 
 @Suite("Postgres connection against a real server")
@@ -317,6 +317,30 @@ struct ConnectionTests {
             connection.noticeHandler = { seen.messages.append($0.message) }
             try connection.execute("DO $$ BEGIN RAISE NOTICE 'batch % done', 7; END $$")
             #expect(seen.messages == ["batch 7 done"])
+        }
+    }
+}
+
+@Suite("Postgres connection: a second connection opened like the first")
+struct SiblingConnectionTests {
+    @Test("the parameters open another session on the same database, as the same role, with the same options")
+    func sameDatabaseAndRole() throws {
+        try TestDatabase.with { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE only_here (id int)")
+            let parameters = try connection.connectionParameters()
+            #expect(parameters.contains("dbname='\(database.name)'"))
+            let sibling = try PostgresConnection.connect(parameters)
+            defer { sibling.close() }
+            let mine = try connection.query("SELECT current_database(), current_user, inet_server_port()")[0]
+            let theirs = try sibling.query("SELECT current_database(), current_user, inet_server_port()")[0]
+            for column in 0..<2 {
+                #expect(try mine.decode(String.self, at: column) == theirs.decode(String.self, at: column))
+            }
+            #expect(try mine.decode(Int?.self, at: 2) == theirs.decode(Int?.self, at: 2))
+            #expect(sibling.backendPID != connection.backendPID)
+            // The same database: the table created on the first is there on the second.
+            #expect(try sibling.execute("SELECT to_regclass('only_here') IS NOT NULL").scalar(Bool.self))
         }
     }
 }

@@ -19,12 +19,12 @@ extension BenchCommand {
         "resolve": ["records", "pairs_compared", "children", "minted", "merged", "records_moved"],
         "families": [
             "families", "minted", "joined", "moved", "merged", "incremental", "changed_members", "members_regrouped",
-            "scope_ms", "load_ms", "group_ms", "store_ms",
+            "scope_ms", "load_ms", "group_ms", "store_ms", "indicators_beside_ms", "indicators_beside_failed",
         ],
         "flags": [
             "records", "active", "added", "updated", "withdrawn", "indicators_ms", "families", "families_evaluated",
             "raised",
-            "evidence_attached", "flags_ms",
+            "evidence_attached", "flags_ms", "teams_beside_assigned", "teams_beside_failed",
         ],
         "export": ["files", "flags_exported"],
     ]
@@ -47,7 +47,8 @@ extension BenchCommand {
         let meter = StageMeter(server: ServerCPU(connection: connection))
         let paths = OutreachPaths(rules: schemas + "/rules", outbox: folder + "/outbox")
         Console.print(
-            "bench cycle: \(children) children; stages as the service runs them, on one connection; "
+            "bench cycle: \(children) children; stages as the service runs them, on one connection (on a next "
+                + "day a second refreshes the indicators beside the families and assigns teams beside the flag rules); "
                 + (meter.server == nil
                     ? "server CPU not readable here (db n/a)" : "db = the PostgreSQL server's processes")
                 + "; peak = this process's VmHWM, reset at each stage's start")
@@ -87,7 +88,8 @@ extension BenchCommand {
             let stages =
                 try dropFiles(day.files, into: folder + "/drop", definitions: definitions)
                 + [
-                    ResolveStage(), FamiliesStage(paths: paths), FlagsStage(paths: paths, asOf: day.asOf),
+                    ResolveStage(), FamiliesStage(paths: paths, asOf: day.asOf),
+                    FlagsStage(paths: paths, asOf: day.asOf),
                     ExportStage(paths: paths, asOf: day.asOf),
                 ] as [any CycleStage]
             let ingest = stages.prefix { $0.name == "ingest" }
