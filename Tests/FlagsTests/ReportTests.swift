@@ -21,17 +21,23 @@ struct ReportTests {
         let asOf = SynthConfig.defaultAsOf
         for kind in FeedKind.allCases {
             let definition = try #require(definitions.first { $0.name == kind.stem })
-            _ = try FeedLoader(definition: definition, today: asOf).load(path: folder.appendingPathComponent(kind.fileName).path, connection: connection)
+            _ = try FeedLoader(definition: definition, today: asOf).load(
+                path: folder.appendingPathComponent(kind.fileName).path, connection: connection)
         }
         // A later school extract with broken rows: an impossible date of birth, more sessions attended than possible.
-        let school = try String(contentsOf: folder.appendingPathComponent(FeedKind.schoolAttendance.fileName), encoding: .utf8)
+        let school = try String(
+            contentsOf: folder.appendingPathComponent(FeedKind.schoolAttendance.fileName), encoding: .utf8)
         var lines = school.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-        let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
+        let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map {
+            String($0).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         let dobColumn = try #require(header.firstIndex(of: "DateOfBirth"))
         let attendedColumn = try #require(header.firstIndex(of: "SessionsAttended"))
         var broken = [header.joined(separator: ",")]
         for (index, line) in lines.prefix(90).enumerated() where !line.contains("\"") {
-            var cells = line.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            var cells = line.trimmingCharacters(in: .whitespacesAndNewlines).split(
+                separator: ",", omittingEmptySubsequences: false
+            ).map(String.init)
             if index % 3 == 0 { cells[dobColumn] = "2019-02-31" }
             if index % 5 == 1 { cells[attendedColumn] = "999" }
             broken.append(cells.joined(separator: ","))
@@ -51,11 +57,12 @@ struct ReportTests {
         try connection.execute(
             """
             INSERT INTO review_pairs (record_a, record_b, weight, reason, comparison, match_probability)
-            SELECT min(a.record_id), min(b.record_id), 15, 'match probability between the bands', '{}', 0.3
-            FROM child_records a, child_records b
-            WHERE a.child_id = (SELECT min(child_id) FROM child_records)
-              AND b.child_id = (SELECT max(child_id) FROM child_records)
-            HAVING min(a.record_id) < min(b.record_id)
+            SELECT least(first.record, last.record), greatest(first.record, last.record),
+                   15, 'match probability between the bands', '{}', 0.3
+            FROM (SELECT min(record_id) AS record FROM child_records
+                  WHERE child_id = (SELECT min(child_id) FROM child_records)) first,
+                 (SELECT min(record_id) AS record FROM child_records
+                  WHERE child_id = (SELECT max(child_id) FROM child_records)) last
             """)
         let rules = try Cycle.shippedRules()
         let teams = try Cycle.shippedTeams()
@@ -66,12 +73,17 @@ struct ReportTests {
         _ = try Exporter(connection: connection, teams: teams, outbox: outbox, asOf: asOf).export()
 
         // Outreach acts on some flags; two families turn out to be known to statutory services.
-        let flags = try connection.query("SELECT flag_id, family_id FROM flags WHERE status = 'exported' ORDER BY flag_id")
-            .map { (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1)) }
+        let flags = try connection.query(
+            "SELECT flag_id, family_id FROM flags WHERE status = 'exported' ORDER BY flag_id"
+        )
+        .map { (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1)) }
         #expect(flags.count >= 8, "the synthetic run should raise enough flags to exercise the report")
-        for (flag, _) in flags.prefix(4) { try FlagLifecycle.acknowledge(flagID: flag, by: "Test Worker", connection: connection) }
+        for (flag, _) in flags.prefix(4) {
+            try FlagLifecycle.acknowledge(flagID: flag, by: "Test Worker", connection: connection)
+        }
         for (flag, _) in flags.prefix(2) {
-            try FlagLifecycle.close(flagID: flag, outcome: "engaged with early help", on: asOf, by: "Test Worker", connection: connection)
+            try FlagLifecycle.close(
+                flagID: flag, outcome: "engaged with early help", on: asOf, by: "Test Worker", connection: connection)
         }
         var suppressing = rules
         suppressing.statutoryList = try StatutoryList.parse(
@@ -79,7 +91,9 @@ struct ReportTests {
         _ = try FlagEngine(connection: connection, rules: suppressing, asOf: asOf, teams: teams).run()
     }
 
-    @Test("figures in the tables equal the database's counts; no name, date of birth, address or identifier; no script or external URL")
+    @Test(
+        "figures in the tables equal the database's counts; no name, date of birth, address or identifier; no script or external URL"
+    )
     func reportFromSyntheticRun() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fc-report-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -100,12 +114,14 @@ struct ReportTests {
             let leaks = try personalData(in: html, connection)
             #expect(leaks.isEmpty, "personal data in the report: \(leaks.prefix(10))")
             // The check itself finds what it looks for: a name, a date of birth and a postcode slipped into a table cell.
-            let sample = try #require(try connection.query(
-                "SELECT family_name, dob::text, postcode FROM source_records WHERE family_name ~ '^[A-Za-z]+$' AND dob IS NOT NULL AND postcode IS NOT NULL LIMIT 1"
-            ).first)
+            let sample = try #require(
+                try connection.query(
+                    "SELECT family_name, dob::text, postcode FROM source_records WHERE family_name ~ '^[A-Za-z]+$' AND dob IS NOT NULL AND postcode IS NOT NULL LIMIT 1"
+                ).first)
             for column in 0..<3 {
                 let value = try sample.decode(String.self, at: column)
-                let planted = html.replacingOccurrences(of: "</tbody>", with: "<tr><td>\(HTMLEscape.escape(value))</td></tr></tbody>")
+                let planted = html.replacingOccurrences(
+                    of: "</tbody>", with: "<tr><td>\(HTMLEscape.escape(value))</td></tr></tbody>")
                 #expect(try personalData(in: planted, connection).contains(value), "a planted \(value) is found")
             }
         }
@@ -141,7 +157,9 @@ struct ReportTests {
     func emptyDatabase() throws {
         try TestDatabase.with(.migrated) { database in
             let page = try ReportHTML(try ReportBuilder(connection: try database.connect()).build().html)
-            for section in ["feeds", "matching", "children", "flags"] { #expect(page.html.contains("<section id=\"\(section)\"")) }
+            for section in ["feeds", "matching", "children", "flags"] {
+                #expect(page.html.contains("<section id=\"\(section)\""))
+            }
             #expect(page.html.contains("No batches loaded in this period."))
             #expect(try page.table("t-partners").row("all")[1].number == 0)
         }
@@ -154,16 +172,23 @@ struct ReportTests {
 
     @Test("every text node and attribute is escaped")
     func escaping() {
-        #expect(HTMLEscape.escape(#"<script>alert("x") & 'y'</script>"#) == "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;")
+        #expect(
+            HTMLEscape.escape(#"<script>alert("x") & 'y'</script>"#)
+                == "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;")
         let element = Markup.element("p", ["title": "a\"b<c"], [.text("<b>&</b>")])
         #expect(element.html == "<p title=\"a&quot;b&lt;c\">&lt;b&gt;&amp;&lt;/b&gt;</p>")
         // A field name or reason from the database cannot become markup.
-        let page = ReportPage(data: ReportData(
-            generatedAt: "now", since: nil,
-            feeds: ReportData.Feeds(
-                batches: [.init(id: 1, feed: "<img src=x>", loadedOn: "2026-01-01", read: 2, loaded: 1, quarantined: 1)],
-                reasons: [.init(feed: "<img src=x>", field: "a&b", reason: "<script>", rows: 1)], quality: [], refused: [:]),
-            matching: nil, children: nil, flags: nil)).render()
+        let page = ReportPage(
+            data: ReportData(
+                generatedAt: "now", since: nil,
+                feeds: ReportData.Feeds(
+                    batches: [
+                        .init(id: 1, feed: "<img src=x>", loadedOn: "2026-01-01", read: 2, loaded: 1, quarantined: 1)
+                    ],
+                    reasons: [.init(feed: "<img src=x>", field: "a&b", reason: "<script>", rows: 1)], quality: [],
+                    refused: [:]),
+                matching: nil, children: nil, flags: nil)
+        ).render()
         #expect(!page.contains("<img") && !page.contains("<script"))
         #expect(page.contains("&lt;img src=x&gt;") && page.contains("&lt;script&gt;"))
     }
@@ -173,7 +198,8 @@ struct ReportTests {
     func checkFeeds(_ page: ReportHTML, _ connection: PostgresConnection) throws {
         let totals = try page.table("t-feed-totals")
         let feeds = try connection.query(
-            "SELECT feed, count(*)::int, sum(rows_read)::int, sum(rows_loaded)::int, sum(rows_quarantined)::int FROM feed_batches GROUP BY feed ORDER BY feed")
+            "SELECT feed, count(*)::int, sum(rows_read)::int, sum(rows_loaded)::int, sum(rows_quarantined)::int FROM feed_batches GROUP BY feed ORDER BY feed"
+        )
         #expect(totals.rows.count == feeds.count)
         for row in feeds {
             let cells = try totals.row(try row.decode(String.self, at: 0))
@@ -184,7 +210,8 @@ struct ReportTests {
         }
         // One row per batch, grouped by feed, with the ledger's counts.
         let batches = try page.table("t-feed-batches")
-        let ledger = try connection.query("SELECT id, feed, rows_read, rows_loaded, rows_quarantined FROM feed_batches ORDER BY id")
+        let ledger = try connection.query(
+            "SELECT id, feed, rows_read, rows_loaded, rows_quarantined FROM feed_batches ORDER BY id")
         #expect(batches.rows.count == ledger.count && ledger.count == FeedKind.allCases.count + 1)
         for row in ledger {
             let cells = try batches.row(String(try row.decode(Int.self, at: 0)))
@@ -195,21 +222,32 @@ struct ReportTests {
         }
         // Quarantine reasons add up to each feed's quarantined rows; the broken batch's reasons are named.
         let reasons = try page.table("t-quarantine-reasons")
-        for row in try connection.query("SELECT b.feed, count(*)::int FROM quarantined_rows q JOIN feed_batches b ON b.id = q.batch_id GROUP BY 1") {
+        for row in try connection.query(
+            "SELECT b.feed, count(*)::int FROM quarantined_rows q JOIN feed_batches b ON b.id = q.batch_id GROUP BY 1")
+        {
             let feed = try row.decode(String.self, at: 0)
-            #expect(reasons.rows.filter { reasons.group(of: $0) == feed }.map { $0[2].number ?? -1 }.reduce(0, +) == (try row.decode(Int.self, at: 1)))
+            #expect(
+                reasons.rows.filter { reasons.group(of: $0) == feed }.map { $0[2].number ?? -1 }.reduce(0, +)
+                    == (try row.decode(Int.self, at: 1)))
         }
         #expect(try Cycle.count(connection, "SELECT count(*) FROM quarantined_rows") >= 30)
         #expect(reasons.rows.contains { $0[0].text == "child.dob" && $0[1].text.hasPrefix("not a valid date") })
-        #expect(reasons.rows.contains { $0[0].text == "fact.sessions_attended" && $0[1].text == "more sessions attended than possible" })
+        #expect(
+            reasons.rows.contains {
+                $0[0].text == "fact.sessions_attended" && $0[1].text == "more sessions attended than possible"
+            })
         // Field quality: every (batch, field) as recorded.
         let quality = try page.table("t-quality")
         let recorded = try connection.query(
-            "SELECT b.feed || ', batch ' || b.id, q.field, q.rows, q.present, q.valid FROM feed_batch_quality q JOIN feed_batches b ON b.id = q.batch_id")
+            "SELECT b.feed || ', batch ' || b.id, q.field, q.rows, q.present, q.valid FROM feed_batch_quality q JOIN feed_batches b ON b.id = q.batch_id"
+        )
         #expect(quality.rows.count == recorded.count)
         for row in recorded {
             let group = try row.decode(String.self, at: 0)
-            let cells = try #require(quality.rows.first { quality.group(of: $0) == group && $0[0].text == (try? row.decode(String.self, at: 1)) })
+            let cells = try #require(
+                quality.rows.first {
+                    quality.group(of: $0) == group && $0[0].text == (try? row.decode(String.self, at: 1))
+                })
             #expect(cells[1].number == (try row.decode(Int.self, at: 2)))
             #expect(cells[2].number == (try row.decode(Int.self, at: 3)))
             #expect(cells[3].number == (try row.decode(Int.self, at: 4)))
@@ -234,21 +272,29 @@ struct ReportTests {
         // The histogram says what it shows and draws both thresholds.
         #expect(page.html.contains("Population: the \(ReportFormat.count(links)) pairs the model linked"))
         // The bands in bits follow the model's prior: those stored with it.
-        let bands = try #require(try connection.query("SELECT upper_threshold, lower_threshold FROM match_models ORDER BY id DESC LIMIT 1").first)
+        let bands = try #require(
+            try connection.query("SELECT upper_threshold, lower_threshold FROM match_models ORDER BY id DESC LIMIT 1")
+                .first)
         let upper = try bands.decode(Double.self, at: 0)
         let lower = try bands.decode(Double.self, at: 1)
-        #expect(page.html.contains("review from \(ReportFormat.bits(lower))") && page.html.contains("link from \(ReportFormat.bits(upper))"))
+        #expect(
+            page.html.contains("review from \(ReportFormat.bits(lower))")
+                && page.html.contains("link from \(ReportFormat.bits(upper))"))
 
         // The model: every level of the stored model, with its m, u and weight.
         let model = try page.table("t-model")
-        let parameters = try connection.execute("SELECT parameters->'fields' FROM match_models ORDER BY id DESC LIMIT 1").scalar(PostgresJSON.self)
+        let parameters = try connection.execute(
+            "SELECT parameters->'fields' FROM match_models ORDER BY id DESC LIMIT 1"
+        ).scalar(PostgresJSON.self)
         let fields = try parameters.decode(as: [String: [String: [String: Double]]].self)
         #expect(model.rows.count == fields.values.map(\.count).reduce(0, +))
         for (field, levels) in fields {
             for (level, numbers) in levels {
-                let cells = try #require(model.rows.first {
-                    model.group(of: $0) == field.replacingOccurrences(of: "_", with: " ") && $0[0].text == level.replacingOccurrences(of: "_", with: " ")
-                })
+                let cells = try #require(
+                    model.rows.first {
+                        model.group(of: $0) == field.replacingOccurrences(of: "_", with: " ")
+                            && $0[0].text == level.replacingOccurrences(of: "_", with: " ")
+                    })
                 #expect(cells[3].text == ReportFormat.bits(numbers["weight"]!))
                 #expect(cells[1].text == ReportFormat.probability(numbers["m"]!))
                 #expect(cells[2].text == ReportFormat.probability(numbers["u"]!))
@@ -256,35 +302,50 @@ struct ReportTests {
         }
 
         let methods = try page.table("t-links")
-        #expect(try methods.row("deterministic (identifier)")[1].number
-            == (try Cycle.count(connection, "SELECT count(*) FROM record_links WHERE method IN ('nhs_number', 'upn')")))
+        #expect(
+            try methods.row("deterministic (identifier)")[1].number
+                == (try Cycle.count(
+                    connection, "SELECT count(*) FROM record_links WHERE method IN ('nhs_number', 'upn')")))
         #expect(try methods.row("probabilistic (match model)")[1].number == links)
-        #expect(try methods.row("vouched by a police incident")[1].number
-            == (try Cycle.count(connection, "SELECT count(*) FROM record_links WHERE method = 'vouched_by_incident'")))
-        #expect(try methods.row("decided by review")[1].number == (try Cycle.count(connection, "SELECT count(*) FROM record_links WHERE method = 'review'")))
+        #expect(
+            try methods.row("vouched by a police incident")[1].number
+                == (try Cycle.count(
+                    connection, "SELECT count(*) FROM record_links WHERE method = 'vouched_by_incident'")))
+        #expect(
+            try methods.row("decided by review")[1].number
+                == (try Cycle.count(connection, "SELECT count(*) FROM record_links WHERE method = 'review'")))
 
         let queue = try page.table("t-review")
         for status in ["open", "accepted", "rejected", "superseded"] {
-            #expect(try queue.row("\(status) (all)")[1].number
-                == (try Cycle.count(connection, "SELECT count(*) FROM review_pairs WHERE status = $1", [status])))
+            #expect(
+                try queue.row("\(status) (all)")[1].number
+                    == (try Cycle.count(connection, "SELECT count(*) FROM review_pairs WHERE status = $1", [status])))
         }
         let open = try Cycle.count(connection, "SELECT count(*) FROM review_pairs WHERE status = 'open'")
-        #expect(queue.rows.filter { $0[0].text.hasPrefix("open, waiting") }.map { $0[1].number ?? -1 }.reduce(0, +) == open)
+        #expect(
+            queue.rows.filter { $0[0].text.hasPrefix("open, waiting") }.map { $0[1].number ?? -1 }.reduce(0, +) == open)
         #expect(try queue.row("open, waiting under 7 days")[1].number == open)
     }
 
     func checkChildren(_ page: ReportHTML, _ connection: PostgresConnection) throws {
         let partners = try page.table("t-partners")
-        #expect(try partners.row("all")[1].number == (try Cycle.count(connection, "SELECT count(DISTINCT child_id) FROM child_records")))
+        #expect(
+            try partners.row("all")[1].number
+                == (try Cycle.count(connection, "SELECT count(DISTINCT child_id) FROM child_records")))
         for count in 1...4 {
-            #expect(try partners.row(String(count))[1].number
-                == (try Cycle.count(connection, "SELECT count(*) FROM child_summary WHERE partners = $1", [count])))
+            #expect(
+                try partners.row(String(count))[1].number
+                    == (try Cycle.count(connection, "SELECT count(*) FROM child_summary WHERE partners = $1", [count])))
         }
         #expect(try Cycle.count(connection, "SELECT count(*) FROM child_summary WHERE partners >= 2") > 0)
         let sizes = try page.table("t-family-sizes")
         let live = "f.merged_into IS NULL AND f.retired_at IS NULL"
-        #expect(try sizes.row("all families")[1].number
-            == (try Cycle.count(connection, "SELECT count(*) FROM families f WHERE \(live) AND EXISTS (SELECT 1 FROM family_members m WHERE m.family_id = f.family_id)")))
+        #expect(
+            try sizes.row("all families")[1].number
+                == (try Cycle.count(
+                    connection,
+                    "SELECT count(*) FROM families f WHERE \(live) AND EXISTS (SELECT 1 FROM family_members m WHERE m.family_id = f.family_id)"
+                )))
         for row in try connection.query(
             """
             SELECT children, count(*)::int FROM (
@@ -293,28 +354,42 @@ struct ReportTests {
             """)
         {
             let children = try row.decode(Int.self, at: 0)
-            #expect(try sizes.row(children == 0 ? "0 (expecting only)" : String(children))[1].number == (try row.decode(Int.self, at: 1)))
+            #expect(
+                try sizes.row(children == 0 ? "0 (expecting only)" : String(children))[1].number
+                    == (try row.decode(Int.self, at: 1)))
         }
     }
 
     func checkFlags(_ page: ReportHTML, _ connection: PostgresConnection) throws {
         let months = try page.table("t-flag-months")
         #expect(months.column(1).reduce(0, +) == (try Cycle.count(connection, "SELECT count(*) FROM flags")))
-        #expect(months.column(2).reduce(0, +) == (try Cycle.count(connection, "SELECT count(*) FROM flags WHERE exported_at IS NOT NULL")))
-        #expect(months.column(3).reduce(0, +) == (try Cycle.count(connection, "SELECT count(*) FROM flags WHERE acknowledged_at IS NOT NULL")))
-        #expect(months.column(4).reduce(0, +) == (try Cycle.count(connection, "SELECT count(*) FROM flags WHERE closed_at IS NOT NULL")))
+        #expect(
+            months.column(2).reduce(0, +)
+                == (try Cycle.count(connection, "SELECT count(*) FROM flags WHERE exported_at IS NOT NULL")))
+        #expect(
+            months.column(3).reduce(0, +)
+                == (try Cycle.count(connection, "SELECT count(*) FROM flags WHERE acknowledged_at IS NOT NULL")))
+        #expect(
+            months.column(4).reduce(0, +)
+                == (try Cycle.count(connection, "SELECT count(*) FROM flags WHERE closed_at IS NOT NULL")))
         #expect(months.column(3).reduce(0, +) == 4 && months.column(4).reduce(0, +) == 4)  // 2 by outreach, 2 by suppression
 
         let outcomes = try page.table("t-flag-outcomes")
         #expect(outcomes.rows.count == 10)
         for outcome in 1...10 {
-            #expect(try outcomes.row(String(outcome))[2].number == (try Cycle.count(connection, """
-                SELECT count(DISTINCT e.flag_id) FROM flag_evidence e JOIN indicators i ON i.id = e.indicator_id WHERE i.outcome = $1
-                """, [outcome])))
+            #expect(
+                try outcomes.row(String(outcome))[2].number
+                    == (try Cycle.count(
+                        connection,
+                        """
+                        SELECT count(DISTINCT e.flag_id) FROM flag_evidence e JOIN indicators i ON i.id = e.indicator_id WHERE i.outcome = $1
+                        """, [outcome])))
         }
         let teams = try page.table("t-flag-teams")
         #expect(teams.column(5).reduce(0, +) == (try Cycle.count(connection, "SELECT count(*) FROM flags")))
-        for row in try connection.query("SELECT t.team, count(*)::int FROM flags f JOIN family_teams t ON t.family_id = f.family_id GROUP BY 1") {
+        for row in try connection.query(
+            "SELECT t.team, count(*)::int FROM flags f JOIN family_teams t ON t.family_id = f.family_id GROUP BY 1")
+        {
             let team = try row.decode(String.self, at: 0)
             let cells = try #require(teams.rows.first { $0[0].text.hasSuffix("(\(team))") })
             #expect(cells[5].number == (try row.decode(Int.self, at: 1)))
@@ -324,7 +399,9 @@ struct ReportTests {
             #expect(try rules.row(try row.decode(String.self, at: 0))[1].number == (try row.decode(Int.self, at: 1)))
         }
         let suppressed = try page.table("t-suppressed")
-        #expect(try suppressed.row("all")[2].number == (try Cycle.count(connection, "SELECT count(DISTINCT family_id) FROM flag_suppressions")))
+        #expect(
+            try suppressed.row("all")[2].number
+                == (try Cycle.count(connection, "SELECT count(DISTINCT family_id) FROM flag_suppressions")))
         #expect(try suppressed.row("on the statutory list")[2].number == 2)
     }
 
@@ -357,7 +434,9 @@ struct ReportTests {
         // Text that comes from the rule files (team names such as "West Norfolk Early Help Hub", outcome
         // names) is taken out first: a surname like West is then only found if the report leaks it.
         var text = html
-        for name in try connection.query("SELECT name FROM outreach_teams UNION SELECT name FROM supporting_families_outcomes").map({ try $0.decode(String.self, at: 0) }) {
+        for name in try connection.query(
+            "SELECT name FROM outreach_teams UNION SELECT name FROM supporting_families_outcomes"
+        ).map({ try $0.decode(String.self, at: 0) }) {
             text = text.replacingOccurrences(of: HTMLEscape.escape(name), with: " ")
         }
         var words = Set<Substring>()
@@ -376,7 +455,8 @@ struct ReportTests {
             if value.allSatisfy(\.isLetter) {
                 return words.contains(Substring(value)) || words.contains(Substring(value.uppercased()))
             }
-            return textIndex.contains(value) || textIndex.contains(HTMLEscape.escape(value)) || textIndex.contains(value.uppercased())
+            return textIndex.contains(value) || textIndex.contains(HTMLEscape.escape(value))
+                || textIndex.contains(value.uppercased())
         }
 
         let names = try connection.query(
@@ -400,7 +480,10 @@ struct ReportTests {
         #expect(addresses.count > 100)
         found += addresses.filter(leaked)
 
-        let months = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+        let months = [
+            "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+            "November", "December",
+        ]
         let dates = try connection.query(
             "SELECT DISTINCT v::text FROM source_records, LATERAL unnest(ARRAY[dob, carer_dob]) v WHERE v IS NOT NULL"
         ).map { CalendarDate(iso8601: try $0.decode(String.self, at: 0))! }
@@ -410,8 +493,10 @@ struct ReportTests {
             let dd = d < 10 ? "0\(d)" : "\(d)"
             let mm = m < 10 ? "0\(m)" : "\(m)"
             let forms = [
-                date.iso8601, "\(dd)/\(mm)/\(y)", "\(d)/\(m)/\(y)", "\(mm)/\(dd)/\(y)", "\(dd)-\(mm)-\(y)", "\(dd).\(mm).\(y)", "\(y)\(mm)\(dd)",
-                "\(dd)\(mm)\(y)", "\(d) \(months[m - 1]) \(y)", "\(d) \(months[m - 1].prefix(3)) \(y)", "\(months[m - 1]) \(d), \(y)",
+                date.iso8601, "\(dd)/\(mm)/\(y)", "\(d)/\(m)/\(y)", "\(mm)/\(dd)/\(y)", "\(dd)-\(mm)-\(y)",
+                "\(dd).\(mm).\(y)", "\(y)\(mm)\(dd)",
+                "\(dd)\(mm)\(y)", "\(d) \(months[m - 1]) \(y)", "\(d) \(months[m - 1].prefix(3)) \(y)",
+                "\(months[m - 1]) \(d), \(y)",
             ]
             if forms.contains(where: { htmlIndex.contains($0) }) { found.append(date.iso8601) }
         }
@@ -430,7 +515,9 @@ struct ByteGrams {
         let bytes = Array(text.utf8)
         grams = (4...8).map { length in
             var set = Set<UInt64>(minimumCapacity: bytes.count)
-            if bytes.count >= length { for start in 0...(bytes.count - length) { set.insert(Self.pack(bytes, start, length)) } }
+            if bytes.count >= length {
+                for start in 0...(bytes.count - length) { set.insert(Self.pack(bytes, start, length)) }
+            }
             return set
         }
     }
@@ -470,7 +557,8 @@ struct ReportHTML {
 
         func row(_ first: String) throws -> [Cell] {
             guard let row = rows.first(where: { $0.first?.text == first }) else {
-                throw ReportParseError(message: "no row '\(first)' in a table with rows \(rows.map { $0.first?.text ?? "" })")
+                throw ReportParseError(
+                    message: "no row '\(first)' in a table with rows \(rows.map { $0.first?.text ?? "" })")
             }
             return row
         }
@@ -484,8 +572,12 @@ struct ReportHTML {
     }
 
     func table(_ id: String) throws -> Table {
-        guard let start = html.range(of: "<table id=\"\(id)\">") else { throw ReportParseError(message: "no table \(id)") }
-        guard let end = html.range(of: "</table>", range: start.upperBound..<html.endIndex) else { throw ReportParseError(message: "table \(id) not closed") }
+        guard let start = html.range(of: "<table id=\"\(id)\">") else {
+            throw ReportParseError(message: "no table \(id)")
+        }
+        guard let end = html.range(of: "</table>", range: start.upperBound..<html.endIndex) else {
+            throw ReportParseError(message: "table \(id) not closed")
+        }
         let body = String(html[start.upperBound..<end.lowerBound])
         var table = Table(header: [], rows: [], groups: [])
         var group: String?
@@ -518,7 +610,9 @@ struct ReportParseError: Error, CustomStringConvertible {
 extension String {
     /// The first capture group of every match of a regular expression.
     func matches(_ pattern: String) -> [String] {
-        guard let expression = try? NSRegularExpression(pattern: pattern, options: [.dotMatchesLineSeparators]) else { return [] }
+        guard let expression = try? NSRegularExpression(pattern: pattern, options: [.dotMatchesLineSeparators]) else {
+            return []
+        }
         let range = NSRange(startIndex..<endIndex, in: self)
         return expression.matches(in: self, range: range).compactMap { match in
             Range(match.range(at: 1), in: self).map { String(self[$0]) }
