@@ -21,6 +21,9 @@ struct LinkageResult {
     var pairsCompared: Int
     var refusedTwins: Int
     var oversizedBlocks: Int
+    /// The model's pairs between two children of several records each, left out of the queue
+    /// (`Linkage.worthQueuing`): counted, so that what no one is shown is still a figure.
+    var notQueuedBetweenMadeChildren = 0
 }
 
 /// The linkage algorithm, free of the database: blocking, comparison, the model, thresholds and
@@ -197,12 +200,14 @@ struct Linkage {
         if !vouched.isEmpty { clusterer.apply(vouched) }
         let roots = clusterer.roots()
         // Only pairs that still sit in different children are worth a person's time.
-        let open = Self.worthQueuing(review.filter { roots[$0.a] != roots[$0.b] }, roots: roots)
+        let inTwoChildren = review.filter { roots[$0.a] != roots[$0.b] }
+        let open = Self.worthQueuing(inTwoChildren, roots: roots)
         clock?.mark("link: cluster")
         return LinkageResult(
             model: model, frequencies: frequencies, roots: roots, applied: clusterer.applied, review: open,
             pairsCompared: candidates.count, refusedTwins: clusterer.refused.filter { $0.reason.keepsTwinsApart }.count,
-            oversizedBlocks: candidates.oversizedBlocks.values.reduce(0, +))
+            oversizedBlocks: candidates.oversizedBlocks.values.reduce(0, +),
+            notQueuedBetweenMadeChildren: inTwoChildren.count - open.count)
     }
 
     /// For each pattern, whether no pair with it can be linked, queued or vouched for: a pattern the

@@ -21,6 +21,9 @@ public struct ResolutionReport: Sendable {
     public var split = 0
     public var recordsMoved = 0
     public var twinsKeptApart = 0
+    /// Pairs the model would have queued, left out because both records already belong to children
+    /// of several records (`Linkage.worthQueuing`).
+    public var notQueuedBetweenMadeChildren = 0
     public var oversizedBlocks = 0
     public var seconds = 0.0
     /// Where the time went (full runs), for the benchmark and the operator.

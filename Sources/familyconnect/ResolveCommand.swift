@@ -61,7 +61,8 @@ enum ResolveCommand: Command {
             \(report.linksReview) by review decision; \(report.twinsKeptApart) links refused as possible twins
               children: \(report.children) (\(report.minted) ids minted, \(report.merged) merged, \(report.split) split, \
             \(report.recordsMoved) records assigned or moved)
-              review queue: \(report.reviewPairs) open pairs\(report.oversizedBlocks > 0 ? "; \(report.oversizedBlocks) oversized blocks skipped" : "")
+              review queue: \(report.reviewPairs) open pairs (\(report.notQueuedBetweenMadeChildren) pairs between two children \
+            of several records each not queued)\(report.oversizedBlocks > 0 ? "; \(report.oversizedBlocks) oversized blocks skipped" : "")
             """)
     }
 }

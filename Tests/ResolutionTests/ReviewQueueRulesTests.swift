@@ -70,6 +70,10 @@ struct ReviewQueueRulesTests {
         let pupil = [Self.pupil(1, upn: 11), Self.pupil(2, upn: 11)]
         let twoMade = pupil + [health(3, nhs: 4_010_232_137), health(4, nhs: 4_010_232_137)]
         #expect(Self.queued(twoMade).isEmpty)
+        // Left out, and counted: the run's report says how many pairs no one was shown.
+        let result = Linkage(settings: ResolutionSettings(), nicknames: .standard).run(
+            records: twoMade, model: Self.neutralModel(), decisions: [])
+        #expect(result.notQueuedBetweenMadeChildren == 4)
         // A health visiting row with no child of its own yet: its pairs with the pupil are queued.
         #expect(Self.queued(pupil + [health(3, nhs: 4_010_232_137)]) == [[1, 3], [2, 3]])
     }

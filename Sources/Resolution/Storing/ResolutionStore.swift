@@ -59,6 +59,7 @@ extension Resolver {
         report.records = records.count
         report.pairsCompared = result.pairsCompared
         report.twinsKeptApart = result.refusedTwins
+        report.notQueuedBetweenMadeChildren = result.notQueuedBetweenMadeChildren
         report.oversizedBlocks = result.oversizedBlocks
         let (applied, ids) = (result.applied, records.map(\.id))
         let preparedLinks = BackgroundWork { PreparedLinks(applied, ids: ids, modelID: modelID) }
