@@ -59,6 +59,28 @@ struct SiblingRuleTests {
         #expect(Clusterer.couldBeSiblings(20250901, 20260601))
     }
 
+    @Test(
+        "a slip of the date within the year is one child's, however many months it moves",
+        arguments: [
+            (20261201, 20260112),  // day and month swapped, eleven months apart
+            (20261101, 20260101),  // one digit of the month wrong, ten months apart
+        ] as [(UInt32, UInt32)])
+    func slipWithinTheYearJoins(_ dates: (UInt32, UInt32)) {
+        let claim = Self.record(1, kind: 2, given: "Tilly", dob: dates.0)
+        let newborn = Self.record(2, kind: 0, given: "Matilda", dob: dates.1, nhs: 4_730_621_441)
+        var clusterer = Self.clustered([claim, newborn], [(0, 1, 22)])
+        #expect(clusterer.roots()[0] == clusterer.roots()[1])
+        #expect(clusterer.refused.isEmpty)
+        #expect(!Clusterer.couldBeSiblings(dates.0, dates.1))
+        #expect(!Clusterer.looksLikeSiblings(claim, newborn, .standard))
+    }
+
+    @Test("a year one digit apart on the same day and month stays two births (sisters born on one day of the year)")
+    func yearOneDigitApartStaysApart() {
+        #expect(Clusterer.couldBeSiblings(20230801, 20260801))
+        #expect(Clusterer.couldBeSiblings(20190315, 20180315))
+    }
+
     @Test("an identifier still joins them: the rule answers only the model's links")
     func identifierJoins() {
         var clusterer = Clusterer(records: [Self.claim, Self.newborn], apart: [], nicknames: .standard)

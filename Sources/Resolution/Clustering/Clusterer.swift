@@ -311,7 +311,11 @@ public struct Clusterer {
                 if fits(
                     record, members[couldBeIts], atLeast: lookAlike ? .close : Self.rivalBar(join), scratch: &scratch)
                     && !(lookAlike && reportNamesItBetter(root, than: couldBeIts, scratch: &scratch))
+                    && !(lookAlike
+                        && reportNamesBothTwins(couldBeIts, join: otherSide, twin: root, scratch: &scratch))
                     && !registeredNamesDecide(record, small, large, couldBeIts: couldBeIts)
+                    && !registeredNameSettlesTheJoin(
+                        rival: other, rivalRoot: root, child: couldBeIts, namedBy: otherSide, scratch: &scratch)
                     && !(isUnidentified(root)
                         && fitsAnotherChild(
                             record, besides: [root, couldBeIts, otherSide], apartFrom: couldBeIts, keys: twinKeys,
@@ -491,6 +495,33 @@ public struct Clusterer {
         return false
     }
 
+    /// Whether the report that names a side (`side`, written as told) names the other twin too, so
+    /// that its two records are the two twins, one each, and its names say which is which: read
+    /// straight (the side is `join`'s child, the companion `twin`'s), every record fits its twin at
+    /// least as well as read crossed, and one fits better. An incident naming "Sophie" and "Sophua"
+    /// when the twins are Sophie and Sophia: Sophie fits Sophie exactly and Sophia only by a form,
+    /// while "Sophua" is a slip of either, so the incident's Sophie is the twin Sophie. The companion
+    /// must fit `twin` at least as a slip (a report naming a brother instead says nothing of the
+    /// twins). When both readings fit alike (twins each known by the other's name, Oliver known as
+    /// Ollie and Ollie known as Oliver, named "Oliver" and "Ollie") it stays a guess.
+    mutating func reportNamesBothTwins(_ side: Int, join: Int, twin: Int, scratch: inout NameScratch) -> Bool {
+        let straightSide = bestFit(members[side], members[join], scratch: &scratch)
+        let crossedSide = bestFit(members[side], members[twin], scratch: &scratch)
+        guard straightSide >= crossedSide else { return false }
+        for x in members[side] where records[Int(x)].namesAsTold {
+            for companion in reportMembers[records[Int(x)].sideBySideKey] ?? [] where companion != x {
+                let root = find(Int(companion))
+                guard root != side, root != join, root == twin || isUnidentified(root) else { continue }
+                let straight = bestFit([companion], members[twin], scratch: &scratch)
+                let crossed = bestFit([companion], members[join], scratch: &scratch)
+                if straight >= .typo && straight >= crossed && (straightSide > crossedSide || straight > crossed) {
+                    return true
+                }
+            }
+        }
+        return false
+    }
+
     /// Whether registered names settle which twin a side is: health and school records carry the
     /// legal name as registered (a meals claim or a police row may name a twin by the other's). When
     /// the join has two registered records of the same legal name, one on each side, and the other
@@ -505,6 +536,24 @@ public struct Clusterer {
         }
         let sideNames = legalNames(members[side])
         return !legalNames(small).isDisjoint(with: legalNames(large)) && !sideNames.contains(rivalName)
+    }
+
+    /// Whether the join names the child by its registered first name while the rival fits that child
+    /// only by another form (the name the child goes by, or a nickname), and the rival's own child is
+    /// not known by the join's name: then the join's record is that child's and the rival the other
+    /// twin's. A meals claim naming "James" and "Jamie", when the only twin with records of his own is
+    /// registered James and known as Jamie: the twin Jamie is the claim's "Jamie", not James's second
+    /// name. Twins each known by the other's name (Oliver known as Ollie, Ollie known as Oliver) stay
+    /// a guess: the rival's child is known by the join's name.
+    mutating func registeredNameSettlesTheJoin(
+        rival: Int32, rivalRoot: Int, child: Int, namedBy side: Int, scratch: inout NameScratch
+    ) -> Bool {
+        let registered = members[child].filter { !records[Int($0)].namesAsTold }
+        guard !registered.isEmpty,
+            fitToWrittenNames(members[side], registered, scratch: &scratch) == .exact,
+            fitToWrittenNames([rival], registered, scratch: &scratch) < .exact
+        else { return false }
+        return bestFit(members[rivalRoot], members[side], scratch: &scratch) < .exact
     }
 
     /// A record not yet joined to a child with an identifier: it could still be any child's.
@@ -689,7 +738,19 @@ public struct Clusterer {
     /// slip, or a day and month swapped within the year), or twins' (the same date, the twin rule's).
     static func couldBeSiblings(_ a: UInt32, _ b: UInt32) -> Bool {
         func months(_ date: UInt32) -> Int { Int(date / 10000 * 12 + date / 100 % 100) }
-        return abs(months(a) - months(b)) >= 8
+        return abs(months(a) - months(b)) >= 8 && !isSlip(a, b)
+    }
+
+    /// Whether one date of birth is a keying slip of the other within one year: the day and month
+    /// swapped, or one digit of the month or day wrong (2019-03-11 for 2019-11-03, 2019-12-07 for
+    /// 2019-02-07). Such a date is one child's date mistyped, not a second birth, however many months
+    /// it moves: two births of one year that far apart rarely fall on such a pair. A year that differs
+    /// by one digit with the same day and month is not counted: sisters born on one day of the year,
+    /// three years apart (2023-08-01 and 2026-08-01), are as likely as the slip.
+    static func isSlip(_ a: UInt32, _ b: UInt32) -> Bool {
+        guard a / 10_000 == b / 10_000 else { return false }
+        let level = DateComparison.compare(packed: a, packed: b)
+        return level == .dayMonthSwapped || level == .oneDigitTypo
     }
 
     /// Pairwise form of the sibling rule (`shareOnlyAHome`), for `explain-pair`: both dated, dates of

@@ -187,7 +187,7 @@ public struct Explainer {
         case .possibleTwins:
             "never linked automatically: possible twins (same date of birth and household, different first names)"
         case .possibleSiblings:
-            "never linked automatically: possible siblings (one household, dates of birth eight months or more apart, and a first name that is only a form of the other)"
+            "never linked automatically: possible siblings (one household, dates of birth eight months or more apart and not a slip of each other within the year, and a first name that is only a form of the other)"
         case .neverLinked(let reason):
             "no link, not queued: \(reason); only an identifier or a data officer can join these"
         case .heldBack(let reason): "review, not linked: \(reason)"
