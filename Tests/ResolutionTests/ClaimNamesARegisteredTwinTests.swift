@@ -107,8 +107,9 @@ struct ReportNamesBothTwinsTests {
         twinRecord(id, kind: 3, given: given, report: incident, home: (home.family, home.dob, home.postcode, 29))
     }
 
-    /// The twins' school rows (joined by UPN), then the incident's "Sophie" joining the twin Sophie.
-    static func policeSophieJoins(companion: String) -> (joined: Bool, refused: [LinkRefusal]) {
+    /// The twins' school rows (joined by UPN), then the incident's "Sophie" joining the twin Sophie,
+    /// then its companion joining the twin Sophia.
+    static func clustered(companion: String) -> Clusterer {
         let records = [
             pupil(1, given: "Sophia", upn: 0xA1), pupil(2, given: "Sophia", upn: 0xA1),
             pupil(3, given: "Sophie", upn: 0xB2), pupil(4, given: "Sophie", upn: 0xB2),
@@ -122,10 +123,26 @@ struct ReportNamesBothTwinsTests {
             Link(a: 0, b: 1, method: .upn, weight: 60, vector: nil),
             Link(a: 2, b: 3, method: .upn, weight: 60, vector: nil),
             Link(a: 2, b: 4, method: .probabilistic, weight: 42, vector: nil),
+            Link(a: 0, b: 5, method: .probabilistic, weight: 36, vector: nil),
         ])
+        return clusterer
+    }
+
+    static func policeSophieJoins(companion: String) -> (joined: Bool, refused: [LinkRefusal]) {
+        var clusterer = clustered(companion: companion)
         let roots = clusterer.roots()
         #expect(roots[0] != roots[2])
-        return (roots[4] == roots[2], clusterer.refused.map(\.reason))
+        return (roots[4] == roots[2], clusterer.refused.filter { $0.link.b == 4 }.map(\.reason))
+    }
+
+    @Test("then the slip joins Sophia: the twin Sophie, apart from both sides, makes that join no guess")
+    func slipJoinsTheOtherTwin() {
+        var clusterer = Self.clustered(companion: "Sophua")
+        let roots = clusterer.roots()
+        #expect(roots[4] == roots[2])
+        #expect(roots[5] == roots[0])
+        #expect(roots[0] != roots[2])
+        #expect(clusterer.refused.isEmpty)
     }
 
     @Test("the incident's Sophie joins the twin Sophie when its other child is a slip of Sophia")

@@ -290,14 +290,16 @@ public struct Clusterer {
                 let apartFromSmall = isAnotherChild(root, smallRoot)
                 let apartFromLarge = isAnotherChild(root, largeRoot)
                 guard apartFromSmall || apartFromLarge else { continue }
+                // A child apart from both sides can be neither side's: it makes the join no guess, even
+                // when it fits a side better than the sides fit each other (twins Sophie and Sophia: the
+                // incident's "Sophua" joins Sophia once the incident's Sophie has joined Sophie).
+                guard apartFromSmall != apartFromLarge else { continue }
                 let record = records[Int(other)]
                 if best < .exact {
                     for x in small + large where agreement(record, records[Int(x)], scratch: &scratch) > best {
                         return .twins
                     }
                 }
-                // A child apart from both sides can be neither side's: it makes the join no guess.
-                guard apartFromSmall != apartFromLarge else { continue }
                 let join = joinFit ?? bestFit(small, large, scratch: &scratch)
                 joinFit = join
                 let (couldBeIts, otherSide) = apartFromLarge ? (smallRoot, largeRoot) : (largeRoot, smallRoot)
