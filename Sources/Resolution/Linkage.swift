@@ -185,14 +185,16 @@ struct Linkage {
                 var counts = MatchModel.PatternCounts()
                 for index in range {
                     let pattern = Int(patterns[index])
-                    unretained.withPair(Int(pairs[index] >> 32), Int(pairs[index] & 0xFFFF_FFFF)) { a, b in
-                        if (a.nhs != 0 && a.nhs == b.nhs) || (a.upn != 0 && a.upn == b.upn) {
-                            counts.sameIdentifier[pattern] += 1
-                        } else if (a.nhs != 0 && b.nhs != 0) || (a.upn != 0 && b.upn != 0) {
-                            counts.differentIdentifier[pattern] += 1
-                        } else {
-                            counts.unlabelled[pattern] += 1
-                        }
+                    // The records are only read here; the counts are written outside the closure.
+                    let label = unretained.withPair(Int(pairs[index] >> 32), Int(pairs[index] & 0xFFFF_FFFF)) {
+                        a, b in
+                        if (a.nhs != 0 && a.nhs == b.nhs) || (a.upn != 0 && a.upn == b.upn) { return 0 }
+                        return (a.nhs != 0 && b.nhs != 0) || (a.upn != 0 && b.upn != 0) ? 1 : 2
+                    }
+                    switch label {
+                    case 0: counts.sameIdentifier[pattern] += 1
+                    case 1: counts.differentIdentifier[pattern] += 1
+                    default: counts.unlabelled[pattern] += 1
                     }
                 }
                 return counts
@@ -243,26 +245,30 @@ struct Linkage {
         model: MatchModel, frequencies: NameFrequencies
     ) -> (links: [Link], review: [ReviewCandidate]) {
         let nicknames = nicknames
-        let judged = ParallelSlices.map(pairs.count) { range in
-            var comparer = MemoizingComparer(
-                RecordComparer(nicknames: nicknames, frequencies: frequencies), names: names)
-            return range.map { position -> (link: Link?, review: ReviewCandidate?) in
-                let (anchor, index, method) = pairs[position]
-                let vector = comparer.compare(anchor, index, records[anchor], records[index])
-                let weight = Self.weight(
-                    vector, records[anchor], records[index], model: model, frequencies: frequencies)
-                let dateConflict = vector[.dateOfBirth] == 4
-                let nameConflict = vector[.givenName] == NameLevel.different.rawValue
-                guard dateConflict && nameConflict else {
-                    return (Link(a: anchor, b: index, method: method, weight: weight, vector: vector), nil)
+        let unretained = UnretainedRecords(records)
+        let judged = withExtendedLifetime(records) {
+            ParallelSlices.map(pairs.count) { range in
+                var comparer = MemoizingComparer(
+                    RecordComparer(nicknames: nicknames, frequencies: frequencies), names: names)
+                return range.map { position -> (link: Link?, review: ReviewCandidate?) in
+                    let (anchor, index, method) = pairs[position]
+                    let (vector, weight) = unretained.withPair(anchor, index) { a, b in
+                        let vector = comparer.compare(anchor, index, a, b)
+                        return (vector, Self.weight(vector, a, b, model: model, frequencies: frequencies))
+                    }
+                    let dateConflict = vector[.dateOfBirth] == 4
+                    let nameConflict = vector[.givenName] == NameLevel.different.rawValue
+                    guard dateConflict && nameConflict else {
+                        return (Link(a: anchor, b: index, method: method, weight: weight, vector: vector), nil)
+                    }
+                    let identifier = method == .nhsNumber ? "NHS number" : "UPN"
+                    return (
+                        nil,
+                        ReviewCandidate(
+                            a: anchor, b: index, weight: weight, vector: vector,
+                            reason: "same \(identifier) but a different date of birth and first name")
+                    )
                 }
-                let identifier = method == .nhsNumber ? "NHS number" : "UPN"
-                return (
-                    nil,
-                    ReviewCandidate(
-                        a: anchor, b: index, weight: weight, vector: vector,
-                        reason: "same \(identifier) but a different date of birth and first name")
-                )
             }
         }
         return (judged.compactMap(\.link), judged.compactMap(\.review))

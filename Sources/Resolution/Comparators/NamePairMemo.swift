@@ -81,12 +81,14 @@ struct MemoizingComparer {
     let names: NameSetIDs
     /// Given and family name levels in one table: a family name's key has the top bit set (ids are
     /// below 2³¹, so a given name's key never does).
-    private var levels = NamePairMemo(bits: 17)
+    private var levels: NamePairMemo
     private static let familyBit: UInt64 = 1 << 63
 
-    init(_ comparer: RecordComparer, names: NameSetIDs) {
+    /// `memoBits`: log2 of the memo's slots (`NamePairMemo`); tests make it small to force evictions.
+    init(_ comparer: RecordComparer, names: NameSetIDs, memoBits: Int = 17) {
         self.comparer = comparer
         self.names = names
+        levels = NamePairMemo(bits: memoBits)
     }
 
     /// Compares records `i` and `j` (`a` and `b`) of the array `names` was built from.
