@@ -38,6 +38,8 @@ struct NamePairMemoTests {
     @Test("a slot answers only for the pair stored in it")
     func slotsHoldWholeKeys() {
         var memo = NamePairMemo(bits: 1)
+        #expect(NamePairMemo.key(3, 8) == NamePairMemo.key(8, 3))
+        #expect(NamePairMemo.key(3, 8) != NamePairMemo.key(3, 9))
         let keys = (0..<6).map { NamePairMemo.key(Int32($0), Int32($0 + 1)) }
         for (level, key) in keys.enumerated() { memo.store(UInt8(level), for: key) }
         var answered = 0
@@ -80,11 +82,18 @@ struct NamePairMemoTests {
                 RecordComparer(nicknames: .standard, frequencies: frequencies), names: names, memoBits: 6)
             var differing = 0
             var levels: Set<UInt8> = []
+            var asymmetric = 0
             for (i, j) in pairs {
                 let expected = plain.compare(records[i], records[j])
                 if memoized.compare(i, j, records[i], records[j]) != expected { differing += 1 }
                 levels.insert(expected[.givenName])
+                // The memo serves (j, i) with the level of (i, j): the name levels must be symmetric.
+                let reversed = plain.compare(records[j], records[i])
+                if reversed[.givenName] != expected[.givenName] || reversed[.familyName] != expected[.familyName] {
+                    asymmetric += 1
+                }
             }
+            #expect(asymmetric == 0, "\(asymmetric) of \(pairs.count) pairs")
             #expect(differing == 0, "\(differing) of \(pairs.count) pairs")
             // The pairs exercise the name rules, and name sets repeat (so remembered levels are used).
             #expect(levels.count >= 5)

@@ -55,8 +55,12 @@ struct NamePairMemo {
         shift = UInt64(64 - bits)
     }
 
+    /// The key of the pair, either way round: the name levels are symmetric (each rule is, and
+    /// `bestGiven`/`bestFamily` take the best over the same combinations from either side), so a
+    /// level computed for (x, y) serves (y, x), which random pairs meet as often.
     static func key(_ x: Int32, _ y: Int32) -> UInt64 {
-        UInt64(UInt32(bitPattern: x)) << 32 | UInt64(UInt32(bitPattern: y))
+        let (low, high) = x <= y ? (x, y) : (y, x)
+        return UInt64(UInt32(bitPattern: low)) << 32 | UInt64(UInt32(bitPattern: high))
     }
 
     private func slot(_ key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift) }
