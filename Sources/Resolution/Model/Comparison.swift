@@ -17,8 +17,8 @@ public enum MatchField: Int, CaseIterable, Sendable {
     /// Level names, indexed by level number; the last level of each field is "missing" (no evidence).
     public var levels: [String] { Self.levelNames[rawValue] }
 
-    /// Every field's level names, built once: the model reads level counts and weights per pair and
-    /// per EM pattern, and building the names' array on each read cost more than the arithmetic.
+    /// Every field's level names, built once: level counts are read per compared pair
+    /// (`patternIndex`) and per EM pattern and field, and each read built the array of names anew.
     private static let levelNames: [[String]] = allCases.map(\.namesOfLevels)
     private static let levelCounts: [Int] = levelNames.map(\.count)
     private static let differentLevels: [Int?] = levelNames.map { levels in
