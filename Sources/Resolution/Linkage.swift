@@ -52,7 +52,8 @@ struct Linkage {
         clock?.mark("link: block")
         // A full run's name counts come from its records; the comparison needs them (short-name slips).
         let frequencies = existing?.1 ?? NameFrequencies(records: records)
-        let patterns = compareAll(records, candidates.packed, frequencies: frequencies)
+        let names = NameSetIDs(records: records)
+        let patterns = compareAll(records, candidates.packed, frequencies: frequencies, names: names)
         clock?.mark("link: compare")
 
         let model: MatchModel
@@ -60,19 +61,9 @@ struct Linkage {
             model = existing.0
         } else {
             let u = MatchModel.estimateU(
-                records: records, samples: settings.randomPairs, seed: settings.seed, frequencies: frequencies)
-            var counts = MatchModel.PatternCounts()
-            for (index, pattern) in patterns.enumerated() {
-                let a = records[Int(candidates.packed[index] >> 32)]
-                let b = records[Int(candidates.packed[index] & 0xFFFF_FFFF)]
-                if (a.nhs != 0 && a.nhs == b.nhs) || (a.upn != 0 && a.upn == b.upn) {
-                    counts.sameIdentifier[Int(pattern)] += 1
-                } else if (a.nhs != 0 && b.nhs != 0) || (a.upn != 0 && b.upn != 0) {
-                    counts.differentIdentifier[Int(pattern)] += 1
-                } else {
-                    counts.unlabelled[Int(pattern)] += 1
-                }
-            }
+                records: records, samples: settings.randomPairs, seed: settings.seed, frequencies: frequencies,
+                names: names)
+            let counts = Self.patternCounts(patterns, pairs: candidates.packed, records: records)
             var estimated = MatchModel.estimate(
                 patternCounts: counts, u: u,
                 averageExactU: [frequencies.averageU(given: true), frequencies.averageU(given: false)])
@@ -143,40 +134,14 @@ struct Linkage {
         clock?.mark("link: score pairs")
         whenScored()
 
-        // Deterministic links: the same valid NHS number, then the same permanent UPN. Each record
-        // is joined to the first of its group; a shared number with a conflicting date of birth
-        // and first name goes to review instead (a mistyped or shared identifier).
-        var comparer = RecordComparer(nicknames: nicknames, frequencies: frequencies)
-        for (identifier, method) in [(\MatchRecord.nhs, LinkMethod.nhsNumber), (\MatchRecord.upn, LinkMethod.upn)] {
-            var first: [UInt64: Int] = [:]
-            for (index, record) in records.enumerated() {
-                let value = record[keyPath: identifier]
-                guard value != 0 else { continue }
-                // A UPN one school gave two pupils of one term links nothing: the model decides those records.
-                if method == .upn && sharedUPNs.contains(value) { continue }
-                guard let anchor = first[value] else {
-                    first[value] = index
-                    continue
-                }
-                if index < firstNew { continue }  // both old: already in one child
-                if decided[Self.key(anchor, index)] != nil { continue }
-                let vector = comparer.compare(records[anchor], record)
-                let weight = Self.weight(vector, records[anchor], record, model: model, frequencies: frequencies)
-                let dateConflict = vector[.dateOfBirth] == 4
-                let nameConflict = vector[.givenName] == NameLevel.different.rawValue
-                if dateConflict && nameConflict {
-                    review.append(
-                        ReviewCandidate(
-                            a: anchor, b: index, weight: weight, vector: vector,
-                            reason:
-                                "same \(method == .nhsNumber ? "NHS number" : "UPN") but a different date of birth and first name"
-                        ))
-                } else {
-                    links.append(Link(a: anchor, b: index, method: method, weight: weight, vector: vector))
-                }
-            }
-        }
+        // Deterministic links: the same valid NHS number, then the same permanent UPN.
+        let byIdentifier = judgeIdentifierPairs(
+            Self.sameIdentifierPairs(records, sharedUPNs: sharedUPNs, firstNew: firstNew, decided: decided),
+            records: records, names: names, model: model, frequencies: frequencies)
+        links += byIdentifier.links
+        review += byIdentifier.review
 
+        var comparer = RecordComparer(nicknames: nicknames, frequencies: frequencies)
         var apart: [(Int, Int)] = []
         for decision in decisions where max(decision.a, decision.b) >= firstNew || decision.sameChild == false {
             if decision.sameChild {
@@ -208,6 +173,105 @@ struct Linkage {
             pairsCompared: candidates.count, refusedTwins: clusterer.refused.filter { $0.reason.keepsTwinsApart }.count,
             oversizedBlocks: candidates.oversizedBlocks.values.reduce(0, +),
             notQueuedBetweenMadeChildren: inTwoChildren.count - open.count)
+    }
+
+    /// How often each pattern occurs among the blocked pairs, split by what their identifiers say;
+    /// counted on all cores (whole numbers: the totals do not depend on the order of adding).
+    static func patternCounts(_ patterns: [UInt16], pairs: [UInt64], records: [MatchRecord]) -> MatchModel.PatternCounts
+    {
+        let unretained = UnretainedRecords(records)
+        let slices = withExtendedLifetime(records) {
+            ParallelSlices.collect(patterns.count, minimumSlice: 65_536) { range in
+                var counts = MatchModel.PatternCounts()
+                for index in range {
+                    let pattern = Int(patterns[index])
+                    // The records are only read here; the counts are written outside the closure.
+                    let label = unretained.withPair(Int(pairs[index] >> 32), Int(pairs[index] & 0xFFFF_FFFF)) {
+                        a, b in
+                        if (a.nhs != 0 && a.nhs == b.nhs) || (a.upn != 0 && a.upn == b.upn) { return 0 }
+                        return (a.nhs != 0 && b.nhs != 0) || (a.upn != 0 && b.upn != 0) ? 1 : 2
+                    }
+                    switch label {
+                    case 0: counts.sameIdentifier[pattern] += 1
+                    case 1: counts.differentIdentifier[pattern] += 1
+                    default: counts.unlabelled[pattern] += 1
+                    }
+                }
+                return counts
+            }
+        }
+        var total = MatchModel.PatternCounts()
+        for slice in slices {
+            for pattern in 0..<ComparisonVector.patternCount {
+                total.sameIdentifier[pattern] += slice.sameIdentifier[pattern]
+                total.differentIdentifier[pattern] += slice.differentIdentifier[pattern]
+                total.unlabelled[pattern] += slice.unlabelled[pattern]
+            }
+        }
+        return total
+    }
+
+    /// The pairs the identifiers join, in record order: the same valid NHS number, then the same
+    /// permanent UPN; each record with the first record of its group. A UPN one school gave two
+    /// pupils of one term (`sharedUPNs`) joins nothing: the model decides those records. Pairs of two
+    /// old records (already one child) and pairs a person decided are left out.
+    static func sameIdentifierPairs(
+        _ records: [MatchRecord], sharedUPNs: Set<UInt64>, firstNew: Int, decided: [UInt64: Bool]
+    ) -> [(anchor: Int, index: Int, method: LinkMethod)] {
+        var pairs: [(anchor: Int, index: Int, method: LinkMethod)] = []
+        for method in [LinkMethod.nhsNumber, .upn] {
+            var first: [UInt64: Int] = [:]
+            for (index, record) in records.enumerated() {
+                let value = method == .nhsNumber ? record.nhs : record.upn
+                guard value != 0 else { continue }
+                if method == .upn && sharedUPNs.contains(value) { continue }
+                guard let anchor = first[value] else {
+                    first[value] = index
+                    continue
+                }
+                if index < firstNew { continue }  // both old: already in one child
+                if decided[Self.key(anchor, index)] != nil { continue }
+                pairs.append((anchor, index, method))
+            }
+        }
+        return pairs
+    }
+
+    /// Each identifier pair's comparison and weight, on all cores: a link, or a review candidate when
+    /// the pair's date of birth and first name both conflict (a mistyped or shared identifier). In
+    /// the order of `pairs`.
+    func judgeIdentifierPairs(
+        _ pairs: [(anchor: Int, index: Int, method: LinkMethod)], records: [MatchRecord], names: NameSetIDs,
+        model: MatchModel, frequencies: NameFrequencies
+    ) -> (links: [Link], review: [ReviewCandidate]) {
+        let nicknames = nicknames
+        let unretained = UnretainedRecords(records)
+        let judged = withExtendedLifetime(records) {
+            ParallelSlices.map(pairs.count) { range in
+                var comparer = MemoizingComparer(
+                    RecordComparer(nicknames: nicknames, frequencies: frequencies), names: names)
+                return range.map { position -> (link: Link?, review: ReviewCandidate?) in
+                    let (anchor, index, method) = pairs[position]
+                    let (vector, weight) = unretained.withPair(anchor, index) { a, b in
+                        let vector = comparer.compare(anchor, index, a, b)
+                        return (vector, Self.weight(vector, a, b, model: model, frequencies: frequencies))
+                    }
+                    let dateConflict = vector[.dateOfBirth] == 4
+                    let nameConflict = vector[.givenName] == NameLevel.different.rawValue
+                    guard dateConflict && nameConflict else {
+                        return (Link(a: anchor, b: index, method: method, weight: weight, vector: vector), nil)
+                    }
+                    let identifier = method == .nhsNumber ? "NHS number" : "UPN"
+                    return (
+                        nil,
+                        ReviewCandidate(
+                            a: anchor, b: index, weight: weight, vector: vector,
+                            reason: "same \(identifier) but a different date of birth and first name")
+                    )
+                }
+            }
+        }
+        return (judged.compactMap(\.link), judged.compactMap(\.review))
     }
 
     /// For each pattern, whether no pair with it can be linked, queued or vouched for: a pattern the
@@ -501,17 +565,22 @@ struct Linkage {
         return total
     }
 
-    /// Compares every candidate pair, split across threads; each thread has its own scratch space.
-    func compareAll(_ records: [MatchRecord], _ pairs: [UInt64], frequencies: NameFrequencies) -> [UInt16] {
+    /// Compares every candidate pair, split across threads; each thread has its own scratch space and
+    /// remembers the name levels of the pairs of names it met (`MemoizingComparer`). `names`: the
+    /// records' name ids, when the caller has them.
+    func compareAll(
+        _ records: [MatchRecord], _ pairs: [UInt64], frequencies: NameFrequencies, names: NameSetIDs? = nil
+    ) -> [UInt16] {
+        let names = names ?? NameSetIDs(records: records)
         let threads = max(1, min(settings.threads, pairs.count / 10_000 + 1))
         let chunk = (pairs.count + threads - 1) / max(threads, 1)
         let results = ResultSlots(count: threads)
-        // Both cores read the same records: a strong reference per read would count each record up
-        // and down atomically from both at once. `records` holds them for the whole loop.
-        let unretained = records.map { Unmanaged.passUnretained($0) }
+        // `records` holds them for the whole loop.
+        let unretained = UnretainedRecords(records)
         withExtendedLifetime(records) {
             DispatchQueue.concurrentPerform(iterations: threads) { thread in
-                var comparer = RecordComparer(nicknames: nicknames, frequencies: frequencies)
+                var comparer = MemoizingComparer(
+                    RecordComparer(nicknames: nicknames, frequencies: frequencies), names: names)
                 let start = thread * chunk
                 let end = min(pairs.count, start + chunk)
                 var local: [UInt16] = []
@@ -519,11 +588,8 @@ struct Linkage {
                 if start < end {
                     for index in start..<end {
                         let pair = pairs[index]
-                        let pattern = unretained[Int(pair >> 32)]._withUnsafeGuaranteedRef { a in
-                            unretained[Int(pair & 0xFFFF_FFFF)]._withUnsafeGuaranteedRef { b in
-                                comparer.compare(a, b).patternIndex
-                            }
-                        }
+                        let (i, j) = (Int(pair >> 32), Int(pair & 0xFFFF_FFFF))
+                        let pattern = unretained.withPair(i, j) { a, b in comparer.compare(i, j, a, b).patternIndex }
                         local.append(UInt16(pattern))
                     }
                 }

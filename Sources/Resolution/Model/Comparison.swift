@@ -15,7 +15,20 @@ public enum MatchField: Int, CaseIterable, Sendable {
     }
 
     /// Level names, indexed by level number; the last level of each field is "missing" (no evidence).
-    public var levels: [String] {
+    public var levels: [String] { Self.levelNames[rawValue] }
+
+    /// Every field's level names, built once: level counts are read per compared pair
+    /// (`patternIndex`) and per EM pattern and field, and each read built the array of names anew.
+    private static let levelNames: [[String]] = allCases.map(\.namesOfLevels)
+    private static let levelCounts: [Int] = levelNames.map(\.count)
+    private static let differentLevels: [Int?] = levelNames.map { levels in
+        levels.firstIndex { $0 == "different" || $0 == "different_carer" }
+    }
+    /// Per field and level: whether the level says the two values contradict each other (an age
+    /// inconsistent with the date), which is never floored at `different`'s weight.
+    private static let contradictingLevels: [[Bool]] = levelNames.map { $0.map { $0.hasSuffix("inconsistent") } }
+
+    private var namesOfLevels: [String] {
         switch self {
         case .givenName:
             [
@@ -36,10 +49,12 @@ public enum MatchField: Int, CaseIterable, Sendable {
         }
     }
 
-    var levelCount: Int { levels.count }
+    var levelCount: Int { Self.levelCounts[rawValue] }
     /// The level meaning outright disagreement; partial agreements never weigh less than it.
-    var differentLevel: Int? { levels.firstIndex { $0 == "different" || $0 == "different_carer" } }
+    var differentLevel: Int? { Self.differentLevels[rawValue] }
     var missingLevel: UInt8 { UInt8(levelCount - 1) }
+    /// Whether this level says the values contradict each other (`age_inconsistent`).
+    func isContradiction(_ level: Int) -> Bool { Self.contradictingLevels[rawValue][level] }
 }
 
 /// The level of every field for one pair of records.
@@ -96,9 +111,14 @@ public struct RecordComparer {
     /// The better of the legal/preferred combinations counts: a school's preferred "Alfie" should
     /// meet health visiting's "Alfred" on the best terms either record offers.
     public mutating func compare(_ a: MatchRecord, _ b: MatchRecord) -> ComparisonVector {
+        compare(a, b, givenLevel: bestGiven(a, b).rawValue, familyLevel: bestFamily(a, b).rawValue)
+    }
+
+    /// The vector with the name levels already known (`bestGiven`, `bestFamily`; `MemoizingComparer`).
+    func compare(_ a: MatchRecord, _ b: MatchRecord, givenLevel: UInt8, familyLevel: UInt8) -> ComparisonVector {
         var vector = ComparisonVector(levels: [])
-        vector[.givenName] = bestGiven(a, b).rawValue
-        vector[.familyName] = bestFamily(a, b).rawValue
+        vector[.givenName] = givenLevel
+        vector[.familyName] = familyLevel
         vector[.dateOfBirth] = dateLevel(a, b)
         vector[.sex] = a.sex == 0 || b.sex == 0 ? 2 : (a.sex == b.sex ? 0 : 1)
         vector[.location] = Self.location(a, b)

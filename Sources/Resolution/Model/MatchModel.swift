@@ -38,9 +38,7 @@ public struct MatchModel: Sendable, Codable, Equatable {
         if level == field.missingLevel { return 0 }
         let raw = log2(max(m[field.rawValue][Int(level)], Self.floor) / max(u[field.rawValue][Int(level)], Self.floor))
         // A partial agreement never counts against a match more than outright disagreement does.
-        if let different = field.differentLevel, Int(level) != different,
-            !field.levels[Int(level)].hasSuffix("inconsistent")
-        {
+        if let different = field.differentLevel, Int(level) != different, !field.isContradiction(Int(level)) {
             return max(
                 raw, log2(max(m[field.rawValue][different], Self.floor) / max(u[field.rawValue][different], Self.floor))
             )
@@ -63,8 +61,10 @@ public struct MatchModel: Sendable, Codable, Equatable {
     }
 
     /// u from random pairs: nearly all random pairs are different children.
+    /// `names`: the records' name ids (`NameSetIDs`), when the caller has them; built here otherwise.
     static func estimateU(
-        records: [MatchRecord], samples: Int, seed: UInt64, frequencies: NameFrequencies? = nil
+        records: [MatchRecord], samples: Int, seed: UInt64, frequencies: NameFrequencies? = nil,
+        names: NameSetIDs? = nil
     ) -> [[Double]] {
         var counts = MatchField.allCases.map { [Double](repeating: 0, count: $0.levelCount) }
         guard records.count > 1 else { return counts.map { $0.map { _ in 0.5 } } }
@@ -88,14 +88,19 @@ public struct MatchModel: Sendable, Codable, Equatable {
             pairs.append((i, j))
         }
         let sampled = pairs
-        let sliceCounts = ParallelSlices.collect(sampled.count) { range in
-            var comparer = RecordComparer(frequencies: frequencies)
-            var counts = MatchField.allCases.map { [Double](repeating: 0, count: $0.levelCount) }
-            for index in range {
-                let vector = comparer.compare(records[sampled[index].0], records[sampled[index].1])
-                for field in MatchField.allCases { counts[field.rawValue][Int(vector[field])] += 1 }
+        let names = names ?? NameSetIDs(records: records)
+        let unretained = UnretainedRecords(records)
+        let sliceCounts = withExtendedLifetime(records) {
+            ParallelSlices.collect(sampled.count) { range in
+                var comparer = MemoizingComparer(RecordComparer(frequencies: frequencies), names: names)
+                var counts = MatchField.allCases.map { [Double](repeating: 0, count: $0.levelCount) }
+                for index in range {
+                    let (i, j) = sampled[index]
+                    let vector = unretained.withPair(i, j) { comparer.compare(i, j, $0, $1) }
+                    for field in MatchField.allCases { counts[field.rawValue][Int(vector[field])] += 1 }
+                }
+                return counts
             }
-            return counts
         }
         for slice in sliceCounts {
             for (field, row) in slice.enumerated() {

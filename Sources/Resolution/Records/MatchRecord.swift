@@ -114,6 +114,22 @@ public final class MatchRecord: Sendable {
     }
 }
 
+/// Records that both cores read at once, handed out without reference counting: a strong
+/// reference per read counts the record up and down atomically from both cores on one cache line.
+/// The array given to `init` must outlive every use (the caller holds it, e.g. with
+/// `withExtendedLifetime`).
+struct UnretainedRecords: Sendable {
+    private let references: [Unmanaged<MatchRecord>]
+
+    init(_ records: [MatchRecord]) { references = records.map { Unmanaged.passUnretained($0) } }
+
+    /// Runs `body` with records `i` and `j`.
+    @inline(__always)
+    func withPair<T>(_ i: Int, _ j: Int, _ body: (MatchRecord, MatchRecord) -> T) -> T {
+        references[i]._withUnsafeGuaranteedRef { a in references[j]._withUnsafeGuaranteedRef { b in body(a, b) } }
+    }
+}
+
 extension PostgresConnection {
     /// Runs `body` with sequential scans off for the rest of the transaction's statements in it:
     /// for look-ups of a few thousand keys in tables of millions of rows that a run has just
