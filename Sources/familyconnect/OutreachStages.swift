@@ -113,8 +113,8 @@ struct FlagsStage: CycleStage {
         // The team assignment depends on families and school records only, and the flag rules never
         // read teams: it runs beside them on a second connection. On day 1 too: the first assignment
         // (every family's postcode, then the school of the few whose district no team covers) is
-        // mostly the server's work, about 3-4 s of day one's flags at 1M records, and holds little
-        // in this process (a family id and a team each).
+        // mostly the server's work (its two longest statements took 2.6-6.3 s at 1M records on a
+        // loaded machine) and holds little in this process (a family id and a team each).
         let teamsBeside = WorkBeside(besides: connection) { try TeamAssigner.assignOnItsOwn($0, directory: teams) }
         let flagged = Result { try FlagEngine(connection: connection, rules: rules, asOf: day, teams: nil).run() }
         // Waited for even when the rules failed: no thread or connection outlives the stage.
