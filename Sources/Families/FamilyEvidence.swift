@@ -42,18 +42,50 @@ struct FamilyEvidence {
         var phoneCarer: String? = nil
         var carerName: FamilyGraph.CarerName? = nil
         var incident: String? = nil
+        /// The keys' hashes, made where the row is parsed (on any thread, so the numbering pass
+        /// hashes no text); nil for a row made elsewhere, whose keys are hashed when numbered.
+        var keyHashes: KeyHashes? = nil
+    }
+
+    /// A row's keys, each hashed as `FamilyGrouper.keyHash` makes a grouping key (tagged by its
+    /// number space, so addresses by postcode and by town share one, as `Builder` numbers them): the
+    /// grouping keys are these values, and numbering looks keys up by them (`KeyNumbering`).
+    struct KeyHashes: Sendable {
+        var member: Int64
+        var address: Int64?
+        var townAddress: Int64?
+        var nhsCarer: Int64?
+        var niCarer: Int64?
+        var nameDOBCarer: Int64?
+        var phoneCarer: Int64?
+        var incident: Int64?
+        var surnames: [Int64]
+
+        init(_ row: ParsedRow) {
+            func hash(_ tag: Unicode.Scalar, _ text: String?) -> Int64? {
+                text.map { FamilyGrouper.keyHash(UInt8(ascii: tag), $0) }
+            }
+            member = FamilyGrouper.keyHash(UInt8(ascii: "M"), row.member)
+            address = hash("A", row.address)
+            townAddress = hash("A", row.townAddress)
+            nhsCarer = hash("N", row.nhsCarer)
+            niCarer = hash("I", row.niCarer)
+            nameDOBCarer = hash("D", row.nameDOBCarer)
+            phoneCarer = hash("P", row.phoneCarer)
+            incident = hash("R", row.incident)
+            surnames = row.surnames.map { FamilyGrouper.keyHash(UInt8(ascii: "S"), $0) }
+        }
     }
 
     /// Numbers keys in the order records come.
     struct Builder {
         var evidence = FamilyEvidence()
-        private var memberIndex: [String: Int32] = [:]
-        private var kindIndex: [String: UInt8] = [:]
-        private var addressIndex: [String: Int32] = [:]
-        private var carerIndex = [[String: Int32]](repeating: [:], count: CarerKeyKind.allCases.count)
-        private var incidentIndex: [String: Int32] = [:]
+        private var memberNumbers = KeyNumbering()
+        private var addressNumbers = KeyNumbering()
+        private var carerNumbers = [KeyNumbering](repeating: KeyNumbering(), count: CarerKeyKind.allCases.count)
+        private var incidentNumbers = KeyNumbering()
         private var carerNameIndex: [CarerNameKey: Int32] = [:]
-        private var surnameIndex: [String: Int32] = [:]
+        private var surnameNumbers = KeyNumbering()
 
         struct CarerNameKey: Hashable {
             var given: NameKey
@@ -62,62 +94,63 @@ struct FamilyEvidence {
         }
 
         mutating func add(_ row: ParsedRow) {
-            let member = member(row.member)
+            let hashes = row.keyHashes ?? KeyHashes(row)
+            let member = member(row.member, hash: hashes.member)
             var observation = FamilyGraph.Observation(
                 member: member, kind: kind(row.kind), record: row.record, start: row.start, end: row.end)
-            observation.address = address(row.address)
-            observation.townAddress = address(row.townAddress)
-            addSurnames(row.surnames, to: member)
-            if let key = row.nhsCarer { observation.nhsCarer = carer(.nhsNumber, key) }
-            if let key = row.niCarer { observation.niCarer = carer(.niNumber, key) }
-            if let key = row.nameDOBCarer { observation.nameDOBCarer = carer(.nameAndDOB, key) }
-            if let key = row.phoneCarer { observation.phoneCarer = carer(.contactPhone, key) }
+            observation.address = address(row.address, hash: hashes.address)
+            observation.townAddress = address(row.townAddress, hash: hashes.townAddress)
+            addSurnames(row.surnames, hashes: hashes.surnames, to: member)
+            if let key = row.nhsCarer, let hash = hashes.nhsCarer {
+                observation.nhsCarer = carer(.nhsNumber, key, hash: hash)
+            }
+            if let key = row.niCarer, let hash = hashes.niCarer {
+                observation.niCarer = carer(.niNumber, key, hash: hash)
+            }
+            if let key = row.nameDOBCarer, let hash = hashes.nameDOBCarer {
+                observation.nameDOBCarer = carer(.nameAndDOB, key, hash: hash)
+            }
+            if let key = row.phoneCarer, let hash = hashes.phoneCarer {
+                observation.phoneCarer = carer(.contactPhone, key, hash: hash)
+            }
             if let name = row.carerName { observation.carerName = carerName(name) }
-            if let incident = row.incident { observation.incident = self.incident(incident) }
+            if let incident = row.incident, let hash = hashes.incident {
+                observation.incident = incidentNumbers.number(incident, hash: hash).number
+                evidence.incidentCount = incidentNumbers.count
+            }
             evidence.observations.append(observation)
         }
 
-        mutating func member(_ key: String) -> Int32 {
-            if let known = memberIndex[key] { return known }
-            let number = Int32(evidence.members.count)
-            memberIndex[key] = number
-            evidence.members.append(key)
-            evidence.surnames.append([])
+        mutating func member(_ key: String, hash: Int64) -> Int32 {
+            let (number, isNew) = memberNumbers.number(key, hash: hash)
+            if isNew {
+                evidence.members.append(key)
+                evidence.surnames.append([])
+            }
             return number
         }
 
+        /// A handful of kinds: comparing with each beats hashing.
         mutating func kind(_ name: String) -> UInt8 {
-            if let known = kindIndex[name] { return known }
-            let number = UInt8(evidence.kinds.count)
-            kindIndex[name] = number
+            if let known = evidence.kinds.firstIndex(of: name) { return UInt8(known) }
             evidence.kinds.append(name)
+            return UInt8(evidence.kinds.count - 1)
+        }
+
+        mutating func address(_ key: String?, hash: Int64?) -> Int32 {
+            guard let key, let hash else { return -1 }
+            let (number, isNew) = addressNumbers.number(key, hash: hash)
+            if isNew {
+                evidence.addressIsTown.append(AddressKey.isTownKey(key))
+                evidence.addressIsUPRN.append(AddressKey.isUPRN(key))
+            }
             return number
         }
 
-        mutating func address(_ key: String?) -> Int32 {
-            guard let key else { return -1 }
-            if let known = addressIndex[key] { return known }
-            let number = Int32(evidence.addressIsTown.count)
-            addressIndex[key] = number
-            evidence.addressIsTown.append(AddressKey.isTownKey(key))
-            evidence.addressIsUPRN.append(AddressKey.isUPRN(key))
-            return number
-        }
-
-        mutating func carer(_ kind: CarerKeyKind, _ key: String) -> Int32 {
+        mutating func carer(_ kind: CarerKeyKind, _ key: String, hash: Int64) -> Int32 {
             let k = kind.ordinal
-            if let known = carerIndex[k][key] { return known }
-            let number = Int32(evidence.carerKeyCounts[k])
-            carerIndex[k][key] = number
-            evidence.carerKeyCounts[k] += 1
-            return number
-        }
-
-        mutating func incident(_ key: String) -> Int32 {
-            if let known = incidentIndex[key] { return known }
-            let number = Int32(evidence.incidentCount)
-            incidentIndex[key] = number
-            evidence.incidentCount += 1
+            let number = carerNumbers[k].number(key, hash: hash).number
+            evidence.carerKeyCounts[k] = carerNumbers[k].count
             return number
         }
 
@@ -130,15 +163,9 @@ struct FamilyEvidence {
             return number
         }
 
-        mutating func addSurnames(_ forms: [String], to member: Int32) {
-            for form in forms {
-                let number: Int32
-                if let known = surnameIndex[form] {
-                    number = known
-                } else {
-                    number = Int32(surnameIndex.count)
-                    surnameIndex[form] = number
-                }
+        mutating func addSurnames(_ forms: [String], hashes: [Int64], to member: Int32) {
+            for (form, hash) in zip(forms, hashes) {
+                let number = surnameNumbers.number(form, hash: hash).number
                 if !evidence.surnames[Int(member)].contains(number) { evidence.surnames[Int(member)].append(number) }
             }
         }
@@ -290,6 +317,7 @@ extension FamilyGrouper {
         {
             parsed.incident = incident
         }
+        parsed.keyHashes = FamilyEvidence.KeyHashes(parsed)
         return parsed
     }
 

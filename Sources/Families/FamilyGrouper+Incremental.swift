@@ -58,21 +58,22 @@ extension FamilyGrouper {
     }
 
     /// The grouping keys of one record: 64-bit hashes of each key's text, tagged by its number space
-    /// (addresses by postcode and by town share one, as `FamilyEvidence.Builder` numbers them).
+    /// (addresses by postcode and by town share one, as `FamilyEvidence.Builder` numbers them). They
+    /// are the row's `KeyHashes`, made where it was parsed when it was.
     static func groupingKeys(_ row: FamilyEvidence.ParsedRow) -> [Int64] {
+        let hashes = row.keyHashes ?? FamilyEvidence.KeyHashes(row)
         var keys: [Int64] = []
-        func add(_ tag: UInt8, _ text: String?) {
-            guard let text else { return }
-            let key = keyHash(tag, text)
-            if !keys.contains(key) { keys.append(key) }
+        func add(_ key: Int64?) {
+            guard let key, !keys.contains(key) else { return }
+            keys.append(key)
         }
-        add(UInt8(ascii: "A"), row.address)
-        add(UInt8(ascii: "A"), row.townAddress)
-        add(UInt8(ascii: "N"), row.nhsCarer)
-        add(UInt8(ascii: "I"), row.niCarer)
-        add(UInt8(ascii: "D"), row.nameDOBCarer)
-        add(UInt8(ascii: "P"), row.phoneCarer)
-        add(UInt8(ascii: "R"), row.incident)
+        add(hashes.address)
+        add(hashes.townAddress)
+        add(hashes.nhsCarer)
+        add(hashes.niCarer)
+        add(hashes.nameDOBCarer)
+        add(hashes.phoneCarer)
+        add(hashes.incident)
         return keys
     }
 

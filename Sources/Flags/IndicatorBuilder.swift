@@ -3,6 +3,7 @@ import Feeds
 import Foundation
 import Identifiers
 import Postgres
+import Resolution
 
 /// What one indicator refresh did: counts only.
 public struct IndicatorReport: Sendable, CustomStringConvertible {
@@ -185,111 +186,129 @@ public final class IndicatorBuilder {
         report.recordsRead = rows.count
 
         // Reviews completed on any record: a review done is not overdue, whichever extract says so.
-        func reviewSubject(_ row: Row) -> String {
-            if let child = row.child { return "c:" + child }
-            if let nhs = row.carerNHS { return "m:" + nhs }
-            return "r:\(row.id)"
-        }
         var completed: Set<String> = []
         for row in rows where row.kind == "health_visiting" && row.reviewStatus == "completed" {
-            if let type = row.reviewType { completed.insert(reviewSubject(row) + "|" + type) }
+            if let type = row.reviewType { completed.insert(Self.reviewSubject(row) + "|" + type) }
         }
 
-        var wordsOfFeed: [String: String] = [:]
-        func feedWords(_ feed: String) -> String {
-            if let words = wordsOfFeed[feed] { return words }
-            let words = PlainEnglish.words(feed)
-            wordsOfFeed[feed] = words
-            return words
-        }
-        let templates = rules.indicators.map { DescriptionTemplate($0.description) }
-        var out: [Computed] = []
-        for row in rows {
-            for (number, definition) in rules.indicators.enumerated() where definition.kind.feedKind == row.kind {
-                // Filled only once the record meets the definition: most records meet none.
-                var values: [String: String] = [:]
-                var measures: [(String, String)] = []
-                var start = row.start
-                var end = row.end
-                switch definition.kind {
-                case .attendanceBelow(let tenths, let minimum):
-                    guard let (possible, attended) = row.sessions, possible >= minimum,
-                        let rateTenths = Self.rateTenths(attended: attended, possible: possible), rateTenths < tenths
-                    else { continue }
-                    values["rate"] = "\(rateTenths / 10).\(rateTenths % 10)"
-                    values["attended"] = String(attended)
-                    values["possible"] = String(possible)
-                    values["threshold"] = tenths % 10 == 0 ? String(tenths / 10) : "\(tenths / 10).\(tenths % 10)"
-                    values["period_start"] = PlainEnglish.date(row.start)
-                    values["period_end"] = PlainEnglish.date(row.end)
-                    values["school"] = row.school ?? "school"
-                    measures = [
-                        ("sessions_possible", String(possible)), ("sessions_attended", String(attended)),
-                        ("below_percent_tenths", String(tenths)),
-                    ]
-                case .fsmEligible:
-                    guard let from = row.eligibleFrom, from <= row.reference else { continue }
-                    if let to = row.eligibleTo, to < from { continue }
-                    start = from
-                    end = max(from, min(row.eligibleTo ?? row.reference, row.reference))
-                    values["eligible_from"] = PlainEnglish.date(from)
-                    if let to = row.eligibleTo, to <= row.reference {
-                        values["eligible_to"] = "until " + PlainEnglish.date(to)
-                    } else {
-                        values["eligible_to"] = "still eligible at " + PlainEnglish.date(row.reference)
-                    }
-                case .reviewStatus(let statuses, let types):
-                    guard let type = row.reviewType, types.contains(type), let status = row.reviewStatus,
-                        statuses.contains(status),
-                        let due = row.reviewDue
-                    else { continue }
-                    let on = min(row.reviewDate ?? due, row.reference)
-                    (start, end) = (on, on)
-                    values["review"] = PlainEnglish.reviewNames[type] ?? PlainEnglish.words(type)
-                    values["due"] = PlainEnglish.date(due)
-                    values["status"] = PlainEnglish.statusNames[status] ?? PlainEnglish.words(status)
-                    values["reviewed_on"] = PlainEnglish.date(on)
-                    measures = [("review_status", "\"\(status)\"")]
-                case .reviewOverdue(let grace, let types):
-                    guard let type = row.reviewType, types.contains(type), let due = row.reviewDue else { continue }
-                    // Not attended or declined is a missed review, not an overdue one.
-                    guard row.reviewStatus == nil || row.reviewStatus == "scheduled" else { continue }
-                    guard row.reference - due > grace, !completed.contains(reviewSubject(row) + "|" + type) else {
-                        continue
-                    }
-                    // It became overdue the day after the grace period ended.
-                    let overdueFrom = due + grace + 1
-                    (start, end) = (overdueFrom, overdueFrom)
-                    values["review"] = PlainEnglish.reviewNames[type] ?? PlainEnglish.words(type)
-                    values["due"] = PlainEnglish.date(due)
-                    values["grace_days"] = String(grace)
-                    values["days_overdue"] = String(row.reference - due)
-                    values["as_of"] = PlainEnglish.date(row.reference)
-                    measures = [("grace_days", String(grace))]
-                case .policeIncident(let types, let present):
-                    guard let type = row.incidentType, types.contains(type), let on = row.incidentDay else { continue }
-                    if let present, row.childPresent != present { continue }
-                    (start, end) = (on, on)
-                    values["incident_type"] = PlainEnglish.words(type)
-                    values["incident_date"] = PlainEnglish.date(on)
-                    values["child_present"] =
-                        row.childPresent == true
-                        ? "child present"
-                        : row.childPresent == false ? "child not present" : "child's presence not recorded"
-                }
-                values["label"] = definition.label
-                values["outcome"] = definition.outcome.name
-                values["feed"] = feedWords(row.feed)
-                let measuresJSON = "{" + measures.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
-                out.append(
-                    Computed(
-                        record: row.id, definition: definition, child: row.child, start: start, end: max(start, end),
-                        description: templates[number].render(values), measures: measuresJSON))
-            }
+        let context = MeasuringContext(
+            definitions: rules.indicators, templates: rules.indicators.map { DescriptionTemplate($0.description) },
+            completed: completed,
+            feedWords: Dictionary(Set(rows.lazy.map(\.feed)).map { ($0, PlainEnglish.words($0)) }) { first, _ in first }
+        )
+        // Each record is measured on its own: on both cores, a slice each, the slices' indicators in
+        // record order as one pass makes them.
+        let records = rows
+        let out = ParallelSlices.map(records.count, minimumSlice: 16_384) { range in
+            var measured: [Computed] = []
+            for index in range { Self.measure(records[index], context, into: &measured) }
+            return measured
         }
         // Only the child of a record whose kind the next scope reads back is kept (IndicatorScope.remember).
         let remembered = rows.lazy.filter { IndicatorScope.childReadBack.contains($0.kind) }.map { ($0.id, $0.child) }
         return (out, Array(remembered))
+    }
+
+    /// What measuring a record reads besides the record: the definitions, their templates, the
+    /// reviews completed on any record, and each feed's name in words.
+    private struct MeasuringContext: Sendable {
+        var definitions: [IndicatorDefinition]
+        var templates: [DescriptionTemplate]
+        var completed: Set<String>
+        var feedWords: [String: String]
+    }
+
+    /// Whose review a record is about, for `MeasuringContext.completed`.
+    private static func reviewSubject(_ row: Row) -> String {
+        if let child = row.child { return "c:" + child }
+        if let nhs = row.carerNHS { return "m:" + nhs }
+        return "r:\(row.id)"
+    }
+
+    /// The indicators one record meets, appended to `out` in definition order.
+    private static func measure(_ row: Row, _ context: MeasuringContext, into out: inout [Computed]) {
+        for (number, definition) in context.definitions.enumerated() where definition.kind.feedKind == row.kind {
+            // Filled only once the record meets the definition: most records meet none.
+            var values: [String: String] = [:]
+            var measures: [(String, String)] = []
+            var start = row.start
+            var end = row.end
+            switch definition.kind {
+            case .attendanceBelow(let tenths, let minimum):
+                guard let (possible, attended) = row.sessions, possible >= minimum,
+                    let rateTenths = Self.rateTenths(attended: attended, possible: possible), rateTenths < tenths
+                else { continue }
+                values["rate"] = "\(rateTenths / 10).\(rateTenths % 10)"
+                values["attended"] = String(attended)
+                values["possible"] = String(possible)
+                values["threshold"] = tenths % 10 == 0 ? String(tenths / 10) : "\(tenths / 10).\(tenths % 10)"
+                values["period_start"] = PlainEnglish.date(row.start)
+                values["period_end"] = PlainEnglish.date(row.end)
+                values["school"] = row.school ?? "school"
+                measures = [
+                    ("sessions_possible", String(possible)), ("sessions_attended", String(attended)),
+                    ("below_percent_tenths", String(tenths)),
+                ]
+            case .fsmEligible:
+                guard let from = row.eligibleFrom, from <= row.reference else { continue }
+                if let to = row.eligibleTo, to < from { continue }
+                start = from
+                end = max(from, min(row.eligibleTo ?? row.reference, row.reference))
+                values["eligible_from"] = PlainEnglish.date(from)
+                if let to = row.eligibleTo, to <= row.reference {
+                    values["eligible_to"] = "until " + PlainEnglish.date(to)
+                } else {
+                    values["eligible_to"] = "still eligible at " + PlainEnglish.date(row.reference)
+                }
+            case .reviewStatus(let statuses, let types):
+                guard let type = row.reviewType, types.contains(type), let status = row.reviewStatus,
+                    statuses.contains(status),
+                    let due = row.reviewDue
+                else { continue }
+                let on = min(row.reviewDate ?? due, row.reference)
+                (start, end) = (on, on)
+                values["review"] = PlainEnglish.reviewNames[type] ?? PlainEnglish.words(type)
+                values["due"] = PlainEnglish.date(due)
+                values["status"] = PlainEnglish.statusNames[status] ?? PlainEnglish.words(status)
+                values["reviewed_on"] = PlainEnglish.date(on)
+                measures = [("review_status", "\"\(status)\"")]
+            case .reviewOverdue(let grace, let types):
+                guard let type = row.reviewType, types.contains(type), let due = row.reviewDue else { continue }
+                // Not attended or declined is a missed review, not an overdue one.
+                guard row.reviewStatus == nil || row.reviewStatus == "scheduled" else { continue }
+                guard row.reference - due > grace, !context.completed.contains(Self.reviewSubject(row) + "|" + type)
+                else {
+                    continue
+                }
+                // It became overdue the day after the grace period ended.
+                let overdueFrom = due + grace + 1
+                (start, end) = (overdueFrom, overdueFrom)
+                values["review"] = PlainEnglish.reviewNames[type] ?? PlainEnglish.words(type)
+                values["due"] = PlainEnglish.date(due)
+                values["grace_days"] = String(grace)
+                values["days_overdue"] = String(row.reference - due)
+                values["as_of"] = PlainEnglish.date(row.reference)
+                measures = [("grace_days", String(grace))]
+            case .policeIncident(let types, let present):
+                guard let type = row.incidentType, types.contains(type), let on = row.incidentDay else { continue }
+                if let present, row.childPresent != present { continue }
+                (start, end) = (on, on)
+                values["incident_type"] = PlainEnglish.words(type)
+                values["incident_date"] = PlainEnglish.date(on)
+                values["child_present"] =
+                    row.childPresent == true
+                    ? "child present"
+                    : row.childPresent == false ? "child not present" : "child's presence not recorded"
+            }
+            values["label"] = definition.label
+            values["outcome"] = definition.outcome.name
+            values["feed"] = context.feedWords[row.feed] ?? PlainEnglish.words(row.feed)
+            let measuresJSON = "{" + measures.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+            out.append(
+                Computed(
+                    record: row.id, definition: definition, child: row.child, start: start, end: max(start, end),
+                    description: context.templates[number].render(values), measures: measuresJSON))
+        }
     }
 
     /// The sessions of a record, or nil when it has none; a record whose sessions are not whole

@@ -111,37 +111,28 @@ struct FlagsStage: CycleStage {
         // Usually already done beside the families (`FamiliesStage`): then this finds nothing to do.
         let indicators = try IndicatorBuilder(connection: connection, rules: rules, asOf: day).refresh()
         // The team assignment depends on families and school records only, and the flag rules never
-        // read teams: once assigned before (a next day), it runs beside them on a second connection.
-        let teamsBeside =
-            try Self.teamsAssignedBefore(connection)
-            ? WorkBeside(besides: connection) { try TeamAssigner.assignOnItsOwn($0, directory: teams) } : nil
-        let flagged = Result {
-            try FlagEngine(connection: connection, rules: rules, asOf: day, teams: teamsBeside == nil ? teams : nil)
-                .run()
-        }
+        // read teams: it runs beside them on a second connection. On day 1 too: the first assignment
+        // (every family's postcode, then the school of the few whose district no team covers) is
+        // mostly the server's work (its two longest statements took 2.6-6.3 s at 1M records on a
+        // loaded machine) and holds little in this process (a family id and a team each).
+        let teamsBeside = WorkBeside(besides: connection) { try TeamAssigner.assignOnItsOwn($0, directory: teams) }
+        let flagged = Result { try FlagEngine(connection: connection, rules: rules, asOf: day, teams: nil).run() }
         // Waited for even when the rules failed: no thread or connection outlives the stage.
-        let assigned = teamsBeside?.result()
+        let assigned = teamsBeside.result()
         let flags = try flagged.get()
         var counts = indicators.counts
         counts.merge(flags.counts) { $1 }
         switch assigned {
-        case .success(let perTeam)?: counts["teams_beside_assigned"] = perTeam.values.reduce(0, +)
-        case .failure?:
+        case .success(let perTeam): counts["teams_beside_assigned"] = perTeam.values.reduce(0, +)
+        case .failure:
             // Assigned here then, as before, so a failure is reported under this stage's name.
             counts["teams_beside_failed"] = 1
             _ = try TeamAssigner.assignOnItsOwn(connection, directory: teams)
-        case nil: break
         }
         // Where the stage's time went, for the log line and the cycle bench.
         counts["indicators_ms"] = Int(indicators.seconds * 1000)
         counts["flags_ms"] = Int(flags.seconds * 1000)
         return counts
-    }
-
-    /// Whether the teams were assigned before (a first assignment reads every family and school
-    /// record, beside a first flag run that reads every family).
-    private static func teamsAssignedBefore(_ connection: PostgresConnection) throws -> Bool {
-        try connection.execute("SELECT EXISTS (SELECT 1 FROM team_state)").scalar(Bool.self)
     }
 }
 

@@ -218,6 +218,45 @@ struct IncrementalGroupingTests {
         }
     }
 
+    @Test("a first run into empty tables leaves statistics on the two tables the flags stage reads next")
+    func firstFillAnalysesWhatFlagsRead() throws {
+        try TestDatabase.with(.migrated) { database in
+            let world = try TestWorld(try database.connect())
+            func analysed() throws -> Set<String> {
+                Set(
+                    try world.connection.query(
+                        """
+                        SELECT DISTINCT tablename::text FROM pg_stats
+                        WHERE schemaname = current_schema() AND tablename IN ('families', 'family_members')
+                        """
+                    ).map { try $0.decode(String.self, at: 0) })
+            }
+            let home = TestWorld.Address(line1: "12 Church Lane", postcode: "NR31 3FA")
+            let (a, b) = (try world.child(), try world.child())
+            for term in Terms.year(2024) {
+                for child in [a, b] { try world.school(child, at: home, from: term.0, to: term.1) }
+            }
+            #expect(try analysed().isEmpty)
+            let first = try FamilyGrouper(connection: world.connection).regroup()
+            #expect(first.changed && !first.incremental && first.families == 1)
+            #expect(try analysed() == ["families", "family_members"])
+        }
+    }
+
+    @Test("numbering by a hash made beforehand gives two texts that share a hash two numbers")
+    func keyNumberingConfirmsText() {
+        var numbering = KeyNumbering()
+        #expect(numbering.number("12 church lane|NR313FA", hash: 7) == (0, true))
+        #expect(numbering.number("14 church lane|NR313FA", hash: 7) == (1, true), "same hash, other text")
+        #expect(numbering.number("12 church lane|NR313FA", hash: 7) == (0, false))
+        #expect(numbering.number("14 church lane|NR313FA", hash: 7) == (1, false))
+        // Past the first table's size (it grows at half full), every text keeps its number.
+        for n in 2..<5_000 { #expect(numbering.number("key \(n)", hash: Int64(n % 97)) == (Int32(n), true)) }
+        for n in 2..<5_000 { #expect(numbering.number("key \(n)", hash: Int64(n % 97)) == (Int32(n), false)) }
+        #expect(numbering.number("12 church lane|NR313FA", hash: 7) == (0, false))
+        #expect(numbering.count == 5_000)
+    }
+
     @Test("grouping keys are stable numbers of their text, one space per kind of key")
     func keyHashes() {
         var row = FamilyEvidence.ParsedRow(record: 1, member: "C1", kind: "school_attendance", start: 0, end: 0)

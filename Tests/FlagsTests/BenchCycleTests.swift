@@ -86,10 +86,13 @@ struct BenchCycleTests {
         #expect(count("indicators_beside_failed", in: nextDayFamilies) == nil, "\(nextDayFamilies)")
         #expect(count("indicators_beside_ms", in: try stageLine("day 1", "families")) == nil)
         #expect(count("records", in: try stageLine("next day", "flags")) == 0)
-        // The team assignment runs beside the flag rules on a next day, inside the flag run on day 1.
+        // The team assignment runs beside the flag rules, on day 1 (every family assigned) and on a
+        // next day.
         let nextDayFlags = try stageLine("next day", "flags")
         #expect(count("teams_beside_assigned", in: nextDayFlags) != nil, "\(nextDayFlags)")
         #expect(count("teams_beside_failed", in: nextDayFlags) == nil, "\(nextDayFlags)")
-        #expect(count("teams_beside_assigned", in: try stageLine("day 1", "flags")) == nil)
+        let dayOneFlags = try stageLine("day 1", "flags")
+        #expect(count("teams_beside_assigned", in: dayOneFlags) == count("families", in: dayOneFlags), "\(dayOneFlags)")
+        #expect(count("teams_beside_failed", in: dayOneFlags) == nil, "\(dayOneFlags)")
     }
 }
