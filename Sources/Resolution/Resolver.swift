@@ -86,18 +86,11 @@ public final class Resolver {
                 report.mode = "incremental"
                 return report
             }
-            let existing = try existingRecordsToReexamine(
+            let (existing, childOf) = try existingRecordsToReexamine(
                 for: fresh, model: model, frequencies: frequencies, clock: clock)
             let records = existing + fresh
             let decisions = try loadDecisions(records)
             // Existing children are the starting point: group their records by current child id.
-            var childOf: [Int64: String] = [:]
-            try connection.withoutSequentialScans {
-                try connection.forEachRow(
-                    "SELECT record_id, child_id FROM child_records WHERE record_id = ANY($1::bigint[])",
-                    [existing.map { Int($0.id) }]
-                ) { row in childOf[try row.decode(Int64.self, at: 0)] = try row.decode(String.self, at: 1) }
-            }
             var groups: [String: [Int]] = [:]
             for (index, record) in existing.enumerated() {
                 if let child = childOf[record.id] { groups[child, default: []].append(index) }
@@ -120,46 +113,71 @@ public final class Resolver {
 
     /// The existing records an incremental run re-examines, in id order: whole children, of those
     /// a new record could join (a shared identifier, or a pair weight at or above the review band),
-    /// and of possible twins whose records the twin rule could consult.
+    /// and of possible twins whose records the twin rule could consult; and the child of each.
     ///
     /// Two steps, so a batch loads whole children only where it could join them: candidates
     /// sharing a blocking key or identifier are scored first; the children of plausible ones are loaded.
     private func existingRecordsToReexamine(
         for fresh: [MatchRecord], model: MatchModel, frequencies: NameFrequencies, clock: PhaseClock
-    ) throws -> [MatchRecord] {
-        let (holders, freshKeys, byIdentifier) = try candidateRecordIDs(for: fresh)
-        // A key held by more records than a block may have pairs nothing: its holders are not loaded.
-        let blocked = Set(holders.values.lazy.filter { $0.count <= self.settings.maxBlockSize }.joined())
-            .subtracting(byIdentifier).sorted()
-        clock.mark("find candidates by key")
-        let probe = try MatchRecordLoader.load(connection, ids: blocked, forComparisonOnly: true)
-        clock.mark("load candidates")
-        // Pairs straight from the shared keys: no need to re-block the candidates among themselves.
-        var probeIndex: [Int64: Int] = [:]
-        for (index, record) in probe.enumerated() { probeIndex[record.id] = index }
-        var pairSet: Set<UInt64> = []
+    ) throws -> (records: [MatchRecord], childOf: [Int64: String]) {
+        let freshKeys = fresh.map {
+            CandidatePairs.keys(of: $0, rules: settings.blockingRules, nicknames: linkage.nicknames)
+                .map { Int64(bitPattern: $0) }
+        }
+        var newRecordsHolding: [Int64: [Int32]] = [:]
         for (offset, keys) in freshKeys.enumerated() {
-            for key in keys {
-                guard let ids = holders[key], ids.count <= settings.maxBlockSize else { continue }
-                for id in ids {
-                    if let old = probeIndex[id] { pairSet.insert(UInt64(old) << 32 | UInt64(probe.count + offset)) }
-                }
+            for key in keys where newRecordsHolding[key]?.last != Int32(offset) {
+                newRecordsHolding[key, default: []].append(Int32(offset))
             }
         }
-        let plausible = linkage.plausibleMatches(
-            records: probe + fresh, pairs: pairSet.sorted(), model: model, frequencies: frequencies)
-        let hits = Set(plausible.matches.map { probe[$0].id }).union(byIdentifier)
-        clock.mark("score candidates")
-        let affected = try recordsOfChildren(holding: hits.sorted())
-        var existing = try MatchRecordLoader.load(connection, ids: affected)
-        let possibleTwins = Set(plausible.possibleTwins.map { probe[$0].id }).subtracting(affected)
+        var hits = try recordsSharingAnIdentifier(with: fresh)
+        clock.mark("find candidates by identifier")
+        // Pairs straight from the shared keys (no need to re-block the candidates among themselves),
+        // each batch of candidates scored while the server reads the next. Pairs are scored one by
+        // one, so the order the candidates come in does not change what is found.
+        var possibleTwinIDs: Set<Int64> = []
+        try MatchRecordLoader.forEachHolder(
+            connection, of: newRecordsHolding.keys.sorted(), maxHolders: settings.maxBlockSize
+        ) { batch in
+            let pairs = Self.pairs(batch, newRecordsHolding, firstNew: batch.count)
+            let plausible = linkage.plausibleMatches(
+                records: batch.map(\.record) + fresh, pairs: pairs, model: model, frequencies: frequencies)
+            hits.formUnion(plausible.matches.lazy.map { batch[$0].record.id })
+            possibleTwinIDs.formUnion(plausible.possibleTwins.lazy.map { batch[$0].record.id })
+        }
+        clock.mark("find, load and score candidates by key")
+        var childOf = try childrenOfRecords(holding: hits.sorted())
+        var existing = try MatchRecordLoader.load(connection, ids: childOf.keys.sorted())
+        let possibleTwins = possibleTwinIDs.subtracting(childOf.keys)
         if !possibleTwins.isEmpty {
-            existing += try childrenTheTwinRuleConsults(
-                holding: possibleTwins.sorted(), besides: Set(affected), among: existing + fresh)
+            let consulted = try childrenTheTwinRuleConsults(
+                holding: possibleTwins.sorted(), besides: childOf, among: existing + fresh)
+            existing += consulted.records
+            childOf.merge(consulted.childOf) { old, _ in old }
             existing.sort { $0.id < $1.id }
         }
         clock.mark("load children")
-        return existing
+        return (existing, childOf)
+    }
+
+    /// The pairs (index in `candidates` << 32 | `firstNew` + the new record's offset), sorted, of each
+    /// candidate with every new record holding one of the same keys, once a pair.
+    static func pairs(
+        _ candidates: [(record: MatchRecord, keys: [Int64])], _ newRecordsHolding: [Int64: [Int32]], firstNew: Int
+    ) -> [UInt64] {
+        var pairs: [UInt64] = []
+        var partners: [Int32] = []
+        for (index, candidate) in candidates.enumerated() {
+            partners.removeAll(keepingCapacity: true)
+            for key in candidate.keys { partners += newRecordsHolding[key] ?? [] }
+            partners.sort()
+            var previous: Int32 = -1
+            for offset in partners where offset != previous {
+                pairs.append(UInt64(index) << 32 | UInt64(firstNew + Int(offset)))
+                previous = offset
+            }
+        }
+        return pairs
     }
 
     /// Whole children of these possible twins (records `besides` excluded) that share a household
@@ -167,29 +185,19 @@ public final class Resolver {
     /// of their records only, so a possible twin's child with none of those keys cannot change
     /// what it decides, and is not loaded.
     private func childrenTheTwinRuleConsults(
-        holding twins: [Int64], besides: Set<Int64>, among records: [MatchRecord]
+        holding twins: [Int64], besides: [Int64: String], among records: [MatchRecord]
     )
-        throws -> [MatchRecord]
+        throws -> (records: [MatchRecord], childOf: [Int64: String])
     {
-        var childOf: [Int64: String] = [:]
-        try connection.withoutSequentialScans {
-            try connection.forEachRow(
-                """
-                SELECT cr.record_id, cr.child_id FROM child_records cr
-                WHERE cr.child_id = ANY(\(Self.childrenOfRecords))
-                """, [twins.map { Int($0) }]
-            ) { row in
-                let record = try row.decode(Int64.self, at: 0)
-                if !besides.contains(record) { childOf[record] = try row.decode(String.self, at: 1) }
-            }
-        }
+        let childOf = try childrenOfRecords(holding: twins).filter { besides[$0.key] == nil }
         let candidates = try MatchRecordLoader.load(connection, ids: childOf.keys.sorted())
         let households = Set(records.flatMap { Clusterer.householdKeys($0) })
         let consulted = Set(
             candidates.filter { Clusterer.householdKeys($0).contains(where: households.contains) }.compactMap {
                 childOf[$0.id]
             })
-        return candidates.filter { childOf[$0.id].map(consulted.contains) ?? false }
+        let chosen = candidates.filter { childOf[$0.id].map(consulted.contains) ?? false }
+        return (chosen, childOf.filter { consulted.contains($0.value) })
     }
 
     /// Re-clusters the children holding these records, e.g. after a review decision.
@@ -201,8 +209,8 @@ public final class Resolver {
             guard let (modelID, model, frequencies) = try latestModel() else {
                 return try resolveFullLocked(started: started, startedAt: startedAt)
             }
-            let affected = try recordsOfChildren(holding: recordIDs)
-            let records = try MatchRecordLoader.load(connection, ids: Array(Set(affected + recordIDs)).sorted())
+            let affected = try childrenOfRecords(holding: recordIDs).keys
+            let records = try MatchRecordLoader.load(connection, ids: Set(affected).union(recordIDs).sorted())
             let decisions = try loadDecisions(records)
             clock.mark("load records")
             let result = linkage.run(records: records, model: (model, frequencies), decisions: decisions, clock: clock)
@@ -337,38 +345,13 @@ public final class Resolver {
         try StoredModel.latest(connection)
     }
 
-    /// Records a new batch could link to: those sharing a blocking key, and those sharing an identifier.
-    /// `holders`: for each blocking key of the new records, the existing records holding it;
-    /// `freshKeys`: each new record's keys; `byIdentifier`: existing records sharing an NHS number or UPN.
-    private func candidateRecordIDs(
-        for fresh: [MatchRecord]
-    ) throws -> (
-        holders: [Int64: [Int64]], freshKeys: [[Int64]], byIdentifier: Set<Int64>
-    ) {
-        var keys: Set<Int64> = []
-        var freshKeys: [[Int64]] = []
-        for record in fresh {
-            let recordKeys = CandidatePairs.keys(
-                of: record, rules: settings.blockingRules, nicknames: linkage.nicknames
-            )
-            .map { Int64(bitPattern: $0) }
-            freshKeys.append(recordKeys)
-            keys.formUnion(recordKeys)
-        }
+    /// Existing records (of a child) sharing an NHS number or UPN with the new records: re-examined
+    /// whatever their pair weight.
+    private func recordsSharingAnIdentifier(with fresh: [MatchRecord]) throws -> Set<Int64> {
         let nhs = fresh.compactMap { $0.nhs == 0 ? nil : String(format: "%010llu", $0.nhs) }
-        var holders: [Int64: [Int64]] = [:]
         var byIdentifier: Set<Int64> = []
-        // Tens of thousands of keys and identifiers against millions of rows: by index, always.
+        // Thousands of identifiers against millions of rows: by index, always.
         try connection.withoutSequentialScans {
-            // Hundreds of thousands of small rows: read in place rather than streamed row by row.
-            try connection.withRawResult(
-                "SELECT key, record_id FROM record_blocking_keys WHERE key = ANY($1::bigint[])", [keys.map { Int($0) }]
-            ) { result in
-                for row in 0..<result.rowCount {
-                    guard let key = result.int64(row, 0), let record = result.int64(row, 1) else { continue }
-                    holders[key, default: []].append(record)
-                }
-            }
             let upns = try connection.query(
                 "SELECT DISTINCT upn FROM source_records WHERE id = ANY($1::bigint[]) AND upn IS NOT NULL AND NOT upn_temporary",
                 [fresh.map { Int($0.id) }]
@@ -384,21 +367,22 @@ public final class Resolver {
                 """, [nhs, upns]
             ) { row in byIdentifier.insert(try row.decode(Int64.self, at: 0)) }
         }
-        return (holders, freshKeys, byIdentifier)
+        return byIdentifier
     }
 
-    /// Every record of every child that holds one of `recordIDs`.
-    private func recordsOfChildren(holding recordIDs: [Int64]) throws -> [Int64] {
-        guard !recordIDs.isEmpty else { return [] }
-        return try connection.withoutSequentialScans {
-            try connection.query(
+    /// Every record of every child that holds one of `recordIDs`, with its child.
+    private func childrenOfRecords(holding recordIDs: [Int64]) throws -> [Int64: String] {
+        guard !recordIDs.isEmpty else { return [:] }
+        var childOf: [Int64: String] = [:]
+        try connection.withoutSequentialScans {
+            try connection.forEachRow(
                 """
-                SELECT cr.record_id FROM child_records cr
+                SELECT cr.record_id, cr.child_id FROM child_records cr
                 WHERE cr.child_id = ANY(\(Self.childrenOfRecords))
-                ORDER BY cr.record_id
                 """, [recordIDs.map { Int($0) }]
-            ).map { try $0.decode(Int64.self, at: 0) }
+            ) { row in childOf[try row.decode(Int64.self, at: 0)] = try row.decode(String.self, at: 1) }
         }
+        return childOf
     }
 
     /// The child ids of the records in $1, as an array computed once (an init plan): the
