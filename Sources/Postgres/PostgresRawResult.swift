@@ -33,25 +33,14 @@ public struct PostgresRawResult {
 
     /// A bigint/integer column; nil for NULL or text that is not a decimal integer in range.
     public func int64(_ row: Int, _ column: Int) -> Int64? {
-        Self.decimal(bytes(row, column)[...])
-    }
-
-    /// A bigint[] column of integers (`{1,-2,3}`), without NULL elements; empty for NULL.
-    public func int64Array(_ row: Int, _ column: Int) -> [Int64] {
         let text = bytes(row, column)
-        guard text.count > 2 else { return [] }
-        return text[1..<(text.count - 1)].split(separator: UInt8(ascii: ",")).compactMap(Self.decimal)
-    }
-
-    /// A decimal integer's text; nil when empty, not decimal or out of range.
-    private static func decimal(_ text: Slice<UnsafeBufferPointer<UInt8>>) -> Int64? {
         guard !text.isEmpty else { return nil }
-        var index = text.startIndex
-        let negative = text[index] == UInt8(ascii: "-")
-        if negative { index += 1 }
-        guard index < text.endIndex else { return nil }
+        var index = 0
+        let negative = text[0] == UInt8(ascii: "-")
+        if negative { index = 1 }
+        guard index < text.count else { return nil }
         var value: Int64 = 0
-        while index < text.endIndex {
+        while index < text.count {
             let digit = text[index] &- UInt8(ascii: "0")
             guard digit < 10 else { return nil }
             let (times, overflow1) = value.multipliedReportingOverflow(by: 10)

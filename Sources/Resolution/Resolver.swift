@@ -120,32 +120,23 @@ public final class Resolver {
     private func existingRecordsToReexamine(
         for fresh: [MatchRecord], model: MatchModel, frequencies: NameFrequencies, clock: PhaseClock
     ) throws -> (records: [MatchRecord], childOf: [Int64: String]) {
-        let freshKeys = fresh.map {
-            CandidatePairs.keys(of: $0, rules: settings.blockingRules, nicknames: linkage.nicknames)
-                .map { Int64(bitPattern: $0) }
-        }
-        var newRecordsHolding: [Int64: [Int32]] = [:]
-        for (offset, keys) in freshKeys.enumerated() {
-            for key in keys where newRecordsHolding[key]?.last != Int32(offset) {
-                newRecordsHolding[key, default: []].append(Int32(offset))
-            }
-        }
-        var hits = try recordsSharingAnIdentifier(with: fresh)
-        clock.mark("find candidates by identifier")
+        let (holders, freshKeys, byIdentifier) = try candidateRecordIDs(for: fresh)
+        let partners = Self.newPartners(
+            holders: holders, freshKeys: freshKeys, maxBlockSize: settings.maxBlockSize, besides: byIdentifier)
+        clock.mark("find candidates by key")
         // Pairs straight from the shared keys (no need to re-block the candidates among themselves),
         // each batch of candidates scored while the server reads the next. Pairs are scored one by
         // one, so the order the candidates come in does not change what is found.
+        var hits = byIdentifier
         var possibleTwinIDs: Set<Int64> = []
-        try MatchRecordLoader.forEachHolder(
-            connection, of: newRecordsHolding.keys.sorted(), maxHolders: settings.maxBlockSize
-        ) { batch in
-            let pairs = Self.pairs(batch, newRecordsHolding, firstNew: batch.count)
+        try MatchRecordLoader.forEachBatchForComparison(connection, ids: partners.keys.sorted()) { batch in
+            let pairs = Self.pairs(batch, partners, firstNew: batch.count)
             let plausible = linkage.plausibleMatches(
-                records: batch.map(\.record) + fresh, pairs: pairs, model: model, frequencies: frequencies)
-            hits.formUnion(plausible.matches.lazy.map { batch[$0].record.id })
-            possibleTwinIDs.formUnion(plausible.possibleTwins.lazy.map { batch[$0].record.id })
+                records: batch + fresh, pairs: pairs, model: model, frequencies: frequencies)
+            hits.formUnion(plausible.matches.lazy.map { batch[$0].id })
+            possibleTwinIDs.formUnion(plausible.possibleTwins.lazy.map { batch[$0].id })
         }
-        clock.mark("find, load and score candidates by key")
+        clock.mark("load and score candidates")
         var childOf = try childrenOfRecords(holding: hits.sorted())
         var existing = try MatchRecordLoader.load(connection, ids: childOf.keys.sorted())
         let possibleTwins = possibleTwinIDs.subtracting(childOf.keys)
@@ -160,21 +151,33 @@ public final class Resolver {
         return (existing, childOf)
     }
 
-    /// The pairs (index in `candidates` << 32 | `firstNew` + the new record's offset), sorted, of each
-    /// candidate with every new record holding one of the same keys, once a pair.
-    static func pairs(
-        _ candidates: [(record: MatchRecord, keys: [Int64])], _ newRecordsHolding: [Int64: [Int32]], firstNew: Int
-    ) -> [UInt64] {
+    /// For each existing record sharing a blocking key with new records, the offsets of those new
+    /// records (distinct, ascending). A key held by more records than a block may have pairs
+    /// nothing, so its holders are left out; so are records `besides` (found by an identifier:
+    /// re-examined whatever their score).
+    static func newPartners(
+        holders: [Int64: [Int64]], freshKeys: [[Int64]], maxBlockSize: Int, besides: Set<Int64>
+    ) -> [Int64: [Int32]] {
+        var partners: [Int64: [Int32]] = [:]
+        for (offset, keys) in freshKeys.enumerated() {
+            for key in keys {
+                guard let ids = holders[key], ids.count <= maxBlockSize else { continue }
+                for id in ids where !besides.contains(id) {
+                    // Offsets arrive in ascending order: a repeat (a second shared key) is the last one.
+                    if partners[id]?.last != Int32(offset) { partners[id, default: []].append(Int32(offset)) }
+                }
+            }
+        }
+        return partners
+    }
+
+    /// The pairs (index in `candidates` << 32 | `firstNew` + the new record's offset), sorted, of
+    /// each candidate with each of its new partners.
+    static func pairs(_ candidates: [MatchRecord], _ partners: [Int64: [Int32]], firstNew: Int) -> [UInt64] {
         var pairs: [UInt64] = []
-        var partners: [Int32] = []
         for (index, candidate) in candidates.enumerated() {
-            partners.removeAll(keepingCapacity: true)
-            for key in candidate.keys { partners += newRecordsHolding[key] ?? [] }
-            partners.sort()
-            var previous: Int32 = -1
-            for offset in partners where offset != previous {
+            for offset in partners[candidate.id] ?? [] {
                 pairs.append(UInt64(index) << 32 | UInt64(firstNew + Int(offset)))
-                previous = offset
             }
         }
         return pairs
@@ -345,13 +348,38 @@ public final class Resolver {
         try StoredModel.latest(connection)
     }
 
-    /// Existing records (of a child) sharing an NHS number or UPN with the new records: re-examined
-    /// whatever their pair weight.
-    private func recordsSharingAnIdentifier(with fresh: [MatchRecord]) throws -> Set<Int64> {
+    /// Records a new batch could link to: those sharing a blocking key, and those sharing an identifier.
+    /// `holders`: for each blocking key of the new records, the existing records holding it;
+    /// `freshKeys`: each new record's keys; `byIdentifier`: existing records sharing an NHS number or UPN.
+    private func candidateRecordIDs(
+        for fresh: [MatchRecord]
+    ) throws -> (
+        holders: [Int64: [Int64]], freshKeys: [[Int64]], byIdentifier: Set<Int64>
+    ) {
+        var keys: Set<Int64> = []
+        var freshKeys: [[Int64]] = []
+        for record in fresh {
+            let recordKeys = CandidatePairs.keys(
+                of: record, rules: settings.blockingRules, nicknames: linkage.nicknames
+            )
+            .map { Int64(bitPattern: $0) }
+            freshKeys.append(recordKeys)
+            keys.formUnion(recordKeys)
+        }
         let nhs = fresh.compactMap { $0.nhs == 0 ? nil : String(format: "%010llu", $0.nhs) }
+        var holders: [Int64: [Int64]] = [:]
         var byIdentifier: Set<Int64> = []
-        // Thousands of identifiers against millions of rows: by index, always.
+        // Tens of thousands of keys and identifiers against millions of rows: by index, always.
         try connection.withoutSequentialScans {
+            // Hundreds of thousands of small rows: read in place rather than streamed row by row.
+            try connection.withRawResult(
+                "SELECT key, record_id FROM record_blocking_keys WHERE key = ANY($1::bigint[])", [keys.map { Int($0) }]
+            ) { result in
+                for row in 0..<result.rowCount {
+                    guard let key = result.int64(row, 0), let record = result.int64(row, 1) else { continue }
+                    holders[key, default: []].append(record)
+                }
+            }
             let upns = try connection.query(
                 "SELECT DISTINCT upn FROM source_records WHERE id = ANY($1::bigint[]) AND upn IS NOT NULL AND NOT upn_temporary",
                 [fresh.map { Int($0.id) }]
@@ -367,7 +395,7 @@ public final class Resolver {
                 """, [nhs, upns]
             ) { row in byIdentifier.insert(try row.decode(Int64.self, at: 0)) }
         }
-        return byIdentifier
+        return (holders, freshKeys, byIdentifier)
     }
 
     /// Every record of every child that holds one of `recordIDs`, with its child.

@@ -115,20 +115,6 @@ public final class MatchRecord: Sendable {
 }
 
 extension PostgresConnection {
-    /// Runs `body` with these planner settings for the transaction's statements in it, then puts
-    /// back the values they had (a cursor keeps the plan made when it was declared).
-    func withSettings<T>(_ settings: [String: String], _ body: () throws -> T) throws -> T {
-        let names = settings.keys.sorted()
-        var saved: [String] = []
-        for name in names {
-            saved.append(try execute("SELECT current_setting($1)", [name]).scalar(String.self))
-            try execute("SELECT set_config($1, $2, true)", [name, settings[name]!])
-        }
-        let result = Result { try body() }
-        for (name, value) in zip(names, saved) { try execute("SELECT set_config($1, $2, true)", [name, value]) }
-        return try result.get()
-    }
-
     /// Runs `body` with sequential scans off for the rest of the transaction's statements in it:
     /// for look-ups of a few thousand keys in tables of millions of rows that a run has just
     /// written, whose statistics (until autovacuum analyzes them, which the service role may not
@@ -190,50 +176,19 @@ public enum MatchRecordLoader {
             columns: forComparisonOnly ? comparisonColumns : columns)
     }
 
-    /// The existing records holding any of `keys` (blocking keys of new records), for pair scoring
-    /// alone (`comparisonColumns`), each with the keys of `keys` it holds. A key held by more than
-    /// `maxHolders` records pairs nothing (a block too large), so it is left out, and so are records
-    /// holding only such keys.
-    ///
-    /// One statement finds the holders and reads their records, streamed in no particular order: a
-    /// batch is handed to `body` as soon as it is parsed, and the server reads the next meanwhile,
-    /// so work done on a batch overlaps the reading. (Reading the holders first and then their
-    /// records by id sent 355k key rows one way and 196k ids back, at 1M records, and sorted the
-    /// records, which spilled to disk.)
-    static func forEachHolder(
-        _ connection: PostgresConnection, of keys: [Int64], maxHolders: Int,
-        _ body: ([(record: MatchRecord, keys: [Int64])]) throws -> Void
+    /// The given records for pair scoring alone (`comparisonColumns`), a batch at a time in no
+    /// particular order, each batch handed to `body` as soon as it is parsed: the server reads the
+    /// next batch meanwhile, so work done on a batch overlaps the reading. Without `ORDER BY`, the
+    /// server streams them as it finds them rather than sorting them first (196k records at 1M,
+    /// a sort that spilled 22 MB to disk before the first was handed over).
+    static func forEachBatchForComparison(
+        _ connection: PostgresConnection, ids: [Int64], _ body: ([MatchRecord]) throws -> Void
     ) throws {
-        guard !keys.isEmpty else { return }
-        let keysColumn = 18
-        // The holders are a fifth of the county's records (196k of 981k at 1M), which the planner
-        // cannot know from an aggregate: it probed the primary key once a holder (210k probes,
-        // 5 s loaded) where one pass over the table, matched by hash, takes a fraction of that.
-        // No JIT either: compiling costs more than this plan's few expressions save.
-        try connection.withSettings(["enable_nestloop": "off", "jit": "off"]) {
-            try streamHolders(connection, keys: keys, maxHolders: maxHolders, keysColumn: keysColumn, body)
-        }
-    }
-
-    private static func streamHolders(
-        _ connection: PostgresConnection, keys: [Int64], maxHolders: Int, keysColumn: Int,
-        _ body: ([(record: MatchRecord, keys: [Int64])]) throws -> Void
-    ) throws {
+        guard !ids.isEmpty else { return }
         try connection.forEachBatch(
-            """
-            WITH held AS MATERIALIZED (
-                SELECT key, record_id FROM record_blocking_keys WHERE key = ANY($1::bigint[])
-            ), pairing AS (
-                SELECT key FROM held GROUP BY key HAVING count(*) <= $2
-            ), holders AS (
-                SELECT h.record_id, array_agg(h.key) AS keys FROM held h JOIN pairing p ON p.key = h.key
-                GROUP BY h.record_id
-            )
-            SELECT \(comparisonColumns), holders.keys FROM holders JOIN source_records sr ON sr.id = holders.record_id
-            """, [keys.map { Int($0) }, maxHolders], cursor: "match_records", batchSize: 20_000
-        ) { result in
-            try body(parsed(result) { (record: $0.record($1), keys: $0.result.int64Array($1, keysColumn)) })
-        }
+            "SELECT \(comparisonColumns) FROM source_records sr WHERE sr.id = ANY($1::bigint[])", [ids.map { Int($0) }],
+            cursor: "match_records", batchSize: 20_000
+        ) { result in try body(parsed(result) { $0.record($1) }) }
     }
 
     /// Child records of these batches that no child holds yet (incremental resolution). Their ids
