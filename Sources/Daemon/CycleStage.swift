@@ -42,7 +42,22 @@ public struct ResolveStage: CycleStage {
             "links_review": report.linksReview, "review_pairs": report.reviewPairs, "children": report.children,
             "minted": report.minted, "merged": report.merged, "split": report.split,
             "records_moved": report.recordsMoved,
-        ].merging(decided) { $1 }
+        ].merging(decided) { $1 }.merging(Self.phaseCounts(report.phases)) { $1 }
+    }
+
+    /// Each phase's wall milliseconds (`<phase>_ms`, spaces as underscores), as the families stage
+    /// reports its own: where a run's time went, in the cycle's log line and the bench.
+    static func phaseCounts(_ phases: [RunPhase]) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for phase in phases {
+            counts[countName(phase.name) + "_ms", default: 0] += Int(phase.wall * 1000)
+        }
+        return counts
+    }
+
+    /// "store: links" as "store_links": letters and digits, each other run of characters one underscore.
+    static func countName(_ phase: String) -> String {
+        phase.lowercased().split { !($0.isLetter || $0.isNumber) }.joined(separator: "_")
     }
 }
 

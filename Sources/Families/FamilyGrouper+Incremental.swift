@@ -215,12 +215,14 @@ extension FamilyGrouper {
         try connection.execute("TRUNCATE family_scope_records")
         let children = members.filter { !$0.hasPrefix("E") }.sorted()
         let expectant = members.filter { $0.hasPrefix("E") }.compactMap { Int64($0.dropFirst()) }
+        // Whether a child is live is read once a child, not once a record (every record's child
+        // exists: child_records references children).
         try connection.execute(
             """
             INSERT INTO family_scope_records (record_id, child_id)
             SELECT cr.record_id, CASE WHEN c.merged_into IS NULL AND c.retired_at IS NULL THEN cr.child_id END
-            FROM child_records cr LEFT JOIN children c ON c.child_id = cr.child_id
-            WHERE cr.child_id = ANY($1::text[])
+            FROM children c JOIN child_records cr ON cr.child_id = c.child_id
+            WHERE c.child_id = ANY($1::text[])
             """, [children])
         // An antenatal record is read whoever it belongs to; a record listed twice is the same row.
         try connection.execute(

@@ -86,18 +86,11 @@ public final class Resolver {
                 report.mode = "incremental"
                 return report
             }
-            let existing = try existingRecordsToReexamine(
+            let (existing, childOf) = try existingRecordsToReexamine(
                 for: fresh, model: model, frequencies: frequencies, clock: clock)
             let records = existing + fresh
             let decisions = try loadDecisions(records)
             // Existing children are the starting point: group their records by current child id.
-            var childOf: [Int64: String] = [:]
-            try connection.withoutSequentialScans {
-                try connection.forEachRow(
-                    "SELECT record_id, child_id FROM child_records WHERE record_id = ANY($1::bigint[])",
-                    [existing.map { Int($0.id) }]
-                ) { row in childOf[try row.decode(Int64.self, at: 0)] = try row.decode(String.self, at: 1) }
-            }
             var groups: [String: [Int]] = [:]
             for (index, record) in existing.enumerated() {
                 if let child = childOf[record.id] { groups[child, default: []].append(index) }
@@ -120,46 +113,74 @@ public final class Resolver {
 
     /// The existing records an incremental run re-examines, in id order: whole children, of those
     /// a new record could join (a shared identifier, or a pair weight at or above the review band),
-    /// and of possible twins whose records the twin rule could consult.
+    /// and of possible twins whose records the twin rule could consult; and the child of each.
     ///
     /// Two steps, so a batch loads whole children only where it could join them: candidates
     /// sharing a blocking key or identifier are scored first; the children of plausible ones are loaded.
     private func existingRecordsToReexamine(
         for fresh: [MatchRecord], model: MatchModel, frequencies: NameFrequencies, clock: PhaseClock
-    ) throws -> [MatchRecord] {
+    ) throws -> (records: [MatchRecord], childOf: [Int64: String]) {
         let (holders, freshKeys, byIdentifier) = try candidateRecordIDs(for: fresh)
-        // A key held by more records than a block may have pairs nothing: its holders are not loaded.
-        let blocked = Set(holders.values.lazy.filter { $0.count <= self.settings.maxBlockSize }.joined())
-            .subtracting(byIdentifier).sorted()
+        let partners = Self.newPartners(
+            holders: holders, freshKeys: freshKeys, maxBlockSize: settings.maxBlockSize, besides: byIdentifier)
         clock.mark("find candidates by key")
-        let probe = try MatchRecordLoader.load(connection, ids: blocked, forComparisonOnly: true)
-        clock.mark("load candidates")
-        // Pairs straight from the shared keys: no need to re-block the candidates among themselves.
-        var probeIndex: [Int64: Int] = [:]
-        for (index, record) in probe.enumerated() { probeIndex[record.id] = index }
-        var pairSet: Set<UInt64> = []
-        for (offset, keys) in freshKeys.enumerated() {
-            for key in keys {
-                guard let ids = holders[key], ids.count <= settings.maxBlockSize else { continue }
-                for id in ids {
-                    if let old = probeIndex[id] { pairSet.insert(UInt64(old) << 32 | UInt64(probe.count + offset)) }
-                }
-            }
+        // Pairs straight from the shared keys (no need to re-block the candidates among themselves),
+        // each batch of candidates scored while the server reads the next. Pairs are scored one by
+        // one, so the order the candidates come in does not change what is found.
+        var hits = byIdentifier
+        var possibleTwinIDs: Set<Int64> = []
+        try MatchRecordLoader.forEachBatchForComparison(connection, ids: partners.keys.sorted()) { batch in
+            let pairs = Self.pairs(batch, partners, firstNew: batch.count)
+            let plausible = linkage.plausibleMatches(
+                records: batch + fresh, pairs: pairs, model: model, frequencies: frequencies)
+            hits.formUnion(plausible.matches.lazy.map { batch[$0].id })
+            possibleTwinIDs.formUnion(plausible.possibleTwins.lazy.map { batch[$0].id })
         }
-        let plausible = linkage.plausibleMatches(
-            records: probe + fresh, pairs: pairSet.sorted(), model: model, frequencies: frequencies)
-        let hits = Set(plausible.matches.map { probe[$0].id }).union(byIdentifier)
-        clock.mark("score candidates")
-        let affected = try recordsOfChildren(holding: hits.sorted())
-        var existing = try MatchRecordLoader.load(connection, ids: affected)
-        let possibleTwins = Set(plausible.possibleTwins.map { probe[$0].id }).subtracting(affected)
+        clock.mark("load and score candidates")
+        var childOf = try childrenOfRecords(holding: hits.sorted())
+        var existing = try MatchRecordLoader.load(connection, ids: childOf.keys.sorted())
+        let possibleTwins = possibleTwinIDs.subtracting(childOf.keys)
         if !possibleTwins.isEmpty {
-            existing += try childrenTheTwinRuleConsults(
-                holding: possibleTwins.sorted(), besides: Set(affected), among: existing + fresh)
+            let consulted = try childrenTheTwinRuleConsults(
+                holding: possibleTwins.sorted(), besides: childOf, among: existing + fresh)
+            existing += consulted.records
+            childOf.merge(consulted.childOf) { old, _ in old }
             existing.sort { $0.id < $1.id }
         }
         clock.mark("load children")
-        return existing
+        return (existing, childOf)
+    }
+
+    /// For each existing record sharing a blocking key with new records, the offsets of those new
+    /// records (distinct, ascending). A key held by more records than a block may have pairs
+    /// nothing, so its holders are left out; so are records `besides` (found by an identifier:
+    /// re-examined whatever their score).
+    static func newPartners(
+        holders: [Int64: [Int64]], freshKeys: [[Int64]], maxBlockSize: Int, besides: Set<Int64>
+    ) -> [Int64: [Int32]] {
+        var partners: [Int64: [Int32]] = [:]
+        for (offset, keys) in freshKeys.enumerated() {
+            for key in keys {
+                guard let ids = holders[key], ids.count <= maxBlockSize else { continue }
+                for id in ids where !besides.contains(id) {
+                    // Offsets arrive in ascending order: a repeat (a second shared key) is the last one.
+                    if partners[id]?.last != Int32(offset) { partners[id, default: []].append(Int32(offset)) }
+                }
+            }
+        }
+        return partners
+    }
+
+    /// The pairs (index in `candidates` << 32 | `firstNew` + the new record's offset), sorted, of
+    /// each candidate with each of its new partners.
+    static func pairs(_ candidates: [MatchRecord], _ partners: [Int64: [Int32]], firstNew: Int) -> [UInt64] {
+        var pairs: [UInt64] = []
+        for (index, candidate) in candidates.enumerated() {
+            for offset in partners[candidate.id] ?? [] {
+                pairs.append(UInt64(index) << 32 | UInt64(firstNew + Int(offset)))
+            }
+        }
+        return pairs
     }
 
     /// Whole children of these possible twins (records `besides` excluded) that share a household
@@ -167,29 +188,19 @@ public final class Resolver {
     /// of their records only, so a possible twin's child with none of those keys cannot change
     /// what it decides, and is not loaded.
     private func childrenTheTwinRuleConsults(
-        holding twins: [Int64], besides: Set<Int64>, among records: [MatchRecord]
+        holding twins: [Int64], besides: [Int64: String], among records: [MatchRecord]
     )
-        throws -> [MatchRecord]
+        throws -> (records: [MatchRecord], childOf: [Int64: String])
     {
-        var childOf: [Int64: String] = [:]
-        try connection.withoutSequentialScans {
-            try connection.forEachRow(
-                """
-                SELECT cr.record_id, cr.child_id FROM child_records cr
-                WHERE cr.child_id = ANY(\(Self.childrenOfRecords))
-                """, [twins.map { Int($0) }]
-            ) { row in
-                let record = try row.decode(Int64.self, at: 0)
-                if !besides.contains(record) { childOf[record] = try row.decode(String.self, at: 1) }
-            }
-        }
+        let childOf = try childrenOfRecords(holding: twins).filter { besides[$0.key] == nil }
         let candidates = try MatchRecordLoader.load(connection, ids: childOf.keys.sorted())
         let households = Set(records.flatMap { Clusterer.householdKeys($0) })
         let consulted = Set(
             candidates.filter { Clusterer.householdKeys($0).contains(where: households.contains) }.compactMap {
                 childOf[$0.id]
             })
-        return candidates.filter { childOf[$0.id].map(consulted.contains) ?? false }
+        let chosen = candidates.filter { childOf[$0.id].map(consulted.contains) ?? false }
+        return (chosen, childOf.filter { consulted.contains($0.value) })
     }
 
     /// Re-clusters the children holding these records, e.g. after a review decision.
@@ -201,8 +212,8 @@ public final class Resolver {
             guard let (modelID, model, frequencies) = try latestModel() else {
                 return try resolveFullLocked(started: started, startedAt: startedAt)
             }
-            let affected = try recordsOfChildren(holding: recordIDs)
-            let records = try MatchRecordLoader.load(connection, ids: Array(Set(affected + recordIDs)).sorted())
+            let affected = try childrenOfRecords(holding: recordIDs).keys
+            let records = try MatchRecordLoader.load(connection, ids: Set(affected).union(recordIDs).sorted())
             let decisions = try loadDecisions(records)
             clock.mark("load records")
             let result = linkage.run(records: records, model: (model, frequencies), decisions: decisions, clock: clock)
@@ -387,18 +398,19 @@ public final class Resolver {
         return (holders, freshKeys, byIdentifier)
     }
 
-    /// Every record of every child that holds one of `recordIDs`.
-    private func recordsOfChildren(holding recordIDs: [Int64]) throws -> [Int64] {
-        guard !recordIDs.isEmpty else { return [] }
-        return try connection.withoutSequentialScans {
-            try connection.query(
+    /// Every record of every child that holds one of `recordIDs`, with its child.
+    private func childrenOfRecords(holding recordIDs: [Int64]) throws -> [Int64: String] {
+        guard !recordIDs.isEmpty else { return [:] }
+        var childOf: [Int64: String] = [:]
+        try connection.withoutSequentialScans {
+            try connection.forEachRow(
                 """
-                SELECT cr.record_id FROM child_records cr
+                SELECT cr.record_id, cr.child_id FROM child_records cr
                 WHERE cr.child_id = ANY(\(Self.childrenOfRecords))
-                ORDER BY cr.record_id
                 """, [recordIDs.map { Int($0) }]
-            ).map { try $0.decode(Int64.self, at: 0) }
+            ) { row in childOf[try row.decode(Int64.self, at: 0)] = try row.decode(String.self, at: 1) }
         }
+        return childOf
     }
 
     /// The child ids of the records in $1, as an array computed once (an init plan): the

@@ -192,6 +192,21 @@ public enum MatchRecordLoader {
             columns: forComparisonOnly ? comparisonColumns : columns)
     }
 
+    /// The given records for pair scoring alone (`comparisonColumns`), a batch at a time in no
+    /// particular order, each batch handed to `body` as soon as it is parsed: the server reads the
+    /// next batch meanwhile, so work done on a batch overlaps the reading. Without `ORDER BY`, the
+    /// server streams them as it finds them rather than sorting them first (196k records at 1M,
+    /// a sort that spilled 22 MB to disk before the first was handed over).
+    static func forEachBatchForComparison(
+        _ connection: PostgresConnection, ids: [Int64], _ body: ([MatchRecord]) throws -> Void
+    ) throws {
+        guard !ids.isEmpty else { return }
+        try connection.forEachBatch(
+            "SELECT \(comparisonColumns) FROM source_records sr WHERE sr.id = ANY($1::bigint[])", [ids.map { Int($0) }],
+            cursor: "match_records", batchSize: 20_000
+        ) { result in try body(parsed(result) { $0.record($1) }) }
+    }
+
     /// Child records of these batches that no child holds yet (incremental resolution). Their ids
     /// first, found through the batch index, then the records by id: one query ordered by id made
     /// the planner walk the whole primary key, filtering on the batch (0.2 s at 250k records).
@@ -249,18 +264,23 @@ public enum MatchRecordLoader {
             "SELECT \(columns) FROM source_records sr WHERE \(condition) ORDER BY sr.id", parameters,
             cursor: "match_records", batchSize: 20_000
         ) { result in
-            // Parsed on all cores: libpq's result is only read, and each slice reads its own rows.
-            let shared = SharedResult(result: result)
-            let batch = ParallelSlices.map(result.rowCount, minimumSlice: 2_048) { range in
-                range.map { record(shared.result, $0) }
-            }
+            let batch = parsed(result) { $0.record($1) }
             eachBatch(batch)
             records += batch
         }
         return records
     }
 
-    private static func record(_ result: PostgresRawResult, _ row: Int) -> MatchRecord {
+    /// Each row of a fetched batch made into a `T`, on all cores: libpq's result is only read, and
+    /// each slice reads its own rows.
+    private static func parsed<T: Sendable>(
+        _ result: PostgresRawResult, _ make: @Sendable (SharedResult, Int) -> T
+    ) -> [T] {
+        let shared = SharedResult(result: result)
+        return ParallelSlices.map(result.rowCount, minimumSlice: 2_048) { range in range.map { make(shared, $0) } }
+    }
+
+    fileprivate static func record(_ result: PostgresRawResult, _ row: Int) -> MatchRecord {
         // Straight from libpq's bytes: no String per name (four a record, a million records).
         func name(_ column: Int) -> NameKey? {
             result.isNull(row, column) ? nil : NameKey(utf8: result.bytes(row, column))
@@ -287,6 +307,8 @@ public enum MatchRecordLoader {
 /// A fetched result that the loader's workers read (never write) at once.
 private struct SharedResult: @unchecked Sendable {
     let result: PostgresRawResult
+
+    func record(_ row: Int) -> MatchRecord { MatchRecordLoader.record(result, row) }
 }
 
 /// Records one partner reported side by side are different children: a school reports a pupil once

@@ -57,6 +57,7 @@ extension BenchCommand {
         func report(_ stage: StageFigures) {
             figures.append(stage)
             Console.print(stage.line(showing: shownCounts[stage.stage] ?? []))
+            if stage.stage == "resolve" { Console.print(phaseLine(stage.counts)) }
         }
         var batch = NextDayBatch.Counts()
         report(
@@ -118,6 +119,13 @@ extension BenchCommand {
             "process peak over the whole run (highest stage VmHWM): \((figures.map(\.peakBytes).max() ?? 0) / 1_048_576) MiB"
         )
         return 0
+    }
+
+    /// Resolve's phases (its `_ms` counts), slowest first: where the stage's time went.
+    static func phaseLine(_ counts: [String: Int]) -> String {
+        let phases = counts.filter { $0.key.hasSuffix("_ms") }.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+        return "           phases: " + phases.map { "\($0.key.dropLast(3)) \($0.value)" }.joined(separator: ", ")
+            + " (ms)"
     }
 
     /// One ingest stage per feed with a file for the day, each reading its own drop folder, as the
