@@ -313,8 +313,10 @@ public struct NameFrequencies: Sendable {
     func averageU(given isGiven: Bool) -> Double {
         let table = isGiven ? given : family
         guard total > 0 else { return 0 }
-        let n = Double(total)
-        return table.values.reduce(0) { $0 + (Double($1) / n) * (Double($1) / n) }
+        // Σ count² is summed in whole numbers, so the result does not depend on the dictionary's
+        // order, which differs in every process: the same records give the same weights bit for bit.
+        let squares = table.values.reduce(0) { $0 + $1 * $1 }
+        return Double(squares) / (Double(total) * Double(total))
     }
 
     /// The most an adjustment adds or takes away, in bits.
