@@ -25,7 +25,9 @@ let package = Package(
         .target(name: "Feeds", dependencies: ["Postgres", "Identifiers", "Digest", "CCurl", "Config"]),
         .target(name: "Resolution", dependencies: ["Postgres", "Identifiers"]),
         .target(name: "Families", dependencies: ["Postgres", "Identifiers", "Config", "Resolution"]),
-        .target(name: "Flags", dependencies: ["Postgres", "Identifiers", "Config", "Resolution", "Families", "Feeds", "Digest"]),
+        .target(
+            name: "Flags",
+            dependencies: ["Postgres", "Identifiers", "Config", "Resolution", "Families", "Feeds", "Digest"]),
         .target(name: "Daemon", dependencies: ["Postgres", "Config", "Feeds", "Resolution", "Families", "Flags"]),
 
         // The one executable

@@ -46,7 +46,8 @@ public struct ConfigFile: Sendable {
         var section = ""
         var seen: [String: Int] = [:]
         // "\r\n" is one Character in Swift, so split on every kind of line end, not on "\n" alone.
-        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
+        let lines = text.split(
+            omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
         for (index, rawLine) in lines.enumerated() {
             let lineNumber = index + 1
             var line = Substring(rawLine)
@@ -65,14 +66,16 @@ public struct ConfigFile: Sendable {
                 throw Error(file: path, line: lineNumber, key: nil, message: "expected 'key = value'")
             }
             guard !section.isEmpty else {
-                throw Error(file: path, line: lineNumber, key: nil, message: "'key = value' before any [section] header")
+                throw Error(
+                    file: path, line: lineNumber, key: nil, message: "'key = value' before any [section] header")
             }
             let key = String(trimmed[..<equals]).trimmingSpaces
             let value = Self.unquote(String(trimmed[trimmed.index(after: equals)...]).trimmingSpaces)
             guard !key.isEmpty else { throw Error(file: path, line: lineNumber, key: nil, message: "empty key") }
             let entry = Entry(section: section, key: key, value: value, line: lineNumber)
             if let earlier = seen[entry.path] {
-                throw Error(file: path, line: lineNumber, key: entry.path, message: "set twice (first on line \(earlier))")
+                throw Error(
+                    file: path, line: lineNumber, key: entry.path, message: "set twice (first on line \(earlier))")
             }
             seen[entry.path] = lineNumber
             entries.append(entry)

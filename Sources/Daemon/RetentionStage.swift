@@ -28,7 +28,8 @@ public struct RetentionStage: CycleStage {
     public func run(_ connection: PostgresConnection) throws -> [String: Int] {
         let day = today()
         if try Purger.hasRun(on: day, connection) { return ["purged_today": 1] }
-        let report = try Purger(connection: connection, definitions: definitions(), asOf: day).run(startedBy: "schedule")
+        let report = try Purger(connection: connection, definitions: definitions(), asOf: day).run(
+            startedBy: "schedule")
         return report.counts
     }
 }

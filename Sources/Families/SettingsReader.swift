@@ -1,5 +1,5 @@
-import Foundation
 import Config
+import Foundation
 
 /// Reads typed values from a hand-edited `ConfigFile`, with errors that name the file, line and
 /// key, and refuses keys and sections nobody asked for (an unknown key is an error, never ignored).
@@ -32,15 +32,21 @@ public struct SettingsReader {
         return (entry.value, entry)
     }
 
-    public mutating func requiredString(_ section: String, _ key: String) throws(ConfigFile.Error) -> (value: String, entry: ConfigFile.Entry) {
+    public mutating func requiredString(
+        _ section: String, _ key: String
+    ) throws(ConfigFile.Error) -> (value: String, entry: ConfigFile.Entry) {
         guard let found = string(section, key) else {
-            throw ConfigFile.Error(file: file.path, line: sectionLine(section), key: section + "." + key, message: "required key is missing")
+            throw ConfigFile.Error(
+                file: file.path, line: sectionLine(section), key: section + "." + key,
+                message: "required key is missing")
         }
         guard !found.value.isEmpty else { throw file.error(found.entry, "must not be empty") }
         return found
     }
 
-    public mutating func integer(_ section: String, _ key: String, range: ClosedRange<Int>) throws(ConfigFile.Error) -> Int? {
+    public mutating func integer(
+        _ section: String, _ key: String, range: ClosedRange<Int>
+    ) throws(ConfigFile.Error) -> Int? {
         guard let (text, entry) = string(section, key) else { return nil }
         guard let value = Int(text) else { throw file.error(entry, "expected a whole number") }
         guard range.contains(value) else {
@@ -49,9 +55,13 @@ public struct SettingsReader {
         return value
     }
 
-    public mutating func requiredInteger(_ section: String, _ key: String, range: ClosedRange<Int>) throws(ConfigFile.Error) -> Int {
+    public mutating func requiredInteger(
+        _ section: String, _ key: String, range: ClosedRange<Int>
+    ) throws(ConfigFile.Error) -> Int {
         guard let value = try integer(section, key, range: range) else {
-            throw ConfigFile.Error(file: file.path, line: sectionLine(section), key: section + "." + key, message: "required key is missing")
+            throw ConfigFile.Error(
+                file: file.path, line: sectionLine(section), key: section + "." + key,
+                message: "required key is missing")
         }
         return value
     }
@@ -72,7 +82,8 @@ public struct SettingsReader {
     }
 
     /// A list whose every value must be one of `allowed`.
-    public mutating func list(_ section: String, _ key: String, allowed: [String]) throws(ConfigFile.Error) -> [String]? {
+    public mutating func list(_ section: String, _ key: String, allowed: [String]) throws(ConfigFile.Error) -> [String]?
+    {
         guard let (values, entry) = list(section, key) else { return nil }
         for value in values where !allowed.contains(value) {
             throw file.error(entry, "unknown value '\(value)'; expected one of " + allowed.joined(separator: ", "))

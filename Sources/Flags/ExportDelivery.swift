@@ -15,7 +15,10 @@ public struct DeliveryReport: Sendable, CustomStringConvertible {
     public var failures: [(file: Int64, error: String)] = []
 
     public var counts: [String: Int] {
-        ["delivered": delivered, "delivery_failed": failed, "delivery_deferred": deferred, "delivery_without_target": noTarget]
+        [
+            "delivered": delivered, "delivery_failed": failed, "delivery_deferred": deferred,
+            "delivery_without_target": noTarget,
+        ]
     }
 
     public var description: String {
@@ -41,7 +44,9 @@ public final class ExportDelivery {
     public let outbox: String
     let fetcher: RemoteFetcher
 
-    public init(connection: PostgresConnection, teams: TeamDirectory, outbox: String, fetcher: RemoteFetcher = RemoteFetcher()) {
+    public init(
+        connection: PostgresConnection, teams: TeamDirectory, outbox: String, fetcher: RemoteFetcher = RemoteFetcher()
+    ) {
         self.connection = connection
         self.teams = teams
         self.outbox = outbox
@@ -84,11 +89,15 @@ public final class ExportDelivery {
 
     /// `failure` is nil when delivered (or found delivered by another run), else the recorded error;
     /// `targetFailed` when the server could not be reached or refused (not a problem of this file alone).
-    private func deliver(file: Int64, delivery: TeamDirectory.Delivery) throws -> (failure: String?, targetFailed: Bool) {
+    private func deliver(file: Int64, delivery: TeamDirectory.Delivery) throws -> (failure: String?, targetFailed: Bool)
+    {
         try connection.transaction { connection in
-            guard let row = try connection.query(
-                "SELECT file_name, sha256 FROM export_files WHERE id = $1 AND delivered_at IS NULL FOR UPDATE SKIP LOCKED", [file]
-            ).first else { return (nil, false) }
+            guard
+                let row = try connection.query(
+                    "SELECT file_name, sha256 FROM export_files WHERE id = $1 AND delivered_at IS NULL FOR UPDATE SKIP LOCKED",
+                    [file]
+                ).first
+            else { return (nil, false) }
             let name = try row.decode(String.self, at: 0)
             let expected = try row.decode(String?.self, at: 1)
             let target = RemoteSource.safeTarget(delivery.remote.url)
@@ -98,7 +107,8 @@ public final class ExportDelivery {
             if let data = FileManager.default.contents(atPath: path) {
                 let bytes = [UInt8](data)
                 if let expected, SHA256.hex(of: SHA256.hash(bytes)) != expected {
-                    failure = "deliver \(target) refused: the file in the outbox is not the one the ledger recorded (SHA-256 differs)"
+                    failure =
+                        "deliver \(target) refused: the file in the outbox is not the one the ledger recorded (SHA-256 differs)"
                 } else {
                     do throws(FetchError) {
                         try fetcher.upload(bytes, as: name, to: delivery.remote.source, method: delivery.method)

@@ -17,7 +17,8 @@ public enum FlagLifecycle {
         try connection.transaction { connection in
             let status = try currentStatus(flagID, connection)
             guard status == "exported" else {
-                throw FlagLifecycleError(description: "flag \(flagID) is \(status); only an exported flag can be acknowledged")
+                throw FlagLifecycleError(
+                    description: "flag \(flagID) is \(status); only an exported flag can be acknowledged")
             }
             try connection.execute(
                 "UPDATE flags SET status = 'acknowledged', acknowledged_at = now(), acknowledged_by = $2 WHERE flag_id = $1",
@@ -30,7 +31,8 @@ public enum FlagLifecycle {
     /// Closes an open flag with its outcome (e.g. "engaged with early help", "declined", "no further action").
     /// `on` is the closing date the cool-off counts from.
     public static func close(
-        flagID: String, outcome: String, on date: CalendarDate = .today(), by person: String, connection: PostgresConnection
+        flagID: String, outcome: String, on date: CalendarDate = .today(), by person: String,
+        connection: PostgresConnection
     ) throws {
         let outcome = outcome.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !outcome.isEmpty else { throw FlagLifecycleError(description: "a flag is closed with an outcome") }
@@ -50,8 +52,11 @@ public enum FlagLifecycle {
     }
 
     private static func currentStatus(_ flagID: String, _ connection: PostgresConnection) throws -> String {
-        guard OpaqueID(flagID, prefix: "G") != nil else { throw FlagLifecycleError(description: "'\(flagID)' is not a flag id (G…)") }
-        guard let row = try connection.query("SELECT status FROM flags WHERE flag_id = $1 FOR UPDATE", [flagID]).first else {
+        guard OpaqueID(flagID, prefix: "G") != nil else {
+            throw FlagLifecycleError(description: "'\(flagID)' is not a flag id (G…)")
+        }
+        guard let row = try connection.query("SELECT status FROM flags WHERE flag_id = $1 FOR UPDATE", [flagID]).first
+        else {
             throw FlagLifecycleError(description: "no flag \(flagID)")
         }
         return try row.decode(String.self, at: 0)

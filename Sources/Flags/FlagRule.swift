@@ -1,6 +1,6 @@
-import Foundation
 import Config
 import Families
+import Foundation
 import Identifiers
 
 /// One flag rule from `schemas/rules/flags.conf`: conditions on a family's indicators that must
@@ -41,7 +41,9 @@ public struct FlagRule: Sendable, Equatable {
         return day - (windowDays ?? 0)
     }
 
-    static func readAll(_ reader: inout SettingsReader, indicators: [IndicatorDefinition]) throws(ConfigFile.Error) -> [FlagRule] {
+    static func readAll(
+        _ reader: inout SettingsReader, indicators: [IndicatorDefinition]
+    ) throws(ConfigFile.Error) -> [FlagRule] {
         let known = Set(indicators.map(\.name))
         var out: [FlagRule] = []
         for name in reader.sections(prefixed: "rule.") {
@@ -74,12 +76,18 @@ public struct FlagRule: Sendable, Equatable {
                     file: reader.file.path, line: first?.line, key: s + ".window_months",
                     message: "give exactly one of window_months and window_days")
             }
-            if rule.requireAny.isEmpty && rule.minOtherIndicators == 0 && rule.minOutcomeAreas == 0 && rule.minIndicators <= 1 {
-                throw reader.file.error(first, "the rule has no condition: set require_any, min_other_indicators, min_outcome_areas or min_indicators")
+            if rule.requireAny.isEmpty && rule.minOtherIndicators == 0 && rule.minOutcomeAreas == 0
+                && rule.minIndicators <= 1
+            {
+                throw reader.file.error(
+                    first,
+                    "the rule has no condition: set require_any, min_other_indicators, min_outcome_areas or min_indicators"
+                )
             }
             if rule.minOtherIndicators > 0 && rule.requireAny.isEmpty {
                 throw ConfigFile.Error(
-                    file: reader.file.path, line: reader.file.entry(s, "min_other_indicators")?.line, key: s + ".min_other_indicators",
+                    file: reader.file.path, line: reader.file.entry(s, "min_other_indicators")?.line,
+                    key: s + ".min_other_indicators",
                     message: "'other' means other than require_any, which is not set")
             }
             if let counted = rule.indicators, let missing = rule.requireAny.subtracting(counted).sorted().first {
@@ -128,7 +136,9 @@ public struct StatutoryList: Sendable, Equatable {
 
     public static func parse(path: String, text: String) throws(ConfigFile.Error) -> StatutoryList {
         var list = StatutoryList(path: path)
-        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+            .enumerated()
+        {
             var line = Substring(raw)
             if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
             let id = line.trimmingSpaces
@@ -138,7 +148,8 @@ public struct StatutoryList: Sendable, Equatable {
             } else if let family = OpaqueID(id, prefix: "F") {
                 list.families[family.value] = index + 1
             } else {
-                throw ConfigFile.Error(file: path, line: index + 1, key: nil, message: "not a valid child id (C…) or family id (F…)")
+                throw ConfigFile.Error(
+                    file: path, line: index + 1, key: nil, message: "not a valid child id (C…) or family id (F…)")
             }
         }
         return list

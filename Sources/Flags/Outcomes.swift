@@ -66,12 +66,13 @@ enum PlainEnglish {
         "antenatal": "antenatal contact", "new_birth": "new birth visit", "6_8_week": "6–8 week review",
         "12_month": "12-month review", "2_2_5_year": "2–2½ year review",
     ]
-    static let statusNames = ["not_attended": "not attended", "declined": "declined", "scheduled": "scheduled", "completed": "completed"]
+    static let statusNames = [
+        "not_attended": "not attended", "declined": "declined", "scheduled": "scheduled", "completed": "completed",
+    ]
 
     /// "domestic_abuse" → "domestic abuse".
     static func words(_ code: String) -> String { code.replacingOccurrences(of: "_", with: " ") }
 }
-
 
 /// (year, month, day) of a day number.
 struct DayNumberDate {

@@ -43,19 +43,24 @@ public struct RuleSet: Sendable, Equatable {
 
         var reader = SettingsReader(try ConfigFile(path: flagsPath, text: flagsText))
         var lifecycle = LifecycleSettings()
-        lifecycle.coolOffDays = try reader.integer("lifecycle", "cool_off_days", range: 0...3650) ?? lifecycle.coolOffDays
+        lifecycle.coolOffDays =
+            try reader.integer("lifecycle", "cool_off_days", range: 0...3650) ?? lifecycle.coolOffDays
         var suppression = SuppressionSettings()
         suppression.useFeedFact = try reader.boolean("suppression", "use_feed_fact") ?? true
         var list: StatutoryList?
         if let (file, _) = reader.string("suppression", "list_file"), !file.isEmpty {
-            let path = file.hasPrefix("/") || directory == nil ? file : (directory! as NSString).appendingPathComponent(file)
+            let path =
+                file.hasPrefix("/") || directory == nil ? file : (directory! as NSString).appendingPathComponent(file)
             suppression.listFile = path
             list = try StatutoryList.load(path: path)
         }
         let rules = try FlagRule.readAll(&reader, indicators: indicators)
         try reader.finish { $0 == "lifecycle" || $0 == "suppression" || $0.hasPrefix("rule.") }
-        if rules.isEmpty { throw ConfigFile.Error(file: flagsPath, line: nil, key: nil, message: "no [rule.NAME] sections") }
-        return RuleSet(indicators: indicators, rules: rules, lifecycle: lifecycle, suppression: suppression, statutoryList: list)
+        if rules.isEmpty {
+            throw ConfigFile.Error(file: flagsPath, line: nil, key: nil, message: "no [rule.NAME] sections")
+        }
+        return RuleSet(
+            indicators: indicators, rules: rules, lifecycle: lifecycle, suppression: suppression, statutoryList: list)
     }
 
     /// name → version, for the run ledgers.

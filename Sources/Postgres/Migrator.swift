@@ -83,7 +83,9 @@ public struct Migrator {
             """)
         var applied: [Int: (name: String, checksum: String)] = [:]
         for row in try connection.query("SELECT version, name, checksum FROM schema_migrations") {
-            applied[try row.decode(Int.self, at: 0)] = (try row.decode(String.self, at: 1), try row.decode(String.self, at: 2))
+            applied[try row.decode(Int.self, at: 0)] = (
+                try row.decode(String.self, at: 1), try row.decode(String.self, at: 2)
+            )
         }
         var report = MigrationReport()
         for migration in migrations {
@@ -125,7 +127,10 @@ public struct Migrator {
     public func pending(_ connection: PostgresConnection) throws(PostgresError) -> [Migration] {
         let exists = try connection.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").scalar(Bool.self)
         guard exists else { return migrations }
-        let done = Set(try connection.query("SELECT version FROM schema_migrations").map { row throws(PostgresError) in try row.decode(Int.self, at: 0) })
+        let done = Set(
+            try connection.query("SELECT version FROM schema_migrations").map { row throws(PostgresError) in
+                try row.decode(Int.self, at: 0)
+            })
         return migrations.filter { !done.contains($0.version) }
     }
 }

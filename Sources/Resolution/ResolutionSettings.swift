@@ -24,7 +24,8 @@ public struct ResolutionSettings: Sendable, Equatable {
     public func bands(prior: Double) -> (link: Double, review: Double) {
         let priorOdds = MatchProbability.log2Odds(prior)
         return (
-            MatchProbability.log2Odds(linkProbability) - priorOdds, MatchProbability.log2Odds(reviewProbability) - priorOdds
+            MatchProbability.log2Odds(linkProbability) - priorOdds,
+            MatchProbability.log2Odds(reviewProbability) - priorOdds
         )
     }
 }

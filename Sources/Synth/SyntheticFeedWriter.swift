@@ -45,7 +45,9 @@ public enum FeedKind: String, CaseIterable, Sendable, Hashable {
     /// Columns the school feed adds when it names each pupil's primary contact (`NoiseProfile.schoolContact`
     /// above 0), after `columns`: the contact's name ("Forename Surname") and relationship to the pupil;
     /// both blank for a pupil with no contact on record.
-    public static let schoolContactColumns = ["PrimaryContactName", "PrimaryContactRelationship", "PrimaryContactPhone"]
+    public static let schoolContactColumns = [
+        "PrimaryContactName", "PrimaryContactRelationship", "PrimaryContactPhone",
+    ]
 
     /// The `DateFormat` pattern of the feed's date columns (dates of birth, review and period dates,
     /// eligibility dates). The police incident date-time uses `policeIncidentDateTimePattern`.

@@ -24,7 +24,8 @@ struct ParsedArguments {
     private(set) var flags: Set<String> = []
     private(set) var positionals: [String] = []
 
-    static func parse(_ arguments: ArraySlice<String>, options: [OptionSpec], command: String) throws -> ParsedArguments {
+    static func parse(_ arguments: ArraySlice<String>, options: [OptionSpec], command: String) throws -> ParsedArguments
+    {
         var parsed = ParsedArguments()
         var index = arguments.startIndex
         var onlyPositionals = false
@@ -88,7 +89,8 @@ struct ParsedArguments {
         }
         guard let number = Int(text) else { throw UsageError(description: "option '--\(name)' expects a whole number") }
         if let range, !range.contains(number) {
-            throw UsageError(description: "option '--\(name)' must be between \(range.lowerBound) and \(range.upperBound)")
+            throw UsageError(
+                description: "option '--\(name)' must be between \(range.lowerBound) and \(range.upperBound)")
         }
         return number
     }

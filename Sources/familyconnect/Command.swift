@@ -53,10 +53,13 @@ enum DatabaseOptions {
         }
         if environment["PGPASSWORD"] != nil {
             throw UsageError(
-                description: "$PGPASSWORD is set: passwords do not belong in the environment (it shows in process listings "
-                    + "and environment dumps); unset it and use a password file (--passfile, PGPASSFILE or a systemd credential)")
+                description:
+                    "$PGPASSWORD is set: passwords do not belong in the environment (it shows in process listings "
+                    + "and environment dumps); unset it and use a password file (--passfile, PGPASSFILE or a systemd credential)"
+            )
         }
-        guard let passfile = arguments.value("passfile") ?? environment["FAMILYCONNECT_PASSFILE"], !passfile.isEmpty else {
+        guard let passfile = arguments.value("passfile") ?? environment["FAMILYCONNECT_PASSFILE"], !passfile.isEmpty
+        else {
             return conninfo
         }
         var path = passfile
@@ -66,7 +69,8 @@ enum DatabaseOptions {
                 throw UsageError(description: "--passfile credential:NAME needs a plain credential name")
             }
             guard let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else {
-                throw UsageError(description: "--passfile names systemd credential '\(name)' but $CREDENTIALS_DIRECTORY is not set")
+                throw UsageError(
+                    description: "--passfile names systemd credential '\(name)' but $CREDENTIALS_DIRECTORY is not set")
             }
             path = (directory as NSString).appendingPathComponent(name)
         }
@@ -77,7 +81,8 @@ enum DatabaseOptions {
 /// Where the checked-in `schemas/` folder is: `--schemas`, `$FAMILYCONNECT_SCHEMAS`, next to the
 /// working directory, or installed under /usr/share.
 enum SchemaLocation {
-    static let spec = OptionSpec.value("schemas", "DIR", "Folder holding migrations/, feeds/ and rules/ (default: ./schemas).")
+    static let spec = OptionSpec.value(
+        "schemas", "DIR", "Folder holding migrations/, feeds/ and rules/ (default: ./schemas).")
 
     static func directory(_ arguments: ParsedArguments) -> String {
         if let explicit = arguments.value("schemas") ?? ProcessInfo.processInfo.environment["FAMILYCONNECT_SCHEMAS"] {

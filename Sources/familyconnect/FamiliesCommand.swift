@@ -17,7 +17,8 @@ enum FamiliesCommand: Command {
                 "After grouping, compare with a synthetic truth.csv: same-family pair precision and recall."),
             .flag(
                 "splits",
-                "With --truth: classify the split true families by the evidence their parts share (ids and counts only)."),
+                "With --truth: classify the split true families by the evidence their parts share (ids and counts only)."
+            ),
             .flag(
                 "everyone",
                 "Regroup every record (by default only the members connected to those whose records changed are read)."),
@@ -45,7 +46,8 @@ enum FamiliesCommand: Command {
         if let truth = arguments.value("truth") {
             Console.print(try FamilyEvaluation.evaluate(truthPath: truth, connection: connection).description)
             if arguments.has("splits") {
-                let splits = try FamilySplitAnalysis.analyse(truthPath: truth, connection: connection, settings: settings)
+                let splits = try FamilySplitAnalysis.analyse(
+                    truthPath: truth, connection: connection, settings: settings)
                 Console.print(splits.description)
             }
         }

@@ -37,14 +37,18 @@ enum FeedsCommand: Command {
             Console.print("no batches loaded yet")
             return
         }
-        Console.print(pad("feed", 20) + pad("batches", 9) + pad("read", 10) + pad("loaded", 10) + pad("quarantined", 13) + "last loaded (UTC)")
+        Console.print(
+            pad("feed", 20) + pad("batches", 9) + pad("read", 10) + pad("loaded", 10) + pad("quarantined", 13)
+                + "last loaded (UTC)")
         for row in feeds {
             Console.print(
                 pad(try row.decode(String.self, at: 0), 20) + pad(String(try row.decode(Int.self, at: 1)), 9)
-                    + pad(String(try row.decode(Int.self, at: 2)), 10) + pad(String(try row.decode(Int.self, at: 3)), 10)
+                    + pad(String(try row.decode(Int.self, at: 2)), 10)
+                    + pad(String(try row.decode(Int.self, at: 3)), 10)
                     + pad(String(try row.decode(Int.self, at: 4)), 13) + (try row.decode(String.self, at: 5)))
         }
-        Console.print("\nField quality in each feed's latest batch (complete = present / rows, valid = valid / present):")
+        Console.print(
+            "\nField quality in each feed's latest batch (complete = present / rows, valid = valid / present):")
         let quality = try connection.query(
             """
             SELECT b.feed, b.id, q.field, q.rows, q.present, q.valid

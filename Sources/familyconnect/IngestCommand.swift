@@ -4,20 +4,25 @@ import Postgres
 
 enum IngestCommand: Command {
     static let name = "ingest"
-    static let summary = "Pull and load feeds once by hand: named files, or every complete file in the feeds' drop folders."
+    static let summary =
+        "Pull and load feeds once by hand: named files, or every complete file in the feeds' drop folders."
     static let synopsis = "[--feed NAME] [--drop-root DIR] [FILE…]"
-    static let options = DatabaseOptions.specs + [
-        SchemaLocation.spec,
-        .value("feed", "NAME", "The feed the files belong to (default: the feed whose name starts the file name)."),
-        .value("drop-root", "DIR", "Folder holding each drop-folder feed's folder (default: $FAMILYCONNECT_DROP_ROOT or ./drop)."),
-    ]
+    static let options =
+        DatabaseOptions.specs + [
+            SchemaLocation.spec,
+            .value("feed", "NAME", "The feed the files belong to (default: the feed whose name starts the file name)."),
+            .value(
+                "drop-root", "DIR",
+                "Folder holding each drop-folder feed's folder (default: $FAMILYCONNECT_DROP_ROOT or ./drop)."),
+        ]
 
     static func run(_ arguments: ParsedArguments) throws -> Int32 {
         let definitions = try FeedDefinition.loadAll(directory: SchemaLocation.directory(arguments) + "/feeds")
         let selected: [FeedDefinition]
         if let name = arguments.value("feed") {
             guard let definition = definitions.first(where: { $0.name == name }) else {
-                throw UsageError(description: "no feed named '\(name)'; known: " + definitions.map(\.name).joined(separator: ", "))
+                throw UsageError(
+                    description: "no feed named '\(name)'; known: " + definitions.map(\.name).joined(separator: ", "))
             }
             selected = [definition]
         } else {
@@ -40,7 +45,8 @@ enum IngestCommand: Command {
             return failures == 0 ? 0 : 1
         }
 
-        let dropRoot = arguments.value("drop-root") ?? ProcessInfo.processInfo.environment["FAMILYCONNECT_DROP_ROOT"] ?? "drop"
+        let dropRoot =
+            arguments.value("drop-root") ?? ProcessInfo.processInfo.environment["FAMILYCONNECT_DROP_ROOT"] ?? "drop"
         for definition in selected {
             switch definition.source {
             case .dropFolder(let folder, let pattern):

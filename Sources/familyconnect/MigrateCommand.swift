@@ -4,9 +4,10 @@ enum MigrateCommand: Command {
     static let name = "migrate"
     static let summary = "Apply the numbered SQL files in schemas/migrations/ that the database has not applied yet."
     static let synopsis = "[--database CONNINFO] [--schemas DIR] [--status]"
-    static let options = DatabaseOptions.specs + [
-        SchemaLocation.spec, .flag("status", "Only list pending migrations; change nothing."),
-    ]
+    static let options =
+        DatabaseOptions.specs + [
+            SchemaLocation.spec, .flag("status", "Only list pending migrations; change nothing."),
+        ]
 
     static func run(_ arguments: ParsedArguments) throws -> Int32 {
         let migrator = try Migrator(directory: SchemaLocation.directory(arguments) + "/migrations")

@@ -94,24 +94,31 @@ enum AuditCommand: Command {
 /// `familyconnect purge`: the retention purge by hand.
 enum PurgeCommand: Command {
     static let name = "purge"
-    static let summary = "Delete source records, indicators and closed flags past their feed's retention period; log the counts."
+    static let summary =
+        "Delete source records, indicators and closed flags past their feed's retention period; log the counts."
     static let synopsis = "[--dry-run] [--as-of YYYY-MM-DD] [--database CONNINFO] [--schemas DIR]"
-    static let options = DatabaseOptions.specs + [
-        SchemaLocation.spec,
-        .flag("dry-run", "Count what would go; delete nothing, log nothing."),
-        .value("as-of", "YYYY-MM-DD", "Measure the periods to this day (default: today)."),
-    ]
+    static let options =
+        DatabaseOptions.specs + [
+            SchemaLocation.spec,
+            .flag("dry-run", "Count what would go; delete nothing, log nothing."),
+            .value("as-of", "YYYY-MM-DD", "Measure the periods to this day (default: today)."),
+        ]
 
     static func run(_ arguments: ParsedArguments) throws -> Int32 {
-        guard arguments.positionals.isEmpty else { throw UsageError(description: "purge takes no positional arguments") }
+        guard arguments.positionals.isEmpty else {
+            throw UsageError(description: "purge takes no positional arguments")
+        }
         var asOf = CalendarDate.today()
         if let text = arguments.value("as-of") {
-            guard let date = CalendarDate(iso8601: text) else { throw UsageError(description: "--as-of expects a date as YYYY-MM-DD") }
+            guard let date = CalendarDate(iso8601: text) else {
+                throw UsageError(description: "--as-of expects a date as YYYY-MM-DD")
+            }
             asOf = date
         }
         let definitions = try FeedDefinition.loadAll(directory: SchemaLocation.directory(arguments) + "/feeds")
         let connection = try PostgresConnection.connect(DatabaseOptions.connectionString(arguments))
-        let report = try Purger(connection: connection, definitions: definitions, asOf: asOf).run(dryRun: arguments.has("dry-run"))
+        let report = try Purger(connection: connection, definitions: definitions, asOf: asOf).run(
+            dryRun: arguments.has("dry-run"))
         Console.print(report.description)
         return 0
     }
@@ -120,12 +127,14 @@ enum PurgeCommand: Command {
 /// `familyconnect sar`: a subject access request.
 enum SubjectAccessCommand: Command {
     static let name = "sar"
-    static let summary = "Subject access: write everything held about a child (records, links, families, flags, audit) as JSON."
+    static let summary =
+        "Subject access: write everything held about a child (records, links, families, flags, audit) as JSON."
     static let synopsis = "CHILD_ID --out FILE --reason TEXT"
-    static let options = DatabaseOptions.specs + [
-        ReasonOption.spec,
-        .value("out", "FILE", "Where to write the JSON (a new file, created readable by you only)."),
-    ]
+    static let options =
+        DatabaseOptions.specs + [
+            ReasonOption.spec,
+            .value("out", "FILE", "Where to write the JSON (a new file, created readable by you only)."),
+        ]
 
     static func run(_ arguments: ParsedArguments) throws -> Int32 {
         guard arguments.positionals.count == 1 else { throw UsageError(description: "sar takes one child id") }
@@ -144,7 +153,8 @@ enum SubjectAccessCommand: Command {
 /// `familyconnect erase`: erasure, and the decisions about erased children sent again.
 enum EraseCommand: Command {
     static let name = "erase"
-    static let summary = "Erase a child's personal data everywhere, keeping a tombstone; 'held' and 'lift' decide on re-sent rows."
+    static let summary =
+        "Erase a child's personal data everywhere, keeping a tombstone; 'held' and 'lift' decide on re-sent rows."
     static let synopsis = "CHILD_ID --reason TEXT | held | lift TOMBSTONE --reason TEXT"
     static let options = DatabaseOptions.specs + [ReasonOption.spec]
 
@@ -162,7 +172,9 @@ enum EraseCommand: Command {
                         + "tombstone \(row.tombstoneID.map(String.init) ?? "?")")
             }
             if !rows.isEmpty {
-                Console.print("keep the erasure (nothing to do), or let the child back: familyconnect erase lift TOMBSTONE --reason \"…\"")
+                Console.print(
+                    "keep the erasure (nothing to do), or let the child back: familyconnect erase lift TOMBSTONE --reason \"…\""
+                )
             }
         case "lift":
             guard positionals.count == 2, let tombstone = Int64(positionals[1]) else {
@@ -171,14 +183,18 @@ enum EraseCommand: Command {
             let reason = try ReasonOption.required(arguments)
             let connection = try PostgresConnection.connect(DatabaseOptions.connectionString(arguments))
             try Erasure(connection: connection).lift(tombstone: tombstone, reason: reason)
-            Console.print("tombstone \(tombstone) lifted: later files load this child's rows normally (ask the partner to re-send)")
+            Console.print(
+                "tombstone \(tombstone) lifted: later files load this child's rows normally (ask the partner to re-send)"
+            )
         case .some(let child) where positionals.count == 1:
             let reason = try ReasonOption.required(arguments)
             let connection = try PostgresConnection.connect(DatabaseOptions.connectionString(arguments))
             let report = try Erasure(connection: connection).erase(child: child, reason: reason)
             Console.print(report.description)
         default:
-            throw UsageError(description: "expected 'erase CHILD_ID --reason TEXT', 'erase held' or 'erase lift TOMBSTONE --reason TEXT'")
+            throw UsageError(
+                description:
+                    "expected 'erase CHILD_ID --reason TEXT', 'erase held' or 'erase lift TOMBSTONE --reason TEXT'")
         }
         return 0
     }

@@ -8,7 +8,8 @@ enum ReasonOption {
 
     static func required(_ arguments: ParsedArguments) throws -> String {
         guard let reason = arguments.value("reason"), reason.trimmingCharacters(in: .whitespaces).count >= 3 else {
-            throw UsageError(description: "this command shows personal data: say why with --reason \"…\" (it is audited)")
+            throw UsageError(
+                description: "this command shows personal data: say why with --reason \"…\" (it is audited)")
         }
         return reason
     }
@@ -17,10 +18,12 @@ enum ReasonOption {
 enum ReviewCommand: Command {
     static let name = "review"
     static let summary = "The clerical review queue: list pairs, show one side by side, accept or reject."
-    static let synopsis = "list [--limit N] | show PAIR --reason TEXT | accept PAIR --reason TEXT | reject PAIR --reason TEXT"
-    static let options = DatabaseOptions.specs + [
-        ReasonOption.spec, .value("limit", "N", "How many pairs 'list' shows (default 50)."),
-    ]
+    static let synopsis =
+        "list [--limit N] | show PAIR --reason TEXT | accept PAIR --reason TEXT | reject PAIR --reason TEXT"
+    static let options =
+        DatabaseOptions.specs + [
+            ReasonOption.spec, .value("limit", "N", "How many pairs 'list' shows (default 50)."),
+        ]
 
     static func run(_ arguments: ParsedArguments) throws -> Int32 {
         let connection = try PostgresConnection.connect(DatabaseOptions.connectionString(arguments))
@@ -36,7 +39,8 @@ enum ReviewCommand: Command {
         case "list":
             let pairs = try queue.list(limit: try arguments.integer("limit", default: 50, range: 1...10_000))
             Console.print(
-                "\(try queue.openCount()) open pairs; most likely one child first (ids and weights only: 'review show' for details)")
+                "\(try queue.openCount()) open pairs; most likely one child first (ids and weights only: 'review show' for details)"
+            )
             Console.print("  pair      one child  weight  records          waiting since     reason")
             for pair in pairs {
                 Console.print(
@@ -44,7 +48,8 @@ enum ReviewCommand: Command {
                         + (pair.matchProbability.map { String(format: "%8.1f%%  ", $0 * 100) } ?? "       —   ")
                         + String(format: "%6.2f  ", pair.weight)
                         + "\(pair.recordA)–\(pair.recordB)".padding(toLength: 17, withPad: " ", startingAt: 0)
-                        + ISO8601DateFormatter.string(from: pair.createdAt, timeZone: .gmt, formatOptions: [.withFullDate])
+                        + ISO8601DateFormatter.string(
+                            from: pair.createdAt, timeZone: .gmt, formatOptions: [.withFullDate])
                         + "        " + pair.reason)
             }
         case "show":
@@ -54,14 +59,22 @@ enum ReviewCommand: Command {
                     + (pair.matchProbability.map { String(format: ", %.1f%% likely one child", $0 * 100) } ?? "")
                     + " — \(pair.reason)")
             Console.print("")
-            Console.print("  " + "".padding(toLength: 24, withPad: " ", startingAt: 0) + column("record \(a.id) (\(a.feed))") + column("record \(b.id) (\(b.feed))"))
-            Console.print("  " + "child id".padding(toLength: 24, withPad: " ", startingAt: 0) + column(a.childID ?? "—") + column(b.childID ?? "—"))
+            Console.print(
+                "  " + "".padding(toLength: 24, withPad: " ", startingAt: 0) + column("record \(a.id) (\(a.feed))")
+                    + column("record \(b.id) (\(b.feed))"))
+            Console.print(
+                "  " + "child id".padding(toLength: 24, withPad: " ", startingAt: 0) + column(a.childID ?? "—")
+                    + column(b.childID ?? "—"))
             for (left, right) in zip(a.fields, b.fields) {
-                Console.print("  " + left.label.padding(toLength: 24, withPad: " ", startingAt: 0) + column(left.value) + column(right.value))
+                Console.print(
+                    "  " + left.label.padding(toLength: 24, withPad: " ", startingAt: 0) + column(left.value)
+                        + column(right.value))
             }
             Console.print("\n  comparison (field, level, weight, running total):")
             for line in Waterfall.render(pair.comparison) { Console.print(line) }
-            Console.print("\n  decide with: familyconnect review accept \(pair.id) --reason \"…\"  or  review reject \(pair.id) --reason \"…\"")
+            Console.print(
+                "\n  decide with: familyconnect review accept \(pair.id) --reason \"…\"  or  review reject \(pair.id) --reason \"…\""
+            )
         case "accept", "reject":
             let sameChild = positionals.first == "accept"
             let id = try pairID()
@@ -69,14 +82,16 @@ enum ReviewCommand: Command {
             guard let report = decided else {
                 // A data officer's role records the decision; the service re-clusters (ResolveStage).
                 Console.print(
-                    "recorded: \(sameChild ? "same child" : "different children"); the service applies it at its next resolution run")
+                    "recorded: \(sameChild ? "same child" : "different children"); the service applies it at its next resolution run"
+                )
                 return 0
             }
             let pair = try queue.pair(id)
-            let children = try connection.query(
-                "SELECT count(DISTINCT child_id) FROM child_records WHERE record_id = ANY($1::bigint[])",
-                [[Int(pair.recordA), Int(pair.recordB)]]
-            ).first.map { try $0.decode(Int.self, at: 0) } ?? 0
+            let children =
+                try connection.query(
+                    "SELECT count(DISTINCT child_id) FROM child_records WHERE record_id = ANY($1::bigint[])",
+                    [[Int(pair.recordA), Int(pair.recordB)]]
+                ).first.map { try $0.decode(Int.self, at: 0) } ?? 0
             if sameChild && children > 1 {
                 Console.error(
                     "the decision is recorded, but the records stay apart: their children hold two different valid "
@@ -84,9 +99,11 @@ enum ReviewCommand: Command {
             }
             Console.print(
                 "recorded: \(sameChild ? "same child" : "different children"); re-resolved \(report.records) records into "
-                    + "\(report.children) children (\(report.merged) ids merged, \(report.split) split, \(report.minted) minted)")
+                    + "\(report.children) children (\(report.merged) ids merged, \(report.split) split, \(report.minted) minted)"
+            )
         default:
-            throw UsageError(description: "expected 'review list', 'review show PAIR', 'review accept PAIR' or 'review reject PAIR'")
+            throw UsageError(
+                description: "expected 'review list', 'review show PAIR', 'review accept PAIR' or 'review reject PAIR'")
         }
         return 0
     }
@@ -99,7 +116,8 @@ enum ReviewCommand: Command {
 
 enum ExplainCommand: Command {
     static let name = "explain"
-    static let summary = "Show a child's source records, the links that joined them with each field's weight, and the id's history."
+    static let summary =
+        "Show a child's source records, the links that joined them with each field's weight, and the id's history."
     static let synopsis = "CHILD_ID --reason TEXT"
     static let options = DatabaseOptions.specs + [ReasonOption.spec]
 
@@ -113,12 +131,16 @@ enum ExplainCommand: Command {
         }
         Console.print("child \(explanation.childID): \(explanation.records.count) source records")
         if let prior = explanation.prior {
-            Console.print(String(format: "model prior %.3g: the chance two records drawn at random are one child", prior))
+            Console.print(
+                String(format: "model prior %.3g: the chance two records drawn at random are one child", prior))
         }
         for record in explanation.records {
-            let summary = record.fields.filter { ["given name", "family name", "date of birth", "postcode", "NHS number", "UPN"].contains($0.label) }
-                .map { "\($0.label) \($0.value)" }.joined(separator: "; ")
-            Console.print("  record \(record.id)  \(record.feed) batch \(record.batch) row \(record.recordNumber): \(summary)")
+            let summary = record.fields.filter {
+                ["given name", "family name", "date of birth", "postcode", "NHS number", "UPN"].contains($0.label)
+            }
+            .map { "\($0.label) \($0.value)" }.joined(separator: "; ")
+            Console.print(
+                "  record \(record.id)  \(record.feed) batch \(record.batch) row \(record.recordNumber): \(summary)")
         }
         Console.print("\nlinks:")
         for link in explanation.links {
@@ -127,7 +149,8 @@ enum ExplainCommand: Command {
             }
             let byEvidence = link.method == "probabilistic" || link.vouchedBy != nil
             Console.print(
-                "  \(link.a) — \(link.b): \(link.method)" + (link.weight.map { String(format: ", weight %.2f", $0) } ?? "")
+                "  \(link.a) — \(link.b): \(link.method)"
+                    + (link.weight.map { String(format: ", weight %.2f", $0) } ?? "")
                     + (byEvidence ? probability.map { String(format: ", match probability %.4f", $0) } ?? "" : ""))
             if let voucher = link.vouchedBy {
                 Console.print("    " + Explainer.vouchingRule(method: link.method, vouchedBy: voucher))
@@ -139,7 +162,9 @@ enum ExplainCommand: Command {
         Console.print("\nhistory:")
         for event in explanation.history {
             Console.print(
-                "  " + ISO8601DateFormatter.string(from: event.at, timeZone: .gmt, formatOptions: [.withInternetDateTime])
+                "  "
+                    + ISO8601DateFormatter.string(
+                        from: event.at, timeZone: .gmt, formatOptions: [.withInternetDateTime])
                     + "  \(event.event)" + (event.other.map { " \($0)" } ?? ""))
         }
         return 0
@@ -148,22 +173,28 @@ enum ExplainCommand: Command {
 
 enum ExplainPairCommand: Command {
     static let name = "explain-pair"
-    static let summary = "Compare any two source records with the current model: each field's level and weight, and the verdict."
+    static let summary =
+        "Compare any two source records with the current model: each field's level and weight, and the verdict."
     static let synopsis = "RECORD RECORD --reason TEXT"
     static let options = DatabaseOptions.specs + [ReasonOption.spec]
 
     static func run(_ arguments: ParsedArguments) throws -> Int32 {
-        guard arguments.positionals.count == 2, let a = Int64(arguments.positionals[0]), let b = Int64(arguments.positionals[1])
+        guard arguments.positionals.count == 2, let a = Int64(arguments.positionals[0]),
+            let b = Int64(arguments.positionals[1])
         else { throw UsageError(description: "explain-pair takes two source record ids") }
         let connection = try PostgresConnection.connect(DatabaseOptions.connectionString(arguments))
-        let explanation = try Explainer(connection: connection).explain(pair: a, b, reason: try ReasonOption.required(arguments))
+        let explanation = try Explainer(connection: connection).explain(
+            pair: a, b, reason: try ReasonOption.required(arguments))
         Console.print("records \(a) and \(b): field, level, weight, running total")
         for line in Waterfall.render(explanation.steps, extra: explanation.termFrequency) { Console.print(line) }
         Console.print(
-            String(format: "  total %.2f bits (link ≥ %.1f, review ≥ %.1f under this model's prior)", explanation.total, explanation.upperThreshold, explanation.lowerThreshold))
+            String(
+                format: "  total %.2f bits (link ≥ %.1f, review ≥ %.1f under this model's prior)", explanation.total,
+                explanation.upperThreshold, explanation.lowerThreshold))
         Console.print(
             String(
-                format: "  prior %.3g (two records at random are one child); match probability %.4f (link ≥ %.2f, review ≥ %.2f)",
+                format:
+                    "  prior %.3g (two records at random are one child); match probability %.4f (link ≥ %.2f, review ≥ %.2f)",
                 explanation.prior, explanation.probability, explanation.linkProbability, explanation.reviewProbability))
         Console.print("  verdict: \(explanation.verdict)")
         return 0

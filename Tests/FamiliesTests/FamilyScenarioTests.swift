@@ -1,7 +1,7 @@
-import ScenarioTestSupport
 import Foundation
 import Postgres
 import PostgresTestSupport
+import ScenarioTestSupport
 import Testing
 
 @testable import Families
@@ -17,10 +17,16 @@ struct FamilyScenarioTests {
             let world = try TestWorld(try database.connect())
             let (a, b, c) = (try world.child(), try world.child(), try world.child())
             for term in Terms.year(2025) {
-                try world.school(a, at: TestWorld.Address(line1: "Flat 3, 12 Church Rd", postcode: "NR31 3FA"), from: term.0, to: term.1)
+                try world.school(
+                    a, at: TestWorld.Address(line1: "Flat 3, 12 Church Rd", postcode: "NR31 3FA"), from: term.0,
+                    to: term.1)
                 // The FSM style: "Flat 3" alone on line 1, the building on line 2.
-                try world.school(b, at: TestWorld.Address(line1: "FLAT 3", postcode: "NR31 3FA", line2: "12 Church Road, Gorleston"), from: term.0, to: term.1)
-                try world.school(c, at: TestWorld.Address(line1: "Flat 4, 12 Church Road", postcode: "NR31 3FA"), from: term.0, to: term.1)
+                try world.school(
+                    b, at: TestWorld.Address(line1: "FLAT 3", postcode: "NR31 3FA", line2: "12 Church Road, Gorleston"),
+                    from: term.0, to: term.1)
+                try world.school(
+                    c, at: TestWorld.Address(line1: "Flat 4, 12 Church Road", postcode: "NR31 3FA"), from: term.0,
+                    to: term.1)
             }
             let report = try FamilyGrouper(connection: world.connection).regroup()
             #expect(report.families == 2)
@@ -42,10 +48,16 @@ struct FamilyScenarioTests {
             for term in Terms.year(2025) {
                 try world.school(a, at: here, from: term.0, to: term.1)
                 // Same premises and town, a different postcode: a different address (two postcodes disagree).
-                try world.school(d, at: TestWorld.Address(line1: "65 Dairy Gardens", postcode: "NR25 4YE", town: "Holt"), from: term.0, to: term.1)
+                try world.school(
+                    d, at: TestWorld.Address(line1: "65 Dairy Gardens", postcode: "NR25 4YE", town: "Holt"),
+                    from: term.0, to: term.1)
             }
-            try world.school(b, at: TestWorld.Address(line1: "65 DAIRY GARDENS", postcode: nil, town: "HOLT"), from: "2026-01-05", to: "2026-03-27")
-            try world.school(c, at: TestWorld.Address(line1: "65 Dairy Gardens", postcode: nil, town: "Cromer"), from: "2026-01-05", to: "2026-03-27")
+            try world.school(
+                b, at: TestWorld.Address(line1: "65 DAIRY GARDENS", postcode: nil, town: "HOLT"), from: "2026-01-05",
+                to: "2026-03-27")
+            try world.school(
+                c, at: TestWorld.Address(line1: "65 Dairy Gardens", postcode: nil, town: "Cromer"), from: "2026-01-05",
+                to: "2026-03-27")
             _ = try FamilyGrouper(connection: world.connection).regroup()
             // Ambiguous: by town, "65 Dairy Gardens, Holt" has two postcodes, so b is matched to neither.
             #expect(try world.family(of: a) != world.family(of: b))
@@ -74,7 +86,8 @@ struct FamilyScenarioTests {
             let lastSeen = DayNumber.from(PostgresDate(year: 2024, month: 7, day: 21))
             let firstDay = lastSeen + settings.stayExtendsDays + 1
             let bStart = DayNumber.postgresDate(firstDay).description
-            try world.school(b, at: home, from: bStart, to: DayNumber.postgresDate(firstDay + 90).description, family: "Brown")
+            try world.school(
+                b, at: home, from: bStart, to: DayNumber.postgresDate(firstDay + 90).description, family: "Brown")
             // Household C moved out in August 2024 (seen elsewhere) and D moved in that September.
             let (c, d) = (try world.child(), try world.child())
             let other = TestWorld.Address(line1: "7 Quay Street", postcode: "NR30 2XY")
@@ -100,7 +113,9 @@ struct FamilyScenarioTests {
         }
     }
 
-    @Test("a family that moved while the school kept one child's old address: same surname links when switched on, within the window only")
+    @Test(
+        "a family that moved while the school kept one child's old address: same surname links when switched on, within the window only"
+    )
     func movedFamilyStaleAddress() throws {
         try TestDatabase.with(.migrated) { database in
             let world = try TestWorld(try database.connect())
@@ -118,7 +133,9 @@ struct FamilyScenarioTests {
             let other = TestWorld.Address(line1: "7 Quay Street", postcode: "NR30 2XY")
             for term in Terms.year(2023) { try world.school(c, at: other, from: term.0, to: term.1, family: "Clarke") }
             for term in Terms.year(2024) {
-                try world.school(c, at: TestWorld.Address(line1: "3 Pier Walk", postcode: "NR32 1AA"), from: term.0, to: term.1, family: "Clarke")
+                try world.school(
+                    c, at: TestWorld.Address(line1: "3 Pier Walk", postcode: "NR32 1AA"), from: term.0, to: term.1,
+                    family: "Clarke")
                 try world.school(d, at: other, from: term.0, to: term.1, family: "Dixon")
             }
             // Off by default: a same-surname household at a former address is not enough on its own.
@@ -130,13 +147,16 @@ struct FamilyScenarioTests {
             #expect(try world.family(of: a) != world.family(of: d))
             #expect(try world.family(of: c) != world.family(of: d))
             let links = try world.connection.query(
-                "SELECT basis, overlap_from IS NULL FROM family_links WHERE $1 IN (member_a, member_b) AND $2 IN (member_a, member_b)", [a, b])
+                "SELECT basis, overlap_from IS NULL FROM family_links WHERE $1 IN (member_a, member_b) AND $2 IN (member_a, member_b)",
+                [a, b])
             #expect(links.count == 1)
             #expect(try links.first?.decode(String.self, at: 0) == "same_address_same_surname")
             #expect(try links.first?.decode(Bool.self, at: 1) == true)
 
             // b first seen at `home` 44 days after a's last evidence there: a window of 43 days keeps them apart, 44 joins.
-            let gap = DayNumber.from(PostgresDate(year: 2024, month: 9, day: 3)) - DayNumber.from(PostgresDate(year: 2024, month: 7, day: 21))
+            let gap =
+                DayNumber.from(PostgresDate(year: 2024, month: 9, day: 3))
+                - DayNumber.from(PostgresDate(year: 2024, month: 7, day: 21))
             settings.sameSurnameAtAddressWithinDays = gap - 1
             _ = try FamilyGrouper(connection: world.connection, settings: settings).regroup()
             #expect(try world.family(of: a) != world.family(of: b))
@@ -161,18 +181,29 @@ struct FamilyScenarioTests {
             try world.record(a, kind: "health_visiting", address: home, carerNHS: "9434765919", facts: hv)
             try world.record(b, kind: "health_visiting", address: elsewhere, carerNHS: "9434765919", facts: hv)
             // c was with the same mother, then (most recent record) with another carer.
-            try world.record(c, kind: "health_visiting", address: TestWorld.Address(line1: "1 Elm Way", postcode: "NR1 1AA"), carerNHS: "9434765919", facts: hv)
-            try world.record(c, kind: "health_visiting", address: TestWorld.Address(line1: "1 Elm Way", postcode: "NR1 1AA"), carerNHS: "9434765927", facts: hvLater)
+            try world.record(
+                c, kind: "health_visiting", address: TestWorld.Address(line1: "1 Elm Way", postcode: "NR1 1AA"),
+                carerNHS: "9434765919", facts: hv)
+            try world.record(
+                c, kind: "health_visiting", address: TestWorld.Address(line1: "1 Elm Way", postcode: "NR1 1AA"),
+                carerNHS: "9434765927", facts: hvLater)
             // The FSM parent: NI number, date of birth and surname.
             let (d, e) = (try world.child(), try world.child())
             let fsm = #"{"eligible_from":"2026-01-10"}"#
-            try world.record(d, kind: "fsm", address: TestWorld.Address(line1: "2 Elm Way", postcode: "NR1 1AB"), carer: ("Jo", "Bloggs", "1990-01-01", "AB123456C"), facts: fsm)
-            try world.record(e, kind: "fsm", address: TestWorld.Address(line1: "9 Oak Row", postcode: "NR2 2AB"), carer: ("Joanne", "BLOGGS", "1990-01-01", "ab 12 34 56 c"), facts: fsm)
+            try world.record(
+                d, kind: "fsm", address: TestWorld.Address(line1: "2 Elm Way", postcode: "NR1 1AB"),
+                carer: ("Jo", "Bloggs", "1990-01-01", "AB123456C"), facts: fsm)
+            try world.record(
+                e, kind: "fsm", address: TestWorld.Address(line1: "9 Oak Row", postcode: "NR2 2AB"),
+                carer: ("Joanne", "BLOGGS", "1990-01-01", "ab 12 34 56 c"), facts: fsm)
             _ = try FamilyGrouper(connection: world.connection).regroup()
             #expect(try world.family(of: a) == world.family(of: b))
             #expect(try world.family(of: a) != world.family(of: c))
             #expect(try world.family(of: d) == world.family(of: e))
-            let bases = Set(try world.connection.query("SELECT DISTINCT basis FROM family_links").map { try $0.decode(String.self, at: 0) })
+            let bases = Set(
+                try world.connection.query("SELECT DISTINCT basis FROM family_links").map {
+                    try $0.decode(String.self, at: 0)
+                })
             #expect(bases == ["carer_nhs_number", "carer_ni_number"])
         }
     }
@@ -208,7 +239,8 @@ struct FamilyScenarioTests {
                 "SELECT resolves_to FROM family_id_resolution WHERE family_id = $1", [familyC])
             #expect(try alias.first?.decode(String.self, at: 0) == familyAB)
             let event = try world.connection.query(
-                "SELECT event, from_family, to_family FROM family_membership_events WHERE child_id = $1 ORDER BY id DESC LIMIT 1", [c])
+                "SELECT event, from_family, to_family FROM family_membership_events WHERE child_id = $1 ORDER BY id DESC LIMIT 1",
+                [c])
             #expect(try event.first?.decode(String.self, at: 0) == "family_merged")
             #expect(try event.first?.decode(String.self, at: 1) == familyC)
         }
@@ -242,7 +274,8 @@ struct FamilyScenarioTests {
             #expect(try world.family(of: k) == other)
             #expect(try world.family(of: s1) == old)
             let events = try world.connection.query(
-                "SELECT from_family, to_family, event, evidence_date::text FROM family_membership_events WHERE child_id = $1 ORDER BY id", [k])
+                "SELECT from_family, to_family, event, evidence_date::text FROM family_membership_events WHERE child_id = $1 ORDER BY id",
+                [k])
             #expect(events.count == 2)  // joined, then moved
             #expect(try events[1].decode(String.self, at: 0) == old)
             #expect(try events[1].decode(String.self, at: 1) == other)
@@ -262,7 +295,8 @@ struct FamilyScenarioTests {
                 nil, kind: "health_visiting", address: elsewhere, carerNHS: "9434765919",
                 facts: #"{"review_type":"antenatal","review_due":"2026-06-01","review_status":"completed"}"#)
             let alone = try world.record(
-                nil, kind: "health_visiting", address: TestWorld.Address(line1: "3 Pond Lane", postcode: "NR5 5ZZ"), carerNHS: "9434765927",
+                nil, kind: "health_visiting", address: TestWorld.Address(line1: "3 Pond Lane", postcode: "NR5 5ZZ"),
+                carerNHS: "9434765927",
                 facts: #"{"review_type":"antenatal","review_due":"2026-06-01","review_status":"completed"}"#)
             let report = try FamilyGrouper(connection: world.connection).regroup()
             #expect(report.expectantParents == 2 && report.families == 2)
@@ -271,9 +305,12 @@ struct FamilyScenarioTests {
             ).first?.decode(String.self, at: 0)
             #expect(family == (try world.family(of: a)))
             // The family's current home is the most recent evidence of a home: the antenatal record.
-            let homeRecord = try world.connection.query("SELECT address_record_id FROM families WHERE family_id = $1", [family])
+            let homeRecord = try world.connection.query(
+                "SELECT address_record_id FROM families WHERE family_id = $1", [family])
             #expect(try homeRecord.first?.decode(Int64.self, at: 0) == antenatal)
-            #expect(try world.connection.query("SELECT 1 FROM family_members WHERE expectant_record_id = $1", [alone]).count == 1)
+            #expect(
+                try world.connection.query("SELECT 1 FROM family_members WHERE expectant_record_id = $1", [alone]).count
+                    == 1)
         }
     }
 
@@ -285,15 +322,18 @@ struct FamilyScenarioTests {
         #expect(AddressKey.premises(line1: "  ", line2: nil) == nil)
         #expect(AddressKey.key(line1: "12 Church Lane", line2: nil, postcode: nil, uprn: nil) == nil)
         #expect(AddressKey.key(line1: nil, line2: nil, postcode: nil, uprn: "100 0123 4567") == "uprn:10001234567")
-        #expect(AddressKey.key(line1: "12 Church St", line2: nil, postcode: "NR31 3FA", uprn: nil)
-            == AddressKey.key(line1: "12 CHURCH STREET", line2: nil, postcode: "NR31 3FA", uprn: nil))
-        #expect(AddressKey.key(line1: "12 Church St", line2: nil, postcode: "NR31 3FA", uprn: nil)
-            != AddressKey.key(line1: "14 Church St", line2: nil, postcode: "NR31 3FA", uprn: nil))
+        #expect(
+            AddressKey.key(line1: "12 Church St", line2: nil, postcode: "NR31 3FA", uprn: nil)
+                == AddressKey.key(line1: "12 CHURCH STREET", line2: nil, postcode: "NR31 3FA", uprn: nil))
+        #expect(
+            AddressKey.key(line1: "12 Church St", line2: nil, postcode: "NR31 3FA", uprn: nil)
+                != AddressKey.key(line1: "14 Church St", line2: nil, postcode: "NR31 3FA", uprn: nil))
     }
 
     @Test("the grouping settings file: the shipped one loads; errors name the file, line and key")
     func settingsFile() throws {
-        let shipped = try GroupingSettings.load(path: PostgresTestSupport.TestDatabase.schemasDirectory + "/rules/families.conf")
+        let shipped = try GroupingSettings.load(
+            path: PostgresTestSupport.TestDatabase.schemasDirectory + "/rules/families.conf")
         #expect(shipped == GroupingSettings())
         let unknown = #expect(throws: (any Error).self) {
             try GroupingSettings.parse(path: "families.conf", text: "[grouping]\nversion = 1\nstay_extend_days = 30\n")
@@ -304,7 +344,8 @@ struct FamilyScenarioTests {
         }
         #expect(String(describing: range!).contains("families.conf:3 [grouping.stay_extends_days]"))
         let kinds = #expect(throws: (any Error).self) {
-            try GroupingSettings.parse(path: "families.conf", text: "[grouping]\nversion = 1\nhome_address_kinds = school\n")
+            try GroupingSettings.parse(
+                path: "families.conf", text: "[grouping]\nversion = 1\nhome_address_kinds = school\n")
         }
         #expect(String(describing: kinds!).contains("unknown value 'school'"))
     }

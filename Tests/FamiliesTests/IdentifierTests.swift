@@ -19,7 +19,9 @@ struct IdentifierTests {
                 let position = Int.random(in: 1...9, using: &generator)
                 let old = OpaqueID.alphabet.firstIndex(of: bytes[position])!
                 var new = Int.random(in: 0..<32, using: &generator)
-                while new == old || (min(old, new) == 0 && max(old, new) == 31) { new = Int.random(in: 0..<32, using: &generator) }
+                while new == old || (min(old, new) == 0 && max(old, new) == 31) {
+                    new = Int.random(in: 0..<32, using: &generator)
+                }
                 bytes[position] = OpaqueID.alphabet[new]
                 #expect(OpaqueID(String(decoding: bytes, as: UTF8.self), prefix: prefix) == nil)
             }

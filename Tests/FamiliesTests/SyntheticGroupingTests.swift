@@ -21,7 +21,10 @@ struct SyntheticGroupingTests {
             #expect(report.minted == report.families)
             #expect(evaluation.truePairs > 1000, "the synthetic county should have many multi-child families")
             #expect(evaluation.precision >= 0.98)
-            #expect(evaluation.recall >= 0.975, "see schemas/rules/README.md: a stale school address on one sibling, with no other record there, leaves no evidence to join")
+            #expect(
+                evaluation.recall >= 0.975,
+                "see schemas/rules/README.md: a stale school address on one sibling, with no other record there, leaves no evidence to join"
+            )
 
             // Unchanged evidence: the same families, no id churn, no membership events.
             let events = try connection.execute("SELECT count(*) FROM family_membership_events").scalar(Int.self)

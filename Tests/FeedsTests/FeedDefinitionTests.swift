@@ -32,7 +32,8 @@ struct FeedDefinitionTests {
         """
 
     func parse(_ text: String) throws(FeedDefinitionError) -> FeedDefinition {
-        try FeedDefinition.parse(text: text, path: "schemas/feeds/test.feed", checksum: String(repeating: "0", count: 64))
+        try FeedDefinition.parse(
+            text: text, path: "schemas/feeds/test.feed", checksum: String(repeating: "0", count: 64))
     }
 
     @Test("a complete definition loads with its mappings, schedule and formats")
@@ -61,25 +62,35 @@ struct FeedDefinitionTests {
 
     @Test("an unknown key is rejected with the file, line and key")
     func unknownKey() {
-        expectError(Self.minimal + "\nchild.shoe_size = Shoes\n", code: .unknownKey, key: "columns.child.shoe_size", line: 24)
-        expectError(Self.minimal.replacingOccurrences(of: "kind = school_attendance", with: "kind = school_attendance\ncolour = blue"), code: .unknownKey, key: "feed.colour", line: 5)
+        expectError(
+            Self.minimal + "\nchild.shoe_size = Shoes\n", code: .unknownKey, key: "columns.child.shoe_size", line: 24)
+        expectError(
+            Self.minimal.replacingOccurrences(
+                of: "kind = school_attendance", with: "kind = school_attendance\ncolour = blue"), code: .unknownKey,
+            key: "feed.colour", line: 5)
         expectError(Self.minimal + "\nfact.shoe_size = Shoes\n", code: .unknownKey, key: "columns.fact.shoe_size")
         expectError(Self.minimal + "\n[extras]\na = b\n", code: .unknownSection, key: "extras.a")
     }
 
     @Test("a missing required mapping is rejected, naming what is missing")
     func missingMapping() {
-        expectError(Self.minimal.replacingOccurrences(of: "child.dob = DOB\n", with: ""), code: .missingMapping, key: "columns.child.dob")
+        expectError(
+            Self.minimal.replacingOccurrences(of: "child.dob = DOB\n", with: ""), code: .missingMapping,
+            key: "columns.child.dob")
         expectError(
             Self.minimal.replacingOccurrences(of: "fact.sessions_attended = Attended", with: ""), code: .missingMapping,
             key: "columns.fact.sessions_attended")
-        expectError(Self.minimal.replacingOccurrences(of: "name = test_school\n", with: ""), code: .missingKey, key: "feed.name")
+        expectError(
+            Self.minimal.replacingOccurrences(of: "name = test_school\n", with: ""), code: .missingKey, key: "feed.name"
+        )
     }
 
     @Test("optional columns: only carer and extra columns may be missing from a file")
     func optionalColumns() throws {
-        let withContact = Self.minimal.replacingOccurrences(
-            of: "date_format = DD/MM/YYYY", with: "date_format = DD/MM/YYYY\noptional_columns = Contact Name , Relationship")
+        let withContact =
+            Self.minimal.replacingOccurrences(
+                of: "date_format = DD/MM/YYYY",
+                with: "date_format = DD/MM/YYYY\noptional_columns = Contact Name , Relationship")
             + "\ncarer.full_name = Contact Name\nextra.contact_relationship = Relationship\n"
         let definition = try parse(withContact)
         #expect(definition.optionalColumns == ["CONTACT NAME", "RELATIONSHIP"])
@@ -96,15 +107,19 @@ struct FeedDefinitionTests {
     @Test("a bad date format is rejected at load time")
     func badDateFormat() {
         expectError(
-            Self.minimal.replacingOccurrences(of: "DD/MM/YYYY", with: "DD/QQ/YYYY"), code: .invalidValue, key: "format.date_format",
+            Self.minimal.replacingOccurrences(of: "DD/MM/YYYY", with: "DD/QQ/YYYY"), code: .invalidValue,
+            key: "format.date_format",
             line: 12)
-        expectError(Self.minimal + "\n[dates]\nfact.period_start = MM/YYYY\n", code: .invalidValue, key: "dates.fact.period_start")
+        expectError(
+            Self.minimal + "\n[dates]\nfact.period_start = MM/YYYY\n", code: .invalidValue,
+            key: "dates.fact.period_start")
     }
 
     @Test("a drop folder outside the drop root is refused")
     func unsafeFolder() {
         expectError(
-            Self.minimal.replacingOccurrences(of: "folder = school", with: "folder = ../../etc/passwd"), code: .unsafePath,
+            Self.minimal.replacingOccurrences(of: "folder = school", with: "folder = ../../etc/passwd"),
+            code: .unsafePath,
             key: "source.folder")
         expectError(
             Self.minimal.replacingOccurrences(of: "folder = school", with: "folder = /etc"), code: .unsafePath,
@@ -116,7 +131,8 @@ struct FeedDefinitionTests {
         let sftp = Self.minimal.replacingOccurrences(
             of: "type = drop-folder\nfolder = school", with: "type = sftp\nurl = sftp://feeds@127.0.0.1/out/")
         expectError(sftp, code: .missingKey, key: "source.known_hosts")
-        let withHosts = sftp.replacingOccurrences(of: "url = sftp://", with: "known_hosts = /etc/fc/known_hosts\nurl = sftp://")
+        let withHosts = sftp.replacingOccurrences(
+            of: "url = sftp://", with: "known_hosts = /etc/fc/known_hosts\nurl = sftp://")
         guard case .remote(let settings) = try parse(withHosts).source else {
             Issue.record("expected a remote source")
             return
@@ -147,7 +163,9 @@ struct FeedDefinitionTests {
             New Birth = new_birth
             """
         expectError(hv, code: .missingMapping, key: "values.fact.review_status")
-        expectError(hv + "\n[values.fact.review_status]\nDNA = missed\n", code: .invalidValue, key: "values.fact.review_status.DNA")
+        expectError(
+            hv + "\n[values.fact.review_status]\nDNA = missed\n", code: .invalidValue,
+            key: "values.fact.review_status.DNA")
         let ok = try parse(hv + "\n[values.fact.review_status]\nDNA = not_attended\n")
         #expect(ok.valueMaps["fact.review_status"]?["DNA"] == "not_attended")
     }

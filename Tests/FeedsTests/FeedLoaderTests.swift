@@ -16,7 +16,8 @@ struct FeedLoaderTests {
     static let today = CalendarDate(year: 2026, month: 9, day: 1)!
 
     func definition() throws -> FeedDefinition {
-        try FeedDefinition.parse(text: Self.definitionText, path: "test.feed", checksum: String(repeating: "a", count: 64))
+        try FeedDefinition.parse(
+            text: Self.definitionText, path: "test.feed", checksum: String(repeating: "a", count: 64))
     }
 
     func write(_ text: String, name: String = "school.csv") throws -> String {
@@ -39,12 +40,15 @@ struct FeedLoaderTests {
     func quarantine(_ connection: PostgresConnection, batch: Int64) throws -> [(Int, String?, String)] {
         try connection.query(
             "SELECT line_number, field, reason FROM quarantined_rows WHERE batch_id = $1 ORDER BY line_number", [batch]
-        ).map { (try $0.decode(Int.self, at: 0), try $0.decode(String?.self, at: 1), try $0.decode(String.self, at: 2)) }
+        ).map {
+            (try $0.decode(Int.self, at: 0), try $0.decode(String?.self, at: 1), try $0.decode(String.self, at: 2))
+        }
     }
 
     @Test("good rows load, bad rows are quarantined with line, field and reason, and nothing is lost")
     func quarantineReasons() throws {
-        let text = Self.header
+        let text =
+            Self.header
             + "r1,B801200005001,9434765919,alfie,SMITH,07/03/2016,nr31 3fa,01/09/2025,31/12/2025,120,110\n"
             + "r2,,9434765918,Bella,Jones,07/03/2016,NR1 1AA,01/09/2025,31/12/2025,120,100\n"  // bad NHS check digit: kept as evidence
             + "r3,,,Cara,Brown,31/02/2016,NR1 1AA,01/09/2025,31/12/2025,120,100\n"  // impossible date
@@ -102,7 +106,8 @@ struct FeedLoaderTests {
     @Test("a surname mixing Latin and Cyrillic letters is stored as sent, title-cased, and counted as not valid")
     func mixedScriptNames() throws {
         let lowerO = "\u{043E}"
-        let text = Self.header
+        let text =
+            Self.header
             + "r1,,,Ann,J\(lowerO)nes,01/01/2016,NR1 1AA,01/09/2025,31/12/2025,120,110\n"
             + "r2,,,Bob,J\u{041E}NES,01/01/2016,NR1 1AA,01/09/2025,31/12/2025,120,110\n"
             + "r3,,,Cat,Jones,01/01/2016,NR1 1AA,01/09/2025,31/12/2025,120,110\n"
@@ -113,14 +118,18 @@ struct FeedLoaderTests {
             let names = try connection.query(
                 "SELECT family_name FROM source_records WHERE batch_id = $1 ORDER BY record_number", [report.batchID]
             ).map { try $0.decode(String.self, at: 0) }
-            #expect(names == ["J\(lowerO)nes", "J\(lowerO)nes", "Jones", "\u{0406}\u{0432}\u{0430}\u{043D}\u{043E}\u{0432}"])
+            #expect(
+                names == [
+                    "J\(lowerO)nes", "J\(lowerO)nes", "Jones", "\u{0406}\u{0432}\u{0430}\u{043D}\u{043E}\u{0432}",
+                ])
             let quality = try connection.query(
                 "SELECT rows, present, valid FROM feed_batch_quality WHERE batch_id = $1 AND field = 'child.surname'",
                 [report.batchID])
             #expect(try quality.first?.decode(Int.self, at: 1) == 4)
             #expect(try quality.first?.decode(Int.self, at: 2) == 2, "the two mixed-script surnames are findings")
             let forenames = try connection.query(
-                "SELECT valid FROM feed_batch_quality WHERE batch_id = $1 AND field = 'child.forename'", [report.batchID])
+                "SELECT valid FROM feed_batch_quality WHERE batch_id = $1 AND field = 'child.forename'",
+                [report.batchID])
             #expect(try forenames.first?.decode(Int.self, at: 0) == 4)
         }
     }
@@ -130,7 +139,8 @@ struct FeedLoaderTests {
         try TestDatabase.with(.migrated) { database in
             let connection = try database.connect()
             let error = #expect(throws: FeedBatchError.self) {
-                try FeedLoader(definition: try definition(), today: Self.today).load(path: try write(""), connection: connection)
+                try FeedLoader(definition: try definition(), today: Self.today).load(
+                    path: try write(""), connection: connection)
             }
             #expect(error?.code == .empty)
             #expect(try connection.execute("SELECT count(*) FROM feed_batches").scalar(Int.self) == 0)
@@ -158,7 +168,8 @@ struct FeedLoaderTests {
         try TestDatabase.with(.migrated) { database in
             let connection = try database.connect()
             let loader = FeedLoader(definition: try definition(), today: Self.today)
-            guard case .loaded(let first) = try loader.load(path: try write(text, name: "a.csv"), connection: connection)
+            guard
+                case .loaded(let first) = try loader.load(path: try write(text, name: "a.csv"), connection: connection)
             else {
                 Issue.record("first load should be new")
                 return
@@ -224,7 +235,8 @@ struct FeedLoaderTests {
         try TestDatabase.with(.migrated) { database in
             let connection = try database.connect()
             // A constraint only row 40,000 breaks: the server refuses the COPY well after it started.
-            try connection.execute("ALTER TABLE source_records ADD CONSTRAINT test_refuse CHECK (record_number <> 40000)")
+            try connection.execute(
+                "ALTER TABLE source_records ADD CONSTRAINT test_refuse CHECK (record_number <> 40000)")
             let loader = FeedLoader(definition: try definition(), today: Self.today)
             let path = try write(Self.manyRows(60_000))
             let error = #expect(throws: PostgresError.self) { try loader.load(path: path, connection: connection) }
@@ -262,7 +274,9 @@ struct FeedLoaderTests {
                     VALUES ($1, 'test_school', 'school_attendance', 2, 3, 'child')
                     """, [missing]) == "23503")
             let copied = #expect(throws: PostgresError.self, "one bad row among good ones refuses the statement") {
-                try connection.copyIn("COPY source_records (batch_id, feed, kind, record_number, line_number, subject) FROM STDIN") {
+                try connection.copyIn(
+                    "COPY source_records (batch_id, feed, kind, record_number, line_number, subject) FROM STDIN"
+                ) {
                     writer in
                     try writer.writeRow([String(report.batchID), "test_school", "school_attendance", "2", "3", "child"])
                     try writer.writeRow([String(missing), "test_school", "school_attendance", "3", "4", "child"])

@@ -11,7 +11,8 @@ struct KilledBatchTests {
     @Test("SIGKILL during COPY leaves no partial batch, and a rerun loads every row")
     func sigkillMidBatch() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("fc-kill-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("feeds"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("feeds"), withIntermediateDirectories: true)
         try FeedLoaderTests.definitionText.write(
             to: root.appendingPathComponent("feeds/test_school.feed"), atomically: true, encoding: .utf8)
         // Large enough that the COPY is still running when the test kills it.
@@ -28,7 +29,10 @@ struct KilledBatchTests {
             let watcher = try database.connect()
             let process = Process()
             process.executableURL = URL(fileURLWithPath: FamilyConnectBinary.path)
-            process.arguments = ["ingest", "--database", database.connectionString, "--schemas", root.path, "--feed", "test_school", file]
+            process.arguments = [
+                "ingest", "--database", database.connectionString, "--schemas", root.path, "--feed", "test_school",
+                file,
+            ]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
@@ -59,10 +63,16 @@ struct KilledBatchTests {
             #expect(try watcher.execute("SELECT count(*) FROM source_records").scalar(Int.self) == 0)
 
             let rerun = try FamilyConnectBinary.run(
-                ["ingest", "--database", database.connectionString, "--schemas", root.path, "--feed", "test_school", file])
+                [
+                    "ingest", "--database", database.connectionString, "--schemas", root.path, "--feed", "test_school",
+                    file,
+                ])
             #expect(rerun.status == 0, "\(rerun.stderr)")
             #expect(try watcher.execute("SELECT count(*) FROM source_records").scalar(Int.self) == rows)
-            #expect(try watcher.execute("SELECT rows_read, rows_loaded FROM feed_batches").rows.first?.values == [String(rows), String(rows)])
+            #expect(
+                try watcher.execute("SELECT rows_read, rows_loaded FROM feed_batches").rows.first?.values == [
+                    String(rows), String(rows),
+                ])
         }
     }
 }

@@ -4,17 +4,18 @@ import Testing
 
 @Suite("Name and address cleaning")
 struct NameCleaningTests {
-    @Test(arguments: [
-        ("  O'BRIEN-SMITH ", "O'Brien-Smith"),
-        ("mary  ellen", "Mary Ellen"),
-        ("McDonald", "McDonald"),
-        ("ZOË", "Zoë"),
-        ("Smith.", "Smith"),
-        ("Jones’", "Jones"),
-        ("-Taylor-", "Taylor"),
-        ("12345", nil),
-        ("", nil),
-    ] as [(String, String?)])
+    @Test(
+        arguments: [
+            ("  O'BRIEN-SMITH ", "O'Brien-Smith"),
+            ("mary  ellen", "Mary Ellen"),
+            ("McDonald", "McDonald"),
+            ("ZOË", "Zoë"),
+            ("Smith.", "Smith"),
+            ("Jones’", "Jones"),
+            ("-Taylor-", "Taylor"),
+            ("12345", nil),
+            ("", nil),
+        ] as [(String, String?)])
     func clean(raw: String, expected: String?) {
         #expect(NameCleaning.clean(raw) == expected)
     }

@@ -35,7 +35,9 @@ struct SyntheticFeedsTests {
                 // Default noise is meant to be matchable, not broken: almost everything loads.
                 #expect(Double(report.rowsQuarantined) <= Double(report.rowsRead) * 0.01, "\(kind)")
             }
-            let invalidInTruth = truth.filter { $0[0] == "health_visiting" && $0[5].split(separator: ";").contains("nhs_invalid") }.count
+            let invalidInTruth = truth.filter {
+                $0[0] == "health_visiting" && $0[5].split(separator: ";").contains("nhs_invalid")
+            }.count
             let invalidStored = try connection.execute(
                 "SELECT count(*) FROM source_records WHERE kind = 'health_visiting' AND nhs_number_raw IS NOT NULL AND nhs_number IS NULL"
             ).scalar(Int.self)
@@ -43,7 +45,8 @@ struct SyntheticFeedsTests {
             let twinsTruth = truth.filter { $0[4] == "1" }.count
             #expect(twinsTruth > 0)
             let antenatal = try connection.execute(
-                "SELECT count(*) FROM source_records WHERE subject = 'expectant_parent'").scalar(Int.self)
+                "SELECT count(*) FROM source_records WHERE subject = 'expectant_parent'"
+            ).scalar(Int.self)
             #expect(antenatal == truth.filter { $0[0] == "health_visiting" && $0[2].isEmpty }.count)
             // The attendance share names no contacts: the school definition's contact columns are optional.
             let contacts = try connection.execute(
@@ -117,7 +120,8 @@ struct SyntheticFeedsTests {
             (UInt64(23), CalendarDate(year: 2025, month: 1, day: 1)!),
         ])
     func withinRanges(seed: UInt64, asOf: CalendarDate) throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fc-synth-ranges-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fc-synth-ranges-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         _ = try SyntheticFeedWriter.write(config: SynthConfig(children: 3000, seed: seed, asOf: asOf), to: folder)
         let definitions = try FeedDefinition.loadAll(directory: TestDatabase.schemasDirectory + "/feeds")

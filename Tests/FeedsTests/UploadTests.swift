@@ -15,12 +15,14 @@ private func uploadBytes(_ count: Int) -> [UInt8] {
 }
 
 private func uploadSource(_ url: String, retries: Int = 0) -> RemoteSource {
-    RemoteSource(url: url, connectTimeoutSeconds: 5, totalTimeoutSeconds: 20, retries: retries, initialBackoffSeconds: 1)
+    RemoteSource(
+        url: url, connectTimeoutSeconds: 5, totalTimeoutSeconds: 20, retries: retries, initialBackoffSeconds: 1)
 }
 
 @Suite("RemoteFetcher uploads over HTTPS (python3 loopback server)", .timeLimit(.minutes(1)))
 struct UploadHTTPSTests {
-    @Test("PUT into a folder with basic auth from credential:NAME arrives byte-identical; wrong credentials are refused")
+    @Test(
+        "PUT into a folder with basic auth from credential:NAME arrives byte-identical; wrong credentials are refused")
     func putWithCredentials() throws {
         let server = try LoopbackHTTPSServer(basicAuth: "outreach:s3cret-Pa55")
         defer { server.stop() }
@@ -41,7 +43,8 @@ struct UploadHTTPSTests {
         let error = try #require(throws: FetchError.self) { try fetcher.upload(bytes, as: "other.csv", to: source) }
         #expect(error.code == .authentication && error.isPermanent && error.httpStatus == 401)
         #expect(error.description.hasPrefix("deliver https://127.0.0.1:\(server.port)/private-upload/"))
-        #expect(!error.description.contains("not-the-password") && !String(reflecting: error).contains("not-the-password"))
+        #expect(
+            !error.description.contains("not-the-password") && !String(reflecting: error).contains("not-the-password"))
         #expect(server.received("other.csv") == nil)
     }
 
@@ -95,7 +98,9 @@ struct UploadHTTPSTests {
 
 @Suite("RemoteFetcher uploads over SFTP (OpenSSH loopback server)", .timeLimit(.minutes(1)))
 struct UploadSFTPTests {
-    @Test("written under a temporary name, renamed into place, mode 0600; an existing file is never replaced; host keys are checked")
+    @Test(
+        "written under a temporary name, renamed into place, mode 0600; an existing file is never replaced; host keys are checked"
+    )
     func sftpUpload() throws {
         let server = try LoopbackSFTPServer()
         defer { server.stop() }
@@ -116,13 +121,17 @@ struct UploadSFTPTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: inbox) == ["familyconnect-north-20260901-3.csv"])
 
         // The same name again: the rename is refused and the delivered file is left as it was.
-        let again = try #require(throws: FetchError.self) { try fetcher.upload([1, 2, 3], as: "familyconnect-north-20260901-3.csv", to: source) }
+        let again = try #require(throws: FetchError.self) {
+            try fetcher.upload([1, 2, 3], as: "familyconnect-north-20260901-3.csv", to: source)
+        }
         #expect(again.code == .upload && again.isPermanent)
         #expect(FileManager.default.contents(atPath: path).map { [UInt8]($0) } == bytes)
 
         // A host key that does not match: nothing is written.
         source.sshKnownHostsFile = server.wrongKnownHostsFile
-        let hostKey = try #require(throws: FetchError.self) { try fetcher.upload(bytes, as: "wrong-host.csv", to: source) }
+        let hostKey = try #require(throws: FetchError.self) {
+            try fetcher.upload(bytes, as: "wrong-host.csv", to: source)
+        }
         #expect(hostKey.code == .hostKey && hostKey.isPermanent)
         #expect(!FileManager.default.fileExists(atPath: inbox + "/wrong-host.csv"))
         #expect(!FileManager.default.fileExists(atPath: inbox + "/.wrong-host.csv.part"))

@@ -1,10 +1,10 @@
-import ScenarioTestSupport
 import Feeds
 import Foundation
 import Identifiers
 import LoopbackTestSupport
 import Postgres
 import PostgresTestSupport
+import ScenarioTestSupport
 import Testing
 
 @testable import Flags
@@ -44,21 +44,34 @@ private func flaggedWorld(_ connection: PostgresConnection) throws -> TestWorld 
 private func withFlaggedWorld(_ directory: TeamDirectory, _ body: (TestWorld, String, Exporter) throws -> Void) throws {
     try TestDatabase.with(.migrated) { database in
         let world = try flaggedWorld(try database.connect())
-        let outbox = FileManager.default.temporaryDirectory.appendingPathComponent("fc-delivery-\(UUID().uuidString)").path
+        let outbox = FileManager.default.temporaryDirectory.appendingPathComponent("fc-delivery-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: outbox) }
-        try body(world, outbox, Exporter(connection: world.connection, teams: directory, outbox: outbox, asOf: CalendarDate(iso8601: "2026-09-02")!))
+        try body(
+            world, outbox,
+            Exporter(
+                connection: world.connection, teams: directory, outbox: outbox,
+                asOf: CalendarDate(iso8601: "2026-09-02")!))
     }
 }
 
 @Suite("Export delivery over HTTPS and SFTP (real loopback servers)", .timeLimit(.minutes(2)))
 struct DeliveryTests {
-    @Test("the teams file: delivery targets and their keys; unsafe or incomplete ones are refused with file, line and key")
+    @Test(
+        "the teams file: delivery targets and their keys; unsafe or incomplete ones are refused with file, line and key"
+    )
     func teamsFile() throws {
         let https = try teams(
-            norwichDelivery: "delivery = https://upload.example.org/early-help/\ndelivery_credentials = credential:norwich-upload\ndelivery_retries = 5")
+            norwichDelivery:
+                "delivery = https://upload.example.org/early-help/\ndelivery_credentials = credential:norwich-upload\ndelivery_retries = 5"
+        )
         let delivery = try #require(https.team("norwich")?.delivery)
-        #expect(delivery.remote.url == "https://upload.example.org/early-help/" && delivery.method == .put && delivery.remote.retries == 5)
-        #expect(delivery.remote.source.credentialsFile == "credential:norwich-upload" && delivery.remote.source.totalTimeoutSeconds == 300)
+        #expect(
+            delivery.remote.url == "https://upload.example.org/early-help/" && delivery.method == .put
+                && delivery.remote.retries == 5)
+        #expect(
+            delivery.remote.source.credentialsFile == "credential:norwich-upload"
+                && delivery.remote.source.totalTimeoutSeconds == 300)
         #expect(https.team("west")?.delivery == nil)
         let post = try teams(norwichDelivery: "delivery = https://upload.example.org/inbox\ndelivery_method = post")
         #expect(post.team("norwich")?.delivery?.method == .post)
@@ -67,9 +80,18 @@ struct DeliveryTests {
             ("delivery = ftp://files.example.org/", "delivery is none, an https:// URL or an sftp:// folder"),
             ("delivery = https://user:pw@upload.example.org/x/", "not in the URL"),
             ("delivery = https://upload.example.org/file.csv", "a PUT delivery names a folder"),
-            ("delivery = sftp://fc@files.example.org/inbox/\ndelivery_ssh_private_key = /etc/fc/key", "needs delivery_known_hosts"),
-            ("delivery = sftp://fc@files.example.org/inbox/\ndelivery_known_hosts = /etc/fc/known_hosts", "needs delivery_ssh_private_key"),
-            ("delivery = sftp://fc@files.example.org/inbox\ndelivery_known_hosts = k\ndelivery_credentials = c", "an sftp delivery names a folder"),
+            (
+                "delivery = sftp://fc@files.example.org/inbox/\ndelivery_ssh_private_key = /etc/fc/key",
+                "needs delivery_known_hosts"
+            ),
+            (
+                "delivery = sftp://fc@files.example.org/inbox/\ndelivery_known_hosts = /etc/fc/known_hosts",
+                "needs delivery_ssh_private_key"
+            ),
+            (
+                "delivery = sftp://fc@files.example.org/inbox\ndelivery_known_hosts = k\ndelivery_credentials = c",
+                "an sftp delivery names a folder"
+            ),
             ("delivery = none\ndelivery_retries = 2", "only used with delivery"),
             ("delivery = https://upload.example.org/x/\ndelivery_method = patch", "expected put or post"),
         ] {
@@ -79,7 +101,9 @@ struct DeliveryTests {
         }
     }
 
-    @Test("HTTPS: a failed delivery keeps the file and is recorded; the next run delivers the same file; nothing is exported twice")
+    @Test(
+        "HTTPS: a failed delivery keeps the file and is recorded; the next run delivers the same file; nothing is exported twice"
+    )
     func httpsFailThenRetry() throws {
         let server = try LoopbackHTTPSServer(basicAuth: "norwich:upload-secret")
         defer { server.stop() }
@@ -119,7 +143,10 @@ struct DeliveryTests {
             #expect(error.hasPrefix("deliver \(server.url("/flaky-upload/1/"))") && !error.contains("upload-secret"))
             #expect(FileManager.default.fileExists(atPath: norwichFile.path))
             // The west team has no target: its file is collected from the outbox and never marked.
-            #expect(try Cycle.count(world.connection, "SELECT count(*) FROM export_files WHERE team = 'west' AND delivery_target IS NULL") == 1)
+            #expect(
+                try Cycle.count(
+                    world.connection,
+                    "SELECT count(*) FROM export_files WHERE team = 'west' AND delivery_target IS NULL") == 1)
 
             // The next cycle: nothing new to export, and the same file is delivered.
             let again = try exporter.export()
@@ -127,9 +154,11 @@ struct DeliveryTests {
             let second = try delivery.deliverPending()
             #expect(second.delivered == 1 && second.failed == 0)
             #expect(server.received(name) == [UInt8](try Data(contentsOf: URL(fileURLWithPath: norwichFile.path))))
-            #expect(try Cycle.count(
-                world.connection,
-                "SELECT count(*) FROM export_files WHERE team = 'norwich' AND delivered_at IS NOT NULL AND delivery_attempts = 2 AND delivery_error IS NULL") == 1)
+            #expect(
+                try Cycle.count(
+                    world.connection,
+                    "SELECT count(*) FROM export_files WHERE team = 'norwich' AND delivered_at IS NOT NULL AND delivery_attempts = 2 AND delivery_error IS NULL"
+                ) == 1)
             #expect(try Cycle.count(world.connection, "SELECT count(*) FROM export_files") == 2)
             #expect(try Cycle.count(world.connection, "SELECT count(*) FROM export_ledger") == 2)
 
@@ -148,11 +177,15 @@ struct DeliveryTests {
         try withFlaggedWorld(directory) { world, outbox, exporter in
             let report = try exporter.export()
             #expect(report.files.count == 2)
-            let delivery = ExportDelivery(connection: world.connection, teams: directory, outbox: outbox, fetcher: RemoteFetcher(sleep: { _ in }))
+            let delivery = ExportDelivery(
+                connection: world.connection, teams: directory, outbox: outbox, fetcher: RemoteFetcher(sleep: { _ in }))
             let first = try delivery.deliverPending()
             #expect(first.failed == 1 && first.deferred == 1 && first.delivered == 0)
             #expect(first.failures.first?.error.contains("(connection)") == true)
-            #expect(try Cycle.count(world.connection, "SELECT count(*) FROM export_files WHERE delivery_attempts = 0 AND delivery_error IS NULL") == 1)
+            #expect(
+                try Cycle.count(
+                    world.connection,
+                    "SELECT count(*) FROM export_files WHERE delivery_attempts = 0 AND delivery_error IS NULL") == 1)
             let second = try delivery.deliverPending()
             #expect(second.failed == 1 && second.deferred == 1)
             #expect(try Cycle.count(world.connection, "SELECT max(delivery_attempts) FROM export_files") == 2)
@@ -188,10 +221,17 @@ struct DeliveryTests {
             let norwich = try #require(files["norwich"])
             let name = (norwich as NSString).lastPathComponent
             #expect(try FileManager.default.contentsOfDirectory(atPath: inbox) == [name])
-            #expect(FileManager.default.contents(atPath: inbox + "/" + name) == FileManager.default.contents(atPath: norwich))
-            #expect(try Cycle.count(world.connection, "SELECT count(*) FROM export_files WHERE delivered_at IS NOT NULL") == 1)
-            #expect(try Cycle.count(
-                world.connection, "SELECT count(*) FROM export_files WHERE team = 'west' AND delivery_error LIKE '%SHA-256 differs%'") == 1)
+            #expect(
+                FileManager.default.contents(atPath: inbox + "/" + name)
+                    == FileManager.default.contents(atPath: norwich))
+            #expect(
+                try Cycle.count(world.connection, "SELECT count(*) FROM export_files WHERE delivered_at IS NOT NULL")
+                    == 1)
+            #expect(
+                try Cycle.count(
+                    world.connection,
+                    "SELECT count(*) FROM export_files WHERE team = 'west' AND delivery_error LIKE '%SHA-256 differs%'")
+                    == 1)
         }
     }
 }

@@ -44,12 +44,22 @@ struct FullCycleTests {
             #expect(flags.raised > 0)
             #expect(export.flagsExported == flags.raised)
             // Every flag names its rule and version and holds evidence from its own family's members.
-            #expect(try Cycle.count(connection, "SELECT count(*) FROM flags f WHERE NOT EXISTS (SELECT 1 FROM flag_evidence e WHERE e.flag_id = f.flag_id)") == 0)
-            #expect(try Cycle.count(connection, """
-                SELECT count(*) FROM flag_evidence e JOIN flags f ON f.flag_id = e.flag_id
-                WHERE e.child_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM family_members m WHERE m.child_id = e.child_id AND m.family_id = f.family_id)
-                """) == 0)
-            #expect(try Cycle.count(connection, "SELECT count(*) FROM flag_rules r JOIN flags f USING (flag_id) WHERE r.reason = '' ") == 0)
+            #expect(
+                try Cycle.count(
+                    connection,
+                    "SELECT count(*) FROM flags f WHERE NOT EXISTS (SELECT 1 FROM flag_evidence e WHERE e.flag_id = f.flag_id)"
+                ) == 0)
+            #expect(
+                try Cycle.count(
+                    connection,
+                    """
+                    SELECT count(*) FROM flag_evidence e JOIN flags f ON f.flag_id = e.flag_id
+                    WHERE e.child_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM family_members m WHERE m.child_id = e.child_id AND m.family_id = f.family_id)
+                    """) == 0)
+            #expect(
+                try Cycle.count(
+                    connection, "SELECT count(*) FROM flag_rules r JOIN flags f USING (flag_id) WHERE r.reason = '' ")
+                    == 0)
             #expect(try Cycle.count(connection, "SELECT count(*) FROM flags WHERE status = 'exported'") == flags.raised)
             let files = try FileManager.default.contentsOfDirectory(atPath: outbox).sorted()
             // deploy/dev/check-export-libreoffice can check these: keep a copy when asked.
@@ -64,18 +74,26 @@ struct FullCycleTests {
             for name in files { exportedRows += try readCSV(outbox + "/" + name).count - 1 }
             #expect(exportedRows == flags.raised)
             // Views answer.
-            #expect(try Cycle.count(connection, "SELECT count(*) FROM family_overview WHERE open_flag_id IS NOT NULL") == flags.raised)
-            #expect(try Cycle.count(connection, "SELECT count(DISTINCT flag_id) FROM flag_evidence_detail") == flags.raised)
-            #expect(try Cycle.count(connection, "SELECT coalesce(sum(indicators), 0)::int FROM indicator_counts") == indicators.active)
+            #expect(
+                try Cycle.count(connection, "SELECT count(*) FROM family_overview WHERE open_flag_id IS NOT NULL")
+                    == flags.raised)
+            #expect(
+                try Cycle.count(connection, "SELECT count(DISTINCT flag_id) FROM flag_evidence_detail") == flags.raised)
+            #expect(
+                try Cycle.count(connection, "SELECT coalesce(sum(indicators), 0)::int FROM indicator_counts")
+                    == indicators.active)
 
-            let ledgers = "SELECT (SELECT count(*) FROM family_runs) + (SELECT count(*) FROM indicator_runs) + (SELECT count(*) FROM flag_runs) "
+            let ledgers =
+                "SELECT (SELECT count(*) FROM family_runs) + (SELECT count(*) FROM indicator_runs) + (SELECT count(*) FROM flag_runs) "
                 + "+ (SELECT count(*) FROM export_files) + (SELECT count(*) FROM flag_events) + (SELECT count(*) FROM family_membership_events)"
             let before = try Cycle.count(connection, ledgers)
             let (families2, indicators2, flags2, export2) = try cycle()
             // Nothing to do, so nothing written: not even a run row.
             #expect(!families2.changed && !indicators2.changed && !flags2.changed)
             #expect(try Cycle.count(connection, ledgers) == before)
-            print("[cycle again] \(families2)\n[cycle again] \(indicators2)\n[cycle again] \(flags2)\n[cycle again] \(export2)")
+            print(
+                "[cycle again] \(families2)\n[cycle again] \(indicators2)\n[cycle again] \(flags2)\n[cycle again] \(export2)"
+            )
             #expect(families2.minted == 0 && families2.moved == 0 && families2.joined == 0 && families2.merged == 0)
             #expect(indicators2.added == 0 && indicators2.withdrawn == 0 && indicators2.updated == 0)
             #expect(flags2.raised == 0 && flags2.evidenceAttached == 0 && flags2.suppressedNew == 0)

@@ -1,9 +1,9 @@
-import ScenarioTestSupport
 import Families
 import Foundation
 import Identifiers
 import Postgres
 import PostgresTestSupport
+import ScenarioTestSupport
 import Testing
 
 @testable import Flags
@@ -20,7 +20,9 @@ struct IndicatorTests {
     func attendanceThresholds() throws {
         try TestDatabase.with(.migrated) { database in
             let world = try TestWorld(try database.connect())
-            let (a, b, c, d, e) = (try world.child(), try world.child(), try world.child(), try world.child(), try world.child())
+            let (a, b, c, d, e) = (
+                try world.child(), try world.child(), try world.child(), try world.child(), try world.child()
+            )
             try world.school(a, at: .home, from: "2025-09-03", to: "2025-12-19", possible: 1000, attended: 899)
             try world.school(b, at: .home, from: "2025-09-03", to: "2025-12-19", possible: 1000, attended: 900)
             try world.school(c, at: .home, from: "2025-09-03", to: "2025-12-19", possible: 1000, attended: 499)
@@ -28,29 +30,40 @@ struct IndicatorTests {
             // Too few sessions possible to say anything (the shipped minimum is 20).
             try world.school(e, at: .home, from: "2025-09-03", to: "2025-09-09", possible: 19, attended: 0)
             let rules = try Cycle.shippedRules()
-            let report = try IndicatorBuilder(connection: world.connection, rules: rules, asOf: CalendarDate(iso8601: "2026-09-01")!).refresh()
+            let report = try IndicatorBuilder(
+                connection: world.connection, rules: rules, asOf: CalendarDate(iso8601: "2026-09-01")!
+            ).refresh()
             #expect(try indicators(world.connection, child: a) == ["persistent_absence"])
             #expect(try indicators(world.connection, child: b) == [])
             #expect(try indicators(world.connection, child: c) == ["persistent_absence", "severe_absence"])
             #expect(try indicators(world.connection, child: d) == ["persistent_absence"])
             #expect(try indicators(world.connection, child: e) == [])
             #expect(report.added == 4)
-            let text = try world.connection.query("SELECT description, outcome FROM indicators WHERE child_id = $1", [a])
-            #expect(try text[0].decode(String.self, at: 0)
-                == "Attended 89.9% of sessions at Riverside Primary from 3 September 2025 to 19 December 2025 (899 of 1000 possible), below 90%: persistent absence")
+            let text = try world.connection.query(
+                "SELECT description, outcome FROM indicators WHERE child_id = $1", [a])
+            #expect(
+                try text[0].decode(String.self, at: 0)
+                    == "Attended 89.9% of sessions at Riverside Primary from 3 September 2025 to 19 December 2025 (899 of 1000 possible), below 90%: persistent absence"
+            )
             #expect(try text[0].decode(Int.self, at: 1) == 1)
 
             // Unchanged records and rules: nothing changes.
-            let again = try IndicatorBuilder(connection: world.connection, rules: rules, asOf: CalendarDate(iso8601: "2026-09-01")!).refresh()
+            let again = try IndicatorBuilder(
+                connection: world.connection, rules: rules, asOf: CalendarDate(iso8601: "2026-09-01")!
+            ).refresh()
             #expect(again.added == 0 && again.withdrawn == 0 && again.updated == 0 && again.active == 4)
         }
     }
 
-    @Test("health visiting: missed when not attended or declined; overdue only past the grace with no completed record; no record is never missed")
+    @Test(
+        "health visiting: missed when not attended or declined; overdue only past the grace with no completed record; no record is never missed"
+    )
     func reviews() throws {
         try TestDatabase.with(.migrated) { database in
             let world = try TestWorld(try database.connect())
-            let (a, b, c, d, e) = (try world.child(), try world.child(), try world.child(), try world.child(), try world.child())
+            let (a, b, c, d, e) = (
+                try world.child(), try world.child(), try world.child(), try world.child(), try world.child()
+            )
             try world.review(a, due: "2026-01-01", status: "not_attended")
             try world.review(b, due: "2026-01-01", status: "declined")
             try world.review(c, due: "2026-01-01", status: nil)  // no status: overdue once the grace has passed
@@ -61,7 +74,8 @@ struct IndicatorTests {
             let rules = try Cycle.shippedRules()
             let grace = 28
             func run(_ asOf: String) throws {
-                _ = try IndicatorBuilder(connection: world.connection, rules: rules, asOf: CalendarDate(iso8601: asOf)!).refresh()
+                _ = try IndicatorBuilder(connection: world.connection, rules: rules, asOf: CalendarDate(iso8601: asOf)!)
+                    .refresh()
             }
             // 28 days after the due date: still within the grace.
             try run(CalendarDate(iso8601: "2026-01-01")!.adding(days: grace).iso8601)
@@ -75,7 +89,10 @@ struct IndicatorTests {
             #expect(try indicators(world.connection, child: e) == [])
             let overdue = try world.connection.query(
                 "SELECT description, starts_on::text, outcome FROM indicators WHERE child_id = $1", [c])
-            #expect(try overdue[0].decode(String.self, at: 0) == "Mandated health visiting 12-month review due 1 January 2026 has no completed status 29 days later")
+            #expect(
+                try overdue[0].decode(String.self, at: 0)
+                    == "Mandated health visiting 12-month review due 1 January 2026 has no completed status 29 days later"
+            )
             #expect(try overdue[0].decode(String.self, at: 1) == "2026-01-30")
             #expect(try overdue[0].decode(Int.self, at: 2) == 2)
         }
@@ -89,11 +106,15 @@ struct IndicatorTests {
             try world.police(a, on: "2026-03-14", present: true)
             try world.police(b, on: "2026-03-14", present: false)
             try world.police(c, on: "2026-03-14", type: "missing_person", present: false)
-            _ = try IndicatorBuilder(connection: world.connection, rules: try Cycle.shippedRules(), asOf: CalendarDate(iso8601: "2026-09-01")!).refresh()
+            _ = try IndicatorBuilder(
+                connection: world.connection, rules: try Cycle.shippedRules(),
+                asOf: CalendarDate(iso8601: "2026-09-01")!
+            ).refresh()
             #expect(try indicators(world.connection, child: a) == ["domestic_abuse_child_present"])
             #expect(try indicators(world.connection, child: b) == [])
             #expect(try indicators(world.connection, child: c) == ["missing_episode"])
-            let row = try world.connection.query("SELECT outcome, description FROM indicators WHERE child_id = $1", [a])[0]
+            let row = try world.connection.query(
+                "SELECT outcome, description FROM indicators WHERE child_id = $1", [a])[0]
             #expect(try row.decode(Int.self, at: 0) == 8)
             #expect(try row.decode(String.self, at: 1).contains("14 March 2026, child present"))
         }
@@ -122,22 +143,37 @@ struct IndicatorTests {
         }
     }
 
-    @Test("a poisoned count put straight into the database does not trap the stage: the record is skipped and counted, the others measured")
+    @Test(
+        "a poisoned count put straight into the database does not trap the stage: the record is skipped and counted, the others measured"
+    )
     func poisonedSessions() throws {
         try TestDatabase.with(.migrated) { database in
             let world = try TestWorld(try database.connect())
-            let (a, b, c, d, e, f) = (try world.child(), try world.child(), try world.child(), try world.child(), try world.child(), try world.child())
+            let (a, b, c, d, e, f) = (
+                try world.child(), try world.child(), try world.child(), try world.child(), try world.child(),
+                try world.child()
+            )
             // The row of issue 11, which loaded on main and then trapped on `attended * 1000`.
-            let huge = try world.school(a, at: .home, from: "2025-09-03", to: "2025-12-19", possible: Int.max, attended: 9_223_372_036_854_775_000)
-            let overflowing = try world.school(b, at: .home, from: "2025-09-03", to: "2025-12-19", possible: 4_294_967_296, attended: 2_147_483_648)
-            let backwards = try world.school(c, at: .home, from: "2025-09-03", to: "2025-12-19", possible: 100, attended: 120)
-            let negative = try world.school(d, at: .home, from: "2025-09-03", to: "2025-12-19", possible: 100, attended: -5)
+            let huge = try world.school(
+                a, at: .home, from: "2025-09-03", to: "2025-12-19", possible: Int.max,
+                attended: 9_223_372_036_854_775_000)
+            let overflowing = try world.school(
+                b, at: .home, from: "2025-09-03", to: "2025-12-19", possible: 4_294_967_296, attended: 2_147_483_648)
+            let backwards = try world.school(
+                c, at: .home, from: "2025-09-03", to: "2025-12-19", possible: 100, attended: 120)
+            let negative = try world.school(
+                d, at: .home, from: "2025-09-03", to: "2025-12-19", possible: 100, attended: -5)
             // Too large for any integer at all, and not a number.
             let beyond = try world.record(
                 e, kind: "school_attendance", address: .home,
-                facts: #"{"period_start":"2025-09-03","period_end":"2025-12-19","sessions_possible":99999999999999999999999,"sessions_attended":"lots"}"#)
+                facts:
+                    #"{"period_start":"2025-09-03","period_end":"2025-12-19","sessions_possible":99999999999999999999999,"sessions_attended":"lots"}"#
+            )
             try world.school(f, at: .home, from: "2025-09-03", to: "2025-12-19", possible: 200, attended: 100)
-            let report = try IndicatorBuilder(connection: world.connection, rules: try Cycle.shippedRules(), asOf: CalendarDate(iso8601: "2026-09-01")!).refresh()
+            let report = try IndicatorBuilder(
+                connection: world.connection, rules: try Cycle.shippedRules(),
+                asOf: CalendarDate(iso8601: "2026-09-01")!
+            ).refresh()
             #expect(report.recordsRead == 6)
             #expect(report.implausible == 5)
             #expect(Set(report.implausibleRecords) == [huge, overflowing, backwards, negative, beyond])

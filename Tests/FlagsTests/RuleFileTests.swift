@@ -43,8 +43,12 @@ struct RuleFileTests {
         #expect(rules.indicators.count >= 6)
         #expect(rules.rules.count >= 2)
         #expect(Set(rules.indicators.map(\.name)).count == rules.indicators.count)
-        #expect(rules.indicator(named: "persistent_absence")?.kind == .attendanceBelow(thresholdTenths: 900, minSessionsPossible: 20))
-        #expect(rules.indicator(named: "severe_absence")?.kind == .attendanceBelow(thresholdTenths: 500, minSessionsPossible: 20))
+        #expect(
+            rules.indicator(named: "persistent_absence")?.kind
+                == .attendanceBelow(thresholdTenths: 900, minSessionsPossible: 20))
+        #expect(
+            rules.indicator(named: "severe_absence")?.kind
+                == .attendanceBelow(thresholdTenths: 500, minSessionsPossible: 20))
         let teams = try TeamDirectory.load(path: TestDatabase.schemasDirectory + "/rules/teams.conf")
         #expect(teams.fallbackTeam != nil)
         #expect(teams.team("norwich")?.postcodeDistricts.contains("NR1") == true)
@@ -52,16 +56,22 @@ struct RuleFileTests {
 
     @Test("a small rule set parses into exactly what it says")
     func parses() throws {
-        let rules = try RuleSet.parse(indicatorsPath: "i.conf", indicatorsText: Self.indicators, flagsPath: "f.conf", flagsText: Self.flags)
+        let rules = try RuleSet.parse(
+            indicatorsPath: "i.conf", indicatorsText: Self.indicators, flagsPath: "f.conf", flagsText: Self.flags)
         #expect(rules.lifecycle.coolOffDays == 30)
         let rule = try #require(rules.rules.first)
-        #expect(rule.name == "da_plus" && rule.version == 3 && rule.requireAny == ["domestic_abuse"] && rule.windowMonths == 12)
-        #expect(rules.indicator(named: "domestic_abuse")?.kind == .policeIncident(types: ["domestic_abuse"], childPresent: true))
+        #expect(
+            rule.name == "da_plus" && rule.version == 3 && rule.requireAny == ["domestic_abuse"]
+                && rule.windowMonths == 12)
+        #expect(
+            rules.indicator(named: "domestic_abuse")?.kind
+                == .policeIncident(types: ["domestic_abuse"], childPresent: true))
     }
 
     private func failure(indicators: String = RuleFileTests.indicators, flags: String = RuleFileTests.flags) -> String {
         do {
-            _ = try RuleSet.parse(indicatorsPath: "i.conf", indicatorsText: indicators, flagsPath: "f.conf", flagsText: flags)
+            _ = try RuleSet.parse(
+                indicatorsPath: "i.conf", indicatorsText: indicators, flagsPath: "f.conf", flagsText: flags)
             return "no error"
         } catch {
             return String(describing: error)
@@ -70,16 +80,30 @@ struct RuleFileTests {
 
     @Test("errors name the file, the line and the key")
     func errors() {
-        #expect(failure(indicators: Self.indicators + "\nthreshold = 3\n").hasPrefix("i.conf:17 [indicator.domestic_abuse.threshold]: unknown key"))
-        #expect(failure(indicators: Self.indicators.replacingOccurrences(of: "below_percent = 90", with: "below_percent = 90.25"))
+        #expect(
+            failure(indicators: Self.indicators + "\nthreshold = 3\n").hasPrefix(
+                "i.conf:17 [indicator.domestic_abuse.threshold]: unknown key"))
+        #expect(
+            failure(
+                indicators: Self.indicators.replacingOccurrences(
+                    of: "below_percent = 90", with: "below_percent = 90.25")
+            )
             .hasPrefix("i.conf:6 [indicator.persistent_absence.below_percent]"))
-        #expect(failure(indicators: Self.indicators.replacingOccurrences(of: "{rate}%", with: "{name}%"))
-            .contains("unknown placeholder {name}"))
-        #expect(failure(indicators: Self.indicators.replacingOccurrences(of: "outcome = 8", with: "outcome = 11"))
-            .hasPrefix("i.conf:12 [indicator.domestic_abuse.outcome]: must be between 1 and 10"))
-        #expect(failure(flags: Self.flags.replacingOccurrences(of: "require_any = domestic_abuse", with: "require_any = domestic_violence"))
+        #expect(
+            failure(indicators: Self.indicators.replacingOccurrences(of: "{rate}%", with: "{name}%"))
+                .contains("unknown placeholder {name}"))
+        #expect(
+            failure(indicators: Self.indicators.replacingOccurrences(of: "outcome = 8", with: "outcome = 11"))
+                .hasPrefix("i.conf:12 [indicator.domestic_abuse.outcome]: must be between 1 and 10"))
+        #expect(
+            failure(
+                flags: Self.flags.replacingOccurrences(
+                    of: "require_any = domestic_abuse", with: "require_any = domestic_violence")
+            )
             .hasPrefix("f.conf:7 [rule.da_plus.require_any]: no indicator named 'domestic_violence'"))
-        #expect(failure(flags: Self.flags.replacingOccurrences(of: "window_months = 12", with: "")).contains("window_months and window_days"))
+        #expect(
+            failure(flags: Self.flags.replacingOccurrences(of: "window_months = 12", with: "")).contains(
+                "window_months and window_days"))
         #expect(failure(flags: Self.flags + "\n[rules.typo]\nversion = 1\n").contains("unknown section [rules.typo]"))
     }
 
@@ -93,9 +117,12 @@ struct RuleFileTests {
                 return String(describing: error)
             }
         }
-        #expect(failure("[team.a]\nname = A\npostcode_districts = NR1, NR2\n[team.b]\nname = B\npostcode_districts = nr2\n")
-            .hasPrefix("teams.conf:6 [team.b.postcode_districts]: NR2 is already covered by team a"))
-        #expect(failure("[export]\nfallback_team = hub\n[team.a]\nname = A\n").hasPrefix("teams.conf:2 [export.fallback_team]"))
+        #expect(
+            failure("[team.a]\nname = A\npostcode_districts = NR1, NR2\n[team.b]\nname = B\npostcode_districts = nr2\n")
+                .hasPrefix("teams.conf:6 [team.b.postcode_districts]: NR2 is already covered by team a"))
+        #expect(
+            failure("[export]\nfallback_team = hub\n[team.a]\nname = A\n").hasPrefix(
+                "teams.conf:2 [export.fallback_team]"))
         #expect(failure("[team.a]\nname = A\npostcode_districts = Norwich\n").contains("not a postcode district"))
     }
 

@@ -1,9 +1,9 @@
-import ScenarioTestSupport
 import Families
 import Foundation
 import Identifiers
 import Postgres
 import PostgresTestSupport
+import ScenarioTestSupport
 import Testing
 
 @testable import Flags
@@ -37,8 +37,10 @@ struct RuleTests {
             #expect(reason.hasPrefix("Needs in two or more outcome areas (rule needs_in_two_outcome_areas, version 1)"))
             #expect(reason.contains("1 Getting a good education and 10 Financial stability"))
             let evidence = try world.connection.query(
-                "SELECT indicator, record_id, feed FROM flag_evidence_detail WHERE flag_id = $1 ORDER BY indicator", [try flag.decode(String.self, at: 0)])
-            #expect(try evidence.map { try $0.decode(String.self, at: 0) } == ["free_school_meals", "persistent_absence"])
+                "SELECT indicator, record_id, feed FROM flag_evidence_detail WHERE flag_id = $1 ORDER BY indicator",
+                [try flag.decode(String.self, at: 0)])
+            #expect(
+                try evidence.map { try $0.decode(String.self, at: 0) } == ["free_school_meals", "persistent_absence"])
         }
     }
 
@@ -58,7 +60,9 @@ struct RuleTests {
             #expect(raised.map(\.family) == [try world.family(of: a)].compactMap { $0 })
             #expect(raised.map(\.rule) == ["needs_in_two_outcome_areas"])
             let reason = try world.connection.query("SELECT reason FROM flags")[0].decode(String.self, at: 0)
-            #expect(reason.hasSuffix("2 indicators about 1 child, all in the 12 months from 15 January 2025 to 15 January 2026."))
+            #expect(
+                reason.hasSuffix(
+                    "2 indicators about 1 child, all in the 12 months from 15 January 2025 to 15 January 2026."))
         }
     }
 
@@ -86,23 +90,39 @@ struct RuleTests {
             #expect(raised.map(\.family) == [try world.family(of: a)].compactMap { $0 })
             #expect(raised.map(\.rule) == ["domestic_abuse_and_another_need"])
             let reason = try world.connection.query("SELECT reason FROM flags")[0].decode(String.self, at: 0)
-            #expect(reason.contains("Domestic abuse notification and 1 other indicator (Health visiting review missed)"))
+            #expect(
+                reason.contains("Domestic abuse notification and 1 other indicator (Health visiting review missed)"))
         }
     }
 
     @Test("windows: a long eligibility shares a window with a later incident; lookback ignores old indicators")
     func windows() {
         let rule = FlagRule(
-            name: "r", version: 1, title: "R", indicators: nil, requireAny: [], minOtherIndicators: 0, minOutcomeAreas: 2,
+            name: "r", version: 1, title: "R", indicators: nil, requireAny: [], minOtherIndicators: 0,
+            minOutcomeAreas: 2,
             minIndicators: 1, windowMonths: 12, windowDays: nil, lookbackMonths: 18)
         func day(_ text: String) -> Int { CalendarDate(iso8601: text)!.dayNumber }
-        let fsm = FamilyIndicator(id: 1, name: "f", outcome: .financialStability, start: day("2022-01-01"), end: day("2026-08-01"), child: "C1", description: "")
-        let incident = FamilyIndicator(id: 2, name: "d", outcome: .domesticAbuse, start: day("2026-07-01"), end: day("2026-07-01"), child: "C1", description: "")
-        let old = FamilyIndicator(id: 3, name: "d", outcome: .domesticAbuse, start: day("2024-01-01"), end: day("2024-01-01"), child: "C1", description: "")
+        let fsm = FamilyIndicator(
+            id: 1, name: "f", outcome: .financialStability, start: day("2022-01-01"), end: day("2026-08-01"),
+            child: "C1", description: "")
+        let incident = FamilyIndicator(
+            id: 2, name: "d", outcome: .domesticAbuse, start: day("2026-07-01"), end: day("2026-07-01"), child: "C1",
+            description: "")
+        let old = FamilyIndicator(
+            id: 3, name: "d", outcome: .domesticAbuse, start: day("2024-01-01"), end: day("2024-01-01"), child: "C1",
+            description: "")
         let fired = FlagEngine.evaluate(rule, [fsm, incident], asOf: day("2026-09-01"))
         #expect(fired?.indicators.map(\.id) == [1, 2])
         // 2024-01-01 is more than 18 months before the as-of date: it does not count.
-        #expect(FlagEngine.evaluate(rule, [old, FamilyIndicator(id: 4, name: "f", outcome: .financialStability, start: day("2023-06-01"), end: day("2023-06-01"), child: "C1", description: "")], asOf: day("2026-09-01")) == nil)
+        #expect(
+            FlagEngine.evaluate(
+                rule,
+                [
+                    old,
+                    FamilyIndicator(
+                        id: 4, name: "f", outcome: .financialStability, start: day("2023-06-01"),
+                        end: day("2023-06-01"), child: "C1", description: ""),
+                ], asOf: day("2026-09-01")) == nil)
         // Future-dated evidence is not used.
         #expect(FlagEngine.evaluate(rule, [fsm, incident], asOf: day("2026-06-30")) == nil)
     }

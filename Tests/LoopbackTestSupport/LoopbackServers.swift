@@ -253,7 +253,8 @@ public final class LoopbackHTTPSServer {
 
         var config: [String: String] = [
             "root": root, "cert": folder.file("server.pem"), "key": folder.file("server.key"),
-            "portFile": folder.file("port"), "requestLog": folder.file("requests.log"), "received": folder.file("received"),
+            "portFile": folder.file("port"), "requestLog": folder.file("requests.log"),
+            "received": folder.file("received"),
         ]
         if let basicAuth { config["basic"] = basicAuth }
         if let bearerToken { config["bearer"] = bearerToken }

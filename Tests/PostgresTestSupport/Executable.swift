@@ -10,7 +10,8 @@ public enum FamilyConnectBinary {
             directory.deleteLastPathComponent()
             let candidate = directory.appendingPathComponent("familyconnect")
             var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue
+            {
                 return candidate.path
             }
         }
@@ -19,7 +20,9 @@ public enum FamilyConnectBinary {
 
     /// Runs the binary to completion; returns exit status and the two outputs.
     @discardableResult
-    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (
+    public static func run(
+        _ arguments: [String], environment: [String: String] = [:]
+    ) throws -> (
         status: Int32, stdout: String, stderr: String
     ) {
         let process = Process()
@@ -34,6 +37,9 @@ public enum FamilyConnectBinary {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        return (
+            process.terminationStatus, String(decoding: outData, as: UTF8.self),
+            String(decoding: errData, as: UTF8.self)
+        )
     }
 }

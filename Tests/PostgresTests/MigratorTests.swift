@@ -8,7 +8,9 @@ struct MigratorTests {
     func folder(_ files: [String: String]) throws -> String {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("fc-migrations-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        for (name, sql) in files { try sql.write(to: url.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        for (name, sql) in files {
+            try sql.write(to: url.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
         return url.path
     }
 

@@ -42,7 +42,9 @@ struct FuzzBudget {
 
 /// Fuzz figures, printed for the closing note (`swift test --filter HostileInput | grep fuzz`).
 func reportFuzz(_ name: String, _ budget: FuzzBudget, _ extra: String = "") {
-    print("[fuzz] \(name): \(budget.executed) executions in \(String(format: "%.2f", Date().timeIntervalSince(budget.started))) s, 0 crashes\(extra)")
+    print(
+        "[fuzz] \(name): \(budget.executed) executions in \(String(format: "%.2f", Date().timeIntervalSince(budget.started))) s, 0 crashes\(extra)"
+    )
 }
 
 @Suite("Hostile input")
@@ -50,9 +52,14 @@ struct HostileInputTests {
     // MARK: - Property-based fuzzing with a fixed seed
 
     /// Bytes a CSV parser finds interesting, weighted towards structure.
-    static let csvAlphabet: [UInt8] = Array("abcXYZ019 ,;|\t\"\"\"\r\n\n".utf8) + [0x00, 0xEF, 0xBB, 0xBF, 0x80, 0x92, 0xC3, 0xA9, 0xFF, 0xE2, 0x80, 0xAE]
+    static let csvAlphabet: [UInt8] =
+        Array("abcXYZ019 ,;|\t\"\"\"\r\n\n".utf8) + [
+            0x00, 0xEF, 0xBB, 0xBF, 0x80, 0x92, 0xC3, 0xA9, 0xFF, 0xE2, 0x80, 0xAE,
+        ]
 
-    @Test("CSV reader: random bytes, dialects, limits and chunk sizes never crash, hang or grow memory; every malformed record says why")
+    @Test(
+        "CSV reader: random bytes, dialects, limits and chunk sizes never crash, hang or grow memory; every malformed record says why"
+    )
     func fuzzCSVReader() throws {
         var random = SplitMix64(seed: 0x6663_6373_7631)
         var budget = FuzzBudget(iterations: 40_000, seconds: 12)
@@ -60,7 +67,8 @@ struct HostileInputTests {
         var malformed = 0
         var records = 0
         let codes: Set<String> = [
-            "unterminatedQuote", "unexpectedQuote", "textAfterClosingQuote", "fieldTooLarge", "recordTooLarge", "nulByte", "invalidEncoding",
+            "unterminatedQuote", "unexpectedQuote", "textAfterClosingQuote", "fieldTooLarge", "recordTooLarge",
+            "nulByte", "invalidEncoding",
         ]
         while budget.next() {
             let length = Int.random(in: 0...600, using: &random)
@@ -72,7 +80,8 @@ struct HostileInputTests {
                         ? UInt8.random(in: 0...255, using: &random) : Self.csvAlphabet.randomElement(using: &random)!)
             }
             var dialect = CSVDialect()
-            dialect.delimiter = [UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "|"), 0x09].randomElement(using: &random)!
+            dialect.delimiter = [UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "|"), 0x09].randomElement(
+                using: &random)!
             dialect.encoding = TextEncodingPolicy.allCases.randomElement(using: &random)!
             dialect.maxFieldBytes = Int.random(in: 1...80, using: &random)
             dialect.maxRecordBytes = Int.random(in: 1...200, using: &random)
@@ -98,13 +107,18 @@ struct HostileInputTests {
                         #expect(record.rawByteCount <= dialect.maxRecordBytes + 2)
                     case .malformed(let bad):
                         malformed += 1
-                        #expect(codes.contains(bad.error.code.description), "iteration \(budget.executed): \(bad.error.code)")
+                        #expect(
+                            codes.contains(bad.error.code.description),
+                            "iteration \(budget.executed): \(bad.error.code)")
                         // A reason, and never the content.
                         #expect(bad.error.description.hasPrefix("CSV \(bad.error.code)"))
                         #expect(bad.rawBytes.count <= dialect.maxRecordBytes)
-                        #expect(!bad.rawText.utf8.contains(0), "quarantine text never holds NUL (PostgreSQL text cannot)")
+                        #expect(
+                            !bad.rawText.utf8.contains(0), "quarantine text never holds NUL (PostgreSQL text cannot)")
                     }
-                    #expect(reader.bufferCapacity <= dialect.maxRecordBytes + 3 * chunk + 8, "iteration \(budget.executed): window grew")
+                    #expect(
+                        reader.bufferCapacity <= dialect.maxRecordBytes + 3 * chunk + 8,
+                        "iteration \(budget.executed): window grew")
                 }
             } catch {
                 Issue.record("iteration \(budget.executed): reading bytes from memory threw \(error)")
@@ -119,7 +133,10 @@ struct HostileInputTests {
     func fuzzCSVRoundTrip() throws {
         var random = SplitMix64(seed: 0x726F_756E_6474)
         var budget = FuzzBudget(iterations: 8_000, seconds: 6)
-        let pieces = ["", "a", "Zoë", "O'Brien", "\"", "\"\"", ",", ";", "\n", "\r\n", "\r", " ", "\t", "—", "😀", "Ω", "x y", "=1+1", "'; DROP TABLE x;--"]
+        let pieces = [
+            "", "a", "Zoë", "O'Brien", "\"", "\"\"", ",", ";", "\n", "\r\n", "\r", " ", "\t", "—", "😀", "Ω", "x y",
+            "=1+1", "'; DROP TABLE x;--",
+        ]
         while budget.next() {
             let fields = (0..<Int.random(in: 1...8, using: &random)).map { _ in
                 (0..<Int.random(in: 0...4, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
@@ -127,7 +144,8 @@ struct HostileInputTests {
             let writer = CSVWriter(lineEnding: Bool.random(using: &random) ? .crlf : .lf)
             var bytes: [UInt8] = []
             writer.appendRow(fields, to: &bytes)
-            let reader = CSVReader(bytes: bytes, dialect: CSVDialect(), chunkSize: Int.random(in: 1...16, using: &random))
+            let reader = CSVReader(
+                bytes: bytes, dialect: CSVDialect(), chunkSize: Int.random(in: 1...16, using: &random))
             guard case .record(let record)? = try reader.next() else {
                 // A row of one empty field is an empty line, which the reader skips by design.
                 #expect(fields == [""], "iteration \(budget.executed): \(fields.count) fields did not come back")
@@ -141,28 +159,35 @@ struct HostileInputTests {
 
     /// Values a definition mutation splices in: paths out of the folder, syntax, huge and odd values.
     static let definitionTokens = [
-        "../../etc/passwd", "/etc/passwd", "..", "a/../../b", "./../x", "school/../..", "", "\"", "\"unterminated", "#", "=", "[", "]",
+        "../../etc/passwd", "/etc/passwd", "..", "a/../../b", "./../x", "school/../..", "", "\"", "\"unterminated", "#",
+        "=", "[", "]",
         "[feed]", "[source]", "[values.child.sex]", "[columns]", "-1", "0", "101", "99999999999999999999", "1e3", "  ",
-        "drop-folder", "https", "sftp", "https://user:secret@example.org/x", "sftp://example.org/x", "every 0m", "daily 25:00",
-        "daily 06:00", "YYYY-MM-DD", "DD/MM/YY", "YYYYMMDD hh:mm", "MM/DD/YYYY", "\u{202E}gnp.exe", "Ｏ", "scho\u{200B}ol",
+        "drop-folder", "https", "sftp", "https://user:secret@example.org/x", "sftp://example.org/x", "every 0m",
+        "daily 25:00",
+        "daily 06:00", "YYYY-MM-DD", "DD/MM/YY", "YYYYMMDD hh:mm", "MM/DD/YYYY", "\u{202E}gnp.exe", "Ｏ",
+        "scho\u{200B}ol",
         "\u{0}", "name = x", "kind = police", "retention_years = 0", "retention_from = birth", "retention_from = never",
         "child.surname = ", "fact.unknown = X", "extra. = Y", "max_field_bytes = 1", "max_field_bytes = 1099511627776",
         "delimiter = ,,", "encoding = utf-16", "child_ages = 9-3", "child_ages = 0-99", "folder = ../../etc/passwd",
     ]
 
-    @Test("feed definitions: mutated definitions load or are refused with file, line and key; none escapes its drop root")
+    @Test(
+        "feed definitions: mutated definitions load or are refused with file, line and key; none escapes its drop root")
     func fuzzDefinitions() throws {
         let folder = TestDatabase.schemasDirectory + "/feeds"
-        let originals = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".feed") }.sorted().map {
-            try String(contentsOfFile: folder + "/" + $0, encoding: .utf8)
-        }
+        let originals = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".feed") }
+            .sorted().map {
+                try String(contentsOfFile: folder + "/" + $0, encoding: .utf8)
+            }
         #expect(originals.count == 4)
         var random = SplitMix64(seed: 0x6465_6669_6E65)
         var budget = FuzzBudget(iterations: 6_000, seconds: 10)
         var accepted = 0
         var refused: [String: Int] = [:]
         while budget.next() {
-            var lines = originals.randomElement(using: &random)!.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            var lines = originals.randomElement(using: &random)!.split(
+                separator: "\n", omittingEmptySubsequences: false
+            ).map(String.init)
             for _ in 0..<Int.random(in: 1...4, using: &random) {
                 let at = Int.random(in: 0..<max(1, lines.count), using: &random)
                 let token = Self.definitionTokens.randomElement(using: &random)!
@@ -175,7 +200,11 @@ struct HostileInputTests {
                     if at < lines.count, let equals = lines[at].firstIndex(of: "=") {
                         lines[at] = String(lines[at][...equals]) + " " + token
                     }
-                case 4: if at < lines.count { lines[at] = String(lines[at].prefix(Int.random(in: 0...max(0, lines[at].count), using: &random))) }
+                case 4:
+                    if at < lines.count {
+                        lines[at] = String(
+                            lines[at].prefix(Int.random(in: 0...max(0, lines[at].count), using: &random)))
+                    }
                 case 5:
                     if at < lines.count, !lines[at].isEmpty {
                         var scalars = Array(lines[at].unicodeScalars)
@@ -191,12 +220,17 @@ struct HostileInputTests {
                 let definition = try FeedDefinition.parse(text: text, path: "fuzz.feed", checksum: "0")
                 accepted += 1
                 if case .dropFolder(let drop, _) = definition.source {
-                    #expect(!drop.hasPrefix("/") && !drop.split(separator: "/").contains(".."), "escaped its root: \(drop)")
+                    #expect(
+                        !drop.hasPrefix("/") && !drop.split(separator: "/").contains(".."), "escaped its root: \(drop)")
                     #expect(!drop.isEmpty)
                 }
                 if let years = definition.retentionYears { #expect((1...100).contains(years)) }
                 #expect(definition.dialect.maxFieldBytes >= 1024 && definition.dialect.maxFieldBytes <= 64 << 20)
-                #expect(!definition.name.isEmpty && definition.name.utf8.allSatisfy { $0 == 95 || (48...57).contains($0) || (97...122).contains($0) })
+                #expect(
+                    !definition.name.isEmpty
+                        && definition.name.utf8.allSatisfy {
+                            $0 == 95 || (48...57).contains($0) || (97...122).contains($0)
+                        })
             } catch {
                 refused[error.code.description, default: 0] += 1
                 #expect(!error.message.isEmpty, "iteration \(budget.executed): refused without a reason")
@@ -205,12 +239,15 @@ struct HostileInputTests {
         }
         #expect(accepted > 0 && refused.values.reduce(0, +) > 0)
         #expect(refused["unsafePath", default: 0] > 0, "paths out of the drop root were tried and refused")
-        reportFuzz("FeedDefinition.parse", budget, "; \(accepted) accepted, refused by reason: \(refused.sorted { $0.key < $1.key })")
+        reportFuzz(
+            "FeedDefinition.parse", budget,
+            "; \(accepted) accepted, refused by reason: \(refused.sorted { $0.key < $1.key })")
     }
 
     /// Characters that look like digits or letters and are not ASCII, and other traps.
     static let lookAlikes: [Character] = [
-        "０", "１", "２", "９", "٠", "٣", "۷", "¹", "²", "𝟗", "О", "В", "Е", "А", "Ν", "Ζ", "ß", "ﬁ", "\u{200B}", "\u{202E}", "\u{0301}",
+        "０", "１", "２", "９", "٠", "٣", "۷", "¹", "²", "𝟗", "О", "В", "Е", "А", "Ν", "Ζ", "ß", "ﬁ", "\u{200B}",
+        "\u{202E}", "\u{0301}",
         "\u{0}", "😀", " ", "-", "/", ".", "\t",
     ]
     static let identifierAlphabet: [Character] = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcxyz  -/") + lookAlikes
@@ -220,25 +257,34 @@ struct HostileInputTests {
         for _ in 0..<Int.random(in: 0...3, using: &random) {
             let alphabet = identifierAlphabet
             switch Int.random(in: 0..<4, using: &random) {
-            case 0 where !characters.isEmpty: characters.remove(at: Int.random(in: 0..<characters.count, using: &random))
-            case 1: characters.insert(alphabet.randomElement(using: &random)!, at: Int.random(in: 0...characters.count, using: &random))
+            case 0 where !characters.isEmpty:
+                characters.remove(at: Int.random(in: 0..<characters.count, using: &random))
+            case 1:
+                characters.insert(
+                    alphabet.randomElement(using: &random)!, at: Int.random(in: 0...characters.count, using: &random))
             case 2 where !characters.isEmpty:
-                characters[Int.random(in: 0..<characters.count, using: &random)] = alphabet.randomElement(using: &random)!
+                characters[Int.random(in: 0..<characters.count, using: &random)] = alphabet.randomElement(
+                    using: &random)!
             default: characters.shuffle(using: &random)
             }
         }
         return String(characters)
     }
 
-    @Test("identifier and date validators: random and mutated input is valid by the rules or refused with a reason that never repeats it")
+    @Test(
+        "identifier and date validators: random and mutated input is valid by the rules or refused with a reason that never repeats it"
+    )
     func fuzzIdentifiers() throws {
         var random = SplitMix64(seed: 0x6964_656E_7473)
         var budget = FuzzBudget(iterations: 60_000, seconds: 12)
         let valid = [
-            "943 476 5919", "4010232137", "B801200005001", "A926000001001", "QQ123456C", "AB 12 34 56 D", "NR31 3FA", "PE30 1AB",
+            "943 476 5919", "4010232137", "B801200005001", "A926000001001", "QQ123456C", "AB 12 34 56 D", "NR31 3FA",
+            "PE30 1AB",
             "IP24 3RF", "EC1A 1BB", "2016-02-29", "29/02/2016", "20160229 23:59", "1/2/2020",
         ]
-        let patterns = ["YYYY-MM-DD", "DD/MM/YYYY", "D/M/YYYY", "YYYYMMDD", "YYYYMMDD hh:mm", "DD-MM-YYYY hh:mm:ss", "MM/DD/YYYY"]
+        let patterns = [
+            "YYYY-MM-DD", "DD/MM/YYYY", "D/M/YYYY", "YYYYMMDD", "YYYYMMDD hh:mm", "DD-MM-YYYY hh:mm:ss", "MM/DD/YYYY",
+        ]
         var accepted = 0
         var refused = 0
         func check<T>(_ result: Result<T, IdentifierError>, _ input: String, valid: (T) -> Bool) {
@@ -250,7 +296,9 @@ struct HostileInputTests {
                 refused += 1
                 #expect(!error.reason.isEmpty)
                 let significant = input.filter { !$0.isWhitespace }
-                if significant.count >= 6 { #expect(!error.description.contains(significant), "the reason repeats the input") }
+                if significant.count >= 6 {
+                    #expect(!error.description.contains(significant), "the reason repeats the input")
+                }
             }
         }
         func asciiDigits(_ text: String) -> Bool { text.utf8.allSatisfy { (48...57).contains($0) } }
@@ -259,18 +307,24 @@ struct HostileInputTests {
             if Bool.random(using: &random) {
                 input = Self.mutate(valid.randomElement(using: &random)!, &random)
             } else {
-                input = String((0..<Int.random(in: 0...16, using: &random)).map { _ in Self.identifierAlphabet.randomElement(using: &random)! })
+                input = String(
+                    (0..<Int.random(in: 0...16, using: &random)).map { _ in
+                        Self.identifierAlphabet.randomElement(using: &random)!
+                    })
             }
             check(NHSNumber.parse(input), input) { number in
                 number.digits.count == 10 && asciiDigits(number.digits)
-                    && NHSNumber.checkDigit(forFirstNine: number.digits.utf8.prefix(9).map { Int($0) - 48 }) == Int(number.digits.utf8.last!) - 48
+                    && NHSNumber.checkDigit(forFirstNine: number.digits.utf8.prefix(9).map { Int($0) - 48 }) == Int(
+                        number.digits.utf8.last!) - 48
             }
             check(UniquePupilNumber.parse(input), input) { upn in
-                upn.value.utf8.count == 13 && upn.value.utf8.allSatisfy { (48...57).contains($0) || (65...90).contains($0) }
+                upn.value.utf8.count == 13
+                    && upn.value.utf8.allSatisfy { (48...57).contains($0) || (65...90).contains($0) }
                     && UniquePupilNumber.checkLetter(forLastTwelve: upn.value.dropFirst()) == upn.value.first
             }
             check(NationalInsuranceNumber.parse(input), input) { nino in
-                nino.value.utf8.count == 9 && nino.value.utf8.allSatisfy { (48...57).contains($0) || (65...90).contains($0) }
+                nino.value.utf8.count == 9
+                    && nino.value.utf8.allSatisfy { (48...57).contains($0) || (65...90).contains($0) }
             }
             check(UKPostcode.parse(input), input) { postcode in
                 postcode.value.utf8.allSatisfy { (48...57).contains($0) || (65...90).contains($0) || $0 == 32 }
@@ -300,18 +354,23 @@ struct HostileInputTests {
         #expect((try? UKPostcode.parse("ΝR31 3FA").get()) == nil, "Greek Nu")
         #expect((try? NHSNumber.parse("943 476 5919").get()) != nil)
         #expect(budget.executed >= 5000)
-        reportFuzz("identifier and date validators", budget, "; \(accepted) accepted, \(refused) refused, each with a reason")
+        reportFuzz(
+            "identifier and date validators", budget, "; \(accepted) accepted, \(refused) refused, each with a reason")
     }
 
-    @Test("record normaliser: random rows under every shipped definition load or are quarantined with a field and a reason, never the value")
+    @Test(
+        "record normaliser: random rows under every shipped definition load or are quarantined with a field and a reason, never the value"
+    )
     func fuzzNormaliser() throws {
         let definitions = try FeedDefinition.loadAll(directory: TestDatabase.schemasDirectory + "/feeds")
         var random = SplitMix64(seed: 0x6E6F_726D_616C)
         var budget = FuzzBudget(iterations: 20_000, seconds: 10)
         let today = CalendarDate(year: 2026, month: 9, day: 1)!
         let values = [
-            "", "2016-02-29", "29/02/2016", "31/02/2016", "20260610 21:40", "Y", "N", "maybe", "120", "-5", "99999999999", "Completed",
-            "12 Month", "DOMESTIC ABUSE", "NR31 3FA", "ＮＲ３１", "SMITH, JO", "O'Brien", "\u{202E}x", "'; DROP TABLE x;--", "Zoë",
+            "", "2016-02-29", "29/02/2016", "31/02/2016", "20260610 21:40", "Y", "N", "maybe", "120", "-5",
+            "99999999999", "Completed",
+            "12 Month", "DOMESTIC ABUSE", "NR31 3FA", "ＮＲ３１", "SMITH, JO", "O'Brien", "\u{202E}x", "'; DROP TABLE x;--",
+            "Zoë",
             "9434765919", "B801200005001", "QQ123456C", "2099-01-01",
         ]
         var loaded = 0
@@ -324,7 +383,8 @@ struct HostileInputTests {
         var seeds: [[[String]]] = []
         for definition in definitions {
             let kind = try #require(FeedKind(rawValue: definition.name))
-            normalisers.append((definition, try RecordNormaliser(definition: definition, header: kind.columns, today: today)))
+            normalisers.append(
+                (definition, try RecordNormaliser(definition: definition, header: kind.columns, today: today)))
             let reader = try CSVReader(path: folder.appendingPathComponent(kind.fileName).path)
             var rows: [[String]] = []
             while let result = try reader.next() {
@@ -340,7 +400,8 @@ struct HostileInputTests {
             var fields = seeds[index].randomElement(using: &random)!
             for _ in 0..<Int.random(in: 0...3, using: &random) {
                 let at = Int.random(in: 0..<fields.count, using: &random)
-                fields[at] = Bool.random(using: &random)
+                fields[at] =
+                    Bool.random(using: &random)
                     ? values.randomElement(using: &random)! : Self.mutate(fields[at], &random)
             }
             switch normaliser.normalise(fields, recordNumber: budget.executed, lineNumber: budget.executed + 1) {
@@ -356,7 +417,9 @@ struct HostileInputTests {
             normalisers[index].1 = normaliser
         }
         #expect(loaded > 0 && !rejected.isEmpty)
-        reportFuzz("RecordNormaliser", budget, "; \(loaded) loaded, \(rejected.values.reduce(0, +)) quarantined over \(rejected.count) fields")
+        reportFuzz(
+            "RecordNormaliser", budget,
+            "; \(loaded) loaded, \(rejected.values.reduce(0, +)) quarantined over \(rejected.count) fields")
     }
 
     // MARK: - Huge and hostile files
@@ -400,7 +463,9 @@ struct HostileInputTests {
         // Had the line been buffered, this process would hold 2 GiB or more.
         #expect(ProcessMemory.residentKB < 1_500_000)
         #expect(ProcessMemory.kilobytes("VmHWM") < 1_900_000)
-        print("[hostile] 2 GiB line: refused (fieldTooLarge) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s, window \(reader.bufferCapacity) bytes")
+        print(
+            "[hostile] 2 GiB line: refused (fieldTooLarge) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s, window \(reader.bufferCapacity) bytes"
+        )
     }
 
     /// One school attendance file with a valid header and the given data lines.
@@ -412,9 +477,15 @@ struct HostileInputTests {
         return path
     }
 
-    static func schoolRow(upn: String = "", given: String = "Ann", family: String = "Lee", dob: String = "2015-05-05", line1: String = "1 Road",
-                          town: String = "Norwich", postcode: String = "NR1 1AA", school: String = "Riverside") -> [String] {
-        [upn, given, family, given, family, dob, "F", line1, "", town, postcode, school, "2026-01-05", "2026-03-27", "100", "90"]
+    static func schoolRow(
+        upn: String = "", given: String = "Ann", family: String = "Lee", dob: String = "2015-05-05",
+        line1: String = "1 Road",
+        town: String = "Norwich", postcode: String = "NR1 1AA", school: String = "Riverside"
+    ) -> [String] {
+        [
+            upn, given, family, given, family, dob, "F", line1, "", town, postcode, school, "2026-01-05", "2026-03-27",
+            "100", "90",
+        ]
     }
 
     static func csvLine(_ fields: [String]) -> [UInt8] {
@@ -423,7 +494,8 @@ struct HostileInputTests {
         return Array(bytes.dropLast())
     }
 
-    @Test("a file of NUL bytes, a 10 MB field and a 24 MB line: refused or quarantined with a reason; the good rows load")
+    @Test(
+        "a file of NUL bytes, a 10 MB field and a 24 MB line: refused or quarantined with a reason; the good rows load")
     func hugeAndNul() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fc-hostile-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -459,23 +531,34 @@ struct HostileInputTests {
                     [UInt8](repeating: UInt8(ascii: "y"), count: 24_000_000),
                     Self.csvLine(Self.schoolRow(given: "Good", family: "Last")),
                 ], in: folder, name: "hostile.csv")
-            guard case .loaded(let batch) = try FeedLoader(definition: school, today: today).load(path: path, connection: connection) else {
+            guard
+                case .loaded(let batch) = try FeedLoader(definition: school, today: today).load(
+                    path: path, connection: connection)
+            else {
                 Issue.record("not loaded")
                 return
             }
             #expect(batch.rowsRead == 5 && batch.rowsLoaded == 2 && batch.rowsQuarantined == 3)
-            let reasons = try connection.query("SELECT reason, length(raw_line) FROM quarantined_rows ORDER BY record_number").map {
+            let reasons = try connection.query(
+                "SELECT reason, length(raw_line) FROM quarantined_rows ORDER BY record_number"
+            ).map {
                 (try $0.decode(String.self, at: 0), try $0.decode(Int.self, at: 1))
             }
-            #expect(reasons.map(\.0) == ["malformed CSV: nulByte", "malformed CSV: fieldTooLarge", "malformed CSV: fieldTooLarge"])
+            #expect(
+                reasons.map(\.0) == [
+                    "malformed CSV: nulByte", "malformed CSV: fieldTooLarge", "malformed CSV: fieldTooLarge",
+                ])
             #expect(reasons.allSatisfy { $0.1 <= CSVDialect().maxRecordBytes }, "raw text is capped")
-            #expect(try connection.execute("SELECT count(*) FROM source_records WHERE given_name = 'Good'").scalar(Int.self) == 2)
+            #expect(
+                try connection.execute("SELECT count(*) FROM source_records WHERE given_name = 'Good'").scalar(Int.self)
+                    == 2)
         }
     }
 
     @Test("definitions pointing outside their folder are refused, naming the key")
     func definitionOutsideFolder() throws {
-        let original = try String(contentsOfFile: TestDatabase.schemasDirectory + "/feeds/school_attendance.feed", encoding: .utf8)
+        let original = try String(
+            contentsOfFile: TestDatabase.schemasDirectory + "/feeds/school_attendance.feed", encoding: .utf8)
         for folder in ["../../etc/passwd", "/etc/passwd", "..", "school/../../../etc", "./../x", "/"] {
             let text = original.replacingOccurrences(of: "folder = school_attendance", with: "folder = \(folder)")
             let error = #expect(throws: FeedDefinitionError.self) {
@@ -484,16 +567,22 @@ struct HostileInputTests {
             #expect(error?.code == .unsafePath && error?.key == "source.folder" && error?.line != nil, "\(folder)")
         }
         // A folder name that merely contains dots stays inside.
-        let fine = original.replacingOccurrences(of: "folder = school_attendance", with: "folder = school..attendance/in")
-        if case .dropFolder(let folder, _) = try FeedDefinition.parse(text: fine, path: "school.feed", checksum: "x").source {
+        let fine = original.replacingOccurrences(
+            of: "folder = school_attendance", with: "folder = school..attendance/in")
+        if case .dropFolder(let folder, _) = try FeedDefinition.parse(text: fine, path: "school.feed", checksum: "x")
+            .source
+        {
             #expect(folder == "school..attendance/in")
         }
     }
 
-    @Test("SQL metacharacters, control characters and Unicode look-alikes in every field are stored literally or quarantined")
+    @Test(
+        "SQL metacharacters, control characters and Unicode look-alikes in every field are stored literally or quarantined"
+    )
     func metacharacters() throws {
         let payloads = [
-            "Robert'); DROP TABLE source_records;--", "\" OR \"1\"=\"1", "'; SELECT pg_sleep(30); --", "$1 $$ $tag$ \\ \\x00 %s %n {}",
+            "Robert'); DROP TABLE source_records;--", "\" OR \"1\"=\"1", "'; SELECT pg_sleep(30); --",
+            "$1 $$ $tag$ \\ \\x00 %s %n {}",
             "Ｏ'Ｂｒｉｅｎ", "Аlice", "Zoë\u{200B}Smith", "\u{202E}evil\u{202C}", "💥 Ω ß", "ＮＲ３１ ３ＦＡ", "NR31 3FA\u{0301}",
             "В801200005001", "E'\\\\' || chr(0) || '", "\\N", "\t tabbed \t",
         ]
@@ -509,11 +598,15 @@ struct HostileInputTests {
         var rows: [[String]] = []
         for payload in payloads {
             rows.append(Array(repeating: payload, count: FeedKind.schoolAttendance.columns.count))
-            rows.append(Self.schoolRow(upn: payload, given: payload, family: payload + "x", line1: payload, town: payload, postcode: payload, school: payload))
+            rows.append(
+                Self.schoolRow(
+                    upn: payload, given: payload, family: payload + "x", line1: payload, town: payload,
+                    postcode: payload, school: payload))
         }
         let path = try Self.schoolFile(rows.map(Self.csvLine), in: folder, name: "meta.csv")
         // What the normaliser makes of each row, to compare with what the database holds.
-        var normaliser = try RecordNormaliser(definition: school, header: FeedKind.schoolAttendance.columns, today: today)
+        var normaliser = try RecordNormaliser(
+            definition: school, header: FeedKind.schoolAttendance.columns, today: today)
         var expected: [Int: CanonicalRecord] = [:]
         var expectedQuarantine: Set<Int> = []
         for (index, row) in rows.enumerated() {
@@ -527,12 +620,17 @@ struct HostileInputTests {
         try TestDatabase.with(.migrated) { database in
             let connection = try database.connect()
             let started = Date()
-            guard case .loaded(let batch) = try FeedLoader(definition: school, today: today).load(path: path, connection: connection) else {
+            guard
+                case .loaded(let batch) = try FeedLoader(definition: school, today: today).load(
+                    path: path, connection: connection)
+            else {
                 Issue.record("not loaded")
                 return
             }
             #expect(Date().timeIntervalSince(started) < 20, "nothing was executed (pg_sleep)")
-            #expect(batch.rowsRead == rows.count && batch.rowsLoaded == expected.count && batch.rowsQuarantined == expectedQuarantine.count)
+            #expect(
+                batch.rowsRead == rows.count && batch.rowsLoaded == expected.count
+                    && batch.rowsQuarantined == expectedQuarantine.count)
             #expect(expected.count >= payloads.count, "the text-only rows load")
             let stored = try connection.query(
                 """
@@ -552,7 +650,9 @@ struct HostileInputTests {
                 #expect(try row.decode(String?.self, at: 6) == record.town)
                 #expect(try row.decode(String?.self, at: 7) == record.postcode)
                 #expect(try row.decode(String?.self, at: 8) == record.postcodeRaw)
-                if case .text(let school)? = record.fact("school_name") { #expect(try row.decode(String?.self, at: 9) == school) }
+                if case .text(let school)? = record.fact("school_name") {
+                    #expect(try row.decode(String?.self, at: 9) == school)
+                }
                 // Look-alikes are never identifiers.
                 #expect(try row.decode(String?.self, at: 1) == nil && row.decode(String?.self, at: 7) == nil)
             }
@@ -560,14 +660,20 @@ struct HostileInputTests {
             for payload in payloads where payload.first != " " && payload.first != "\t" {
                 let trimmed = payload
                 #expect(
-                    try connection.execute("SELECT count(*) FROM source_records WHERE address_line1 = $1 OR upn_raw = $1", [trimmed])
-                        .scalar(Int.self) >= 1, "\(payload.unicodeScalars.map { String($0.value, radix: 16) })")
+                    try connection.execute(
+                        "SELECT count(*) FROM source_records WHERE address_line1 = $1 OR upn_raw = $1", [trimmed]
+                    )
+                    .scalar(Int.self) >= 1, "\(payload.unicodeScalars.map { String($0.value, radix: 16) })")
             }
-            let quarantined = try connection.query("SELECT record_number, reason FROM quarantined_rows ORDER BY record_number")
+            let quarantined = try connection.query(
+                "SELECT record_number, reason FROM quarantined_rows ORDER BY record_number")
             #expect(Set(try quarantined.map { try $0.decode(Int.self, at: 0) }) == expectedQuarantine)
             #expect(try quarantined.allSatisfy { !(try $0.decode(String.self, at: 1)).isEmpty })
             // Still all there.
-            #expect(try connection.execute("SELECT count(*) FROM pg_tables WHERE tablename IN ('source_records', 'children')").scalar(Int.self) == 2)
+            #expect(
+                try connection.execute(
+                    "SELECT count(*) FROM pg_tables WHERE tablename IN ('source_records', 'children')"
+                ).scalar(Int.self) == 2)
         }
     }
 }

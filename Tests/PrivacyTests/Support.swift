@@ -27,7 +27,9 @@ struct PrivacyWorld {
     static var schemas: String { TestDatabase.schemasDirectory }
 
     /// `user`: the login to run the pipeline as (nil: the test server's superuser).
-    static func build(_ database: TestDatabase, children: Int = 250, seed: UInt64 = 11, user: String? = nil) throws -> PrivacyWorld {
+    static func build(
+        _ database: TestDatabase, children: Int = 250, seed: UInt64 = 11, user: String? = nil
+    ) throws -> PrivacyWorld {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fc-privacy-\(UUID().uuidString)")
         let summary = try SyntheticFeedWriter.write(config: SynthConfig(children: children, seed: seed), to: folder)
         let definitions = try FeedDefinition.loadAll(directory: schemas + "/feeds")
@@ -105,7 +107,8 @@ final class RoleUsers {
 extension TestDatabase {
     /// A connection as another role (libpq takes the last `user=`).
     func connect(as user: String) throws -> PostgresConnection {
-        try PostgresConnection.connect(connectionString + " user=\(user)", applicationName: "familyconnect-privacy-tests")
+        try PostgresConnection.connect(
+            connectionString + " user=\(user)", applicationName: "familyconnect-privacy-tests")
     }
 }
 

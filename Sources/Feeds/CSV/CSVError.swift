@@ -54,7 +54,8 @@ public struct CSVError: Error, Sendable, CustomStringConvertible {
         if let field { location += ", field \(field)" }
         switch code {
         case .unterminatedQuote:
-            return "CSV unterminatedQuote: quoted field still open at the end of the file or line (record starts\(location))"
+            return
+                "CSV unterminatedQuote: quoted field still open at the end of the file or line (record starts\(location))"
         case .unexpectedQuote: return "CSV unexpectedQuote: quote character inside an unquoted field\(location)"
         case .textAfterClosingQuote: return "CSV textAfterClosingQuote: text after a closing quote\(location)"
         case .fieldTooLarge: return "CSV fieldTooLarge: field larger than the maximum field size\(location)"

@@ -12,7 +12,8 @@ struct DefinitionFile {
             file = try ConfigFile(path: path, text: text)
         } catch {
             let code: FeedDefinitionError.Code = error.message.hasPrefix("set twice") ? .duplicateKey : .syntax
-            throw FeedDefinitionError(code: code, file: error.file, line: error.line, key: error.key, message: error.message)
+            throw FeedDefinitionError(
+                code: code, file: error.file, line: error.line, key: error.key, message: error.message)
         }
     }
 

@@ -110,7 +110,8 @@ public struct RemoteSourceSettings: Sendable, Equatable {
 extension RemoteSourceSettings {
     public init(url: String, timeoutSeconds: Int = 600, retries: Int = 3) {
         self.init(
-            url: url, credentials: nil, caFile: nil, clientCertificate: nil, clientKey: nil, sshPrivateKey: nil, knownHosts: nil,
+            url: url, credentials: nil, caFile: nil, clientCertificate: nil, clientKey: nil, sshPrivateKey: nil,
+            knownHosts: nil,
             timeoutSeconds: timeoutSeconds, retries: retries)
     }
 
@@ -118,8 +119,10 @@ extension RemoteSourceSettings {
     /// host-key verification are always on).
     public var source: RemoteSource {
         RemoteSource(
-            url: url, credentialsFile: credentials, sshPrivateKeyFile: sshPrivateKey, sshKnownHostsFile: knownHosts, caFile: caFile,
-            clientCertificateFile: clientCertificate, clientKeyFile: clientKey, connectTimeoutSeconds: min(30, timeoutSeconds),
+            url: url, credentialsFile: credentials, sshPrivateKeyFile: sshPrivateKey, sshKnownHostsFile: knownHosts,
+            caFile: caFile,
+            clientCertificateFile: clientCertificate, clientKeyFile: clientKey,
+            connectTimeoutSeconds: min(30, timeoutSeconds),
             totalTimeoutSeconds: timeoutSeconds, retries: retries, initialBackoffSeconds: 2)
     }
 }

@@ -38,11 +38,14 @@ extension FeedDefinition {
             "type", "folder", "pattern", "url", "credentials", "ca_file", "client_certificate", "client_key",
             "ssh_private_key", "known_hosts", "timeout_seconds", "retries", "schedule",
         ],
-        "format": ["delimiter", "encoding", "date_format", "max_field_bytes", "records_span_lines", "optional_columns"],
+        "format": [
+            "delimiter", "encoding", "date_format", "max_field_bytes", "records_span_lines", "optional_columns",
+        ],
     ]
 
     /// Parses definition text; `path` names it in errors, `checksum` identifies it in the batch ledger.
-    public static func parse(text: String, path: String, checksum: String) throws(FeedDefinitionError) -> FeedDefinition {
+    public static func parse(text: String, path: String, checksum: String) throws(FeedDefinitionError) -> FeedDefinition
+    {
         let file = try DefinitionFile(path: path, text: text)
         for entry in file.entries {
             if let keys = sectionKeys[entry.section] {
@@ -61,7 +64,8 @@ extension FeedDefinition {
         func required(_ section: String, _ key: String) throws(FeedDefinitionError) -> DefinitionFile.Entry {
             guard let entry = file.entry(section, key) else {
                 throw FeedDefinitionError(
-                    code: .missingKey, file: path, line: nil, key: "\(section).\(key)", message: "required key is missing")
+                    code: .missingKey, file: path, line: nil, key: "\(section).\(key)",
+                    message: "required key is missing")
             }
             return entry
         }
@@ -100,7 +104,8 @@ extension FeedDefinition {
             } else {
                 throw file.error(
                     .unknownKey, entry,
-                    "unknown field; map columns to one of " + CanonicalField.allCases.map(\.rawValue).joined(separator: ", ")
+                    "unknown field; map columns to one of "
+                        + CanonicalField.allCases.map(\.rawValue).joined(separator: ", ")
                         + ", fact.NAME or extra.NAME")
             }
         }
@@ -155,7 +160,9 @@ extension FeedDefinition {
                         + "fact.incident_type and yes/no facts")
             }
             guard allowed.isEmpty || allowed.contains(entry.value) else {
-                throw file.error(.invalidValue, entry, "maps to an unknown value; expected one of " + allowed.joined(separator: ", "))
+                throw file.error(
+                    .invalidValue, entry, "maps to an unknown value; expected one of " + allowed.joined(separator: ", ")
+                )
             }
             valueMaps[field, default: [:]][entry.key.uppercased()] = entry.value
         }
@@ -169,7 +176,9 @@ extension FeedDefinition {
         var retentionFrom = RetentionBasis.birth
         if let entry = file.entry("feed", "retention_from") {
             guard let basis = RetentionBasis(rawValue: entry.value) else {
-                throw file.error(.invalidValue, entry, "retention_from is 'birth' (the child's date of birth) or 'record' (the record's date)")
+                throw file.error(
+                    .invalidValue, entry,
+                    "retention_from is 'birth' (the child's date of birth) or 'record' (the record's date)")
             }
             retentionFrom = basis
         }
@@ -179,7 +188,8 @@ extension FeedDefinition {
             source: try source(file), schedule: try schedule(file), dialect: try dialect(file),
             columns: columns, facts: facts, extras: extras, dateFormats: dateFormats,
             defaultDateFormat: defaultDateFormat, valueMaps: valueMaps,
-            childAges: try ages(file, kind: kind), retentionYears: try integer(file, "feed", "retention_years", 1...100))
+            childAges: try ages(file, kind: kind), retentionYears: try integer(file, "feed", "retention_years", 1...100)
+        )
         definition.retentionFrom = retentionFrom
         definition.optionalColumns = try optionalColumns(file, columns: columns, extras: extras)
         return definition
@@ -208,7 +218,9 @@ extension FeedDefinition {
         return names
     }
 
-    private static func dateFormat(_ pattern: String, entry: DefinitionFile.Entry?, file: DefinitionFile)
+    private static func dateFormat(
+        _ pattern: String, entry: DefinitionFile.Entry?, file: DefinitionFile
+    )
         throws(FeedDefinitionError) -> DateFormat
     {
         do {
@@ -218,17 +230,21 @@ extension FeedDefinition {
         }
     }
 
-    private static func integer(_ file: DefinitionFile, _ section: String, _ key: String, _ range: ClosedRange<Int>)
+    private static func integer(
+        _ file: DefinitionFile, _ section: String, _ key: String, _ range: ClosedRange<Int>
+    )
         throws(FeedDefinitionError) -> Int?
     {
         guard let entry = file.entry(section, key) else { return nil }
         guard let value = Int(entry.value), range.contains(value) else {
-            throw file.error(.invalidValue, entry, "expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+            throw file.error(
+                .invalidValue, entry, "expected a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return value
     }
 
-    private static func ages(_ file: DefinitionFile, kind: PartnerKind) throws(FeedDefinitionError) -> ClosedRange<Int> {
+    private static func ages(_ file: DefinitionFile, kind: PartnerKind) throws(FeedDefinitionError) -> ClosedRange<Int>
+    {
         guard let entry = file.entry("feed", "child_ages") else { return kind.defaultChildAges }
         let parts = entry.value.split(separator: "-").map { $0.trimmingSpaces }
         guard parts.count == 2, let low = Int(parts[0]), let high = Int(parts[1]), low >= 0, low <= high, high <= 25
@@ -255,7 +271,9 @@ extension FeedDefinition {
             default: throw file.error(.invalidValue, entry, "encoding is utf-8, windows-1252 or utf-8-or-windows-1252")
             }
         }
-        if let bytes = try integer(file, "format", "max_field_bytes", 1024...(64 << 20)) { dialect.maxFieldBytes = bytes }
+        if let bytes = try integer(file, "format", "max_field_bytes", 1024...(64 << 20)) {
+            dialect.maxFieldBytes = bytes
+        }
         // Partner extracts are one record a line: unless a feed says otherwise, a quote left open
         // at the end of a line costs that line only, not every good row up to the next quote.
         dialect.recordsSpanLines = false
@@ -275,13 +293,14 @@ extension FeedDefinition {
         if words.first == "manual" && words.count == 1 { return .manual }
         if words.first == "every", words.count == 2 {
             let amount = words[1].dropLast()
-            let unit: Int? = switch words[1].last {
+            let unit: Int? =
+                switch words[1].last {
                 case "s": 1
                 case "m": 60
                 case "h": 3600
                 case "d": 86400
                 default: nil
-            }
+                }
             if let unit, let number = Int(amount), number > 0 { return .every(seconds: number * unit) }
         }
         if words.first == "daily", words.count == 2 {
@@ -311,13 +330,16 @@ extension FeedDefinition {
             }
             // A definition may only point inside the drop root: no absolute paths, no '..'.
             if folder.hasPrefix("/") || folder.split(separator: "/").contains("..") {
-                throw file.error(.unsafePath, folderEntry, "the folder must stay inside the drop root (no '/' start, no '..')")
+                throw file.error(
+                    .unsafePath, folderEntry, "the folder must stay inside the drop root (no '/' start, no '..')")
             }
             return .dropFolder(folder: folder, pattern: file.entry("source", "pattern")?.value ?? "*.csv")
         case "https", "sftp":
             let urlEntry = file.entry("source", "url")
             guard let url = urlEntry?.value, url.hasPrefix(typeEntry!.value + "://") else {
-                throw file.error(.invalidValue, urlEntry ?? typeEntry, "a \(typeEntry!.value) source needs url = \(typeEntry!.value)://…")
+                throw file.error(
+                    .invalidValue, urlEntry ?? typeEntry,
+                    "a \(typeEntry!.value) source needs url = \(typeEntry!.value)://…")
             }
             if url.contains("@") && url.split(separator: "@").first?.contains(":") == true
                 && url.components(separatedBy: "://").last?.split(separator: "@").first?.contains(":") == true

@@ -249,7 +249,9 @@ public final class RemoteFetcher {
     /// 2xx is success. The same verification, credentials, time limits and retries as ``fetch(_:to:conditional:)``.
     /// `name` is letters, digits, `.`, `_` and `-` only, not starting with `.`.
     @discardableResult
-    public func upload(_ bytes: [UInt8], as name: String, to source: RemoteSource, method: UploadMethod = .put)
+    public func upload(
+        _ bytes: [UInt8], as name: String, to source: RemoteSource, method: UploadMethod = .put
+    )
         throws(FetchError) -> String
     {
         do throws(FetchError) {
@@ -261,7 +263,9 @@ public final class RemoteFetcher {
         }
     }
 
-    private func performUpload(_ bytes: [UInt8], as name: String, to source: RemoteSource, method: UploadMethod)
+    private func performUpload(
+        _ bytes: [UInt8], as name: String, to source: RemoteSource, method: UploadMethod
+    )
         throws(FetchError) -> String
     {
         let url = try FetchURL.parse(source.url)
@@ -269,7 +273,10 @@ public final class RemoteFetcher {
             FetchError(.unsupportedURL, target: url.target, reason: reason, isPermanent: true)
         }
         guard !name.isEmpty, !name.hasPrefix("."),
-            name.utf8.allSatisfy({ $0 == 0x2E || $0 == 0x5F || $0 == 0x2D || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
+            name.utf8.allSatisfy({
+                $0 == 0x2E || $0 == 0x5F || $0 == 0x2D || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0)
+                    || (0x61...0x7A).contains($0)
+            })
         else { throw reject("the upload's file name must be letters, digits, '.', '_' and '-'") }
         let prepared = try PreparedSource(source, url: url, credentialsDirectory: credentialsDirectory)
         var target = url.url
@@ -332,10 +339,12 @@ public final class RemoteFetcher {
             case .https:
                 if method == .put {
                     try check(fc_curl_setopt_long(handle, CURLOPT_UPLOAD, 1), "CURLOPT_UPLOAD")
-                    try check(fc_curl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(bytes.count)), "the size")
+                    try check(
+                        fc_curl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(bytes.count)), "the size")
                 } else {
                     try check(fc_curl_setopt_long(handle, CURLOPT_POST, 1), "CURLOPT_POST")
-                    try check(fc_curl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bytes.count)), "the size")
+                    try check(
+                        fc_curl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bytes.count)), "the size")
                 }
                 headers = curl_slist_append(headers, "Content-Type: text/csv; charset=utf-8")
                 headers = curl_slist_append(headers, "Content-Disposition: attachment; filename=\"\(name)\"")
@@ -351,7 +360,8 @@ public final class RemoteFetcher {
                 guard (200..<300).contains(status) else { throw self.statusError(status, url: url, handle: handle) }
             }
             guard reader.offset == bytes.count else {
-                throw FetchError(.upload, target: url.target, reason: "the server did not take the whole file", isPermanent: false)
+                throw FetchError(
+                    .upload, target: url.target, reason: "the server did not take the whole file", isPermanent: false)
             }
             return safeTarget
         }
@@ -613,7 +623,8 @@ public final class RemoteFetcher {
             (code, permanent, reason) = (.connection, false, "the TLS handshake failed")
         case CURLE_QUOTE_ERROR:
             (code, permanent, reason) = (
-                .upload, true, "the uploaded file could not be renamed into place (does a file of that name already exist?)"
+                .upload, true,
+                "the uploaded file could not be renamed into place (does a file of that name already exist?)"
             )
         case CURLE_UPLOAD_FAILED, CURLE_SEND_ERROR, CURLE_READ_ERROR:
             (code, permanent, reason) = (.upload, false, "the upload did not complete")

@@ -153,7 +153,9 @@ public struct RecordNormaliser {
     }
 
     /// Validates and normalises one row. Quality is counted for every row, used or not.
-    public mutating func normalise(_ fields: [String], recordNumber: Int, lineNumber: Int) -> Result<
+    public mutating func normalise(
+        _ fields: [String], recordNumber: Int, lineNumber: Int
+    ) -> Result<
         CanonicalRecord, RowRejection
     > {
         var record = CanonicalRecord()
@@ -311,16 +313,19 @@ public struct RecordNormaliser {
             if let dob = carerDOB.date, dob <= today, dob.age(on: today) >= 10, dob.age(on: today) <= 90 {
                 record.carerDOB = dob
             } else {
-                reject(CanonicalField.carerDOB.rawValue, carerDOB.date == nil
-                    ? "not a date in the format \(carerDOBFormat.pattern)"
-                    : "not a plausible date of birth for a parent or carer")
+                reject(
+                    CanonicalField.carerDOB.rawValue,
+                    carerDOB.date == nil
+                        ? "not a date in the format \(carerDOBFormat.pattern)"
+                        : "not a plausible date of birth for a parent or carer")
             }
         }
         let childDOB = date(.childDOB, childDOBFormat)
         let ageText = value(.childAge)
         let age = ageText.flatMap { Int($0) }
         count(.childAge, present: ageText != nil, valid: age.map { definition.childAges.contains($0) } ?? false)
-        let hasChild = record.givenName != nil || record.familyName != nil || childDOB.raw != nil
+        let hasChild =
+            record.givenName != nil || record.familyName != nil || childDOB.raw != nil
             || record.nhsNumberRaw != nil || record.upnRaw != nil
         if !hasChild && definition.kind == .healthVisiting {
             record.subject = .expectantParent

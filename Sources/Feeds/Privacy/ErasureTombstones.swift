@@ -78,7 +78,10 @@ public enum ErasureFingerprint {
     }
 
     public static func keys(_ values: Values, secret: String) -> Set<ErasureKey> {
-        Set(plainValues(values).map { ErasureKey(kind: $0.kind, digest: hmacHex(secret: secret, message: $0.kind + "\u{0}" + $0.value)) })
+        Set(
+            plainValues(values).map {
+                ErasureKey(kind: $0.kind, digest: hmacHex(secret: secret, message: $0.kind + "\u{0}" + $0.value))
+            })
     }
 
     /// Lower case, accents and width folded, letters only: `Zoë O'Brien-Smith` → `zoeobriensmith`.

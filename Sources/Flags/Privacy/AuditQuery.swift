@@ -26,7 +26,9 @@ public enum AuditQuery {
         if let subject {
             let asked = subject.uppercased()
             subjects = [subject, asked]
-            if let resolved = try connection.query("SELECT resolves_to FROM child_id_resolution WHERE child_id = $1", [asked]).first {
+            if let resolved = try connection.query(
+                "SELECT resolves_to FROM child_id_resolution WHERE child_id = $1", [asked]
+            ).first {
                 let child = try resolved.decode(String.self, at: 0)
                 subjects += try connection.query(
                     """

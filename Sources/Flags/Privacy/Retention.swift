@@ -18,7 +18,9 @@ public struct RetentionPeriod: Sendable, Equatable {
     /// The periods of the definitions that set one; a feed without `retention_years` is never purged.
     public static func of(_ definitions: [FeedDefinition]) -> [RetentionPeriod] {
         definitions.compactMap { definition in
-            definition.retentionYears.map { RetentionPeriod(feed: definition.name, years: $0, from: definition.retentionFrom) }
+            definition.retentionYears.map {
+                RetentionPeriod(feed: definition.name, years: $0, from: definition.retentionFrom)
+            }
         }
     }
 }
@@ -46,13 +48,17 @@ public struct PurgeReport: Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        var text = "purge\(dryRun ? " (dry run: nothing deleted)" : "") as of \(asOf): \(expired) source records past their period"
+        var text =
+            "purge\(dryRun ? " (dry run: nothing deleted)" : "") as of \(asOf): \(expired) source records past their period"
         if heldForOpenFlags > 0 { text += ", \(heldForOpenFlags) kept for open flags" }
         if let runID { text += "; logged as purge run \(runID)" }
         for period in periods.sorted(by: { $0.feed < $1.feed }) {
-            text += "\n  \(period.feed): \(period.years) years from \(period.from == .birth ? "date of birth" : "the record's date")"
+            text +=
+                "\n  \(period.feed): \(period.years) years from \(period.from == .birth ? "date of birth" : "the record's date")"
         }
-        for feed in feedsWithoutPeriod { text += "\n  \(feed): no retention period set (retention_years): nothing purged" }
+        for feed in feedsWithoutPeriod {
+            text += "\n  \(feed): no retention period set (retention_years): nothing purged"
+        }
         for (table, n) in deleted.sorted(by: { $0.key < $1.key }) {
             text += "\n  \(table): \(n) \(dryRun ? "would go" : "deleted")"
         }
@@ -151,14 +157,18 @@ public struct Purger {
                 if dryRun { throw DryRun(report: report) }
 
                 var periodsJSON: [String: Any] = [:]
-                for period in periods { periodsJSON[period.feed] = ["years": period.years, "from": period.from.rawValue] }
+                for period in periods {
+                    periodsJSON[period.feed] = ["years": period.years, "from": period.from.rawValue]
+                }
                 report.runID = try connection.execute(
                     """
                     INSERT INTO purge_runs (as_of, os_user, started_by, periods, deleted, held)
                     VALUES ($1::date, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb) RETURNING id
                     """,
-                    [asOf.iso8601, AccessLog.osUser, startedBy, try Self.json(periodsJSON), try Self.json(deleted),
-                     try Self.json(held.filter { $0.value > 0 })]
+                    [
+                        asOf.iso8601, AccessLog.osUser, startedBy, try Self.json(periodsJSON), try Self.json(deleted),
+                        try Self.json(held.filter { $0.value > 0 }),
+                    ]
                 ).scalar(Int64.self)
                 return report
             }

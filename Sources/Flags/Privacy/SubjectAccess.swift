@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
 import Feeds
 import Foundation
 import Postgres
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A subject access request (UK GDPR Art 15): everything held about one child, as JSON.
 ///
@@ -33,12 +34,16 @@ public struct SubjectAccess {
     }
 
     public func report(child asked: String, reason: String) throws -> Result {
-        guard AccessLog.isAcceptable(reason: reason) else { throw PrivacyError("a subject access request needs a reason") }
+        guard AccessLog.isAcceptable(reason: reason) else {
+            throw PrivacyError("a subject access request needs a reason")
+        }
         return try connection.transaction { connection in
             let askedFor = asked.uppercased()
-            guard let resolved = try connection.query(
-                "SELECT resolves_to FROM child_id_resolution WHERE child_id = $1", [askedFor]
-            ).first else { throw PrivacyError("no child \(askedFor)") }
+            guard
+                let resolved = try connection.query(
+                    "SELECT resolves_to FROM child_id_resolution WHERE child_id = $1", [askedFor]
+                ).first
+            else { throw PrivacyError("no child \(askedFor)") }
             let childID = try resolved.decode(String.self, at: 0)
             let ids = try connection.query(
                 "SELECT child_id FROM child_id_resolution WHERE resolves_to = $1 ORDER BY child_id", [childID]
@@ -163,7 +168,8 @@ public struct SubjectAccess {
                 """, [ids, records.map { Int($0) }, reason, askedFor, childID] + quarantineParameters
             ).scalar(String.self)
             let object = try JSONSerialization.jsonObject(with: Data(text.utf8))
-            let json = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            let json = try JSONSerialization.data(
+                withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             return Result(childID: childID, childIDs: ids, records: records.count, json: json)
         }
     }
@@ -173,7 +179,8 @@ public struct SubjectAccess {
     public static func write(_ data: Data, to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw PrivacyError("\(path): cannot create the file (it must not exist yet): \(String(cString: strerror(errno)))")
+            throw PrivacyError(
+                "\(path): cannot create the file (it must not exist yet): \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
         let ok = data.withUnsafeBytes { buffer -> Bool in

@@ -45,11 +45,14 @@ enum Charts {
     static let characterWidth = 6.4
 
     /// The svg element with its accessible name and description.
-    static func svg(id: String, title: String, description: String, width: Double, height: Double, _ body: [Markup]) -> Markup {
+    static func svg(
+        id: String, title: String, description: String, width: Double, height: Double, _ body: [Markup]
+    ) -> Markup {
         Markup.element(
             "svg",
             [
-                "xmlns": "http://www.w3.org/2000/svg", "viewBox": "0 0 \(Int(width)) \(Int(height))", "width": String(Int(width)),
+                "xmlns": "http://www.w3.org/2000/svg", "viewBox": "0 0 \(Int(width)) \(Int(height))",
+                "width": String(Int(width)),
                 "height": String(Int(height)), "role": "img",
                 "aria-labelledby": "\(id)-title \(id)-desc", "class": "chart", "font-size": "\(Int(font))",
             ],
@@ -60,24 +63,37 @@ enum Charts {
     }
 
     static func text(
-        _ value: String, x: Double, y: Double, anchor: String = "start", fill: String = Palette.ink, weight: String? = nil,
+        _ value: String, x: Double, y: Double, anchor: String = "start", fill: String = Palette.ink,
+        weight: String? = nil,
         size: Double? = nil
     ) -> Markup {
         if let weight {
             return .element(
                 "text",
-                ["x": f(x), "y": f(y), "text-anchor": anchor, "fill": fill, "font-weight": weight, "font-size": f(size ?? font)],
+                [
+                    "x": f(x), "y": f(y), "text-anchor": anchor, "fill": fill, "font-weight": weight,
+                    "font-size": f(size ?? font),
+                ],
                 text: value)
         }
-        return .element("text", ["x": f(x), "y": f(y), "text-anchor": anchor, "fill": fill, "font-size": f(size ?? font)], text: value)
+        return .element(
+            "text", ["x": f(x), "y": f(y), "text-anchor": anchor, "fill": fill, "font-size": f(size ?? font)],
+            text: value)
     }
 
-    static func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, stroke: String, width: Double = 1, dash: String? = nil) -> Markup {
+    static func line(
+        _ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, stroke: String, width: Double = 1, dash: String? = nil
+    ) -> Markup {
         if let dash {
             return .element(
-                "line", ["x1": f(x1), "y1": f(y1), "x2": f(x2), "y2": f(y2), "stroke": stroke, "stroke-width": f(width), "stroke-dasharray": dash])
+                "line",
+                [
+                    "x1": f(x1), "y1": f(y1), "x2": f(x2), "y2": f(y2), "stroke": stroke, "stroke-width": f(width),
+                    "stroke-dasharray": dash,
+                ])
         }
-        return .element("line", ["x1": f(x1), "y1": f(y1), "x2": f(x2), "y2": f(y2), "stroke": stroke, "stroke-width": f(width)])
+        return .element(
+            "line", ["x1": f(x1), "y1": f(y1), "x2": f(x2), "y2": f(y2), "stroke": stroke, "stroke-width": f(width)])
     }
 
     static func rect(x: Double, y: Double, width: Double, height: Double, fill: String, tooltip: String) -> Markup {
@@ -93,7 +109,8 @@ enum Charts {
         var out: [Markup] = []
         var cursor = x
         for item in series {
-            out.append(.element("rect", ["x": f(cursor), "y": f(y - 9), "width": "10", "height": "10", "fill": item.colour]))
+            out.append(
+                .element("rect", ["x": f(cursor), "y": f(y - 9), "width": "10", "height": "10", "fill": item.colour]))
             out.append(text(item.name, x: cursor + 14, y: y))
             cursor += 14 + Double(item.name.count) * characterWidth + 16
         }
@@ -104,8 +121,12 @@ enum Charts {
     /// chart's title and table name what the colours mean.
     static func legendOnly(_ series: [ChartSeries], width: Double = 400) -> Markup {
         .element(
-            "svg", ["xmlns": "http://www.w3.org/2000/svg", "viewBox": "0 0 \(Int(width)) 18", "width": String(Int(width)), "height": "18",
-                    "aria-hidden": "true", "class": "legend", "font-size": "\(Int(font))"],
+            "svg",
+            [
+                "xmlns": "http://www.w3.org/2000/svg", "viewBox": "0 0 \(Int(width)) 18", "width": String(Int(width)),
+                "height": "18",
+                "aria-hidden": "true", "class": "legend", "font-size": "\(Int(font))",
+            ],
             legend(series, x: 0, y: 13))
     }
 
@@ -137,7 +158,8 @@ enum Charts {
     /// Vertical bars per category: grouped side by side, or stacked. `maximum` fixes the y scale so
     /// small multiples share it.
     static func columns(
-        id: String, title: String, description: String, categories: [String], series: [ChartSeries], stacked: Bool = false,
+        id: String, title: String, description: String, categories: [String], series: [ChartSeries],
+        stacked: Bool = false,
         maximum: Double? = nil, width: Double = 560, height: Double = 220, yLabel: String? = nil, xLabel: String? = nil,
         percent: Bool = false, legend: Bool = true
     ) -> Markup {
@@ -159,7 +181,10 @@ enum Charts {
         if showLegend { body += Self.legend(series, x: left, y: 14) }
         for tick in ticks {
             body.append(line(left, y(tick), left + plotWidth, y(tick), stroke: Palette.grid))
-            body.append(text(percent ? "\(Int(tick))%" : tickLabel(tick), x: left - 6, y: y(tick) + 4, anchor: "end", fill: Palette.axis))
+            body.append(
+                text(
+                    percent ? "\(Int(tick))%" : tickLabel(tick), x: left - 6, y: y(tick) + 4, anchor: "end",
+                    fill: Palette.axis))
         }
         if let xLabel {
             body.append(text(xLabel, x: left + plotWidth / 2, y: height - 6, anchor: "middle", fill: Palette.axis))
@@ -168,8 +193,11 @@ enum Charts {
             body.append(
                 .element(
                     "text",
-                    ["x": "0", "y": "0", "transform": "translate(11 \(f(top + plotHeight / 2))) rotate(-90)", "text-anchor": "middle",
-                     "fill": Palette.axis],
+                    [
+                        "x": "0", "y": "0", "transform": "translate(11 \(f(top + plotHeight / 2))) rotate(-90)",
+                        "text-anchor": "middle",
+                        "fill": Palette.axis,
+                    ],
                     text: yLabel))
         }
         let slot = plotWidth / Double(max(categories.count, 1))
@@ -184,12 +212,17 @@ enum Charts {
                 let shown = percent ? String(format: "%.1f%%", value) : ReportFormat.count(Int(value.rounded()))
                 let tooltip = "\(category): \(item.name) \(shown)"
                 if stacked {
-                    body.append(rect(x: start, y: y(base + value), width: barWidth, height: y(base) - y(base + value), fill: item.colour, tooltip: tooltip))
+                    body.append(
+                        rect(
+                            x: start, y: y(base + value), width: barWidth, height: y(base) - y(base + value),
+                            fill: item.colour, tooltip: tooltip))
                     base += value
                 } else {
-                    body.append(rect(
-                        x: start + barWidth * Double(position), y: y(value), width: barWidth - (series.count > 1 ? 1 : 0),
-                        height: y(0) - y(value), fill: item.colour, tooltip: tooltip))
+                    body.append(
+                        rect(
+                            x: start + barWidth * Double(position), y: y(value),
+                            width: barWidth - (series.count > 1 ? 1 : 0),
+                            height: y(0) - y(value), fill: item.colour, tooltip: tooltip))
                 }
             }
         }
@@ -197,8 +230,12 @@ enum Charts {
         // Category labels, thinned so they never overlap.
         let longest = Double(categories.map(\.count).max() ?? 1) * characterWidth + 8
         let every = max(1, Int(ceil(longest / slot)))
-        for (index, category) in categories.enumerated() where index % every == 0 || index == categories.count - 1 && every == 1 {
-            body.append(text(category, x: left + slot * (Double(index) + 0.5), y: top + plotHeight + 16, anchor: "middle", fill: Palette.axis))
+        for (index, category) in categories.enumerated()
+        where index % every == 0 || index == categories.count - 1 && every == 1 {
+            body.append(
+                text(
+                    category, x: left + slot * (Double(index) + 0.5), y: top + plotHeight + 16, anchor: "middle",
+                    fill: Palette.axis))
         }
         return svg(id: id, title: title, description: description, width: width, height: height, body)
     }
@@ -208,7 +245,8 @@ enum Charts {
     /// One bar per label and the value after it. Labels go left of the bars when `labelWidth` is
     /// given, else above each bar so that long labels (quarantine reasons) stay whole.
     static func bars(
-        id: String, title: String, description: String, labels: [String], values: [Double], colour: String = Palette.blue,
+        id: String, title: String, description: String, labels: [String], values: [Double],
+        colour: String = Palette.blue,
         maximum: Double? = nil, width: Double = 640, labelWidth: Double? = nil
     ) -> Markup {
         let rowHeight = labelWidth == nil ? 34.0 : 22.0
@@ -230,7 +268,10 @@ enum Charts {
             } else {
                 body.append(text(label, x: start - 8, y: y + 14, anchor: "end"))
             }
-            body.append(rect(x: start, y: barY, width: max(length, value > 0 ? 1 : 0), height: 14, fill: colour, tooltip: "\(label): \(shown)"))
+            body.append(
+                rect(
+                    x: start, y: barY, width: max(length, value > 0 ? 1 : 0), height: 14, fill: colour,
+                    tooltip: "\(label): \(shown)"))
             body.append(text(shown, x: start + length + 5, y: barY + 11, fill: Palette.ink))
         }
         if labelWidth != nil { body.append(line(start, top - 2, start, height - 2, stroke: Palette.axis)) }
@@ -240,7 +281,8 @@ enum Charts {
     // MARK: Diverging bars (weights in bits, either side of zero)
 
     static func diverging(
-        id: String, title: String, description: String, labels: [String], values: [Double], extent: Double, width: Double = 340
+        id: String, title: String, description: String, labels: [String], values: [Double], extent: Double,
+        width: Double = 340
     ) -> Markup {
         let labelRoom = 128.0
         let rowHeight = 16.0
@@ -262,7 +304,10 @@ enum Charts {
             if value >= 0 {
                 body.append(rect(x: zero, y: y + 3, width: length, height: 11, fill: Palette.blue, tooltip: tooltip))
             } else {
-                body.append(rect(x: zero - length, y: y + 3, width: length, height: 11, fill: Palette.vermillion, tooltip: tooltip))
+                body.append(
+                    rect(
+                        x: zero - length, y: y + 3, width: length, height: 11, fill: Palette.vermillion,
+                        tooltip: tooltip))
             }
         }
         body.append(line(zero, top - 2, zero, height - 6, stroke: Palette.axis))
@@ -304,8 +349,11 @@ enum Charts {
         body.append(
             .element(
                 "text",
-                ["x": "0", "y": "0", "transform": "translate(12 \(f(top + plotHeight / 2))) rotate(-90)", "text-anchor": "middle",
-                 "fill": Palette.axis],
+                [
+                    "x": "0", "y": "0", "transform": "translate(12 \(f(top + plotHeight / 2))) rotate(-90)",
+                    "text-anchor": "middle",
+                    "fill": Palette.axis,
+                ],
                 text: "pairs (log scale)"))
         let slot = plotWidth / Double(max(bins, 1))
         let barWidth = slot * 0.9 / Double(max(series.count, 1))
@@ -313,10 +361,14 @@ enum Charts {
             let low = start + binWidth * Double(bin)
             for (position, item) in series.enumerated() where item.values[bin] > 0 {
                 let count = item.values[bin]
-                body.append(rect(
-                    x: x(low) + slot * 0.05 + barWidth * Double(position), y: y(count), width: barWidth, height: y(0) - y(count),
-                    fill: item.colour,
-                    tooltip: "\(ReportFormat.bits(low)) to \(ReportFormat.bits(low + binWidth)) bits: \(item.name) \(ReportFormat.count(Int(count)))"))
+                body.append(
+                    rect(
+                        x: x(low) + slot * 0.05 + barWidth * Double(position), y: y(count), width: barWidth,
+                        height: y(0) - y(count),
+                        fill: item.colour,
+                        tooltip:
+                            "\(ReportFormat.bits(low)) to \(ReportFormat.bits(low + binWidth)) bits: \(item.name) \(ReportFormat.count(Int(count)))"
+                    ))
             }
         }
         body.append(line(left, y(0), left + plotWidth, y(0), stroke: Palette.axis))
@@ -326,14 +378,18 @@ enum Charts {
         var tick = (start / step).rounded(.up) * step
         while tick <= end {
             body.append(line(x(tick), y(0), x(tick), y(0) + 4, stroke: Palette.axis))
-            body.append(text(ReportFormat.bits(tick).replacingOccurrences(of: ".0", with: ""), x: x(tick), y: y(0) + 16, anchor: "middle", fill: Palette.axis))
+            body.append(
+                text(
+                    ReportFormat.bits(tick).replacingOccurrences(of: ".0", with: ""), x: x(tick), y: y(0) + 16,
+                    anchor: "middle", fill: Palette.axis))
             tick += step
         }
         body.append(text(xLabel, x: left + plotWidth / 2, y: height - 8, anchor: "middle", fill: Palette.axis))
         for (index, marker) in markers.enumerated() where marker.value >= start && marker.value <= end {
             // Labels on separate lines, each starting at its own line, so close thresholds never collide.
             let labelY = top - 6 - 13 * Double(markers.count - 1 - index)
-            body.append(line(x(marker.value), labelY - 10, x(marker.value), y(0), stroke: Palette.ink, width: 1.5, dash: "5 3"))
+            body.append(
+                line(x(marker.value), labelY - 10, x(marker.value), y(0), stroke: Palette.ink, width: 1.5, dash: "5 3"))
             body.append(text(marker.label, x: x(marker.value) + 4, y: labelY, weight: "bold"))
         }
         return svg(id: id, title: title, description: description, width: width, height: height, body)
@@ -381,7 +437,10 @@ enum Charts {
         if cell >= 14 {
             for (index, column) in columns.enumerated() {
                 let label = cell >= 50 ? column.label : String(column.label.prefix(1))
-                body.append(text(label, x: labelRoom + cell * (Double(index) + 0.5), y: top - 8, anchor: "middle", fill: Palette.axis, size: 10))
+                body.append(
+                    text(
+                        label, x: labelRoom + cell * (Double(index) + 0.5), y: top - 8, anchor: "middle",
+                        fill: Palette.axis, size: 10))
             }
         }
         for (rowIndex, row) in rows.enumerated() {
@@ -391,11 +450,15 @@ enum Charts {
                 guard let share = shares[rowIndex][columnIndex] else { continue }
                 let colour = Palette.sequential(share)
                 let x = labelRoom + cell * Double(columnIndex)
-                body.append(rect(x: x, y: y, width: cell - 1, height: rowHeight - 1, fill: colour.fill,
-                                 tooltip: "\(row), batch \(column.group), \(column.label): \(ReportFormat.percent(share))"))
+                body.append(
+                    rect(
+                        x: x, y: y, width: cell - 1, height: rowHeight - 1, fill: colour.fill,
+                        tooltip: "\(row), batch \(column.group), \(column.label): \(ReportFormat.percent(share))"))
                 if cell >= 34 {
-                    body.append(text(String(format: "%.0f%%", share * 100), x: x + (cell - 1) / 2, y: y + 11, anchor: "middle",
-                                     fill: colour.text, size: 10))
+                    body.append(
+                        text(
+                            String(format: "%.0f%%", share * 100), x: x + (cell - 1) / 2, y: y + 11, anchor: "middle",
+                            fill: colour.text, size: 10))
                 }
             }
         }

@@ -14,7 +14,9 @@ struct Markup: Sendable {
     static func text(_ value: String) -> Markup { Markup(trusted: HTMLEscape.escape(value)) }
 
     /// `<name a="v" …>children</name>`; attribute values are escaped.
-    static func element(_ name: StaticString, _ attributes: KeyValuePairs<StaticString, String> = [:], _ children: [Markup] = []) -> Markup {
+    static func element(
+        _ name: StaticString, _ attributes: KeyValuePairs<StaticString, String> = [:], _ children: [Markup] = []
+    ) -> Markup {
         var out = "<\(name)"
         for (key, value) in attributes { out += " \(key)=\"\(HTMLEscape.escape(value))\"" }
         out += ">"
@@ -24,7 +26,9 @@ struct Markup: Sendable {
     }
 
     /// An element with text content only.
-    static func element(_ name: StaticString, _ attributes: KeyValuePairs<StaticString, String> = [:], text: String) -> Markup {
+    static func element(
+        _ name: StaticString, _ attributes: KeyValuePairs<StaticString, String> = [:], text: String
+    ) -> Markup {
         element(name, attributes, [.text(text)])
     }
 

@@ -179,8 +179,10 @@ struct ReportReader {
             """, [sinceParameter]
         ).map { row in
             ReportData.Feeds.Batch(
-                id: try row.decode(Int64.self, at: 0), feed: try row.decode(String.self, at: 1), loadedOn: try row.decode(String.self, at: 2),
-                read: try row.decode(Int.self, at: 3), loaded: try row.decode(Int.self, at: 4), quarantined: try row.decode(Int.self, at: 5))
+                id: try row.decode(Int64.self, at: 0), feed: try row.decode(String.self, at: 1),
+                loadedOn: try row.decode(String.self, at: 2),
+                read: try row.decode(Int.self, at: 3), loaded: try row.decode(Int.self, at: 4),
+                quarantined: try row.decode(Int.self, at: 5))
         }
         // Reasons that carry a number (an age) are counted together; the reason never holds the value itself.
         let reasons = try connection.query(
@@ -202,8 +204,10 @@ struct ReportReader {
         ).map { row in
             let other = try row.decode(Int.self, at: 4) == 1
             return ReportData.Feeds.Reason(
-                feed: try row.decode(String.self, at: 0), field: other ? "(other fields)" : try row.decode(String.self, at: 1),
-                reason: other ? "all other reasons" : try row.decode(String.self, at: 2), rows: try row.decode(Int.self, at: 3))
+                feed: try row.decode(String.self, at: 0),
+                field: other ? "(other fields)" : try row.decode(String.self, at: 1),
+                reason: other ? "all other reasons" : try row.decode(String.self, at: 2),
+                rows: try row.decode(Int.self, at: 3))
         }
         let quality = try connection.query(
             """
@@ -221,8 +225,10 @@ struct ReportReader {
             """, [sinceParameter, Self.qualityBatches]
         ).map { row in
             ReportData.Feeds.Quality(
-                feed: try row.decode(String.self, at: 0), batchID: try row.decode(Int64.self, at: 1), field: try row.decode(String.self, at: 2),
-                rows: try row.decode(Int.self, at: 3), present: try row.decode(Int.self, at: 4), valid: try row.decode(Int.self, at: 5))
+                feed: try row.decode(String.self, at: 0), batchID: try row.decode(Int64.self, at: 1),
+                field: try row.decode(String.self, at: 2),
+                rows: try row.decode(Int.self, at: 3), present: try row.decode(Int.self, at: 4),
+                valid: try row.decode(Int.self, at: 5))
         }
         var refused: [String: Int] = [:]
         if try exists("feed_batch_failures") {
@@ -251,21 +257,30 @@ struct ReportReader {
             FROM match_models ORDER BY id DESC LIMIT 1
             """
         ).first {
-            let fields = (try? JSONDecoder().decode(
-                [String: [String: [String: Double]]].self, from: Data(try row.decode(String.self, at: 4).utf8))) ?? [:]
+            let fields =
+                (try? JSONDecoder().decode(
+                    [String: [String: [String: Double]]].self, from: Data(try row.decode(String.self, at: 4).utf8)))
+                ?? [:]
             var levels: [ReportData.Matching.Level] = []
             for field in Self.fieldOrder(fields.keys) {
                 // Strongest agreement first: the order a data officer reads them in.
-                let byWeight = (fields[field] ?? [:]).sorted { ($0.value["weight"] ?? 0, $1.key) > ($1.value["weight"] ?? 0, $0.key) }
+                let byWeight = (fields[field] ?? [:]).sorted {
+                    ($0.value["weight"] ?? 0, $1.key) > ($1.value["weight"] ?? 0, $0.key)
+                }
                 for (level, numbers) in byWeight {
-                    levels.append(ReportData.Matching.Level(
-                        field: field, level: level, m: numbers["m"] ?? 0, u: numbers["u"] ?? 0, weight: numbers["weight"] ?? 0))
+                    levels.append(
+                        ReportData.Matching.Level(
+                            field: field, level: level, m: numbers["m"] ?? 0, u: numbers["u"] ?? 0,
+                            weight: numbers["weight"] ?? 0))
                 }
             }
             model = ReportData.Matching.Model(
-                id: try row.decode(Int64.self, at: 0), createdOn: try row.decode(String.self, at: 1), upper: try row.decode(Double.self, at: 2),
-                lower: try row.decode(Double.self, at: 3), emIterations: try row.decode(Int.self, at: 5), pairsUsed: try row.decode(Int.self, at: 6),
-                levels: levels, prior: try row.decode(Double?.self, at: 7), linkProbability: try row.decode(Double?.self, at: 8),
+                id: try row.decode(Int64.self, at: 0), createdOn: try row.decode(String.self, at: 1),
+                upper: try row.decode(Double.self, at: 2),
+                lower: try row.decode(Double.self, at: 3), emIterations: try row.decode(Int.self, at: 5),
+                pairsUsed: try row.decode(Int.self, at: 6),
+                levels: levels, prior: try row.decode(Double?.self, at: 7),
+                linkProbability: try row.decode(Double?.self, at: 8),
                 reviewProbability: try row.decode(Double?.self, at: 9))
         }
         var linkWeights: [Int: Int] = [:]
@@ -281,7 +296,11 @@ struct ReportReader {
         {
             let bin = try row.decode(Int.self, at: 1)
             let count = try row.decode(Int.self, at: 2)
-            if try row.decode(String.self, at: 0) == "link" { linkWeights[bin] = count } else { reviewWeights[bin] = count }
+            if try row.decode(String.self, at: 0) == "link" {
+                linkWeights[bin] = count
+            } else {
+                reviewWeights[bin] = count
+            }
         }
         var linksByMethod: [String: Int] = [:]
         for row in try connection.query("SELECT method, count(*)::int FROM record_links GROUP BY method") {
@@ -308,12 +327,14 @@ struct ReportReader {
             "SELECT floor(extract(epoch FROM now() - min(created_at)) / 86400)::int FROM review_pairs WHERE status = 'open'"
         ).scalar(Int?.self)
         var latestRun: (String, String, Int, Int)?
-        if try exists("resolution_runs"), let row = try connection.query(
-            """
-            SELECT mode, to_char(finished_at AT TIME ZONE 'Europe/London', 'YYYY-MM-DD'), records, pairs_compared::bigint
-            FROM resolution_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1
-            """
-        ).first {
+        if try exists("resolution_runs"),
+            let row = try connection.query(
+                """
+                SELECT mode, to_char(finished_at AT TIME ZONE 'Europe/London', 'YYYY-MM-DD'), records, pairs_compared::bigint
+                FROM resolution_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1
+                """
+            ).first
+        {
             latestRun = (
                 try row.decode(String.self, at: 0), try row.decode(String.self, at: 1), try row.decode(Int.self, at: 2),
                 try row.decode(Int.self, at: 3)
@@ -334,7 +355,8 @@ struct ReportReader {
     // MARK: Children and families
 
     func children() throws -> ReportData.Children {
-        let totals = try connection.query("SELECT count(DISTINCT child_id)::int, count(*)::int FROM child_records").first
+        let totals = try connection.query("SELECT count(DISTINCT child_id)::int, count(*)::int FROM child_records")
+            .first
         var byPartners: [Int: Int] = [:]
         for row in try connection.query(
             """
@@ -347,7 +369,8 @@ struct ReportReader {
             byPartners[try row.decode(Int.self, at: 0)] = try row.decode(Int.self, at: 1)
         }
         var result = ReportData.Children(
-            children: try totals?.decode(Int.self, at: 0) ?? 0, records: try totals?.decode(Int.self, at: 1) ?? 0, byPartners: byPartners,
+            children: try totals?.decode(Int.self, at: 0) ?? 0, records: try totals?.decode(Int.self, at: 1) ?? 0,
+            byPartners: byPartners,
             families: nil, familySizes: [:], familiesExpecting: 0, familiesOnlyExpecting: 0)
         guard try exists("families", "family_members") else { return result }
         let live = "f.merged_into IS NULL AND f.retired_at IS NULL"
@@ -396,13 +419,16 @@ struct ReportReader {
             """, [sinceParameter]
         ).map { row in
             ReportData.Flags.Month(
-                month: try row.decode(String.self, at: 0), raised: try row.decode(Int.self, at: 1), exported: try row.decode(Int.self, at: 2),
+                month: try row.decode(String.self, at: 0), raised: try row.decode(Int.self, at: 1),
+                exported: try row.decode(Int.self, at: 2),
                 acknowledged: try row.decode(Int.self, at: 3), closed: try row.decode(Int.self, at: 4))
         }
         // The flags counted by status, outcome, team and rule: those raised in the period.
         let inPeriod = "($1::date IS NULL OR (f.raised_at AT TIME ZONE 'Europe/London')::date >= $1::date)"
         var byStatus: [String: Int] = [:]
-        for row in try connection.query("SELECT f.status, count(*)::int FROM flags f WHERE \(inPeriod) GROUP BY 1", [sinceParameter]) {
+        for row in try connection.query(
+            "SELECT f.status, count(*)::int FROM flags f WHERE \(inPeriod) GROUP BY 1", [sinceParameter])
+        {
             byStatus[try row.decode(String.self, at: 0)] = try row.decode(Int.self, at: 1)
         }
         let byOutcome = try connection.query(
@@ -415,27 +441,37 @@ struct ReportReader {
             ) e ON e.outcome = o.outcome
             GROUP BY 1, 2 ORDER BY 1
             """, [sinceParameter]
-        ).map { (outcome: try $0.decode(Int.self, at: 0), name: try $0.decode(String.self, at: 1), flags: try $0.decode(Int.self, at: 2)) }
+        ).map {
+            (
+                outcome: try $0.decode(Int.self, at: 0), name: try $0.decode(String.self, at: 1),
+                flags: try $0.decode(Int.self, at: 2)
+            )
+        }
 
         var teams: [String: ReportData.Flags.Team] = [:]
         let hasTeams = try exists("family_teams", "outreach_teams")
-        let teamSQL = hasTeams
+        let teamSQL =
+            hasTeams
             ? """
-              SELECT coalesce(t.team, ''), coalesce(o.name, t.team, ''), f.status, count(*)::int
-              FROM flags f LEFT JOIN family_teams t ON t.family_id = f.family_id LEFT JOIN outreach_teams o ON o.team = t.team
-              WHERE \(inPeriod) GROUP BY 1, 2, 3
-              """
+            SELECT coalesce(t.team, ''), coalesce(o.name, t.team, ''), f.status, count(*)::int
+            FROM flags f LEFT JOIN family_teams t ON t.family_id = f.family_id LEFT JOIN outreach_teams o ON o.team = t.team
+            WHERE \(inPeriod) GROUP BY 1, 2, 3
+            """
             : "SELECT '', '', f.status, count(*)::int FROM flags f WHERE \(inPeriod) GROUP BY 1, 2, 3"
         for row in try connection.query(teamSQL, [sinceParameter]) {
             let key = try row.decode(String.self, at: 0)
             let name = try row.decode(String.self, at: 1)
-            var team = teams[key] ?? ReportData.Flags.Team(team: key.isEmpty ? "(no team)" : key, name: name.isEmpty ? "No team" : name, byStatus: [:])
+            var team =
+                teams[key]
+                ?? ReportData.Flags.Team(
+                    team: key.isEmpty ? "(no team)" : key, name: name.isEmpty ? "No team" : name, byStatus: [:])
             team.byStatus[try row.decode(String.self, at: 2)] = try row.decode(Int.self, at: 3)
             teams[key] = team
         }
         let byTeam = teams.values.sorted { ($0.total, $1.team) > ($1.total, $0.team) }
         let byRule = try connection.query(
-            "SELECT f.rule_name, count(*)::int FROM flags f WHERE \(inPeriod) GROUP BY 1 ORDER BY 2 DESC, 1", [sinceParameter]
+            "SELECT f.rule_name, count(*)::int FROM flags f WHERE \(inPeriod) GROUP BY 1 ORDER BY 2 DESC, 1",
+            [sinceParameter]
         ).map { (rule: try $0.decode(String.self, at: 0), flags: try $0.decode(Int.self, at: 1)) }
         var suppressions: [ReportData.Flags.Suppression] = []
         var suppressedFamilies = 0
@@ -454,11 +490,13 @@ struct ReportReader {
                 """, [sinceParameter]
             ).map {
                 ReportData.Flags.Suppression(
-                    basis: try $0.decode(String.self, at: 0), rule: try $0.decode(String.self, at: 1), families: try $0.decode(Int.self, at: 2))
+                    basis: try $0.decode(String.self, at: 0), rule: try $0.decode(String.self, at: 1),
+                    families: try $0.decode(Int.self, at: 2))
             }
         }
         return ReportData.Flags(
-            months: months, byStatus: byStatus, byOutcome: byOutcome, byTeam: byTeam, byRule: byRule, suppressions: suppressions,
+            months: months, byStatus: byStatus, byOutcome: byOutcome, byTeam: byTeam, byRule: byRule,
+            suppressions: suppressions,
             suppressedFamilies: suppressedFamilies, flagsTotal: byStatus.values.reduce(0, +))
     }
 }

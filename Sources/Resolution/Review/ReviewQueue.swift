@@ -52,13 +52,15 @@ public struct ReviewQueue {
     }
 
     public func pair(_ id: Int64) throws -> ReviewPair {
-        guard let row = try connection.query(
-            """
-            SELECT id, record_a, record_b, weight, reason, status, created_at, comparison::text, match_probability
-            FROM review_pairs WHERE id = $1
-            """,
-            [id]
-        ).first else { throw ReviewError(description: "no review pair \(id)") }
+        guard
+            let row = try connection.query(
+                """
+                SELECT id, record_a, record_b, weight, reason, status, created_at, comparison::text, match_probability
+                FROM review_pairs WHERE id = $1
+                """,
+                [id]
+            ).first
+        else { throw ReviewError(description: "no review pair \(id)") }
         return try Self.pair(row)
     }
 
@@ -66,16 +68,21 @@ public struct ReviewQueue {
     public func show(_ id: Int64, reason: String) throws -> (pair: ReviewPair, a: RecordView, b: RecordView) {
         let pair = try pair(id)
         try AccessAudit.record(
-            connection, action: "review_show", subjects: ["pair:\(id)", "record:\(pair.recordA)", "record:\(pair.recordB)"],
+            connection, action: "review_show",
+            subjects: ["pair:\(id)", "record:\(pair.recordA)", "record:\(pair.recordB)"],
             reason: reason)
-        return (pair, try RecordViews.load(connection, id: pair.recordA), try RecordViews.load(connection, id: pair.recordB))
+        return (
+            pair, try RecordViews.load(connection, id: pair.recordA), try RecordViews.load(connection, id: pair.recordB)
+        )
     }
 
     /// Stores a decision and re-clusters the children involved. Returns the resolution report, or
     /// nil when this role may not write the match results (a data officer): the decision is then
     /// pending, and the service applies it at its next resolution run (`applyPendingDecisions`).
     @discardableResult
-    public func decide(_ id: Int64, sameChild: Bool, reason: String, settings: ResolutionSettings = ResolutionSettings())
+    public func decide(
+        _ id: Int64, sameChild: Bool, reason: String, settings: ResolutionSettings = ResolutionSettings()
+    )
         throws -> ResolutionReport?
     {
         let pair = try pair(id)
@@ -91,7 +98,10 @@ public struct ReviewQueue {
                     decided_by = EXCLUDED.decided_by, os_user = EXCLUDED.os_user, decided_at = now(), reason = EXCLUDED.reason,
                     applied_at = NULL
                 """,
-                [pair.recordA, pair.recordB, sameChild ? "same_child" : "different_children", AccessAudit.osUser, reason])
+                [
+                    pair.recordA, pair.recordB, sameChild ? "same_child" : "different_children", AccessAudit.osUser,
+                    reason,
+                ])
             try connection.execute(
                 "UPDATE review_pairs SET status = $2 WHERE id = $1", [id, sameChild ? "accepted" : "rejected"])
             try AccessAudit.record(
@@ -107,7 +117,9 @@ public struct ReviewQueue {
             """
         ).scalar(Bool.self)
         guard mayResolve else { return nil }
-        let report = try Resolver(connection: connection, settings: settings).reresolve(recordIDs: [pair.recordA, pair.recordB])
+        let report = try Resolver(connection: connection, settings: settings).reresolve(recordIDs: [
+            pair.recordA, pair.recordB,
+        ])
         try Resolver.markApplied(connection, recordIDs: [pair.recordA, pair.recordB])
         return report
     }
@@ -139,19 +151,21 @@ public enum ComparisonEvidence {
 /// Loads a source record's fields for display.
 public enum RecordViews {
     public static func load(_ connection: PostgresConnection, id: Int64) throws -> RecordView {
-        guard let row = try connection.query(
-            """
-            SELECT sr.id, sr.feed, sr.batch_id, sr.record_number, cr.child_id,
-                   coalesce(sr.nhs_number, nullif('invalid: ' || sr.nhs_number_raw, 'invalid: ')),
-                   coalesce(sr.upn, nullif('invalid: ' || sr.upn_raw, 'invalid: ')),
-                   sr.given_name, sr.preferred_given_name, sr.family_name, sr.preferred_family_name,
-                   to_char(sr.dob, 'YYYY-MM-DD'), sr.approximate_age::text, sr.sex,
-                   concat_ws(', ', sr.address_line1, sr.address_line2, sr.town), coalesce(sr.postcode, sr.postcode_raw),
-                   sr.carer_nhs_number, concat_ws(' ', sr.carer_given_name, sr.carer_family_name)
-            FROM source_records sr LEFT JOIN child_records cr ON cr.record_id = sr.id
-            WHERE sr.id = $1
-            """, [id]
-        ).first else { throw ReviewError(description: "no source record \(id)") }
+        guard
+            let row = try connection.query(
+                """
+                SELECT sr.id, sr.feed, sr.batch_id, sr.record_number, cr.child_id,
+                       coalesce(sr.nhs_number, nullif('invalid: ' || sr.nhs_number_raw, 'invalid: ')),
+                       coalesce(sr.upn, nullif('invalid: ' || sr.upn_raw, 'invalid: ')),
+                       sr.given_name, sr.preferred_given_name, sr.family_name, sr.preferred_family_name,
+                       to_char(sr.dob, 'YYYY-MM-DD'), sr.approximate_age::text, sr.sex,
+                       concat_ws(', ', sr.address_line1, sr.address_line2, sr.town), coalesce(sr.postcode, sr.postcode_raw),
+                       sr.carer_nhs_number, concat_ws(' ', sr.carer_given_name, sr.carer_family_name)
+                FROM source_records sr LEFT JOIN child_records cr ON cr.record_id = sr.id
+                WHERE sr.id = $1
+                """, [id]
+            ).first
+        else { throw ReviewError(description: "no source record \(id)") }
         let labels = [
             "NHS number", "UPN", "given name", "preferred given name", "family name", "preferred family name",
             "date of birth", "approximate age", "sex", "address", "postcode", "carer NHS number", "carer name",

@@ -26,7 +26,9 @@ struct NextDayBatch {
     /// Reads `source` (left as it is) and writes each feed's day-one file to `dayOne` and its next-day
     /// batch (if it has rows) to `nextDay`, under the feed's own file names.
     static func split(source: String, dayOne: String, nextDay: String, share: Double) throws -> Counts {
-        for folder in [dayOne, nextDay] { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        for folder in [dayOne, nextDay] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
         let owners = try childOfRow(truth: source + "/" + SyntheticFeedWriter.truthFileName)
         let allChildren = Set(owners.values.flatMap { $0.compactMap { $0 } }).sorted()
         // Every k-th child (in key order, so the same on every run) is new: half the share, in children.
@@ -39,7 +41,9 @@ struct NextDayBatch {
         for kind in FeedKind.allCases {
             let rows = owners[kind] ?? []
             let heldRows = rows.filter { $0.map(held.contains) ?? false }.count
-            let wantedChanges = kind == .schoolAttendance ? max(0, Int((share * Double(totalRows)).rounded()) - heldRowCount(owners, held)) : 0
+            let wantedChanges =
+                kind == .schoolAttendance
+                ? max(0, Int((share * Double(totalRows)).rounded()) - heldRowCount(owners, held)) : 0
             let output = try FeedFileWriter(kind, path: dayOne + "/" + kind.fileName)
             var nextDayRows: [[String]] = []
             var changes = ChangePlan(header: [], dayOneRows: rows.count - heldRows, wanted: wantedChanges)
@@ -53,7 +57,9 @@ struct NextDayBatch {
                     return
                 }
                 try output.append(fields)
-                if let changed = changes.change(fields, at: dayOneIndex, counts: &counts) { nextDayRows.append(changed) }
+                if let changed = changes.change(fields, at: dayOneIndex, counts: &counts) {
+                    nextDayRows.append(changed)
+                }
                 dayOneIndex += 1
             }
             try output.close()
@@ -84,7 +90,8 @@ struct NextDayBatch {
         private(set) var made = 0
 
         init(header: [String], dayOneRows: Int, wanted: Int) {
-            if let possible = header.firstIndex(of: "SessionsPossible"), let attended = header.firstIndex(of: "SessionsAttended"),
+            if let possible = header.firstIndex(of: "SessionsPossible"),
+                let attended = header.firstIndex(of: "SessionsAttended"),
                 let address = header.firstIndex(of: "AddressLine1")
             {
                 columns = (possible, attended, address)
@@ -120,10 +127,14 @@ struct NextDayBatch {
     /// truth.csv as feed → the child key of each data row (0-based; nil for an antenatal row).
     private static func childOfRow(truth: String) throws -> [FeedKind: [String?]] {
         let columns = SyntheticFeedWriter.truthColumns
-        let (feed, row, child) = (columns.firstIndex(of: "feed")!, columns.firstIndex(of: "row")!, columns.firstIndex(of: "child_key")!)
+        let (feed, row, child) = (
+            columns.firstIndex(of: "feed")!, columns.firstIndex(of: "row")!, columns.firstIndex(of: "child_key")!
+        )
         var out: [FeedKind: [String?]] = [:]
         try readRows(truth) { names in
-            guard names == columns else { throw UsageError(description: "truth.csv does not have the expected columns") }
+            guard names == columns else {
+                throw UsageError(description: "truth.csv does not have the expected columns")
+            }
         } row: { _, fields in
             guard let kind = FeedKind(rawValue: fields[feed]), let number = Int(fields[row]), number > 0 else { return }
             var rows = out.removeValue(forKey: kind) ?? []
@@ -145,7 +156,8 @@ struct NextDayBatch {
         var index = 0
         while let result = try reader.next() {
             guard case .record(let record) = result else {
-                throw UsageError(description: "\((path as NSString).lastPathComponent): malformed record \(result.recordNumber)")
+                throw UsageError(
+                    description: "\((path as NSString).lastPathComponent): malformed record \(result.recordNumber)")
             }
             let fields = record.fields
             if names == nil {
@@ -167,7 +179,9 @@ final class FeedFileWriter {
     private var buffer: [UInt8] = []
 
     init(_ kind: FeedKind, path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+            let handle = FileHandle(forWritingAtPath: path)
+        else {
             throw UsageError(description: "cannot write \(path)")
         }
         self.handle = handle

@@ -13,12 +13,15 @@ extension BenchCommand {
         let increment = try arguments.integer("increment", default: 10_000, range: 0...1_000_000)
         let folder = arguments.value("keep") ?? NSTemporaryDirectory() + "fc-bench-resolve-\(getpid())"
         Console.print("bench resolve: generating \(children) children …")
-        let summary = try SyntheticFeedWriter.write(config: SynthConfig(children: children, seed: 42), to: URL(fileURLWithPath: folder))
+        let summary = try SyntheticFeedWriter.write(
+            config: SynthConfig(children: children, seed: 42), to: URL(fileURLWithPath: folder))
         // Hold back the last `increment` school rows as a later batch.
         let schoolPath = folder + "/" + FeedKind.schoolAttendance.fileName
-        let lines = try String(contentsOfFile: schoolPath, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: true)
+        let lines = try String(contentsOfFile: schoolPath, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: true)
         let keep = max(1, lines.count - increment)
-        try (lines[0..<keep].joined(separator: "\n") + "\n").write(toFile: schoolPath, atomically: true, encoding: .utf8)
+        try (lines[0..<keep].joined(separator: "\n") + "\n").write(
+            toFile: schoolPath, atomically: true, encoding: .utf8)
         let laterPath = folder + "/school_attendance_later.csv"
         try ([String(lines[0])] + lines[keep...].map(String.init)).joined(separator: "\n").appending("\n")
             .write(toFile: laterPath, atomically: true, encoding: .utf8)
@@ -32,8 +35,11 @@ extension BenchCommand {
         let connection = try PostgresConnection.connect(scratch.conninfo)
         let loadStarted = Date()
         try loadSyntheticFeeds(in: folder, definitions: definitions, connection: connection)
-        let records = try connection.execute("SELECT count(*) FROM source_records WHERE subject = 'child'").scalar(Int.self)
-        Console.print("loaded \(records) child records (\(summary.totalFeedRows) feed rows) in \(String(format: "%.1f", Date().timeIntervalSince(loadStarted))) s")
+        let records = try connection.execute("SELECT count(*) FROM source_records WHERE subject = 'child'").scalar(
+            Int.self)
+        Console.print(
+            "loaded \(records) child records (\(summary.totalFeedRows) feed rows) in \(String(format: "%.1f", Date().timeIntervalSince(loadStarted))) s"
+        )
         let backend = BackendCPU(connection)
 
         func resolver() -> Resolver {
@@ -54,7 +60,8 @@ extension BenchCommand {
             """)
 
         let school = definitions.first { $0.kind == .schoolAttendance }!
-        _ = try FeedLoader(definition: school, today: SynthConfig.defaultAsOf).load(path: laterPath, connection: connection)
+        _ = try FeedLoader(definition: school, today: SynthConfig.defaultAsOf).load(
+            path: laterPath, connection: connection)
         Memory.resetPeak()
         let incremental = try resolver().resolveIncremental()
         let incrementalPeak = Memory.peakResidentBytes()
@@ -85,7 +92,10 @@ extension BenchCommand {
     static func phaseTable(_ phases: [RunPhase]) -> String {
         func f(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", value) }
         let width = max(30, phases.map(\.name.count).max() ?? 0)
-        var lines = ["  " + "phase".padding(toLength: width, withPad: " ", startingAt: 0) + "   wall s    cpu s  cores   server cpu s"]
+        var lines = [
+            "  " + "phase".padding(toLength: width, withPad: " ", startingAt: 0)
+                + "   wall s    cpu s  cores   server cpu s"
+        ]
         for phase in phases {
             lines.append(
                 "  " + phase.name.padding(toLength: width, withPad: " ", startingAt: 0)
@@ -96,7 +106,8 @@ extension BenchCommand {
         let cpu = phases.reduce(0) { $0 + $1.cpu }
         let server = phases.reduce(0) { $0 + ($1.serverCPU ?? 0) }
         lines.append(
-            "  " + "total".padding(toLength: width, withPad: " ", startingAt: 0) + f(wall).leftPadded(9) + f(cpu).leftPadded(9)
+            "  " + "total".padding(toLength: width, withPad: " ", startingAt: 0) + f(wall).leftPadded(9)
+                + f(cpu).leftPadded(9)
                 + f(wall > 0 ? cpu / wall : 0).leftPadded(7) + f(server).leftPadded(15)
                 + "   (cores with the server: \(f(wall > 0 ? (cpu + server) / wall : 0)))")
         return lines.joined(separator: "\n")

@@ -28,12 +28,14 @@ struct StageFigures {
         let shown = keys.compactMap { key in counts[key].map { "\(key)=\($0)" } }.joined(separator: " ")
         return Self.label(day, stage)
             + String(format: "wall %7.2f s  cpu app %6.2f s + db ", wallSeconds, appCPUSeconds) + database
-            + String(format: " s  cores busy %3.0f%% of 2  peak %5d MiB  ", coresBusy * 100, peakBytes / 1_048_576) + shown
+            + String(format: " s  cores busy %3.0f%% of 2  peak %5d MiB  ", coresBusy * 100, peakBytes / 1_048_576)
+            + shown
     }
 
     /// "day 1    ingest    ": the day and stage in fixed columns.
     static func label(_ day: String, _ stage: String) -> String {
-        day.padding(toLength: 8, withPad: " ", startingAt: 0) + " " + stage.padding(toLength: 9, withPad: " ", startingAt: 0) + " "
+        day.padding(toLength: 8, withPad: " ", startingAt: 0) + " "
+            + stage.padding(toLength: 9, withPad: " ", startingAt: 0) + " "
     }
 }
 
