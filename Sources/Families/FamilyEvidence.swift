@@ -223,7 +223,7 @@ extension FamilyGrouper {
         ) { result in
             // Keys are made on both cores (a result is read-only once received: libpq lets threads
             // share it); numbering them is one pass in row order, so it does not depend on threads.
-            let shared = SharedResult(result: result)
+            let shared = PostgresRawResult.SharedForReading(result)
             let parsed = ParallelSlices.collect(result.rowCount) { rows in
                 rows.map { Self.parse(shared.result, $0, settings: settings, addressKinds: addressKinds) }
             }
@@ -282,11 +282,6 @@ extension FamilyGrouper {
             JOIN feed_batches b ON b.id = sr.batch_id
             """,
         where: "s.child_id IS NOT NULL")
-
-    /// A received result handed to the threads that read it; nothing writes it.
-    private struct SharedResult: @unchecked Sendable {
-        let result: PostgresRawResult
-    }
 
     /// One record's keys, made from its columns (no numbering yet).
     private static func parse(

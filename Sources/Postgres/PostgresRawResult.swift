@@ -65,3 +65,14 @@ extension PostgresConnection {
         try withRawResultPointer(sql, parameters) { try body(PostgresRawResult(result: $0)) }
     }
 }
+
+extension PostgresRawResult {
+    /// A received result handed to several threads, each reading its own rows: libpq's accessors
+    /// only read a result once it is received, and nothing clears it while the body that received
+    /// it runs. Nobody writes through it.
+    package struct SharedForReading: @unchecked Sendable {
+        package let result: PostgresRawResult
+
+        package init(_ result: PostgresRawResult) { self.result = result }
+    }
+}

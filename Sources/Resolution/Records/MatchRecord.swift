@@ -204,7 +204,7 @@ public enum MatchRecordLoader {
         try connection.forEachBatch(
             "SELECT \(comparisonColumns) FROM source_records sr WHERE sr.id = ANY($1::bigint[])", [ids.map { Int($0) }],
             cursor: "match_records", batchSize: 20_000
-        ) { result in try body(parsed(result) { $0.record($1) }) }
+        ) { result in try body(parsed(result, Self.record)) }
     }
 
     /// Child records of these batches that no child holds yet (incremental resolution). Their ids
@@ -264,7 +264,7 @@ public enum MatchRecordLoader {
             "SELECT \(columns) FROM source_records sr WHERE \(condition) ORDER BY sr.id", parameters,
             cursor: "match_records", batchSize: 20_000
         ) { result in
-            let batch = parsed(result) { $0.record($1) }
+            let batch = parsed(result, Self.record)
             eachBatch(batch)
             records += batch
         }
@@ -274,10 +274,12 @@ public enum MatchRecordLoader {
     /// Each row of a fetched batch made into a `T`, on all cores: libpq's result is only read, and
     /// each slice reads its own rows.
     private static func parsed<T: Sendable>(
-        _ result: PostgresRawResult, _ make: @Sendable (SharedResult, Int) -> T
+        _ result: PostgresRawResult, _ make: @Sendable (PostgresRawResult, Int) -> T
     ) -> [T] {
-        let shared = SharedResult(result: result)
-        return ParallelSlices.map(result.rowCount, minimumSlice: 2_048) { range in range.map { make(shared, $0) } }
+        let shared = PostgresRawResult.SharedForReading(result)
+        return ParallelSlices.map(result.rowCount, minimumSlice: 2_048) { range in
+            range.map { make(shared.result, $0) }
+        }
     }
 
     fileprivate static func record(_ result: PostgresRawResult, _ row: Int) -> MatchRecord {
@@ -302,13 +304,6 @@ public enum MatchRecordLoader {
             sideBySideKey: result.isNull(row, 16) ? 0 : NameKey.fnv1a(result.bytes(row, 16)) | 1,
             periodKey: result.isNull(row, 17) ? 0 : NameKey.fnv1a(result.bytes(row, 17)) | 1)
     }
-}
-
-/// A fetched result that the loader's workers read (never write) at once.
-private struct SharedResult: @unchecked Sendable {
-    let result: PostgresRawResult
-
-    func record(_ row: Int) -> MatchRecord { MatchRecordLoader.record(result, row) }
 }
 
 /// Records one partner reported side by side are different children: a school reports a pupil once
