@@ -204,7 +204,7 @@ public enum MatchRecordLoader {
         try connection.forEachBatch(
             "SELECT \(comparisonColumns) FROM source_records sr WHERE sr.id = ANY($1::bigint[])", [ids.map { Int($0) }],
             cursor: "match_records", batchSize: 20_000
-        ) { result in try body(parsed(result, Self.record)) }
+        ) { result in try body(parsed(result)) }
     }
 
     /// Child records of these batches that no child holds yet (incremental resolution). Their ids
@@ -264,25 +264,23 @@ public enum MatchRecordLoader {
             "SELECT \(columns) FROM source_records sr WHERE \(condition) ORDER BY sr.id", parameters,
             cursor: "match_records", batchSize: 20_000
         ) { result in
-            let batch = parsed(result, Self.record)
+            let batch = parsed(result)
             eachBatch(batch)
             records += batch
         }
         return records
     }
 
-    /// Each row of a fetched batch made into a `T`, on all cores: libpq's result is only read, and
-    /// each slice reads its own rows.
-    private static func parsed<T: Sendable>(
-        _ result: PostgresRawResult, _ make: @Sendable (PostgresRawResult, Int) -> T
-    ) -> [T] {
+    /// The records of a fetched batch, parsed on all cores: libpq's result is only read, and each
+    /// slice reads its own rows.
+    private static func parsed(_ result: PostgresRawResult) -> [MatchRecord] {
         let shared = PostgresRawResult.SharedForReading(result)
         return ParallelSlices.map(result.rowCount, minimumSlice: 2_048) { range in
-            range.map { make(shared.result, $0) }
+            range.map { record(shared.result, $0) }
         }
     }
 
-    fileprivate static func record(_ result: PostgresRawResult, _ row: Int) -> MatchRecord {
+    private static func record(_ result: PostgresRawResult, _ row: Int) -> MatchRecord {
         // Straight from libpq's bytes: no String per name (four a record, a million records).
         func name(_ column: Int) -> NameKey? {
             result.isNull(row, column) ? nil : NameKey(utf8: result.bytes(row, column))
