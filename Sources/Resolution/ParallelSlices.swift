@@ -49,6 +49,75 @@ package enum ParallelSlices {
         }
     }
 
+    /// Sorts `values` led by a hash spread evenly over 64 bits (blocking keys). One pass puts
+    /// every value among the others of its leading bits, in place (an American flag sort: no
+    /// second array, where memory peaks); then those buckets, tens to a few hundred values each,
+    /// are sorted on all cores. Fewer comparisons than sorting whole: about a tenth of a first
+    /// resolution's instructions went to the two sorts of blocking keys.
+    /// `order(a) < order(b)` must imply `less(a, b)`, and `less` be a strict total order up to
+    /// values equal in every respect: the result is then exactly what `sort(by: less)` gives.
+    package static func sortByHash<T: Sendable>(
+        _ values: inout [T], order: @Sendable (T) -> UInt64, by less: @Sendable (T, T) -> Bool
+    ) {
+        let count = values.count
+        guard count >= 1 << 12 else {
+            values.sort(by: less)
+            return
+        }
+        // About 16 values a bucket, at most 65,536 buckets (their counters stay in cache).
+        let bits = min(16, Int.bitWidth - (count / 16).leadingZeroBitCount)
+        let shift = UInt64(64 - bits)
+        let ends = bucketEnds(values, buckets: 1 << bits) { Int(order($0) >> shift) }
+        values.withUnsafeMutableBufferPointer { buffer in
+            placeInBuckets(buffer, ends: ends) { Int(order($0) >> shift) }
+            let shared = SharedBuffer(buffer: buffer)
+            let groups = min(cores, ends.count)
+            DispatchQueue.concurrentPerform(iterations: groups) { group in
+                let buckets = (group * ends.count / groups)..<((group + 1) * ends.count / groups)
+                for bucket in buckets {
+                    let start = bucket == 0 ? 0 : ends[bucket - 1]
+                    guard ends[bucket] - start > 1 else { continue }
+                    // Each worker sorts only its own buckets' part of the buffer.
+                    var own = UnsafeMutableBufferPointer(rebasing: shared.buffer[start..<ends[bucket]])
+                    own.sort(by: less)
+                }
+            }
+        }
+    }
+
+    /// Where each bucket ends once the values are placed in bucket order.
+    private static func bucketEnds<T>(_ values: [T], buckets: Int, bucket: (T) -> Int) -> [Int] {
+        var ends = [Int](repeating: 0, count: buckets)
+        for value in values { ends[bucket(value)] += 1 }
+        var total = 0
+        for index in ends.indices {
+            total += ends[index]
+            ends[index] = total
+        }
+        return ends
+    }
+
+    /// Moves every value into its bucket's range, in place: each value taken out goes to the next
+    /// free place of its bucket, and the value found there moves on in turn.
+    private static func placeInBuckets<T>(
+        _ buffer: UnsafeMutableBufferPointer<T>, ends: [Int], bucket: (T) -> Int
+    ) {
+        var next = [0] + ends.dropLast()
+        for current in ends.indices {
+            while next[current] < ends[current] {
+                var value = buffer[next[current]]
+                var target = bucket(value)
+                while target != current {
+                    swap(&value, &buffer[next[target]])
+                    next[target] += 1
+                    target = bucket(value)
+                }
+                buffer[next[current]] = value
+                next[current] += 1
+            }
+        }
+    }
+
     /// Merges two adjacent sorted runs in place, with a copy of the left run only (half the extra
     /// memory of merging into a new array): the write position never passes the right run's read
     /// position. Ties take the left run first, as a stable sort would.

@@ -25,6 +25,33 @@ struct ParallelPairingTests {
         #expect(min(ParallelSlices.cores, values.count / 10_000) > 1 || ParallelSlices.cores == 1)
     }
 
+    @Test(
+        "sorting by a hash's leading bits, then each bucket, equals one sort: spread hashes, signed keys, and a few keys repeated",
+        arguments: [0, 1, 2])
+    func sortByHashEqualsSequential(spread: Int) {
+        var generator = ComparatorSplitMix64(seed: 13 + UInt64(spread))
+        let values: [(key: Int64, record: Int64)] = (0..<200_000).map { _ in
+            let key: Int64 =
+                switch spread {
+                case 0: Int64(bitPattern: generator.next())
+                // Half the values share 64 keys: buckets far larger than the rest.
+                case 1:
+                    Int64.random(in: 0..<2, using: &generator) == 0
+                        ? Int64.random(in: 0..<64, using: &generator) : Int64(bitPattern: generator.next())
+                default: Int64.random(in: -3...3, using: &generator)
+                }
+            return (key, Int64.random(in: 0..<40, using: &generator))
+        }
+        let less: @Sendable ((key: Int64, record: Int64), (key: Int64, record: Int64)) -> Bool = {
+            $0.key < $1.key || ($0.key == $1.key && $0.record < $1.record)
+        }
+        var bucketed = values
+        ParallelSlices.sortByHash(&bucketed, order: { UInt64(bitPattern: $0.key) ^ (1 << 63) }, by: less)
+        let sequential = values.sorted(by: less)
+        #expect(bucketed.count == sequential.count)
+        #expect(zip(bucketed, sequential).allSatisfy { $0.key == $1.key && $0.record == $1.record })
+    }
+
     /// Records whose names and birth dates repeat, so blocks of every size occur.
     func records(_ count: Int) -> [MatchRecord] {
         var generator = ComparatorSplitMix64(seed: 11)
