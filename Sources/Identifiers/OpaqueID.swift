@@ -43,9 +43,16 @@ public struct OpaqueID: Hashable, Sendable, CustomStringConvertible {
         guard let prefixByte = prefix.asciiValue, isValidPrefix(prefixByte) else {
             preconditionFailure("an id prefix is one upper-case ASCII letter")
         }
-        let values = (0..<randomSymbols).map { _ in Int.random(in: 0..<32, using: &generator) }
-        let symbols = values + [check(values)]
-        return OpaqueID(unchecked: String(decoding: [prefixByte] + symbols.map { alphabet[$0] }, as: UTF8.self))
+        // Five random bits a symbol, all eight from one draw (32 symbols: each equally likely).
+        // A draw per symbol through the generic `Int.random(in:using:)` cost about 16,000
+        // instructions an id, 3.5% of a first resolution's.
+        let word = generator.next()
+        let values = (0..<randomSymbols).map { Int(truncatingIfNeeded: word >> UInt64(5 * $0)) & 31 }
+        var bytes = [prefixByte]
+        bytes.reserveCapacity(randomSymbols + 2)
+        for value in values { bytes.append(alphabet[value]) }
+        bytes.append(alphabet[check(values)])
+        return OpaqueID(unchecked: String(decoding: bytes, as: UTF8.self))
     }
 
     /// Mints with the system's random number generator.
