@@ -123,6 +123,78 @@ public struct CopyTextBuffer: Sendable {
     }
 }
 
+/// Rows in PostgreSQL's binary COPY format (`COPY … FROM STDIN (FORMAT binary)`), for rows of
+/// numbers and short texts: a `bigint` goes as its 8 bytes, where the text format spent about 560
+/// instructions here and the server's parser more on each 19-digit key. Built in chunks: the
+/// first holds the format's header (`header: true`), the last its trailer (`appendTrailer`).
+public struct CopyBinaryBuffer: Sendable {
+    public private(set) var bytes: [UInt8] = []
+    public private(set) var rows = 0
+
+    /// The signature, flags and header-extension length that open a binary COPY stream.
+    private static let header: [UInt8] =
+        Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00] + [UInt8](repeating: 0, count: 8)
+
+    public init(capacity: Int = 0, header: Bool) {
+        bytes.reserveCapacity(capacity)
+        if header { bytes += Self.header }
+    }
+
+    /// Appends a row of two `bigint` fields.
+    public mutating func appendRow(_ first: Int64, _ second: Int64) {
+        startRow(fields: 2)
+        appendField(first)
+        appendField(second)
+    }
+
+    /// Starts a row of `fields` fields; the next `fields` appended fields are its.
+    public mutating func startRow(fields: Int) {
+        append(Int16(fields))
+        rows += 1
+    }
+
+    /// Appends a `bigint` field.
+    public mutating func appendField(_ value: Int64) {
+        append(Int32(8))
+        append(value)
+    }
+
+    /// Appends a `float8` field: its exact bits, where text would round-trip through digits.
+    public mutating func appendField(_ value: Double) {
+        append(Int32(8))
+        append(value.bitPattern)
+    }
+
+    /// Appends a `text` field (the server checks the encoding as it does for text COPY).
+    public mutating func appendField(utf8 text: some Collection<UInt8>) {
+        append(Int32(text.count))
+        bytes.append(contentsOf: text)
+    }
+
+    /// Appends a `boolean` field.
+    public mutating func appendField(_ value: Bool) {
+        append(Int32(1))
+        bytes.append(value ? 1 : 0)
+    }
+
+    /// Appends SQL NULL.
+    public mutating func appendNull() { append(Int32(-1)) }
+
+    /// Appends the marker that ends the stream (after the last row of the last chunk).
+    public mutating func appendTrailer() { append(Int16(-1)) }
+
+    /// Empties the buffer, keeping its memory for the next rows.
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        rows = 0
+    }
+
+    private mutating func append<Value: FixedWidthInteger>(_ value: Value) {
+        // As typed bytes: a raw buffer took the element-by-element path of `append(contentsOf:)`.
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0.assumingMemoryBound(to: UInt8.self)) }
+    }
+}
+
 /// Writes rows into a running `COPY … FROM STDIN` in PostgreSQL's text format, buffering them
 /// into large chunks. Only `PostgresConnection.copyIn` makes one.
 public struct CopyInWriter: ~Copyable {
@@ -162,6 +234,14 @@ public struct CopyInWriter: ~Copyable {
     public mutating func write(_ rows: CopyTextBuffer) throws(PostgresError) {
         precondition(rows.isAtRowBoundary && buffer.isAtRowBoundary, "COPY rows must be sent whole")
         try flush()
+        try send(rows.bytes)
+        rowsWritten += rows.rows
+    }
+
+    /// Sends rows in the binary format (`CopyBinaryBuffer`), in a COPY started `(FORMAT binary)`
+    /// with no rows appended here.
+    public mutating func write(_ rows: CopyBinaryBuffer) throws(PostgresError) {
+        precondition(buffer.bytes.isEmpty, "a binary COPY takes binary chunks only")
         try send(rows.bytes)
         rowsWritten += rows.rows
     }

@@ -251,14 +251,13 @@ extension Resolver {
         }
         defer { if !tableEmpty { _ = try? connection.execute("DROP TABLE IF EXISTS assign") } }
         let third = tableEmpty ? "assigned_by_run" : "assigned"
-        let run = String(runID)
-        try connection.copyIn("COPY \(table) (record_id, child_id, \(third)) FROM STDIN") { writer in
-            for row in changed {
-                try writer.appendField(String(row.record))
-                try writer.appendField(outcome.clusterIDs[Int(row.cluster)])
-                try writer.appendField(tableEmpty ? run : (row.assigned ? "t" : "f"))
-                try writer.endRow()
-            }
+        try copyInBinary("COPY \(table) (record_id, child_id, \(third)) FROM STDIN (FORMAT binary)", changed.count) {
+            buffer, index in
+            let row = changed[index]
+            buffer.startRow(fields: 3)
+            buffer.appendField(row.record)
+            buffer.appendField(utf8: outcome.clusterIDs[Int(row.cluster)].utf8)
+            if tableEmpty { buffer.appendField(runID) } else { buffer.appendField(row.assigned) }
         }
         // The checks the foreign keys made row by row (migration 0022), as one query: two anti-joins
         // (an OR of the two made hashed subplans that read every record and child, however few
@@ -303,22 +302,30 @@ extension Resolver {
             }
         }
         let (digests, pairOrder) = (prepared.digests, prepared.order)
-        let run = String(runID)
         /// Writes the links at these positions of `result.applied` (all when nil): the comparison
         /// levels stand for the evidence, which `record_link_comparison` rebuilds (migration 0130).
+        /// In the binary format: a weight goes as its exact bits, as its shortest digits did.
         func write(into table: String, only positions: [Int]? = nil) throws {
-            try connection.copyIn(
-                "COPY \(table) (record_a, record_b, method, weight, levels, run_id, vouched_by, evidence_digest) FROM STDIN"
-            ) { writer in
-                for position in positions ?? pairOrder {
-                    let link = result.applied[position]
-                    let (a, b) = (min(ids[link.a], ids[link.b]), max(ids[link.a], ids[link.b]))
-                    try writer.writeRow([
-                        String(a), String(b), link.method.rawValue, String(link.weight),
-                        link.vector.map { String(Int64(bitPattern: $0.packed)) }, run,
-                        link.vouchedBy.map { String(ids[$0]) }, String(digests[position]),
-                    ])
+            let order = positions ?? pairOrder
+            try copyInBinary(
+                "COPY \(table) (record_a, record_b, method, weight, levels, run_id, vouched_by, evidence_digest) FROM STDIN (FORMAT binary)",
+                order.count
+            ) { buffer, index in
+                let position = order[index]
+                let link = result.applied[position]
+                buffer.startRow(fields: 8)
+                buffer.appendField(min(ids[link.a], ids[link.b]))
+                buffer.appendField(max(ids[link.a], ids[link.b]))
+                buffer.appendField(utf8: link.method.rawValue.utf8)
+                buffer.appendField(link.weight)
+                if let vector = link.vector {
+                    buffer.appendField(Int64(bitPattern: vector.packed))
+                } else {
+                    buffer.appendNull()
                 }
+                buffer.appendField(runID)
+                if let voucher = link.vouchedBy { buffer.appendField(ids[voucher]) } else { buffer.appendNull() }
+                buffer.appendField(digests[position])
             }
         }
         if let touched {
@@ -495,29 +502,38 @@ extension Resolver {
             if firstFill { try endFirstFill(of: "record_blocking_keys") }
             return
         }
-        try connection.copyIn("COPY record_blocking_keys (key, record_id) FROM STDIN") { writer in
-            var buffer = CopyTextBuffer(capacity: 1 << 20)
-            for row in rows {
-                buffer.appendField(Int(row.key))
-                buffer.appendField(Int(row.record))
-                buffer.endRow()
+        // Whole numbers only, so in the binary format: no digits to write here or parse there.
+        try copyInBinary("COPY record_blocking_keys (key, record_id) FROM STDIN (FORMAT binary)", rows.count) {
+            (rows[$0].key, rows[$0].record)
+        }
+        try copyInBinary("COPY record_blocking_digests (record_id, digest) FROM STDIN (FORMAT binary)", changed.count) {
+            (records[changed[$0].index].id, changed[$0].digest)
+        }
+        if firstFill { try endFirstFill(of: "record_blocking_keys") }
+    }
+
+    /// Copies `count` rows of two `bigint` columns in the binary format.
+    private func copyInBinary(_ sql: String, _ count: Int, row: (Int) -> (Int64, Int64)) throws {
+        try copyInBinary(sql, count) { buffer, index in
+            let (first, second) = row(index)
+            buffer.appendRow(first, second)
+        }
+    }
+
+    /// Copies `count` rows in the binary format (`row` appends row `index`), a megabyte at a time.
+    private func copyInBinary(_ sql: String, _ count: Int, row: (inout CopyBinaryBuffer, Int) -> Void) throws {
+        try connection.copyIn(sql) { writer in
+            var buffer = CopyBinaryBuffer(capacity: (1 << 20) + 4096, header: true)
+            for index in 0..<count {
+                row(&buffer, index)
                 if buffer.bytes.count >= 1 << 20 {
                     try writer.write(buffer)
                     buffer.removeAll()
                 }
             }
+            buffer.appendTrailer()
             try writer.write(buffer)
         }
-        try connection.copyIn("COPY record_blocking_digests (record_id, digest) FROM STDIN") { writer in
-            var rows = CopyTextBuffer(capacity: 1 << 20)
-            for record in changed {
-                rows.appendField(Int(records[record.index].id))
-                rows.appendField(Int(record.digest))
-                rows.endRow()
-            }
-            try writer.write(rows)
-        }
-        if firstFill { try endFirstFill(of: "record_blocking_keys") }
     }
 
     /// Drops the secondary indexes of `table` if it is empty, for a first fill (migration 0140):
@@ -563,7 +579,10 @@ extension Resolver {
             rows += slices[slice].rows
             slices[slice].rows = []
         }
-        ParallelSlices.sort(&rows) { $0.key < $1.key || ($0.key == $1.key && $0.record < $1.record) }
+        // Keys are compared as signed numbers: the sign bit flipped orders them the same way unsigned.
+        ParallelSlices.sortByHash(&rows, order: { UInt64(bitPattern: $0.key) ^ (1 << 63) }) {
+            $0.key < $1.key || ($0.key == $1.key && $0.record < $1.record)
+        }
         return (changed, rows)
     }
 
