@@ -250,21 +250,28 @@ public struct PostgresJSON: Hashable, Sendable, PostgresEncodable, PostgresDecod
 
 /// One-dimensional arrays in PostgreSQL's array literal syntax: use with `= ANY($1::text[])`.
 extension Array: PostgresEncodable where Element: PostgresEncodable {
+    /// Built as UTF-8 bytes: a quote or a backslash is one byte that no multi-byte character
+    /// contains, so escaping byte by byte gives the text that escaping scalar by scalar did, at a
+    /// fraction of the cost (that took about 8,000 instructions per id for a run's minted child ids).
     public var postgresText: String? {
-        var out = "{"
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(count * 12 + 2)
         for (index, element) in enumerated() {
-            if index > 0 { out += "," }
-            guard let text = element.postgresText else {
-                out += "NULL"
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            guard var text = element.postgresText else {
+                out += "NULL".utf8
                 continue
             }
-            out += "\""
-            for scalar in text.unicodeScalars {
-                if scalar == "\"" || scalar == "\\" { out += "\\" }
-                out.unicodeScalars.append(scalar)
+            out.append(UInt8(ascii: "\""))
+            text.withUTF8 { bytes in
+                for byte in bytes {
+                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+                    out.append(byte)
+                }
             }
-            out += "\""
+            out.append(UInt8(ascii: "\""))
         }
-        return out + "}"
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 }

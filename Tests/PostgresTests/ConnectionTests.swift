@@ -260,6 +260,80 @@ struct ConnectionTests {
         }
     }
 
+    @Test("binary COPY in several chunks: bigint extremes, exact float8 bits, text, booleans and NULL arrive whole")
+    func copyBinaryBuffers() throws {
+        try TestDatabase.with { database in
+            let connection = try database.connect()
+            try connection.execute("CREATE TABLE k (key bigint, record bigint)")
+            try connection.execute("CREATE TABLE m (n bigint, w float8, s text, ok boolean, part int8)")
+            let keys: [Int64] = [0, 1, -1, Int64.max, Int64.min, 1 << 40, -(1 << 33)]
+            let loadedKeys = try connection.copyIn("COPY k (key, record) FROM STDIN (FORMAT binary)") { writer in
+                // Three chunks: the header opens the first, the trailer closes the last.
+                var chunk = CopyBinaryBuffer(header: true)
+                for (index, key) in keys.enumerated() {
+                    chunk.appendRow(key, Int64(index))
+                    if index == 2 || index == 4 {
+                        try writer.write(chunk)
+                        chunk = CopyBinaryBuffer(header: false)
+                    }
+                }
+                chunk.appendTrailer()
+                try writer.write(chunk)
+            }
+            #expect(loadedKeys == keys.count)
+            let storedKeys = try connection.query("SELECT key FROM k ORDER BY record").map {
+                Int64(try $0.decode(Int.self, at: 0))
+            }
+            #expect(storedKeys == keys)
+
+            let weights = [0.1 + 0.2, -16.354370408123457, 1e-300, Double.greatestFiniteMagnitude, 0]
+            let texts: [String?] = ["vouched_by_incident", "Zoë \\ \"quoted\" 👶🏽", nil, "", "tab\tline\n"]
+            try connection.copyIn("COPY m FROM STDIN (FORMAT binary)") { writer in
+                var rows = CopyBinaryBuffer(header: true)
+                for index in weights.indices {
+                    rows.startRow(fields: 5)
+                    rows.appendField(Int64(index))
+                    rows.appendField(weights[index])
+                    if let text = texts[index] { rows.appendField(utf8: text.utf8) } else { rows.appendNull() }
+                    rows.appendField(index % 2 == 0)
+                    rows.appendNull()
+                }
+                rows.appendTrailer()
+                try writer.write(rows)
+            }
+            let stored = try connection.query("SELECT w::text, s, ok, part IS NULL FROM m ORDER BY n").map {
+                (
+                    try $0.decode(String.self, at: 0), try $0.decode(String?.self, at: 1),
+                    try $0.decode(Bool.self, at: 2), try $0.decode(Bool.self, at: 3)
+                )
+            }
+            // float8's text output is its shortest exact form: the same bits came back.
+            #expect(stored.map { Double($0.0)!.bitPattern } == weights.map(\.bitPattern))
+            #expect(stored.map(\.1) == texts)
+            #expect(stored.map(\.2) == weights.indices.map { $0 % 2 == 0 })
+            #expect(stored.allSatisfy { $0.3 })
+        }
+    }
+
+    @Test("array parameters: quotes, backslashes, commas, braces, non-ASCII text and NULL survive as elements")
+    func arrayParameters() throws {
+        try TestDatabase.with { database in
+            let connection = try database.connect()
+            let texts: [String?] = ["a,b", "{braced}", "\"q\"", "back\\slash", "Zoë 李 👶🏽", "", nil, "NULL", " spaced "]
+            let back = try connection.query(
+                "SELECT e FROM unnest($1::text[]) WITH ORDINALITY AS u (e, n) ORDER BY n", [texts]
+            )
+            .map { try $0.decode(String?.self, at: 0) }
+            #expect(back == texts)
+            let numbers = [0, -1, Int.max, Int.min, 42]
+            let sum = try connection.execute(
+                "SELECT count(*) FROM unnest($1::bigint[]) AS n WHERE n = ANY($2::bigint[])",
+                [numbers, [Int.min, 42, 7]]
+            ).scalar(Int.self)
+            #expect(sum == 2)
+        }
+    }
+
     @Test("large results stream row by row and errors mid-stream surface")
     func streaming() throws {
         try TestDatabase.with { database in
