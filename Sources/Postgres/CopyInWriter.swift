@@ -128,7 +128,12 @@ public struct CopyTextBuffer: Sendable {
 /// instructions here and the server's parser more on each 19-digit key. Built in chunks: the
 /// first holds the format's header (`header: true`), the last its trailer (`appendTrailer`).
 public struct CopyBinaryBuffer: Sendable {
-    public private(set) var bytes: [UInt8] = []
+    /// Written up to `count`; beyond it, room for more. Values are stored in place rather than
+    /// appended: an `append(contentsOf:)` per field cost about 110 instructions, a row of two
+    /// numbers 570.
+    private var storage: [UInt8]
+    /// Bytes written so far.
+    public private(set) var count = 0
     public private(set) var rows = 0
 
     /// The signature, flags and header-extension length that open a binary COPY stream.
@@ -136,9 +141,12 @@ public struct CopyBinaryBuffer: Sendable {
         Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00] + [UInt8](repeating: 0, count: 8)
 
     public init(capacity: Int = 0, header: Bool) {
-        bytes.reserveCapacity(capacity)
-        if header { bytes += Self.header }
+        storage = [UInt8](repeating: 0, count: max(capacity, 64))
+        if header { append(bytes: Self.header) }
     }
+
+    /// The bytes written so far.
+    public var bytes: ArraySlice<UInt8> { storage[..<count] }
 
     /// Appends a row of two `bigint` fields.
     public mutating func appendRow(_ first: Int64, _ second: Int64) {
@@ -149,49 +157,66 @@ public struct CopyBinaryBuffer: Sendable {
 
     /// Starts a row of `fields` fields; the next `fields` appended fields are its.
     public mutating func startRow(fields: Int) {
-        append(Int16(fields))
+        put(Int16(fields))
         rows += 1
     }
 
     /// Appends a `bigint` field.
     public mutating func appendField(_ value: Int64) {
-        append(Int32(8))
-        append(value)
+        put(Int32(8))
+        put(value)
     }
 
     /// Appends a `float8` field: its exact bits, where text would round-trip through digits.
     public mutating func appendField(_ value: Double) {
-        append(Int32(8))
-        append(value.bitPattern)
+        put(Int32(8))
+        put(value.bitPattern)
     }
 
     /// Appends a `text` field (the server checks the encoding as it does for text COPY).
-    public mutating func appendField(utf8 text: some Collection<UInt8>) {
-        append(Int32(text.count))
-        bytes.append(contentsOf: text)
+    public mutating func appendField(utf8 text: String.UTF8View) {
+        put(Int32(text.count))
+        append(bytes: text)
     }
 
     /// Appends a `boolean` field.
     public mutating func appendField(_ value: Bool) {
-        append(Int32(1))
-        bytes.append(value ? 1 : 0)
+        put(Int32(1))
+        put(UInt8(value ? 1 : 0))
     }
 
     /// Appends SQL NULL.
-    public mutating func appendNull() { append(Int32(-1)) }
+    public mutating func appendNull() { put(Int32(-1)) }
 
     /// Appends the marker that ends the stream (after the last row of the last chunk).
-    public mutating func appendTrailer() { append(Int16(-1)) }
+    public mutating func appendTrailer() { put(Int16(-1)) }
 
     /// Empties the buffer, keeping its memory for the next rows.
     public mutating func removeAll() {
-        bytes.removeAll(keepingCapacity: true)
+        count = 0
         rows = 0
     }
 
-    private mutating func append<Value: FixedWidthInteger>(_ value: Value) {
-        // As typed bytes: a raw buffer took the element-by-element path of `append(contentsOf:)`.
-        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0.assumingMemoryBound(to: UInt8.self)) }
+    private mutating func makeRoom(_ extra: Int) {
+        if count + extra > storage.count {
+            storage += repeatElement(0, count: max(storage.count, extra))
+        }
+    }
+
+    private mutating func put<Value: FixedWidthInteger>(_ value: Value) {
+        makeRoom(MemoryLayout<Value>.size)
+        let offset = count
+        storage.withUnsafeMutableBytes { $0.storeBytes(of: value.bigEndian, toByteOffset: offset, as: Value.self) }
+        count += MemoryLayout<Value>.size
+    }
+
+    private mutating func append(bytes: some Collection<UInt8>) {
+        makeRoom(bytes.count)
+        let offset = count
+        storage.withUnsafeMutableBufferPointer { buffer in
+            _ = UnsafeMutableBufferPointer(rebasing: buffer[offset...]).initialize(fromContentsOf: bytes)
+        }
+        count += bytes.count
     }
 }
 
@@ -251,7 +276,9 @@ public struct CopyInWriter: ~Copyable {
         buffer.removeAll()
     }
 
-    private func send(_ bytes: [UInt8]) throws(PostgresError) {
+    private func send(_ bytes: [UInt8]) throws(PostgresError) { try send(bytes[...]) }
+
+    private func send(_ bytes: ArraySlice<UInt8>) throws(PostgresError) {
         guard !bytes.isEmpty else { return }
         let sent = bytes.withUnsafeBufferPointer { bytes in
             bytes.withMemoryRebound(to: CChar.self) { PQputCopyData(handle, $0.baseAddress, Int32($0.count)) }

@@ -526,7 +526,7 @@ extension Resolver {
             var buffer = CopyBinaryBuffer(capacity: (1 << 20) + 4096, header: true)
             for index in 0..<count {
                 row(&buffer, index)
-                if buffer.bytes.count >= 1 << 20 {
+                if buffer.count >= 1 << 20 {
                     try writer.write(buffer)
                     buffer.removeAll()
                 }
