@@ -50,10 +50,11 @@ package enum ParallelSlices {
     }
 
     /// Sorts `values` led by a hash spread evenly over 64 bits (blocking keys). One pass puts
-    /// every value among the others of its leading bits, in place (an American flag sort: no
-    /// second array, where memory peaks); then those buckets, tens to a few hundred values each,
-    /// are sorted on all cores. Fewer comparisons than sorting whole: about a tenth of a first
-    /// resolution's instructions went to the two sorts of blocking keys.
+    /// every value among the others of its leading 10 bits, in place (an American flag sort: no
+    /// second array, where memory peaks); then those 1,024 buckets are sorted on all cores, each
+    /// with fewer comparisons than one sort of the whole. More buckets counted fewer instructions
+    /// but cost more time: at 65,536 each move missed the cache, and the sort took 2.5 CPU seconds
+    /// for 8M entries where merging took 1.6; at 1,024, 1.2 (0.24 against 0.37 for 2.1M).
     /// `order(a) < order(b)` must imply `less(a, b)`, and `less` be a strict total order up to
     /// values equal in every respect: the result is then exactly what `sort(by: less)` gives.
     package static func sortByHash<T: Sendable>(
@@ -64,8 +65,7 @@ package enum ParallelSlices {
             values.sort(by: less)
             return
         }
-        // About 16 values a bucket, at most 65,536 buckets (their counters stay in cache).
-        let bits = min(16, Int.bitWidth - (count / 16).leadingZeroBitCount)
+        let bits = 10
         let shift = UInt64(64 - bits)
         let ends = bucketEnds(values, buckets: 1 << bits) { Int(order($0) >> shift) }
         values.withUnsafeMutableBufferPointer { buffer in
