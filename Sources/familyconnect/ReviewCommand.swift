@@ -196,6 +196,7 @@ enum ExplainPairCommand: Command {
                 format:
                     "  prior %.3g (two records at random are one child); match probability %.4f (link ≥ %.2f, review ≥ %.2f)",
                 explanation.prior, explanation.probability, explanation.linkProbability, explanation.reviewProbability))
+        if let alias = explanation.learnedAlias { Console.print("  given names: \(alias)") }
         Console.print("  verdict: \(explanation.verdict)")
         return 0
     }

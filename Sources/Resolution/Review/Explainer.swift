@@ -20,6 +20,9 @@ public struct PairExplanation: Sendable {
     /// What the rules make of it: "linked by NHS number", "linked (weight ≥ upper)", "review: …", "no link: …";
     /// for a pair the incident rule linked, that rule and the record that vouched.
     public var verdict: String
+    /// When the first names agree only through an alias the full run learned from identifier-joined
+    /// records (`LearnedAliases`): that, in words, with the number of children that taught it.
+    public var learnedAlias: String? = nil
 }
 
 public struct ChildExplanation: Sendable {
@@ -133,7 +136,9 @@ public struct Explainer {
                 }
             }
         }
-        var comparer = RecordComparer(frequencies: frequencies)
+        let aliases = model.learnedAliases ?? .none
+        let nicknames = NicknameTable.standard.withLearned(aliases)
+        var comparer = RecordComparer(nicknames: nicknames, frequencies: frequencies)
         let vector = comparer.compare(ra, rb)
         let steps = MatchField.allCases.map { field in
             (field.name, field.levels[Int(vector[field])], model.weight(field, vector[field]))
@@ -156,7 +161,8 @@ public struct Explainer {
         }
         let total = Linkage.weight(vector, ra, rb, model: model, frequencies: frequencies)
         var verdict = Self.words(
-            PairVerdict.of(ra, rb, vector: vector, weight: total, bands: bands, frequencies: frequencies),
+            PairVerdict.of(
+                ra, rb, vector: vector, weight: total, bands: bands, frequencies: frequencies, nicknames: nicknames),
             settings: settings)
         // The incident rule links a pair the model alone would queue: the stored link says it did.
         if let vouched = try connection.query(
@@ -172,7 +178,24 @@ public struct Explainer {
             upperThreshold: bands.link, lowerThreshold: bands.review, prior: prior,
             probability: MatchProbability.posterior(weight: total, prior: prior),
             linkProbability: settings.linkProbability,
-            reviewProbability: settings.reviewProbability, verdict: verdict)
+            reviewProbability: settings.reviewProbability, verdict: verdict,
+            learnedAlias: vector[.givenName] == NameLevel.nickname.rawValue
+                ? Self.learnedAliasWords(ra, rb, aliases: aliases) : nil)
+    }
+
+    /// "learned alias (seen in N children joined by NHS number/UPN …)" when the records' first names
+    /// are one name only through a learned alias (not the nickname table); nil otherwise.
+    static func learnedAliasWords(_ a: MatchRecord, _ b: MatchRecord, aliases: LearnedAliases) -> String? {
+        for x in [a.given, a.preferredGiven] {
+            for y in [b.given, b.preferredGiven] {
+                guard let x, let y, !NicknameTable.standard.areEquivalentIncludingFamiliarForms(x, y),
+                    let alias = aliases.alias(x, y)
+                else { continue }
+                return "learned alias (seen in \(alias.children) children joined by NHS number/UPN: "
+                    + "\(alias.byNHSNumber) by NHS number, \(alias.children - alias.byNHSNumber) by UPN alone)"
+            }
+        }
+        return nil
     }
 
     /// A pair's verdict in the words `explain-pair` prints.
