@@ -152,6 +152,9 @@ struct LearnedAliasTests {
                 explanation.learnedAlias
                     == "learned alias (seen in 3 children joined by NHS number/UPN: 3 by NHS number, 0 by UPN alone)")
             #expect(explanation.steps.first { $0.field == "given_name" }?.level == "nickname")
+            let child = try Explainer(connection: connection).explain(child: ids[6], reason: "checking a learned alias")
+            #expect(child.links.count == 1)
+            #expect(child.learnedAliasOfLink[0] == explanation.learnedAlias)
         }
     }
 

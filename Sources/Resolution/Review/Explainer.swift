@@ -38,6 +38,9 @@ public struct ChildExplanation: Sendable {
     public var history: [(at: Date, event: String, other: String?)]
     /// The current model's prior, for the links' match probabilities.
     public var prior: Double?
+    /// For links (by index in `links`) whose first names are one only through an alias the full run
+    /// learned (`LearnedAliases`): that, in words.
+    public var learnedAliasOfLink: [Int: String] = [:]
 }
 
 public struct Explainer {
@@ -89,7 +92,34 @@ public struct Explainer {
             )
         }
         return ChildExplanation(
-            askedFor: asked, childID: childID, records: records, links: links, history: history, prior: prior)
+            askedFor: asked, childID: childID, records: records, links: links, history: history, prior: prior,
+            learnedAliasOfLink: try learnedAliasWords(links.map { ($0.0, $0.1, $0.4) }))
+    }
+
+    /// `learnedAliasWords` for each link whose first names agree as a nickname, under the newest
+    /// model's learned aliases; by the link's index.
+    func learnedAliasWords(
+        _ links: [(a: Int64, b: Int64, steps: [(field: String, level: String, weight: Double)])]
+    )
+        throws -> [Int: String]
+    {
+        let nickname = MatchField.givenName.levels[Int(NameLevel.nickname.rawValue)]
+        let named = links.indices.filter { index in
+            links[index].steps.contains { $0.field == MatchField.givenName.name && $0.level == nickname }
+        }
+        guard !named.isEmpty,
+            let row = try connection.query("SELECT parameters::text FROM match_models ORDER BY id DESC LIMIT 1").first,
+            let aliases = try MatchModel.fromJSON(try row.decode(String.self, at: 0)).learnedAliases, !aliases.isEmpty
+        else { return [:] }
+        let records = try MatchRecordLoader.load(
+            connection, ids: Array(Set(named.flatMap { [links[$0].a, links[$0].b] })))
+        let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var words: [Int: String] = [:]
+        for index in named {
+            guard let a = byID[links[index].a], let b = byID[links[index].b] else { continue }
+            words[index] = Self.learnedAliasWords(a, b, aliases: aliases)
+        }
+        return words
     }
 
     /// Compares any two records with the current model, as a resolution run would. Audited.
