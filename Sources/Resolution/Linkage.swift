@@ -46,19 +46,34 @@ struct Linkage {
         decisions: [(a: Int, b: Int, sameChild: Bool)], firstNew: Int = 0, seeds: [[Int]] = [],
         clock: PhaseClock? = nil, whenScored: () -> Void = {}
     ) -> LinkageResult {
+        // A full run's name counts come from its records; the comparison needs them (short-name slips).
+        let frequencies = existing?.1 ?? NameFrequencies(records: records)
+        // A full run learns its aliases from its records; every other run uses those its model stored.
+        let learned =
+            existing.map { $0.0.learnedAliases ?? .none }
+            ?? LearnedAliases.learn(from: records, nicknames: nicknames, frequencies: frequencies)
+        return Linkage(settings: settings, nicknames: nicknames.withLearned(learned)).link(
+            records: records, keys: keys, model: existing?.0, frequencies: frequencies, decisions: decisions,
+            firstNew: firstNew, seeds: seeds, clock: clock, whenScored: whenScored)
+    }
+
+    /// `run` with the name frequencies known and this linkage's nickname table holding the learned aliases.
+    private func link(
+        records: [MatchRecord], keys: RecordKeys?, model existing: MatchModel?, frequencies: NameFrequencies,
+        decisions: [(a: Int, b: Int, sameChild: Bool)], firstNew: Int, seeds: [[Int]], clock: PhaseClock?,
+        whenScored: () -> Void
+    ) -> LinkageResult {
         let candidates = CandidatePairs(
             keys: keys ?? RecordKeys(records: records, rules: settings.blockingRules, nicknames: nicknames),
             firstNew: firstNew, maxBlock: settings.maxBlockSize)
         clock?.mark("link: block")
-        // A full run's name counts come from its records; the comparison needs them (short-name slips).
-        let frequencies = existing?.1 ?? NameFrequencies(records: records)
         let names = NameSetIDs(records: records)
         let patterns = compareAll(records, candidates.packed, frequencies: frequencies, names: names)
         clock?.mark("link: compare")
 
         let model: MatchModel
         if let existing {
-            model = existing.0
+            model = existing
         } else {
             let u = MatchModel.estimateU(
                 records: records, samples: settings.randomPairs, seed: settings.seed, frequencies: frequencies,
@@ -69,6 +84,7 @@ struct Linkage {
                 averageExactU: [frequencies.averageU(given: true), frequencies.averageU(given: false)])
             estimated.prior = MatchModel.prior(
                 matchProportion: estimated.matchProportion, pairs: estimated.pairsUsed, records: records.count)
+            estimated.learnedAliases = nicknames.learned
             model = estimated
         }
         let bands = settings.bands(prior: model.prior ?? MatchModel.fallbackPrior)
@@ -518,7 +534,8 @@ struct Linkage {
     )
         -> (matches: Set<Int>, possibleTwins: Set<Int>)
     {
-        let patterns = compareAll(records, pairs, frequencies: frequencies)
+        let withAliases = Linkage(settings: settings, nicknames: nicknames.withLearned(model.learnedAliases ?? .none))
+        let patterns = withAliases.compareAll(records, pairs, frequencies: frequencies)
         let review = settings.bands(prior: model.prior ?? MatchModel.fallbackPrior).review
         var hits: Set<Int> = []
         var twins: Set<Int> = []

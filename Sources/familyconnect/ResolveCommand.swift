@@ -101,6 +101,7 @@ enum EvaluateCommand: Command {
               pairs: \(report.correctPairs) correct of \(report.predictedPairs) linked, \(report.truePairs) true
               false merges: \(report.falseMerges) resolved children mix true children; \(report.splitChildren) true children split
               twins: \(report.twinsMerged) of \(report.twinPairs) twin pairs merged
+              learned aliases: \(report.learnedAliases); \(report.twinPairsNamedByLearnedAlias) twin pairs are named by one
               siblings merged: \(report.siblingsMerged) pairs of children of one family (twins included) in one resolved child
               review queue: \(report.reviewPairs) open pairs = \(String(format: "%.2f", report.reviewShare * 100))% of records
               review yield: \(String(format: "%.5f", report.reviewYield)) (\(report.reviewPairsSameChild) of \(report.reviewPairsWithTruth) \

@@ -143,7 +143,7 @@ enum ExplainCommand: Command {
                 "  record \(record.id)  \(record.feed) batch \(record.batch) row \(record.recordNumber): \(summary)")
         }
         Console.print("\nlinks:")
-        for link in explanation.links {
+        for (index, link) in explanation.links.enumerated() {
             let probability = link.weight.flatMap { weight in
                 explanation.prior.map { MatchProbability.posterior(weight: weight, prior: $0) }
             }
@@ -152,6 +152,7 @@ enum ExplainCommand: Command {
                 "  \(link.a) — \(link.b): \(link.method)"
                     + (link.weight.map { String(format: ", weight %.2f", $0) } ?? "")
                     + (byEvidence ? probability.map { String(format: ", match probability %.4f", $0) } ?? "" : ""))
+            if let alias = explanation.learnedAliasOfLink[index] { Console.print("    given names: \(alias)") }
             if let voucher = link.vouchedBy {
                 Console.print("    " + Explainer.vouchingRule(method: link.method, vouchedBy: voucher))
             }
@@ -196,6 +197,7 @@ enum ExplainPairCommand: Command {
                 format:
                     "  prior %.3g (two records at random are one child); match probability %.4f (link ≥ %.2f, review ≥ %.2f)",
                 explanation.prior, explanation.probability, explanation.linkProbability, explanation.reviewProbability))
+        if let alias = explanation.learnedAlias { Console.print("  given names: \(alias)") }
         Console.print("  verdict: \(explanation.verdict)")
         return 0
     }

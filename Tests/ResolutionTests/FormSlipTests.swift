@@ -28,6 +28,19 @@ struct FormSlipTests {
         #expect(clusterer.agreement(NameKey("Cahrlie")!, NameKey("Charlotte")!, scratch: &scratch) == .typo)
     }
 
+    @Test("a slip of a three-letter form counts too: Liiv for Olivia known as Liv, Phi for Filip known as Phil")
+    func slipOfAShortForm() {
+        let frequencies = Self.frequencies(["Liv": 40, "Olivia": 60, "Liiv": 1, "Phil": 30, "Filip": 20, "Phi": 1])
+        #expect(Self.level("Liiv", "Olivia", frequencies) == .editDistance1or2)
+        #expect(Self.level("Filip", "Phi", frequencies) == .editDistance1or2)
+        let clusterer = Clusterer(records: [], apart: [], nicknames: .standard, frequencies: frequencies)
+        var scratch = NameScratch()
+        #expect(clusterer.agreement(NameKey("Liiv")!, NameKey("Olivia")!, scratch: &scratch) == .typo)
+        // A three-letter spelling in use as often as the form is a name of its own.
+        let inUse = Self.frequencies(["Liv": 40, "Olivia": 60, "Liiv": 30])
+        #expect(Self.level("Liiv", "Olivia", inUse) == .different)
+    }
+
     @Test("a spelling as common as the form is a name of its own; with no form near it, names stay different")
     func nameOfItsOwn() {
         let common = Self.frequencies(["Charlie": 40, "Charlotte": 30, "Cahrlie": 20])

@@ -113,8 +113,9 @@ public enum NameComparison {
     }
 
     /// A slip of another form of the name (Cahrlie for Charlotte, known as Charlie; Jsmes for Jamie,
-    /// through James; Olloe for Oliver): one name is within the edit allowance of a name sharing a
-    /// nickname group with the other (at least 4 letters, one edit; Jaro–Winkler ≥ 0.88 counts too),
+    /// through James; Olloe for Oliver; Liiv for Olivia, known as Liv): one name is within the edit
+    /// allowance of a name sharing a nickname group with the other (both at least 3 letters, one
+    /// edit; Jaro–Winkler ≥ 0.88 counts too, which is how a three-letter form is reached),
     /// is in no line of the table, and by `isSlip` is a slip of that form, not a name of its own.
     /// Only for names the comparator calls different.
     public static func isSlipOfAForm(
@@ -123,10 +124,11 @@ public enum NameComparison {
     ) -> Bool {
         func slips(_ slip: NameKey, of named: NameKey, scratch: inout NameScratch) -> Bool {
             // A name of the table is a name of its own, not a slip; the cheap tests go first (this
-            // runs for every pair whose first names the comparator calls different).
-            guard slip.bytes.count >= 4, !nicknames.contains(slip) else { return false }
+            // runs for every pair whose first names the comparator calls different). Three letters
+            // are enough: a short form's slip (Miaa, Phi) is a slip when the frequencies say so.
+            guard slip.bytes.count >= 3, !nicknames.contains(slip) else { return false }
             return nicknames.anyForm(of: named) { form in
-                guard abs(form.count - slip.bytes.count) <= 1, form.count >= 4, isSlip(slip, form) else { return false }
+                guard abs(form.count - slip.bytes.count) <= 1, form.count >= 3, isSlip(slip, form) else { return false }
                 return slip.bytes.withUnsafeBufferPointer { ps in
                     form.withUnsafeBufferPointer { pf in similarity(ps, pf, scratch: &scratch) < 3 }
                 }

@@ -359,6 +359,9 @@ public struct NicknameTable: Sendable {
     /// Groups from this id on are familiar forms (after the `@familiar` line); `UInt32.max` when none.
     public let firstFamiliarGroup: UInt32
 
+    /// Given-name pairs learned from identifier-joined records (`withLearned`); none in `standard`.
+    public private(set) var learned = LearnedAliases.none
+
     /// The line that starts the familiar forms.
     static let familiarDirective = "@familiar"
 
@@ -503,9 +506,18 @@ public struct NicknameTable: Sendable {
         shareGroup(a, b, below: firstFamiliarGroup)
     }
 
-    /// True when the names are equivalent or one is a familiar form of the other (`@familiar`).
+    /// True when the names are equivalent, one is a familiar form of the other (`@familiar`), or the
+    /// two are an alias learned from the records (`learned`), which counts as a familiar form.
     public func areEquivalentIncludingFamiliarForms(_ a: NameKey, _ b: NameKey) -> Bool {
-        shareGroup(a, b, below: .max)
+        shareGroup(a, b, below: .max) || learned.alias(a, b) != nil
+    }
+
+    /// This table with the aliases a full run learned from its records (`LearnedAliases.learn`).
+    /// They are not groups: blocking keys (`canonicalGroup`) and the table's own lines do not change.
+    public func withLearned(_ aliases: LearnedAliases) -> NicknameTable {
+        var table = self
+        table.learned = aliases
+        return table
     }
 
     /// Whether the names are equal or share a group with an id below `limit`.

@@ -23,6 +23,11 @@ public struct EvaluationReport: Sendable {
     public var reviewPairsSameFamily = 0
     /// Why the misses and merges happened, by class (nil before any model is stored).
     public var diagnosis: LinkageDiagnosis?
+    /// Given-name aliases the stored model learned (`LearnedAliases`), and the twin pairs whose first
+    /// names are one only through such an alias: twins the alias could join where nothing says two
+    /// children of that date exist.
+    public var learnedAliases = 0
+    public var twinPairsNamedByLearnedAlias = 0
 
     public var precision: Double { predictedPairs == 0 ? 1 : Double(correctPairs) / Double(predictedPairs) }
     public var recall: Double { truePairs == 0 ? 1 : Double(correctPairs) / Double(truePairs) }
@@ -105,6 +110,8 @@ public enum Evaluator {
                 }
             }
         }
+        (report.learnedAliases, report.twinPairsNamedByLearnedAlias) = try twinsNamedByLearnedAliases(
+            connection, twinFamilies: twinFamilies, recordsOf: recordsOf)
         report.diagnosis = try diagnose(
             connection, recordsOf: recordsOf, resolvedOf: resolvedOf, contingency: contingency)
         report.reviewPairs = try connection.execute("SELECT count(*) FROM review_pairs WHERE status = 'open'").scalar(
@@ -129,6 +136,44 @@ public enum Evaluator {
             }
         }
         return report
+    }
+
+    /// The stored model's learned aliases, and the twin pairs (two children of one family of twins)
+    /// with a first name of one and a first name of the other that only a learned alias makes one.
+    static func twinsNamedByLearnedAliases(
+        _ connection: PostgresConnection, twinFamilies: [String: Set<String>],
+        recordsOf: [String: [(record: Int64, child: String)]]
+    ) throws -> (aliases: Int, twinPairs: Int) {
+        guard let aliases = try StoredModel.latest(connection)?.1.learnedAliases, !aliases.isEmpty else {
+            return (0, 0)
+        }
+        let twins = Set(twinFamilies.values.flatMap { $0 })
+        var idsOf: [String: [Int64]] = [:]
+        for held in recordsOf.values {
+            for (record, child) in held where twins.contains(child) { idsOf[child, default: []].append(record) }
+        }
+        let records = try MatchRecordLoader.load(connection, ids: idsOf.values.flatMap { $0 })
+        let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        func names(_ child: String) -> [NameKey] {
+            LearnedAliases.distinctGivenNames((idsOf[child] ?? []).compactMap { byID[$0] })
+        }
+        var pairs = 0
+        for family in twinFamilies.values {
+            let children = family.sorted()
+            for i in children.indices {
+                for j in children.indices where j > i {
+                    let other = names(children[j])
+                    let aliased = names(children[i]).contains { x in
+                        other.contains { y in
+                            aliases.alias(x, y) != nil
+                                && !NicknameTable.standard.areEquivalentIncludingFamiliarForms(x, y)
+                        }
+                    }
+                    if aliased { pairs += 1 }
+                }
+            }
+        }
+        return (aliases.aliases.count, pairs)
     }
 
     /// The split true children (their records by resolved child) and the resolved children that mix

@@ -39,6 +39,8 @@ struct LinkageDiagnostician {
     let model: MatchModel
     let frequencies: NameFrequencies
     let bands: (link: Double, review: Double)
+    /// The nickname table with the aliases the stored model learned, as the run compared names.
+    var nicknames: NicknameTable { NicknameTable.standard.withLearned(model.learnedAliases ?? .none) }
 
     init?(connection: PostgresConnection) throws {
         guard let (_, model, frequencies) = try StoredModel.latest(connection) else { return nil }
@@ -55,7 +57,7 @@ struct LinkageDiagnostician {
         for cluster in mixed { ids.formUnion(cluster.keys) }
         let records = try MatchRecordLoader.load(connection, ids: Array(ids))
         let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        var comparer = RecordComparer(frequencies: frequencies)
+        var comparer = RecordComparer(nicknames: nicknames, frequencies: frequencies)
         var missed: [String: LinkageDiagnosis.Class] = [:]
         for fragments in split {
             // Largest first; each later fragment is weighed against all before it, so the pairs
@@ -124,7 +126,8 @@ struct LinkageDiagnostician {
         _ a: MatchRecord, _ b: MatchRecord, _ vector: ComparisonVector, _ weight: Double, fragment: [Int64],
         _ byID: [Int64: MatchRecord]
     ) -> String {
-        let verdict = PairVerdict.of(a, b, vector: vector, weight: weight, bands: bands, frequencies: frequencies)
+        let verdict = PairVerdict.of(
+            a, b, vector: vector, weight: weight, bands: bands, frequencies: frequencies, nicknames: nicknames)
         let ageOnly = fragment.allSatisfy { (byID[$0]?.dob ?? 1) == 0 }
         return
             "\(verdict.shortName)\(ageOnly ? " (split part has only approximate ages)" : ""); \(Self.levels(vector)); \(Self.kinds(a, b))"

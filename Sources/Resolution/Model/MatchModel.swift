@@ -17,6 +17,9 @@ public struct MatchModel: Sendable, Codable, Equatable {
     /// The chance that two records drawn at random are one child, in the population the model was
     /// estimated on (`prior(matchProportion:pairs:records:)`); nil in models stored before it existed.
     public var prior: Double?
+    /// Given-name aliases the full run learned from identifier-joined records (`LearnedAliases`), kept
+    /// with the model so incremental runs and `explain-pair` use the same; nil in models stored before.
+    public var learnedAliases: LearnedAliases? = nil
 
     static let floor = 1e-6
 

@@ -20,6 +20,9 @@ public struct PairExplanation: Sendable {
     /// What the rules make of it: "linked by NHS number", "linked (weight ≥ upper)", "review: …", "no link: …";
     /// for a pair the incident rule linked, that rule and the record that vouched.
     public var verdict: String
+    /// When the first names agree only through an alias the full run learned from identifier-joined
+    /// records (`LearnedAliases`): that, in words, with the number of children that taught it.
+    public var learnedAlias: String? = nil
 }
 
 public struct ChildExplanation: Sendable {
@@ -35,6 +38,9 @@ public struct ChildExplanation: Sendable {
     public var history: [(at: Date, event: String, other: String?)]
     /// The current model's prior, for the links' match probabilities.
     public var prior: Double?
+    /// For links (by index in `links`) whose first names are one only through an alias the full run
+    /// learned (`LearnedAliases`): that, in words.
+    public var learnedAliasOfLink: [Int: String] = [:]
 }
 
 public struct Explainer {
@@ -86,7 +92,34 @@ public struct Explainer {
             )
         }
         return ChildExplanation(
-            askedFor: asked, childID: childID, records: records, links: links, history: history, prior: prior)
+            askedFor: asked, childID: childID, records: records, links: links, history: history, prior: prior,
+            learnedAliasOfLink: try learnedAliasWords(links.map { ($0.0, $0.1, $0.4) }))
+    }
+
+    /// `learnedAliasWords` for each link whose first names agree as a nickname, under the newest
+    /// model's learned aliases; by the link's index.
+    func learnedAliasWords(
+        _ links: [(a: Int64, b: Int64, steps: [(field: String, level: String, weight: Double)])]
+    )
+        throws -> [Int: String]
+    {
+        let nickname = MatchField.givenName.levels[Int(NameLevel.nickname.rawValue)]
+        let named = links.indices.filter { index in
+            links[index].steps.contains { $0.field == MatchField.givenName.name && $0.level == nickname }
+        }
+        guard !named.isEmpty,
+            let row = try connection.query("SELECT parameters::text FROM match_models ORDER BY id DESC LIMIT 1").first,
+            let aliases = try MatchModel.fromJSON(try row.decode(String.self, at: 0)).learnedAliases, !aliases.isEmpty
+        else { return [:] }
+        let records = try MatchRecordLoader.load(
+            connection, ids: Array(Set(named.flatMap { [links[$0].a, links[$0].b] })))
+        let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var words: [Int: String] = [:]
+        for index in named {
+            guard let a = byID[links[index].a], let b = byID[links[index].b] else { continue }
+            words[index] = Self.learnedAliasWords(a, b, aliases: aliases)
+        }
+        return words
     }
 
     /// Compares any two records with the current model, as a resolution run would. Audited.
@@ -133,7 +166,9 @@ public struct Explainer {
                 }
             }
         }
-        var comparer = RecordComparer(frequencies: frequencies)
+        let aliases = model.learnedAliases ?? .none
+        let nicknames = NicknameTable.standard.withLearned(aliases)
+        var comparer = RecordComparer(nicknames: nicknames, frequencies: frequencies)
         let vector = comparer.compare(ra, rb)
         let steps = MatchField.allCases.map { field in
             (field.name, field.levels[Int(vector[field])], model.weight(field, vector[field]))
@@ -156,7 +191,8 @@ public struct Explainer {
         }
         let total = Linkage.weight(vector, ra, rb, model: model, frequencies: frequencies)
         var verdict = Self.words(
-            PairVerdict.of(ra, rb, vector: vector, weight: total, bands: bands, frequencies: frequencies),
+            PairVerdict.of(
+                ra, rb, vector: vector, weight: total, bands: bands, frequencies: frequencies, nicknames: nicknames),
             settings: settings)
         // The incident rule links a pair the model alone would queue: the stored link says it did.
         if let vouched = try connection.query(
@@ -172,7 +208,24 @@ public struct Explainer {
             upperThreshold: bands.link, lowerThreshold: bands.review, prior: prior,
             probability: MatchProbability.posterior(weight: total, prior: prior),
             linkProbability: settings.linkProbability,
-            reviewProbability: settings.reviewProbability, verdict: verdict)
+            reviewProbability: settings.reviewProbability, verdict: verdict,
+            learnedAlias: vector[.givenName] == NameLevel.nickname.rawValue
+                ? Self.learnedAliasWords(ra, rb, aliases: aliases) : nil)
+    }
+
+    /// "learned alias (seen in N children joined by NHS number/UPN …)" when the records' first names
+    /// are one name only through a learned alias (not the nickname table); nil otherwise.
+    static func learnedAliasWords(_ a: MatchRecord, _ b: MatchRecord, aliases: LearnedAliases) -> String? {
+        for x in [a.given, a.preferredGiven] {
+            for y in [b.given, b.preferredGiven] {
+                guard let x, let y, !NicknameTable.standard.areEquivalentIncludingFamiliarForms(x, y),
+                    let alias = aliases.alias(x, y)
+                else { continue }
+                return "learned alias (seen in \(alias.children) children joined by NHS number/UPN: "
+                    + "\(alias.byNHSNumber) by NHS number, \(alias.children - alias.byNHSNumber) by UPN alone)"
+            }
+        }
+        return nil
     }
 
     /// A pair's verdict in the words `explain-pair` prints.

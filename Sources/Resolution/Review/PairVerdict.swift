@@ -17,15 +17,15 @@ enum PairVerdict: Equatable {
     static func of(
         _ a: MatchRecord, _ b: MatchRecord, vector: ComparisonVector, weight: Double,
         bands: (link: Double, review: Double),
-        frequencies: NameFrequencies
+        frequencies: NameFrequencies, nicknames: NicknameTable = .standard
     ) -> PairVerdict {
         if a.nhs != 0 && b.nhs != 0 { return a.nhs == b.nhs ? .sameNHSNumber : .differentNHSNumbers }
         if a.upn != 0 && a.upn == b.upn { return .sameUPN }
         if a.upn != 0 && b.upn != 0 { return .differentUPNs }
         if a.reportedApart(from: b) { return .sideBySide }
-        if Clusterer.looksLikeTwins(a, b, .standard, frequencies: frequencies) { return .possibleTwins }
+        if Clusterer.looksLikeTwins(a, b, nicknames, frequencies: frequencies) { return .possibleTwins }
         if let reason = Linkage.neverLink(vector) { return .neverLinked(reason) }
-        if Clusterer.looksLikeSiblings(a, b, .standard, frequencies: frequencies) { return .possibleSiblings }
+        if Clusterer.looksLikeSiblings(a, b, nicknames, frequencies: frequencies) { return .possibleSiblings }
         if weight >= bands.link { return Linkage.holdBack(vector).map { .heldBack($0) } ?? .linked }
         return weight >= bands.review ? .review : .belowReview
     }
