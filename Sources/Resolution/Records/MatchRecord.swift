@@ -136,9 +136,15 @@ extension PostgresConnection {
     /// written, whose statistics (until autovacuum analyzes them, which the service role may not
     /// do itself) make a full scan look cheaper than the index.
     func withoutSequentialScans<T>(_ body: () throws -> T) throws -> T {
-        try execute("SET LOCAL enable_seqscan = off")
+        try without(["enable_seqscan"], body)
+    }
+
+    /// Runs `body` with these planner methods (`enable_…` settings, constants of this module) off
+    /// for the transaction's statements in it, and on again after.
+    func without<T>(_ methods: [String], _ body: () throws -> T) throws -> T {
+        for method in methods { try execute("SET LOCAL \(method) = off") }
         let result = Result { try body() }
-        try execute("SET LOCAL enable_seqscan = on")
+        for method in methods { try execute("SET LOCAL \(method) = on") }
         return try result.get()
     }
 }
