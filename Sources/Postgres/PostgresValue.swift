@@ -254,6 +254,13 @@ extension Array: PostgresEncodable where Element: PostgresEncodable {
     /// contains, so escaping byte by byte gives the text that escaping scalar by scalar did, at a
     /// fraction of the cost (that took about 8,000 instructions per id for a run's minted child ids).
     public var postgresText: String? {
+        // Id and key lists (hundreds of thousands of numbers in an incremental resolve) are written
+        // digit by digit into bytes: a String per element, quoted scalar by scalar, cost a tenth of
+        // the run's CPU. Numbers need no quotes.
+        if Element.self == Int.self { return Self.integerArrayText(unsafeBitCast(self, to: [Int].self)) }
+        if Element.self == Int64.self {
+            return Self.integerArrayText(unsafeBitCast(self, to: [Int64].self).lazy.map { Int($0) })
+        }
         var out: [UInt8] = [UInt8(ascii: "{")]
         out.reserveCapacity(count * 12 + 2)
         for (index, element) in enumerated() {
@@ -273,5 +280,27 @@ extension Array: PostgresEncodable where Element: PostgresEncodable {
         }
         out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `{1,-2,3}`: an array literal of whole numbers, built as bytes.
+    private static func integerArrayText(_ values: some Collection<Int>) -> String {
+        var bytes: [UInt8] = [UInt8(ascii: "{")]
+        bytes.reserveCapacity(values.count * 21 + 2)
+        var digits = [UInt8](repeating: 0, count: 20)
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            if value < 0 { bytes.append(UInt8(ascii: "-")) }
+            // The magnitude as unsigned: -Int.min does not fit in an Int.
+            var magnitude = value.magnitude
+            var count = 0
+            repeat {
+                digits[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            for position in stride(from: count - 1, through: 0, by: -1) { bytes.append(digits[position]) }
+        }
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

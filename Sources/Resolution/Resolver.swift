@@ -101,7 +101,8 @@ public final class Resolver {
                 seeds: groups.keys.sorted().map { groups[$0]! }, clock: clock)
             var report = try persist(
                 result, records: records, mode: "incremental", modelID: modelID,
-                scope: .newRecords(from: existing.count), startedAt: startedAt, clock: clock)
+                scope: .newRecords(from: existing.count), startedAt: startedAt, clock: clock,
+                knownAssignments: Self.assignments(of: existing, childOf))
             report.seconds = Date().timeIntervalSince(started)
             try finishRun(report)
             try markExamined(batches, run: report.runID)
@@ -129,12 +130,18 @@ public final class Resolver {
         // one, so the order the candidates come in does not change what is found.
         var hits = byIdentifier
         var possibleTwinIDs: Set<Int64> = []
-        try MatchRecordLoader.forEachBatchForComparison(connection, ids: partners.keys.sorted()) { batch in
-            let pairs = Self.pairs(batch, partners, firstNew: batch.count)
-            let plausible = linkage.plausibleMatches(
-                records: batch + fresh, pairs: pairs, model: model, frequencies: frequencies)
-            hits.formUnion(plausible.matches.lazy.map { batch[$0].id })
-            possibleTwinIDs.formUnion(plausible.possibleTwins.lazy.map { batch[$0].id })
+        // 200k ids at 1M records: planned with the list's values, each id's selectivity was
+        // estimated, 70-150 ms of planning (EXPLAIN) for a plan that does not depend on them.
+        // Not for look-ups that filter rows by a list: a list that is a parameter is searched
+        // element by element, not hashed (the identifier look-up took 3.4 s so).
+        try connection.with([.genericPlans]) {
+            try MatchRecordLoader.forEachBatchForComparison(connection, ids: partners.keys.sorted()) { batch in
+                let pairs = Self.pairs(batch, partners, firstNew: batch.count)
+                let plausible = linkage.plausibleMatches(
+                    records: batch + fresh, pairs: pairs, model: model, frequencies: frequencies)
+                hits.formUnion(plausible.matches.lazy.map { batch[$0].id })
+                possibleTwinIDs.formUnion(plausible.possibleTwins.lazy.map { batch[$0].id })
+            }
         }
         clock.mark("load and score candidates")
         var childOf = try childrenOfRecords(holding: hits.sorted())
@@ -151,6 +158,15 @@ public final class Resolver {
         return (existing, childOf)
     }
 
+    /// The child of each of these records, as read under the lock (`childOf`): what the store
+    /// would read again from `child_records` (the new records have no child yet).
+    static func assignments(of records: [MatchRecord], _ childOf: [Int64: String]) -> [Int64: String] {
+        var assignments: [Int64: String] = [:]
+        assignments.reserveCapacity(records.count)
+        for record in records { assignments[record.id] = childOf[record.id] }
+        return assignments
+    }
+
     /// For each existing record sharing a blocking key with new records, the offsets of those new
     /// records (distinct, ascending). A key held by more records than a block may have pairs
     /// nothing, so its holders are left out; so are records `besides` (found by an identifier:
@@ -159,16 +175,22 @@ public final class Resolver {
         holders: [Int64: [Int64]], freshKeys: [[Int64]], maxBlockSize: Int, besides: Set<Int64>
     ) -> [Int64: [Int32]] {
         var partners: [Int64: [Int32]] = [:]
+        partners.reserveCapacity(holders.count * 4)
         for (offset, keys) in freshKeys.enumerated() {
             for key in keys {
                 guard let ids = holders[key], ids.count <= maxBlockSize else { continue }
                 for id in ids where !besides.contains(id) {
                     // Offsets arrive in ascending order: a repeat (a second shared key) is the last one.
-                    if partners[id]?.last != Int32(offset) { partners[id, default: []].append(Int32(offset)) }
+                    // One look-up a holder, the list changed in place.
+                    Self.appendUnlessLast(Int32(offset), to: &partners[id, default: []])
                 }
             }
         }
         return partners
+    }
+
+    private static func appendUnlessLast(_ offset: Int32, to offsets: inout [Int32]) {
+        if offsets.last != offset { offsets.append(offset) }
     }
 
     /// The pairs (index in `candidates` << 32 | `firstNew` + the new record's offset), sorted, of
@@ -372,12 +394,19 @@ public final class Resolver {
         // Tens of thousands of keys and identifiers against millions of rows: by index, always.
         try connection.withoutSequentialScans {
             // Hundreds of thousands of small rows: read in place rather than streamed row by row.
-            try connection.withRawResult(
-                "SELECT key, record_id FROM record_blocking_keys WHERE key = ANY($1::bigint[])", [keys.map { Int($0) }]
-            ) { result in
-                for row in 0..<result.rowCount {
-                    guard let key = result.int64(row, 0), let record = result.int64(row, 1) else { continue }
-                    holders[key, default: []].append(record)
+            // From the index alone (migration 0135): a bitmap scan would visit the heap pages
+            // whatever the visibility map says, and the planner, without statistics of a table
+            // filled in this run or the day before, may choose one.
+            // Planned without the 48k keys' values (`genericPlans`), as the candidates' read below.
+            try connection.with([.noBitmapScans, .genericPlans]) {
+                try connection.withRawResult(
+                    "SELECT key, record_id FROM record_blocking_keys WHERE key = ANY($1::bigint[])",
+                    [keys.map { Int($0) }]
+                ) { result in
+                    for row in 0..<result.rowCount {
+                        guard let key = result.int64(row, 0), let record = result.int64(row, 1) else { continue }
+                        holders[key, default: []].append(record)
+                    }
                 }
             }
             let upns = try connection.query(

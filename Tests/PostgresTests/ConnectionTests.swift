@@ -28,6 +28,26 @@ struct ConnectionTests {
         }
     }
 
+    @Test("integer arrays go as digits, negative and extreme values included, and the server reads them back")
+    func integerArrays() throws {
+        let ints = [0, 7, -7, 10, 1_234_567_890, Int.max, Int.min]
+        #expect(ints.postgresText == "{0,7,-7,10,1234567890,9223372036854775807,-9223372036854775808}")
+        #expect([Int]().postgresText == "{}")
+        #expect(ints.map { Int64($0) }.postgresText == ints.postgresText)
+        // Other element types keep their quoted form.
+        #expect(["a\"b", nil].postgresText == "{\"a\\\"b\",NULL}")
+        try TestDatabase.with { database in
+            let connection = try database.connect()
+            let back = try connection.query("SELECT unnest($1::bigint[])", [ints]).map {
+                try $0.decode(Int.self, at: 0)
+            }
+            #expect(back == ints)
+            let back64 = try connection.query("SELECT unnest($1::bigint[])", [ints.map { Int64($0) }]).map {
+                try $0.decode(Int64.self, at: 0)
+            }
+            #expect(back64 == ints.map { Int64($0) })
+        }
+    }
     @Test("a NUL byte in a parameter is refused before it reaches the server")
     func nulParameter() throws {
         try TestDatabase.with { database in

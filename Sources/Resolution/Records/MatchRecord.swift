@@ -136,11 +136,33 @@ extension PostgresConnection {
     /// written, whose statistics (until autovacuum analyzes them, which the service role may not
     /// do itself) make a full scan look cheaper than the index.
     func withoutSequentialScans<T>(_ body: () throws -> T) throws -> T {
-        try execute("SET LOCAL enable_seqscan = off")
+        try with([.noSequentialScans], body)
+    }
+
+    /// Runs `body` with these planner settings for the transaction's statements in it, each set
+    /// back afterwards.
+    func with<T>(_ settings: [PlannerSetting], _ body: () throws -> T) throws -> T {
+        for setting in settings { try execute("SET LOCAL \(setting.name) = \(setting.during)") }
         let result = Result { try body() }
-        try execute("SET LOCAL enable_seqscan = on")
+        for setting in settings { try execute("SET LOCAL \(setting.name) = \(setting.after)") }
         return try result.get()
     }
+}
+
+/// A planner setting a look-up runs with, and the value it is set back to (constants of this
+/// module, never input).
+struct PlannerSetting {
+    let name: String
+    let during: String
+    let after: String
+
+    static let noSequentialScans = PlannerSetting(name: "enable_seqscan", during: "off", after: "on")
+    static let noBitmapScans = PlannerSetting(name: "enable_bitmapscan", during: "off", after: "on")
+    /// Statements planned without their parameters' values: for a look-up by a list of ids or
+    /// keys whose plan does not depend on them, where estimating each of the list's hundred
+    /// thousand elements costs more than the look-up itself. Not for statements that filter rows
+    /// by such a list: a list that is a parameter is searched element by element, not hashed.
+    static let genericPlans = PlannerSetting(name: "plan_cache_mode", during: "force_generic_plan", after: "auto")
 }
 
 /// Reads child records from `source_records` into `MatchRecord`s.

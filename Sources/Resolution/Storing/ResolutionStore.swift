@@ -42,9 +42,12 @@ enum PersistScope {
 extension Resolver {
     /// `blockingKeysStored`: the run already wrote the records' blocking keys (a full run writes
     /// them beside the linkage, `BackgroundWork`).
+    /// `knownAssignments`: the child of each record before this run, when the caller has already
+    /// read them under the lock (an incremental run: its existing records' children; its new
+    /// records have none), so they are not read again.
     func persist(
         _ result: LinkageResult, records: [MatchRecord], mode: String, modelID: Int64, scope: PersistScope,
-        startedAt: Date, clock: PhaseClock, blockingKeysStored: Bool = false
+        startedAt: Date, clock: PhaseClock, blockingKeysStored: Bool = false, knownAssignments: [Int64: String]? = nil
     ) throws -> ResolutionReport {
         var touched = records.map(\.id)
         var touchedRecords = records
@@ -70,7 +73,7 @@ extension Resolver {
         report.runID = runID
 
         let clusters = Self.clusters(result.roots, records)
-        let previous = try previousAssignments(everything ? nil : records)
+        let previous = try knownAssignments ?? previousAssignments(everything ? nil : records)
         let outcome = try reconcileIDs(clusters: clusters, previous: previous)
         clock.mark("store: reconcile ids")
         report.children = clusters.count
@@ -499,17 +502,20 @@ extension Resolver {
             }
         }
         guard !changed.isEmpty else {
-            if firstFill { try endFirstFill(of: "record_blocking_keys") }
+            if firstFill { try endBlockingKeysFirstFill() }
             return
         }
-        // Whole numbers only, so in the binary format: no digits to write here or parse there.
-        try copyInBinary("COPY record_blocking_keys (key, record_id) FROM STDIN (FORMAT binary)", rows.count) {
+        // Whole numbers only, so in the binary format: no digits to write here or parse there. A first
+        // fill, into the table this transaction emptied, writes the rows frozen and their pages
+        // all-visible: the next day's look-up by key then reads the index alone (migration 0135).
+        let freeze = firstFill ? ", FREEZE" : ""
+        try copyInBinary("COPY record_blocking_keys (key, record_id) FROM STDIN (FORMAT binary\(freeze))", rows.count) {
             (rows[$0].key, rows[$0].record)
         }
         try copyInBinary("COPY record_blocking_digests (record_id, digest) FROM STDIN (FORMAT binary)", changed.count) {
             (records[changed[$0].index].id, changed[$0].digest)
         }
-        if firstFill { try endFirstFill(of: "record_blocking_keys") }
+        if firstFill { try endBlockingKeysFirstFill() }
     }
 
     /// Copies `count` rows of two `bigint` columns in the binary format.
@@ -534,6 +540,12 @@ extension Resolver {
             buffer.appendTrailer()
             try writer.write(buffer)
         }
+    }
+
+    /// Builds the key index `beginFirstFill` dropped, with the record ids in it (migration 0135:
+    /// not migration 0140's narrower definition).
+    private func endBlockingKeysFirstFill() throws {
+        try connection.execute("SELECT resolution_blocking_keys_fill_end()")
     }
 
     /// Drops the secondary indexes of `table` if it is empty, for a first fill (migration 0140):
