@@ -213,17 +213,17 @@ public final class FamilyGrouper {
             collector = keys
         }
         phase("load")
-        let result = FamilyGraph.group(evidence, settings: settings)
-        phase("group")
         // Into empty tables (a first run, or one after a TRUNCATE) the secondary indexes are built
         // once after the writes, not row by row (migration 0105).
         var firstFill = false
         if members == nil {
             firstFill = try connection.execute("SELECT family_tables_first_fill_begin()").scalar(Bool.self)
         }
+        let result = try groupBesideKeys(evidence, keys: collector, firstFill: firstFill)
+        phase("group")
         let storedPart = try persist(result, report: &report, scope: members)
-        if let collector {
-            try replaceAllKeys(collector, totals: Totals(report))
+        if collector != nil {
+            try saveState(Totals(report))
             if firstFill { try connection.execute("SELECT family_tables_first_fill_end()") }
         } else {
             let now = totals.replacing(storedPart, with: Totals(report))
@@ -231,6 +231,26 @@ public final class FamilyGrouper {
             if now != totals { try saveState(now) }
         }
         phase("store")
+    }
+
+    /// Groups the evidence. A run over every record also replaces the stored keys (`keys`), which
+    /// depend on the records alone: the server stores them while the graph groups on another core
+    /// (at 1M records, about 1M keys, most of their cost the server's), instead of after it; on a
+    /// first fill, their secondary index is built there too (migration 0141).
+    private func groupBesideKeys(
+        _ evidence: FamilyEvidence, keys: KeyCollector?, firstFill: Bool
+    ) throws -> FamilyGraph.Result {
+        guard let keys else { return FamilyGraph.group(evidence, settings: settings) }
+        let settings = settings
+        let grouping = BackgroundWork { FamilyGraph.group(evidence, settings: settings) }
+        // The grouping thread must be waited for even when the keys fail: it reads `evidence`.
+        let written = Result {
+            try replaceAllKeys(keys)
+            if firstFill { try connection.execute("SELECT family_table_first_fill_end('family_keys')") }
+        }
+        let result = try grouping.wait()
+        try written.get()
+        return result
     }
 
     // MARK: Reading (FamilyEvidence.swift)

@@ -631,13 +631,13 @@ extension Resolver {
 /// keys so while the linkage clusters (they depend on the records alone, and most of their cost is
 /// the server's: about 8M rows at 1M records), and every run builds its links' evidence so while the
 /// server stores ids and assignments. Work that uses the connection must be waited for before
-/// anything else uses it.
-final class BackgroundWork<T>: @unchecked Sendable {
+/// anything else uses it. Families groups beside its key writes with it too (`package`).
+package final class BackgroundWork<T>: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private var outcome: Result<T, any Error>?
     private let work: () throws -> T
 
-    init(_ work: @escaping () throws -> T) {
+    package init(_ work: @escaping () throws -> T) {
         self.work = work
         Thread.detachNewThread { [self] in
             outcome = Result { try self.work() }
@@ -646,7 +646,7 @@ final class BackgroundWork<T>: @unchecked Sendable {
     }
 
     /// The result (the semaphore orders the thread's writes before this read).
-    func wait() throws -> T {
+    package func wait() throws -> T {
         finished.wait()
         return try outcome!.get()
     }
