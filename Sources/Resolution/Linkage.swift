@@ -467,7 +467,9 @@ struct Linkage {
             if record.carerNHS != 0 { homes[roots[index]]!.insert(record.carerNHS &* 0x9E37_79B9_7F4A_7C15 | 1) }
         }
         var links: [Link] = []
-        for (reported, companions) in companionChildren {
+        // In record order, not the dictionary's (which changes with each process's hash seed): a
+        // record two reports could vouch for must get the same link and voucher every run.
+        for (reported, companions) in companionChildren.sorted(by: { $0.key < $1.key }) {
             // The companion records whose child shares a home with the child of `candidate`.
             func vouchers(_ candidate: ReviewCandidate) -> [Int] {
                 let child = roots[other(candidate, reported)]
