@@ -539,26 +539,15 @@ struct FamilyGraph {
     private static func components(_ edges: [Edge], evidence: FamilyEvidence, into result: inout Result) {
         let members = evidence.members
         let count = members.count
-        var parent = Array(0..<count)
-        func find(_ x: Int) -> Int {
-            var x = x
-            while parent[x] != x {
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            }
-            return x
-        }
-        for edge in edges {
-            let (ra, rb) = (find(edge.a), find(edge.b))
-            if ra != rb { parent[max(ra, rb)] = min(ra, rb) }
-        }
+        var sets = DisjointSets(count: count)
+        for edge in edges { sets.union(edge.a, edge.b) }
         // Member-key order once; then every comparison is on integers.
         var rank = [Int](repeating: 0, count: count)
         for (position, m) in members.indices.sorted(by: { members[$0] < members[$1] }).enumerated() {
             rank[m] = position
         }
         var byRoot: [Int: [Int32]] = [:]
-        for m in 0..<count { byRoot[find(m), default: []].append(Int32(m)) }
+        for m in 0..<count { byRoot[sets.find(m), default: []].append(Int32(m)) }
         var groups = byRoot.values.map { $0.sorted { rank[Int($0)] < rank[Int($1)] } }
         groups.sort { rank[Int($0[0])] < rank[Int($1[0])] }
         var groupOf = [Int](repeating: 0, count: count)

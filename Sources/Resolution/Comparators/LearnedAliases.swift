@@ -56,8 +56,14 @@ public struct LearnedAliases: Sendable, Codable, Equatable {
 
     /// The learned pair of these two names, if it is one.
     public func alias(_ a: NameKey, _ b: NameKey) -> Alias? {
-        guard !aliases.isEmpty, a.fingerprint != b.fingerprint else { return nil }
-        return index[Self.key(a.fingerprint, b.fingerprint)].map { aliases[$0] }
+        guard !aliases.isEmpty, a.fingerprint != b.fingerprint,
+            let position = index[Self.key(a.fingerprint, b.fingerprint)]
+        else { return nil }
+        // The pair's key is a hash: a hit counts only for the pair it was made from.
+        let alias = aliases[position]
+        let (low, high) =
+            a.fingerprint < b.fingerprint ? (a.fingerprint, b.fingerprint) : (b.fingerprint, a.fingerprint)
+        return alias.first == low && alias.second == high ? alias : nil
     }
 
     /// Order-free key of a pair of fingerprints.
@@ -107,22 +113,14 @@ public struct LearnedAliases: Sendable, Codable, Equatable {
     /// Groups of two or more records that one identifier joins, without a conflicting identifier.
     static func identifierChildren(_ records: [MatchRecord]) -> [(records: [Int], joinedByNHSNumber: Bool)] {
         let sharedUPNs = Linkage.upnsOnTwoChildren(records)
-        var parent = Array(records.indices)
-        func find(_ x: Int) -> Int {
-            var x = x
-            while parent[x] != x {
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            }
-            return x
-        }
+        var sets = DisjointSets(count: records.count)
         var firstWithNHS: [UInt64: Int] = [:]
         var firstWithUPN: [UInt64: Int] = [:]
         var joinedByNHS = Set<Int>()
         for (index, record) in records.enumerated() {
             if record.nhs != 0 {
                 if let first = firstWithNHS[record.nhs] {
-                    parent[find(index)] = find(first)
+                    sets.union(index, first)
                     joinedByNHS.insert(first)
                 } else {
                     firstWithNHS[record.nhs] = index
@@ -130,14 +128,14 @@ public struct LearnedAliases: Sendable, Codable, Equatable {
             }
             if record.upn != 0 && !sharedUPNs.contains(record.upn) {
                 if let first = firstWithUPN[record.upn] {
-                    parent[find(index)] = find(first)
+                    sets.union(index, first)
                 } else {
                     firstWithUPN[record.upn] = index
                 }
             }
         }
         var groups: [Int: [Int]] = [:]
-        for index in records.indices { groups[find(index), default: []].append(index) }
+        for index in records.indices { groups[sets.find(index), default: []].append(index) }
         var children: [(records: [Int], joinedByNHSNumber: Bool)] = []
         for root in groups.keys.sorted() {
             let members = groups[root]!
