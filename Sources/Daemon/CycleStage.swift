@@ -34,6 +34,7 @@ public struct ResolveStage: CycleStage {
         // is marked examined by the run without estimating a model from no records.)
         guard try Resolver.hasPendingBatches(connection) else { return ["records": 0].merging(decided) { $1 } }
         let report = try Resolver(connection: connection, settings: settings).resolveIncremental()
+        if report.mode == "full" { try Self.analyzeFilledTables(connection) }
         return [
             "run": Int(report.runID), "records": report.records, "pairs_compared": report.pairsCompared,
             "links_deterministic": report.linksDeterministic, "links_probabilistic": report.linksProbabilistic,
@@ -43,6 +44,15 @@ public struct ResolveStage: CycleStage {
             "minted": report.minted, "merged": report.merged, "split": report.split,
             "records_moved": report.recordsMoved,
         ].merging(decided) { $1 }.merging(Self.phaseCounts(report.phases)) { $1 }
+    }
+
+    /// Statistics for the tables a full run has just filled, written now rather than whenever
+    /// autovacuum's next pass comes (migration 0142): the stages after this one then plan every
+    /// statement against the same statistics, whichever stage that pass would have landed in.
+    /// After the run's commit, so a failure here leaves the run stored and is reported as this
+    /// stage's error; an incremental run's few rows are left to autovacuum.
+    static func analyzeFilledTables(_ connection: PostgresConnection) throws {
+        try connection.execute("SELECT resolution_tables_analyze()")
     }
 
     /// Each phase's wall milliseconds (`<phase>_ms`, spaces as underscores), as the families stage
