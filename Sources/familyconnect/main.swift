@@ -75,4 +75,5 @@ func runMain() -> Int32 {
     }
 }
 
+AllocatorSettings.apply()
 exit(runMain())
