@@ -159,16 +159,13 @@ public struct MatchModel: Sendable, Codable, Equatable {
         field: MatchField, frequencies: NameFrequencies?,
         level: @escaping @Sendable (inout RecordComparer, MatchRecord, MatchRecord) -> UInt8
     ) -> [Double] {
-        var keys = pairs.map { NamePairMemo.key(ids[$0.0], ids[$0.1]) }
-        keys.sort()
-        var distinct: [(key: UInt64, occurrences: Int)] = []
-        for key in keys {
-            if let last = distinct.last, last.key == key {
-                distinct[distinct.count - 1].occurrences += 1
-            } else {
-                distinct.append((key, 1))
-            }
-        }
+        // Counted in a table, not sorted: only which keys are equal matters. Sorting both fields'
+        // 400,000 keys took 288M instructions at 20k harsh (callgrind); the whole run fell by
+        // another 162M with the table.
+        var occurrences: [UInt64: Int] = [:]
+        occurrences.reserveCapacity(pairs.count / 2)
+        for (i, j) in pairs { occurrences[NamePairMemo.key(ids[i], ids[j]), default: 0] += 1 }
+        let distinct = Array(occurrences)
         var firstRecord = [Int](repeating: -1, count: Int(ids.max() ?? -1) + 1)
         for (index, id) in ids.enumerated() where firstRecord[Int(id)] < 0 { firstRecord[Int(id)] = index }
         let unique = distinct
