@@ -75,5 +75,4 @@ func runMain() -> Int32 {
     }
 }
 
-AllocatorSettings.apply()
 exit(runMain())
