@@ -48,6 +48,11 @@ struct Linkage {
     ) -> LinkageResult {
         // A full run's name counts come from its records; the comparison needs them (short-name slips).
         let frequencies = existing?.1 ?? NameFrequencies(records: records)
+        if existing == nil, let keys {
+            return estimateAndLink(
+                records: records, keys: keys, frequencies: frequencies, decisions: decisions, firstNew: firstNew,
+                seeds: seeds, clock: clock, whenScored: whenScored)
+        }
         // A full run learns its aliases from its records; every other run uses those its model stored.
         let learned =
             existing.map { $0.0.learnedAliases ?? .none }
@@ -57,17 +62,47 @@ struct Linkage {
             firstNew: firstNew, seeds: seeds, clock: clock, whenScored: whenScored)
     }
 
+    /// A run that estimates its model, with the blocking keys known: learning the aliases (one core)
+    /// runs beside the work that needs no aliases, the candidate pairs, the name ids and u from
+    /// random pairs (both cores), instead of before it while the second core waits. The keys were
+    /// made with the standard table and u's comparer uses it too, so every result is the one the
+    /// plain order gives.
+    private func estimateAndLink(
+        records: [MatchRecord], keys: RecordKeys, frequencies: NameFrequencies,
+        decisions: [(a: Int, b: Int, sameChild: Bool)], firstNew: Int, seeds: [[Int]], clock: PhaseClock?,
+        whenScored: () -> Void
+    ) -> LinkageResult {
+        let nicknames = nicknames
+        let learning = BackgroundWork {
+            LearnedAliases.learn(from: records, nicknames: nicknames, frequencies: frequencies)
+        }
+        let candidates = CandidatePairs(keys: keys, firstNew: firstNew, maxBlock: settings.maxBlockSize)
+        let names = NameSetIDs(records: records)
+        let u = MatchModel.estimateU(
+            records: records, samples: settings.randomPairs, seed: settings.seed, frequencies: frequencies,
+            names: names)
+        // `learn` does not throw; `wait` only passes on what the work threw.
+        let learned = (try? learning.wait()) ?? .none
+        clock?.mark("link: block, u from random pairs and aliases (beside each other)")
+        return Linkage(settings: settings, nicknames: nicknames.withLearned(learned)).link(
+            records: records, keys: keys, model: nil, frequencies: frequencies, decisions: decisions,
+            firstNew: firstNew, seeds: seeds, clock: clock, whenScored: whenScored,
+            prepared: (candidates, names, u))
+    }
+
     /// `run` with the name frequencies known and this linkage's nickname table holding the learned aliases.
     private func link(
         records: [MatchRecord], keys: RecordKeys?, model existing: MatchModel?, frequencies: NameFrequencies,
         decisions: [(a: Int, b: Int, sameChild: Bool)], firstNew: Int, seeds: [[Int]], clock: PhaseClock?,
-        whenScored: () -> Void
+        whenScored: () -> Void, prepared: (candidates: CandidatePairs, names: NameSetIDs, u: [[Double]])? = nil
     ) -> LinkageResult {
-        let candidates = CandidatePairs(
-            keys: keys ?? RecordKeys(records: records, rules: settings.blockingRules, nicknames: nicknames),
-            firstNew: firstNew, maxBlock: settings.maxBlockSize)
-        clock?.mark("link: block")
-        let names = NameSetIDs(records: records)
+        let candidates =
+            prepared?.candidates
+            ?? CandidatePairs(
+                keys: keys ?? RecordKeys(records: records, rules: settings.blockingRules, nicknames: nicknames),
+                firstNew: firstNew, maxBlock: settings.maxBlockSize)
+        if prepared == nil { clock?.mark("link: block") }
+        let names = prepared?.names ?? NameSetIDs(records: records)
         let patterns = compareAll(records, candidates.packed, frequencies: frequencies, names: names)
         clock?.mark("link: compare")
 
@@ -75,9 +110,11 @@ struct Linkage {
         if let existing {
             model = existing
         } else {
-            let u = MatchModel.estimateU(
-                records: records, samples: settings.randomPairs, seed: settings.seed, frequencies: frequencies,
-                names: names)
+            let u =
+                prepared?.u
+                ?? MatchModel.estimateU(
+                    records: records, samples: settings.randomPairs, seed: settings.seed, frequencies: frequencies,
+                    names: names)
             let counts = Self.patternCounts(patterns, pairs: candidates.packed, records: records)
             var estimated = MatchModel.estimate(
                 patternCounts: counts, u: u,

@@ -102,4 +102,41 @@ struct NamePairMemoTests {
             #expect(records.contains { $0.preferredGiven != nil })
         }
     }
+
+    @Test("u's level counts over random pairs, each name pair compared once, equal comparing every pair")
+    func randomPairCountsEqualComparingEveryPair() throws {
+        try TestDatabase.with(.migrated) { database in
+            let connection = try database.connect()
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "fc-ucounts-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            _ = try SyntheticFeedWriter.write(
+                config: SynthConfig(children: 1500, seed: 29, profile: .harsh), to: folder)
+            _ = try ResolverTests.load(children: 1500, seed: 29, into: connection, folder: folder)
+            let records = try MatchRecordLoader.loadAll(connection)
+            let frequencies = NameFrequencies(records: records)
+            let pairs = MatchModel.randomPairs(records: records, samples: 30_000, seed: 11)
+            #expect(pairs.allSatisfy { $0.0 != $0.1 })
+            let counts = MatchModel.randomPairLevelCounts(
+                records: records, pairs: pairs, frequencies: frequencies, names: NameSetIDs(records: records))
+
+            var plain = RecordComparer(nicknames: .standard, frequencies: frequencies)
+            var expected = MatchField.allCases.map { [Double](repeating: 0, count: $0.levelCount) }
+            for (i, j) in pairs {
+                let vector = plain.compare(records[i], records[j])
+                for field in MatchField.allCases { expected[field.rawValue][Int(vector[field])] += 1 }
+            }
+            #expect(counts == expected)
+            for field in MatchField.allCases {
+                #expect(counts[field.rawValue].reduce(0, +) == Double(pairs.count), "\(field.name)")
+            }
+            // The pairs exercise more than outright disagreement on names, and name pairs repeat,
+            // so counting a distinct pair more than once is tested.
+            let given = expected[MatchField.givenName.rawValue]
+            #expect(given.enumerated().filter { $0.element > 0 }.count >= 3, "\(given)")
+            let names = NameSetIDs(records: records)
+            let distinct = Set(pairs.map { NamePairMemo.key(names.family[$0.0], names.family[$0.1]) })
+            #expect(distinct.count < pairs.count / 2, "\(distinct.count) of \(pairs.count)")
+        }
+    }
 }
