@@ -76,20 +76,24 @@ public struct UniquePupilNumber: Hashable, Sendable, CustomStringConvertible {
 
     /// Computes the check index for the twelve characters starting at `from` (positions 2…13).
     static func checkIndex(_ buf: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        // Wrapping arithmetic: the sum is at most 9 × (2 + … + 13) = 855, and without overflow
+        // checks this runs once per school row at a fraction of the cost.
         var sum = 0
-        for k in 0..<12 {
-            let b = ASCII.upper(buf[start + k])
-            let v: Int
-            if ASCII.isDigit(b) {
-                v = Int(b &- ASCII.zero)
-            } else if k == 11, letterIndex[Int(b)] >= 0 {
-                v = Int(letterIndex[Int(b)])
-            } else {
-                return nil
-            }
-            sum += v * (k + 2)
+        for k in 0..<11 {
+            let digit = buf[start &+ k] &- ASCII.zero
+            guard digit < 10 else { return nil }
+            sum &+= Int(digit) &* (k &+ 2)
         }
-        return sum % 23
+        let last = ASCII.upper(buf[start &+ 11])
+        let v: Int
+        if ASCII.isDigit(last) {
+            v = Int(last &- ASCII.zero)
+        } else if letterIndex[Int(last)] >= 0 {
+            v = Int(letterIndex[Int(last)])
+        } else {
+            return nil
+        }
+        return (sum &+ v &* 13) % 23
     }
 
     @usableFromInline

@@ -192,6 +192,26 @@ struct CommonRowLaneTests {
             lane.summary.quality["child.surname"]?.valid == (lane.summary.quality["child.surname"]?.present ?? 0) - 1)
     }
 
+    @Test("sex spellings, known and unknown, each sent again, are mapped by the lane as by the reference")
+    func repeatedSexSpellings() throws {
+        let definition = try #require(try Self.definitions().first { $0.kind == .schoolAttendance })
+        // Each spelling twice: the second is answered from what the lane kept of the first.
+        // "Q" and "other" are no spelling the definition knows: stored as U and counted as not valid.
+        let spellings = ["Female", "female", "F", "X", "Q", "m", "MALE", "other", "Female", "X", "m", "Q", "other"]
+        let rows = spellings.map { sex in
+            ",Ann,Lee,,,2016-05-05,\(sex),1 Road,,Norwich,NR1 1AA,Riverside,2025-09-01,2025-12-19,140,130"
+        }
+        let path = try Self.write(Array((Self.schoolHeader + "\n" + rows.joined(separator: "\n") + "\n").utf8))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let lane = try Self.expectSame(path, definition, today: Self.today)
+        #expect(lane.summary.laneRows == rows.count)
+        let sexes = String(decoding: lane.copyText, as: UTF8.self).split(separator: "\n").map {
+            $0.split(separator: "\t", omittingEmptySubsequences: false)[18]
+        }
+        #expect(sexes == ["F", "F", "F", "U", "U", "M", "M", "U", "F", "U", "M", "U", "U"])
+        #expect(lane.summary.quality["child.sex"] == FieldQuality(rows: 13, present: 13, valid: 9))
+    }
+
     static let healthVisitingHeader =
         "RecordID,ChildNHSNumber,ChildForename,ChildSurname,ChildDOB,ChildSex,AddressLine1,AddressLine2,Town,Postcode,"
         + "MotherNHSNumber,MotherForename,MotherSurname,MotherDOB,ReviewType,ReviewDueDate,ReviewStatus"

@@ -47,6 +47,34 @@ struct NameCleaningTests {
         #expect(NameCleaning.cleanChecked("ZOË") == ("Zoë", false))
     }
 
+    @Test("a scalar's letter kind, read from its value when ASCII, is what the Unicode tables say")
+    func letterKindsAgreeWithUnicode() {
+        let others: [UInt32] = [0x85, 0xA0, 0xC9, 0xDF, 0xEB, 0x141, 0x142, 0x2003, 0x2019, 0x301, 0x41E, 0x43E, 0x3B1]
+        for value in Array(0..<0x80) + others {
+            let scalar = Unicode.Scalar(value)!
+            let kind = NameCleaning.LetterKind(scalar)
+            #expect(kind.isWhitespace == scalar.properties.isWhitespace, "U+\(String(value, radix: 16))")
+            #expect(kind.isAlphabetic == scalar.properties.isAlphabetic, "U+\(String(value, radix: 16))")
+            #expect(kind.isUppercase == scalar.properties.isUppercase, "U+\(String(value, radix: 16))")
+            #expect(kind.isLowercase == scalar.properties.isLowercase, "U+\(String(value, radix: 16))")
+        }
+    }
+
+    @Test(
+        "non-ASCII names: Title Case over ASCII and other letters alike, non-ASCII spaces split words",
+        arguments: [
+            ("ÉMILE  O'BRIEN-SMITH", "Émile O'Brien-Smith"),
+            ("łukasz mcdonald-ó'neill", "Łukasz Mcdonald-Ó'Neill"),
+            ("ZOË\u{00A0}LEE", "Zoë Lee"),
+            ("Zoë\u{2003}McDonald", "Zoë McDonald"),
+            ("SEÁN 2ND", "Seán Nd"),
+            ("ß", "SS"),
+            ("’ÉLODIE’", "Élodie"),
+        ] as [(String, String)])
+    func nonASCIINames(raw: String, expected: String) {
+        #expect(NameCleaning.clean(raw) == expected)
+    }
+
     @Test func fullNames() {
         #expect(NameCleaning.split(fullName: "SMITH-JONES, ALFIE JAMES") == ("Alfie", "Smith-Jones"))
         #expect(NameCleaning.split(fullName: "ALFIE JAMES SMITH") == ("Alfie", "Smith"))

@@ -92,6 +92,19 @@ func independentUPNValid(_ upn: String) -> Bool {
         }
     }
 
+    @Test("a check letter needs digits in the first eleven of the twelve; any other byte there refuses it")
+    func checkLetterRefusesNonDigitsBeforeTheLast() {
+        var rng = TestLCG(state: 11)
+        let strays = Array("ABZaz /:-.")
+        for _ in 0..<2000 {
+            var characters = (0..<12).map { _ in Character(String(rng.below(10))) }
+            characters[rng.below(11)] = strays[rng.below(strays.count)]
+            let twelve = String(characters)
+            #expect(UniquePupilNumber.checkLetter(forLastTwelve: twelve) == nil)
+            #expect(independentUPNCheckLetter(twelve) == nil)
+        }
+    }
+
     @Test func descriptionRedacted() {
         let upn = UniquePupilNumber("B801200005001")!
         #expect(!upn.description.contains("8012"))

@@ -153,9 +153,8 @@ extension RecordNormaliser {
         name(.carerSurname, into: .carerFamilyName)
 
         if let raw = value(slot(.childSex)) {
-            let mapped = scratch.mapped(-1, raw) { sexValues[$0] }
-            scratch.set(.sex, mapped ?? "U")
-            count(slot(.childSex), present: true, valid: mapped != nil)
+            let known = scratch.setMapped(.sex, map: -1, raw, otherwise: "U") { sexValues[$0] }
+            count(slot(.childSex), present: true, valid: known)
         } else {
             count(slot(.childSex), present: false, valid: false)
         }
@@ -353,10 +352,12 @@ extension RecordNormaliser {
 }
 
 extension FieldQuality {
+    /// Wrapping adds (counts of rows never near `Int.max`): without an overflow check per count,
+    /// a row's counts are added to the batch's in one vectorised pass.
     mutating func add(_ other: FieldQuality) {
-        rows += other.rows
-        present += other.present
-        valid += other.valid
+        rows &+= other.rows
+        present &+= other.present
+        valid &+= other.valid
     }
 }
 
@@ -379,9 +380,11 @@ struct CommonRowScratch {
     /// escaped as `CopyTextBuffer.appendField` escapes it; otherwise each is copied as it is.
     private var copyEscapes = true
     private var json = RowBytes(capacity: 1024)
-    /// `"name":` of each fact plan, then of each extra, as JSON (made on the first row).
+    /// `,"name":` of each fact plan, then of each extra, as JSON (made on the first row): the
+    /// comma that separates a fact from the one before is kept with its key, so that a fact's
+    /// start is one copy (from the quote on, for the first fact of a row).
     private var factKeys = RowBytes(capacity: 256)
-    /// Where each key lies in `factKeys`.
+    /// Where each key, its comma included, lies in `factKeys`.
     private var factKeyRanges: [Range<Int>] = []
     /// Whether some key holds a byte COPY text escapes (a fact named with a backslash).
     private var factKeysNeedCopyEscaping = false
@@ -392,8 +395,14 @@ struct CommonRowScratch {
     private var line = RowBytes(capacity: 4096)
     private var factCount = 0
     private var upper: [UInt8] = []
-    /// What `mapped` answered, by map and bytes sent.
-    private var mappedSeen: [(map: Int, bytes: [UInt8], value: String?)] = []
+    /// What `mapped` answered, by map and bytes sent: where the bytes sent and the answer's UTF-8
+    /// text (or the fallback's, for `setMapped`) lie in `mappedBytes`, with `mappedValues` beside.
+    /// Plain values, scanned without retaining anything (a list of arrays and strings retained
+    /// each entry it looked at).
+    private var mappedSeen: [MappedAnswer] = []
+    private var mappedValues: [String?] = []
+    private static let mappedAnswerLimit = 64
+    private var mappedBytes = RowBytes(capacity: 1024)
     var upnTemporary = false
     var approximateAge: Int?
     /// Whether the row is about an expectant parent (`RecordSubject.expectantParent`), not a child.
@@ -668,15 +677,79 @@ struct CommonRowScratch {
     mutating func mapped(
         _ map: Int, _ raw: UnsafeBufferPointer<UInt8>, _ lookUp: (String) -> String?
     ) -> String? {
-        for entry in mappedSeen where entry.map == map && entry.bytes.count == raw.count {
-            if entry.bytes.withUnsafeBufferPointer({ $0.elementsEqual(raw) }) { return entry.value }
+        if let seen = seenIndex(map, raw) { return mappedValues[seen] }
+        let value = lookUp(upperCased(raw))
+        remember(map, raw, value: value, text: value ?? "")
+        return value
+    }
+
+    /// `set(column, mapped(map, raw, lookUp) ?? fallback)`, from the answer's kept bytes; whether
+    /// the map had an answer. A map number set this way always has the same `fallback`.
+    mutating func setMapped(
+        _ column: Column, map: Int, _ raw: UnsafeBufferPointer<UInt8>, otherwise fallback: String,
+        _ lookUp: (String) -> String?
+    ) -> Bool {
+        guard let seen = seenIndex(map, raw) else {
+            let value = lookUp(upperCased(raw))
+            remember(map, raw, value: value, text: value ?? fallback)
+            set(column, value ?? fallback)
+            return value != nil
         }
+        let answer = mappedSeen[seen]
+        if answer.textMayNeedEscaping { copyEscapes = true }
+        set(column, UnsafeBufferPointer(start: mappedBytes.baseAddress! + answer.textStart, count: answer.textCount))
+        return answer.known
+    }
+
+    /// Where the answer for `raw` in map `map` is kept, if it is.
+    private func seenIndex(_ map: Int, _ raw: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard let rawBase = raw.baseAddress, let kept = mappedBytes.baseAddress else { return nil }
+        return mappedSeen.withUnsafeBufferPointer { answers in
+            for index in answers.indices {
+                let answer = answers[index]
+                guard answer.map == map && answer.sentCount == raw.count else { continue }
+                let sent = kept + answer.sentStart
+                if (0..<raw.count).allSatisfy({ sent[$0] == rawBase[$0] }) { return index }
+            }
+            return nil
+        }
+    }
+
+    /// The reference's `uppercased()` of an ASCII value.
+    private mutating func upperCased(_ raw: UnsafeBufferPointer<UInt8>) -> String {
         upper.removeAll(keepingCapacity: true)
         for byte in raw { upper.append(byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte) }
-        let value = lookUp(String(decoding: upper, as: UTF8.self))
+        return String(decoding: upper, as: UTF8.self)
+    }
+
+    private mutating func remember(_ map: Int, _ raw: UnsafeBufferPointer<UInt8>, value: String?, text: String) {
         // Bounded: a column of many different values is looked up afresh past that.
-        if mappedSeen.count < 64 { mappedSeen.append((map, Array(raw), value)) }
-        return value
+        guard mappedSeen.count < Self.mappedAnswerLimit, !raw.isEmpty else { return }
+        let sentStart = mappedBytes.count
+        mappedBytes.append(raw)
+        let textStart = mappedBytes.count
+        var text = text
+        let textMayNeedEscaping = text.withUTF8 { text in
+            mappedBytes.append(text)
+            return RowBytes.mayNeedEscaping(text)
+        }
+        mappedSeen.append(
+            MappedAnswer(
+                map: map, sentStart: sentStart, sentCount: raw.count, textStart: textStart,
+                textCount: mappedBytes.count - textStart, textMayNeedEscaping: textMayNeedEscaping,
+                known: value != nil))
+        mappedValues.append(value)
+    }
+
+    /// One answer kept by `mapped`: offsets into `mappedBytes`.
+    private struct MappedAnswer {
+        var map: Int
+        var sentStart: Int
+        var sentCount: Int
+        var textStart: Int
+        var textCount: Int
+        var textMayNeedEscaping: Bool
+        var known: Bool
     }
 
     /// A value of digits only, as `Int(_:)` reads it; nil for anything else (signs, overflow), which
@@ -697,7 +770,7 @@ struct CommonRowScratch {
         if lanePlans.isEmpty && !plans.isEmpty { lanePlans = plans.map(LaneFact.init) }
         if factKeyRanges.isEmpty {
             for name in plans.map(\.name) + extras.map(\.name) {
-                var key: [UInt8] = []
+                var key: [UInt8] = [UInt8(ascii: ",")]
                 CanonicalRecord.appendJSONString(name, to: &key)
                 key.append(UInt8(ascii: ":"))
                 key.withUnsafeBufferPointer { key in
@@ -717,10 +790,12 @@ struct CommonRowScratch {
 
     /// Starts fact `key` (its index in the plans, then the extras).
     private mutating func factName(_ key: Int) {
-        if factCount > 0 { json.append(UInt8(ascii: ",")) }
-        factCount += 1
         let range = factKeyRanges[key]
-        json.append(UnsafeBufferPointer(start: factKeys.baseAddress! + range.lowerBound, count: range.count))
+        let skippedComma = factCount == 0 ? 1 : 0
+        factCount += 1
+        json.append(
+            UnsafeBufferPointer(
+                start: factKeys.baseAddress! + range.lowerBound + skippedComma, count: range.count - skippedComma))
     }
 
     /// `text` as a JSON string into `json`; one that needed JSON escapes now holds backslashes.

@@ -52,7 +52,8 @@ public enum NameCleaning {
         var hasUpper = false
         var hasLower = false
         for scalar in raw.unicodeScalars {
-            if scalar.properties.isWhitespace {
+            let kind = LetterKind(scalar)
+            if kind.isWhitespace {
                 if !current.isEmpty { words.append(current); current = "" }
                 continue
             }
@@ -60,9 +61,9 @@ public enum NameCleaning {
                 current.unicodeScalars.append(scalar == "’" ? "'" : scalar)
                 continue
             }
-            guard scalar.properties.isAlphabetic else { continue }
-            if scalar.properties.isUppercase { hasUpper = true }
-            if scalar.properties.isLowercase { hasLower = true }
+            guard kind.isAlphabetic else { continue }
+            if kind.isUppercase { hasUpper = true }
+            if kind.isLowercase { hasLower = true }
             current.unicodeScalars.append(scalar)
         }
         if !current.isEmpty { words.append(current) }
@@ -170,11 +171,51 @@ public enum NameCleaning {
                 out.append(character)
                 startOfWord = true
             } else {
-                out += startOfWord ? character.uppercased() : character.lowercased()
+                // A one-byte (ASCII) character is cased over its byte, as `uppercased()` and
+                // `lowercased()` case it; any other through them.
+                if character.utf8.count == 1, let byte = character.asciiValue {
+                    let cased = startOfWord ? ASCIILetters.upper(byte) : ASCIILetters.lower(byte)
+                    out.unicodeScalars.append(Unicode.Scalar(cased))
+                } else {
+                    out += startOfWord ? character.uppercased() : character.lowercased()
+                }
                 startOfWord = false
             }
         }
         return out
+    }
+
+    /// What `cleanUnicode` asks of a scalar's Unicode properties. An ASCII scalar's are read from
+    /// its value (the Unicode tables give White_Space to tab through CR and to space, and the
+    /// letter properties to A–Z and a–z only), without the table look-ups non-ASCII ones take.
+    struct LetterKind {
+        var isWhitespace: Bool
+        var isAlphabetic: Bool
+        var isUppercase: Bool
+        var isLowercase: Bool
+
+        @inline(__always)
+        init(_ scalar: Unicode.Scalar) {
+            if scalar.isASCII {
+                let byte = UInt8(truncatingIfNeeded: scalar.value)
+                isWhitespace = byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)
+                isUppercase = byte >= 0x41 && byte <= 0x5A
+                isLowercase = byte >= 0x61 && byte <= 0x7A
+                isAlphabetic = isUppercase || isLowercase
+            } else {
+                let properties = scalar.properties
+                isWhitespace = properties.isWhitespace
+                isAlphabetic = properties.isAlphabetic
+                isUppercase = properties.isUppercase
+                isLowercase = properties.isLowercase
+            }
+        }
+    }
+
+    /// ASCII letters cased over bytes; other bytes unchanged.
+    private enum ASCIILetters {
+        static func upper(_ byte: UInt8) -> UInt8 { byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte }
+        static func lower(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte }
     }
 
     /// Splits a one-column name: `SURNAME, Forename Middle` or `Forename Middle Surname`.
