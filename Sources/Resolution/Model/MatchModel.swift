@@ -168,14 +168,13 @@ public struct MatchModel: Sendable, Codable, Equatable {
         let distinct = Array(occurrences)
         var firstRecord = [Int](repeating: -1, count: Int(ids.max() ?? -1) + 1)
         for (index, id) in ids.enumerated() where firstRecord[Int(id)] < 0 { firstRecord[Int(id)] = index }
-        let unique = distinct
         let representative = firstRecord
         let slices = withExtendedLifetime(keepAlive) {
-            ParallelSlices.collect(unique.count) { range in
+            ParallelSlices.collect(distinct.count) { range in
                 var comparer = RecordComparer(frequencies: frequencies)
                 var row = [Double](repeating: 0, count: field.levelCount)
                 for index in range {
-                    let (key, occurrences) = unique[index]
+                    let (key, occurrences) = distinct[index]
                     let i = representative[Int(key >> 32)]
                     let j = representative[Int(key & 0xFFFF_FFFF)]
                     let found = records.withPair(i, j) { level(&comparer, $0, $1) }
